@@ -1,0 +1,49 @@
+"""Role kinds as Django groups with model permissions.
+
+A user's permissions come from the groups of the role kinds of the positions they hold (see
+accounts.backends.StaffBackend), plus the groups they are put in directly (tenant administrators).
+Groups are platform-wide; tenant administrators cannot edit them. Each app that adds permissions
+extends ROLE_PERMISSIONS and adds a data migration that calls `sync_role_groups`."""
+
+from accounts.models import RoleKind
+
+TENANT_ADMIN_GROUP = "tenant-admin"
+
+
+def role_group_name(kind: str) -> str:
+    return f"role:{kind}"
+
+
+_ORG_CHART = ["accounts.view_org_chart"]
+_ADMIN_ORG = [
+    f"accounts.{action}_{model}"
+    for model in ("department", "position", "positionassignment", "staff", "user")
+    for action in ("add", "change", "delete", "view")
+] + ["accounts.change_tenant", "accounts.view_tenant"]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    role_group_name(RoleKind.DIRECTOR): _ORG_CHART,
+    role_group_name(RoleKind.MANAGER): _ORG_CHART,
+    role_group_name(RoleKind.SPECIALIST): _ORG_CHART,
+    role_group_name(RoleKind.ANALYST): _ORG_CHART,
+    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG,
+}
+
+
+def sync_role_groups(apps) -> None:
+    """Make the groups hold exactly ROLE_PERMISSIONS (called from data migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        wanted = []
+        for perm in perms:
+            app_label, codename = perm.split(".")
+            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        group.permissions.set(wanted)

@@ -1,0 +1,72 @@
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.forms import LanguageForm
+from accounts.roles import TENANT_ADMIN_GROUP
+from crm.access import public_view, staff_view
+
+
+@staff_view
+def home(request):
+    staff = request.staff
+    return render(request, "accounts/home.html", {
+        "staff": staff,
+        "positions": selectors.staff_positions(staff),
+        "is_tenant_admin": request.user.groups.filter(name=TENANT_ADMIN_GROUP).exists(),
+    })
+
+
+@staff_view(perm="accounts.view_org_chart")
+def org_chart(request):
+    return render(request, "accounts/org_chart.html", {"roots": selectors.org_chart()})
+
+
+class LoginView(auth_views.LoginView):
+    """On success the browser remembers the user's language for the pages before the next login."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        staff = getattr(user, "staff", None)
+        language = user.language or (staff.tenant.default_language if staff else None)
+        if language:
+            response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                                secure=settings.LANGUAGE_COOKIE_SECURE, httponly=False, samesite="Lax")
+        return response
+
+
+def locked_out(request, response=None, credentials=None):
+    """django-axes: too many failures for this username from this address."""
+    form = AuthenticationForm(request, initial={"username": (credentials or {}).get("username", "")})
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(request, "registration/login.html", {
+        "form": form,
+        "locked_message": _("Too many failed attempts for this user from your address. "
+                            "Try again in %(minutes)d minutes or reset your password.") % {"minutes": minutes},
+    }, status=429)
+
+
+@public_view
+@require_POST
+def set_language(request):
+    form = LanguageForm(request.POST)
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()},
+                                           require_https=request.is_secure()):
+        next_url = "/"
+    response = redirect(next_url)
+    if form.is_valid():
+        language = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            services.user_set_language(user=request.user, language=language)
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                            secure=settings.LANGUAGE_COOKIE_SECURE, samesite="Lax")
+    return response

@@ -1,0 +1,21 @@
+"""The Celery application. The whole beat schedule is in BEAT_SCHEDULE below; beat only enqueues,
+and django-celery-beat copies it into the database where operators can edit it in the admin."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+
+app = Celery("crm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+BEAT_SCHEDULE = {
+    "clear-expired-sessions": {
+        "task": "crm.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}
+app.conf.beat_schedule = BEAT_SCHEDULE

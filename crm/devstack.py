@@ -1,0 +1,351 @@
+"""Zero set-up bootstrap behind `make run`, `make test` and `make bench`.
+
+Standard library only: it runs before `.venv` exists. It creates `.venv` and installs the pinned
+dependencies of pyproject.toml, installs missing server packages with apt-get when it may, starts
+a private PostgreSQL and Redis (under `var/` for `run`, in a temporary folder for `test` and
+`bench`) unless DATABASE_URL / REDIS_URL point at existing ones, and stops them on exit.
+
+    python3 crm/devstack.py run            # web + worker + beat on http://127.0.0.1:8000
+    python3 crm/devstack.py test [pytest args]
+    python3 crm/devstack.py bench [args]
+    python3 crm/devstack.py manage <command ...>   # manage.py against the var/ servers
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import hashlib
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+VAR = ROOT / "var"
+PY = VENV / "bin" / "python"
+RUN_PG_PORT = int(os.environ.get("CRM_PG_PORT", "55432"))
+RUN_REDIS_PORT = int(os.environ.get("CRM_REDIS_PORT", "56379"))
+PG_USER = "crm"
+
+
+def say(msg: str) -> None:
+    print(f"[devstack] {msg}", flush=True)
+
+
+def die(msg: str) -> None:
+    print(f"[devstack] error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+# --- packages ---------------------------------------------------------------------------------
+
+
+def ensure_venv() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = list(project["dependencies"]) + list(project["optional-dependencies"]["dev"])
+    digest = hashlib.sha256("\n".join(wanted).encode()).hexdigest()
+    stamp = VENV / ".crm-installed"
+    if stamp.exists() and stamp.read_text() == digest and PY.exists():
+        return
+    if not PY.exists():
+        say("creating .venv")
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    say("installing pinned dependencies into .venv")
+    subprocess.run(
+        [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *wanted], check=True
+    )
+    stamp.write_text(digest)
+
+
+def find_pg_bin(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=_version_key)
+    return candidates[-1] if candidates else None
+
+
+def _version_key(path: str) -> int:
+    part = path.split("/")[4]
+    return int(part) if part.isdigit() else 0
+
+
+def ensure_system_packages(*, postgres: bool, redis: bool, browser: bool, gettext: bool) -> None:
+    missing: list[str] = []
+    if postgres and not (find_pg_bin("initdb") and find_pg_bin("pg_ctl")):
+        missing.append("postgresql")
+    if redis and not shutil.which("redis-server"):
+        missing.append("redis-server")
+    if browser and not shutil.which("chromium"):
+        missing.append("chromium")
+    if browser and not glob.glob("/usr/share/fonts/truetype/wqy/*"):
+        missing.append("fonts-wqy-microhei")
+    if gettext and not shutil.which("xgettext"):
+        missing.append("gettext")
+    if not missing:
+        return
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        die(f"missing system packages; install them with: sudo {' '.join(command)}")
+    say(f"installing {' '.join(missing)} with apt-get")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    die(f"{what} did not start on port {port}")
+
+
+class Postgres:
+    """A private cluster in `datadir`. PostgreSQL refuses to run as root, so as root it runs as an
+    unprivileged system user (the `postgres` user where it exists)."""
+
+    def __init__(self, datadir: Path, port: int, *, durable: bool):
+        self.datadir = datadir
+        self.port = port
+        self.durable = durable
+        self.runas = self._unprivileged_user() if os.geteuid() == 0 else None
+
+    @staticmethod
+    def _unprivileged_user() -> str:
+        for name in ("postgres", "crm-pg"):
+            with contextlib.suppress(KeyError):
+                pwd.getpwnam(name)
+                return name
+        subprocess.run(["useradd", "--system", "--no-create-home", "crm-pg"], check=True)
+        return "crm-pg"
+
+    def _cmd(self, *args: str) -> list[str]:
+        return ["runuser", "-u", self.runas, "--", *args] if self.runas else list(args)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://{PG_USER}@127.0.0.1:{self.port}/crm"
+
+    def start(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        if self.runas:
+            entry = pwd.getpwnam(self.runas)
+            os.chown(self.datadir, entry.pw_uid, entry.pw_gid)
+            # The server user must be able to reach the folder.
+            for parent in self.datadir.parents:
+                if parent == Path("/"):
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    os.chmod(parent, mode | 0o011)
+        os.chmod(self.datadir, 0o700)
+        if not (self.datadir / "PG_VERSION").exists():
+            say(f"initialising PostgreSQL in {self.datadir}")
+            subprocess.run(
+                self._cmd(find_pg_bin("initdb"), "-D", str(self.datadir), "-U", PG_USER, "--auth=trust",
+                          "-E", "UTF8", "--locale=C.UTF-8"),
+                check=True, stdout=subprocess.DEVNULL,
+            )
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories="
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        log = self.datadir / "server.log"
+        subprocess.run(
+            self._cmd(find_pg_bin("pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-o", options,
+                      "-w", "-t", "60", "start"),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, "PostgreSQL")
+        say(f"PostgreSQL on 127.0.0.1:{self.port}")
+
+    def ensure_database(self) -> None:
+        psql = find_pg_bin("psql")
+        base = [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", PG_USER, "-d", "postgres", "-tAc"]
+        exists = subprocess.run([*base, "SELECT 1 FROM pg_database WHERE datname='crm'"],
+                                check=True, capture_output=True, text=True).stdout.strip()
+        if not exists:
+            subprocess.run([*base, "CREATE DATABASE crm"], check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        subprocess.run(self._cmd(find_pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Redis:
+    def __init__(self, datadir: Path, port: int, *, durable: bool):
+        self.datadir = datadir
+        self.port = port
+        self.durable = durable
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        save = ["--save", "300 1"] if self.durable else ["--save", ""]
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.datadir),
+             "--appendonly", "no", "--protected-mode", "yes", *save,
+             "--logfile", str(self.datadir / "redis.log")],
+            stdout=subprocess.DEVNULL, start_new_session=True,
+        )
+        wait_for_port(self.port, "Redis")
+        say(f"Redis on 127.0.0.1:{self.port}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(10)
+
+
+@contextlib.contextmanager
+def servers(folder: Path, *, durable: bool, pg_port: int, redis_port: int):
+    """Yield the environment pointing at the servers; start private ones unless given."""
+    env = dict(os.environ)
+    started: list = []
+    try:
+        if not env.get("DATABASE_URL"):
+            pg = Postgres(folder / "pg", pg_port, durable=durable)
+            pg.start()
+            started.append(pg)
+            pg.ensure_database()
+            env["DATABASE_URL"] = pg.url
+        if not env.get("REDIS_URL"):
+            redis = Redis(folder / "redis", redis_port, durable=durable)
+            redis.start()
+            started.append(redis)
+            env["REDIS_URL"] = redis.url
+        yield env
+    finally:
+        for server in reversed(started):
+            server.stop()
+
+
+def secret_key() -> str:
+    path = VAR / "secret_key"
+    if not path.exists():
+        VAR.mkdir(exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_run(_args: list[str]) -> int:
+    ensure_venv()
+    ensure_system_packages(postgres=not os.environ.get("DATABASE_URL"),
+                           redis=not os.environ.get("REDIS_URL"), browser=False, gettext=False)
+    with servers(VAR, durable=True, pg_port=RUN_PG_PORT, redis_port=RUN_REDIS_PORT) as env:
+        env.setdefault("DEBUG", "1")
+        env.setdefault("SECRET_KEY", secret_key())
+        env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+        manage(env, "migrate", "--no-input")
+        manage(env, "seed_demo")
+        bin_ = VENV / "bin"
+        procs = {
+            "web": [str(PY), "manage.py", "runserver", "127.0.0.1:8000"],
+            "worker": [str(bin_ / "celery"), "-A", "crm", "worker", "-l", "info", "--concurrency", "2"],
+            "beat": [str(bin_ / "celery"), "-A", "crm", "beat", "-l", "info"],
+        }
+        # Each child leads its own process group: Ctrl-C reaches only this supervisor, which then
+        # stops every group (runserver's reloader has a child of its own).
+        children = {name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+                    for name, cmd in procs.items()}
+        say("serving on http://127.0.0.1:8000 (demo logins in README.md); Ctrl-C stops everything")
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            while all(p.poll() is None for p in children.values()):
+                time.sleep(0.5)
+            dead = [name for name, p in children.items() if p.poll() is not None]
+            say(f"{', '.join(dead)} stopped; stopping the rest")
+            return 1
+        except KeyboardInterrupt:
+            say("stopping")
+            return 0
+        finally:
+            stop_groups(children.values())
+
+
+def stop_groups(procs) -> None:
+    procs = list(procs)
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    for p in procs:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            p.wait(max(0.1, deadline - time.monotonic()))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)
+
+
+def cmd_test(args: list[str]) -> int:
+    ensure_venv()
+    ensure_system_packages(postgres=not os.environ.get("DATABASE_URL"),
+                           redis=not os.environ.get("REDIS_URL"), browser=True, gettext=True)
+    with tempfile.TemporaryDirectory(prefix="crm-test-") as tmp:
+        with servers(Path(tmp), durable=False, pg_port=free_port(), redis_port=free_port()) as env:
+            env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
+            env["DEBUG"] = "0"
+            env.setdefault("ALLOWED_HOSTS", "*")
+            env["CRM_TESTING"] = "1"
+            return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+
+
+def cmd_bench(args: list[str]) -> int:
+    ensure_venv()
+    ensure_system_packages(postgres=not os.environ.get("DATABASE_URL"),
+                           redis=not os.environ.get("REDIS_URL"), browser=False, gettext=False)
+    with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
+        with servers(Path(tmp), durable=False, pg_port=free_port(), redis_port=free_port()) as env:
+            env.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
+            env["DEBUG"] = "0"
+            env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+            return subprocess.run([str(PY), "-m", "tests.bench", *args], cwd=ROOT, env=env).returncode
+
+
+def cmd_manage(args: list[str]) -> int:
+    ensure_venv()
+    with servers(VAR, durable=True, pg_port=RUN_PG_PORT, redis_port=RUN_REDIS_PORT) as env:
+        env.setdefault("DEBUG", "1")
+        env.setdefault("SECRET_KEY", secret_key())
+        return subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env).returncode
+
+
+COMMANDS = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench, "manage": cmd_manage}
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        die(f"usage: devstack.py {{{'|'.join(COMMANDS)}}} [args]")
+    sys.exit(COMMANDS[sys.argv[1]](sys.argv[2:]))

@@ -1,0 +1,33 @@
+"""The navigation: one list, each entry with the right it needs. Apps add their entries here."""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+
+@dataclass(frozen=True)
+class NavItem:
+    url_name: str
+    label: str
+    perm: str | None = None  # None: every staff member of a tenant
+
+
+NAV_ITEMS = [
+    NavItem("home", _("Home")),
+    NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
+        return {"nav_items": []}
+    path = request.path
+    items = []
+    for item in NAV_ITEMS:
+        if item.perm is None or user.has_perm(item.perm):
+            url = reverse(item.url_name)
+            active = path == url if url == "/" else path.startswith(url)
+            items.append({"url": url, "label": item.label, "active": active})
+    return {"nav_items": items}

@@ -1,0 +1,19 @@
+from django import forms, template
+
+register = template.Library()
+
+
+@register.filter
+def bootstrap(bound_field):
+    """Render a bound field's widget with Bootstrap classes, marked invalid when it has errors."""
+    widget = bound_field.field.widget
+    if isinstance(widget, (forms.CheckboxInput, forms.RadioSelect, forms.CheckboxSelectMultiple)):
+        css = "form-check-input"
+    elif isinstance(widget, forms.Select):
+        css = "form-select"
+    else:
+        css = "form-control"
+    if bound_field.errors:
+        css += " is-invalid"
+    existing = widget.attrs.get("class", "")
+    return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})

@@ -1,0 +1,115 @@
+"""Shared-schema tenancy that fails closed.
+
+Every tenant-owned model inherits `TenantModel`; its default manager is django-scopes'
+`ScopedManager`, which raises unless a tenant scope is active. The scope is activated in exactly
+these places: `TenantMiddleware` (the logged-in user's tenant, response rendered inside it),
+`TenantTask` (a Celery task's `tenant_id` argument), and explicit `scope(tenant=...)` blocks in
+management commands. `scopes_disabled()` appears only where tests/security/test_scopes.py lists it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Task
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django_scopes import ScopedManager, scope
+
+logger = logging.getLogger(__name__)
+
+
+class TenantModel(models.Model):
+    """Base of every tenant-owned model: the tenant on the row itself, timestamps, a scoped manager.
+
+    Unique constraints and composite indexes of subclasses start with `tenant`."""
+
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, verbose_name=_("company"))
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ScopedManager(tenant="tenant")
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        self._check_same_tenant()
+
+    def _check_same_tenant(self):
+        """Refuse a foreign key to another tenant's row (the admin of a platform operator can pick
+        across tenants; everyone else only sees their own choices)."""
+        errors = {}
+        for field in self._meta.concrete_fields:
+            if not field.many_to_one or field.name == "tenant":
+                continue
+            if not issubclass(field.related_model, TenantModel):
+                continue
+            related = getattr(self, field.name, None)
+            if related is not None and self.tenant_id and related.tenant_id != self.tenant_id:
+                errors[field.name] = _("Choose an item of the same company.")
+        if errors:
+            raise ValidationError(errors)
+
+
+def tenant_models() -> list[type[models.Model]]:
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
+
+
+def render_inside(response):
+    """Render a lazy TemplateResponse now, while the scope is still active."""
+    if hasattr(response, "render") and callable(response.render) and not response.is_rendered:
+        response.render()
+    return response
+
+
+class TenantMiddleware:
+    """Sets `request.staff` / `request.tenant` for a logged-in member, activates the tenant scope,
+    the tenant's time zone and the user's language, and renders the response inside them.
+
+    Membership is checked by accounts.backends.StaffBackend.get_user: an inactive staff member or
+    tenant is logged out on their next request. Without a tenant no scope is active, so any query
+    on tenant data raises."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.staff = request.tenant = None
+        user = request.user
+        if user.is_authenticated:
+            request.staff = getattr(user, "staff", None)
+            request.tenant = request.staff.tenant if request.staff else None
+            language = user.language or (request.tenant.default_language if request.tenant else None)
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        if request.tenant is None:
+            return render_inside(self.get_response(request))
+        with scope(tenant=request.tenant), timezone.override(request.tenant.timezone):
+            return render_inside(self.get_response(request))
+
+
+class TenantTask(Task):
+    """Base for Celery tasks on tenant data: call with `tenant_id=<id>`; the task body runs inside
+    that tenant's scope and time zone. A deactivated tenant's work is skipped."""
+
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        from accounts.models import Tenant
+
+        tenant_id = kwargs.get("tenant_id")
+        if tenant_id is None:
+            raise TypeError(f"{self.name} must be called with a tenant_id keyword argument")
+        tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
+        if tenant is None:
+            logger.info("%s skipped: tenant %s is missing or inactive", self.name, tenant_id)
+            return None
+        with scope(tenant=tenant), timezone.override(tenant.timezone):
+            return super().__call__(*args, **kwargs)
