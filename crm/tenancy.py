@@ -4,7 +4,7 @@ Every tenant-owned model inherits `TenantModel`; its default manager is django-s
 `ScopedManager`, which raises unless a tenant scope is active. The scope is activated in exactly
 these places: `TenantMiddleware` (the logged-in user's tenant, response rendered inside it),
 `TenantTask` (a Celery task's `tenant_id` argument), and explicit `scope(tenant=...)` blocks in
-management commands. `scopes_disabled()` appears only where tests/security/test_scopes.py lists it.
+management commands. Bypassing the scope appears only where tests/security/test_tenancy_guards.py lists it.
 """
 
 from __future__ import annotations

@@ -1,0 +1,237 @@
+"""The admin site as a tenant administrator, as a manager granted one department, and as a
+platform operator — including tampered POSTs naming another tenant's primary keys."""
+
+import pytest
+from django_scopes import scope
+
+from accounts.models import Department, Position, PositionAssignment, Staff, User
+
+pytestmark = pytest.mark.django_db
+
+
+def dept(tenant, name):
+    with scope(tenant=tenant):
+        return Department.objects.get(name=name)
+
+
+def position(tenant, title):
+    with scope(tenant=tenant):
+        return Position.objects.get(title=title)
+
+
+def count(model, tenant, **lookup):
+    with scope(tenant=tenant):
+        return model.objects.filter(**lookup).count()
+
+
+# --- tenant administrator ------------------------------------------------------------------------
+
+
+def test_tenant_admin_creates_a_department_in_their_own_tenant(demo, client_as):
+    response = client_as("demo.admin").post("/admin/accounts/department/add/", {
+        "name": "大客户组", "parent": dept(demo, "销售部").pk, "sort_order": 9,
+    })
+    assert response.status_code == 302
+    with scope(tenant=demo):
+        created = Department.objects.get(name="大客户组")
+    assert created.tenant == demo and created.parent.name == "销售部"
+
+
+def test_tampered_tenant_and_parent_of_another_tenant_are_refused(demo, acme, client_as):
+    client = client_as("demo.admin")
+    # a parent of the other tenant: refused, nothing written
+    response = client.post("/admin/accounts/department/add/", {
+        "name": "渗透组", "parent": dept(acme, "销售部").pk, "sort_order": 0,
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert count(Department, demo, name="渗透组") == 0 and count(Department, acme, name="渗透组") == 0
+    # a tenant field naming the other tenant is ignored: the row lands in the admin's own tenant
+    client.post("/admin/accounts/department/add/", {"tenant": acme.pk, "name": "伪装组", "sort_order": 0})
+    assert count(Department, acme, name="伪装组") == 0
+    assert count(Department, demo, name="伪装组") == 1
+
+
+def test_tampered_edit_of_another_tenants_department_is_404_and_writes_nothing(acme, client_as):
+    target = dept(acme, "客服组")
+    response = client_as("demo.admin").post(f"/admin/accounts/department/{target.pk}/change/",
+                                            {"name": "被改名", "sort_order": 0})
+    assert response.status_code == 404
+    assert dept(acme, "客服组").pk == target.pk
+
+
+def test_lists_and_choices_never_show_another_tenant(demo, acme, client_as):
+    client = client_as("demo.admin")
+    listing = client.get("/admin/accounts/department/").content.decode()
+    assert f"/admin/accounts/department/{dept(demo, '客服组').pk}/change/" in listing
+    assert f"/admin/accounts/department/{dept(acme, '客服组').pk}/change/" not in listing
+    form = client.get("/admin/accounts/position/add/").content.decode()
+    choices = form.split('name="department"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{dept(demo, "销售部").pk}"' in choices
+    assert f'value="{dept(acme, "销售部").pk}"' not in choices
+    users = client.get("/admin/accounts/user/?q=director").content.decode()
+    assert "demo.director" in users and "acme.director" not in users
+
+
+def test_moving_a_department_under_its_own_child_is_refused(demo, client_as):
+    crm = dept(demo, "客户关系管理部")
+    response = client_as("demo.admin").post(f"/admin/accounts/department/{crm.pk}/change/", {
+        "name": crm.name, "parent": dept(demo, "客服组").pk, "sort_order": crm.sort_order,
+    })
+    assert response.status_code == 200
+    assert "cannot be placed under itself or one of its sub-departments" in response.content.decode()
+    assert dept(demo, "客户关系管理部").parent.name == "总经理室"
+
+
+def test_renaming_and_moving_a_department(demo, client_as):
+    club = dept(demo, "客户俱乐部")
+    response = client_as("demo.admin").post(f"/admin/accounts/department/{club.pk}/change/", {
+        "name": "会员俱乐部", "parent": dept(demo, "销售部").pk, "sort_order": 1,
+    })
+    assert response.status_code == 302
+    moved = dept(demo, "会员俱乐部")
+    assert moved.pk == club.pk and moved.parent.name == "销售部"
+
+
+def test_duplicate_sibling_name_is_refused_with_a_message(demo, client_as):
+    response = client_as("demo.admin").post("/admin/accounts/department/add/", {
+        "name": "客服组", "parent": dept(demo, "客户关系管理部").pk, "sort_order": 0,
+    })
+    assert response.status_code == 200
+    assert "already exists under the same parent" in response.content.decode()
+    assert count(Department, demo, name="客服组") == 1
+
+
+def test_deleting_a_department_with_positions_is_refused(demo, client_as):
+    service = dept(demo, "售后服务部")
+    client = client_as("demo.admin")
+    page = client.get(f"/admin/accounts/department/{service.pk}/delete/").content.decode()
+    assert "would require deleting the following protected related objects" in page
+    client.post(f"/admin/accounts/department/{service.pk}/delete/", {"post": "yes"})
+    assert count(Department, demo, pk=service.pk) == 1
+
+
+def test_deleting_an_empty_department(demo, client_as):
+    with scope(tenant=demo):
+        empty = Department.objects.create(tenant=demo, name="临时组", parent=dept(demo, "销售部"))
+    client_as("demo.admin").post(f"/admin/accounts/department/{empty.pk}/delete/", {"post": "yes"})
+    assert count(Department, demo, pk=empty.pk) == 0
+
+
+def test_reports_to_cycle_is_refused(demo, client_as):
+    director = position(demo, "客户关系管理总监")
+    response = client_as("demo.admin").post(f"/admin/accounts/position/{director.pk}/change/", {
+        "title": director.title, "role_kind": director.role_kind, "department": director.department_id,
+        "reports_to": position(demo, "客服经理").pk,
+        "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 200
+    assert "cannot report to itself or to a position below it" in response.content.decode()
+    assert position(demo, "客户关系管理总监").reports_to.title == "总经理"
+
+
+def test_tenant_admin_creates_a_staff_account(demo, client_as):
+    response = client_as("demo.admin").post("/admin/accounts/user/add/", {
+        "username": "demo.newhire", "usable_password": "true",
+        "password1": "Quiet-Meadow-417", "password2": "Quiet-Meadow-417",
+        "last_name": "孙", "first_name": "悦", "email": "newhire@demo.example.com", "language": "",
+        "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 0, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
+        "staff-0-employee_no": "D0999", "staff-0-is_active": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    created = User.objects.get(username="demo.newhire")
+    with scope(tenant=demo):
+        assert Staff.objects.get(user=created).employee_no == "D0999"
+    assert not created.is_superuser
+
+
+def test_tenant_admin_cannot_grant_superuser_or_groups(demo, client_as, user):
+    specialist = user("demo.specialist")
+    page = client_as("demo.admin").get(f"/admin/accounts/user/{specialist.pk}/change/").content.decode()
+    assert 'name="is_superuser"' not in page and 'name="groups"' not in page
+    client_as("demo.admin").post(f"/admin/accounts/user/{specialist.pk}/change/", {
+        "username": specialist.username, "is_superuser": "on", "is_active": "on", "last_name": "x",
+        "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 1, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
+        "staff-0-id": specialist.staff.pk, "staff-0-user": specialist.pk,
+        "staff-0-employee_no": specialist.staff.employee_no, "staff-0-is_active": "on",
+    })
+    assert not user("demo.specialist").is_superuser
+
+
+def test_tenant_admin_cannot_open_platform_models(client_as):
+    client = client_as("demo.admin")
+    assert client.get("/admin/auth/group/").status_code == 403
+    assert client.get("/admin/django_celery_beat/periodictask/").status_code == 403
+
+
+# --- a manager granted one department ------------------------------------------------------------
+
+
+def test_granted_manager_sees_only_the_granted_departments_positions(demo, client_as):
+    client = client_as("demo.manager")
+    listing = client.get("/admin/accounts/position/").content.decode()
+    assert "客服专员（服务）" in listing and "客服经理" in listing
+    assert "销售顾问" not in listing and "客户关系管理总监" not in listing
+    assert client.get(f"/admin/accounts/position/{position(demo, '销售顾问').pk}/change/").status_code == 404
+    assert client.get("/admin/accounts/department/").status_code == 403
+    index = client.get("/admin/").content.decode()
+    assert "/admin/accounts/position/" in index and "/admin/accounts/department/" not in index
+
+
+def test_granted_manager_edits_a_position_and_its_holders(demo, client_as):
+    target = position(demo, "客服专员（销售）")
+    with scope(tenant=demo):
+        holder = Staff.objects.get(user__username="demo.specialist")
+    response = client_as("demo.manager").post(f"/admin/accounts/position/{target.pk}/change/", {
+        "title": "客服专员（销售回访）", "role_kind": "specialist", "department": target.department_id,
+        "reports_to": target.reports_to_id,
+        "assignments-TOTAL_FORMS": 1, "assignments-INITIAL_FORMS": 0,
+        "assignments-0-staff": holder.pk, "assignments-0-position": target.pk,
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    renamed = position(demo, "客服专员（销售回访）")
+    assert count(PositionAssignment, demo, position=renamed, staff=holder) == 1
+
+
+def test_granted_manager_cannot_place_a_position_outside_the_grant(demo, client_as):
+    response = client_as("demo.manager").post("/admin/accounts/position/add/", {
+        "title": "越权岗位", "role_kind": "specialist", "department": dept(demo, "销售部").pk,
+        "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert count(Position, demo, title="越权岗位") == 0
+
+
+def test_grant_is_given_in_the_department_admin(demo, client_as, user):
+    sales = dept(demo, "销售部")
+    analyst = user("demo.analyst")
+    response = client_as("demo.admin").post(f"/admin/accounts/department/{sales.pk}/change/", {
+        "name": sales.name, "parent": sales.parent_id, "sort_order": sales.sort_order,
+        "position_editors": [analyst.pk],
+    })
+    assert response.status_code == 302
+    analyst = user("demo.analyst")
+    assert analyst.is_staff
+    listing = client_as("demo.analyst").get("/admin/accounts/position/").content.decode()
+    assert "销售顾问" in listing and "客服经理" not in listing
+
+
+def test_grant_to_another_tenants_user_is_refused(demo, acme, client_as, user):
+    sales = dept(demo, "销售部")
+    response = client_as("demo.admin").post(f"/admin/accounts/department/{sales.pk}/change/", {
+        "name": sales.name, "parent": sales.parent_id, "sort_order": sales.sort_order,
+        "position_editors": [user("acme.manager").pk],
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
+# --- platform operator ---------------------------------------------------------------------------
+
+
+def test_operator_sees_all_tenants_with_a_tenant_column_and_filter(demo, acme, client_as, operator):
+    page = client_as(operator.username).get("/admin/accounts/department/").content.decode()
+    assert f"/admin/accounts/department/{dept(demo, '客服组').pk}/change/" in page
+    assert f"/admin/accounts/department/{dept(acme, '客服组').pk}/change/" in page
+    assert "column-tenant" in page and "tenant__id__exact" in page

@@ -1,0 +1,159 @@
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+from django_scopes import scope
+
+from tests.conftest import DEMO_PASSWORD
+
+pytestmark = pytest.mark.django_db
+LOGIN = "/accounts/login/"
+
+
+def post_login(client, username, password):
+    return client.post(LOGIN, {"username": username, "password": password})
+
+
+def test_login_with_right_password_lands_on_home():
+    client = Client()
+    response = post_login(client, "demo.director", DEMO_PASSWORD)
+    assert response.status_code == 302 and response["Location"] == "/"
+    home = client.get("/").content.decode()
+    assert "示范汽车销售服务有限公司" in home and "客户关系管理总监" in home
+
+
+def test_wrong_password_says_so_on_the_page():
+    response = post_login(Client(), "demo.director", "wrong")
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+
+
+def test_repeated_failures_lock_that_username_from_that_address_only():
+    attacker = Client(REMOTE_ADDR="10.1.1.1")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        post_login(attacker, "demo.manager", "wrong")
+    locked = post_login(attacker, "demo.manager", DEMO_PASSWORD)
+    assert locked.status_code == 429
+    assert "Too many failed attempts" in locked.content.decode()
+    # the real user from elsewhere still gets in, and other users from the attacker's address too
+    assert post_login(Client(REMOTE_ADDR="10.2.2.2"), "demo.manager", DEMO_PASSWORD).status_code == 302
+    assert post_login(Client(REMOTE_ADDR="10.1.1.1"), "demo.analyst", DEMO_PASSWORD).status_code == 302
+
+
+def test_inactive_staff_cannot_log_in_and_loses_open_session(user, client_as):
+    specialist = user("demo.specialist")
+    client = client_as("demo.specialist")
+    assert client.get("/").status_code == 200
+    with scope(tenant=specialist.staff.tenant):
+        specialist.staff.is_active = False
+        specialist.staff.save(update_fields=["is_active"])
+    assert client.get("/")["Location"].startswith(LOGIN)
+    assert post_login(Client(), "demo.specialist", DEMO_PASSWORD).status_code == 200
+
+
+def test_inactive_tenant_locks_out_all_its_staff(demo, client_as):
+    client = client_as("demo.director")
+    demo.is_active = False
+    demo.save(update_fields=["is_active"])
+    assert client.get("/org/")["Location"].startswith(LOGIN)
+    assert post_login(Client(), "demo.director", DEMO_PASSWORD).status_code == 200
+    assert post_login(Client(), "acme.director", DEMO_PASSWORD).status_code == 302
+
+
+def test_logout_ends_the_session(client_as):
+    client = client_as("demo.director")
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get("/")["Location"].startswith(LOGIN)
+
+
+def test_change_password(client_as, user):
+    client = client_as("demo.analyst")
+    response = client.post(reverse("password_change"), {
+        "old_password": DEMO_PASSWORD, "new_password1": "Lantern-Harbor-93", "new_password2": "Lantern-Harbor-93",
+    })
+    assert response.status_code == 302
+    assert user("demo.analyst").check_password("Lantern-Harbor-93")
+
+
+def test_change_password_shows_errors_next_to_fields(client_as):
+    response = client_as("demo.analyst").post(reverse("password_change"), {
+        "old_password": "nope", "new_password1": "a", "new_password2": "b",
+    })
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Your old password was entered incorrectly" in body
+    assert "invalid-feedback" in body
+
+
+def test_password_reset_mail_is_in_the_recipients_language(user):
+    analyst = user("demo.analyst")
+    analyst.language = "zh-hans"
+    analyst.save(update_fields=["language"])
+    response = Client().post(reverse("password_reset"), {"email": analyst.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == [analyst.email]
+    assert "/accounts/reset/" in message.body
+    assert "重置" in message.subject or "密码" in message.subject
+
+
+def test_password_reset_link_sets_a_new_password(user):
+    client = Client()
+    client.post(reverse("password_reset"), {"email": user("demo.director").email})
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    form_page = client.get("/" + path, follow=True)
+    assert form_page.status_code == 200
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": "Copper-Kettle-58",
+                                                           "new_password2": "Copper-Kettle-58"})
+    assert done.status_code == 302
+    assert user("demo.director").check_password("Copper-Kettle-58")
+
+
+def test_tenant_default_language_applies_until_the_user_chooses(acme, client_as, user):
+    assert acme.default_language == "zh-hans"
+    client = client_as("acme.director")
+    assert "组织架构" in client.get("/").content.decode()
+    client.post(reverse("set_language"), {"language": "en", "next": "/org/"})
+    assert user("acme.director").language == "en"
+    page = client.get("/org/").content.decode()
+    assert "Org chart" in page and "组织架构" not in page
+    # remembered per user: a new session in another browser is still English
+    assert "Org chart" in client_as("acme.director").get("/").content.decode()
+
+
+def test_language_switch_refuses_foreign_redirects(client_as):
+    response = client_as("demo.director").post(reverse("set_language"),
+                                                {"language": "zh-hans", "next": "https://evil.example/"})
+    assert response["Location"] == "/"
+
+
+def test_login_page_in_chinese_for_a_chinese_browser():
+    body = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").get(LOGIN).content.decode()
+    assert "登录" in body
+
+
+def test_navigation_shows_only_what_the_role_may_open(client_as, new_staff, demo):
+    new_staff(demo, "demo.newcomer")
+    newcomer = client_as("demo.newcomer").get("/").content.decode()
+    assert 'href="/org/"' not in newcomer and "/admin/" not in newcomer
+    assert "You hold no position yet" in newcomer
+    assert client_as("demo.newcomer").get("/org/").status_code == 403
+    director = client_as("demo.director").get("/").content.decode()
+    assert 'href="/org/"' in director and 'href="/admin/"' not in director
+    assert 'href="/admin/"' in client_as("demo.admin").get("/").content.decode()
+
+
+def test_healthz_answers_200_when_database_and_broker_answer():
+    response = Client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "broker": "ok"}
+
+
+def test_healthz_answers_503_when_the_broker_is_down(settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["broker"].startswith("error")
