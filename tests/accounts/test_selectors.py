@@ -1,0 +1,120 @@
+"""The org chart and the visibility module later apps call."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scope
+
+from accounts.models import Department, Position, PositionAssignment, Staff, User
+from accounts.selectors import org_chart
+from accounts.visibility import visibility_for, visible
+
+pytestmark = pytest.mark.django_db
+
+
+def staff_ids(tenant, *usernames):
+    with scope(tenant=tenant):
+        return set(Staff.objects.filter(user__username__in=usernames).values_list("pk", flat=True))
+
+
+def dept_staff(tenant, name):
+    with scope(tenant=tenant):
+        return set(PositionAssignment.objects.filter(position__department__name=name)
+                   .values_list("staff_id", flat=True))
+
+
+def test_org_chart_page_shows_departments_positions_and_holders(client_as, user):
+    page = client_as("demo.director").get("/org/").content.decode()
+    for text in ("总经理室", "客户关系管理部", "客服组", "客户信息组", "客户俱乐部", "销售部", "售后服务部",
+                 "客服经理", "Manager", "Reports to", user("demo.manager").display_name):
+        assert text in page
+
+
+def test_org_chart_in_chinese(client_as, user):
+    director = user("demo.director")
+    director.language = "zh-hans"
+    director.save(update_fields=["language"])
+    page = client_as("demo.director").get("/org/").content.decode()
+    assert "组织架构" in page and "汇报对象" in page and "经理" in page
+
+
+def test_org_chart_query_count_does_not_grow_with_staff(demo, client_as, new_staff):
+    client = client_as("demo.director")
+    client.get("/org/")
+    with CaptureQueriesContext(connection) as before:
+        client.get("/org/")
+    with scope(tenant=demo):
+        position = Position.objects.get(title="销售顾问")
+    for n in range(50):
+        account = new_staff(demo, f"demo.extra{n:02d}", last_name="钱", first_name=f"员{n}")
+        with scope(tenant=demo):
+            PositionAssignment.objects.create(tenant=demo, position=position, staff=account.staff)
+    with CaptureQueriesContext(connection) as after:
+        page = client.get("/org/").content.decode()
+    assert "钱员49" in page
+    assert len(after) == len(before)
+
+
+def test_org_chart_headcount_counts_each_person_once(demo):
+    with scope(tenant=demo):
+        roots = org_chart()
+        total = Staff.objects.filter(assignments__isnull=False).distinct().count()
+    assert [root.department.name for root in roots] == ["总经理室"]
+    assert roots[0].headcount == total
+
+
+def test_empty_org_chart_has_an_empty_state(demo, client_as, in_scope):
+    with in_scope(demo):
+        PositionAssignment.objects.all().delete()
+        Position.objects.all().delete()
+        while Department.objects.exists():  # leaves first: a parent with children is protected
+            Department.objects.filter(children__isnull=True).delete()
+    page = client_as("demo.admin").get("/org/").content.decode()
+    assert "No departments yet" in page
+
+
+def test_director_and_analyst_see_everything(demo, user):
+    with scope(tenant=demo):
+        director = visibility_for(user("demo.director"))
+        analyst = visibility_for(user("demo.analyst"))
+    assert director.everything and not director.masked and not director.read_only
+    assert analyst.everything and analyst.masked and analyst.read_only
+
+
+def test_manager_sees_staff_of_their_department_subtree(demo, user):
+    with scope(tenant=demo):
+        manager = visibility_for(user("demo.manager"))
+        everyone = set(Staff.objects.values_list("pk", flat=True))
+    assert not manager.everything
+    assert manager.staff_ids == dept_staff(demo, "客服组")
+    assert staff_ids(demo, "demo.specialist") <= manager.staff_ids
+    assert not (dept_staff(demo, "销售部") & manager.staff_ids)
+    assert manager.staff_ids < everyone
+
+
+def test_specialist_sees_own_records_and_department_queue(demo, user):
+    with scope(tenant=demo):
+        specialist = visibility_for(user("demo.specialist"))
+        queue = set(Department.objects.filter(name="客服组").values_list("pk", flat=True))
+    assert specialist.staff_ids == staff_ids(demo, "demo.specialist")
+    assert specialist.queue_department_ids == queue
+    assert not specialist.masked
+
+
+def test_staff_without_position_sees_nothing(demo, new_staff):
+    newcomer = new_staff(demo, "demo.nobody")
+    with scope(tenant=demo):
+        assert visibility_for(User.objects.get(pk=newcomer.pk)).nothing
+
+
+def test_visible_filters_an_owned_queryset(demo, user):
+    """Staff stand in for an owned model here: owner = the staff row itself."""
+    with scope(tenant=demo):
+        rows = Staff.objects.all()
+        as_manager = set(visible(rows, user("demo.manager"), owner="pk").values_list("pk", flat=True))
+        as_director = visible(rows, user("demo.director"), owner="pk").count()
+        as_specialist = set(visible(rows, user("demo.specialist"), owner="pk").values_list("pk", flat=True))
+        total = rows.count()
+    assert as_manager == dept_staff(demo, "客服组")
+    assert as_director == total
+    assert as_specialist == staff_ids(demo, "demo.specialist")
