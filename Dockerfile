@@ -6,15 +6,6 @@
 #
 #   docker build -t crm .
 
-# --- translations: msgfmt (gettext) compiles locale/*.po; it is not needed at run time -------
-FROM python:3.11-slim AS messages
-RUN apt-get update \
- && apt-get install -y --no-install-recommends gettext \
- && rm -rf /var/lib/apt/lists/*
-COPY locale /locale
-RUN find /locale -name '*.po' -exec sh -c \
-      'for po; do msgfmt --check-format -o "${po%.po}.mo" "$po" || exit 1; done' sh {} +
-
 # --- runtime ----------------------------------------------------------------------------------
 FROM python:3.11-slim
 
@@ -38,7 +29,6 @@ RUN python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))
 
 # The code stays owned by root: the app user can read it but not change it.
 COPY . .
-COPY --from=messages /locale ./locale
 
 # Settings refuse to load without these, so collectstatic gets syntactically valid dummies that
 # exist only for this one command (nothing is contacted). With DEBUG=0 the storage is

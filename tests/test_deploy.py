@@ -18,7 +18,8 @@ REQUIRED_ENV = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOS
 REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?:(?::?[-?]).*)?\}$")
 # Variables that the test runner or a developer may set and that relax production settings.
 RELAXING_ENV = ("CRM_TESTING", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "SECURE_HSTS_SECONDS",
-                "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD")
+                "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD",
+                "DJANGO_ALLOW_ASYNC_UNSAFE")  # set by the browser tests for Playwright, never in production
 
 
 # --- docker-compose.yml -------------------------------------------------------------------------
