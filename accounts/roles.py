@@ -8,10 +8,11 @@ extends ROLE_PERMISSIONS and adds a data migration that calls `sync_role_groups`
 from accounts.models import RoleKind
 
 TENANT_ADMIN_GROUP = "tenant-admin"
+ROLE_GROUP_PREFIX = "role:"
 
 
 def role_group_name(kind: str) -> str:
-    return f"role:{kind}"
+    return f"{ROLE_GROUP_PREFIX}{kind}"
 
 
 _ORG_CHART = ["accounts.view_org_chart"]
@@ -31,13 +32,14 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 
 
 def sync_role_groups(apps) -> None:
-    """Make the groups hold exactly ROLE_PERMISSIONS (called from data migrations)."""
+    """Make the groups hold exactly ROLE_PERMISSIONS (from data migrations, or with the live registry)."""
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        models_module = getattr(app_config, "models_module", None)  # unset in a migration's registry
+        app_config.models_module = models_module or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = models_module
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, perms in ROLE_PERMISSIONS.items():

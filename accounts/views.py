@@ -8,7 +8,6 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.forms import LanguageForm
-from accounts.roles import TENANT_ADMIN_GROUP
 from crm.access import public_view, staff_view
 
 
@@ -18,7 +17,7 @@ def home(request):
     return render(request, "accounts/home.html", {
         "staff": staff,
         "positions": selectors.staff_positions(staff),
-        "is_tenant_admin": request.user.groups.filter(name=TENANT_ADMIN_GROUP).exists(),
+        "is_tenant_admin": request.user.has_perm("accounts.change_staff"),
     })
 
 

@@ -1,3 +1,5 @@
+import functools
+
 import redis
 from django.conf import settings
 from django.db import connection, transaction
@@ -5,6 +7,13 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from crm.access import public_view
+
+
+@functools.cache
+def broker(url: str) -> redis.Redis:
+    """One connection pool per process and URL."""
+    timeout = settings.HEALTH_CHECK_TIMEOUT
+    return redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 @public_view
@@ -20,9 +29,7 @@ def healthz(request):
     except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
         checks["database"] = f"error: {type(exc).__name__}"
     try:
-        client = redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=settings.HEALTH_CHECK_TIMEOUT,
-                                      socket_connect_timeout=settings.HEALTH_CHECK_TIMEOUT)
-        client.ping()
+        broker(settings.CELERY_BROKER_URL).ping()
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {type(exc).__name__}"

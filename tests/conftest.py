@@ -20,6 +20,18 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def seeded_transactional(transactional_db):
+    """For transactional tests (browser, Celery worker): the flush after each of them empties every
+    table, the role groups of the data migrations included. Restore those, then the demo."""
+    from django.apps import apps
+
+    from accounts.roles import sync_role_groups
+
+    sync_role_groups(apps)
+    call_command("seed_demo", verbosity=0)
+
+
+@pytest.fixture
 def demo(db):
     return Tenant.objects.get(slug="demo")
 

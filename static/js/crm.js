@@ -9,18 +9,23 @@ document.addEventListener("DOMContentLoaded", () => {
   // Org chart: filter people, positions and departments as you type.
   const filter = document.getElementById("org-filter");
   if (filter) {
-    const nodes = Array.from(document.querySelectorAll("[data-org-text]"));
     const count = document.getElementById("org-filter-count");
     filter.addEventListener("input", () => {
       const needle = filter.value.trim().toLowerCase();
+      const matches = (node) => node.dataset.orgText.toLowerCase().includes(needle);
       let shown = 0;
-      nodes.forEach((node) => {
-        const hit = !needle || node.dataset.orgText.toLowerCase().includes(needle);
+      document.querySelectorAll(".org-position[data-org-text]").forEach((node) => {
+        const hit = !needle || matches(node);
         node.classList.toggle("org-miss", !hit);
         if (hit && needle) shown += 1;
       });
-      document.querySelectorAll("details.org-department").forEach((d) => {
-        if (needle) d.open = !!d.querySelector("[data-org-text]:not(.org-miss)");
+      // innermost departments first: one stays when its name matches or anything inside it does
+      Array.from(document.querySelectorAll("details.org-department")).reverse().forEach((d) => {
+        const own = !!needle && matches(d);
+        const inside = !!d.querySelector(":scope > .org-children > :not(.org-miss)");
+        d.classList.toggle("org-miss", !!needle && !own && !inside);
+        if (own) shown += 1;
+        d.open = !needle || inside;
       });
       count.textContent = needle ? count.dataset.template.replace("%s", shown) : "";
     });

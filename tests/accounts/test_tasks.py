@@ -4,7 +4,6 @@ import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
-from django.core.management import call_command
 from django_scopes import scope
 
 from accounts.models import Department, Tenant
@@ -29,8 +28,7 @@ def wait_for(tenant, name, seconds=30):
 
 
 @pytest.fixture
-def worker(transactional_db):
-    call_command("seed_demo", verbosity=0)
+def worker(seeded_transactional):
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         yield
 

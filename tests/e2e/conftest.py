@@ -1,7 +1,6 @@
 import os
 
 import pytest
-from django.core.management import call_command
 
 # Playwright's sync API runs an event loop in this thread; the live server and the ORM are sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -12,8 +11,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 @pytest.fixture
-def seeded_live_server(live_server):
-    call_command("seed_demo", verbosity=0)
+def seeded_live_server(seeded_transactional, live_server):
     return live_server
 
 

@@ -3,29 +3,14 @@
 import re
 
 import pytest
-from django.contrib.auth.models import Group, Permission
 from playwright.sync_api import expect
 
 from accounts.models import User
-from accounts.roles import ROLE_PERMISSIONS
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 LOGIN = "/accounts/login/"
-
-
-@pytest.fixture(autouse=True)
-def role_groups(transactional_db):
-    """The role groups come from a data migration, and the flush after every transactional test
-    (this module's, tests/accounts/test_tasks.py's) deletes them; seed_demo and the permission
-    checks need them. Runs before `seeded_live_server` seeds (autouse fixtures come first)."""
-    for name, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set([
-            Permission.objects.get(content_type__app_label=perm.split(".")[0], codename=perm.split(".")[1])
-            for perm in perms
-        ])
 
 
 def log_in(page, base_url, username, password):
@@ -36,7 +21,14 @@ def log_in(page, base_url, username, password):
     main.locator("button[type=submit]").click()
 
 
-def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(seeded_live_server, page, tmp_path):
+def position(page, title):
+    """The org chart's box of the position with exactly this title."""
+    return page.locator(".org-chart .org-position",
+                        has=page.locator("span.fw-semibold", has_text=re.compile(f"^{re.escape(title)}$")))
+
+
+def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(seeded_live_server, page,
+                                                                              tmp_path):
     base = seeded_live_server.url
     name = User.objects.get(username="demo.director").display_name
     nav = page.locator("#main-nav")
@@ -58,8 +50,7 @@ def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(see
     expect(chart.locator("summary", has_text="客服组")).to_be_visible()
     expect(chart.locator("summary", has_text="客户关系管理部").locator(".badge")).to_have_text(
         re.compile(r"^\d+ people$"))
-    manager = chart.locator(".org-position", has=page.locator("span.fw-semibold", has_text=re.compile("^客服经理$")))
-    seller = chart.locator(".org-position", has=page.locator("span.fw-semibold", has_text=re.compile("^销售顾问$")))
+    manager, seller = position(page, "客服经理"), position(page, "销售顾问")
     expect(manager).to_be_visible()
     expect(seller).to_be_visible()
 
@@ -68,9 +59,12 @@ def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(see
     expect(seller).to_have_class(re.compile(r"\borg-miss\b"))
     expect(seller).to_be_hidden()
     expect(manager).not_to_have_class(re.compile(r"\borg-miss\b"))
-    print("ANCESTORS", page.evaluate("""() => { const el = [...document.querySelectorAll('.org-position')].find(e => e.dataset.orgText.startsWith('客服经理 ')); const out=[]; let n=el.parentElement; while(n){ if(n.matches && n.matches('details')) out.push(n.dataset.orgText+':'+n.className); n=n.parentElement;} return out; }"""))
-    expect(page.locator("#org-filter-count")).to_have_text("1 matches")
+    expect(manager).to_be_visible()
+    expect(page.locator("#org-filter-count")).to_have_text("Matches: 1")
     page.locator("#org-filter").fill("")
+    expect(chart.locator(".org-miss")).to_have_count(0)
+    expect(page.locator("#org-filter-count")).to_have_text("")
+    page.locator("#org-expand").click()
     expect(seller).to_be_visible()
 
     # switch to Chinese: the language select submits itself and the same page comes back in Chinese

@@ -1,0 +1,68 @@
+"""The bare-Django floor served next to the project in `make bench`, and bench data helpers.
+
+The floor views use stock Django only — default middleware, one template, no tenancy — on the same
+database and gunicorn settings as the project, so the ratio says what the project adds. Like the
+project's pages they are requested logged in and show the user (session and user lookups)."""
+
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import path
+from django_scopes import scope, scopes_disabled
+
+from accounts.models import Position, PositionAssignment, Staff, Tenant, User
+
+PAGE = engines["django"].from_string("""<!doctype html><html><head><title>{{ title }}</title></head><body>
+<h1>{{ title }}</h1><p>{{ user.username }}</p>
+{% if staff %}<dl><dt>name</dt><dd>{{ staff.user.last_name }}{{ staff.user.first_name }}</dd>
+<dt>number</dt><dd>{{ staff.employee_no }}</dd><dt>user</dt><dd>{{ staff.user.username }}</dd></dl>{% endif %}
+{% if rows %}<table>{% for a in rows %}<tr><td>{{ a.staff.employee_no }}</td><td>{{ a.staff.user.last_name }}
+{{ a.staff.user.first_name }}</td><td>{{ a.position.title }}</td></tr>{% endfor %}</table>{% endif %}
+</body></html>""")
+
+
+def hello(request):
+    return HttpResponse("ok")
+
+
+def detail(request):
+    with scopes_disabled():
+        staff = Staff.objects.select_related("user").order_by("pk").first()
+    return HttpResponse(PAGE.render({"title": "detail", "staff": staff, "user": request.user}))
+
+
+def listing(request):
+    with scopes_disabled():
+        rows = list(PositionAssignment.objects.select_related("staff__user", "position").order_by("pk")[:50])
+    return HttpResponse(PAGE.render({"title": "list", "rows": rows, "user": request.user}))
+
+
+urlpatterns = [
+    path("floor/hello", hello),
+    path("floor/detail", detail),
+    path("floor/list", listing),
+]
+
+
+def login_session(username: str) -> str:
+    user = User.objects.get(username=username)
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "accounts.backends.StaffBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    return session.session_key
+
+
+def grow_demo(total: int) -> None:
+    """Add staff holding 销售顾问 / 服务顾问 until the demo tenant has `total` staff."""
+    tenant = Tenant.objects.get(slug="demo")
+    with scope(tenant=tenant):
+        have = Staff.objects.count()
+        positions = list(Position.objects.filter(title__in=["销售顾问", "服务顾问"]))
+        for n in range(have, total):
+            user = User.objects.create(username=f"demo.bench{n:04d}", last_name="吴", first_name=f"员{n}",
+                                       password="!")
+            staff = Staff.objects.create(tenant=tenant, user=user, employee_no=f"B{n:04d}")
+            PositionAssignment.objects.create(tenant=tenant, staff=staff, position=positions[n % len(positions)])
