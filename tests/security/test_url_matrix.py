@@ -33,7 +33,8 @@ PATTERNS = list(iter_patterns())
 
 
 def test_every_route_declares_its_access():
-    undeclared = [str(p.pattern) for _, p in PATTERNS if not isinstance(getattr(p.callback, "crm_access", None), Access)]
+    undeclared = [str(p.pattern) for _, p in PATTERNS
+                  if not isinstance(getattr(p.callback, "crm_access", None), Access)]
     assert not undeclared, f"wrap these views in crm.access.staff_view or public_view: {undeclared}"
     unnamed = [str(p.pattern) for _, p in PATTERNS if not p.name]
     assert not unnamed, f"name these URL patterns: {unnamed}"
