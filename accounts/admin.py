@@ -36,10 +36,15 @@ class CompanyAdmin(admin.ModelAdmin):
         return obj
 
 
+class StaffChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.display_name} ({obj.staff.employee_no}, {obj.username})"
+
+
 class DepartmentForm(forms.ModelForm):
     """Base form only: the admin adds the model fields per request, inside the tenant scope."""
 
-    position_editors = forms.ModelMultipleChoiceField(
+    position_editors = StaffChoiceField(
         queryset=User.objects.none(), required=False, label=_("May edit positions"),
         widget=admin.widgets.FilteredSelectMultiple(_("staff"), is_stacked=False),
         help_text=_("These staff members (usually the department's manager) may edit the positions of this "
@@ -69,7 +74,7 @@ class DepartmentAdmin(TenantAdmin):
         users = User.objects.filter(staff__isnull=False, is_active=True).select_related("staff")
         if not is_platform(request):
             users = users.filter(staff__tenant=request.tenant)
-        form.base_fields["position_editors"].queryset = users.order_by("username")
+        form.base_fields["position_editors"].queryset = users.order_by("staff__employee_no")
         if obj is not None:
             form.base_fields["position_editors"].initial = list(selectors.position_editors(obj))
         return form

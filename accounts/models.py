@@ -61,9 +61,19 @@ class User(AbstractUser):
         first, last = self.first_name.strip(), self.last_name.strip()
         if not first and not last:
             return self.username
-        if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        if self._is_chinese_name():
             return f"{last}{first}"
         return f"{first} {last}".strip()
+
+    def _is_chinese_name(self) -> bool:
+        return any("\u4e00" <= ch <= "\u9fff" for ch in self.first_name + self.last_name)
+
+    def get_full_name(self):
+        return self.display_name
+
+    def get_short_name(self):
+        """A Chinese given name alone is too familiar for a greeting: use the whole name."""
+        return self.display_name if self._is_chinese_name() else (self.first_name.strip() or self.username)
 
 
 class Staff(TenantModel):

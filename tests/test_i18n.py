@@ -6,22 +6,27 @@ import sys
 from pathlib import Path
 
 import polib
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PO = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"
-MO = PO.with_suffix(".mo")
+LC_MESSAGES = ROOT / "locale" / "zh_Hans" / "LC_MESSAGES"
+PO = LC_MESSAGES / "django.po"
+CATALOGUES = [PO, LC_MESSAGES / "djangojs.po"]
 
 
-def test_catalogue_is_complete_and_not_fuzzy():
-    catalogue = polib.pofile(str(PO))
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: p.name)
+def test_catalogue_is_complete_and_not_fuzzy(po):
+    catalogue = polib.pofile(str(po))
     assert not catalogue.untranslated_entries()
     assert not catalogue.fuzzy_entries()
 
 
-def test_compiled_catalogue_matches_the_source():
-    source = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0) for e in polib.pofile(str(PO))
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: p.name)
+def test_compiled_catalogue_matches_the_source(po):
+    source = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0) for e in polib.pofile(str(po))
               if not e.obsolete}
-    compiled = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0) for e in polib.mofile(str(MO))}
+    compiled = {(e.msgctxt, e.msgid): e.msgstr or e.msgstr_plural.get(0)
+                for e in polib.mofile(str(po.with_suffix(".mo")))}
     assert compiled == source, "run `make messages` to recompile locale/zh_Hans"
 
 

@@ -235,3 +235,15 @@ def test_operator_sees_all_tenants_with_a_tenant_column_and_filter(demo, acme, c
     assert f"/admin/accounts/department/{dept(demo, '客服组').pk}/change/" in page
     assert f"/admin/accounts/department/{dept(acme, '客服组').pk}/change/" in page
     assert "column-tenant" in page and "tenant__id__exact" in page
+
+
+def test_admin_is_chinese_where_djangos_own_catalogue_falls_short(user, client_as):
+    admin_user = user("demo.admin")
+    admin_user.language = "zh-hans"
+    admin_user.save(update_fields=["language"])
+    client = client_as("demo.admin")
+    add_page = client.get("/admin/accounts/user/add/").content.decode()
+    assert "创建用户之后" in add_page and "After you’ve created a user" not in add_page
+    assert "欢迎，" in add_page and admin_user.display_name in add_page  # the whole Chinese name
+    widget_strings = client.get("/admin/jsi18n/").content.decode()
+    assert "\\u9009\\u62e9\\u5168\\u90e8" in widget_strings or "选择全部" in widget_strings  # 选择全部
