@@ -1,16 +1,19 @@
+import copy
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
-from django.http import Http404
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors, services
-from accounts.models import Department, Position, PositionAssignment, Staff, Tenant, User
-from crm.admin import TenantAdmin, TenantInline, is_platform
+from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
+from crm.admin import NotFoundMixin, TenantAdmin, TenantInline, is_platform
 
 
 @admin.register(Tenant)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(NotFoundMixin, admin.ModelAdmin):
     """A tenant administrator edits their own company's settings; operators manage all companies."""
 
     list_display = ("name", "slug", "default_language", "timezone", "is_active")
@@ -28,12 +31,6 @@ class CompanyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_platform(request)
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404
-        return obj
 
 
 class StaffChoiceField(forms.ModelMultipleChoiceField):
@@ -54,16 +51,18 @@ class DepartmentForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         tenant = cleaned.get("tenant") or self.instance.tenant_id and self.instance.tenant
-        for user in cleaned.get("position_editors") or ():
-            if tenant and user.staff.tenant_id != tenant.pk:
-                self.add_error("position_editors", _("Only staff of this company can be granted this right."))
-                break
+        if tenant:
+            try:
+                services.check_same_tenant_staff(tenant_id=tenant.pk, users=cleaned.get("position_editors") or ())
+            except ValidationError as error:
+                self.add_error("position_editors", error)
         return cleaned
 
 
 @admin.register(Department)
 class DepartmentAdmin(TenantAdmin):
     form = DepartmentForm
+    lock_model = Department
     list_display = ("name", "parent", "sort_order")
     list_select_related = ("parent",)
     search_fields = ("name", "parent__name")
@@ -71,18 +70,54 @@ class DepartmentAdmin(TenantAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
+        # The declared field is shared by every request: give this form class its own copy.
+        field = form.base_fields["position_editors"] = copy.deepcopy(form.base_fields["position_editors"])
         users = User.objects.filter(staff__isnull=False, is_active=True).select_related("staff")
         if not is_platform(request):
             users = users.filter(staff__tenant=request.tenant)
-        form.base_fields["position_editors"].queryset = users.order_by("staff__employee_no")
-        if obj is not None:
-            form.base_fields["position_editors"].initial = list(selectors.position_editors(obj))
+        field.queryset = users.order_by("staff__employee_no")
+        field.initial = list(selectors.position_editors(obj)) if obj is not None else []
         return form
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.department_set_position_editors(department=form.instance,
                                                  users=form.cleaned_data["position_editors"])
+
+
+class PositionGrants:
+    """What a staff member granted departments (django-guardian `manage_positions`) may do in the
+    position admin, computed once per request. Without the model permission they may edit the
+    positions of their granted subtrees except the ones they hold, create specialist positions
+    there, keep existing role kinds, and choose holders among staff who hold nothing elsewhere —
+    so a grant never widens what its holder can see."""
+
+    def __init__(self, request):
+        self.model_perm = request.user.has_perm("accounts.change_position")
+        if self.model_perm or is_platform(request):
+            self.departments, self.held = frozenset(), frozenset()
+        else:
+            self.departments = selectors.position_granted_department_ids(request.user)
+            self.held = frozenset(request.staff.assignments.values_list("position_id", flat=True))
+
+    @classmethod
+    def of(cls, request) -> "PositionGrants":
+        if not hasattr(request, "_crm_position_grants"):
+            request._crm_position_grants = cls(request)
+        return request._crm_position_grants
+
+    @property
+    def grant_only(self) -> bool:
+        return not self.model_perm and bool(self.departments)
+
+    def may_edit(self, obj) -> bool:
+        if obj is None:
+            return bool(self.departments)
+        return obj.department_id in self.departments and obj.pk not in self.held
+
+    def holder_choices(self):
+        outside = Department.objects.exclude(pk__in=self.departments)
+        return Staff.objects.filter(is_active=True).exclude(assignments__position__department__in=outside)
 
 
 class PositionAssignmentInline(TenantInline):
@@ -93,7 +128,9 @@ class PositionAssignmentInline(TenantInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "staff":
-            kwargs["queryset"] = Staff.objects.select_related("user").filter(is_active=True)
+            grants = PositionGrants.of(request)
+            staff = grants.holder_choices() if grants.grant_only else Staff.objects.filter(is_active=True)
+            kwargs["queryset"] = staff.select_related("user")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def _parent_may_change(self, request, obj):
@@ -114,9 +151,10 @@ class PositionAssignmentInline(TenantInline):
 
 @admin.register(Position)
 class PositionAdmin(TenantAdmin):
-    """Editable by tenant administrators (model permissions) and by staff granted a department
-    (django-guardian `manage_positions`), who see only that department's subtree."""
+    """Editable by tenant administrators (model permissions) and, within limits, by staff granted a
+    department (see PositionGrants)."""
 
+    lock_model = Position
     list_display = ("title", "department", "role_kind", "reports_to", "holder_names")
     list_filter = ("role_kind", "department")
     list_select_related = ("department", "reports_to")
@@ -127,44 +165,42 @@ class PositionAdmin(TenantAdmin):
     def holder_names(self, obj):
         return ", ".join(a.staff.user.display_name for a in obj.assignments.all())
 
-    def _granted(self, request) -> frozenset[int]:
-        if not hasattr(request, "_crm_position_grants"):
-            request._crm_position_grants = (
-                frozenset() if is_platform(request) else selectors.position_granted_department_ids(request.user)
-            )
-        return request._crm_position_grants
-
-    def _model_perm(self, request, action: str) -> bool:
-        return request.user.has_perm(f"accounts.{action}_position")
-
-    def _may_edit(self, request, obj) -> bool:
-        granted = self._granted(request)
-        return bool(granted) if obj is None else obj.department_id in granted
-
     def has_module_permission(self, request):
-        return super().has_module_permission(request) or bool(self._granted(request))
+        return super().has_module_permission(request) or PositionGrants.of(request).grant_only
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or self._may_edit(request, obj)
+        grants = PositionGrants.of(request)
+        granted_view = grants.grant_only and (obj is None or obj.department_id in grants.departments)
+        return super().has_view_permission(request, obj) or granted_view
 
     def has_add_permission(self, request):
-        return super().has_add_permission(request) or bool(self._granted(request))
+        return super().has_add_permission(request) or PositionGrants.of(request).grant_only
 
     def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) or self._may_edit(request, obj)
+        return super().has_change_permission(request, obj) or PositionGrants.of(request).may_edit(obj)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) or self._may_edit(request, obj)
+        return super().has_delete_permission(request, obj) or PositionGrants.of(request).may_edit(obj)
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).prefetch_related("assignments__staff__user")
-        if self._model_perm(request, "view") or self._model_perm(request, "change"):
+        if request.user.has_perm("accounts.view_position") or PositionGrants.of(request).model_perm:
             return queryset
-        return queryset.filter(department_id__in=self._granted(request))
+        return queryset.filter(department_id__in=PositionGrants.of(request).departments)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, "role_kind") if obj is not None and PositionGrants.of(request).grant_only else readonly
+
+    def formfield_for_choice_field(self, db_field, request, **kwargs):
+        if db_field.name == "role_kind" and PositionGrants.of(request).grant_only:
+            kwargs["choices"] = [(RoleKind.SPECIALIST.value, RoleKind.SPECIALIST.label)]
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "department" and not self._model_perm(request, "change"):
-            kwargs["queryset"] = Department.objects.filter(pk__in=self._granted(request))
+        grants = PositionGrants.of(request)
+        if db_field.name == "department" and grants.grant_only:
+            kwargs["queryset"] = Department.objects.filter(pk__in=grants.departments)
         if db_field.name == "reports_to":
             kwargs["queryset"] = Position.objects.select_related("department")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
@@ -182,14 +218,38 @@ class StaffInline(TenantInline):
         return 0 if is_platform(request) else 1
 
 
+class TenantUsernameMixin:
+    """User names are global: a company's accounts are named `<short name>.<anything>`, so one
+    company can neither take nor probe another company's names."""
+
+    tenant_slug = None  # set per request by StaffUserAdmin.get_form
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if self.tenant_slug and not username.startswith(f"{self.tenant_slug}."):
+            raise ValidationError(_("User names of this company start with “%(prefix)s”."),
+                                  params={"prefix": f"{self.tenant_slug}."})
+        return super().clean_username() if hasattr(super(), "clean_username") else username
+
+
+class StaffUserCreationForm(TenantUsernameMixin, AdminUserCreationForm):
+    pass
+
+
+class StaffUserChangeForm(TenantUsernameMixin, UserChangeForm):
+    pass
+
+
 @admin.register(User)
-class StaffUserAdmin(UserAdmin):
+class StaffUserAdmin(NotFoundMixin, UserAdmin):
     """Staff accounts of the tenant. Tenant administrators never see superusers, groups or
     per-user permissions: rights come from positions."""
 
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
     inlines = [StaffInline]
     list_display = ("username", "display_name", "employee_no", "email", "is_active", "is_staff", "last_login")
-    list_select_related = ("staff",)
+    list_select_related = ("staff__tenant",)
     search_fields = ("username", "first_name", "last_name", "email", "staff__employee_no")
     ordering = ("username",)
     tenant_fieldsets = (
@@ -212,16 +272,30 @@ class StaffUserAdmin(UserAdmin):
         staff = getattr(obj, "staff", None)
         return staff.employee_no if staff else "—"
 
+    @admin.display(description=_("company"), ordering="staff__tenant__name")
+    def tenant(self, obj):
+        staff = getattr(obj, "staff", None)
+        return staff.tenant if staff else "—"
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if is_platform(request):
             return queryset
         return queryset.filter(staff__tenant=request.tenant, is_superuser=False)
 
+    def get_list_display(self, request):
+        fields = super().get_list_display(request)
+        return ("tenant", *fields) if is_platform(request) else fields
+
     def get_list_filter(self, request):
         if is_platform(request):
             return ("staff__tenant", "is_staff", "is_superuser", "is_active", "groups")
         return ("is_active", "is_staff", "staff__is_active")
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)  # a new class per request
+        form.tenant_slug = None if is_platform(request) else request.tenant.slug
+        return form
 
     def get_fieldsets(self, request, obj=None):
         if obj is None or is_platform(request):
@@ -230,9 +304,3 @@ class StaffUserAdmin(UserAdmin):
                 fieldsets = (*fieldsets, (_("Interface"), {"fields": ("language",)}))
             return fieldsets
         return self.tenant_fieldsets
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404
-        return obj

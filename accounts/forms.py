@@ -11,7 +11,13 @@ class LanguageForm(forms.Form):
 
 
 class StaffPasswordResetForm(PasswordResetForm):
-    """Sends the reset e-mail in the recipient's own language, not the requester's."""
+    """Sends the reset e-mail in the recipient's own language, not the requester's, and only to
+    those who may log in (active staff of an active tenant, or platform operators)."""
+
+    def get_users(self, email):
+        from accounts.backends import StaffBackend
+
+        return (user for user in super().get_users(email) if StaffBackend().user_can_authenticate(user))
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
                   html_email_template_name=None):

@@ -100,7 +100,7 @@ class Staff(TenantModel):
 
 class Department(TenantModel):
     name = models.CharField(_("name"), max_length=100)
-    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+    parent = models.ForeignKey("self", on_delete=models.RESTRICT, null=True, blank=True,
                                related_name="children", verbose_name=_("parent department"))
     sort_order = models.PositiveSmallIntegerField(_("order"), default=0)
 
@@ -126,7 +126,9 @@ class Department(TenantModel):
     def clean(self):
         super().clean()
         node = self.parent
-        while node is not None and self.pk is not None:
+        seen = set()
+        while node is not None and self.pk is not None and node.pk not in seen:
+            seen.add(node.pk)
             if node.pk == self.pk:
                 raise ValidationError(
                     {"parent": _("A department cannot be placed under itself or one of its sub-departments.")}
@@ -138,7 +140,7 @@ class Position(TenantModel):
     title = models.CharField(_("title"), max_length=100)
     role_kind = models.CharField(_("role kind"), max_length=16, choices=RoleKind.choices,
                                  help_text=_("Decides what the holders may see and do."))
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="positions",
+    department = models.ForeignKey(Department, on_delete=models.RESTRICT, related_name="positions",
                                    verbose_name=_("department"))
     reports_to = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="subordinates", verbose_name=_("reports to"))

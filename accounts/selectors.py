@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
-from accounts.models import Department, Position, PositionAssignment, RoleKind, User
+from accounts.models import Department, Position, PositionAssignment, RoleKind
 
 ROLE_RANK = {RoleKind.DIRECTOR: 0, RoleKind.MANAGER: 1, RoleKind.SPECIALIST: 2, RoleKind.ANALYST: 3}
 
@@ -63,10 +63,6 @@ def position_granted_department_ids(user) -> frozenset[int]:
 def position_editors(department: Department):
     return get_users_with_perms(department, only_with_perms_in=["manage_positions"],
                                 with_group_users=False, with_superusers=False)
-
-
-def tenant_users(tenant):
-    return User.objects.filter(staff__tenant=tenant).select_related("staff")
 
 
 @dataclass

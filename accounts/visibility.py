@@ -2,8 +2,9 @@
 
 director: everything of the tenant · manager: records owned by staff of their department subtree ·
 specialist: records assigned to them and their department's unassigned queue · data analyst:
-everything, read-only, personal data masked. Several positions add up. Per-object exceptions
-(django-guardian grants) are added by each app's selector on top of `visible()`."""
+everything, read-only, personal data masked. Several positions add up: a manager who is also an
+analyst works on their subtree and reads the rest masked. Per-object exceptions (django-guardian
+grants) are added by each app's selector on top of `visible()`."""
 
 from __future__ import annotations
 
@@ -17,18 +18,27 @@ from accounts.selectors import department_subtree_ids, role_kinds_of
 
 @dataclass(frozen=True)
 class Visibility:
-    everything: bool
-    staff_ids: frozenset[int]  # owners whose records are visible
-    queue_department_ids: frozenset[int]  # departments whose unassigned records are visible
-    masked: bool  # personal data is masked (phone 138****5678, ID numbers, addresses)
-    read_only: bool
+    everything: bool  # director: every record, full access
+    staff_ids: frozenset[int]  # full access to records these staff own
+    queue_department_ids: frozenset[int]  # full access to these departments' unassigned records
+    reads_all_masked: bool  # analyst: reads every record, personal data masked, no writes
 
     @property
     def nothing(self) -> bool:
+        return not (self.everything or self.staff_ids or self.queue_department_ids or self.reads_all_masked)
+
+    @property
+    def read_only(self) -> bool:
         return not (self.everything or self.staff_ids or self.queue_department_ids)
 
+    def is_masked(self, owner_id: int | None, department_id: int | None = None) -> bool:
+        """Whether a visible record's personal data must be masked for this user."""
+        if self.everything or owner_id in self.staff_ids:
+            return False
+        return not (owner_id is None and department_id in self.queue_department_ids)
 
-NONE = Visibility(False, frozenset(), frozenset(), True, True)
+
+NONE = Visibility(False, frozenset(), frozenset(), False)
 
 
 def visibility_for(user) -> Visibility:
@@ -40,17 +50,15 @@ def visibility_for(user) -> Visibility:
     if not kinds or staff is None:
         result = NONE
     else:
-        full_roles = kinds - {RoleKind.ANALYST}
-        everything = bool(kinds & {RoleKind.DIRECTOR, RoleKind.ANALYST})
+        everything = RoleKind.DIRECTOR in kinds
         staff_ids: set[int] = set()
         queue_ids: set[int] = set()
         if not everything:
             held = Position.objects.filter(assignments__staff=staff).values_list("role_kind", "department_id")
             managed = [dept for kind, dept in held if kind == RoleKind.MANAGER]
             if managed:
-                subtree = department_subtree_ids(managed)
                 staff_ids |= set(
-                    PositionAssignment.objects.filter(position__department_id__in=subtree)
+                    PositionAssignment.objects.filter(position__department_id__in=department_subtree_ids(managed))
                     .values_list("staff_id", flat=True)
                 )
             if RoleKind.SPECIALIST in kinds:
@@ -60,17 +68,19 @@ def visibility_for(user) -> Visibility:
             everything=everything,
             staff_ids=frozenset(staff_ids),
             queue_department_ids=frozenset(queue_ids),
-            masked=not full_roles,
-            read_only=not full_roles,
+            reads_all_masked=RoleKind.ANALYST in kinds and not everything,
         )
     user._crm_visibility = result
     return result
 
 
-def visible(queryset: QuerySet, user, *, owner: str = "owner", department: str | None = None) -> QuerySet:
-    """Filter a tenant-scoped queryset of owned records to what `user` may see."""
+def visible(queryset: QuerySet, user, *, owner: str = "owner", department: str | None = None,
+            write: bool = False) -> QuerySet:
+    """Filter a tenant-scoped queryset of owned records to what `user` may read (or, with
+    write=True, change). Rows outside the user's full access come back only to an analyst reading:
+    render them through `visibility_for(user).is_masked(...)`."""
     v = visibility_for(user)
-    if v.everything:
+    if v.everything or (v.reads_all_masked and not write):
         return queryset
     condition = Q(**{f"{owner}__in": v.staff_ids}) if v.staff_ids else Q(pk__in=[])
     if department and v.queue_department_ids:

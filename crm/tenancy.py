@@ -55,12 +55,6 @@ class TenantModel(models.Model):
             raise ValidationError(errors)
 
 
-def tenant_models() -> list[type[models.Model]]:
-    from django.apps import apps
-
-    return [m for m in apps.get_models() if issubclass(m, TenantModel)]
-
-
 def render_inside(response):
     """Render a lazy TemplateResponse now, while the scope is still active."""
     if hasattr(response, "render") and callable(response.render) and not response.is_rendered:

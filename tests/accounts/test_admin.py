@@ -5,6 +5,7 @@ import pytest
 from django_scopes import scope
 
 from accounts.models import Department, Position, PositionAssignment, Staff, User
+from accounts.selectors import position_editors
 
 pytestmark = pytest.mark.django_db
 
@@ -145,17 +146,36 @@ def test_tenant_admin_creates_a_staff_account(demo, client_as):
     assert not created.is_superuser
 
 
-def test_tenant_admin_cannot_grant_superuser_or_groups(demo, client_as, user):
+def test_tenant_admin_cannot_grant_superuser_groups_or_permissions(demo, client_as, user):
+    from django.contrib.auth.models import Group, Permission
+
     specialist = user("demo.specialist")
     page = client_as("demo.admin").get(f"/admin/accounts/user/{specialist.pk}/change/").content.decode()
     assert 'name="is_superuser"' not in page and 'name="groups"' not in page
-    client_as("demo.admin").post(f"/admin/accounts/user/{specialist.pk}/change/", {
-        "username": specialist.username, "is_superuser": "on", "is_active": "on", "last_name": "x",
+    response = client_as("demo.admin").post(f"/admin/accounts/user/{specialist.pk}/change/", {
+        "username": specialist.username, "is_superuser": "on", "is_active": "on", "last_name": "改姓",
+        "groups": [Group.objects.get(name="tenant-admin").pk],
+        "user_permissions": [Permission.objects.get(codename="change_tenant").pk],
         "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 1, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
         "staff-0-id": specialist.staff.pk, "staff-0-user": specialist.pk,
         "staff-0-employee_no": specialist.staff.employee_no, "staff-0-is_active": "on",
     })
-    assert not user("demo.specialist").is_superuser
+    assert response.status_code == 302
+    changed = user("demo.specialist")
+    assert changed.last_name == "改姓"  # the allowed field was saved…
+    assert not changed.is_superuser and not changed.groups.exists() and not changed.user_permissions.exists()
+
+
+def test_user_names_of_a_company_carry_its_prefix(client_as):
+    response = client_as("demo.admin").post("/admin/accounts/user/add/", {
+        "username": "acme.spy", "usable_password": "true",
+        "password1": "Quiet-Meadow-417", "password2": "Quiet-Meadow-417", "last_name": "x", "first_name": "y",
+        "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 0, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
+        "staff-0-employee_no": "D0998", "staff-0-is_active": "on",
+    })
+    assert response.status_code == 200
+    assert "User names of this company start with “demo.”" in response.content.decode()
+    assert not User.objects.filter(username="acme.spy").exists()
 
 
 def test_tenant_admin_cannot_open_platform_models(client_as):
@@ -225,6 +245,59 @@ def test_grant_to_another_tenants_user_is_refused(demo, acme, client_as, user):
     })
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
+    assert not position_editors(sales).exists()
+
+
+def test_editors_chosen_for_one_department_do_not_leak_into_the_next_form(demo, client_as):
+    client = client_as("demo.admin")
+    assert "selected" in client.get(f"/admin/accounts/department/{dept(demo, '客服组').pk}/change/").content.decode()
+    add_form = client.get("/admin/accounts/department/add/").content.decode()
+    editors = add_form.split('name="position_editors"', 1)[1].split("</select>", 1)[0]
+    assert "selected" not in editors
+
+
+def test_granted_manager_cannot_edit_the_position_they_hold(demo, client_as):
+    own = position(demo, "客服经理")
+    client = client_as("demo.manager")
+    response = client.post(f"/admin/accounts/position/{own.pk}/change/", {
+        "title": own.title, "role_kind": "director", "department": own.department_id,
+        "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
+    })
+    assert response.status_code in (403, 404)
+    assert position(demo, "客服经理").role_kind == "manager"
+
+
+def test_granted_manager_cannot_create_positions_above_specialist(demo, client_as):
+    response = client_as("demo.manager").post("/admin/accounts/position/add/", {
+        "title": "影子总监", "role_kind": "director", "department": dept(demo, "客服组").pk,
+        "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert count(Position, demo, title="影子总监") == 0
+
+
+def test_granted_manager_cannot_change_a_role_kind(demo, client_as):
+    target = position(demo, "客服专员（服务）")
+    response = client_as("demo.manager").post(f"/admin/accounts/position/{target.pk}/change/", {
+        "title": target.title, "role_kind": "director", "department": target.department_id,
+        "reports_to": target.reports_to_id, "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0,
+    })
+    assert response.status_code == 302
+    assert position(demo, "客服专员（服务）").role_kind == "specialist"
+
+
+def test_granted_manager_cannot_pull_staff_from_elsewhere_into_their_team(demo, client_as, user):
+    target = position(demo, "客服专员（服务）")
+    director = user("demo.director").staff
+    response = client_as("demo.manager").post(f"/admin/accounts/position/{target.pk}/change/", {
+        "title": target.title, "department": target.department_id, "reports_to": target.reports_to_id,
+        "assignments-TOTAL_FORMS": 1, "assignments-INITIAL_FORMS": 0,
+        "assignments-0-staff": director.pk, "assignments-0-position": target.pk,
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert count(PositionAssignment, demo, position=target, staff=director) == 0
 
 
 # --- platform operator ---------------------------------------------------------------------------
@@ -235,6 +308,27 @@ def test_operator_sees_all_tenants_with_a_tenant_column_and_filter(demo, acme, c
     assert f"/admin/accounts/department/{dept(demo, '客服组').pk}/change/" in page
     assert f"/admin/accounts/department/{dept(acme, '客服组').pk}/change/" in page
     assert "column-tenant" in page and "tenant__id__exact" in page
+    users = client_as(operator.username).get("/admin/accounts/user/").content.decode()
+    assert "column-tenant" in users and demo.name in users and acme.name in users
+
+
+def test_operator_cannot_move_a_row_to_another_tenant(demo, acme, client_as, operator):
+    desk = dept(demo, "客服组")
+    client_as(operator.username).post(f"/admin/accounts/department/{desk.pk}/change/", {
+        "tenant": acme.pk, "name": desk.name, "parent": desk.parent_id, "sort_order": desk.sort_order,
+    })
+    with scope(tenant=demo):
+        assert Department.objects.filter(pk=desk.pk).exists()
+
+
+def test_operator_deletes_a_tenant_with_everything_in_it(acme, client_as, operator):
+    from accounts.models import Tenant
+
+    response = client_as(operator.username).post(f"/admin/accounts/tenant/{acme.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Tenant.objects.filter(pk=acme.pk).exists()
+    with scope(tenant=acme):
+        assert not Department.objects.exists() and not Position.objects.exists()
 
 
 def test_admin_is_chinese_where_djangos_own_catalogue_falls_short(user, client_as):

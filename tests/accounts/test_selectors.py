@@ -77,8 +77,13 @@ def test_director_and_analyst_see_everything(demo, user):
     with scope(tenant=demo):
         director = visibility_for(user("demo.director"))
         analyst = visibility_for(user("demo.analyst"))
-    assert director.everything and not director.masked and not director.read_only
-    assert analyst.everything and analyst.masked and analyst.read_only
+    assert director.everything and not director.read_only and not director.is_masked(owner_id=None)
+    assert not analyst.everything and analyst.reads_all_masked and analyst.read_only
+    some_owner = next(iter(dept_staff(demo, "销售部")))
+    assert analyst.is_masked(owner_id=some_owner)
+    with scope(tenant=demo):
+        assert visible(Staff.objects.all(), user("demo.analyst"), owner="pk").count() == Staff.objects.count()
+        assert not visible(Staff.objects.all(), user("demo.analyst"), owner="pk", write=True).exists()
 
 
 def test_manager_sees_staff_of_their_department_subtree(demo, user):
@@ -98,7 +103,28 @@ def test_specialist_sees_own_records_and_department_queue(demo, user):
         queue = set(Department.objects.filter(name="客服组").values_list("pk", flat=True))
     assert specialist.staff_ids == staff_ids(demo, "demo.specialist")
     assert specialist.queue_department_ids == queue
-    assert not specialist.masked
+    assert not specialist.is_masked(owner_id=next(iter(specialist.staff_ids)))
+    assert not specialist.is_masked(owner_id=None, department_id=next(iter(queue)))
+    assert specialist.is_masked(owner_id=None, department_id=-1)
+
+
+def test_manager_who_is_also_analyst_works_on_their_subtree_and_reads_the_rest_masked(demo, user):
+    manager = user("demo.manager")
+    with scope(tenant=demo):
+        analyst_position = Position.objects.get(title="数据分析员")
+        PositionAssignment.objects.create(tenant=demo, position=analyst_position, staff=manager.staff)
+        mixed = visibility_for(User.objects.get(pk=manager.pk))
+        rows = Staff.objects.all()
+        writable = set(visible(rows, User.objects.get(pk=manager.pk), owner="pk", write=True)
+                       .values_list("pk", flat=True))
+        readable = visible(rows, User.objects.get(pk=manager.pk), owner="pk").count()
+        total = rows.count()
+    assert not mixed.everything and not mixed.read_only
+    team, sales = dept_staff(demo, "客服组"), dept_staff(demo, "销售部")
+    assert not mixed.is_masked(owner_id=next(iter(team)))
+    assert mixed.is_masked(owner_id=next(iter(sales)))
+    assert writable == mixed.staff_ids and not (writable & sales)
+    assert readable == total
 
 
 def test_staff_without_position_sees_nothing(demo, new_staff):

@@ -99,6 +99,15 @@ def test_password_reset_mail_is_in_the_recipients_language(user):
     assert "重置" in message.subject or "密码" in message.subject
 
 
+def test_no_reset_mail_for_inactive_staff(user):
+    specialist = user("demo.specialist")
+    with scope(tenant=specialist.staff.tenant):
+        specialist.staff.is_active = False
+        specialist.staff.save(update_fields=["is_active"])
+    assert Client().post(reverse("password_reset"), {"email": specialist.email}).status_code == 302
+    assert mail.outbox == []
+
+
 def test_password_reset_link_sets_a_new_password(user):
     client = Client()
     client.post(reverse("password_reset"), {"email": user("demo.director").email})
@@ -124,10 +133,32 @@ def test_tenant_default_language_applies_until_the_user_chooses(acme, client_as,
     assert "Org chart" in client_as("acme.director").get("/").content.decode()
 
 
-def test_language_switch_refuses_foreign_redirects(client_as):
-    response = client_as("demo.director").post(reverse("set_language"),
-                                                {"language": "zh-hans", "next": "https://evil.example/"})
-    assert response["Location"] == "/"
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/", "foo", "javascript:alert(1)"])
+def test_language_switch_refuses_foreign_or_odd_redirects(client_as, next_url):
+    response = client_as("demo.director").post(reverse("set_language"), {"language": "zh-hans", "next": next_url})
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert Client().post(reverse("set_language"), {"language": "en", "next": next_url})["Location"] == "/"
+
+
+def test_behind_a_proxy_the_lockout_counts_the_forwarded_client(settings):
+    settings.AXES_IPWARE_PROXY_COUNT = 1
+    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+    proxy = "10.9.9.9"
+    attacker = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        post_login(attacker, "demo.manager", "wrong")
+    assert post_login(attacker, "demo.manager", DEMO_PASSWORD).status_code == 429
+    # the real user comes through the same proxy from another address (and the spoofed left part
+    # of the header does not matter)
+    real = Client(REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.20")
+    assert post_login(real, "demo.manager", DEMO_PASSWORD).status_code == 302
+
+
+def test_without_a_proxy_a_forged_forwarded_header_does_not_dodge_the_lockout():
+    for n in range(5):
+        post_login(Client(REMOTE_ADDR="10.1.1.5", HTTP_X_FORWARDED_FOR=f"192.0.2.{n}"), "demo.analyst", "wrong")
+    forged = Client(REMOTE_ADDR="10.1.1.5", HTTP_X_FORWARDED_FOR="192.0.2.99")
+    assert post_login(forged, "demo.analyst", DEMO_PASSWORD).status_code == 429
 
 
 def test_login_page_in_chinese_for_a_chinese_browser():

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_scopes import scope
 
-from accounts import services
+from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
 
@@ -106,8 +106,10 @@ class Command(BaseCommand):
             admin.user.save(update_fields=["is_staff"])
         admin.user.groups.add(admin_group)
         manager = User.objects.get(username=f"{tenant.slug}.manager")
-        if not manager.is_staff:
-            services.department_set_position_editors(department=departments["客服组"], users=[manager])
+        desk = departments["客服组"]
+        editors = set(selectors.position_editors(desk))
+        if manager not in editors:  # keep editors an administrator added since
+            services.department_set_position_editors(department=desk, users=editors | {manager})
 
     def _staff(self, tenant, prefix, number, rng, password, demo_role):
         employee_no = f"{prefix}{number:04d}"
