@@ -84,6 +84,12 @@ class DepartmentAdmin(TenantAdmin):
         services.department_set_position_editors(department=form.instance,
                                                  users=form.cleaned_data["position_editors"])
 
+    def delete_model(self, request, obj):
+        services.departments_delete(departments=[obj])
+
+    def delete_queryset(self, request, queryset):
+        services.departments_delete(departments=queryset)
+
 
 class PositionGrants:
     """What a staff member granted departments (django-guardian `manage_positions`) may do in the

@@ -1,11 +1,14 @@
 """Writes of the organisation: each function owns its transaction and refuses foreign rows."""
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import Department, User
+from accounts.roles import TENANT_ADMIN_GROUP
 from accounts.selectors import position_editors
 
 MANAGE_POSITIONS = "accounts.manage_positions"
@@ -35,3 +38,29 @@ def department_set_position_editors(*, department: Department, users) -> None:
             user.save(update_fields=["is_staff"])
     for user in current - wanted:
         remove_perm(MANAGE_POSITIONS, user, department)
+        _drop_admin_access_if_unused(user)
+
+
+def _drop_admin_access_if_unused(user: User) -> None:
+    """Admin access given with a grant ends with the last grant, unless the user administers."""
+    if user.is_superuser or user.groups.filter(name=TENANT_ADMIN_GROUP).exists():
+        return
+    if not UserObjectPermission.objects.filter(user=user, permission__codename="manage_positions").exists():
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def departments_delete(*, departments) -> None:
+    """Delete departments with the grants on them. A department that still has positions or
+    sub-departments is refused by the database (RESTRICT); the admin shows why beforehand."""
+    departments = list(departments)
+    content_type = ContentType.objects.get_for_model(Department)
+    grants = UserObjectPermission.objects.filter(content_type=content_type,
+                                                 object_pk__in=[str(d.pk) for d in departments])
+    grantees = {grant.user for grant in grants.select_related("user")}
+    grants.delete()
+    for department in departments:
+        department.delete()
+    for user in grantees:
+        _drop_admin_access_if_unused(user)

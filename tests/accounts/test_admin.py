@@ -112,11 +112,27 @@ def test_deleting_a_department_with_positions_is_refused(demo, client_as):
     assert count(Department, demo, pk=service.pk) == 1
 
 
-def test_deleting_an_empty_department(demo, client_as):
+def test_deleting_an_empty_department_removes_its_grants_and_the_admin_access_they_gave(demo, client_as, user):
     with scope(tenant=demo):
         empty = Department.objects.create(tenant=demo, name="临时组", parent=dept(demo, "销售部"))
-    client_as("demo.admin").post(f"/admin/accounts/department/{empty.pk}/delete/", {"post": "yes"})
+    client = client_as("demo.admin")
+    client.post(f"/admin/accounts/department/{empty.pk}/change/", {
+        "name": empty.name, "parent": empty.parent_id, "sort_order": 0, "position_editors": [user("demo.analyst").pk],
+    })
+    assert user("demo.analyst").is_staff
+    client.post(f"/admin/accounts/department/{empty.pk}/delete/", {"post": "yes"})
     assert count(Department, demo, pk=empty.pk) == 0
+    assert not position_editors(empty).exists()
+    assert not user("demo.analyst").is_staff
+
+
+def test_revoking_the_last_grant_ends_admin_access(demo, client_as, user):
+    desk = dept(demo, "客服组")
+    client_as("demo.admin").post(f"/admin/accounts/department/{desk.pk}/change/", {
+        "name": desk.name, "parent": desk.parent_id, "sort_order": desk.sort_order, "position_editors": [],
+    })
+    assert not user("demo.manager").is_staff
+    assert client_as("demo.manager").get("/admin/accounts/position/").status_code == 302
 
 
 def test_reports_to_cycle_is_refused(demo, client_as):
