@@ -22,12 +22,19 @@ _ADMIN_ORG = [
     for action in ("add", "change", "delete", "view")
 ] + ["accounts.change_tenant", "accounts.view_tenant"]
 
+_CUSTOMER_MODELS = ("customer", "vehicle", "purchase", "servicevisit", "customernote")
+_CUSTOMERS_READ = [f"customers.view_{model}" for model in _CUSTOMER_MODELS]
+_CUSTOMERS_WORK = _CUSTOMERS_READ + [
+    f"customers.{action}_{model}" for model in _CUSTOMER_MODELS for action in ("add", "change")
+]
+_ADMIN_CUSTOMERS = [f"customers.{action}_tag" for action in ("add", "change", "delete", "view")]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    role_group_name(RoleKind.DIRECTOR): _ORG_CHART,
-    role_group_name(RoleKind.MANAGER): _ORG_CHART,
-    role_group_name(RoleKind.SPECIALIST): _ORG_CHART,
-    role_group_name(RoleKind.ANALYST): _ORG_CHART,
-    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG,
+    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + ["customers.reveal_mobile"],
+    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + ["customers.reveal_mobile"],
+    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK,
+    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ,
+    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS,
 }
 
 
@@ -47,5 +54,6 @@ def sync_role_groups(apps) -> None:
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+            # an app migrated later is not there yet: its own migration syncs again
+            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
         group.permissions.set(wanted)

@@ -15,6 +15,7 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem("home", _("Home")),
+    NavItem("customers:list", _("Customers"), "customers.view_customer"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]
 

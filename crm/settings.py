@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "django_filters",
     "template_partials",
@@ -73,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.tenancy.TenantMiddleware",
+    "pghistory.middleware.HistoryMiddleware",  # who changed it: the user on every audited write
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -213,6 +215,9 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
 HEALTH_CHECK_TIMEOUT = 2.0
+
+# django-pghistory: record who made each audited change; a GET changes nothing, so it pays nothing.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 LOGGING = {
     "version": 1,

@@ -26,7 +26,9 @@ class TenantModel(models.Model):
 
     Unique constraints and composite indexes of subclasses start with `tenant`."""
 
-    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, verbose_name=_("company"))
+    # No index of its own: every subclass has a unique constraint or index that starts with tenant.
+    tenant = models.ForeignKey("accounts.Tenant", on_delete=models.CASCADE, db_index=False,
+                               verbose_name=_("company"))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -6,5 +6,6 @@ from crm import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
+    path("customers/", include("customers.urls")),
     path("", include("accounts.urls")),
 ]

@@ -13,10 +13,43 @@ from accounts.models import Staff, Tenant, User
 DEMO_PASSWORD = "crm-demo-2026"
 
 
+# A few customers per tenant, made through the services: (name, mobile, owner, vehicle VIN, plate, model)
+CUSTOMERS = [
+    ("王芳", "13812345678", "specialist", "LFV3A23C5J3000001", "京A12345", "大众朗逸"),
+    ("李强", "13987654321", "manager", "LSVAU2180N2000002", "京B67890", "丰田卡罗拉"),
+    ("北京宏达物流有限公司", "15011112222", "director", None, None, None),
+    ("赵敏", "18600001111", None, None, None, None),  # in the 客服组 queue
+]
+
+
+def seed_test_customers():
+    from accounts.models import Department
+    from customers import services
+    from customers.models import Customer, Tag
+
+    for tenant in Tenant.objects.all():
+        with scope(tenant=tenant):
+            if Customer.objects.exists():
+                continue
+            desk = Department.objects.get(name="客服组")
+            regular = Tag.objects.create(tenant=tenant, name="老客户")
+            for name, mobile, owner, vin, plate, model in CUSTOMERS:
+                owner_staff = Staff.objects.get(user__username=f"{tenant.slug}.{owner}") if owner else None
+                customer = services.customer_create(tenant=tenant, data={
+                    "name": name, "mobile": mobile, "owner": owner_staff,
+                    "department": None if owner_staff else desk,
+                    "kind": "company" if "公司" in name else "person", "address": "北京市朝阳区建国路88号",
+                    "id_number": "110101199003071234" if "公司" not in name else "",
+                }, tags=[regular] if owner == "specialist" else None)
+                if vin:
+                    services.vehicle_add(customer=customer, vin=vin, plate=plate, model_name=model)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
-        call_command("seed_demo", verbosity=0)
+        call_command("seed_demo", customers=0, verbosity=0)
+        seed_test_customers()
 
 
 @pytest.fixture
@@ -28,7 +61,8 @@ def seeded_transactional(transactional_db):
     from accounts.roles import sync_role_groups
 
     sync_role_groups(apps)
-    call_command("seed_demo", verbosity=0)
+    call_command("seed_demo", customers=0, verbosity=0)
+    seed_test_customers()
 
 
 @pytest.fixture

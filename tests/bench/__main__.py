@@ -1,15 +1,15 @@
 """`make bench`: pages served by gunicorn, each figure next to the bare-Django floor of the same run.
 
 devstack starts throw-away PostgreSQL and Redis and passes DATABASE_URL / REDIS_URL. This script
-migrates, seeds the demo, grows the demo tenant to BENCH_STAFF staff, collects static files,
-starts two gunicorn servers with the same worker settings — the project, and a bare Django
-project on the same database (tests/bench/floor.py) — and measures both with the same client:
+migrates, seeds the demo (`seed_demo --customers N`: N in demo, N/5 in acme), grows demo to
+BENCH_STAFF staff, collects static files, starts two gunicorn servers with the same settings — the
+project, and a bare Django project on the same database (tests/bench/floor.py) — and measures:
 
-- latency: one client, sequential requests, p50 / p95;
-- throughput: 8 clients without think time for a fixed duration, requests per second.
+- latency under load: USERS simulated users, each waiting 1–3 s between requests, p50 / p95;
+- throughput at saturation: CLIENTS clients without think time, requests per second.
 
-    make bench                      # defaults
-    make bench ARGS="--seconds 20"  # longer throughput runs
+    make bench                                       # 1,000,000 customers (seeding takes minutes)
+    make bench ARGS="--customers 100000 --seconds 10" # quicker
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -30,8 +31,16 @@ PY = sys.executable
 BENCH_STAFF = 200
 
 
-def sh(*args, env=None):
-    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+def manage(env, *args):
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def django_eval(env, code: str) -> str:
+    """Run `code` with Django set up; return the last line it prints."""
+    out = subprocess.run([PY, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+                         env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"}, check=True, capture_output=True,
+                         text=True).stdout
+    return out.strip().splitlines()[-1] if out.strip() else ""
 
 
 def free_port() -> int:
@@ -47,10 +56,10 @@ class Server:
         self.port = free_port()
         self.proc = subprocess.Popen(
             [PY, "-m", "gunicorn", "crm.wsgi:application", "--bind", f"127.0.0.1:{self.port}",
-             "--workers", str(workers), "--log-level", "warning"],
+             "--workers", str(workers), "--log-level", "warning", "--timeout", "120"],
             cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": settings},
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 get(self.port, "/healthz" if settings == "crm.settings" else "/floor/hello", {})
@@ -64,9 +73,9 @@ class Server:
         self.proc.wait(10)
 
 
-def get(port: int, path: str, cookies: dict, conn: http.client.HTTPConnection | None = None) -> int:
+def get(port: int, path: str, cookies: dict, conn: http.client.HTTPConnection | None = None) -> None:
     own = conn is None
-    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "Host": "127.0.0.1"}
     conn.request("GET", path, headers=headers)
     response = conn.getresponse()
@@ -75,31 +84,44 @@ def get(port: int, path: str, cookies: dict, conn: http.client.HTTPConnection | 
         conn.close()
     if response.status != 200:
         raise AssertionError(f"GET {path} answered {response.status}")
-    return response.status
 
 
-def latency(port: int, path: str, cookies: dict, requests: int) -> tuple[float, float]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    for _ in range(10):  # warm-up
-        get(port, path, cookies, conn)
-    samples = []
-    for _ in range(requests):
-        start = time.perf_counter()
-        get(port, path, cookies, conn)
-        samples.append((time.perf_counter() - start) * 1000)
-    conn.close()
+def under_load(port, paths, cookies, users: int, seconds: float) -> tuple[float, float, int]:
+    """`users` threads, each: request a random path, wait 1–3 s. Returns p50, p95 (ms), count."""
+    samples: list[float] = []
+    lock = threading.Lock()
+    stop_at = time.monotonic() + seconds
+
+    def user(seed):
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        time.sleep(rng.uniform(0, 2))  # users do not arrive in step
+        while time.monotonic() < stop_at:
+            start = time.perf_counter()
+            get(port, rng.choice(paths), cookies, conn)
+            with lock:
+                samples.append((time.perf_counter() - start) * 1000)
+            time.sleep(rng.uniform(1, 3))
+        conn.close()
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)], len(samples)
 
 
-def throughput(port: int, path: str, cookies: dict, clients: int, seconds: float) -> float:
+def saturated(port, paths, cookies, clients: int, seconds: float) -> float:
     done = [0] * clients
     stop_at = time.monotonic() + seconds
 
     def run(i):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        rng = random.Random(i)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while time.monotonic() < stop_at:
-            get(port, path, cookies, conn)
+            get(port, rng.choice(paths), cookies, conn)
             done[i] += 1
         conn.close()
 
@@ -111,68 +133,76 @@ def throughput(port: int, path: str, cookies: dict, clients: int, seconds: float
     return sum(done) / seconds
 
 
-def session_cookie(env: dict, username: str) -> dict:
-    out = subprocess.run(
-        [PY, "-c", "import django; django.setup(); from tests.bench.floor import login_session; "
-                   f"print(login_session({username!r}))"],
-        cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"}, check=True, capture_output=True, text=True,
-    ).stdout.strip().splitlines()[-1]
-    return {"sessionid": out}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=300, help="sequential requests per latency figure")
-    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each throughput run")
+    parser.add_argument("--customers", type=int, default=1_000_000, help="customers in demo (acme gets N/5)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="duration of each latency phase")
+    parser.add_argument("--saturation-seconds", type=float, default=8.0)
+    parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (the machine has 2 cores)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = {**os.environ, "DEBUG": "0", "STATIC_ROOT": static_root, "SECURE_SSL_REDIRECT": "0",
                "SECURE_COOKIES": "0", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1",
                "LOG_LEVEL": "WARNING"}
-        print("preparing: migrate, seed_demo, grow demo to", BENCH_STAFF, "staff, collectstatic", flush=True)
-        sh("migrate", "--no-input", env=env)
-        sh("seed_demo", env=env)
-        subprocess.run([PY, "-c", "import django; django.setup(); from tests.bench.floor import grow_demo; "
-                                  f"grow_demo({BENCH_STAFF})"],
-                       cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"}, check=True)
-        sh("collectstatic", "--no-input", env=env)
+        print(f"preparing: migrate, seed_demo --customers {args.customers:,}, {BENCH_STAFF} staff, collectstatic",
+              flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        started = time.perf_counter()
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        seed_seconds = time.perf_counter() - started
+        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        samples = django_eval(env, "from tests.bench.floor import samples; print(samples())")
+        customer_ids, mobiles, deep_cursor = eval(samples)  # noqa: S307 - our own repr
+        cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
+                                                "print(login_session('demo.director'))")}
+
+        pages = {
+            "customer list, filter tier=A": ("/customers/?tier=a", "floor list"),
+            "customer list, search last 4 digits": ([f"/customers/?q={m[-4:]}" for m in mobiles], "floor list"),
+            "customer list, first page": ("/customers/", "floor list"),
+            "customer list, deep page (100,000 in)": (f"/customers/?after={deep_cursor}", "floor list"),
+            "customer page": ([f"/customers/{pk}/" for pk in customer_ids], "floor detail"),
+            "org chart (200 staff)": ("/org/", "floor list"),
+        }
+        floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
 
         app = Server(env, "crm.settings", args.workers)
         floor = Server(env, "tests.bench.floor_settings", args.workers)
+        results, floor_results = {}, {}
         try:
-            cookies = session_cookie(env, "demo.director")
-            rows = []
-            floors = {}
-            for name, path in (("bare view", "/floor/hello"), ("bare detail page", "/floor/detail"),
-                               ("bare 50-row list", "/floor/list")):
-                p50, p95 = latency(floor.port, path, cookies, args.requests)
-                rps = throughput(floor.port, path, cookies, args.clients, args.seconds)
-                floors[name] = (p50, p95, rps)
-            pages = [
-                ("home /", "/", "bare detail page"),
-                (f"org chart /org/ ({BENCH_STAFF} staff)", "/org/", "bare 50-row list"),
-                ("health /healthz", "/healthz", "bare view"),
-            ]
-            for name, path, floor_name in pages:
-                p50, p95 = latency(app.port, path, cookies, args.requests)
-                rps = throughput(app.port, path, cookies, args.clients, args.seconds)
-                rows.append((name, p50, p95, rps, floor_name))
+            for name, path in floors.items():
+                paths = path if isinstance(path, list) else [path]
+                floor_results[name] = (*under_load(floor.port, paths, cookie, args.users, args.seconds),
+                                       saturated(floor.port, paths, cookie, args.clients, args.saturation_seconds))
+                print(f"  measured {name}", flush=True)
+            for name, (path, _floor_name) in pages.items():
+                paths = path if isinstance(path, list) else [path]
+                results[name] = (*under_load(app.port, paths, cookie, args.users, args.seconds),
+                                 saturated(app.port, paths, cookie, args.clients, args.saturation_seconds))
+                print(f"  measured {name}", flush=True)
         finally:
             app.stop()
             floor.stop()
 
     print()
-    print(f"gunicorn {args.workers} sync workers; latency: {args.requests} sequential requests; "
-          f"throughput: {args.clients} clients, {args.seconds:.0f} s, no think time")
-    print(f"{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}   {'floor (same run)':28} "
-          f"{'p50':>6} {'p95':>6} {'req/s':>7}  {'p95 x':>6} {'req/s %':>7}")
-    for name, p50, p95, rps, floor_name in rows:
-        f50, f95, frps = floors[floor_name]
-        print(f"{name:38} {p50:8.1f} {p95:8.1f} {rps:8.0f}   {floor_name:28} {f50:6.1f} {f95:6.1f} {frps:7.0f}"
-              f"  {p95 / f95:6.1f} {100 * rps / frps:6.0f}%")
+    print(f"seed_demo --customers {args.customers:,}: {seed_seconds:.0f} s "
+          f"({args.customers * 1.2 / seed_seconds:,.0f} customers/s over demo and acme)")
+    print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; latency: {args.users} users waiting "
+          f"1–3 s, {args.seconds:.0f} s; throughput: {args.clients} clients, no wait, {args.saturation_seconds:.0f} s")
+    header = (f"{'page':40} {'p50 ms':>7} {'p95 ms':>7} {'n':>5} {'req/s':>7}   {'floor':13} {'p50':>6} "
+              f"{'p95':>6} {'req/s':>7}  {'req/s %':>7}")
+    print(header)
+    for name, (p50, p95, count, rps) in results.items():
+        floor_name = pages[name][1]
+        f50, f95, _fn, frps = floor_results[floor_name]
+        print(f"{name:40} {p50:7.1f} {p95:7.1f} {count:5d} {rps:7.0f}   {floor_name:13} {f50:6.1f} {f95:6.1f} "
+              f"{frps:7.0f}  {100 * rps / frps:6.0f}%")
+    first, deep = results["customer list, first page"][1], results["customer list, deep page (100,000 in)"][1]
+    print(f"deep page p95 / first page p95: {deep / first:.2f}")
     return 0
 
 

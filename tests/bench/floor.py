@@ -12,11 +12,18 @@ from django.urls import path
 from django_scopes import scope, scopes_disabled
 
 from accounts.models import Position, PositionAssignment, Staff, Tenant, User
+from customers.models import Customer
 
 PAGE = engines["django"].from_string("""<!doctype html><html><head><title>{{ title }}</title></head><body>
 <h1>{{ title }}</h1><p>{{ user.username }}</p>
 {% if staff %}<dl><dt>name</dt><dd>{{ staff.user.last_name }}{{ staff.user.first_name }}</dd>
 <dt>number</dt><dd>{{ staff.employee_no }}</dd><dt>user</dt><dd>{{ staff.user.username }}</dd></dl>{% endif %}
+{% if customers %}<table>{% for c in customers %}<tr><td><a href="/c/{{ c.pk }}/">{{ c.name }}</a></td>
+<td>{{ c.mobile }}</td><td>{{ c.tier }}</td><td>{{ c.stage }}</td><td>{{ c.owner.user.last_name }}</td>
+<td>{{ c.last_visit_on }}</td></tr>
+{% endfor %}</table>{% endif %}
+{% if customer %}<dl><dt>name</dt><dd>{{ customer.name }}</dd><dt>mobile</dt><dd>{{ customer.mobile }}</dd>
+<dt>address</dt><dd>{{ customer.address }}</dd><dt>tier</dt><dd>{{ customer.tier }}</dd></dl>{% endif %}
 {% if rows %}<table>{% for a in rows %}<tr><td>{{ a.staff.employee_no }}</td><td>{{ a.staff.user.last_name }}
 {{ a.staff.user.first_name }}</td><td>{{ a.position.title }}</td></tr>{% endfor %}</table>{% endif %}
 </body></html>""")
@@ -38,7 +45,38 @@ def listing(request):
     return HttpResponse(PAGE.render({"title": "list", "rows": rows, "user": request.user}))
 
 
+def customer_list(request):
+    """A bare 50-row list over the same customer table (the newest 50 of the demo tenant)."""
+    with scopes_disabled():
+        tenant = Tenant.objects.get(slug="demo")
+        customers = list(Customer.objects.filter(tenant=tenant).select_related("owner__user").order_by("-id")[:50])
+    return HttpResponse(PAGE.render({"title": "customers", "customers": customers, "user": request.user}))
+
+
+def customer_detail(request, pk):
+    with scopes_disabled():
+        customer = Customer.objects.get(pk=pk)
+    return HttpResponse(PAGE.render({"title": "customer", "customer": customer, "user": request.user}))
+
+
+def samples() -> tuple[list[int], list[str], str]:
+    """Customers to open, mobiles to search by, and the cursor of a page 100,000 rows deep."""
+    from django.core import signing
+
+    from crm.paging import SALT
+
+    tenant = Tenant.objects.get(slug="demo")
+    with scope(tenant=tenant):
+        ids = list(Customer.objects.order_by("?").values_list("pk", flat=True)[:200])
+        mobiles = list(Customer.objects.exclude(mobile="").order_by("?").values_list("mobile", flat=True)[:50])
+        deep = Customer.objects.filter(is_active=True).order_by("-id").values_list("id", flat=True)[100_000:100_001]
+        cursor = signing.dumps([deep[0] if deep else 0], salt=SALT)
+    return ids, mobiles, cursor
+
+
 urlpatterns = [
+    path("floor/customers", customer_list),
+    path("floor/customer/<int:pk>", customer_detail),
     path("floor/hello", hello),
     path("floor/detail", detail),
     path("floor/list", listing),

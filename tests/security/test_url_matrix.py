@@ -123,7 +123,9 @@ def _demo_object(model, demo):
         return User.objects.get(username="demo.specialist")
     if issubclass(model, TenantModel):
         with scope(tenant=demo):
-            return model.objects.order_by("pk").first()
+            obj = model.objects.order_by("pk").first()
+        assert obj is not None, f"add a {model._meta.label} row to the test data (tests/conftest.py)"
+        return obj
     return None
 
 

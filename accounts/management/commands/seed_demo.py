@@ -13,8 +13,10 @@ from django_scopes import scope
 from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
+from customers.demo import seed_customers
 
 DEMO_PASSWORD = "crm-demo-2026"
+DEFAULT_CUSTOMERS = 2000
 
 TENANTS = [
     # slug, name, employee-number prefix, default language, holders per multi-holder position
@@ -63,6 +65,11 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
 class Command(BaseCommand):
     help = "Create the demo tenants demo and acme with staff, org chart and the five demo users."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS, metavar="N",
+                            help="customers in demo (acme gets N/5); topped up, never duplicated "
+                                 f"(default {DEFAULT_CUSTOMERS})")
+
     def handle(self, *args, **options):
         self.created = 0
         password = make_password(DEMO_PASSWORD)
@@ -76,6 +83,12 @@ class Command(BaseCommand):
                     self._seed_tenant(tenant, prefix, scale, password, admin_group)
         self.stdout.write(f"seed_demo: {self.created} rows created" if self.created
                           else "seed_demo: demo data already present, nothing created")
+        customers = options["customers"]
+        for slug, share in (("demo", 1), ("acme", 5)):
+            tenant = Tenant.objects.get(slug=slug)
+            with scope(tenant=tenant):
+                made = seed_customers(tenant, customers // share, stdout=self.stdout)
+            self.stdout.write(f"seed_demo: {slug}: {made} customers created")
 
     def _get_or_create(self, model, defaults=None, **lookup):
         obj, made = model.objects.get_or_create(defaults=defaults or {}, **lookup)

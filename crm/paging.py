@@ -1,0 +1,68 @@
+"""Keyset pagination and honest counts for big lists.
+
+A page is found by the sort values of the last row of the previous one (`?after=<cursor>`), so
+page 2,000 costs what page 1 costs; counts stop at COUNT_CAP and say "10,000+" beyond."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core import signing
+from django.db.models import Q, QuerySet
+
+COUNT_CAP = 10_000
+SALT = "crm.paging"
+
+
+@dataclass
+class Page:
+    rows: list
+    next_cursor: str | None
+    is_first: bool
+
+
+def _plain(value):
+    if isinstance(value, (date, datetime, Decimal)):
+        return str(value)
+    return value
+
+
+def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, size: int = 50) -> Page:
+    """`order`: non-null fields ending with a unique one, e.g. ("name", "id") or ("-id",)."""
+    values = None
+    if cursor:
+        try:
+            values = signing.loads(cursor, salt=SALT)
+        except signing.BadSignature:
+            values = None  # a mangled link shows the first page
+        if not isinstance(values, list) or len(values) != len(order):
+            values = None
+    if values is not None:
+        queryset = queryset.filter(_after(order, values))
+    rows = list(queryset.order_by(*order)[: size + 1])
+    next_cursor = None
+    if len(rows) > size:
+        rows = rows[:size]
+        last = rows[-1]
+        next_cursor = signing.dumps([_plain(getattr(last, f.lstrip("-"))) for f in order], salt=SALT)
+    return Page(rows=rows, next_cursor=next_cursor, is_first=values is None)
+
+
+def _after(order: tuple[str, ...], values: list) -> Q:
+    """(a, b) after (x, y) in the given directions: a > x OR (a = x AND b > y) …"""
+    condition = Q(pk__in=[])
+    equal = Q()
+    for field, value in zip(order, values, strict=True):
+        name = field.lstrip("-")
+        lookup = "lt" if field.startswith("-") else "gt"
+        condition |= equal & Q(**{f"{name}__{lookup}": value})
+        equal &= Q(**{name: value})
+    return condition
+
+
+def capped_count(queryset: QuerySet) -> tuple[int, bool]:
+    """(count, capped): never counts past COUNT_CAP rows."""
+    count = queryset.order_by()[: COUNT_CAP + 1].count()
+    return min(count, COUNT_CAP), count > COUNT_CAP

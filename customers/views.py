@@ -1,0 +1,144 @@
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from crm.access import staff_view
+from customers import selectors, services
+from customers.forms import CustomerForm, NoteForm, PurchaseForm, VehicleForm, VisitForm
+from customers.models import Customer
+from customers.timeline import timeline_for
+
+
+def _apply(form, error: ValidationError) -> None:
+    """Put a service's errors next to the fields they name, the rest at the top."""
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+@staff_view(perm="customers.view_customer")
+def customer_list(request):
+    result = selectors.customer_list(request.user, request.GET, request=request)
+    template = "customers/partials/_results.html" if request.htmx else "customers/list.html"
+    return render(request, template, {
+        "result": result, "sorts": selectors.SORTS,
+        "can_add": request.user.has_perm("customers.add_customer"),
+    })
+
+
+def _duplicate(request, error: services.DuplicateMobile):
+    """The existing customer, if this user may open them (otherwise only the refusal is shown)."""
+    return selectors.customers_visible_to(request.user).filter(pk=error.existing.pk).first()
+
+
+@staff_view(perm="customers.add_customer")
+@require_http_methods(["GET", "POST"])
+def customer_create(request):
+    form = CustomerForm(request.POST or None)
+    existing = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        tags = data.pop("tags")
+        if not data["owner"] and not data["department"]:
+            data["owner"] = request.staff  # nobody else would see a customer nobody owns
+        try:
+            customer = services.customer_create(tenant=request.tenant, data=data, tags=tags)
+            return redirect("customers:detail", pk=customer.pk)
+        except services.DuplicateMobile as error:
+            existing = _duplicate(request, error)
+            _apply(form, error)
+        except ValidationError as error:
+            _apply(form, error)
+    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": None})
+
+
+@staff_view(perm="customers.change_customer", model=Customer)
+@require_http_methods(["GET", "POST"])
+def customer_edit(request, pk):
+    customer, _can_edit = selectors.customer_for(request, pk, write=True)
+    form = CustomerForm(request.POST or None, initial=CustomerForm.initial_for(customer))
+    existing = None
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        tags = data.pop("tags")
+        try:
+            services.customer_update(customer=customer, data=data, tags=tags)
+            return redirect("customers:detail", pk=customer.pk)
+        except services.DuplicateMobile as error:
+            existing = _duplicate(request, error)
+            _apply(form, error)
+        except ValidationError as error:
+            _apply(form, error)
+    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer})
+
+
+@staff_view(perm="customers.view_customer", model=Customer)
+def customer_detail(request, pk):
+    customer, can_edit = selectors.customer_for(request, pk)
+    return render(request, "customers/detail.html", {
+        "customer": customer,
+        "can_edit": can_edit,
+        "vehicles": list(customer.vehicles.all()),
+        "tags": list(customer.tags.all()),
+        "timeline": timeline_for(customer),
+        "history": selectors.customer_history(customer, masked=customer.masked),
+        "can_reveal": customer.masked and customer.mobile and request.user.has_perm("customers.reveal_mobile"),
+        "note_form": NoteForm(),
+    })
+
+
+def _sub_form(request, pk, *, form_class, title, save, customer_kwarg=False):
+    """GET shows the form, POST calls `save(customer, cleaned_data)` and returns to the customer."""
+    customer, _can_edit = selectors.customer_for(request, pk, write=True)
+    extra = {"customer": customer} if customer_kwarg else {}
+    form = form_class(request.POST or None, **extra)
+    if request.method == "POST" and form.is_valid():
+        try:
+            save(customer, form.cleaned_data)
+            return redirect("customers:detail", pk=customer.pk)
+        except ValidationError as error:
+            _apply(form, error)
+    return render(request, "customers/sub_form.html", {"form": form, "customer": customer, "title": title})
+
+
+@staff_view(perm="customers.add_vehicle", model=Customer)
+@require_http_methods(["GET", "POST"])
+def vehicle_add(request, pk):
+    return _sub_form(request, pk, form_class=VehicleForm, title=_("Add a vehicle"),
+                     save=lambda customer, data: services.vehicle_add(customer=customer, **data))
+
+
+@staff_view(perm="customers.add_purchase", model=Customer)
+@require_http_methods(["GET", "POST"])
+def purchase_add(request, pk):
+    return _sub_form(request, pk, form_class=PurchaseForm, title=_("Record a purchase"), customer_kwarg=True,
+                     save=lambda customer, data: services.purchase_record(customer=customer, **data))
+
+
+@staff_view(perm="customers.add_servicevisit", model=Customer)
+@require_http_methods(["GET", "POST"])
+def visit_add(request, pk):
+    return _sub_form(request, pk, form_class=VisitForm, title=_("Record a service visit"), customer_kwarg=True,
+                     save=lambda customer, data: services.visit_record(customer=customer, **data))
+
+
+@staff_view(perm="customers.add_customernote", model=Customer)
+@require_http_methods(["GET", "POST"])
+def note_add(request, pk):
+    return _sub_form(request, pk, form_class=NoteForm, title=_("Add a note"),
+                     save=lambda customer, data: services.note_add(customer=customer, author=request.staff,
+                                                                    body=data["body"]))
+
+
+@staff_view(perm="customers.reveal_mobile", model=Customer)
+@require_http_methods(["GET", "POST"])
+def reveal_mobile(request, pk):
+    """GET asks to confirm; POST shows the full number and records who saw it."""
+    customer, _can_edit = selectors.customer_for(request, pk)
+    revealed = None
+    if request.method == "POST":
+        revealed = services.mobile_reveal(customer=customer, staff=request.staff)
+    template = "customers/partials/_reveal.html" if request.htmx else "customers/reveal.html"
+    return render(request, template, {"customer": customer, "revealed": revealed,
+                                      "detail_url": reverse("customers:detail", args=[customer.pk])})

@@ -1,0 +1,239 @@
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_scopes import scope
+
+from accounts.models import Staff
+from customers import services
+from customers.models import Customer, MobileReveal
+from customers.validators import vin_check_digit
+
+pytestmark = pytest.mark.django_db
+
+
+def customer(tenant, name):
+    with scope(tenant=tenant):
+        return Customer.objects.get(name=name)
+
+
+def names_on(page: str) -> set[str]:
+    return set(re.findall(r'href="/customers/\d+/">([^<]+)</a>', page))
+
+
+# --- the list -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q,expected", [
+    ("5678", {"王芳"}),  # last four digits of the mobile
+    ("138 1234", {"王芳"}),
+    ("京b678", {"李强"}),  # part of a plate, any case
+    ("3000001", {"王芳"}),  # end of a VIN
+    ("王芳", {"王芳"}),  # a two-character name (no trigram: prefix)
+    ("北京宏达", {"北京宏达物流有限公司"}),
+    ("nobody", set()),
+])
+def test_search_by_name_mobile_plate_or_vin(client_as, q, expected):
+    page = client_as("demo.director").get("/customers/", {"q": q}).content.decode()
+    assert names_on(page) == expected
+
+
+def test_filters_and_empty_state(client_as):
+    client = client_as("demo.director")
+    assert names_on(client.get("/customers/", {"kind": "company"}).content.decode()) == {"北京宏达物流有限公司"}
+    empty = client.get("/customers/", {"q": "不存在的人"}).content.decode()
+    assert "No customer matches" in empty
+
+
+def test_filter_by_vehicle_model_and_last_visit(demo, client_as):
+    page = client_as("demo.director").get("/customers/", {"vehicle_model": "卡罗拉"}).content.decode()
+    assert names_on(page) == {"李强"}
+    bad = client_as("demo.director").get("/customers/", {"last_visit_after": "not-a-date"})
+    assert bad.status_code == 200 and "Enter a valid date" in bad.content.decode()
+
+
+def test_each_role_sees_what_architecture_says(client_as):
+    def seen(username):
+        return names_on(client_as(username).get("/customers/").content.decode())
+
+    everyone = {"王芳", "李强", "北京宏达物流有限公司", "赵敏"}
+    assert seen("demo.director") == everyone
+    assert seen("demo.analyst") == everyone
+    # the manager of 客服组: customers owned by the team (王芳 → demo.specialist, 李强 → the manager)
+    assert seen("demo.manager") == {"王芳", "李强"}
+    # the specialist: their own and the 客服组 queue
+    assert seen("demo.specialist") == {"王芳", "赵敏"}
+
+
+def test_analyst_sees_masked_personal_data_everywhere(demo, client_as):
+    client = client_as("demo.analyst")
+    listing = client.get("/customers/").content.decode()
+    assert "138****5678" in listing and "138 1234 5678" not in listing
+    page = client.get(f"/customers/{customer(demo, '王芳').pk}/").content.decode()
+    assert "138****5678" in page and "110101199003071234" not in page and "建国路88号" not in page
+    assert "Edit" not in page and "Reveal" not in page
+
+
+def test_director_sees_full_data_and_other_tenants_customer_is_404(demo, acme, client_as):
+    client = client_as("demo.director")
+    page = client.get(f"/customers/{customer(demo, '王芳').pk}/").content.decode()
+    assert "138 1234 5678" in page and "110101199003071234" in page
+    assert client.get(f"/customers/{customer(acme, '王芳').pk}/").status_code == 404
+
+
+def test_invisible_customer_is_404_not_403(demo, client_as):
+    assert client_as("demo.specialist").get(f"/customers/{customer(demo, '李强').pk}/").status_code == 404
+
+
+def test_capped_count_says_plus(monkeypatch, client_as):
+    monkeypatch.setattr("crm.paging.COUNT_CAP", 2)
+    page = client_as("demo.director").get("/customers/").content.decode()
+    assert "2+ customers" in page
+
+
+def test_keyset_pages_walk_the_whole_list_without_overlap(monkeypatch, client_as):
+    monkeypatch.setattr("customers.selectors.PAGE_SIZE", 3)
+    client = client_as("demo.director")
+    first = client.get("/customers/", {"sort": "name"}).content.decode()
+    cursor = re.search(r'after=([^"&]+)', first).group(1)
+    second = client.get(f"/customers/?sort=name&after={cursor}").content.decode()
+    assert len(names_on(first)) == 3 and len(names_on(second)) == 1
+    assert not names_on(first) & names_on(second)
+    assert client.get("/customers/", {"after": "tampered"}).status_code == 200
+
+
+def test_list_query_count_does_not_grow_with_rows(demo, client_as):
+    client = client_as("demo.director")
+    client.get("/customers/")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/customers/")
+    with scope(tenant=demo):
+        owner = Staff.objects.get(user__username="demo.manager")
+        for n in range(50):
+            services.customer_create(tenant=demo,
+                                     data={"name": f"批量{n}", "mobile": f"1391000{n:04d}", "owner": owner})
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/customers/").content.decode()
+    assert len(names_on(page)) == 50
+    assert len(many) == len(few)
+
+
+def test_htmx_request_gets_only_the_results(client_as):
+    response = client_as("demo.director").get("/customers/", {"q": "5678"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert "王芳" in body and "<html" not in body
+
+
+# --- the customer page ------------------------------------------------------------------------------
+
+
+def test_page_shows_profile_vehicles_timeline_and_history(demo, client_as):
+    client = client_as("demo.specialist")
+    wang = customer(demo, "王芳")
+    client.post(f"/customers/{wang.pk}/edit/", {
+        "kind": "person", "name": "王芳", "mobile": "13812345678", "source": "walk_in", "tier": "a",
+        "stage": "customer", "owner": wang.owner_id,
+    })
+    page = client.get(f"/customers/{wang.pk}/").content.decode()
+    assert "大众朗逸" in page and "LFV3A23C5J3000001" in page
+    assert "Vehicle registered" in page
+    history = page.split('id="history"', 1)[1]
+    assert "Tier" in history and "C" in history and "A" in history
+    assert "demo.specialist" not in history  # people's names, not user names
+    with scope(tenant=demo):
+        author = Staff.objects.select_related("user").get(user__username="demo.specialist").user.display_name
+    assert author in history
+
+
+def test_page_query_count_does_not_grow_with_timeline(demo, client_as):
+    from datetime import date
+    from decimal import Decimal
+
+    wang = customer(demo, "王芳")
+    client = client_as("demo.director")
+    client.get(f"/customers/{wang.pk}/")
+    with CaptureQueriesContext(connection) as few:
+        client.get(f"/customers/{wang.pk}/")
+    with scope(tenant=demo):
+        for n in range(50):
+            services.visit_record(customer=wang, opened_on=date(2025, 1, 1 + n % 28), visit_type="routine",
+                                  amount=Decimal("100"))
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(f"/customers/{wang.pk}/").content.decode()
+    assert page.count('class="list-group-item timeline-') == 50  # the newest 50 of 51 entries
+    assert len(many) == len(few)
+
+
+def test_manager_reveals_a_masked_mobile_and_it_is_recorded(demo, client_as, user):
+    from accounts.models import Position, PositionAssignment
+
+    manager = user("demo.manager")
+    with scope(tenant=demo):  # make the manager also an analyst: outside their team they read masked
+        PositionAssignment.objects.create(tenant=demo, staff=manager.staff,
+                                          position=Position.objects.get(title="数据分析员"))
+    company = customer(demo, "北京宏达物流有限公司")
+    client = client_as("demo.manager")
+    page = client.get(f"/customers/{company.pk}/").content.decode()
+    assert "150****2222" in page and "Reveal" in page
+    response = client.post(f"/customers/{company.pk}/reveal/", HTTP_HX_REQUEST="true")
+    assert "+8615011112222" in response.content.decode()
+    with scope(tenant=demo):
+        assert MobileReveal.objects.filter(customer=company, staff=manager.staff).count() == 1
+
+
+def test_specialist_cannot_reveal(demo, client_as):
+    assert client_as("demo.specialist").post(f"/customers/{customer(demo, '赵敏').pk}/reveal/").status_code == 403
+
+
+# --- forms -------------------------------------------------------------------------------------------
+
+
+def test_create_with_a_known_mobile_links_the_existing_customer(demo, client_as):
+    response = client_as("demo.director").post("/customers/new/", {
+        "kind": "person", "name": "王芳二号", "mobile": "138-1234-5678", "source": "walk_in", "tier": "c",
+        "stage": "prospect",
+    })
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "already has this mobile number" in body
+    assert f'href="/customers/{customer(demo, "王芳").pk}/"' in body
+    with scope(tenant=demo):
+        assert not Customer.objects.filter(name="王芳二号").exists()
+
+
+def test_create_shows_errors_next_to_fields(client_as):
+    response = client_as("demo.specialist").post("/customers/new/", {
+        "kind": "person", "name": "", "mobile": "123", "source": "walk_in", "tier": "c", "stage": "prospect",
+        "email": "not-an-email",
+    })
+    body = response.content.decode()
+    assert response.status_code == 200 and body.count("invalid-feedback") >= 2
+    assert "This field is required" in body and "Enter a valid email address" in body
+
+
+def test_specialist_creates_a_customer_they_then_own(demo, client_as, user):
+    response = client_as("demo.specialist").post("/customers/new/", {
+        "kind": "person", "name": "孙悦", "mobile": "13900001234", "source": "phone", "tier": "b", "stage": "prospect",
+        "marketing_consent": "on", "consent_channel": "phone",
+    })
+    created = customer(demo, "孙悦")
+    assert response.status_code == 302 and response["Location"] == f"/customers/{created.pk}/"
+    assert created.owner_id == user("demo.specialist").staff.pk and created.consent_active
+
+
+def test_add_a_vehicle_and_see_it_on_the_timeline(demo, client_as):
+    zhao = customer(demo, "赵敏")
+    client = client_as("demo.specialist")
+    bad = client.post(f"/customers/{zhao.pk}/vehicles/new/", {"vin": "LFV3A23C9J3000009", "model_name": "大众朗逸"})
+    assert "check digit" in bad.content.decode()
+    vin = "LSVAU218?N2000099".replace("?", vin_check_digit("LSVAU2180N2000099"))
+    good = client.post(f"/customers/{zhao.pk}/vehicles/new/",
+                       {"vin": vin, "model_name": "别克英朗", "plate": "京C11111"})
+    assert good.status_code == 302
+    page = client.get(f"/customers/{zhao.pk}/").content.decode()
+    assert "别克英朗" in page.split('id="vehicles"', 1)[1] and "别克英朗" in page.split('id="timeline"', 1)[1]
+
+
+def test_analyst_cannot_edit(demo, client_as):
+    assert client_as("demo.analyst").get(f"/customers/{customer(demo, '王芳').pk}/edit/").status_code == 403
