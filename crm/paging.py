@@ -30,7 +30,9 @@ def _plain(value):
 
 
 def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | None, size: int = 50) -> Page:
-    """`order`: non-null fields ending with a unique one, e.g. ("name", "id") or ("-id",)."""
+    """`order`: non-null fields ending with a unique one, e.g. ("name", "id") or ("-created_at", "-id").
+    Give the order an index that starts with tenant; do not sort by the primary key alone (see
+    customers.models.Customer.Meta.indexes)."""
     values = None
     if cursor:
         try:

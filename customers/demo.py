@@ -211,7 +211,7 @@ def seed_customers(tenant, n: int, *, stdout=None, chunk_size: int = CHUNK, skip
     existing = Customer.objects.filter(tenant=tenant).count()
     missing = n - existing
     if missing <= 0:
-        _say(stdout, f"demo: {tenant.slug} already has {existing:,} customers, nothing to do")
+        _say(stdout, f"seed_customers: {tenant.slug} already has {existing:,} customers, nothing to do")
         return 0
     plan = _Plan(tenant)
     started = time.monotonic()
@@ -236,7 +236,7 @@ def seed_customers(tenant, n: int, *, stdout=None, chunk_size: int = CHUNK, skip
             for model in MODELS_LOADED:
                 _setval(cursor, model, first_ids[model], plan.ids[model])
             if rebuild:
-                _say(stdout, f"demo: rebuilding {len(rebuild)} indexes")
+                _say(stdout, f"seed_customers: rebuilding {len(rebuild)} indexes")
                 t0 = time.monotonic()
                 cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
                 slowest = (0.0, "")
@@ -244,19 +244,19 @@ def seed_customers(tenant, n: int, *, stdout=None, chunk_size: int = CHUNK, skip
                     t1 = time.monotonic()
                     cursor.execute(definition)
                     slowest = max(slowest, (time.monotonic() - t1, name))
-                _say(stdout, f"demo: indexes rebuilt in {time.monotonic() - t0:.1f}s "
+                _say(stdout, f"seed_customers: indexes rebuilt in {time.monotonic() - t0:.1f}s "
                              f"(slowest {slowest[1]}: {slowest[0]:.1f}s)")
             if created >= 10_000 or rebuild:
                 t0 = time.monotonic()
                 for model in MODELS_LOADED:
                     cursor.execute(f"ANALYZE {_table(model)}")
-                _say(stdout, f"demo: tables analyzed in {time.monotonic() - t0:.1f}s")
+                _say(stdout, f"seed_customers: tables analyzed in {time.monotonic() - t0:.1f}s")
             if fast_path:  # back to normal for the rest of the caller's transaction
                 cursor.execute("SET LOCAL session_replication_role = origin")
             if deferred:
                 cursor.execute(f"SET CONSTRAINTS {', '.join(deferred)} DEFERRED")
     elapsed = time.monotonic() - started
-    _say(stdout, f"demo: {created:,} customers created for {tenant.slug} in {elapsed:.1f}s "
+    _say(stdout, f"seed_customers: {created:,} customers created for {tenant.slug} in {elapsed:.1f}s "
                  f"({created / max(elapsed, 1e-9):,.0f}/s)")
     return created
 
@@ -395,7 +395,7 @@ def _load(plan, existing, missing, chunk_size, stdout, started) -> int:
                             cursor.copy_expert(sql, io.StringIO(text), size=1 << 20)
                     done += count
                     rate = (done - existing) / max(time.monotonic() - started, 1e-9)
-                    _say(stdout, f"demo: {done:,}/{total:,} customers ({rate:,.0f}/s)")
+                    _say(stdout, f"seed_customers: {done:,}/{total:,} customers ({rate:,.0f}/s)")
         except BaseException as error:  # handed to the generating thread
             failure.append(error)
         finally:

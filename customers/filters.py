@@ -1,17 +1,21 @@
 import django_filters
-from django import forms
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Staff
+from accounts.models import Staff, User
+from crm.widgets import FastCheckboxes, FastSelect
 from customers.models import Customer, CustomerTag, Tag, Vehicle
 
 ANY = _("Any")
-CHECKBOXES = forms.CheckboxSelectMultiple
+CHECKBOXES = FastCheckboxes
 
 
-def tenant_staff(request):
-    return Staff.objects.filter(is_active=True).select_related("user").order_by("employee_no")
+def staff_choices():
+    """(pk, "name (number)") for every active staff member, without building 400 model objects."""
+    rows = (Staff.objects.filter(is_active=True).order_by("employee_no")
+            .values_list("pk", "user__last_name", "user__first_name", "user__username", "employee_no"))
+    return [(pk, f"{User(last_name=last, first_name=first, username=username).display_name} ({number})")
+            for pk, last, first, username, number in rows]
 
 
 def tenant_tags(request):
@@ -21,21 +25,24 @@ def tenant_tags(request):
 class CustomerFilter(django_filters.FilterSet):
     """Choices are built per request, inside the tenant scope."""
 
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Customer.Kind.choices, empty_label=ANY)
-    tier = django_filters.MultipleChoiceFilter(label=_("Tier"), choices=Customer.Tier.choices, widget=CHECKBOXES)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Customer.Kind.choices, empty_label=ANY,
+                                       widget=FastSelect)
+    tier = django_filters.MultipleChoiceFilter(label=_("Tier"), choices=Customer.Tier.choices, widget=CHECKBOXES,
+                                               distinct=False)
     stage = django_filters.MultipleChoiceFilter(label=_("Lifecycle stage"), choices=Customer.Stage.choices,
-                                                widget=CHECKBOXES)
+                                                widget=CHECKBOXES, distinct=False)
     source = django_filters.MultipleChoiceFilter(label=_("Source"), choices=Customer.Source.choices,
-                                                 widget=CHECKBOXES)
-    owner = django_filters.ModelChoiceFilter(label=_("Owner"), queryset=tenant_staff, empty_label=ANY)
+                                                 widget=CHECKBOXES, distinct=False)
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=staff_choices, empty_label=ANY,
+                                        widget=FastSelect)
     tag = django_filters.ModelChoiceFilter(label=_("Tag"), queryset=tenant_tags, method="filter_tag",
-                                           empty_label=ANY)
+                                           empty_label=ANY, widget=FastSelect)
     last_visit = django_filters.DateFromToRangeFilter(
         label=_("Last visit between"), field_name="last_visit_on",
         widget=django_filters.widgets.DateRangeWidget(attrs={"type": "date"}))
     vehicle_model = django_filters.CharFilter(label=_("Vehicle model"), method="filter_vehicle_model")
     consent = django_filters.ChoiceFilter(label=_("Marketing consent"), method="filter_consent", empty_label=ANY,
-                                          choices=[
+                                          widget=FastSelect, choices=[
         ("yes", _("Given")), ("no", _("Not given")), ("withdrawn", _("Withdrawn")),
     ])
 

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Staff
+from crm.widgets import FastCheckboxes, FastSelect
 from customers.models import Customer, ServiceVisit, Tag, Vehicle
 from customers.services import CUSTOMER_FIELDS
 
@@ -12,6 +13,8 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class StaffChoice(forms.ModelChoiceField):
+    widget = FastSelect
+
     def label_from_instance(self, obj):
         return f"{obj.user.display_name} ({obj.employee_no})"
 
@@ -38,9 +41,10 @@ class CustomerForm(forms.Form):
                               initial=Customer.Stage.PROSPECT)
     owner = StaffChoice(label=_("Owner"), queryset=Staff.objects.none(), required=False)
     department = forms.ModelChoiceField(label=_("Team"), queryset=Department.objects.none(), required=False,
+                                        widget=FastSelect,
                                         help_text=_("Whose queue holds the customer while nobody owns them."))
     tags = forms.ModelMultipleChoiceField(label=_("Tags"), queryset=Tag.objects.none(), required=False,
-                                          widget=forms.CheckboxSelectMultiple)
+                                          widget=FastCheckboxes)
     credit_grade = forms.ChoiceField(label=_("Credit grade"), required=False,
                                      choices=[("", "—"), *Customer.CreditGrade.choices])
     credit_limit = forms.DecimalField(label=_("Credit limit (¥)"), required=False, min_value=0, max_digits=12,

@@ -10,6 +10,7 @@ from crm.tenancy import TenantModel
 
 # pghistory's event tables are tenant-owned too: they copy `tenant` and fail closed like the rest.
 HISTORY = {"attrs": {"objects": ScopedManager(tenant="tenant")}}
+ACTIVE = Q(is_active=True)
 
 
 class Tag(TenantModel):
@@ -123,20 +124,26 @@ class Customer(TenantModel):
             models.CheckConstraint(condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
                                    name="customer_credit_limit_not_negative"),
         ]
+        # Lists sort by (created_at, id), never by id alone: the primary key would offer that order and
+        # PostgreSQL, assuming tenants are spread evenly over it, would walk other tenants' rows. List
+        # indexes cover active customers only, so capped counts can be answered from the index.
         indexes = [
-            models.Index(fields=["tenant", "id"], name="customer_tenant_id"),
-            models.Index(fields=["tenant", "name", "id"], name="customer_tenant_name"),
+            models.Index(fields=["tenant", "created_at", "id"], name="customer_tenant_created", condition=ACTIVE),
+            models.Index(fields=["tenant", "name", "id"], name="customer_tenant_name", condition=ACTIVE),
             # prefix search on short names (two Chinese characters have no whole trigram)
             models.Index(fields=["tenant", "name"], opclasses=["int8_ops", "text_pattern_ops"],
-                         name="customer_tenant_name_prefix"),
-            models.Index(fields=["tenant", "owner", "id"], name="customer_tenant_owner"),
-            models.Index(fields=["tenant", "tier", "id"], name="customer_tenant_tier"),
-            models.Index(fields=["tenant", "stage", "id"], name="customer_tenant_stage"),
-            models.Index(fields=["tenant", "last_visit_on", "id"], name="customer_tenant_last_visit"),
-            models.Index(fields=["tenant", "department", "id"], name="customer_tenant_department"),
+                         name="customer_tenant_name_prefix", condition=ACTIVE),
+            models.Index(fields=["tenant", "owner", "created_at", "id"],
+                         name="customer_tenant_owner", condition=ACTIVE),
+            models.Index(fields=["tenant", "tier", "created_at", "id"], name="customer_tenant_tier", condition=ACTIVE),
+            models.Index(fields=["tenant", "stage", "created_at", "id"],
+                         name="customer_tenant_stage", condition=ACTIVE),
+            models.Index(fields=["tenant", "last_visit_on", "id"], name="customer_tenant_last_visit", condition=ACTIVE),
+            models.Index(fields=["tenant", "department", "created_at", "id"],
+                         name="customer_tenant_department", condition=ACTIVE),
             # one tenant's search never walks another tenant's matches (btree_gin for the tenant column)
             GinIndex(fields=["tenant", "search_text"], opclasses=["int8_ops", "gin_trgm_ops"],
-                     name="customer_search_trgm"),
+                     name="customer_search_trgm", condition=ACTIVE),
             models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged"),
         ]
 

@@ -18,8 +18,8 @@ from customers.filters import CustomerFilter
 from customers.models import Customer
 
 SORTS = {
-    "new": (_("Newest first"), ("-id",)),
-    "old": (_("Oldest first"), ("id",)),
+    "new": (_("Newest first"), ("-created_at", "-id")),
+    "old": (_("Oldest first"), ("created_at", "id")),
     "name": (_("Name A–Z"), ("name", "id")),
     "-name": (_("Name Z–A"), ("-name", "-id")),
 }

@@ -35,6 +35,8 @@ def display_mobile(e164: str) -> str:
     """'+8613812345678' → '138 1234 5678' (national format for China, international otherwise)."""
     if not e164:
         return ""
+    if len(e164) == 14 and e164.startswith("+861"):  # the common case, without parsing
+        return f"{e164[3:6]} {e164[6:10]} {e164[10:]}"
     number = phonenumbers.parse(e164, None)
     fmt = (phonenumbers.PhoneNumberFormat.NATIONAL if number.country_code == 86
            else phonenumbers.PhoneNumberFormat.INTERNATIONAL)

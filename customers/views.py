@@ -27,9 +27,15 @@ def customer_list(request):
     })
 
 
-def _duplicate(request, error: services.DuplicateMobile):
-    """The existing customer, if this user may open them (otherwise only the refusal is shown)."""
-    return selectors.customers_visible_to(request.user).filter(pk=error.existing.pk).first()
+def _duplicate(request, form, error: services.DuplicateMobile):
+    """Refuse next to the mobile field, naming and linking the existing customer only if this user
+    may open them."""
+    existing = selectors.customers_visible_to(request.user).filter(pk=error.existing.pk).first()
+    if existing is not None:
+        _apply(form, error)
+    else:
+        form.add_error("mobile", _("Another customer already has this mobile number."))
+    return existing
 
 
 @staff_view(perm="customers.add_customer")
@@ -46,8 +52,7 @@ def customer_create(request):
             customer = services.customer_create(tenant=request.tenant, data=data, tags=tags)
             return redirect("customers:detail", pk=customer.pk)
         except services.DuplicateMobile as error:
-            existing = _duplicate(request, error)
-            _apply(form, error)
+            existing = _duplicate(request, form, error)
         except ValidationError as error:
             _apply(form, error)
     return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": None})
@@ -66,8 +71,7 @@ def customer_edit(request, pk):
             services.customer_update(customer=customer, data=data, tags=tags)
             return redirect("customers:detail", pk=customer.pk)
         except services.DuplicateMobile as error:
-            existing = _duplicate(request, error)
-            _apply(form, error)
+            existing = _duplicate(request, form, error)
         except ValidationError as error:
             _apply(form, error)
     return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer})

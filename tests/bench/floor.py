@@ -49,7 +49,8 @@ def customer_list(request):
     """A bare 50-row list over the same customer table (the newest 50 of the demo tenant)."""
     with scopes_disabled():
         tenant = Tenant.objects.get(slug="demo")
-        customers = list(Customer.objects.filter(tenant=tenant).select_related("owner__user").order_by("-id")[:50])
+        customers = list(Customer.objects.filter(tenant=tenant).select_related("owner__user")
+                         .order_by("-created_at", "-id")[:50])
     return HttpResponse(PAGE.render({"title": "customers", "customers": customers, "user": request.user}))
 
 
@@ -69,8 +70,8 @@ def samples() -> tuple[list[int], list[str], str]:
     with scope(tenant=tenant):
         ids = list(Customer.objects.order_by("?").values_list("pk", flat=True)[:200])
         mobiles = list(Customer.objects.exclude(mobile="").order_by("?").values_list("mobile", flat=True)[:50])
-        deep = Customer.objects.filter(is_active=True).order_by("-id").values_list("id", flat=True)[100_000:100_001]
-        cursor = signing.dumps([deep[0] if deep else 0], salt=SALT)
+        deep = Customer.objects.filter(is_active=True).order_by("-created_at", "-id")[100_000:100_001]
+        cursor = signing.dumps([str(deep[0].created_at), deep[0].pk] if deep else [], salt=SALT)
     return ids, mobiles, cursor
 
 

@@ -93,7 +93,7 @@ def test_seed_fills_tops_up_and_is_idempotent(demo, skip_fk_checks):
     base = before["Customer"]  # the few customers conftest makes through the services
     out = io.StringIO()
     assert seed(demo, base + 300, stdout=out, chunk_size=128, skip_fk_checks=skip_fk_checks) == 300
-    assert f"demo: {base + 300}/{base + 300} customers" in out.getvalue()
+    assert f"seed_customers: {base + 300}/{base + 300} customers" in out.getvalue()
     check_generated(demo, 300, after_pk)
     after = counts(demo)
     for event in EVENTS:  # demo data writes no history

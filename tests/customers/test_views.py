@@ -202,6 +202,16 @@ def test_create_with_a_known_mobile_links_the_existing_customer(demo, client_as)
         assert not Customer.objects.filter(name="王芳二号").exists()
 
 
+def test_a_duplicate_the_user_may_not_see_is_refused_without_naming_it(demo, client_as):
+    response = client_as("demo.specialist").post("/customers/new/", {
+        "kind": "person", "name": "重复", "mobile": "13987654321", "source": "walk_in", "tier": "c",
+        "stage": "prospect",
+    })
+    body = response.content.decode()
+    assert "Another customer already has this mobile number." in body
+    assert "李强" not in body and f"/customers/{customer(demo, '李强').pk}/" not in body
+
+
 def test_create_shows_errors_next_to_fields(client_as):
     response = client_as("demo.specialist").post("/customers/new/", {
         "kind": "person", "name": "", "mobile": "123", "source": "walk_in", "tier": "c", "stage": "prospect",

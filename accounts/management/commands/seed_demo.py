@@ -4,10 +4,11 @@ Idempotent: everything is found by its natural key first, so a second run create
 
 import random
 
+from django.apps import apps
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.db import connection, transaction
 from django_scopes import scope
 
 from accounts import selectors, services
@@ -62,6 +63,14 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
          "思远", "雨欣", "嘉怡", "俊杰", "梓萱", "宇航", "欣怡", "晨", "佳琪", "博文"]
 
 
+def vacuum_customer_tables() -> None:
+    """After a bulk load the visibility map is empty, so list counts could not be answered from the
+    indexes until autovacuum came by; do it now (outside any transaction)."""
+    tables = [m._meta.db_table for m in apps.get_app_config("customers").get_models()]
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+
+
 class Command(BaseCommand):
     help = "Create the demo tenants demo and acme with staff, org chart and the five demo users."
 
@@ -89,6 +98,8 @@ class Command(BaseCommand):
             with scope(tenant=tenant):
                 made = seed_customers(tenant, customers // share, stdout=self.stdout)
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
+            if made:
+                vacuum_customer_tables()
 
     def _get_or_create(self, model, defaults=None, **lookup):
         obj, made = model.objects.get_or_create(defaults=defaults or {}, **lookup)

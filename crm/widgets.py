@@ -1,0 +1,54 @@
+"""Choice widgets that render their options in Python.
+
+Django renders every option through a template, about 0.1 ms each; a staff filter with 200 people
+made the customer list three times slower than it needs to be. These produce the same markup with
+format_html, which escapes every label and value."""
+
+from django import forms
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+SELECTED = mark_safe(" selected")  # constant markup, never user data
+CHECKED = mark_safe(" checked")
+
+
+def _attrs(attrs: dict) -> str:
+    return format_html_join("", ' {}="{}"', ((k, v) for k, v in attrs.items() if v not in (None, False)))
+
+
+class FastSelect(forms.Select):
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+        final = self.build_attrs(self.attrs, attrs)
+        options = format_html_join(
+            "", '<option value="{}"{}>{}</option>',
+            ((str(v), SELECTED if str(v) in chosen else "", label) for v, label in self.choices),
+        )
+        return format_html('<select name="{}"{}>{}</select>', name, _attrs(final), options)
+
+
+class FastSelectMultiple(FastSelect):
+    allow_multiple_selected = True
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return super().render(name, value, {**(attrs or {}), "multiple": True}, renderer)
+
+    def value_from_datadict(self, data, files, name):
+        return forms.SelectMultiple().value_from_datadict(data, files, name)
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+
+class FastCheckboxes(forms.CheckboxSelectMultiple):
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = {str(v) for v in self.format_value(value)}
+        base = self.build_attrs(self.attrs, attrs)
+        css = base.pop("class", "form-check-input")
+        prefix = base.get("id", f"id_{name}")
+        return format_html_join(
+            "", '<div class="form-check"><input type="checkbox" class="{}" name="{}" value="{}" id="{}_{}"{}>'
+                '<label class="form-check-label" for="{}_{}">{}</label></div>',
+            ((css, name, str(v), prefix, i, CHECKED if str(v) in chosen else "", prefix, i, label)
+             for i, (v, label) in enumerate(self.choices)),
+        )
