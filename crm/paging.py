@@ -53,7 +53,8 @@ def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | Non
 
 
 def _after(order: tuple[str, ...], values: list) -> Q:
-    """(a, b) after (x, y) in the given directions: a > x OR (a = x AND b > y) …"""
+    """(a, b) after (x, y) in the given directions: a >= x AND (a > x OR (a = x AND b > y)) … The
+    first, inclusive bound is redundant logically but is what lets the index start at the cursor."""
     condition = Q(pk__in=[])
     equal = Q()
     for field, value in zip(order, values, strict=True):
@@ -61,7 +62,8 @@ def _after(order: tuple[str, ...], values: list) -> Q:
         lookup = "lt" if field.startswith("-") else "gt"
         condition |= equal & Q(**{f"{name}__{lookup}": value})
         equal &= Q(**{name: value})
-    return condition
+    first = order[0].lstrip("-")
+    return Q(**{f"{first}__{'lte' if order[0].startswith('-') else 'gte'}": values[0]}) & condition
 
 
 def capped_count(queryset: QuerySet) -> tuple[int, bool]:

@@ -38,43 +38,40 @@ def _duplicate(request, form, error: services.DuplicateMobile):
     return existing
 
 
-@staff_view(perm="customers.add_customer")
-@require_http_methods(["GET", "POST"])
-def customer_create(request):
-    form = CustomerForm(request.POST or None)
+def _customer_form(request, customer=None):
+    """Create (customer=None) or edit; errors go next to their fields, a duplicate mobile links the
+    existing customer when this user may open them."""
+    form = CustomerForm(request.POST or None, initial=CustomerForm.initial_for(customer) if customer else None)
     existing = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         tags = data.pop("tags")
-        if not data["owner"] and not data["department"]:
-            data["owner"] = request.staff  # nobody else would see a customer nobody owns
         try:
-            customer = services.customer_create(tenant=request.tenant, data=data, tags=tags)
-            return redirect("customers:detail", pk=customer.pk)
+            if customer is None:
+                if not data["owner"] and not data["department"]:
+                    data["owner"] = request.staff  # nobody else would see a customer nobody owns
+                saved = services.customer_create(tenant=request.tenant, data=data, tags=tags)
+            else:
+                saved = services.customer_update(customer=customer, data=data, tags=tags)
+            return redirect("customers:detail", pk=saved.pk)
         except services.DuplicateMobile as error:
             existing = _duplicate(request, form, error)
         except ValidationError as error:
             _apply(form, error)
-    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": None})
+    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer})
+
+
+@staff_view(perm="customers.add_customer")
+@require_http_methods(["GET", "POST"])
+def customer_create(request):
+    return _customer_form(request)
 
 
 @staff_view(perm="customers.change_customer", model=Customer)
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, pk):
     customer, _can_edit = selectors.customer_for(request, pk, write=True)
-    form = CustomerForm(request.POST or None, initial=CustomerForm.initial_for(customer))
-    existing = None
-    if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        tags = data.pop("tags")
-        try:
-            services.customer_update(customer=customer, data=data, tags=tags)
-            return redirect("customers:detail", pk=customer.pk)
-        except services.DuplicateMobile as error:
-            existing = _duplicate(request, form, error)
-        except ValidationError as error:
-            _apply(form, error)
-    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer})
+    return _customer_form(request, customer)
 
 
 @staff_view(perm="customers.view_customer", model=Customer)

@@ -49,7 +49,7 @@ def customer_list(request):
     """A bare 50-row list over the same customer table (the newest 50 of the demo tenant)."""
     with scopes_disabled():
         tenant = Tenant.objects.get(slug="demo")
-        customers = list(Customer.objects.filter(tenant=tenant).select_related("owner__user")
+        customers = list(Customer.objects.filter(tenant=tenant, is_active=True).select_related("owner__user")
                          .order_by("-created_at", "-id")[:50])
     return HttpResponse(PAGE.render({"title": "customers", "customers": customers, "user": request.user}))
 
