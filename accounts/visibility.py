@@ -1,6 +1,7 @@
 """Which staff's records a user may see — the one place later apps ask.
 
-director: everything of the tenant · manager: records owned by staff of their department subtree ·
+director: everything of the tenant · manager: records owned by staff of their department subtree, and
+those departments' unassigned queues ·
 specialist: records assigned to them and their department's unassigned queue · data analyst:
 everything, read-only, personal data masked. Several positions add up: a manager who is also an
 analyst works on their subtree and reads the rest masked. Per-object exceptions (django-guardian
@@ -57,10 +58,12 @@ def visibility_for(user) -> Visibility:
             held = Position.objects.filter(assignments__staff=staff).values_list("role_kind", "department_id")
             managed = [dept for kind, dept in held if kind == RoleKind.MANAGER]
             if managed:
+                subtree = department_subtree_ids(managed)
                 staff_ids |= set(
-                    PositionAssignment.objects.filter(position__department_id__in=department_subtree_ids(managed))
+                    PositionAssignment.objects.filter(position__department_id__in=subtree)
                     .values_list("staff_id", flat=True)
                 )
+                queue_ids |= subtree  # and the unassigned queues of those departments
             if RoleKind.SPECIALIST in kinds:
                 staff_ids.add(staff.pk)
                 queue_ids |= {dept for kind, dept in held if kind == RoleKind.SPECIALIST}

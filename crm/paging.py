@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 COUNT_CAP = 10_000
@@ -36,19 +37,25 @@ def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | Non
     values = None
     if cursor:
         try:
-            values = signing.loads(cursor, salt=SALT)
+            payload = signing.loads(cursor, salt=SALT)
         except signing.BadSignature:
-            values = None  # a mangled link shows the first page
+            payload = None  # a mangled link shows the first page
+        if isinstance(payload, dict) and payload.get("order") == list(order):
+            values = payload.get("values")
         if not isinstance(values, list) or len(values) != len(order):
             values = None
     if values is not None:
-        queryset = queryset.filter(_after(order, values))
+        try:
+            queryset = queryset.filter(_after(order, values))
+        except (ValidationError, ValueError, TypeError):
+            values = None
     rows = list(queryset.order_by(*order)[: size + 1])
     next_cursor = None
     if len(rows) > size:
         rows = rows[:size]
         last = rows[-1]
-        next_cursor = signing.dumps([_plain(getattr(last, f.lstrip("-"))) for f in order], salt=SALT)
+        next_cursor = signing.dumps({"order": list(order),
+                                     "values": [_plain(getattr(last, f.lstrip("-"))) for f in order]}, salt=SALT)
     return Page(rows=rows, next_cursor=next_cursor, is_first=values is None)
 
 

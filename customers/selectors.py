@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import BigIntegerField, OuterRef, Subquery
+from django.db.models import BigIntegerField, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.http import Http404
@@ -32,20 +32,32 @@ def customers_visible_to(user, *, write: bool = False):
                    write=write)
 
 
-def search(queryset, q: str):
-    """Name, part of a mobile (e.g. its last four digits), plate or VIN."""
-    q = q.strip()
+MAX_QUERY = 100
+SHOWN_TAIL = 4  # a masked mobile shows its last four digits (138****5678)
+
+
+def search(queryset, q: str, user=None):
+    """Name, part of a mobile (e.g. its last four digits), plate or VIN. On rows whose mobile this
+    user sees masked, digits match only the digits they are shown, so search cannot unmask a number."""
+    q = q.replace("\x00", "").strip()[:MAX_QUERY]
     if not q:
         return queryset
-    if re.fullmatch(r"[\d\s\-+()]+", q):
-        digits = re.sub(r"\D", "", q)
-        if digits.startswith("86") and len(digits) == 13:
-            digits = digits[2:]
-        q = digits
-    q = q.lower().replace(" ", "")
+    digits_only = bool(re.fullmatch(r"[\d\s\-+()]+", q))
+    if digits_only:
+        q = re.sub(r"\D", "", q)
+        if q.startswith("86") and len(q) == 13:
+            q = q[2:]
+    else:
+        q = q.replace(" ", "").replace("·", "")
     if len(q) < MIN_CONTAINS:
         return queryset.filter(name__startswith=q)
-    return queryset.filter(search_text__contains=q)
+    matches = queryset.filter(search_text__contains=q.lower())
+    visibility = visibility_for(user) if user is not None else None
+    if digits_only and visibility is not None and visibility.reads_all_masked:
+        full = customers_visible_to(user, write=True).values("pk")
+        shown = Q(mobile__endswith=q) if len(q) <= SHOWN_TAIL else Q(pk__in=[])
+        matches = matches.filter(Q(pk__in=full) | shown)
+    return matches
 
 
 @dataclass
@@ -62,7 +74,7 @@ def customer_list(user, params, *, request=None) -> CustomerList:
     filterset = CustomerFilter(params, queryset=customers_visible_to(user), request=request)
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     q = params.get("q", "")
-    queryset = search(queryset, q)
+    queryset = search(queryset, q, user)
     sort = params.get("sort") if params.get("sort") in SORTS else "new"
     page = keyset_page(queryset.select_related("owner__user"), order=SORTS[sort][1], cursor=params.get("after"),
                        size=PAGE_SIZE)
@@ -91,7 +103,7 @@ def customer_for(request, pk: int, *, write: bool = False) -> tuple[Customer, bo
 # --- change history (django-pghistory) ----------------------------------------------------------
 
 HIDDEN_IN_HISTORY = {"id", "tenant", "created_at", "updated_at", "search_text", "last_visit_on"}
-MASKED_IN_HISTORY = {"mobile", "id_number", "address", "other_phone"}
+MASKED_IN_HISTORY = {"mobile", "id_number", "address", "other_phone", "email", "wechat_id", "birthday"}
 
 
 @dataclass
@@ -123,7 +135,11 @@ def customer_history(customer: Customer, *, masked: bool, limit: int = 20) -> li
         if value in (None, ""):
             return "—"
         if masked and field.name in MASKED_IN_HISTORY:
-            return mask_mobile(value) if field.name == "mobile" else mask_text(str(value))
+            if field.name == "mobile":
+                return mask_mobile(value)
+            if field.name == "birthday":
+                return str(value.year)  # as on the profile
+            return mask_text(str(value), 1, 1)
         if field.name == "mobile":
             return display_mobile(value)
         if field.choices:

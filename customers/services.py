@@ -40,6 +40,15 @@ class DuplicateMobile(ValidationError):
             _("%(name)s already has this mobile number."), code="duplicate", params={"name": existing.name})})
 
 
+class DuplicateVin(ValidationError):
+    """The VIN is registered already; `existing` is the customer it belongs to."""
+
+    def __init__(self, existing: Customer):
+        self.existing = existing
+        super().__init__({"vin": ValidationError(_("This VIN is already registered to another customer."),
+                                                 code="duplicate")})
+
+
 def build_search_text(name: str, mobile: str, plates=(), vins=()) -> str:
     """What `?q=` searches (trigram index): the name, the 11 national digits of the mobile, plates, VINs."""
     digits = mobile[3:] if mobile.startswith("+86") else mobile.lstrip("+")
@@ -87,6 +96,9 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
     if customer.kind == Customer.Kind.PERSON and (customer.credit_grade or customer.credit_limit is not None):
         errors["credit_grade"] = [_("Credit ratings are for companies.")]
     if errors:
+        raise ValidationError(errors)
+    if customer.owner_id is None and customer.department_id is None:
+        errors["owner"] = [_("Choose an owner or a team: nobody would see this customer otherwise.")]
         raise ValidationError(errors)
     _apply_consent(customer, was_given)
     customer.full_clean(exclude=["search_text", "mobile"], validate_constraints=False)
@@ -146,12 +158,16 @@ def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "
         raise ValidationError({"vin": error.messages}) from None
     existing = Vehicle.objects.filter(vin=vin).select_related("customer").first()
     if existing is not None:
-        raise ValidationError({"vin": _("This VIN is already registered to %(name)s.") % {"name": existing.customer}})
+        raise DuplicateVin(existing.customer)
     vehicle = Vehicle(tenant=customer.tenant, customer=customer, vin=vin, model_name=model_name.strip(),
                       plate=plate.strip().upper().replace(" ", "").replace("·", ""), purchased_on=purchased_on,
                       mileage_km=mileage_km)
-    vehicle.full_clean()
-    vehicle.save()
+    vehicle.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():  # the same VIN saved concurrently loses here, not with a 500
+            vehicle.save()
+    except IntegrityError:
+        raise DuplicateVin(Vehicle.objects.select_related("customer").get(vin=vin).customer) from None
     if mileage_km is not None:
         MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km,
                                       read_on=timezone.localdate())
@@ -205,6 +221,7 @@ def note_add(*, customer: Customer, author: Staff, body: str) -> CustomerNote:
 
 
 def mobile_reveal(*, customer: Customer, staff: Staff) -> str:
-    """The full number, with a record of who saw it when."""
-    MobileReveal.objects.create(tenant=customer.tenant, customer=customer, staff=staff)
+    """The full number, with a record of who saw it when (nothing to record without a number)."""
+    if customer.mobile:
+        MobileReveal.objects.create(tenant=customer.tenant, customer=customer, staff=staff)
     return customer.mobile

@@ -30,12 +30,17 @@ def customer_list(request):
 def _duplicate(request, form, error: services.DuplicateMobile):
     """Refuse next to the mobile field, naming and linking the existing customer only if this user
     may open them."""
-    existing = selectors.customers_visible_to(request.user).filter(pk=error.existing.pk).first()
+    existing = _openable(request, error.existing)
     if existing is not None:
         _apply(form, error)
     else:
         form.add_error("mobile", _("Another customer already has this mobile number."))
     return existing
+
+
+def _openable(request, customer):
+    """The customer if this user sees them unmasked; naming anyone else would leak who they are."""
+    return selectors.customers_visible_to(request.user, write=True).filter(pk=customer.pk).first()
 
 
 def _customer_form(request, customer=None):
@@ -98,6 +103,10 @@ def _sub_form(request, pk, *, form_class, title, save, customer_kwarg=False):
         try:
             save(customer, form.cleaned_data)
             return redirect("customers:detail", pk=customer.pk)
+        except services.DuplicateVin as error:
+            owner = _openable(request, error.existing)
+            form.add_error("vin", _("This VIN is already registered to %(name)s.") % {"name": owner.name}
+                           if owner else error.messages[0])
         except ValidationError as error:
             _apply(form, error)
     return render(request, "customers/sub_form.html", {"form": form, "customer": customer, "title": title})

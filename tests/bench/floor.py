@@ -71,7 +71,8 @@ def samples() -> tuple[list[int], list[str], str]:
         ids = list(Customer.objects.order_by("?").values_list("pk", flat=True)[:200])
         mobiles = list(Customer.objects.exclude(mobile="").order_by("?").values_list("mobile", flat=True)[:50])
         deep = Customer.objects.filter(is_active=True).order_by("-created_at", "-id")[100_000:100_001]
-        cursor = signing.dumps([str(deep[0].created_at), deep[0].pk] if deep else [], salt=SALT)
+        cursor = signing.dumps({"order": ["-created_at", "-id"],
+                                "values": [str(deep[0].created_at), deep[0].pk] if deep else []}, salt=SALT)
     return ids, mobiles, cursor
 
 

@@ -141,7 +141,9 @@ def test_sequences_move_past_the_ids_and_services_keep_working(demo):
     seed(demo, 50)
     with scope(tenant=demo):
         highest = {model: model.objects.order_by("-pk").values_list("pk", flat=True).first() for model in TABLES}
-        customer = services.customer_create(tenant=demo, data={"name": "新客户", "mobile": "13900000000"})
+        owner = Staff.objects.get(user__username="demo.specialist")
+        customer = services.customer_create(tenant=demo, data={"name": "新客户", "mobile": "13900000000",
+                                                                "owner": owner})
         vin = "LSVAU0330ZZ123456"
         vehicle = services.vehicle_add(customer=customer, vin=vin[:8] + vin_check_digit(vin) + vin[9:],
                                        model_name="大众朗逸", mileage_km=10)

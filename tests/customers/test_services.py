@@ -20,7 +20,14 @@ def valid_vin(pattern: str) -> str:
 
 def make(tenant, **data):
     with scope(tenant=tenant):
-        return services.customer_create(tenant=tenant, data={"name": "测试客户", **data})
+        owner = Staff.objects.get(user__username=f"{tenant.slug}.specialist")
+        return services.customer_create(tenant=tenant, data={"name": "测试客户", "owner": owner, **data})
+
+
+def test_a_customer_nobody_owns_and_no_team_holds_is_refused(demo):
+    with pytest.raises(ValidationError) as error:
+        make(demo, owner=None)
+    assert "owner" in error.value.message_dict
 
 
 def get(tenant, **lookup):
@@ -104,9 +111,9 @@ def test_bad_vins_are_refused_with_the_reason(demo, vin, message):
 
 
 def test_a_vin_is_unique_per_tenant(demo, acme):
-    with scope(tenant=demo), pytest.raises(ValidationError) as error:
+    with scope(tenant=demo), pytest.raises(services.DuplicateVin) as error:
         services.vehicle_add(customer=get(demo, name="赵敏"), vin="lfv3a23c5j3000001", model_name="大众朗逸")
-    assert "王芳" in error.value.message_dict["vin"][0]
+    assert error.value.existing.name == "王芳"  # the view names them only to those who may see them
 
 
 def test_vehicle_makes_the_customer_findable_by_plate_and_vin(demo):

@@ -61,7 +61,8 @@ def test_each_role_sees_what_architecture_says(client_as):
     assert seen("demo.director") == everyone
     assert seen("demo.analyst") == everyone
     # the manager of 客服组: customers owned by the team (王芳 → demo.specialist, 李强 → the manager)
-    assert seen("demo.manager") == {"王芳", "李强"}
+    # and the team's unassigned queue (赵敏)
+    assert seen("demo.manager") == {"王芳", "李强", "赵敏"}
     # the specialist: their own and the 客服组 queue
     assert seen("demo.specialist") == {"王芳", "赵敏"}
 
@@ -131,15 +132,17 @@ def test_htmx_request_gets_only_the_results(client_as):
 def test_page_shows_profile_vehicles_timeline_and_history(demo, client_as):
     client = client_as("demo.specialist")
     wang = customer(demo, "王芳")
-    client.post(f"/customers/{wang.pk}/edit/", {
+    response = client.post(f"/customers/{wang.pk}/edit/", {
         "kind": "person", "name": "王芳", "mobile": "13812345678", "source": "walk_in", "tier": "a",
-        "stage": "customer", "owner": wang.owner_id,
+        "stage": "customer", "owner": wang.owner_id, "address": wang.address, "id_number": wang.id_number,
     })
+    assert response.status_code == 302
+    assert customer(demo, "王芳").address == "北京市朝阳区建国路88号"
     page = client.get(f"/customers/{wang.pk}/").content.decode()
     assert "大众朗逸" in page and "LFV3A23C5J3000001" in page
     assert "Vehicle registered" in page
     history = page.split('id="history"', 1)[1]
-    assert "Tier" in history and "C" in history and "A" in history
+    assert "Tier: <del>C</del> → A" in history
     assert "demo.specialist" not in history  # people's names, not user names
     with scope(tenant=demo):
         author = Staff.objects.select_related("user").get(user__username="demo.specialist").user.display_name
@@ -243,6 +246,80 @@ def test_add_a_vehicle_and_see_it_on_the_timeline(demo, client_as):
     assert good.status_code == 302
     page = client.get(f"/customers/{zhao.pk}/").content.decode()
     assert "别克英朗" in page.split('id="vehicles"', 1)[1] and "别克英朗" in page.split('id="timeline"', 1)[1]
+
+
+def test_analyst_search_matches_only_the_digits_they_are_shown(client_as):
+    analyst = client_as("demo.analyst")
+    assert names_on(analyst.get("/customers/", {"q": "5678"}).content.decode()) == {"王芳"}  # shown
+    for hidden in ("1381", "1234", "13812345678", "81234567"):  # digits behind the ****
+        assert names_on(analyst.get("/customers/", {"q": hidden}).content.decode()) == set(), hidden
+    assert names_on(client_as("demo.director").get("/customers/", {"q": "1381"}).content.decode()) == {"王芳"}
+
+
+def test_history_masks_what_the_profile_masks(demo, client_as):
+    wang = customer(demo, "王芳")
+    with scope(tenant=demo):
+        from datetime import date
+
+        services.customer_update(customer=wang, data={"email": "wangfang@secret.cn", "wechat_id": "wf_secret_wx",
+                                                      "birthday": date(1990, 3, 7)})
+    page = client_as("demo.analyst").get(f"/customers/{wang.pk}/").content.decode()
+    for secret in ("wangfang@secret.cn", "wf_secret_wx", "1990-03-07", "110101199003071234", "建国路88号",
+                   "13812345678", "138 1234 5678"):
+        assert secret not in page, secret
+    assert "1990" in page.split('id="history"', 1)[1]
+
+
+@pytest.mark.parametrize("params", [{"q": "ab\x00c"}, {"q": "x" * 5000}, {"sort": "zzz"}, {"owner": "abc"},
+                                    {"tag": "99999999999999999999999"}, {"last_visit_after": "99999-99-99"}])
+def test_odd_list_input_is_not_a_500(client_as, params):
+    assert client_as("demo.director").get("/customers/", params).status_code == 200
+
+
+def test_a_cursor_of_another_sort_shows_the_first_page(monkeypatch, client_as):
+    monkeypatch.setattr("customers.selectors.PAGE_SIZE", 1)
+    client = client_as("demo.director")
+    cursor = re.search(r'after=([^"&]+)', client.get("/customers/", {"sort": "name"}).content.decode()).group(1)
+    response = client.get(f"/customers/?sort=new&after={cursor}")
+    assert response.status_code == 200 and len(names_on(response.content.decode())) == 1
+
+
+def test_duplicate_vin_of_an_invisible_customer_is_refused_without_naming_them(demo, client_as):
+    zhao = customer(demo, "赵敏")
+    response = client_as("demo.specialist").post(f"/customers/{zhao.pk}/vehicles/new/",
+                                                 {"vin": "LSVAU2180N2000002", "model_name": "丰田卡罗拉"})
+    body = response.content.decode()
+    assert "already registered to another customer" in body and "李强" not in body
+    director = client_as("demo.director").post(f"/customers/{zhao.pk}/vehicles/new/",
+                                               {"vin": "LSVAU2180N2000002", "model_name": "丰田卡罗拉"})
+    assert "already registered to 李强" in director.content.decode()
+
+
+def test_an_edit_cannot_leave_a_customer_to_nobody(demo, client_as):
+    wang = customer(demo, "王芳")
+    response = client_as("demo.specialist").post(f"/customers/{wang.pk}/edit/", {
+        "kind": "person", "name": "王芳", "mobile": "13812345678", "source": "walk_in", "tier": "c",
+        "stage": "prospect", "owner": "", "department": "",
+    })
+    assert response.status_code == 200 and "Choose an owner or a team" in response.content.decode()
+    assert customer(demo, "王芳").owner_id == wang.owner_id
+
+
+def test_a_masked_customer_cannot_be_edited_by_a_manager_who_is_also_analyst(demo, client_as, user):
+    from accounts.models import Position, PositionAssignment
+
+    manager = user("demo.manager")
+    with scope(tenant=demo):
+        PositionAssignment.objects.create(tenant=demo, staff=manager.staff,
+                                          position=Position.objects.get(title="数据分析员"))
+    company = customer(demo, "北京宏达物流有限公司")
+    client = client_as("demo.manager")
+    assert client.get(f"/customers/{company.pk}/").status_code == 200  # reads it, masked
+    for url in ("edit/", "vehicles/new/", "notes/new/"):
+        assert client.get(f"/customers/{company.pk}/{url}").status_code == 404, url
+    duplicate = client.post("/customers/new/", {"kind": "company", "name": "x", "mobile": "15011112222",
+                                                "source": "walk_in", "tier": "c", "stage": "prospect"})
+    assert "北京宏达" not in duplicate.content.decode()
 
 
 def test_analyst_cannot_edit(demo, client_as):
