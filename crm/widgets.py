@@ -27,19 +27,6 @@ class FastSelect(forms.Select):
         return format_html('<select name="{}"{}>{}</select>', name, _attrs(final), options)
 
 
-class FastSelectMultiple(FastSelect):
-    allow_multiple_selected = True
-
-    def render(self, name, value, attrs=None, renderer=None):
-        return super().render(name, value, {**(attrs or {}), "multiple": True}, renderer)
-
-    def value_from_datadict(self, data, files, name):
-        return forms.SelectMultiple().value_from_datadict(data, files, name)
-
-    def value_omitted_from_data(self, data, files, name):
-        return False
-
-
 class FastCheckboxes(forms.CheckboxSelectMultiple):
     def render(self, name, value, attrs=None, renderer=None):
         chosen = {str(v) for v in self.format_value(value)}

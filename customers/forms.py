@@ -13,10 +13,9 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class StaffChoice(forms.ModelChoiceField):
-    widget = FastSelect
+    """Labels are Staff.__str__: "name (employee number)"."""
 
-    def label_from_instance(self, obj):
-        return f"{obj.user.display_name} ({obj.employee_no})"
+    widget = FastSelect
 
 
 def staff_choices():

@@ -55,10 +55,13 @@ def build_search_text(name: str, mobile: str, plates=(), vins=()) -> str:
     return " ".join(part for part in (name, digits, *plates, *vins) if part).lower()
 
 
+def _search_text_for(customer: Customer) -> str:
+    vehicles = list(customer.vehicles.values_list("plate", "vin")) if customer.pk else []
+    return build_search_text(customer.name, customer.mobile, [p for p, _ in vehicles if p], [v for _, v in vehicles])
+
+
 def _refresh_search_text(customer: Customer) -> None:
-    vehicles = list(customer.vehicles.values_list("plate", "vin"))
-    customer.search_text = build_search_text(customer.name, customer.mobile, [p for p, _ in vehicles if p],
-                                             [v for _, v in vehicles])
+    customer.search_text = _search_text_for(customer)
     Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
 
 
@@ -103,7 +106,7 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
     _apply_consent(customer, was_given)
     customer.full_clean(exclude=["search_text", "mobile"], validate_constraints=False)
     _check_mobile_free(customer)
-    customer.search_text = build_search_text(customer.name, customer.mobile)
+    customer.search_text = _search_text_for(customer)
     try:
         with transaction.atomic():  # a concurrent save of the same mobile loses here, not with a 500
             customer.save()
@@ -115,7 +118,6 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
         existing = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
         CustomerTag.objects.bulk_create([CustomerTag(tenant=customer.tenant, customer=customer, tag=tag)
                                          for tag in tags if tag.pk not in existing])
-    _refresh_search_text(customer)
     return customer
 
 
@@ -136,12 +138,6 @@ def _touch_last_visit(customer: Customer) -> None:
     last = max((d for d in (visits, purchases) if d), default=None)
     Customer.objects.filter(pk=customer.pk).update(last_visit_on=last)
     customer.last_visit_on = last
-
-
-def _same_tenant(customer: Customer, **related) -> None:
-    for field, obj in related.items():
-        if obj is not None and obj.tenant_id != customer.tenant_id:
-            raise ValidationError({field: _("Choose an item of the same company.")})
 
 
 def _belongs(customer: Customer, vehicle: Vehicle | None) -> None:
@@ -178,11 +174,10 @@ def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "
 @transaction.atomic
 def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: Vehicle | None = None,
                     consultant: Staff | None = None) -> Purchase:
-    _same_tenant(customer, vehicle=vehicle, consultant=consultant)
-    _belongs(customer, vehicle)
     purchase = Purchase(tenant=customer.tenant, customer=customer, vehicle=vehicle, contract_on=contract_on,
                         consultant=consultant, amount=amount)
-    purchase.full_clean()
+    purchase.full_clean()  # refuses another tenant's vehicle or consultant (TenantModel.clean)
+    _belongs(customer, vehicle)
     purchase.save()
     if customer.stage in (Customer.Stage.PROSPECT, Customer.Stage.LAPSED, Customer.Stage.LOST):
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
@@ -193,11 +188,10 @@ def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: V
 @transaction.atomic
 def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount, vehicle: Vehicle | None = None,
                  mileage_km: int | None = None, advisor: Staff | None = None) -> ServiceVisit:
-    _same_tenant(customer, vehicle=vehicle, advisor=advisor)
-    _belongs(customer, vehicle)
     visit = ServiceVisit(tenant=customer.tenant, customer=customer, vehicle=vehicle, opened_on=opened_on,
                          visit_type=visit_type, mileage_km=mileage_km, advisor=advisor, amount=amount)
-    visit.full_clean()
+    visit.full_clean()  # refuses another tenant's vehicle or advisor (TenantModel.clean)
+    _belongs(customer, vehicle)
     visit.save()
     if vehicle is not None and mileage_km is not None:
         MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km, read_on=opened_on)

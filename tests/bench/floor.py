@@ -16,33 +16,17 @@ from customers.models import Customer
 
 PAGE = engines["django"].from_string("""<!doctype html><html><head><title>{{ title }}</title></head><body>
 <h1>{{ title }}</h1><p>{{ user.username }}</p>
-{% if staff %}<dl><dt>name</dt><dd>{{ staff.user.last_name }}{{ staff.user.first_name }}</dd>
-<dt>number</dt><dd>{{ staff.employee_no }}</dd><dt>user</dt><dd>{{ staff.user.username }}</dd></dl>{% endif %}
 {% if customers %}<table>{% for c in customers %}<tr><td><a href="/c/{{ c.pk }}/">{{ c.name }}</a></td>
 <td>{{ c.mobile }}</td><td>{{ c.tier }}</td><td>{{ c.stage }}</td><td>{{ c.owner.user.last_name }}</td>
 <td>{{ c.last_visit_on }}</td></tr>
 {% endfor %}</table>{% endif %}
 {% if customer %}<dl><dt>name</dt><dd>{{ customer.name }}</dd><dt>mobile</dt><dd>{{ customer.mobile }}</dd>
 <dt>address</dt><dd>{{ customer.address }}</dd><dt>tier</dt><dd>{{ customer.tier }}</dd></dl>{% endif %}
-{% if rows %}<table>{% for a in rows %}<tr><td>{{ a.staff.employee_no }}</td><td>{{ a.staff.user.last_name }}
-{{ a.staff.user.first_name }}</td><td>{{ a.position.title }}</td></tr>{% endfor %}</table>{% endif %}
 </body></html>""")
 
 
 def hello(request):
     return HttpResponse("ok")
-
-
-def detail(request):
-    with scopes_disabled():
-        staff = Staff.objects.select_related("user").order_by("pk").first()
-    return HttpResponse(PAGE.render({"title": "detail", "staff": staff, "user": request.user}))
-
-
-def listing(request):
-    with scopes_disabled():
-        rows = list(PositionAssignment.objects.select_related("staff__user", "position").order_by("pk")[:50])
-    return HttpResponse(PAGE.render({"title": "list", "rows": rows, "user": request.user}))
 
 
 def customer_list(request):
@@ -80,8 +64,6 @@ urlpatterns = [
     path("floor/customers", customer_list),
     path("floor/customer/<int:pk>", customer_detail),
     path("floor/hello", hello),
-    path("floor/detail", detail),
-    path("floor/list", listing),
 ]
 
 
