@@ -22,18 +22,21 @@ _ADMIN_ORG = [
     for action in ("add", "change", "delete", "view")
 ] + ["accounts.change_tenant", "accounts.view_tenant"]
 
-_CUSTOMER_MODELS = ("customer", "vehicle", "purchase", "servicevisit", "customernote")
+_CUSTOMER_MODELS = ("customer", "vehicle", "purchase", "servicevisit", "customernote", "customerdocument", "lead")
 _CUSTOMERS_READ = [f"customers.view_{model}" for model in _CUSTOMER_MODELS]
 _CUSTOMERS_WORK = _CUSTOMERS_READ + [
     f"customers.{action}_{model}" for model in _CUSTOMER_MODELS for action in ("add", "change")
 ]
-_ADMIN_CUSTOMERS = [f"customers.{action}_tag" for action in ("add", "change", "delete", "view")]
+_ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "completenessrule")
+                    for action in ("add", "change", "delete", "view")]
+_LEADING = ["customers.reveal_mobile", "customers.merge_customer", "customers.export_customer",
+            "customers.import_customer", "customers.assign_lead"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + ["customers.reveal_mobile"],
-    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + ["customers.reveal_mobile"],
+    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING,
+    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING,
     role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK,
-    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ,
+    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"],
     TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS,
 }
 

@@ -83,12 +83,13 @@ class TenantMiddleware:
             request.tenant = request.staff.tenant if request.staff else None
             language = user.language or (request.tenant.default_language if request.tenant else None)
             if language:
-                translation.activate(language)
                 request.LANGUAGE_CODE = language
-        if request.tenant is None:
-            return render_inside(self.get_response(request))
-        with scope(tenant=request.tenant), timezone.override(request.tenant.timezone):
-            return render_inside(self.get_response(request))
+        # override, not activate: the language must not outlive the request in this thread
+        with translation.override(getattr(request, "LANGUAGE_CODE", translation.get_language())):
+            if request.tenant is None:
+                return render_inside(self.get_response(request))
+            with scope(tenant=request.tenant), timezone.override(request.tenant.timezone):
+                return render_inside(self.get_response(request))
 
 
 class TenantTask(Task):

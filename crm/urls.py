@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("customers/", include("customers.urls")),
+    path("leads/", include("customers.urls_leads")),
     path("", include("accounts.urls")),
 ]

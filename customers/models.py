@@ -1,8 +1,12 @@
+import uuid
+from pathlib import Path
+
 import pghistory
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_scopes import ScopedManager
 
@@ -30,7 +34,7 @@ class Tag(TenantModel):
 
 
 @pghistory.track(pghistory.UpdateEvent("update"), pghistory.InsertEvent("insert"),
-                 exclude=["updated_at", "search_text", "last_visit_on"], **HISTORY)
+                 exclude=["updated_at", "search_text", "last_visit_on", "completeness"], **HISTORY)
 class Customer(TenantModel):
     class Kind(models.TextChoices):
         PERSON = "person", _("Person")
@@ -109,6 +113,8 @@ class Customer(TenantModel):
     # kept by the services for filters and churn
     last_visit_on = models.DateField(_("last visit"), null=True, blank=True, editable=False)
     search_text = models.TextField(editable=False, blank=True)  # name, mobile digits, plates, VINs
+    # 0–100 against the tenant's CompletenessRules for the customer's stage; kept by customers.services.quality
+    completeness = models.PositiveSmallIntegerField(_("completeness"), null=True, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True, editable=False)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, editable=False,
                                     db_index=False,
@@ -117,7 +123,12 @@ class Customer(TenantModel):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        permissions = [("reveal_mobile", _("Can reveal a customer's full mobile number"))]
+        permissions = [
+            ("reveal_mobile", _("Can reveal a customer's full mobile number")),
+            ("merge_customer", _("Can merge duplicate customers")),
+            ("export_customer", _("Can export customer lists")),
+            ("import_customer", _("Can import customers")),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["tenant", "mobile"], condition=Q(is_active=True) & ~Q(mobile=""),
                                     name="customer_unique_active_mobile"),
@@ -145,6 +156,12 @@ class Customer(TenantModel):
             GinIndex(fields=["tenant", "search_text"], opclasses=["int8_ops", "gin_trgm_ops"],
                      name="customer_search_trgm", condition=ACTIVE),
             models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged"),
+            # the "missing data" worklist: an owner's least complete customers first
+            models.Index(fields=["tenant", "owner", "completeness", "id"], name="customer_tenant_completeness",
+                         condition=ACTIVE),
+            # duplicate detection: same name + birthday
+            models.Index(fields=["tenant", "name", "birthday"], name="customer_tenant_name_birthday",
+                         condition=ACTIVE & Q(birthday__isnull=False)),
         ]
 
     def __str__(self):
@@ -265,3 +282,293 @@ class MobileReveal(TenantModel):
 
     class Meta:
         indexes = [models.Index(fields=["tenant", "customer", "created_at"], name="reveal_tenant_customer")]
+
+
+def _private_path(folder: str, instance, filename: str) -> str:
+    """Uploaded files live under MEDIA_ROOT/<folder>/<tenant>/ with a random name (never served directly:
+    downloads go through views that check who may see them)."""
+    suffix = Path(filename).suffix.lower()[:10]
+    return f"{folder}/{instance.tenant_id}/{uuid.uuid4().hex}{suffix}"
+
+
+def document_path(instance, filename):
+    return _private_path("documents", instance, filename)
+
+
+def import_path(instance, filename):
+    return _private_path("imports", instance, filename)
+
+
+def export_path(instance, filename):
+    return _private_path("exports", instance, filename)
+
+
+class CustomerDocument(TenantModel):
+    """A scanned paper document (书面档案): contract, work order, settlement statement."""
+
+    class Kind(models.TextChoices):
+        CONTRACT = "contract", _("Purchase contract")
+        WORK_ORDER = "work_order", _("Work order")
+        SETTLEMENT = "settlement", _("Settlement statement")
+        ID_COPY = "id_copy", _("ID copy")
+        OTHER = "other", _("Other")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="documents",
+                                 verbose_name=_("customer"))
+    kind = models.CharField(_("type"), max_length=12, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    file = models.FileField(_("file"), upload_to=document_path, max_length=200)
+    content_type = models.CharField(_("content type"), max_length=50, editable=False)
+    size = models.PositiveIntegerField(_("size (bytes)"), editable=False)
+    uploaded_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+",
+                                    verbose_name=_("uploaded by"))
+
+    class Meta:
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        indexes = [models.Index(fields=["tenant", "customer", "created_at"], name="document_tenant_customer")]
+
+    def __str__(self):
+        return self.title
+
+
+class CompletenessRule(TenantModel):
+    """What a complete customer record has, per lifecycle stage (set by the tenant administrator)."""
+
+    class Requirement(models.TextChoices):
+        MOBILE = "mobile", _("Mobile")
+        EMAIL = "email", _("E-mail")
+        WECHAT = "wechat_id", _("WeChat ID")
+        GENDER = "gender", _("Gender")
+        BIRTHDAY = "birthday", _("Birthday")
+        ADDRESS = "address", _("Address")
+        ID_NUMBER = "id_number", _("ID number")
+        OWNER = "owner", _("Owner")
+        CONSENT = "consent", _("Marketing consent recorded")
+        VEHICLE = "vehicle", _("At least one vehicle")
+        PURCHASE = "purchase", _("At least one purchase")
+
+    stage = models.CharField(_("lifecycle stage"), max_length=10, choices=Customer.Stage.choices)
+    requirement = models.CharField(_("requirement"), max_length=12, choices=Requirement.choices)
+    weight = models.PositiveSmallIntegerField(_("weight"), default=1, validators=[MinValueValidator(1)])
+
+    class Meta:
+        verbose_name = _("completeness rule")
+        verbose_name_plural = _("completeness rules")
+        ordering = ["stage", "requirement"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "stage", "requirement"], name="completeness_rule_unique",
+                                    violation_error_message=_("This stage already has this requirement.")),
+            models.CheckConstraint(condition=Q(weight__gte=1), name="completeness_rule_weight_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_stage_display()}: {self.get_requirement_display()}"
+
+
+class CustomerMerge(TenantModel):
+    """Two customers merged into one: what the merged record was, and what moved to the survivor."""
+
+    survivor = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="merges",
+                                 verbose_name=_("survivor"))
+    merged = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", verbose_name=_("merged"))
+    merged_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+",
+                                  verbose_name=_("merged by"))
+    snapshot = models.JSONField(_("merged record"), default=dict)  # the merged customer's fields
+    moved = models.JSONField(_("moved"), default=dict)  # {"vehicles": 2, "purchases": 1, …}
+
+    class Meta:
+        verbose_name = _("customer merge")
+        verbose_name_plural = _("customer merges")
+        constraints = [models.UniqueConstraint(fields=["tenant", "merged"], name="customer_merge_once")]
+        indexes = [models.Index(fields=["tenant", "survivor", "created_at"], name="merge_tenant_survivor")]
+
+
+class DuplicateDismissal(TenantModel):
+    """Two customers someone checked and found not to be the same person (lower id first)."""
+
+    first = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    dismissed_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "first", "second"], name="duplicate_dismissal_unique"),
+            models.CheckConstraint(condition=Q(first__lt=models.F("second")), name="duplicate_dismissal_ordered"),
+        ]
+
+
+class Lead(TenantModel):
+    """A sales lead (集客登记) from a walk-in, a call, an online platform or a referral, tracked to a
+    won sale or a loss."""
+
+    class Channel(models.TextChoices):
+        WALK_IN = "walk_in", _("Walk-in")
+        PHONE = "phone", _("Phone")
+        ONLINE = "online", _("Online platform")
+        REFERRAL = "referral", _("Referral")
+
+    class Status(models.TextChoices):
+        NEW = "new", _("New")
+        CONTACTED = "contacted", _("Contacted")
+        APPOINTMENT = "appointment", _("Appointment")
+        VISITED = "visited", _("Visited")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
+
+    name = models.CharField(_("name"), max_length=100)
+    mobile = models.CharField(_("mobile"), max_length=20, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    platform = models.CharField(_("platform"), max_length=50, blank=True,
+                                help_text=_("For online leads: where it came from, e.g. 汽车之家."))
+    external_id = models.CharField(_("platform lead ID"), max_length=64, blank=True)
+    model_interest = models.CharField(_("model of interest"), max_length=60, blank=True)
+    referrer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="referrals",
+                                 verbose_name=_("referred by"))
+    note = models.TextField(_("note"), max_length=2000, blank=True)
+    consultant = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="leads", verbose_name=_("sales consultant"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="leads", verbose_name=_("team"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
+    lost_reason = models.CharField(_("reason lost"), max_length=200, blank=True)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads",
+                                 verbose_name=_("customer"))
+    purchase = models.ForeignKey("Purchase", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 verbose_name=_("purchase"))
+
+    class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        permissions = [("assign_lead", _("Can assign leads"))]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "platform", "external_id"], condition=~Q(external_id=""),
+                                    name="lead_unique_platform_id"),
+            models.CheckConstraint(condition=~Q(status="lost") | ~Q(lost_reason=""), name="lead_lost_has_reason"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "status", "last_activity_at", "id"], name="lead_tenant_status"),
+            models.Index(fields=["tenant", "consultant", "status", "last_activity_at"], name="lead_tenant_consultant"),
+            models.Index(fields=["tenant", "created_at", "id"], name="lead_tenant_created"),
+            models.Index(fields=["tenant", "mobile"], name="lead_tenant_mobile"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class LeadEvent(TenantModel):
+    """What happened to a lead: registered, assigned, moved to a status, with who and a note."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    staff = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(_("status"), max_length=12, choices=Lead.Status.choices, blank=True)
+    consultant = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+")
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "lead", "created_at"], name="lead_event_tenant_lead")]
+
+
+class RoundRobin(TenantModel):
+    """Where round-robin assignment within a department stands (the last staff member given one)."""
+
+    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, related_name="+")
+    last_staff = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "department"], name="round_robin_unique")]
+
+
+class ImportMapping(TenantModel):
+    """A saved column mapping for reuse: {file column header: field name}."""
+
+    class Kind(models.TextChoices):
+        CUSTOMERS = "customers", _("Customers")
+        LEADS = "leads", _("Leads")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    columns = models.JSONField(_("columns"), default=dict)
+
+    class Meta:
+        verbose_name = _("import mapping")
+        verbose_name_plural = _("import mappings")
+        constraints = [models.UniqueConstraint(fields=["tenant", "kind", "name"], name="import_mapping_unique",
+                                               violation_error_message=_("A mapping with this name exists."))]
+
+    def __str__(self):
+        return self.name
+
+
+class JobStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ImportJob(TenantModel):
+    """One uploaded file on its way in: mapping → preview → run (Celery) → report of rejected rows."""
+
+    class MatchKey(models.TextChoices):
+        MOBILE = "mobile", _("Mobile")
+        VIN = "vin", _("VIN")
+
+    class OnMatch(models.TextChoices):
+        SKIP = "skip", _("Skip the row")
+        UPDATE = "update", _("Update the existing customer")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=ImportMapping.Kind.choices,
+                            default=ImportMapping.Kind.CUSTOMERS)
+    file = models.FileField(_("file"), upload_to=import_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    created_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, related_name="+",
+                                   verbose_name=_("by"))
+    columns = models.JSONField(_("columns"), default=dict)  # {header: field}
+    match_key = models.CharField(_("duplicate key"), max_length=10, choices=MatchKey.choices,
+                                 default=MatchKey.MOBILE)
+    on_match = models.CharField(_("on a match"), max_length=10, choices=OnMatch.choices, default=OnMatch.SKIP)
+    all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.DRAFT)
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(_("processed"), default=0)
+    created_count = models.PositiveIntegerField(_("created"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
+    report = models.FileField(_("report"), upload_to=import_path, max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="import_tenant_created")]
+
+
+class ExportJob(TenantModel):
+    """A customer list written to CSV (UTF-8 with BOM) or XLSX in the background, masked as its
+    requester sees the list."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+
+    format = models.CharField(_("format"), max_length=5, choices=Format.choices)
+    params = models.CharField(_("filters"), max_length=2000, blank=True)  # the list's query string
+    created_by = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, related_name="+",
+                                   verbose_name=_("by"))
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(_("processed"), default=0)
+    file = models.FileField(_("file"), upload_to=export_path, max_length=200, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [models.Index(fields=["tenant", "created_by", "created_at"], name="export_tenant_staff")]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from customers import views
 
@@ -13,4 +13,7 @@ urlpatterns = [
     path("<int:pk>/visits/new/", views.visit_add, name="visit_add"),
     path("<int:pk>/notes/new/", views.note_add, name="note_add"),
     path("<int:pk>/reveal/", views.reveal_mobile, name="reveal_mobile"),
+    path("", include("customers.urls_documents")),
+    path("", include("customers.urls_quality")),
+    path("", include("customers.urls_transfers")),
 ]

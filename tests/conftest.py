@@ -25,7 +25,8 @@ CUSTOMERS = [
 def seed_test_customers():
     from accounts.models import Department
     from customers import services
-    from customers.models import Customer, Tag
+    from customers.models import CompletenessRule, Customer, Tag
+    from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
 
     for tenant in Tenant.objects.all():
         with scope(tenant=tenant):
@@ -33,6 +34,8 @@ def seed_test_customers():
                 continue
             desk = Department.objects.get(name="客服组")
             regular = Tag.objects.create(tenant=tenant, name="老客户")
+            for requirement in ("mobile", "birthday", "vehicle", "consent"):
+                CompletenessRule.objects.create(tenant=tenant, stage="customer", requirement=requirement)
             for name, mobile, owner, vin, plate, model in CUSTOMERS:
                 owner_staff = Staff.objects.get(user__username=f"{tenant.slug}.{owner}") if owner else None
                 customer = services.customer_create(tenant=tenant, data={
@@ -43,6 +46,8 @@ def seed_test_customers():
                 }, tags=[regular] if owner == "specialist" else None)
                 if vin:
                     services.vehicle_add(customer=customer, vin=vin, plate=plate, model_name=model)
+            for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers):
+                extra.seed(tenant)
 
 
 @pytest.fixture(scope="session")

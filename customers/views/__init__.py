@@ -8,6 +8,8 @@ from crm.access import staff_view
 from customers import selectors, services
 from customers.forms import CustomerForm, NoteForm, PurchaseForm, VehicleForm, VisitForm
 from customers.models import Customer
+from customers.selectors.documents import documents_for
+from customers.selectors.quality import completeness_for
 from customers.timeline import timeline_for
 
 
@@ -91,6 +93,8 @@ def customer_detail(request, pk):
         "history": selectors.customer_history(customer, masked=customer.masked),
         "can_reveal": customer.masked and customer.mobile and request.user.has_perm("customers.reveal_mobile"),
         "note_form": NoteForm(),
+        "documents": documents_for(customer),
+        "completeness": completeness_for(customer),
     })
 
 

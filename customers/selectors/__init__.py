@@ -102,7 +102,7 @@ def customer_for(request, pk: int, *, write: bool = False) -> tuple[Customer, bo
 
 # --- change history (django-pghistory) ----------------------------------------------------------
 
-HIDDEN_IN_HISTORY = {"id", "tenant", "created_at", "updated_at", "search_text", "last_visit_on"}
+HIDDEN_IN_HISTORY = {"id", "tenant", "created_at", "updated_at", "search_text", "last_visit_on", "completeness"}
 MASKED_IN_HISTORY = {"mobile", "id_number", "address", "other_phone", "email", "wechat_id", "birthday"}
 
 

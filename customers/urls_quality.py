@@ -1,0 +1,3 @@
+"""Duplicates, merge, completeness worklist. Included by customers/urls.py under the customers namespace."""
+
+urlpatterns = []
