@@ -1,3 +1,3 @@
-"""Scanned documents of a customer (owned by the documents work). Included by customers/urls.py under the customers namespace."""
+"""Scanned documents of a customer; included by customers/urls.py under the customers namespace."""
 
 urlpatterns = []
