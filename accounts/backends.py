@@ -1,10 +1,43 @@
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
+from django.core.cache import caches
 from django.db.models import Q, Value
 from django.db.models.functions import Concat
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 
 from accounts.models import Position, User
-from accounts.roles import ROLE_GROUP_PREFIX
+from accounts.roles import ROLE_GROUP_PREFIX, role_group_name
+from accounts.selectors import membership_of
+
+# What a group grants changes with a deployment's data migrations, not per request: each process
+# keeps it for GROUP_PERMISSIONS_TTL seconds (and forgets at once when it changes a group itself).
+GROUP_PERMISSIONS_TTL = 300
+_CACHE_PREFIX = "crm:group-perms:"
+
+
+def group_permissions(names) -> set[str]:
+    """The permissions ("app.codename") the named groups grant, from the process cache."""
+    cache = caches["local"]
+    found = cache.get_many([_CACHE_PREFIX + name for name in names])
+    missing = [name for name in names if _CACHE_PREFIX + name not in found]
+    if missing:
+        loaded = {name: set() for name in missing}
+        rows = (Permission.objects.filter(group__name__in=missing)
+                .values_list("group__name", "content_type__app_label", "codename"))
+        for group, app_label, codename in rows:
+            loaded[group].add(f"{app_label}.{codename}")
+        cache.set_many({_CACHE_PREFIX + name: frozenset(perms) for name, perms in loaded.items()},
+                       GROUP_PERMISSIONS_TTL)
+        found.update({_CACHE_PREFIX + name: perms for name, perms in loaded.items()})
+    return set().union(*found.values()) if found else set()
+
+
+@receiver(m2m_changed, sender=Group.permissions.through)
+@receiver(post_save, sender=Group)
+@receiver(post_delete, sender=Group)
+def _forget_group_permissions(**kwargs):
+    caches["local"].clear()
 
 
 class StaffBackend(ModelBackend):
@@ -42,18 +75,18 @@ class StaffBackend(ModelBackend):
         return Permission.objects.filter(Q(group__user=user_obj) | Q(group__name__in=self._role_group_names(user_obj)))
 
     def get_all_permissions(self, user_obj, obj=None):
-        """Own, group and role permissions in a single query (ModelBackend makes two)."""
+        """Own, group and role permissions: one query for the user's memberships (shared with the
+        role visibility), the groups' permissions from the process cache."""
         if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
             return set()
         if not hasattr(user_obj, "_perm_cache"):
             if user_obj.is_superuser:
-                permissions = Permission.objects.all()
+                user_obj._perm_cache = {
+                    f"{app_label}.{codename}"
+                    for app_label, codename in Permission.objects.values_list("content_type__app_label", "codename")
+                }
             else:
-                permissions = Permission.objects.filter(
-                    Q(user=user_obj) | Q(group__user=user_obj) | Q(group__name__in=self._role_group_names(user_obj))
-                )
-            user_obj._perm_cache = {
-                f"{app_label}.{codename}"
-                for app_label, codename in permissions.values_list("content_type__app_label", "codename").order_by()
-            }
+                membership = membership_of(user_obj)
+                groups = membership.groups | {role_group_name(kind) for kind in membership.role_kinds}
+                user_obj._perm_cache = set(membership.permissions) | group_permissions(sorted(groups))
         return user_obj._perm_cache

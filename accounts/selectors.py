@@ -12,22 +12,107 @@ from accounts.models import Department, Position, PositionAssignment, RoleKind
 ROLE_RANK = {RoleKind.DIRECTOR: 0, RoleKind.MANAGER: 1, RoleKind.SPECIALIST: 2, RoleKind.ANALYST: 3}
 
 
-def role_kinds_of(user) -> frozenset[str]:
-    """The role kinds of the positions an active staff member holds (cached on the user object)."""
-    cached = getattr(user, "_crm_role_kinds", None)
+@dataclass(frozen=True)
+class Membership:
+    """What one request needs to know about who the user is in their company, read in one query."""
+
+    positions: tuple[tuple[str, int], ...]  # (role kind, department id) of every position held
+    groups: frozenset[str]  # groups the user is in directly (tenant administrators)
+    permissions: frozenset[str]  # permissions given to the user directly ("app.codename")
+
+    @property
+    def role_kinds(self) -> frozenset[str]:
+        return frozenset(kind for kind, _dept in self.positions)
+
+
+NO_MEMBERSHIP = Membership((), frozenset(), frozenset())
+
+
+def membership_of(user) -> Membership:
+    """Positions, direct groups and direct permissions of an active staff member, in one query
+    (cached on the user object for the request)."""
+    cached = getattr(user, "_crm_membership", None)
     if cached is not None:
         return cached
     staff = getattr(user, "staff", None) if user.is_authenticated else None
-    if staff is None or not staff.is_active:
-        kinds = frozenset()
+    if user.is_anonymous or not user.is_active:
+        result = NO_MEMBERSHIP
     else:
-        kinds = frozenset(
-            Position.objects.with_scope(tenant=staff.tenant_id)
-            .filter(assignments__staff=staff)
-            .values_list("role_kind", flat=True)
+        from django.contrib.auth.models import Group, Permission
+        from django.contrib.contenttypes.models import ContentType
+        from django.db import connection
+
+        from accounts.models import User
+
+        groups_table = User.groups.through._meta.db_table
+        perms_table = User.user_permissions.through._meta.db_table
+        sql = f"""
+            SELECT 'g', g.name, NULL::bigint FROM {Group._meta.db_table} g JOIN {groups_table} ug ON ug.group_id = g.id
+             WHERE ug.user_id = %(user)s
+            UNION ALL
+            SELECT 'u', ct.app_label || '.' || p.codename, NULL::bigint FROM {Permission._meta.db_table} p
+              JOIN {perms_table} up ON up.permission_id = p.id JOIN {ContentType._meta.db_table} ct
+                ON ct.id = p.content_type_id
+             WHERE up.user_id = %(user)s"""
+        params = {"user": user.pk}
+        if staff is not None and staff.is_active:
+            sql += f"""
+            UNION ALL
+            SELECT 'p', p.role_kind, p.department_id FROM {Position._meta.db_table} p
+              JOIN {PositionAssignment._meta.db_table} a ON a.position_id = p.id
+             WHERE a.staff_id = %(staff)s AND p.tenant_id = %(tenant)s AND a.tenant_id = %(tenant)s"""
+            params |= {"staff": staff.pk, "tenant": staff.tenant_id}
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        result = Membership(
+            positions=tuple((name, dept) for kind, name, dept in rows if kind == "p"),
+            groups=frozenset(name for kind, name, _d in rows if kind == "g"),
+            permissions=frozenset(name for kind, name, _d in rows if kind == "u"),
         )
-    user._crm_role_kinds = kinds
-    return kinds
+    user._crm_membership = result
+    return result
+
+
+STAFF_DIRECTORY_TTL = 60  # seconds a renamed or new staff member may take to show in choices
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    name: str
+    employee_no: str
+    is_active: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.employee_no})"
+
+
+def staff_directory(tenant_id: int, *, include=()) -> dict[int, StaffEntry]:
+    """Every staff member of the tenant by id, for labels and choices on busy pages: kept per process
+    for STAFF_DIRECTORY_TTL seconds; ids in `include` missing from it are read at once."""
+    from django.core.cache import caches
+
+    from accounts.models import Staff, User
+
+    cache = caches["local"]
+    key = f"crm:staff-directory:{tenant_id}"
+    directory = cache.get(key)
+    if directory is None or any(pk not in directory for pk in include if pk is not None):
+        rows = (Staff.objects.filter(tenant_id=tenant_id).order_by("employee_no")
+                .values_list("pk", "user__last_name", "user__first_name", "user__username", "employee_no",
+                             "is_active"))
+        directory = {
+            pk: StaffEntry(User(last_name=last, first_name=first, username=username).display_name, number, active)
+            for pk, last, first, username, number, active in rows
+        }
+        cache.set(key, directory, STAFF_DIRECTORY_TTL)
+    return directory
+
+
+def role_kinds_of(user) -> frozenset[str]:
+    """The role kinds of the positions an active staff member holds."""
+    return membership_of(user).role_kinds
 
 
 def department_subtree_ids(root_ids) -> frozenset[int]:

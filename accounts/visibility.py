@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from accounts.models import Position, PositionAssignment, RoleKind
-from accounts.selectors import department_subtree_ids, role_kinds_of
+from accounts.models import PositionAssignment, RoleKind
+from accounts.selectors import department_subtree_ids, membership_of, role_kinds_of
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def visibility_for(user) -> Visibility:
         staff_ids: set[int] = set()
         queue_ids: set[int] = set()
         if not everything:
-            held = Position.objects.filter(assignments__staff=staff).values_list("role_kind", "department_id")
+            held = membership_of(user).positions
             managed = [dept for kind, dept in held if kind == RoleKind.MANAGER]
             if managed:
                 subtree = department_subtree_ids(managed)

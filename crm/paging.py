@@ -73,7 +73,20 @@ def _after(order: tuple[str, ...], values: list) -> Q:
     return Q(**{f"{first}__{'lte' if order[0].startswith('-') else 'gte'}": values[0]}) & condition
 
 
-def capped_count(queryset: QuerySet) -> tuple[int, bool]:
-    """(count, capped): never counts past COUNT_CAP rows."""
+CAPPED_TTL = 60  # seconds a "10,000+" is remembered
+
+
+def capped_count(queryset: QuerySet, *, remember_as: str | None = None) -> tuple[int, bool]:
+    """(count, capped): never counts past COUNT_CAP rows. With `remember_as` (a key naming the
+    user and the filters), a result past the cap is remembered for CAPPED_TTL seconds: a list of
+    more than 10,000 rows does not shrink below that in a minute, and counting to the cap costs
+    milliseconds on every page. Smaller counts are always exact and fresh."""
+    from django.core.cache import cache
+
+    key = f"crm:capped:{remember_as}" if remember_as else None
+    if key and cache.get(key):
+        return COUNT_CAP, True
     count = queryset.order_by()[: COUNT_CAP + 1].count()
+    if key and count > COUNT_CAP:
+        cache.set(key, 1, CAPPED_TTL)
     return min(count, COUNT_CAP), count > COUNT_CAP

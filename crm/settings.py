@@ -136,6 +136,14 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if T
 ANONYMOUS_USER_NAME = None
 GUARDIAN_RAISE_403 = False
 
+# Sessions are read from Redis and written through to PostgreSQL (durable); "local" is a per-process
+# cache for data that changes with deployments (what each role group grants).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                "KEY_PREFIX": "crm"},
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "crm-local"},
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -191,6 +199,8 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# scanned customer documents (书面档案): PDF/JPEG/PNG up to this size
+CUSTOMER_DOCUMENT_MAX_BYTES = env_int("CUSTOMER_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

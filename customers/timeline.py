@@ -1,18 +1,31 @@
 """The customer timeline: every app adds its own entries without this app knowing about it.
 
-An app registers a provider — `timeline.register(provider)` in its AppConfig.ready() — that returns
-the newest entries of one customer with one query. The page asks every provider for at most
-`limit` entries, merges and cuts, so the page runs one query per provider however many entries
-there are."""
+An app registers a `Source` in its AppConfig.ready(): a queryset of one customer's rows annotated
+with the common columns (`Source.columns`) and a function that turns one such row into an `Entry`.
+The page unions every source into ONE query, newest first, cut at `limit` — however many apps add
+entries and however many entries there are, the timeline costs one query."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    DateTimeField,
+    DecimalField,
+    F,
+    QuerySet,
+    TextField,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.selectors import staff_directory
 
 
 @dataclass(frozen=True)
@@ -30,52 +43,141 @@ class Entry:
         return timezone.make_aware(datetime.combine(self.when, time.max))
 
 
-Provider = Callable[..., Iterable[Entry]]  # provider(customer, *, limit) -> entries, newest first
-PROVIDERS: list[Provider] = []
+# The columns every source's queryset provides, in this order (names are annotations).
+COLUMNS = ("tl_kind", "tl_at", "tl_day", "tl_title", "tl_detail", "tl_amount", "tl_staff")
 
 
-def register(provider: Provider) -> Provider:
-    if provider not in PROVIDERS:
-        PROVIDERS.append(provider)
-    return provider
+def columns(kind: str, *, at=None, day=None, title="", detail="", amount=None, staff=None) -> dict:
+    """The annotations of a source's queryset: `at` a datetime field (or `day` a date field), text
+    expressions for title and detail, an optional amount and the id of the staff member who acted."""
+
+    def text(value):
+        if isinstance(value, str):
+            return Value(value, output_field=TextField())
+        return Coalesce(Cast(value, TextField()), Value("", output_field=TextField()))
+
+    if day is not None:
+        moment = Cast(F(day) if isinstance(day, str) else day, DateTimeField())
+    else:
+        moment = F(at) if isinstance(at, str) else at
+    return {
+        "tl_kind": Value(kind, output_field=TextField()),
+        "tl_at": moment,
+        "tl_day": Value(day is not None, output_field=BooleanField()),
+        "tl_title": text(title),
+        "tl_detail": text(detail),
+        "tl_amount": (Cast(F(amount), DecimalField(max_digits=14, decimal_places=2)) if amount
+                      else Value(None, output_field=DecimalField(max_digits=14, decimal_places=2))),
+        "tl_staff": (Cast(F(staff), BigIntegerField()) if staff else Value(None, output_field=BigIntegerField())),
+    }
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    at: datetime
+    day: bool
+    title: str
+    detail: str
+    amount: object
+    staff_id: int | None
+    who: str  # the staff member's name, or ""
+
+    @property
+    def when(self) -> datetime | date:
+        return self.at.date() if self.day else self.at
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str
+    rows: Callable[..., QuerySet]  # rows(customer) -> queryset annotated with columns(kind, ...)
+    entry: Callable[[Row], Entry]
+
+
+SOURCES: dict[str, Source] = {}
+PROVIDERS: list[Callable] = []  # older style: provider(customer, *, limit) -> entries; one query each
+
+
+def register(source):
+    """Add a Source (preferred: joins the single timeline query) or a provider function."""
+    if isinstance(source, Source):
+        SOURCES[source.kind] = source
+    elif source not in PROVIDERS:
+        PROVIDERS.append(source)
+    return source
 
 
 def timeline_for(customer, *, limit: int = 50) -> list[Entry]:
-    entries = [entry for provider in PROVIDERS for entry in provider(customer, limit=limit)]
-    entries.sort(key=lambda e: e.sort_key, reverse=True)
+    """The newest `limit` entries of every source, in one query."""
+    querysets = [source.rows(customer).order_by().values_list(*COLUMNS) for source in SOURCES.values()]
+    union = querysets[0].union(*querysets[1:], all=True) if len(querysets) > 1 else querysets[0]
+    rows = list(union.order_by("-tl_at")[:limit])
+    directory = staff_directory(customer.tenant_id, include={r[6] for r in rows})
+    entries = []
+    for kind, at, day, title, detail, amount, staff_id in rows:
+        entry = directory.get(staff_id) if staff_id else None
+        row = Row(kind, at, day, title, detail, amount, staff_id, entry.name if entry else "")
+        entries.append(SOURCES[kind].entry(row))
+    if PROVIDERS:
+        entries += [entry for provider in PROVIDERS for entry in provider(customer, limit=limit)]
+        entries.sort(key=lambda e: e.sort_key, reverse=True)
     return entries[:limit]
 
 
 # --- this app's own entries ---------------------------------------------------------------------
 
 
-def _who(staff) -> str:
-    return staff.user.display_name if staff is not None else ""
+def _text(value: str) -> Value:
+    return Value(value, output_field=TextField())
 
 
-@register
-def purchases(customer, *, limit):
-    for p in customer.purchases.select_related("vehicle", "consultant__user").order_by("-contract_on")[:limit]:
-        vehicle = f" · {p.vehicle.model_name}" if p.vehicle else ""
-        yield Entry(p.contract_on, "purchase", _("Purchase") + vehicle, f"¥{p.amount:,.0f}", _who(p.consultant))
+def _money(amount) -> str:
+    return f"¥{amount:,.0f}" if amount is not None else ""
 
 
-@register
-def visits(customer, *, limit):
-    for v in customer.visits.select_related("vehicle", "advisor__user").order_by("-opened_on")[:limit]:
-        detail = " · ".join(x for x in (v.vehicle.model_name if v.vehicle else "",
-                                        f"{v.mileage_km:,} km" if v.mileage_km else "", f"¥{v.amount:,.0f}") if x)
-        yield Entry(v.opened_on, "visit", v.get_visit_type_display(), detail, _who(v.advisor))
+def _joined(*parts) -> str:
+    return " · ".join(p for p in parts if p)
 
 
-@register
-def vehicles(customer, *, limit):
-    for vehicle in customer.vehicles.order_by("-created_at")[:limit]:
-        yield Entry(vehicle.created_at, "vehicle", _("Vehicle registered") + f" · {vehicle.model_name}",
-                    " ".join(x for x in (vehicle.plate, vehicle.vin) if x))
+register(Source(
+    "purchase",
+    lambda customer: customer.purchases.annotate(**columns(
+        "purchase", day="contract_on", title=F("vehicle__model_name"), amount="amount", staff="consultant_id")),
+    lambda row: Entry(row.when, "purchase", _joined(str(_("Purchase")), row.title), _money(row.amount), row.who),
+))
 
 
-@register
-def notes(customer, *, limit):
-    for note in customer.notes.select_related("author__user").order_by("-created_at")[:limit]:
-        yield Entry(note.created_at, "note", _("Note"), note.body, _who(note.author))
+def _visit_entry(row: Row) -> Entry:
+    from customers.models import ServiceVisit
+
+    visit_type, _sep, mileage = row.title.partition("|")
+    label = str(dict(ServiceVisit.Type.choices).get(visit_type, visit_type))
+    return Entry(row.when, "visit", label,
+                 _joined(row.detail, f"{int(mileage):,} km" if mileage else "", _money(row.amount)), row.who)
+
+
+def _visit_rows(customer):
+    return customer.visits.annotate(**columns(
+        "visit", day="opened_on",
+        title=Concat(F("visit_type"), _text("|"), Coalesce(Cast("mileage_km", TextField()), _text("")),
+                     output_field=TextField()),
+        detail=F("vehicle__model_name"), amount="amount", staff="advisor_id"))
+
+
+register(Source("visit", _visit_rows, _visit_entry))
+
+register(Source(
+    "vehicle",
+    lambda customer: customer.vehicles.annotate(**columns(
+        "vehicle", at="created_at", title=F("model_name"),
+        detail=Concat(F("plate"), _text(" "), F("vin"), output_field=TextField()))),
+    lambda row: Entry(row.when, "vehicle", _joined(str(_("Vehicle registered")), row.title), row.detail.strip()),
+))
+
+register(Source(
+    "note",
+    lambda customer: customer.notes.annotate(**columns("note", at="created_at", detail=F("body"),
+                                                       staff="author_id")),
+    lambda row: Entry(row.when, "note", str(_("Note")), row.detail, row.who),
+))

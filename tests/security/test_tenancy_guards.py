@@ -27,7 +27,6 @@ ALLOWLIST = {
 SCOPE_BYPASSES = {
     "crm/admin.py": 1,  # platform superusers in the admin see every tenant
     "accounts/backends.py": 1,  # a user's own positions, in their own tenant, before any scope is active
-    "accounts/selectors.py": 1,  # the same, for role kinds
 }
 BYPASS = re.compile(r"scopes_disabled|with_scope\(|_base_manager|scope\(tenant=None")
 
