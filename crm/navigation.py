@@ -16,6 +16,8 @@ class NavItem:
 NAV_ITEMS = [
     NavItem("home", _("Home")),
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
+    NavItem("customers:missing", _("Data quality"), "customers.view_customer"),
+    NavItem("leads:list", _("Leads"), "customers.view_lead"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]
 

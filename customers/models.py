@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_scopes import ScopedManager
 
 from crm.tenancy import TenantModel
@@ -316,7 +317,7 @@ class CustomerDocument(TenantModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="documents",
                                  verbose_name=_("customer"))
     kind = models.CharField(_("type"), max_length=12, choices=Kind.choices)
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(pgettext_lazy("document", "title"), max_length=200)
     file = models.FileField(_("file"), upload_to=document_path, max_length=200)
     content_type = models.CharField(_("content type"), max_length=50, editable=False)
     size = models.PositiveIntegerField(_("size (bytes)"), editable=False)
@@ -414,7 +415,7 @@ class Lead(TenantModel):
         APPOINTMENT = "appointment", _("Appointment")
         VISITED = "visited", _("Visited")
         WON = "won", _("Won")
-        LOST = "lost", _("Lost")
+        LOST = "lost", pgettext_lazy("lead status", "Lost")
 
     name = models.CharField(_("name"), max_length=100)
     mobile = models.CharField(_("mobile"), max_length=20, blank=True)
@@ -488,7 +489,7 @@ class ImportMapping(TenantModel):
         CUSTOMERS = "customers", _("Customers")
         LEADS = "leads", _("Leads")
 
-    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    kind = models.CharField(pgettext_lazy("import", "kind"), max_length=10, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100)
     columns = models.JSONField(_("columns"), default=dict)
 
@@ -521,7 +522,7 @@ class ImportJob(TenantModel):
         SKIP = "skip", _("Skip the row")
         UPDATE = "update", _("Update the existing customer")
 
-    kind = models.CharField(_("kind"), max_length=10, choices=ImportMapping.Kind.choices,
+    kind = models.CharField(pgettext_lazy("import", "kind"), max_length=10, choices=ImportMapping.Kind.choices,
                             default=ImportMapping.Kind.CUSTOMERS)
     file = models.FileField(_("file"), upload_to=import_path, max_length=200)
     original_name = models.CharField(_("file name"), max_length=200)
@@ -532,11 +533,14 @@ class ImportJob(TenantModel):
                                  default=MatchKey.MOBILE)
     on_match = models.CharField(_("on a match"), max_length=10, choices=OnMatch.choices, default=OnMatch.SKIP)
     all_or_nothing = models.BooleanField(_("all or nothing"), default=False)
+    # where customers without an owner in the file go: this team's queue, or (empty) to the importer
+    department = models.ForeignKey("accounts.Department", on_delete=models.SET_NULL, null=True, blank=True,
+                                   db_index=False, related_name="+", verbose_name=_("team queue"))
     status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.DRAFT)
     total_rows = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     processed_rows = models.PositiveIntegerField(_("processed"), default=0)
-    created_count = models.PositiveIntegerField(_("created"), default=0)
-    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    created_count = models.PositiveIntegerField(pgettext_lazy("import count", "created"), default=0)
+    updated_count = models.PositiveIntegerField(pgettext_lazy("import count", "updated"), default=0)
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     rejected_count = models.PositiveIntegerField(_("rejected"), default=0)
     report = models.FileField(_("report"), upload_to=import_path, max_length=200, blank=True)

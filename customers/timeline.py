@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 from django.db.models import (
     BigIntegerField,
@@ -22,7 +22,6 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, Concat
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import staff_directory
@@ -35,12 +34,6 @@ class Entry:
     title: str
     detail: str = ""
     who: str = ""
-
-    @property
-    def sort_key(self) -> datetime:
-        if isinstance(self.when, datetime):
-            return self.when
-        return timezone.make_aware(datetime.combine(self.when, time.max))
 
 
 # The columns every source's queryset provides, in this order (names are annotations).
@@ -96,15 +89,10 @@ class Source:
 
 
 SOURCES: dict[str, Source] = {}
-PROVIDERS: list[Callable] = []  # older style: provider(customer, *, limit) -> entries; one query each
 
 
-def register(source):
-    """Add a Source (preferred: joins the single timeline query) or a provider function."""
-    if isinstance(source, Source):
-        SOURCES[source.kind] = source
-    elif source not in PROVIDERS:
-        PROVIDERS.append(source)
+def register(source: Source) -> Source:
+    SOURCES[source.kind] = source
     return source
 
 
@@ -119,10 +107,7 @@ def timeline_for(customer, *, limit: int = 50) -> list[Entry]:
         entry = directory.get(staff_id) if staff_id else None
         row = Row(kind, at, day, title, detail, amount, staff_id, entry.name if entry else "")
         entries.append(SOURCES[kind].entry(row))
-    if PROVIDERS:
-        entries += [entry for provider in PROVIDERS for entry in provider(customer, limit=limit)]
-        entries.sort(key=lambda e: e.sort_key, reverse=True)
-    return entries[:limit]
+    return entries
 
 
 # --- this app's own entries ---------------------------------------------------------------------

@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("customers.urls_documents")),
     path("", include("customers.urls_quality")),
     path("", include("customers.urls_transfers")),
+    path("", include("customers.urls_exports")),
 ]

@@ -22,6 +22,7 @@ from customers.models import (
     ServiceVisit,
     Vehicle,
 )
+from customers.services import quality
 from customers.validators import normalize_mobile, normalize_vin
 
 CUSTOMER_FIELDS = [
@@ -118,6 +119,7 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
         existing = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
         CustomerTag.objects.bulk_create([CustomerTag(tenant=customer.tenant, customer=customer, tag=tag)
                                          for tag in tags if tag.pk not in existing])
+    quality.completeness_refresh(customer)
     return customer
 
 
@@ -168,6 +170,7 @@ def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "
         MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km,
                                       read_on=timezone.localdate())
     _refresh_search_text(customer)
+    quality.completeness_refresh(customer)
     return vehicle
 
 
@@ -182,6 +185,7 @@ def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: V
     if customer.stage in (Customer.Stage.PROSPECT, Customer.Stage.LAPSED, Customer.Stage.LOST):
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
     _touch_last_visit(customer)
+    quality.completeness_refresh(customer)
     return purchase
 
 
@@ -200,6 +204,7 @@ def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount
     if customer.stage in (Customer.Stage.LAPSED, Customer.Stage.LOST):
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
     _touch_last_visit(customer)
+    quality.completeness_refresh(customer)
     return visit
 
 

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -9,7 +10,7 @@ from customers import selectors, services
 from customers.forms import CustomerForm, NoteForm, PurchaseForm, VehicleForm, VisitForm
 from customers.models import Customer
 from customers.selectors.documents import documents_for
-from customers.selectors.quality import completeness_for
+from customers.selectors.quality import completeness_for, survivor_for
 from customers.timeline import timeline_for
 
 
@@ -83,7 +84,10 @@ def customer_edit(request, pk):
 
 @staff_view(perm="customers.view_customer", model=Customer)
 def customer_detail(request, pk):
-    customer, can_edit = selectors.customer_for(request, pk)
+    try:
+        customer, can_edit = selectors.customer_for(request, pk)
+    except Http404:  # a merged customer's old address leads to the survivor (when both were visible)
+        return redirect("customers:detail", pk=survivor_for(request.user, pk).pk)
     return render(request, "customers/detail.html", {
         "customer": customer,
         "can_edit": can_edit,

@@ -15,6 +15,8 @@ from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
 from customers.demo import seed_customers
+from customers.demo_leads import seed_leads
+from customers.services.quality import completeness_seed
 
 DEMO_PASSWORD = "crm-demo-2026"
 DEFAULT_CUSTOMERS = 2000
@@ -97,6 +99,8 @@ class Command(BaseCommand):
             tenant = Tenant.objects.get(slug=slug)
             with scope(tenant=tenant):
                 made = seed_customers(tenant, customers // share, stdout=self.stdout)
+                seed_leads(tenant, customers // share, stdout=self.stdout)  # leads (集客登记) with history
+                completeness_seed(tenant=tenant, rules=made > 0, stdout=self.stdout)  # default rules, scores
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:
                 vacuum_customer_tables()

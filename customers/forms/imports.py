@@ -1,0 +1,103 @@
+"""Forms of the customer import: the upload, the column mapping with the import's options, and the filter of
+the list of imports. They bind and check input; customers.services.imports decides."""
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department
+from crm.widgets import FastSelect
+from customers.models import ImportJob, ImportMapping, JobStatus
+from customers.services.imports import FIELDS, MAX_ROWS
+from customers.tabular import MAX_UPLOAD_BYTES
+
+IGNORE = ("", _("— ignore this column —"))
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("CSV or Excel file"),
+        help_text=_("CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX, up to %(size)s MB and "
+                    "%(rows)s rows; the first row names the columns. Files exported by other CRMs work: you map "
+                    "their columns next.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024, "rows": f"{MAX_ROWS:,}"},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(_("The file is larger than %(size)s MB.")
+                                        % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
+        if upload.size == 0:
+            raise forms.ValidationError(_("The file is empty."))
+        return upload
+
+
+class ImportOptionsForm(forms.Form):
+    """The column mapping (one select per column of the file) and the import's options."""
+
+    match_key = forms.ChoiceField(label=_("Duplicate key"), choices=ImportJob.MatchKey.choices,
+                                  widget=forms.RadioSelect,
+                                  help_text=_("A row matches an existing customer with the same mobile, or the "
+                                              "customer who owns a vehicle with the same VIN."))
+    on_match = forms.ChoiceField(label=_("When a row matches a customer"), choices=ImportJob.OnMatch.choices,
+                                 widget=forms.RadioSelect,
+                                 help_text=_("Update: the row's non-empty columns replace the customer's values; "
+                                             "its tags and vehicle are added."))
+    all_or_nothing = forms.BooleanField(label=_("All or nothing: import nothing if any row is rejected"),
+                                        required=False)
+    department = forms.ModelChoiceField(label=_("Customers without an owner in the file go to"),
+                                        queryset=Department.objects.none(), required=False, widget=FastSelect,
+                                        empty_label=_("me: I become their owner"),
+                                        help_text=_("…or the queue of a team, where its members pick them up."))
+    mapping_name = forms.CharField(label=_("Save this mapping as"), max_length=100, required=False)
+    saved = forms.ModelChoiceField(label=_("Saved mapping"), queryset=ImportMapping.objects.none(), required=False,
+                                   widget=FastSelect, empty_label="—")
+
+    def __init__(self, *args, job: ImportJob, headers: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.headers = [h for h in headers if h]
+        self.fields["department"].queryset = Department.objects.order_by("sort_order", "name")
+        self.fields["saved"].queryset = ImportMapping.objects.filter(kind=ImportMapping.Kind.CUSTOMERS).order_by("name")
+        choices = [IGNORE, *((f.key, f.label) for f in FIELDS)]
+        self.column_fields = []
+        for index, header in enumerate(self.headers):
+            name = f"col{index}"
+            self.fields[name] = forms.ChoiceField(label=header, choices=choices, required=False, widget=FastSelect,
+                                                  initial=(job.columns or {}).get(header, ""))
+            self.column_fields.append(name)
+        self.initial.setdefault("match_key", job.match_key)
+        self.initial.setdefault("on_match", job.on_match)
+        self.initial.setdefault("all_or_nothing", job.all_or_nothing)
+        self.initial.setdefault("department", job.department_id)
+
+    def clean(self):
+        data = super().clean()
+        seen: dict[str, str] = {}
+        for name in self.column_fields:
+            chosen = data.get(name)
+            if not chosen:
+                continue
+            if chosen in seen:
+                self.add_error(name, _("Another column is imported as this already."))
+            seen[chosen] = name
+        return data
+
+    def columns(self) -> dict[str, str]:
+        return {header: self.cleaned_data.get(f"col{index}") or "" for index, header in enumerate(self.headers)}
+
+    def column_rows(self, samples: dict[int, list[str]]):
+        """(bound select, examples from the file) per column, for the mapping table."""
+        return [(self[name], samples.get(index, [])) for index, name in enumerate(self.column_fields)]
+
+    def disable(self) -> None:
+        for item in self.fields.values():
+            item.disabled = True
+
+
+class ImportFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=JobStatus.choices, empty_label=_("Any"))
+
+    class Meta:
+        model = ImportJob
+        fields = ["status"]

@@ -1,0 +1,496 @@
+"""Reading the rows of a customer import: the fields a column can be imported as (guessed from headers in
+English and Chinese), and each cell checked and turned into a value — choices in both languages, dates in the
+usual spellings and Excel's day numbers, Chinese mobiles, VINs with their check digit, owners by employee
+number or name. Nothing here queries per row: staff are read once, mobiles are checked against
+phonenumbers' own pattern for Chinese mobiles (only other numbers go through phonenumbers, 60 µs each)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Staff, User
+from customers.models import Customer, ImportJob, ImportMapping
+from customers.validators import VIN_VALUES, VIN_WEIGHTS, normalize_mobile, normalize_vin
+
+CUSTOMERS = ImportMapping.Kind.CUSTOMERS
+
+# --- the fields a column can be imported as ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: object  # lazy
+    aliases: tuple[str, ...]  # header spellings, compared after _norm()
+    short: object = None  # the preview's column header, when the label is long
+
+    @property
+    def heading(self):
+        return self.short or self.label
+
+
+FIELDS = [
+    Field("name", gettext_lazy("Name"), ("name", "customer name", "customer", "full name", "client", "姓名",
+                                         "客户名称", "客户姓名", "客户名", "名称", "客户", "车主", "车主姓名",
+                                         "联系人", "公司名称", "单位名称")),
+    Field("kind", gettext_lazy("Kind (person or company)"), ("kind", "type", "customer type", "客户类型",
+                                                             "客户性质", "类型", "客户类别"), gettext_lazy("Kind")),
+    Field("mobile", gettext_lazy("Mobile"), ("mobile", "mobile phone", "mobile number", "mobile no", "cell",
+                                             "cellphone", "cell phone", "手机", "手机号", "手机号码",
+                                             "移动电话", "联系手机")),
+    Field("other_phone", gettext_lazy("Other phone"), ("other phone", "phone", "telephone", "tel", "landline",
+                                                       "电话", "联系电话", "固定电话", "座机", "其他电话",
+                                                       "办公电话", "家庭电话")),
+    Field("email", gettext_lazy("E-mail"), ("email", "mail", "email address", "邮箱", "电子邮箱", "电子邮件",
+                                            "邮件")),
+    Field("wechat_id", gettext_lazy("WeChat ID"), ("wechat", "wechat id", "weixin", "微信", "微信号", "微信id")),
+    Field("gender", gettext_lazy("Gender"), ("gender", "sex", "性别")),
+    Field("birthday", gettext_lazy("Birthday"), ("birthday", "birth date", "date of birth", "dob", "生日",
+                                                 "出生日期", "出生年月日")),
+    Field("address", gettext_lazy("Address"), ("address", "地址", "联系地址", "住址", "家庭住址", "通讯地址",
+                                               "详细地址")),
+    Field("id_number", gettext_lazy("ID number"), ("id number", "id no", "id card", "身份证", "身份证号",
+                                                   "身份证号码", "证件号", "证件号码")),
+    Field("source", gettext_lazy("Source"), ("source", "lead source", "channel", "来源", "客户来源", "渠道",
+                                             "信息来源")),
+    Field("tier", gettext_lazy("Tier"), ("tier", "level", "grade", "客户等级", "等级", "客户级别", "级别")),
+    Field("stage", gettext_lazy("Lifecycle stage"), ("stage", "lifecycle stage", "status", "客户状态", "状态",
+                                                     "生命周期", "客户阶段")),
+    Field("owner", gettext_lazy("Owner (employee number or name)"), (
+        "owner", "consultant", "sales consultant", "account manager", "负责人", "归属人", "销售顾问",
+        "所属顾问", "专属顾问", "客户经理", "跟进人", "归属顾问"), gettext_lazy("Owner")),
+    Field("tags", gettext_lazy("Tags (separated by , ; 、)"), ("tags", "tag", "labels", "标签", "客户标签"),
+          gettext_lazy("Tags")),
+    Field("marketing_consent", gettext_lazy("Marketing consent (yes/no)"), (
+        "consent", "marketing consent", "营销同意", "同意营销", "营销许可", "是否同意营销", "接受营销"),
+          gettext_lazy("Consent")),
+    Field("consent_channel", gettext_lazy("Consent given by"), ("consent channel", "consent given by",
+                                                                "同意方式", "授权方式")),
+    Field("vin", gettext_lazy("Vehicle VIN"), ("vin", "vin no", "vin code", "chassis number", "frame number",
+                                               "车架号", "vin码", "车辆识别代号", "车辆识别码", "车架号码"),
+          gettext_lazy("VIN")),
+    Field("plate", gettext_lazy("Vehicle plate"), ("plate", "plate number", "license plate", "licence plate",
+                                                   "registration", "车牌", "车牌号", "车牌号码"),
+          gettext_lazy("Plate")),
+    Field("model_name", gettext_lazy("Vehicle model"), ("model", "vehicle model", "car model", "车型",
+                                                        "车辆型号", "品牌车型", "车系"), gettext_lazy("Model")),
+    Field("purchased_on", gettext_lazy("Vehicle purchase date"), ("purchase date", "purchased on", "date of purchase",
+                                                                  "购车日期", "购买日期", "开票日期", "交车日期",
+                                                                  "购车时间"), gettext_lazy("Purchased")),
+]
+FIELD_BY_KEY = {f.key: f for f in FIELDS}
+VEHICLE_FIELDS = ("vin", "plate", "model_name", "purchased_on")
+
+_BRACKETS = re.compile(r"[(（\[【<《].*?[)）\]】>》]")
+_NOISE = re.compile(r"[\s_\-*·.:：#№'\"“”]+")
+_SPLIT_HEADER = re.compile(r"[/|\\,，、]")
+
+
+def _norm(text) -> str:
+    """'手机号码（必填）' → '手机号码'; 'E-mail Address' → 'emailaddress'."""
+    return _NOISE.sub("", _BRACKETS.sub("", str(text))).lower()
+
+
+@functools.cache
+def _alias_index() -> dict[str, str]:
+    """Normalized header → field, from the aliases, our labels and the model's verbose names in both languages."""
+    index: dict[str, str] = {}
+    for f in FIELDS:
+        for alias in f.aliases:
+            index.setdefault(_norm(alias), f.key)
+    from customers.models import Vehicle
+
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for f in FIELDS:
+                index.setdefault(_norm(f.label), f.key)
+                index.setdefault(_norm(f.heading), f.key)
+                model = Vehicle if f.key in VEHICLE_FIELDS else Customer
+                try:
+                    verbose = model._meta.get_field(f.key).verbose_name
+                except Exception:  # tags on Customer is a field; nothing else is missing, but stay lenient
+                    continue
+                index.setdefault(_norm(verbose), f.key)
+    return index
+
+
+def guess_columns(headers: list[str]) -> dict[str, str]:
+    """{header: field} from the header spellings alone; each field taken by the first column that names it."""
+    index = _alias_index()
+    columns: dict[str, str] = {}
+    used: set[str] = set()
+    for header in headers:
+        if not header:
+            continue
+        key = index.get(_norm(header))
+        if key is None:  # "车架号/VIN", "手机|Mobile"
+            for part in _SPLIT_HEADER.split(header):
+                key = index.get(_norm(part))
+                if key is not None:
+                    break
+        if key is not None and key not in used:
+            columns[header] = key
+            used.add(key)
+    if "mobile" not in used:  # "联系电话" / "Phone" alone is the mobile in most exports
+        for header, key in columns.items():
+            if key == "other_phone":
+                columns[header] = "mobile"
+                break
+    return columns
+
+
+def saved_mapping_for(headers: list[str]) -> ImportMapping | None:
+    """The newest saved customer mapping made for a file with exactly these column headers."""
+    wanted = {h for h in headers if h}
+    for mapping in ImportMapping.objects.filter(kind=CUSTOMERS).order_by("-updated_at", "-id"):
+        if set(mapping.columns) == wanted:
+            return mapping
+    return None
+
+
+# --- values: choices in both languages, dates, yes/no ---------------------------------------------
+
+CHOICE_FIELDS = {
+    "kind": Customer.Kind, "gender": Customer.Gender, "source": Customer.Source, "tier": Customer.Tier,
+    "stage": Customer.Stage, "consent_channel": Customer.ConsentChannel,
+}
+SYNONYMS = {
+    "kind": {"person": ["个人", "个人客户", "私人", "自然人", "individual", "private", "personal"],
+             "company": ["公司", "企业", "单位", "机构", "企业客户", "公司客户", "法人", "集团", "organisation",
+                         "organization", "business", "corporate", "enterprise"]},
+    "gender": {"male": ["男", "男性", "先生", "m", "man"], "female": ["女", "女性", "女士", "f", "woman"]},
+    "source": {"walk_in": ["到店", "自然到店", "进店", "展厅", "walkin", "showroom"],
+               "phone": ["电话", "来电", "400电话", "call", "telephone"],
+               "online": ["网络", "线上", "网站", "汽车之家", "懂车帝", "易车", "太平洋汽车", "抖音", "微信",
+                          "internet", "web", "website"],
+               "referral": ["转介绍", "推荐", "介绍", "老带新", "referred"],
+               "event": ["活动", "车展", "展会", "外展", "exhibition"],
+               "import": ["导入", "批量导入"], "other": ["其他", "其它"]},
+    "tier": {"vip": ["vip", "大客户", "核心客户", "重点客户", "keyaccount", "vip客户"],
+             "a": ["a级", "a类", "a级客户"], "b": ["b级", "b类", "b级客户"], "c": ["c级", "c类", "c级客户"]},
+    "stage": {"prospect": ["潜在客户", "潜客", "意向客户", "潜在", "线索", "lead"],
+              "customer": ["客户", "成交客户", "保有客户", "已购车", "已成交", "现有客户", "active"],
+              "lapsed": ["流失预警", "沉睡客户", "沉睡", "休眠", "休眠客户", "dormant", "inactive"],
+              "lost": ["流失", "已流失", "流失客户", "战败", "战败客户"]},
+    "consent_channel": {"paper": ["纸质", "书面", "签字", "签名", "纸质表单", "签字表单", "signed", "form"],
+                        "phone": ["电话", "录音", "电话录音", "call"],
+                        "online": ["线上", "网页", "网络", "在线", "网上", "app", "web"],
+                        "wechat": ["微信", "weixin"]},
+}
+YES = {"yes", "y", "true", "t", "1", "是", "同意", "已同意", "接受", "√", "✓", "✔", "有"}
+NO = {"no", "n", "false", "f", "0", "否", "不同意", "未同意", "拒绝", "不接受", "×", "✗", "无"}
+TAG_SPLIT = re.compile(r"\s*[,;、，；|]\s*")
+COMPANY_WORDS = ("公司", "集团", "有限", "企业", "厂", "co.", "ltd", "inc.", "corp")
+
+
+@functools.cache
+def _choice_index(key: str) -> dict[str, str]:
+    """Normalized spelling → stored value: the value itself, its label in both languages, synonyms."""
+    choices = CHOICE_FIELDS[key]
+    index: dict[str, str] = {}
+    for value, words in SYNONYMS.get(key, {}).items():
+        for word in words:
+            index.setdefault(_norm(word), value)
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for value, label in choices.choices:
+                index.setdefault(_norm(label), value)
+    for value in choices.values:
+        index.setdefault(_norm(value), value)
+    return index
+
+
+class Bad(Exception):
+    """A value that cannot be imported; the message says why."""
+
+
+_MOBILE_JUNK = re.compile(r"[\s\-()（）]")
+_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+                   r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
+_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 1 is 1900-01-01, counting its 1900-02-29
+_EMAIL = EmailValidator()
+_VIN_VALUES = VIN_VALUES
+_VIN_WEIGHTS = VIN_WEIGHTS
+_VIN_CHARS = frozenset(VIN_VALUES)
+
+
+def parse_mobile(raw: str) -> str:
+    """E.164. Chinese mobiles in any usual spelling are checked against phonenumbers' own pattern for
+    them (what `normalize_mobile` would decide, 30 times faster); everything else goes through it."""
+    digits = _MOBILE_JUNK.sub("", raw)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    elif digits.startswith("0086"):
+        digits = digits[4:]
+    elif len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    if len(digits) == 11 and digits.isascii() and digits.isdigit() and _CN_MOBILE.fullmatch(digits):
+        return "+86" + digits
+    try:
+        return normalize_mobile(raw)
+    except ValidationError as error:
+        raise Bad(error.messages[0]) from None
+
+
+def parse_date(raw: str) -> date:
+    """2024-01-31, 2024/1/31, 2024.1.31, 2024年1月31日, 20240131, with or without a time; Excel day numbers."""
+    match = _DATE.fullmatch(raw)
+    try:
+        if match:
+            return date(int(match[1]), int(match[2]), int(match[3]))
+        if len(raw) == 8 and raw.isascii() and raw.isdigit():
+            return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+        if _SERIAL.fullmatch(raw) and 0 < float(raw) < 2_958_466:
+            return EXCEL_EPOCH + timedelta(days=int(float(raw)))
+    except (ValueError, OverflowError):
+        pass
+    raise Bad(_("“%(value)s” is not a date (write e.g. 2024-01-31).") % {"value": raw[:40]})
+
+
+def _unescape(raw: str) -> str:
+    """Spreadsheet exports (ours too) write '=…, '+86… with an apostrophe so Excel keeps them as text."""
+    return raw[1:] if raw.startswith("'") and raw[1:2] in ("=", "+", "-", "@") else raw
+
+
+def _text(raw: str, limit: int, label) -> str:
+    value = " ".join(raw.split())  # no tabs, line breaks or double spaces
+    if len(value) > limit:
+        raise Bad(_("%(field)s is longer than %(limit)s characters.") % {"field": label, "limit": limit})
+    return value
+
+
+@dataclass
+class Row:
+    line: int  # as a spreadsheet numbers it: the header is row 1
+    raw: list[str]
+    values: dict = field(default_factory=dict)  # customer fields, tags apart
+    vehicle: dict = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # what each error is about, for the counts over the file
+    outcome: str = ""  # create, update, skip, reject
+    target: object = None  # the NewCustomer or the existing customer id
+
+    def add(self, message: str, kind: str | None = None) -> None:
+        self.errors.append(message)
+        self.kinds.append(kind or message)
+
+
+class RowChecker:
+    """Turns raw rows into values or reasons, with everything it needs read from the database first."""
+
+    def __init__(self, job: ImportJob, headers: list[str], user: User):
+        self.job = job
+        self.columns = {h: k for h, k in (job.columns or {}).items() if k in FIELD_BY_KEY}
+        self.index = {k: headers.index(h) for h, k in self.columns.items() if h in headers}
+        self.user = user
+        self.owners = OwnerIndex()
+        self.dates: dict[str, object] = {}
+        self.today = timezone.localdate()
+        self.labels = {f.key: str(f.heading) for f in FIELDS}
+        self.kinds = {f.key: _("%(field)s: not valid") % {"field": f.heading} for f in FIELDS}
+        self.parsers = [(key, idx, getattr(self, f"_{key}"), key in VEHICLE_FIELDS)
+                        for key, idx in sorted(self.index.items(), key=lambda kv: kv[1])]
+        self.choices: dict[tuple[str, str], object] = {}
+        self.vehicle_columns = [idx for key, idx in self.index.items() if key in VEHICLE_FIELDS]
+
+    # one parser per field: raw (non-empty, stripped) → value, or raise Bad
+    def _name(self, raw):
+        return _text(raw, 100, self.labels["name"])
+
+    def _kind(self, raw):
+        return self._choice("kind", raw)
+
+    def _mobile(self, raw):
+        return parse_mobile(_unescape(raw))
+
+    def _other_phone(self, raw):
+        return _text(_unescape(raw), 30, self.labels["other_phone"])
+
+    def _email(self, raw):
+        value = raw.strip()
+        if len(value) > 254:
+            raise Bad(_("Enter a valid e-mail address."))
+        try:
+            _EMAIL(value)
+        except ValidationError:
+            raise Bad(_("“%(value)s” is not an e-mail address.") % {"value": value[:60]}) from None
+        return value
+
+    def _wechat_id(self, raw):
+        return _text(raw, 50, self.labels["wechat_id"])
+
+    def _gender(self, raw):
+        return self._choice("gender", raw)
+
+    def _birthday(self, raw):
+        value = self._date(raw)
+        if value > self.today or value.year < 1900:
+            raise Bad(_("The birthday %(value)s cannot be right.") % {"value": value.isoformat()})
+        return value
+
+    def _address(self, raw):
+        return _text(raw, 200, self.labels["address"])
+
+    def _id_number(self, raw):
+        return _text(raw, 30, self.labels["id_number"]).upper()
+
+    def _source(self, raw):
+        return self._choice("source", raw)
+
+    def _tier(self, raw):
+        return self._choice("tier", raw)
+
+    def _stage(self, raw):
+        return self._choice("stage", raw)
+
+    def _owner(self, raw):
+        return self.owners.find(raw)
+
+    def _tags(self, raw):
+        names = []
+        for part in TAG_SPLIT.split(raw):
+            part = " ".join(part.split())
+            if not part:
+                continue
+            if len(part) > 50:
+                raise Bad(_("A tag has at most 50 characters."))
+            if part not in names:
+                names.append(part)
+        return names
+
+    def _marketing_consent(self, raw):
+        word = _norm(_unescape(raw))
+        if word in YES:
+            return True
+        if word in NO:
+            return False
+        raise Bad(_("Marketing consent “%(value)s” is neither yes nor no.") % {"value": raw[:20]})
+
+    def _consent_channel(self, raw):
+        return self._choice("consent_channel", raw)
+
+    def _vin(self, raw):
+        vin = raw.upper()
+        if len(vin) == 17 and _VIN_CHARS.issuperset(vin):  # the usual case, without an exception path
+            check = sum([_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True)]) % 11
+            if vin[8] == ("X" if check == 10 else str(check)):
+                return vin
+        try:
+            return normalize_vin(raw)
+        except ValidationError as error:
+            raise Bad(_("VIN %(value)s: %(reason)s") % {"value": raw[:25], "reason": error.messages[0]}) from None
+
+    def _plate(self, raw):
+        value = raw.upper().replace(" ", "").replace("·", "").replace("-", "")
+        if len(value) > 12:
+            raise Bad(_("%(field)s is longer than %(limit)s characters.") % {"field": self.labels["plate"],
+                                                                               "limit": 12})
+        return value
+
+    def _model_name(self, raw):
+        return _text(raw, 60, self.labels["model_name"])
+
+    def _purchased_on(self, raw):
+        return self._date(raw)
+
+    def _choice(self, key, raw):
+        value = self.choices.get((key, raw))
+        if value is None:
+            value = _choice_index(key).get(_norm(raw))
+            if value is None:
+                value = Bad(_("%(field)s “%(value)s” is not one of the choices.") % {"field": self.labels[key],
+                                                                                     "value": raw[:30]})
+            self.choices[key, raw] = value
+        if isinstance(value, Bad):
+            raise value
+        return value
+
+    def _date(self, raw):
+        found = self.dates.get(raw)
+        if found is None:
+            try:
+                found = parse_date(raw)
+            except Bad as error:
+                found = error
+            self.dates[raw] = found
+        if isinstance(found, Bad):
+            raise found
+        return found
+
+    def parse(self, line: int, raw: list[str]) -> Row:
+        row = Row(line, raw)
+        values, vehicle = row.values, row.vehicle
+        for key, idx, parse, of_vehicle in self.parsers:
+            cell = raw[idx]
+            if not cell:
+                continue
+            try:
+                if of_vehicle:
+                    vehicle[key] = parse(cell)
+                else:
+                    values[key] = parse(cell)
+            except Bad as error:
+                row.add(str(error), self.kinds[key])
+        if "tags" in values:
+            row.tags = values.pop("tags")
+        given = self.given
+        if values.get("marketing_consent") and not given("consent_channel", raw):
+            row.add(_("Consent needs how it was given (a “Consent given by” column)."))
+        if not given("vin", raw) and any(raw[i] for i in self.vehicle_columns):
+            row.add(_("A vehicle needs its VIN."))
+        return row
+
+    def given(self, key: str, raw: list[str]) -> bool:
+        idx = self.index.get(key)
+        return idx is not None and bool(raw[idx])
+
+
+class OwnerIndex:
+    """Active staff by employee number, by name, or by "name (employee number)" — one query."""
+
+    AMBIGUOUS = object()
+    LABEL = re.compile(r".*[(（]\s*([^()（）]+?)\s*[)）]\s*")
+
+    def __init__(self):
+        self.by_number: dict[str, int] = {}
+        self.by_name: dict[str, object] = {}
+        rows = Staff.objects.filter(is_active=True, user__is_active=True).values_list(
+            "pk", "employee_no", "user__last_name", "user__first_name", "user__username")
+        for pk, number, last, first, username in rows:
+            self.by_number[number.strip().lower()] = pk
+            display = User(last_name=last, first_name=first, username=username).display_name
+            for name in {display, username, f"{last}{first}", f"{first} {last}".strip()}:
+                key = _norm(name)
+                if key:
+                    self.by_name[key] = self.AMBIGUOUS if self.by_name.get(key, pk) != pk else pk
+
+    def find(self, raw: str) -> int:
+        text = raw.strip()
+        pk = self.by_number.get(text.lower())
+        if pk is None:
+            match = self.LABEL.fullmatch(text)
+            if match:
+                pk = self.by_number.get(match[1].lower())
+        if pk is None:
+            pk = self.by_name.get(_norm(text))
+        if pk is self.AMBIGUOUS:
+            raise Bad(_("Several staff members are called “%(value)s”: use the employee number.") % {
+                "value": text[:40]})
+        if pk is None:
+            raise Bad(_("No active staff member “%(value)s” (owner).") % {"value": text[:40]})
+        return pk
+
+

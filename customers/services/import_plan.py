@@ -1,0 +1,385 @@
+"""Planning a customer import: the job's file read a chunk of rows at a time, each row checked
+(customers.services.import_checks) and given its outcome — create, update, skip or reject with reasons —
+with one query per chunk for the tenant's customers with its mobiles and vehicles with its VINs. The preview,
+the report of rejected rows and the import itself (customers.services.import_writes) all start here."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import itertools
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from accounts.models import Staff, User
+from accounts.visibility import visibility_for
+from customers.models import ImportJob
+from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker
+from customers.tabular import Sheet, read_sheet
+
+PREVIEW_ROWS = 20
+CHUNK = 5_000  # rows read and checked together: one query for their mobiles, one for their VINs
+
+# --- reading the file -------------------------------------------------------------------------------
+
+
+def read_job_file(job: ImportJob) -> Sheet:
+    try:
+        with job.file.open("rb") as handle:
+            data = handle.read()
+    except (FileNotFoundError, OSError, ValueError):
+        raise ValidationError({"file": _("The uploaded file is gone. Upload it again.")}) from None
+    try:
+        return read_sheet(data, job.original_name)
+    except ValidationError as error:
+        raise ValidationError({"file": error.messages}) from None
+
+
+def job_headers(job: ImportJob) -> list[str]:
+    return read_job_file(job).headers
+
+
+# --- the plan ------------------------------------------------------------------------------------
+
+
+@dataclass
+class NewCustomer:
+    row: Row
+    values: dict
+    vehicles: list[dict] = field(default_factory=list)
+    tags: set[str] = field(default_factory=set)
+    rows: list[Row] = field(default_factory=list)
+    pk: int | None = None
+    handed_over: bool = False  # to the writers: later rows of the file add to it afterwards (Planner.additions)
+
+
+@dataclass
+class CustomerChange:
+    pk: int
+    values: dict = field(default_factory=dict)
+    new_vehicles: list[dict] = field(default_factory=list)
+    vehicle_changes: dict[int, dict] = field(default_factory=dict)
+    tags: set[str] = field(default_factory=set)
+    rows: list[Row] = field(default_factory=list)
+    stale_search: bool = False  # its name, mobile, plates or VINs change: what ?q= searches
+
+
+@dataclass
+class Plan:
+    headers: list[str]
+    columns: dict[str, str]
+    total: int = 0
+    counts: Counter = field(default_factory=Counter)  # outcome → rows
+    reasons: Counter = field(default_factory=Counter)  # reason → rows
+    preview: list[Row] = field(default_factory=list)
+    rejected: list[Row] = field(default_factory=list)
+    creates: list[NewCustomer] = field(default_factory=list)
+    updates: dict[int, CustomerChange] = field(default_factory=dict)
+    additions: list[CustomerChange] = field(default_factory=list)  # vehicles and tags for customers created earlier
+    tag_names: set[str] = field(default_factory=set)
+
+    def reject(self, row: Row, *reasons: tuple[str, str | None]) -> None:
+        for message, kind in reasons:
+            row.add(message, kind)
+        row.outcome = "reject"
+        self.rejected.append(row)
+
+    @property
+    def shown_fields(self) -> list[Field]:
+        mapped = set(self.columns.values())
+        return [f for f in FIELDS if f.key in mapped]
+
+
+def _lookup(sql: str, params: list) -> list[tuple]:
+    """Rows found by key in the tenant's tables, probing the indexes: while an import grows a table its
+    statistics lag, and the planner would read the whole table for every chunk."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_hashjoin = off")
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        cursor.execute("SET LOCAL enable_seqscan TO DEFAULT; SET LOCAL enable_hashjoin TO DEFAULT")
+    return rows
+
+
+def _existing_mobiles(tenant_id: int, mobiles: Iterable[str]) -> dict[str, tuple]:
+    """Active customers of the tenant with these mobiles: mobile → (id, owner, team, name). One query."""
+    wanted = list(mobiles)
+    if not wanted:
+        return {}
+    rows = _lookup("SELECT mobile, id, owner_id, department_id, name FROM customers_customer "
+                   "WHERE tenant_id = %s AND is_active AND mobile = ANY(%s)", [tenant_id, wanted])
+    return {mobile: (pk, owner, team, name) for mobile, pk, owner, team, name in rows}
+
+
+def _existing_vins(tenant_id: int, vins: Iterable[str]) -> dict[str, tuple]:
+    """The tenant's vehicles with these VINs: vin → (vehicle, customer, owner, team, customer active, name,
+    mobile, plate). One query."""
+    wanted = list(vins)
+    if not wanted:
+        return {}
+    rows = _lookup("SELECT v.vin, v.id, v.customer_id, c.owner_id, c.department_id, c.is_active, c.name, c.mobile, "
+                   "v.plate FROM customers_vehicle v JOIN customers_customer c ON c.id = v.customer_id "
+                   "WHERE v.tenant_id = %s AND v.vin = ANY(%s)", [tenant_id, wanted])
+    return {row[0]: row[1:] for row in rows}
+
+
+class Writable:
+    """Whether the importer may change an existing customer: their role's visibility, read once."""
+
+    def __init__(self, user: User):
+        self.visibility = visibility_for(user)
+
+    def __call__(self, owner_id, department_id) -> bool:
+        v = self.visibility
+        if v.everything:
+            return True
+        if owner_id is not None:
+            return owner_id in v.staff_ids
+        return department_id in v.queue_department_ids
+
+
+def _rows_of(sheet: Sheet) -> Iterable[tuple[int, list[str]]]:
+    return enumerate(sheet.rows, start=2)
+
+
+def plan_import(job: ImportJob, *, user: User, keep_preview: int = PREVIEW_ROWS) -> Plan:
+    """Check every row of the job's file as the import would, without writing anything."""
+    planner = Planner(job, user, keep_preview=keep_preview)
+    for _new in planner.chunks():
+        pass
+    return planner.finish()
+
+
+class Planner:
+    """Reads the job's file a chunk of rows at a time, checks each row (RowChecker) and decides what becomes of
+    it: create, update, skip or reject. The import hands each chunk's new customers to its writers while the
+    next chunk is read, so reading and writing overlap. Every query is one per chunk: the tenant's customers
+    with the chunk's mobiles, its vehicles with the chunk's VINs."""
+
+    def __init__(self, job: ImportJob, user: User, *, keep_preview: int = 0):
+        self.job = job
+        self.sheet = read_job_file(job)
+        self.checker = RowChecker(job, self.sheet.headers, user)
+        self.plan = Plan(headers=self.sheet.headers, columns=self.checker.columns)
+        self.keep_preview = keep_preview
+        self.writable = Writable(user)
+        self.new_by_mobile: dict[str, NewCustomer] = {}
+        self.vin_lines: dict[str, int] = {}
+        self.mobile_claims: dict[str, object] = {}  # mobile → the customer (id or NewCustomer) the file gives it to
+        self.additions: dict[int, tuple[NewCustomer, CustomerChange]] = {}  # to customers already handed to writers
+        self.rows_of_chunk: list[Row] = []
+
+    def chunks(self, size: int = CHUNK):
+        """Yields, chunk after chunk, the new customers the chunk's rows create."""
+        rows = _rows_of(self.sheet)
+        collecting = gc.isenabled()
+        gc.disable()  # hundreds of thousands of small objects, none in a cycle: no collection while reading
+        try:
+            while True:
+                chunk = [self.checker.parse(line, raw) for line, raw in itertools.islice(rows, size)]
+                if not chunk:
+                    return
+                first_new = len(self.plan.creates)
+                self._classify(chunk)
+                self._count(chunk)
+                self.rows_of_chunk = chunk
+                yield self.plan.creates[first_new:]
+        finally:
+            if collecting:
+                gc.enable()
+
+    def finish(self) -> Plan:
+        """The plan. Rows that add vehicles or tags to customers the writers had already been given become
+        updates of those customers (call it once the writers are done: the customers have their ids)."""
+        for group, change in self.additions.values():
+            change.pk = group.pk
+            self.plan.additions.append(change)
+        return self.plan
+
+    def _count(self, rows: list[Row]) -> None:
+        plan = self.plan
+        plan.total += len(rows)
+        for row in rows:
+            plan.counts[row.outcome] += 1
+            for kind in set(row.kinds):
+                plan.reasons[kind] += 1
+            if len(plan.preview) < self.keep_preview:
+                plan.preview.append(row)
+            if row.outcome in ("create", "update"):
+                plan.tag_names.update(row.tags)
+
+    def _classify(self, rows: list[Row]) -> None:  # noqa: C901
+        """Decide each row's outcome: create, update, skip or reject (with reasons)."""
+        plan, job = self.plan, self.job
+        by_mobile = _existing_mobiles(job.tenant_id, {r.values["mobile"] for r in rows if "mobile" in r.values})
+        by_vin = _existing_vins(job.tenant_id, {r.vehicle["vin"] for r in rows if "vin" in r.vehicle})
+        key = job.match_key
+        update = job.on_match == ImportJob.OnMatch.UPDATE
+        same_vin = _("The same VIN as an earlier row")
+        no_model = _("A new vehicle needs its model.")
+        new_by_mobile, vin_lines, mobile_claims = self.new_by_mobile, self.vin_lines, self.mobile_claims
+        for row in rows:
+            if row.errors:
+                plan.reject(row)
+                continue
+            values, vehicle = row.values, row.vehicle
+            mobile, vin = values.get("mobile"), vehicle.get("vin")
+            if vin and vin in vin_lines:  # first: the writers may have saved the earlier row's vehicle already
+                plan.reject(row, (_("Row %(line)s has the same VIN.") % {"line": vin_lines[vin]}, same_vin))
+                continue
+            existing = None
+            if mobile and mobile in new_by_mobile:
+                pass  # a customer this file creates (and the writers may have saved already)
+            elif key == ImportJob.MatchKey.MOBILE and mobile and mobile in by_mobile:
+                existing = (*by_mobile[mobile], mobile)
+            elif key == ImportJob.MatchKey.VIN and vin and vin in by_vin and by_vin[vin][4]:
+                found = by_vin[vin]
+                existing = (found[1], found[2], found[3], found[5], found[6])
+
+            if existing is not None:
+                pk, owner_id, team_id, old_name, old_mobile = existing
+                if not update:
+                    row.outcome = "skip"
+                    continue
+                if not self.writable(owner_id, team_id):
+                    plan.reject(row, (_("The existing customer is not yours to change."), None))
+                    continue
+                reasons = []
+                if mobile and mobile in by_mobile and by_mobile[mobile][0] != pk:
+                    reasons.append((_("This mobile belongs to another customer."), None))
+                elif mobile and mobile_claims.get(mobile, pk) != pk:
+                    reasons.append((_("Another row gives this mobile to another customer."), None))
+                vehicle_id = None
+                if vin:
+                    if vin in by_vin and by_vin[vin][1] != pk:
+                        reasons.append((_("This VIN is registered to another customer."), None))
+                    elif vin in by_vin:
+                        vehicle_id = by_vin[vin][0]
+                    elif "model_name" not in vehicle:
+                        reasons.append((no_model, None))
+                if reasons:
+                    plan.reject(row, *reasons)
+                    continue
+                change = plan.updates.get(pk)
+                if change is None:
+                    change = plan.updates[pk] = CustomerChange(pk)
+                change.values.update(values)
+                change.tags.update(row.tags)
+                if values.get("name", old_name) != old_name or (mobile or old_mobile) != old_mobile:
+                    change.stale_search = True
+                if vin:
+                    vin_lines[vin] = row.line
+                    if vehicle_id is not None:
+                        change.vehicle_changes[vehicle_id] = vehicle
+                        if vehicle.get("plate", by_vin[vin][7]) != by_vin[vin][7]:
+                            change.stale_search = True
+                    else:
+                        change.new_vehicles.append(vehicle)
+                        change.stale_search = True
+                if mobile:
+                    mobile_claims[mobile] = pk
+                change.rows.append(row)
+                row.outcome, row.target = "update", pk
+                continue
+
+            # a new customer, or another vehicle of one an earlier row creates
+            group = new_by_mobile.get(mobile) if mobile else None
+            reasons = []
+            if group is None and mobile and mobile in by_mobile:
+                reasons.append((_("This mobile belongs to an existing customer (the duplicate key is the VIN)."),
+                                None))
+            if vin and vin in by_vin:
+                reasons.append((_("This VIN is registered to an existing customer."), None))
+            if vin and "model_name" not in vehicle:
+                reasons.append((no_model, None))
+            if group is None and mobile and mobile in mobile_claims:
+                reasons.append((_("Another row gives this mobile to another customer."), None))
+            if group is not None and values.get("name") and values["name"] != group.values.get("name"):
+                reasons.append((_("Row %(line)s has the same mobile but another name.") % {"line": group.row.line},
+                                _("The same mobile as an earlier row, with another name")))
+            if group is None and not values.get("name"):
+                reasons.append((_("The name is missing."), None))
+            if reasons:
+                plan.reject(row, *reasons)
+                continue
+            row.outcome, row.target = "create", group
+            if vin:
+                vin_lines[vin] = row.line
+            if group is None:
+                group = row.target = NewCustomer(row=row, values=values)
+                plan.creates.append(group)
+                if mobile:
+                    new_by_mobile[mobile] = group
+                    mobile_claims[mobile] = group
+            elif group.handed_over:  # its customer is being written: add to it afterwards
+                change = self.additions.setdefault(id(group), (group, CustomerChange(0, stale_search=True)))[1]
+                if vin:
+                    change.new_vehicles.append(vehicle)
+                change.tags.update(row.tags)
+                change.rows.append(row)
+                continue
+            if vin:
+                group.vehicles.append(vehicle)
+            group.tags.update(row.tags)
+            group.rows.append(row)
+
+
+# --- showing rows --------------------------------------------------------------------------------
+
+
+def shown_value(key: str, value) -> str:
+    """A checked value as the preview shows it."""
+    if value is None or value == "":
+        return ""
+    if key == "mobile":
+        from customers.validators import display_mobile
+
+        return display_mobile(value)
+    if key in CHOICE_FIELDS:
+        return str(dict(CHOICE_FIELDS[key].choices).get(value, value))
+    if key == "marketing_consent":
+        return _("yes") if value else _("no")
+    if key == "tags":
+        return "、".join(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def owner_labels(plan: Plan) -> dict[int, str]:
+    ids = {r.values["owner"] for r in plan.preview if "owner" in r.values}
+    return {s.pk: str(s) for s in Staff.objects.filter(pk__in=ids).select_related("user")}
+
+
+# --- the report of rejected rows ---------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _safe_cell(value: str) -> str:
+    """A cell Excel would run as a formula is written as text."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def report_csv(plan: Plan) -> bytes:
+    """Every rejected row with its row number and reasons, then the row as it was (UTF-8 with BOM)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([_("Row"), _("Reasons"), *plan.headers])
+    for row in sorted(plan.rejected, key=lambda r: r.line):
+        writer.writerow([row.line, " ".join(row.errors), *(_safe_cell(c) for c in row.raw)])
+    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+
+
+def draft_report(job: ImportJob, *, user: User) -> bytes:
+    """The rows the import would reject now, before it runs."""
+    return report_csv(plan_import(job, user=user, keep_preview=0))
+
+

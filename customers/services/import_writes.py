@@ -1,0 +1,599 @@
+"""Writing a planned customer import (customers.services.import_plan) to the database, fast.
+
+* New customers are written with COPY, batch by batch, with primary keys taken from the sequence first so
+  that their vehicles and tag links reference them without a round trip; each with its completeness score
+  (customers.services.quality's definition), through a temporary table. Customers to update are changed
+  with one `UPDATE … FROM unnest(…)` per batch, only where the file changes something.
+* Batches in their own transactions are written side by side by writer threads, one connection each,
+  while the next chunk of the file is still being read (not for all or nothing: that is one transaction).
+* pghistory's row-by-row triggers stand aside; the same event rows are written set-based after each
+  statement, under one pghistory context that names the importer.
+* Progress goes to the job row through a connection of its own, so the page sees it even while an
+  all-or-nothing import holds everything in one transaction.
+* Someone saving a customer with a mobile or VIN of the file meanwhile makes its batch fail: the batch is
+  written again item by item and the conflicting rows are rejected (all or nothing: nothing is imported)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import logging
+import queue
+import threading
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import date
+
+import psycopg2
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_scopes import scope
+
+from accounts.models import User
+from customers.models import Customer, ImportJob, JobStatus
+from customers.services import build_search_text
+from customers.services.import_checks import COMPANY_WORDS, Row
+from customers.services.import_plan import CustomerChange, NewCustomer, Plan, Planner, plan_import, report_csv
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5_000  # rows written per COPY / UPDATE, and between two progress updates
+WRITERS = 3  # connections writing batches side by side
+
+
+class Progress:
+    """Writes processed_rows through a connection of its own: visible while the import's transaction runs."""
+
+    def __init__(self, job: ImportJob):
+        self.job = job
+        self.conn = None
+        try:
+            self.conn = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items()
+                                            if k != "cursor_factory"})
+            self.conn.autocommit = True
+            with self.conn.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'")  # never wait long on the job row
+        except psycopg2.Error:  # progress is a nicety; the import goes on without it
+            logger.warning("import %s: no separate connection for progress", job.pk)
+            self.conn = None
+
+    def __call__(self, processed: int) -> None:
+        if self.conn is None:
+            return
+        try:
+            with self.conn.cursor() as cursor:
+                cursor.execute(f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, updated_at = now() "
+                               "WHERE id = %s AND tenant_id = %s AND status = %s",
+                               [processed, self.job.pk, self.job.tenant_id, JobStatus.RUNNING])
+        except psycopg2.Error:
+            logger.warning("import %s: progress not recorded", self.job.pk, exc_info=True)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+
+class Conflict(Exception):
+    """Someone saved a customer with a mobile or VIN of the file while it was imported."""
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\") if "\\" in value else value
+
+
+def _copy(cursor, table: str, columns: list[str], lines: list[str]) -> None:
+    if lines:
+        with connection.wrap_database_errors:  # unique violations as django.db.IntegrityError
+            # the buffer size positionally: Django's debug cursor passes only positional arguments on
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(lines)),
+                               1 << 20)
+
+
+def _history_triggers() -> list[tuple]:
+    """(model, trigger) for pghistory's triggers on customers and vehicles."""
+    import pgtrigger
+
+    from customers.models import Vehicle
+
+    return [(model, trigger) for model, trigger in pgtrigger.registered()
+            if model in (Customer, Vehicle) and type(trigger).__module__.startswith("pghistory")]
+
+
+@functools.cache
+def _history_trigger_ids() -> tuple[str, ...]:
+    """Their names in PostgreSQL (what pgtrigger.ignore takes)."""
+    return tuple(trigger.get_pgid(model) for model, trigger in _history_triggers())
+
+
+@functools.cache
+def _event_sql(model, label: str) -> str:
+    """INSERT … SELECT writing, for many rows at once, the event rows pghistory's `label` trigger of `model`
+    writes one by one: the tracked columns, NOW(), the label, the row's id and the pghistory context.
+    Append the WHERE that picks the rows."""
+    event = next(trigger.event_model for tracked, trigger in _history_triggers()
+                 if tracked is model and trigger.label == label)
+    tracked = {f.name for f in model._meta.fields}
+    columns = [f.column for f in event._meta.fields if f.concrete and f.name in tracked
+               and not isinstance(f, models.AutoField)]
+    listed = ", ".join(f'"{c}"' for c in columns)
+    return (f'INSERT INTO "{event._meta.db_table}" ({listed}, pgh_created_at, pgh_label, pgh_obj_id, pgh_context_id) '
+            f'SELECT {listed}, NOW(), \'{label}\', id, %s::uuid FROM "{model._meta.db_table}" ')
+
+
+NEW_CUSTOMERS = "import_new_customer"  # a temporary table, one per connection
+
+
+def completeness_score_sql(tenant) -> str | None:
+    """The completeness score of a customer row `c` as customers.services.quality computes it (the rules of
+    the tenant in a CASE over the stage), to write it with each new customer; None when unavailable."""
+    try:
+        from customers.models import CompletenessRule
+        from customers.services.quality import _stage_score_sql
+    except ImportError:
+        return None
+    by_stage: dict[str, list[tuple[str, int]]] = defaultdict(list)
+    for stage, requirement, weight in (CompletenessRule.objects.filter(tenant=tenant).order_by("stage", "requirement")
+                                       .values_list("stage", "requirement", "weight")):
+        if stage in Customer.Stage.values:
+            by_stage[stage].append((requirement, weight))
+    if not by_stage:
+        return "NULL::integer"
+    whens = " ".join(f"WHEN '{stage}' THEN {_stage_score_sql(rules)}" for stage, rules in by_stage.items())
+    return f"(CASE c.stage {whens} ELSE NULL END)"
+
+
+def refresh_completeness(*, tenant, customer_ids: list[int]) -> None:
+    # >>> COMPLETENESS CALL POINT. The data-quality work keeps Customer.completeness with a set-based
+    # function in customers/services/quality.py; once the import has written its rows, the customers it
+    # created or changed are rescored with it, in one UPDATE. <<<
+    try:
+        from customers.services.quality import completeness_recompute
+    except ImportError:
+        return
+    completeness_recompute(tenant=tenant, customer_ids=customer_ids)
+
+
+class Importer:
+    def __init__(self, job: ImportJob, user: User | None, progress: Callable[[int], None]):
+        self.job = job
+        self.user = user
+        self.progress = progress
+        self.tenant_id = job.tenant_id
+        self.now = timezone.now()
+        self.stamp = self.now.isoformat()
+        self.context_id = str(uuid.uuid4())  # one pghistory context for the whole run
+        self.context_metadata = json.dumps({"user": user.pk if user else None, "import": job.pk})
+        self.tag_ids: dict[str, int] = {}
+        self.plan: Plan | None = None  # while reading and writing side by side
+        self.conflicts: list[tuple[Row, str]] = []  # rows refused while writing, with what they were to be
+        self.touched: list[int] = []  # customers changed by the import (new ones are scored as they are written)
+        self.score_sql = completeness_score_sql(job.tenant)
+
+    # -- the steps
+    def run(self) -> ImportJob:
+        job = self.job
+        if self.user is None:
+            raise ValidationError(_("The person who started this import is no longer a member."))
+        # Batches in their own transactions are written side by side while the file is still being read,
+        # one connection per writer. Not inside one transaction (all or nothing, or a test's): one
+        # connection holds it, so the file is read first and then written.
+        if not job.all_or_nothing and not connection.in_atomic_block and WRITERS > 1:
+            plan = self._read_and_write()
+        else:
+            plan = self._read_then_write()
+        counts = Counter(plan.counts)
+        for row, outcome in self.conflicts:
+            counts[outcome] -= 1
+            counts["reject"] += 1
+            plan.rejected.append(row)
+        if job.all_or_nothing and plan.counts["reject"]:
+            counts = Counter(reject=counts["reject"])  # nothing was written
+        report = report_csv(plan) if plan.rejected else None
+        if self.touched:
+            refresh_completeness(tenant=job.tenant, customer_ids=self.touched)
+        job.created_count, job.updated_count = counts["create"], counts["update"]
+        job.skipped_count, job.rejected_count = counts["skip"], counts["reject"]
+        job.processed_rows, job.total_rows = plan.total, plan.total
+        job.status, job.finished_at, job.error = JobStatus.DONE, timezone.now(), ""
+        if report is not None:
+            job.report.save("report.csv", ContentFile(report), save=False)
+        job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
+                                "processed_rows", "total_rows", "status", "finished_at", "error", "report",
+                                "updated_at"])
+        return job
+
+    def progress_base(self) -> int:
+        """Rows read so far that need no writing: skipped and rejected ones."""
+        return self.plan.counts["skip"] + self.plan.counts["reject"] if self.plan is not None else 0
+
+    def _read_then_write(self) -> Plan:
+        job = self.job
+        plan = plan_import(job, user=self.user, keep_preview=0)
+        ImportJob.objects.filter(pk=job.pk).update(total_rows=plan.total)
+        if job.all_or_nothing and plan.rejected:
+            return plan  # nothing is written
+        per_batch = not job.all_or_nothing
+        try:
+            with transaction.atomic() if job.all_or_nothing else contextlib.nullcontext():
+                with connection.cursor() as cursor:
+                    self._in_transaction(per_batch, lambda: self._prepare(cursor, plan.tag_names))
+                    done = plan.counts["reject"] + plan.counts["skip"]  # nothing to write for these
+                    self.progress(done)
+                    for work, write in ((plan.creates, self._write_creates),
+                                        (list(plan.updates.values()), self._write_updates)):
+                        for start in range(0, len(work), BATCH):
+                            batch = work[start:start + BATCH]
+                            self._batch(cursor, batch, write, per_batch)
+                            done += sum(len(item.rows) for item in batch)
+                            self.progress(done)
+        except IntegrityError:
+            if not job.all_or_nothing:
+                raise
+            raise Conflict(_("A customer with a mobile or VIN of the file was saved while it was imported; "
+                              "nothing was imported. Start the import again.")) from None
+        return plan
+
+    def _read_and_write(self) -> Plan:
+        """Each chunk's new customers go to the writers while the next chunk is read; customers to update
+        (and vehicles for customers created from earlier rows) once every new customer is written."""
+        planner = Planner(self.job, self.user)
+        self.plan = planner.plan
+        with transaction.atomic(), connection.cursor() as cursor:
+            self._prepare(cursor, set())
+        writers = Writers(self, WRITERS)
+        plan = planner.plan
+        try:
+            for new in planner.chunks(BATCH):
+                missing = plan.tag_names - self.tag_ids.keys()
+                if missing:
+                    with transaction.atomic(), connection.cursor() as cursor:
+                        self._ensure_tags(cursor, missing)
+                for group in new:
+                    group.handed_over = True
+                for start in range(0, len(new), BATCH):
+                    writers.put(new[start:start + BATCH], self._write_creates)
+                writers.collect(block=False)
+            ImportJob.objects.filter(pk=self.job.pk).update(total_rows=plan.total)
+            writers.wait()
+            plan = planner.finish()
+            changes = list(plan.updates.values()) + plan.additions
+            for start in range(0, len(changes), BATCH):
+                writers.put(changes[start:start + BATCH], self._write_updates)
+            writers.wait()
+        finally:
+            writers.close()
+        return plan
+
+    def _in_transaction(self, own: bool, work: Callable[[], None]) -> None:
+        if own:
+            with transaction.atomic():
+                work()
+        else:
+            work()
+
+    def _prepare(self, cursor, tag_names: set[str]) -> None:
+        """The tags the rows name, and the pghistory context the events point to (once, before any batch:
+        side-by-side writers would otherwise wait for each other on it)."""
+        cursor.execute("INSERT INTO pghistory_context (id, metadata, created_at, updated_at) "
+                       "VALUES (%s, %s, now(), now()) ON CONFLICT (id) DO NOTHING",
+                       [self.context_id, self.context_metadata])
+        self._ensure_tags(cursor, tag_names)
+
+    def _batch(self, cursor, batch: list, write: Callable, own_transaction: bool) -> None:
+        """Write a batch; in its own transaction unless all-or-nothing. When someone saved a customer with
+        one of the batch's mobiles or VINs meanwhile, the batch is written item by item, refusing those."""
+        if not own_transaction:
+            with transaction.atomic():  # a savepoint: the error reaches the caller, which rolls back all
+                write(cursor, batch)
+            return
+        try:
+            with transaction.atomic():
+                write(cursor, batch)
+        except IntegrityError:
+            for item in batch:
+                try:
+                    with transaction.atomic():
+                        write(cursor, [item])
+                except IntegrityError:
+                    for row in item.rows:
+                        self.conflicts.append((row, row.outcome))
+                        row.add(_("A customer with this mobile or VIN was saved while the file was imported."))
+                        row.outcome = "reject"
+
+    def _history(self, cursor) -> None:
+        """Settings for the rest of this transaction: the planner's (below), and pghistory's. pghistory's
+        row-by-row triggers on customers and vehicles stand aside (about 50 µs a row each: two
+        subtransactions and two statements per row); the import writes
+        the same event rows set-based after each statement (_event_sql), under one pghistory context that
+        names the importer, so the change history shows who imported what."""
+        cursor.execute("SELECT set_config('pghistory.context_id', %s, true), "
+                       "set_config('pghistory.context_metadata', %s, true), set_config('pgtrigger.ignore', %s, true), "
+                       # a batch's statements go row by row through primary keys: a hash join would read a
+                       # whole table for every batch, and compiling them (JIT) costs more than it saves
+                       "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
+                       "set_config('jit', 'off', true)",
+                       [self.context_id, self.context_metadata, "{" + ",".join(_history_trigger_ids()) + "}"])
+
+    def _events(self, cursor, model, label: str, where: str, params: list) -> None:
+        cursor.execute(_event_sql(model, label) + where, [self.context_id, *params])
+
+    def _ensure_tags(self, cursor, names: set[str]) -> None:
+        if not names:
+            return
+        wanted = sorted(names)
+        cursor.execute("INSERT INTO customers_tag (tenant_id, created_at, updated_at, name) "
+                       "SELECT %s, %s, %s, unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                       [self.tenant_id, self.now, self.now, wanted])
+        cursor.execute("SELECT name, id FROM customers_tag WHERE tenant_id = %s AND name = ANY(%s)",
+                       [self.tenant_id, wanted])
+        self.tag_ids.update(cursor.fetchall())
+
+    # -- new customers: COPY with ids taken from the sequence first
+    CUSTOMER_COLUMNS = ["id", "tenant_id", "created_at", "updated_at", "kind", "name", "mobile", "other_phone",
+                        "email", "wechat_id", "gender", "birthday", "address", "id_number", "source", "tier",
+                        "stage", "owner_id", "department_id", "credit_grade", "marketing_consent", "consent_at",
+                        "consent_channel", "search_text", "is_active"]
+    VEHICLE_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "vin", "plate", "model_name",
+                       "purchased_on"]
+    TAG_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "tag_id"]
+
+    def _write_creates(self, cursor, groups: list[NewCustomer]) -> None:  # noqa: C901 - runs 100,000 times
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('customers_customer', 'id')) "
+                       "FROM generate_series(1, %s)", [len(groups)])
+        ids = [pk for (pk,) in cursor.fetchall()]
+        tenant, stamp, null = str(self.tenant_id), self.stamp, r"\N"
+        job = self.job
+        if job.department_id:
+            default_owner, default_team = null, str(job.department_id)
+        else:
+            default_owner, default_team = str(job.created_by_id), null
+        self._history(cursor)
+        tag_ids = self.tag_ids
+        esc = _copy_text
+        customers, vehicles, links = [], [], []
+        for pk, group in zip(ids, groups, strict=True):
+            group.pk = pk
+            v = group.values
+            cid = str(pk)
+            name = v["name"]
+            mobile = v.get("mobile", "")
+            kind = v.get("kind") or ("company" if any(w in name.lower() for w in COMPANY_WORDS) else "person")
+            owner = v.get("owner")
+            birthday = v.get("birthday")
+            consent = v.get("marketing_consent", False)
+            cars = group.vehicles
+            if len(cars) > 1:  # as Customer.vehicles orders them: latest purchase first
+                cars = sorted(cars, key=lambda c: c.get("purchased_on") or date.max, reverse=True)
+            plates = [c["plate"] for c in cars if c.get("plate")]
+            vins = [c["vin"] for c in cars]
+            customers.append("\t".join((
+                cid, tenant, stamp, stamp, kind, esc(name), mobile, esc(v.get("other_phone", "")),
+                esc(v.get("email", "")), esc(v.get("wechat_id", "")), v.get("gender", ""),
+                birthday.isoformat() if birthday else null, esc(v.get("address", "")), esc(v.get("id_number", "")),
+                v.get("source") or "import", v.get("tier") or "c",
+                v.get("stage") or ("customer" if cars else "prospect"),
+                str(owner) if owner else default_owner, null if owner else default_team, "",
+                "t" if consent else "f", stamp if consent else null, v.get("consent_channel", ""),
+                esc(build_search_text(name, mobile, plates, vins)), "t",
+            )) + "\n")
+            for car in group.vehicles:
+                bought = car.get("purchased_on")
+                vehicles.append("\t".join((
+                    tenant, stamp, stamp, cid, car["vin"], esc(car.get("plate", "")), esc(car["model_name"]),
+                    bought.isoformat() if bought else null)) + "\n")
+            for tag in group.tags:
+                links.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{tag_ids[tag]}\n")
+        _copy(cursor, "customers_vehicle", self.VEHICLE_COLUMNS, vehicles)  # first: the score looks at them
+        if self.score_sql is None:
+            _copy(cursor, "customers_customer", self.CUSTOMER_COLUMNS, customers)
+        else:  # through a temporary table, to write each customer's completeness score with the row
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer) "
+                           "ON COMMIT DELETE ROWS")
+            cursor.execute(f"TRUNCATE {NEW_CUSTOMERS}")
+            _copy(cursor, NEW_CUSTOMERS, self.CUSTOMER_COLUMNS, customers)
+            listed = ", ".join(self.CUSTOMER_COLUMNS)
+            cursor.execute(f"INSERT INTO customers_customer ({listed}, completeness) "
+                           f"SELECT {listed}, {self.score_sql} FROM {NEW_CUSTOMERS} c")
+        _copy(cursor, "customers_customertag", self.TAG_COLUMNS, links)
+        from customers.models import Vehicle
+
+        self._events(cursor, Customer, "insert", "WHERE tenant_id = %s AND id = ANY(%s)", [self.tenant_id, ids])
+        if vehicles:
+            self._events(cursor, Vehicle, "insert", "WHERE tenant_id = %s AND customer_id = ANY(%s)",
+                         [self.tenant_id, ids])
+        if self.score_sql is None:
+            self.touched.extend(ids)
+
+    # -- existing customers: one UPDATE … FROM unnest(…) per batch
+    UPDATE_FIELDS = [("name", "text"), ("kind", "text"), ("mobile", "text"), ("other_phone", "text"),
+                     ("email", "text"), ("wechat_id", "text"), ("gender", "text"), ("birthday", "date"),
+                     ("address", "text"), ("id_number", "text"), ("source", "text"), ("tier", "text"),
+                     ("stage", "text"), ("owner", "bigint"), ("marketing_consent", "boolean"),
+                     ("consent_channel", "text")]
+
+    def _write_updates(self, cursor, changes: list[CustomerChange]) -> None:
+        from customers.models import Vehicle
+
+        self._history(cursor)
+        tenant = self.tenant_id
+        touched: set[int] = set()
+        # vehicles first: a customer's completeness counts them
+        new = [(c.pk, car) for c in changes for car in c.new_vehicles]
+        if new:
+            cursor.execute("""
+                INSERT INTO customers_vehicle (tenant_id, created_at, updated_at, customer_id, vin, plate,
+                                               model_name, purchased_on)
+                SELECT %s, %s, %s, t.* FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::date[])
+                    AS t(customer_id, vin, plate, model_name, purchased_on)
+                RETURNING id""",
+                           [tenant, self.now, self.now, [pk for pk, _car in new], [car["vin"] for _pk, car in new],
+                            [car.get("plate", "") for _pk, car in new], [car["model_name"] for _pk, car in new],
+                            [car.get("purchased_on") for _pk, car in new]])
+            added = [pk for (pk,) in cursor.fetchall()]
+            self._events(cursor, Vehicle, "insert", "WHERE tenant_id = %s AND id = ANY(%s)", [tenant, added])
+            touched |= {pk for pk, _car in new}
+        changed = [(pk, car) for c in changes for pk, car in c.vehicle_changes.items()]
+        if changed:
+            cursor.execute("""
+                UPDATE customers_vehicle v SET plate = COALESCE(NULLIF(t.plate, ''), v.plate),
+                    model_name = COALESCE(t.model_name, v.model_name),
+                    purchased_on = COALESCE(t.purchased_on, v.purchased_on), updated_at = %s
+                FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::date[]) AS t(id, plate, model_name, purchased_on)
+                WHERE v.id = t.id AND v.tenant_id = %s AND (v.plate, v.model_name, v.purchased_on)
+                    IS DISTINCT FROM (COALESCE(NULLIF(t.plate, ''), v.plate), COALESCE(t.model_name, v.model_name),
+                                      COALESCE(t.purchased_on, v.purchased_on))
+                RETURNING v.id""",
+                           [self.now, [pk for pk, _car in changed], [car.get("plate") for _pk, car in changed],
+                            [car.get("model_name") for _pk, car in changed],
+                            [car.get("purchased_on") for _pk, car in changed], tenant])
+            rewritten = [pk for (pk,) in cursor.fetchall()]
+            if rewritten:
+                self._events(cursor, Vehicle, "update", "WHERE tenant_id = %s AND id = ANY(%s)", [tenant, rewritten])
+        self._update_customers(cursor, changes)
+        links = [(c.pk, self.tag_ids[t]) for c in changes for t in c.tags]
+        if links:
+            cursor.execute("""
+                INSERT INTO customers_customertag (tenant_id, created_at, updated_at, customer_id, tag_id)
+                SELECT %s, %s, %s, t.* FROM unnest(%s::bigint[], %s::bigint[]) AS t(customer_id, tag_id)
+                ON CONFLICT DO NOTHING""",
+                           [tenant, self.now, self.now, [pk for pk, _t in links], [t for _pk, t in links]])
+        stale = [c.pk for c in changes if c.stale_search]
+        if stale:
+            self._refresh_search_text(cursor, stale)
+        if self.score_sql is None:
+            self.touched.extend(touched | {c.pk for c in changes if c.values})
+
+    def _update_customers(self, cursor, changes: list[CustomerChange]) -> None:
+        """One UPDATE for the batch: each column the file fills replaces the customer's value, consent keeps
+        when and how it was given or withdrawn, and the completeness score is computed on the new values.
+        Only rows that change are rewritten (and audited): importing the same file twice writes nothing."""
+        changes = [c for c in changes if c.values or c.new_vehicles]
+        if not changes:
+            return
+        fields = self.UPDATE_FIELDS
+        column = {name: f"{name}_id" if name == "owner" else name for name, _type in fields}
+        arrays = [[c.values.get(name) for c in changes] for name, _type in fields]
+        unnest = ", ".join(f"%s::{t}[]" for _name, t in fields)
+        active = "(o.marketing_consent AND o.consent_withdrawn_at IS NULL)"
+        merged = ", ".join(f"COALESCE(t.{column[name]}, o.{column[name]}) AS {column[name]}" for name, _type in fields)
+        score = self.score_sql or "o_completeness"
+        assigned = [column[name] for name, _type in fields] + ["consent_at", "consent_withdrawn_at", "completeness"]
+        cursor.execute(f"""
+            UPDATE customers_customer o SET {", ".join(f"{c} = n.{c}" for c in assigned)}, updated_at = %s
+            FROM (
+                SELECT c.*, {score} AS completeness FROM (
+                    SELECT o.id, o.tenant_id, o.completeness AS o_completeness, {merged},
+                        CASE WHEN t.marketing_consent AND NOT {active} THEN %s::timestamptz ELSE o.consent_at END
+                            AS consent_at,
+                        CASE WHEN t.marketing_consent AND NOT {active} THEN NULL
+                             WHEN t.marketing_consent = false AND {active} THEN %s::timestamptz
+                             ELSE o.consent_withdrawn_at END AS consent_withdrawn_at
+                    FROM unnest(%s::bigint[], {unnest}) AS t(id, {", ".join(column.values())})
+                    JOIN customers_customer o ON o.id = t.id AND o.tenant_id = %s AND o.is_active
+                ) c
+            ) n
+            WHERE o.id = n.id AND ({", ".join(f"o.{c}" for c in assigned)})
+                IS DISTINCT FROM ({", ".join(f"n.{c}" for c in assigned)})
+            RETURNING o.id""", [self.now, self.now, self.now, [c.pk for c in changes], *arrays, self.tenant_id])
+        rewritten = [pk for (pk,) in cursor.fetchall()]
+        if rewritten:
+            self._events(cursor, Customer, "update", "WHERE tenant_id = %s AND id = ANY(%s)",
+                         [self.tenant_id, rewritten])
+
+    def _refresh_search_text(self, cursor, ids: list[int]) -> None:
+        cursor.execute("""
+            SELECT c.id, c.name, c.mobile, v.plate, v.vin FROM customers_customer c
+            LEFT JOIN customers_vehicle v ON v.customer_id = c.id AND v.tenant_id = c.tenant_id
+            WHERE c.tenant_id = %s AND c.id = ANY(%s)
+            ORDER BY c.id, v.purchased_on DESC, v.id DESC""", [self.tenant_id, ids])
+        found: dict[int, list] = defaultdict(lambda: ["", "", [], []])
+        for pk, name, mobile, plate, vin in cursor.fetchall():
+            entry = found[pk]
+            entry[0], entry[1] = name, mobile
+            if plate:
+                entry[2].append(plate)
+            if vin:
+                entry[3].append(vin)
+        texts = {pk: build_search_text(name, mobile, plates, vins)
+                 for pk, (name, mobile, plates, vins) in found.items()}
+        cursor.execute("""
+            UPDATE customers_customer c SET search_text = t.search_text
+            FROM unnest(%s::bigint[], %s::text[]) AS t(id, search_text)
+            WHERE c.id = t.id AND c.tenant_id = %s AND c.search_text IS DISTINCT FROM t.search_text""",
+                       [list(texts), list(texts.values()), self.tenant_id])
+
+
+
+class Writers:
+    """Threads writing batches side by side, one database connection each (both cores work: Python reads
+    the file while PostgreSQL writes). put() queues a batch, wait() returns once every queued batch is
+    written, reporting progress as batches finish; the first error stops the rest and is raised."""
+
+    def __init__(self, importer: Importer, size: int):
+        self.importer = importer
+        self.todo: queue.SimpleQueue = queue.SimpleQueue()
+        self.results: queue.SimpleQueue = queue.SimpleQueue()
+        self.pending = 0
+        self.written = 0
+        self.failure: BaseException | None = None
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._work, name=f"import-{importer.job.pk}-writer-{n}", daemon=True)
+                        for n in range(size)]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self) -> None:
+        importer = self.importer
+        try:
+            with scope(tenant=importer.job.tenant), connection.cursor() as cursor:
+                while (item := self.todo.get()) is not None:
+                    if self.stop.is_set():
+                        self.results.put(0)
+                        continue
+                    batch, write = item
+                    try:
+                        importer._batch(cursor, batch, write, True)
+                        self.results.put(sum(len(entry.rows) for entry in batch))
+                    except BaseException as error:  # handed to the thread that waits for the writers
+                        self.stop.set()
+                        self.results.put(error)
+        finally:
+            connection.close()
+
+    def put(self, batch: list, write: Callable) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.pending += 1
+        self.todo.put((batch, write))
+
+    def collect(self, *, block: bool) -> None:
+        while self.pending:
+            try:
+                result = self.results.get(block=block)
+            except queue.Empty:
+                return
+            self.pending -= 1
+            if isinstance(result, BaseException):
+                self.failure = self.failure or result
+            else:
+                self.written += result
+                self.importer.progress(self.written + self.importer.progress_base())
+
+    def wait(self) -> None:
+        self.collect(block=True)
+        if self.failure is not None:
+            raise self.failure
+
+    def close(self) -> None:
+        self.stop.set()
+        for _thread in self.threads:
+            self.todo.put(None)
+        for thread in self.threads:
+            thread.join()

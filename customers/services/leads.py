@@ -1,0 +1,616 @@
+"""Writes for leads (集客登记): register a lead, assign it by hand or round-robin within a team, move it
+through new → contacted → appointment → visited → won / lost, win it (a customer with a purchase), and
+import online-platform leads from a spreadsheet. Each function owns its transaction; bad input raises
+ValidationError keyed by field, and nothing is half-written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Department, Position, RoleKind, Staff
+from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent, RoundRobin
+from customers.services import DuplicateMobile, customer_create, purchase_record, vehicle_add
+from customers.validators import normalize_mobile
+
+Status = Lead.Status
+OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.APPOINTMENT, Status.VISITED)  # in pipeline order
+CLOSED_STATUSES = (Status.WON, Status.LOST)
+PLATFORMS = ("汽车之家", "懂车帝", "易车网")  # suggestions; any platform name is accepted
+
+
+class Assign(models.TextChoices):
+    """How a lead finds its sales consultant."""
+
+    SELF = "self", gettext_lazy("Take it myself")
+    CONSULTANT = "consultant", gettext_lazy("Assign to a sales consultant")
+    ROUND_ROBIN = "round_robin", gettext_lazy("Next in turn in the team (round-robin)")
+    QUEUE = "queue", gettext_lazy("Leave it in the team's queue")
+
+
+class KnownMobile(ValidationError):
+    """The mobile belongs to an active customer or to an open lead already; `customer` / `lead` are
+    those (either may be None). Registering anyway needs the user's confirmation."""
+
+    def __init__(self, customer: Customer | None, lead: Lead | None):
+        self.customer, self.lead = customer, lead
+        super().__init__({"mobile": ValidationError(_("This mobile number is known already."), code="known")})
+
+
+def known_mobile(mobile: str) -> tuple[Customer | None, Lead | None]:
+    """The active customer and the newest open lead with this (normalised) mobile."""
+    if not mobile:
+        return None, None
+    customer = Customer.objects.filter(mobile=mobile, is_active=True).first()
+    lead = Lead.objects.filter(mobile=mobile, status__in=OPEN_STATUSES).order_by("-created_at", "-id").first()
+    return customer, lead
+
+
+def normalized_or_blank(mobile: str) -> str:
+    """The E.164 form of a mobile, or "" when it is empty or invalid (the service reports that)."""
+    try:
+        return normalize_mobile(mobile) if mobile else ""
+    except ValidationError:
+        return ""
+
+
+def _same_tenant(tenant, obj, field_name: str) -> None:
+    if obj is not None and obj.tenant_id != tenant.pk:
+        raise ValidationError({field_name: _("Choose an item of the same company.")})
+
+
+def closed_error(lead: Lead) -> ValidationError:
+    return ValidationError(_("This lead is closed (%(status)s) and cannot move any more.")
+                           % {"status": lead.get_status_display()}, code="closed")
+
+
+def _locked(lead: Lead) -> Lead:
+    """The lead's current row, locked for this transaction; closed leads are refused."""
+    lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead.pk)
+    if lead.status in CLOSED_STATUSES:
+        raise closed_error(lead)
+    return lead
+
+
+def _event(lead: Lead, staff: Staff | None, *, status: str = "", consultant: Staff | None = None,
+           note: str = "") -> LeadEvent:
+    """Record what happened and mark the lead active now."""
+    now = timezone.now()
+    event = LeadEvent.objects.create(tenant=lead.tenant, lead=lead, staff=staff, status=status,
+                                     consultant=consultant, note=note.strip()[:500])
+    lead.last_activity_at = now
+    Lead.objects.filter(pk=lead.pk).update(last_activity_at=now, updated_at=now)
+    return event
+
+
+# --- assignment and round-robin -------------------------------------------------------------------
+
+
+def round_robin_candidates(department: Department):
+    """Who takes turns in a team: its active sales specialists (consultants) by employee number; a team
+    without specialist positions hands leads to everyone holding a position in it."""
+    base = Staff.objects.filter(is_active=True)
+    specialists = base.filter(assignments__position__department=department,
+                              assignments__position__role_kind=RoleKind.SPECIALIST).distinct()
+    if specialists.exists():
+        return specialists.order_by("employee_no")
+    return base.filter(assignments__position__department=department).distinct().order_by("employee_no")
+
+
+def round_robin_turns(*, tenant, department: Department, count: int = 1) -> list[Staff]:
+    """The next `count` turns of the team, in order. The team's RoundRobin row is locked until the
+    transaction ends, so concurrent assignments queue up and never hand out the same turn twice."""
+    _same_tenant(tenant, department, "department")
+    if count <= 0:
+        return []
+    state = RoundRobin.objects.select_for_update().filter(department=department).first()
+    if state is None:  # the team's first lead: two creating the row at once make one row
+        RoundRobin.objects.bulk_create([RoundRobin(tenant=tenant, department=department)], ignore_conflicts=True)
+        state = RoundRobin.objects.select_for_update().get(department=department)
+    candidates = list(round_robin_candidates(department).select_related("user"))
+    if not candidates:
+        raise ValidationError({"department": _("Nobody in %(team)s can take leads.") % {"team": department.name}})
+    start = 0
+    ids = [staff.pk for staff in candidates]
+    if state.last_staff_id in ids:
+        start = ids.index(state.last_staff_id) + 1
+    elif state.last_staff_id is not None:  # they left the team: whoever follows them by number
+        last_no = Staff.objects.filter(pk=state.last_staff_id).values_list("employee_no", flat=True).first()
+        if last_no is not None:
+            start = next((i for i, staff in enumerate(candidates) if staff.employee_no > last_no), 0)
+    turns = [candidates[(start + k) % len(candidates)] for k in range(count)]
+    state.last_staff = turns[-1]
+    state.save(update_fields=["last_staff", "updated_at"])
+    return turns
+
+
+def home_department_id(staff: Staff) -> int | None:
+    """The department of a staff member's first position (leads they take count for that team)."""
+    return (Position.objects.filter(assignments__staff=staff).order_by("assignments__id")
+            .values_list("department_id", flat=True).first())
+
+
+def _assignment(*, tenant, staff: Staff, mode: str, consultant: Staff | None,
+                department: Department | None) -> tuple[Staff | None, int | None]:
+    """(consultant, department id) for an assignment mode; refuses what the user may not do."""
+    _same_tenant(tenant, consultant, "consultant")
+    _same_tenant(tenant, department, "department")
+    may_assign = staff.user.has_perm("customers.assign_lead")
+    if mode == Assign.SELF:
+        return staff, department.pk if department else home_department_id(staff)
+    if mode == Assign.QUEUE:
+        if department is None:
+            raise ValidationError({"department": _("Choose the team whose queue gets the lead.")})
+        return None, department.pk
+    if mode == Assign.CONSULTANT:
+        if consultant is None:
+            raise ValidationError({"consultant": _("Choose a sales consultant.")})
+        if not consultant.is_active:
+            raise ValidationError({"consultant": _("This staff member is no longer active.")})
+        if consultant != staff and not may_assign:
+            raise ValidationError({"consultant": _("Only managers assign leads to others; you may take it yourself.")})
+        return consultant, department.pk if department else home_department_id(consultant)
+    if mode == Assign.ROUND_ROBIN:
+        if not may_assign:
+            raise ValidationError({"assign": _("Only managers assign leads to others; you may take it yourself.")})
+        if department is None:
+            raise ValidationError({"department": _("Choose the team that takes turns.")})
+        return round_robin_turns(tenant=tenant, department=department)[0], department.pk
+    raise ValidationError({"assign": _("Choose how the lead is assigned.")})
+
+
+# --- register -------------------------------------------------------------------------------------
+
+
+def _clean_lead(lead: Lead) -> None:
+    errors = {}
+    lead.name = lead.name.strip()
+    if not lead.name:
+        errors["name"] = [_("Enter the lead's name.")]
+    if lead.mobile:
+        try:
+            lead.mobile = normalize_mobile(lead.mobile)
+        except ValidationError as error:
+            errors["mobile"] = error.messages
+    elif lead.channel in (Lead.Channel.PHONE, Lead.Channel.ONLINE):
+        errors["mobile"] = [_("Enter the mobile number the lead left.")]
+    lead.platform, lead.external_id = lead.platform.strip(), lead.external_id.strip()
+    if lead.channel == Lead.Channel.ONLINE:
+        if not lead.platform:
+            errors["platform"] = [_("Name the platform the lead came from, e.g. 汽车之家.")]
+    else:
+        lead.platform = lead.external_id = ""
+    if lead.channel == Lead.Channel.REFERRAL:
+        if lead.referrer is None:
+            errors["referrer"] = [_("Choose the customer who referred the lead.")]
+        elif not lead.referrer.is_active:
+            errors["referrer"] = [_("This customer was merged into another one; choose that one.")]
+    else:
+        lead.referrer = None
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def lead_register(*, tenant, staff: Staff, data: dict, assign: str, consultant: Staff | None = None,
+                  department: Department | None = None, known_ok: bool = False, attach: bool = False) -> Lead:
+    """Register a walk-in, call, online or referral lead. A mobile that an active customer or an open
+    lead has already raises KnownMobile unless the user confirmed (`known_ok`); `attach` links the lead
+    to the existing customer with that mobile."""
+    lead = Lead(tenant=tenant, name=data.get("name", ""), mobile=data.get("mobile", ""),
+                channel=data.get("channel", ""), platform=data.get("platform", ""),
+                external_id=data.get("external_id", ""), model_interest=data.get("model_interest", "").strip(),
+                referrer=data.get("referrer"), note=data.get("note", "").strip())
+    _same_tenant(tenant, lead.referrer, "referrer")
+    _clean_lead(lead)
+    if lead.external_id and Lead.objects.filter(platform=lead.platform, external_id=lead.external_id).exists():
+        raise ValidationError({"external_id": _("A lead with this ID from %(platform)s is registered already.")
+                               % {"platform": lead.platform}})
+    customer, open_lead = known_mobile(lead.mobile)
+    if (customer or open_lead) and not known_ok:
+        raise KnownMobile(customer, open_lead)
+    if attach and customer is not None:
+        lead.customer = customer
+    lead.consultant, lead.department_id = _assignment(tenant=tenant, staff=staff, mode=assign,
+                                                      consultant=consultant, department=department)
+    lead.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():  # the same platform ID registered concurrently loses here, not with a 500
+            lead.save()
+    except IntegrityError:
+        raise ValidationError({"external_id": _("A lead with this ID from %(platform)s is registered already.")
+                               % {"platform": lead.platform}}) from None
+    _event(lead, staff, status=Status.NEW, consultant=lead.consultant, note=lead.note)
+    return lead
+
+
+# --- work on one lead -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def lead_assign(*, lead: Lead, staff: Staff, assign: str, consultant: Staff | None = None,
+                department: Department | None = None, note: str = "") -> Lead:
+    """Hand an open lead to a consultant (by hand, round-robin in a team, or the user themselves)."""
+    lead = _locked(lead)
+    if assign == Assign.QUEUE:
+        raise ValidationError({"assign": _("Choose who takes the lead.")})
+    if assign == Assign.ROUND_ROBIN and department is None and lead.department_id:
+        department = Department.objects.get(pk=lead.department_id)
+    new_consultant, department_id = _assignment(tenant=lead.tenant, staff=staff, mode=assign,
+                                                consultant=consultant, department=department)
+    if new_consultant == lead.consultant:
+        raise ValidationError({"consultant": _("The lead is assigned to %(name)s already.")
+                               % {"name": new_consultant.user.display_name}})
+    lead.consultant = new_consultant
+    lead.department_id = department_id or lead.department_id
+    lead.save(update_fields=["consultant", "department", "updated_at"])
+    _event(lead, staff, consultant=new_consultant, note=note)
+    return lead
+
+
+@transaction.atomic
+def lead_take(*, lead: Lead, staff: Staff) -> Lead:
+    """A consultant takes an unassigned lead from their team's queue."""
+    lead = _locked(lead)
+    if lead.consultant_id is not None:
+        raise ValidationError(_("%(name)s has taken this lead already.")
+                              % {"name": Staff.objects.select_related("user").get(pk=lead.consultant_id)
+                                 .user.display_name})
+    lead.consultant = staff
+    lead.save(update_fields=["consultant", "updated_at"])
+    _event(lead, staff, consultant=staff)
+    return lead
+
+
+def next_statuses(lead: Lead) -> list[str]:
+    """Where an open lead may move with lead_move: a later open step, or lost (won needs the sale)."""
+    if lead.status in CLOSED_STATUSES:
+        return []
+    later = list(OPEN_STATUSES[OPEN_STATUSES.index(lead.status) + 1:])
+    return [*later, Status.LOST]
+
+
+@transaction.atomic
+def lead_move(*, lead: Lead, staff: Staff, status: str = "", note: str = "", lost_reason: str = "") -> Lead:
+    """Move an open lead forward, or close it as lost (with a reason); an empty status only records a
+    note (a contact attempt), which also counts as activity."""
+    lead = _locked(lead)
+    note, lost_reason = note.strip(), lost_reason.strip()
+    if status == Status.WON:
+        raise ValidationError({"status": _("Record the sale to close a lead as won.")})
+    if status and status not in next_statuses(lead):
+        raise ValidationError({"status": _("A lead moves forward: from %(now)s it can go to %(choices)s.") % {
+            "now": lead.get_status_display(),
+            "choices": ", ".join(str(Status(s).label) for s in next_statuses(lead))}})
+    if status == Status.LOST and not lost_reason:
+        raise ValidationError({"lost_reason": _("Say why the lead was lost.")})
+    if not status and not note:
+        raise ValidationError({"note": _("Choose a new status or write what happened.")})
+    if status:
+        lead.status = status
+        lead.lost_reason = lost_reason[:200] if status == Status.LOST else ""
+        lead.save(update_fields=["status", "lost_reason", "updated_at"])
+    if status == Status.LOST:
+        note = f"{lost_reason}\n{note}".strip()
+    _event(lead, staff, status=status, note=note)
+    return lead
+
+
+def customer_of(lead: Lead) -> Customer | None:
+    """The customer a won lead belongs to: the one it is attached to (or whoever that was merged into),
+    else the active customer with the lead's mobile."""
+    customer = lead.customer
+    for _hop in range(10):
+        if customer is None or customer.is_active:
+            break
+        customer = customer.merged_into
+    if customer is not None and customer.is_active:
+        return customer
+    if lead.mobile:
+        return Customer.objects.filter(mobile=lead.mobile, is_active=True).first()
+    return None
+
+
+@transaction.atomic
+def lead_win(*, lead: Lead, staff: Staff, contract_on: date, amount: Decimal, vin: str = "", model_name: str = "",
+             plate: str = "", note: str = "") -> Lead:
+    """Close a lead as won: the customer it belongs to (a new one, or the existing customer with its
+    mobile) gets the purchase, and the vehicle when a VIN is given. One transaction: a bad VIN leaves
+    no customer behind."""
+    lead = _locked(lead)
+    vin, model_name, plate = vin.strip(), model_name.strip(), plate.strip()
+    if plate and not vin:
+        raise ValidationError({"vin": _("Enter the VIN to register the vehicle.")})
+    if vin and not model_name:
+        raise ValidationError({"model_name": _("Enter the vehicle's model.")})
+    consultant = lead.consultant or staff
+    customer = customer_of(lead)
+    if customer is None:
+        try:
+            customer = customer_create(tenant=lead.tenant, data={
+                "kind": Customer.Kind.PERSON, "name": lead.name, "mobile": lead.mobile, "source": lead.channel,
+                "stage": Customer.Stage.CUSTOMER, "owner": consultant,
+                "department": Department.objects.filter(pk=lead.department_id).first(),
+            })
+        except DuplicateMobile:  # created by someone else a moment ago: record the sale on them
+            customer = Customer.objects.get(mobile=lead.mobile, is_active=True)
+    vehicle = None
+    if vin:
+        vehicle = vehicle_add(customer=customer, vin=vin, model_name=model_name, plate=plate, purchased_on=contract_on)
+    purchase = purchase_record(customer=customer, contract_on=contract_on, amount=amount, vehicle=vehicle,
+                               consultant=consultant)
+    lead.status, lead.customer, lead.purchase = Status.WON, customer, purchase
+    lead.save(update_fields=["status", "customer", "purchase", "updated_at"])
+    _event(lead, staff, status=Status.WON, note=note)
+    return lead
+
+
+# --- import ---------------------------------------------------------------------------------------
+
+IMPORT_FIELDS = {
+    "name": gettext_lazy("Name"),
+    "mobile": gettext_lazy("Mobile"),
+    "external_id": gettext_lazy("Platform lead ID"),
+    "model_interest": gettext_lazy("Model of interest"),
+    "created": gettext_lazy("Created"),
+    "note": gettext_lazy("Note"),
+    "platform": gettext_lazy("Platform"),
+}
+REQUIRED_IMPORT_FIELDS = ("name", "mobile")
+# header spellings seen in platform exports, compared without spaces, punctuation or case
+HEADER_GUESSES = {
+    "name": ["姓名", "客户姓名", "客户名称", "名字", "联系人", "称呼", "name", "customername", "fullname", "contact"],
+    "mobile": ["手机", "手机号", "手机号码", "电话", "联系电话", "电话号码", "联系方式", "mobile", "phone",
+               "mobilephone", "tel", "telephone", "cellphone"],
+    "external_id": ["线索id", "线索编号", "线索号", "线索编码", "订单号", "id", "编号", "leadid", "clueid",
+                    "platformleadid"],
+    "model_interest": ["意向车型", "车型", "关注车型", "感兴趣车型", "意向车系", "车系", "model", "vehiclemodel",
+                       "modelofinterest", "car"],
+    "created": ["创建时间", "留资时间", "提交时间", "线索时间", "下发时间", "时间", "日期", "created", "createdat",
+                "date", "time", "submitted"],
+    "note": ["留言", "备注", "客户留言", "说明", "note", "notes", "comment", "message", "remark", "remarks"],
+    "platform": ["平台", "来源平台", "线索来源", "来源", "渠道", "platform", "source", "channel"],
+}
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[\s_\-:：()（）/#.]+", "", header).lower()
+
+
+def guess_columns(headers: list[str]) -> dict[str, str]:
+    """{field: header} guessed from the file's headers: exact spellings first, then headers that
+    contain a spelling (e.g. “客户手机号”)."""
+    keys = {header: _header_key(header) for header in headers if header}
+    guessed: dict[str, str] = {}
+    taken: set[str] = set()
+    for exact in (True, False):
+        for name, spellings in HEADER_GUESSES.items():
+            if name in guessed:
+                continue
+            for spelling in spellings:
+                match = next((h for h, key in keys.items() if h not in taken and (
+                    key == spelling if exact else (len(spelling) > 2 and spelling in key))), None)
+                if match:
+                    guessed[name] = match
+                    taken.add(match)
+                    break
+    return guessed
+
+
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d",
+                "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日")
+
+
+def parse_time(text: str) -> datetime:
+    """A platform's time stamp in the current (tenant's) time zone."""
+    text = text.strip()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        value = None
+        for fmt in TIME_FORMATS:
+            try:
+                value = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if value is None:
+        raise ValidationError(_("“%(value)s” is not a date and time, e.g. 2024-05-01 14:30.") % {"value": text[:40]})
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+@dataclass
+class ImportRow:
+    number: int  # the row's line in the file (the header is line 1)
+    values: dict[str, str]
+    errors: list[str] = field(default_factory=list)
+    exists: str = ""  # why the lead is there already
+    lead: Lead | None = None
+
+    @property
+    def outcome(self) -> str:
+        return "rejected" if self.errors else "exists" if self.exists else "new"
+
+
+@dataclass
+class ImportPlan:
+    rows: list[ImportRow]
+
+    def _of(self, outcome: str) -> list[ImportRow]:
+        return [row for row in self.rows if row.outcome == outcome]
+
+    @property
+    def new(self) -> list[ImportRow]:
+        return self._of("new")
+
+    @property
+    def existing(self) -> list[ImportRow]:
+        return self._of("exists")
+
+    @property
+    def rejected(self) -> list[ImportRow]:
+        return self._of("rejected")
+
+
+MAX_IMPORT_ROWS = 20_000
+
+
+def lead_import_plan(*, tenant, headers: list[str], rows, columns: dict[str, str], platform: str) -> ImportPlan:
+    """Check every row without writing: what would be created, what is there already (same platform
+    lead ID; rows without one: an open lead with the same mobile, or the same row earlier in the file),
+    and what is rejected and why."""
+    missing = [str(IMPORT_FIELDS[f]) for f in REQUIRED_IMPORT_FIELDS if not columns.get(f)]
+    if missing:
+        raise ValidationError(_("Choose the columns for: %(fields)s.") % {"fields": ", ".join(missing)})
+    platform = platform.strip()
+    if not platform and not columns.get("platform"):
+        raise ValidationError({"platform": _("Name the platform the leads come from, e.g. 汽车之家.")})
+    index = {header: i for i, header in enumerate(headers)}
+    unknown = [h for h in columns.values() if h and h not in index]
+    if unknown:
+        raise ValidationError(_("The file has no column “%(name)s”.") % {"name": unknown[0]})
+    now = timezone.now()
+    plan = ImportPlan(rows=[])
+    for number, raw in enumerate(rows, start=2):
+        if len(plan.rows) >= MAX_IMPORT_ROWS:
+            raise ValidationError(_("A lead file may have at most %(count)s rows.") % {"count": MAX_IMPORT_ROWS})
+        values = {name: raw[index[header]] if header else "" for name, header in columns.items()}
+        row = ImportRow(number=number, values=values)
+        plan.rows.append(row)
+        lead = Lead(tenant=tenant, channel=Lead.Channel.ONLINE, name=values.get("name", "")[:100],
+                    platform=(values.get("platform") or platform)[:50],
+                    external_id=values.get("external_id", "").strip(),
+                    model_interest=values.get("model_interest", "").strip()[:60],
+                    note=values.get("note", "").strip()[:2000], created_at=now, updated_at=now,
+                    last_activity_at=now)
+        if not lead.name.strip():
+            row.errors.append(_("The name is missing."))
+        if len(lead.external_id) > 64:
+            row.errors.append(_("The platform lead ID is longer than 64 characters."))
+        if not lead.platform.strip():
+            row.errors.append(_("The platform is missing."))
+        mobile = values.get("mobile", "").strip()
+        if not mobile:
+            row.errors.append(_("The mobile number is missing."))
+        else:
+            try:
+                lead.mobile = normalize_mobile(mobile)
+            except ValidationError as error:
+                row.errors.append(f"{mobile[:30]}: {error.messages[0]}")
+        if values.get("created", "").strip():
+            try:
+                lead.created_at = parse_time(values["created"])
+                if lead.created_at > now + timedelta(minutes=5):
+                    row.errors.append(_("The created time lies in the future."))
+            except ValidationError as error:
+                row.errors.append(error.messages[0])
+        lead.name, lead.platform = lead.name.strip(), lead.platform.strip()
+        row.lead = lead
+    _mark_existing(plan)
+    return plan
+
+
+def _mark_existing(plan: ImportPlan) -> None:
+    candidates = [row for row in plan.rows if not row.errors]
+    ids = {(row.lead.platform, row.lead.external_id) for row in candidates if row.lead.external_id}
+    platforms = {platform for platform, _id in ids}
+    known_ids = set(Lead.objects.filter(platform__in=platforms, external_id__in={i for _p, i in ids})
+                    .values_list("platform", "external_id")) if ids else set()
+    mobiles = {row.lead.mobile for row in candidates if not row.lead.external_id}
+    open_mobiles = set(Lead.objects.filter(mobile__in=mobiles, status__in=OPEN_STATUSES)
+                       .values_list("mobile", flat=True)) if mobiles else set()
+    seen_ids, seen_mobiles = set(), set()
+    for row in candidates:
+        lead = row.lead
+        if lead.external_id:
+            key = (lead.platform, lead.external_id)
+            if key in known_ids:
+                row.exists = _("Imported before (same platform lead ID).")
+            elif key in seen_ids:
+                row.exists = _("The same platform lead ID appears earlier in the file.")
+            seen_ids.add(key)
+        else:
+            if lead.mobile in open_mobiles:
+                row.exists = _("An open lead with this mobile exists.")
+            elif lead.mobile in seen_mobiles:
+                row.exists = _("The same mobile appears earlier in the file.")
+            seen_mobiles.add(lead.mobile)
+
+
+@dataclass
+class ImportResult:
+    plan: ImportPlan
+    created: int
+    existing: int
+    rejected: int
+
+
+IMPORT_LOCK = 0x1EAD  # pg_advisory_xact_lock(IMPORT_LOCK, tenant id): one lead import per tenant at a time
+
+
+def insert_rows(model, objects: list, returning: tuple[str, ...] = ("id",)) -> list[tuple]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: the values are written as they are on the objects
+    (created_at included, which bulk_create would overwrite), rows that hit a unique constraint are
+    skipped, and only the inserted rows come back."""
+    from psycopg2.extras import execute_values
+
+    if not objects:
+        return []
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES %s "
+           f"ON CONFLICT DO NOTHING RETURNING {', '.join(quote(model._meta.get_field(n).column) for n in returning)}")
+    values = [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields) for obj in objects]
+    with connection.cursor() as cursor:
+        return execute_values(cursor.cursor, sql, values, page_size=1000, fetch=True)
+
+
+@transaction.atomic
+def lead_import(*, job: ImportJob, staff: Staff, headers: list[str], rows, columns: dict[str, str], platform: str,
+                department: Department, assign: str = Assign.ROUND_ROBIN) -> ImportResult:
+    """Import the good rows of a platform export in one transaction: new leads are handed out
+    round-robin in `department` (or left in its queue); rows there already are skipped, rejected rows
+    reported. Running the same file again creates nothing."""
+    tenant = job.tenant
+    _same_tenant(tenant, department, "department")
+    if assign not in (Assign.ROUND_ROBIN, Assign.QUEUE):
+        raise ValidationError({"assign": _("Choose how the leads are assigned.")})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, tenant.pk])
+    plan = lead_import_plan(tenant=tenant, headers=headers, rows=rows, columns=columns, platform=platform)
+    new = [row.lead for row in plan.new]
+    turns = (round_robin_turns(tenant=tenant, department=department, count=len(new))
+             if assign == Assign.ROUND_ROBIN else [None] * len(new))
+    known = dict(Customer.objects.filter(mobile__in={lead.mobile for lead in new}, is_active=True)
+                 .values_list("mobile", "pk")) if new else {}
+    for lead, consultant in zip(new, turns, strict=True):
+        lead.consultant, lead.department_id = consultant, department.pk
+        lead.customer_id = known.get(lead.mobile)
+    inserted = insert_rows(Lead, new, returning=("id", "platform", "external_id", "mobile"))
+    by_key = {(p, e) if e else m: pk for pk, p, e, m in inserted}
+    events = []
+    for lead in new:
+        lead.pk = by_key.get((lead.platform, lead.external_id) if lead.external_id else lead.mobile)
+        if lead.pk is not None:
+            events.append(LeadEvent(tenant=tenant, lead=lead, staff=staff, status=Status.NEW,
+                                    consultant=lead.consultant, note=job.original_name[:500]))
+    LeadEvent.objects.bulk_create(events)
+    created = len(events)
+    existing = len(plan.existing) + len(new) - created  # registered concurrently by hand: there already
+    job.columns = {header: name for name, header in columns.items() if header}
+    job.status, job.finished_at = JobStatus.DONE, timezone.now()
+    job.total_rows, job.processed_rows = len(plan.rows), len(plan.rows)
+    job.created_count, job.skipped_count, job.rejected_count = created, existing, len(plan.rejected)
+    job.save()
+    return ImportResult(plan=plan, created=created, existing=existing, rejected=len(plan.rejected))

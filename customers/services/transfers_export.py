@@ -1,0 +1,327 @@
+"""Export of the filtered customer list to CSV (UTF-8 with BOM, so Excel shows Chinese) or XLSX, as a
+Celery job with progress.
+
+The job writes exactly what its requester sees in the list: the same filters, search and order, their
+role's rows, masked as they see them (a data analyst gets 138****5678, masked ID numbers, addresses and
+e-mails, birthdays as the year). Rows are read in keyset chunks, never with OFFSET and never all at once,
+and written to a temporary file that goes to the storage when complete. A cell a spreadsheet would run
+as a formula is written as text (CSV: a leading apostrophe; XLSX: a text cell)."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import Q
+from django.http import QueryDict
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+
+from accounts.models import Department, Staff
+from accounts.selectors import staff_directory
+from accounts.visibility import visibility_for
+from crm.paging import _after  # the keyset condition the list pages use
+from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
+from customers.selectors.exports import export_params, export_queryset
+from customers.validators import display_mobile, mask_mobile, mask_text
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 2000  # rows read per query, and between two progress updates
+MAX_ACTIVE = 3  # exports one person may have queued or running at once
+STALE_AFTER = timedelta(minutes=10)  # a running job without progress for this long was lost with its worker
+XLSX_SHEET_ROWS = 1_048_575  # data rows per worksheet (Excel's limit, less the header)
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_PARAMS = 2000
+
+COLUMNS = [
+    gettext_lazy("Name"), gettext_lazy("Kind"), gettext_lazy("Mobile"), gettext_lazy("E-mail"),
+    gettext_lazy("Gender"), gettext_lazy("Birthday"), gettext_lazy("Address"), gettext_lazy("ID number"),
+    gettext_lazy("Source"), gettext_lazy("Tier"), gettext_lazy("Lifecycle stage"), gettext_lazy("Owner"),
+    gettext_lazy("Team"), gettext_lazy("Tags"), gettext_lazy("Last visit"), gettext_lazy("Marketing consent"),
+    gettext_lazy("Vehicles (model, plate, VIN)"), gettext_lazy("Created"),
+]
+WIDTHS = [16, 8, 15, 22, 8, 12, 30, 20, 14, 14, 12, 12, 12, 16, 12, 14, 40, 18]
+CONTENT_TYPES = {
+    ExportJob.Format.CSV: "text/csv; charset=utf-8",
+    ExportJob.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+# --- requesting -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def export_request(*, staff: Staff, format: str, params: QueryDict) -> ExportJob:
+    """Queue an export of the customer list as `staff` sees it with these list parameters."""
+    if format not in ExportJob.Format.values:
+        raise ValidationError({"format": _("Choose CSV or Excel.")})
+    query = export_params(params)
+    if len(query) > MAX_PARAMS:
+        raise ValidationError(_("Too many filters to export at once; clear some and try again."))
+    # one person's exports queue one after the other: lock their staff row while counting
+    Staff.objects.select_for_update().filter(pk=staff.pk).first()
+    active = ExportJob.objects.filter(created_by=staff, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).count()
+    if active >= MAX_ACTIVE:
+        raise ValidationError(_("You have %(count)s exports still running; wait until one is done.")
+                              % {"count": active})
+    job = ExportJob.objects.create(tenant_id=staff.tenant_id, format=format, params=query, created_by=staff)
+
+    from customers.tasks import export_customers
+
+    transaction.on_commit(lambda: export_customers.delay(tenant_id=job.tenant_id, export_id=job.pk))
+    return job
+
+
+# --- running (customers.tasks.export_customers) ---------------------------------------------------
+
+
+def _claim(export_id: int) -> ExportJob | None:
+    """Queued → running, once: a second delivery of the task finds nothing to do; a job whose worker
+    died (no progress for STALE_AFTER) is taken over."""
+    now = timezone.now()
+    claimable = Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, updated_at__lt=now - STALE_AFTER)
+    claimed = (ExportJob.objects.filter(claimable, pk=export_id)
+               .update(status=JobStatus.RUNNING, processed_rows=0, error="", updated_at=now))
+    if not claimed:
+        return None
+    return ExportJob.objects.select_related("created_by__user", "tenant").get(pk=export_id)
+
+
+def _progress(job: ExportJob, **fields) -> None:
+    ExportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now(), **fields)
+
+
+def export_run(*, export_id: int) -> ExportJob | None:
+    """Write the export file; a failure is recorded on the job (status failed, a readable error)."""
+    job = _claim(export_id)
+    if job is None:
+        return None
+    user = job.created_by.user
+    with translation.override(user.language or job.tenant.default_language):
+        try:
+            if not (user.is_active and job.created_by.is_active and user.has_perm("customers.export_customer")):
+                raise ValidationError(_("You may no longer export customers."))
+            rows = _write(job, user)
+        except Exception as error:  # recorded where the requester sees it
+            if isinstance(error, ValidationError):
+                message = " ".join(error.messages)
+            else:
+                logger.exception("export %s failed", job.pk)
+                message = _("The export failed (%(error)s). Try again; if it fails again, tell your "
+                            "administrator.") % {"error": type(error).__name__}
+            _progress(job, status=JobStatus.FAILED, error=message, finished_at=timezone.now())
+        else:
+            _progress(job, status=JobStatus.DONE, file=job.file.name, total_rows=rows, processed_rows=rows,
+                      finished_at=timezone.now())
+    job.refresh_from_db()
+    return job
+
+
+# what one line needs, read as plain values (no model instances: an export may have a million rows)
+FIELDS = ("id", "created_at", "name", "kind", "mobile", "email", "gender", "birthday", "address", "id_number",
+          "source", "tier", "stage", "owner_id", "department_id", "last_visit_on", "marketing_consent",
+          "consent_withdrawn_at")
+
+
+def _chunks(queryset, order):
+    """The rows in the list's `order`, CHUNK at a time by keyset: each query starts after the last row
+    of the one before (crm.paging's condition), so chunk 500 costs what chunk 1 costs."""
+    queryset = queryset.order_by(*order).values(*FIELDS)
+    last = None
+    while True:
+        chunk = queryset.filter(_after(order, last)) if last is not None else queryset
+        rows = list(chunk[:CHUNK])
+        if rows:
+            yield rows
+        if len(rows) < CHUNK:
+            return
+        last = [rows[-1][field.lstrip("-")] for field in order]
+
+
+def _write(job: ExportJob, user) -> int:
+    queryset, order = export_queryset(user, QueryDict(job.params))
+    _progress(job, total_rows=queryset.count())
+    lines = Lines(job.tenant_id, visibility_for(user).is_masked)
+    writer_class = CsvWriter if job.format == ExportJob.Format.CSV else XlsxWriter
+    written = 0
+    with tempfile.TemporaryDirectory(prefix="crm-export-") as folder:
+        path = Path(folder) / f"customers.{job.format}"
+        with writer_class(path) as writer:
+            writer.header([str(label) for label in COLUMNS])
+            for rows in _chunks(queryset, order):
+                for line in lines.of(rows):
+                    writer.row(line)
+                written += len(rows)
+                _progress(job, processed_rows=written)
+        with path.open("rb") as handle:
+            job.file.save(f"customers.{job.format}", File(handle), save=False)
+    return written
+
+
+class Lines:
+    """Turns chunks of customer rows into export lines, masked as the requester sees each customer in
+    the list and on their page. Labels are looked up once per export (in the requester's language),
+    tags and vehicles once per chunk."""
+
+    def __init__(self, tenant_id: int, is_masked):
+        self.tenant_id = tenant_id
+        self.is_masked = is_masked
+        self.labels = {name: {key: str(label) for key, label in choices}
+                       for name, choices in (("kind", Customer.Kind.choices), ("gender", Customer.Gender.choices),
+                                             ("source", Customer.Source.choices), ("tier", Customer.Tier.choices),
+                                             ("stage", Customer.Stage.choices))}
+        self.consent = {"given": _("Given"), "withdrawn": _("Withdrawn"), "none": _("Not given")}
+        self.teams = dict(Department.objects.values_list("pk", "name"))
+
+    def of(self, rows: list[dict]):
+        ids = [row["id"] for row in rows]
+        tags = defaultdict(list)
+        for customer_id, name in (CustomerTag.objects.filter(customer_id__in=ids).order_by("tag__name")
+                                  .values_list("customer_id", "tag__name")):
+            tags[customer_id].append(name)
+        vehicles = defaultdict(list)
+        for customer_id, *parts in (Vehicle.objects.filter(customer_id__in=ids).order_by("created_at", "id")
+                                    .values_list("customer_id", "model_name", "plate", "vin")):
+            vehicles[customer_id].append(" ".join(part for part in parts if part))
+        staff = staff_directory(self.tenant_id, include={row["owner_id"] for row in rows})
+        for row in rows:
+            owner = staff.get(row["owner_id"]) if row["owner_id"] else None
+            yield self.line(row, masked=self.is_masked(row["owner_id"], row["department_id"]),
+                            owner=owner.name if owner else "", tags=tags[row["id"]], vehicles=vehicles[row["id"]])
+
+    def line(self, row: dict, *, masked: bool, owner: str, tags: list[str], vehicles: list[str]) -> list:
+        mobile, birthday = row["mobile"], row["birthday"]
+        if mobile:
+            mobile = mask_mobile(mobile) if masked else display_mobile(mobile)
+        if birthday and masked:
+            birthday = str(birthday.year)  # as on the customer's page
+        if row["marketing_consent"] and row["consent_withdrawn_at"] is None:
+            consent = self.consent["given"]
+        else:
+            consent = self.consent["withdrawn" if row["consent_withdrawn_at"] else "none"]
+
+        def private(value: str) -> str:
+            return mask_text(value, 1, 1) if masked and value else value
+
+        labels = self.labels
+        return [
+            row["name"], labels["kind"].get(row["kind"], row["kind"]), mobile, private(row["email"]),
+            labels["gender"].get(row["gender"], row["gender"]), birthday, private(row["address"]),
+            private(row["id_number"]), labels["source"].get(row["source"], row["source"]),
+            labels["tier"].get(row["tier"], row["tier"]), labels["stage"].get(row["stage"], row["stage"]),
+            owner, self.teams.get(row["department_id"], ""), ", ".join(tags), row["last_visit_on"], consent,
+            "; ".join(vehicles), timezone.localtime(row["created_at"]).replace(tzinfo=None, microsecond=0),
+        ]
+
+
+def risky(value: str) -> bool:
+    """Whether a spreadsheet would read this text as a formula (CSV injection)."""
+    return value.startswith(FORMULA_START)
+
+
+class CsvWriter:
+    """UTF-8 with a byte-order mark and CRLF lines: Excel opens it with the Chinese intact."""
+
+    def __init__(self, path: Path):
+        self.handle = path.open("w", encoding="utf-8-sig", newline="")
+        self.writer = csv.writer(self.handle)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.close()
+
+    def header(self, labels: list[str]) -> None:
+        self.writer.writerow(labels)
+
+    def row(self, values: list) -> None:
+        self.writer.writerow([self.cell(value) for value in values])
+
+    @staticmethod
+    def cell(value) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, date):
+            return value.isoformat()
+        text = str(value)
+        return f"'{text}" if risky(text) else text
+
+
+class XlsxWriter:
+    """openpyxl in write-only mode (rows stream to disk); a new worksheet every XLSX_SHEET_ROWS rows."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.book = Workbook(write_only=True)
+        self.sheet = None
+        self.labels: list[str] = []
+        self.rows_in_sheet = 0
+        self.sheets = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            if self.sheet is None:
+                self._new_sheet()
+            self.book.save(self.path)
+        else:
+            self.book.close()
+
+    def _new_sheet(self) -> None:
+        self.sheets += 1
+        title = _("Customers") if self.sheets == 1 else f"{_('Customers')} {self.sheets}"
+        self.sheet = self.book.create_sheet(title=title[:31])
+        for index, width in enumerate(WIDTHS):
+            self.sheet.column_dimensions[chr(ord("A") + index)].width = width
+        self.sheet.freeze_panes = "A2"
+        bold = Font(bold=True)
+        cells = []
+        for label in self.labels:
+            cell = WriteOnlyCell(self.sheet, value=label)
+            cell.font = bold
+            cells.append(cell)
+        self.sheet.append(cells)
+        self.rows_in_sheet = 0
+
+    def header(self, labels: list[str]) -> None:
+        self.labels = labels
+
+    def row(self, values: list) -> None:
+        if self.sheet is None or self.rows_in_sheet >= XLSX_SHEET_ROWS:
+            self._new_sheet()
+        self.sheet.append([self.cell(value) for value in values])
+        self.rows_in_sheet += 1
+
+    def cell(self, value):
+        if not isinstance(value, str):
+            return value
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if not risky(text):
+            return text
+        cell = WriteOnlyCell(self.sheet, value=text)
+        cell.data_type = "s"  # openpyxl would store "=…" as a formula
+        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        return cell
+
+
+def download_name(job: ExportJob) -> str:
+    """customers-20260315-0930.csv (in the reader's language)."""
+    return f"{_('customers')}-{timezone.localtime(job.created_at):%Y%m%d-%H%M}.{job.format}"

@@ -1,0 +1,640 @@
+"""Import of customers with vehicles from CSV/XLSX: column guessing (English and Chinese headers, saved
+mappings), every row checked in the preview, skip or update on a mobile or VIN match, all or nothing, the
+report of rejected rows, a real Celery worker with progress, and who may see which import."""
+
+import csv
+import io
+import random
+import time
+from datetime import date, datetime
+
+import psycopg2
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_scopes import scope
+from openpyxl import Workbook
+
+from accounts.models import Department, Staff
+from crm.celery import app
+from customers.models import Customer, CustomerTag, ImportJob, ImportMapping, JobStatus, Vehicle
+from customers.services import import_writes, imports
+from customers.tasks_import import import_customers
+from customers.validators import normalize_mobile, vin_check_digit
+
+BOM = b"\xef\xbb\xbf"
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def vin(serial: int, head: str = "LSVAU2180") -> str:
+    """A VIN with a correct check digit (position 9)."""
+    raw = f"{head[:8]}0N{serial:07d}"
+    return raw[:8] + vin_check_digit(raw) + raw[9:]
+
+
+def csv_bytes(rows, encoding="utf-8-sig") -> bytes:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode(encoding)
+
+
+def staff(tenant, username="demo.director") -> Staff:
+    with scope(tenant=tenant):
+        return Staff.objects.select_related("user").get(user__username=username)
+
+
+def upload(tenant, data: bytes, name="export.csv", username="demo.director", configure=True, **options) -> ImportJob:
+    """Upload as `username`, then save the guessed mapping with these options (as the mapping page does)."""
+    who = staff(tenant, username)
+    with scope(tenant=tenant):
+        job = imports.import_upload(tenant=tenant, staff=who, upload=SimpleUploadedFile(name, data))
+        if not configure:
+            return job
+        settings = {"match_key": "mobile", "on_match": "skip", "all_or_nothing": False, "department": None,
+                    **options}
+        columns = settings.pop("columns", job.columns)
+        return imports.import_configure(job=job, columns=columns, **settings)
+
+
+def run(job: ImportJob) -> ImportJob:
+    """What the Celery task does: queue the job and run it inside the tenant's scope."""
+    with scope(tenant=job.tenant):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+        imports.import_run(job_id=job.pk)
+        return ImportJob.objects.get(pk=job.pk)
+
+
+def report_rows(job) -> list[list[str]]:
+    with scope(tenant=job.tenant), job.report.open("rb") as handle:
+        data = handle.read()
+    assert data.startswith(BOM)  # Excel shows the Chinese
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+HEADERS = ["客户姓名", "手机号码", "性别", "出生日期", "车架号", "车牌号", "车型", "购车日期", "客户等级", "标签",
+           "负责人"]
+
+
+# --- reading: headers, encodings, XLSX -------------------------------------------------------------
+
+
+def test_columns_are_guessed_from_chinese_and_english_headers():
+    chinese = imports.guess_columns(["客户名称", "手机号", "移动电话2", "车架号/VIN", "车牌", "车型", "生日",
+                                     "详细地址", "身份证号码", "性别", "电子邮箱", "微信号", "客户等级", "备注"])
+    assert chinese == {"客户名称": "name", "手机号": "mobile", "车架号/VIN": "vin", "车牌": "plate",
+                       "车型": "model_name", "生日": "birthday", "详细地址": "address", "身份证号码": "id_number",
+                       "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier"}
+    english = imports.guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
+                                     "Date of birth", "Owner", "Tags", "Marketing consent", "Consent channel"])
+    assert english == {"Customer Name": "name", "Mobile Phone": "mobile", "E-mail": "email", "VIN": "vin",
+                       "License Plate": "plate", "Date of birth": "birthday", "Owner": "owner", "Tags": "tags",
+                       "Marketing consent": "marketing_consent", "Consent channel": "consent_channel"}
+    # "联系电话" alone is the mobile; next to a mobile column it is the other phone
+    assert imports.guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
+    assert imports.guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
+
+
+def test_a_saved_mapping_is_used_for_a_file_with_the_same_headers(demo):
+    first = upload(demo, csv_bytes([["客户", "号码"], ["王一", "13900000001"]]))
+    assert first.columns == {"客户": "name", "号码": ""}  # "号码" means nothing by itself
+    with scope(tenant=demo):
+        first = imports.import_configure(job=first, columns={"客户": "name", "号码": "mobile"}, match_key="mobile",
+                                         on_match="skip", all_or_nothing=False, department=None)
+        imports.mapping_save(job=first, name="某CRM导出")
+        assert ImportMapping.objects.get(name="某CRM导出").columns == {"客户": "name", "号码": "mobile"}
+    second = upload(demo, csv_bytes([["客户", "号码"], ["王二", "13900000002"]]))
+    assert second.columns == {"客户": "name", "号码": "mobile"}
+
+
+def test_gb18030_csv_as_excel_saves_it_in_china(demo):
+    data = csv_bytes([HEADERS, ["王芳芳", "138 0013 8000", "女", "1990/1/31", vin(1), "京A00001", "大众朗逸",
+                                "20240131", "A级", "老客户、团购", "D0001"]], encoding="gb18030")
+    job = upload(demo, data)
+    assert job.columns["客户姓名"] == "name" and job.columns["车架号"] == "vin"
+    job = run(job)
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 1, 0)
+    with scope(tenant=demo):
+        customer = Customer.objects.get(mobile="+8613800138000")
+        assert (customer.name, customer.gender, customer.birthday, customer.tier) == ("王芳芳", "female",
+                                                                                      date(1990, 1, 31), "a")
+        assert customer.owner.employee_no == "D0001" and customer.source == "import"
+        assert customer.stage == "customer"  # they own a vehicle
+        assert customer.completeness == 75  # mobile, birthday, vehicle; no consent (the test rules, equal weights)
+        assert sorted(customer.tags.values_list("name", flat=True)) == ["团购", "老客户"]
+        car = customer.vehicles.get()
+        assert (car.vin, car.plate, car.model_name, car.purchased_on) == (vin(1), "京A00001", "大众朗逸",
+                                                                          date(2024, 1, 31))
+        assert "京a00001" in customer.search_text and "13800138000" in customer.search_text
+        # the change history has the creation of the customer and their vehicle, by the importer
+        created = customer.events.get()
+        assert (created.pgh_label, created.name, created.mobile) == ("insert", "王芳芳", "+8613800138000")
+        assert created.pgh_context.metadata == {"user": staff(demo).user_id, "import": job.pk}
+        assert car.events.get().pgh_label == "insert"
+
+
+def test_xlsx_with_excel_dates_and_float_mobiles(demo):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Name", "Mobile", "Birthday", "VIN", "Model", "Purchase date"])
+    sheet.append(["Li Lei", 13900139001.0, datetime(1985, 6, 1), vin(2), "Camry", 45322])  # 45322: 2024-01-31
+    sheet.append(["Han Meimei", 13900139002, "1988年2月3日", None, None, None])
+    data = io.BytesIO()
+    book.save(data)
+    job = run(upload(demo, data.getvalue(), name="客户.xlsx"))
+    assert (job.created_count, job.rejected_count) == (2, 0)
+    with scope(tenant=demo):
+        li = Customer.objects.get(name="Li Lei")
+        assert li.mobile == "+8613900139001" and li.birthday == date(1985, 6, 1)
+        assert li.vehicles.get().purchased_on == date(2024, 1, 31)
+        assert Customer.objects.get(name="Han Meimei").birthday == date(1988, 2, 3)
+
+
+@pytest.mark.parametrize("data,name,message", [
+    (b"%PDF-1.4 not a sheet", "scan.pdf", "Upload a CSV or an XLSX file."),
+    ("姓名,手机\r\n".encode(), "empty.csv", "The file has no rows below its header row."),
+    ("姓名,手机,姓名\r\n王芳,13800000000,王\r\n".encode(), "twice.csv", "The column “姓名” appears twice."),
+    ("姓名,手机\r\n王芳,138\r\n".encode("utf-16"), "unicode.csv", "The file is neither UTF-8 nor GB18030 text."),
+    (b"", "nothing.csv", "The submitted file is empty."),
+])
+def test_a_bad_file_is_refused_next_to_the_field(client_as, demo, data, name, message):
+    response = client_as("demo.director").post("/customers/imports/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert message in page and "invalid-feedback" in page
+    with scope(tenant=demo):
+        assert not ImportJob.objects.filter(original_name=name).exists()
+
+
+# --- checking every row ----------------------------------------------------------------------------
+
+
+BAD_ROWS = [
+    HEADERS,
+    ["赵一", "13811110001", "男", "2024-01-31", vin(11), "沪B11111", "丰田卡罗拉", "2023/5/6", "VIP", "", ""],
+    ["钱二", "12345", "女", "", "", "", "", "", "", "", ""],  # invalid mobile
+    ["孙三", "13811110003", "", "", vin(13)[:8] + "7" + vin(13)[9:], "", "本田雅阁", "", "", "", ""],  # check digit
+    ["李四", "13811110004", "", "", "", "", "", "", "", "", "nobody"],  # unknown owner
+    ["周五", "13811110005", "", "2024-02-30", "", "", "", "", "", "", ""],  # no such date
+    ["", "13811110006", "", "", "", "", "", "", "", "", ""],  # no name
+    ["吴六", "13811110007", "", "", "", "", "", "", "S", "", ""],  # no such tier
+]
+
+
+def test_the_preview_shows_each_rows_errors_and_counts_the_whole_file(client_as, demo):
+    rows = BAD_ROWS + [[f"郑{i}", f"1391111{i:04d}", "", "", "", "", "", "", "", "", ""] for i in range(40)]
+    job = upload(demo, csv_bytes(rows))
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "41 to create" in page and "6 rejected" in page  # over all 47 rows, not the 20 shown
+    for message in ("Enter a valid mobile number", "check digit (9th character) does not match",
+                    "No active staff member “nobody” (owner).", "“2024-02-30” is not a date",
+                    "The name is missing.", "Tier “S” is not one of the choices."):
+        assert message in page
+    table = page[page.index('id="preview-rows"'):]
+    assert table[:table.index("</table>")].count("<tr") == imports.PREVIEW_ROWS + 1  # the first rows only
+    with scope(tenant=demo):
+        assert not Customer.objects.filter(name="赵一").exists()  # the preview writes nothing
+
+
+def test_the_report_lists_every_rejected_row_with_its_row_number_and_reasons(demo):
+    job = run(upload(demo, csv_bytes(BAD_ROWS)))
+    assert (job.created_count, job.rejected_count, job.total_rows, job.processed_rows) == (1, 6, 7, 7)
+    header, *rejected = report_rows(job)
+    assert header[:2] == ["Row", "Reasons"] and header[2:] == HEADERS
+    lines = {row[0]: row for row in rejected}
+    assert sorted(lines) == ["3", "4", "5", "6", "7", "8"]
+    assert "Enter a valid mobile number" in lines["3"][1] and lines["3"][2:4] == ["钱二", "12345"]
+    assert "check digit" in lines["4"][1]
+    assert "nobody" in lines["5"][1]
+    assert "The name is missing." in lines["7"][1]
+
+
+def test_the_report_writes_formulas_as_text(demo):
+    job = run(upload(demo, csv_bytes([["姓名", "手机"], ["=HYPERLINK(\"http://x\")", "123"]])))
+    row = report_rows(job)[1]
+    assert row[2] == "'=HYPERLINK(\"http://x\")"
+
+
+def test_rows_with_the_same_mobile_are_one_customer_with_their_vehicles(demo):
+    job = run(upload(demo, csv_bytes([
+        HEADERS,
+        ["冯七", "13822220001", "", "", vin(21), "", "大众朗逸", "", "", "老客户", ""],
+        ["冯七", "13822220001", "", "", vin(22), "", "大众帕萨特", "", "", "车主俱乐部", ""],
+        ["冯八", "13822220001", "", "", vin(23), "", "大众速腾", "", "", "", ""],  # same mobile, someone else
+        ["陈九", "13822220009", "", "", vin(21), "", "大众朗逸", "", "", "", ""],  # the same VIN again
+    ])))
+    assert (job.created_count, job.rejected_count) == (2, 2)
+    with scope(tenant=demo):
+        customer = Customer.objects.get(mobile="+8613822220001")
+        assert sorted(customer.vehicles.values_list("vin", flat=True)) == sorted([vin(21), vin(22)])
+        assert sorted(customer.tags.values_list("name", flat=True)) == ["老客户", "车主俱乐部"]
+    reasons = {row[0]: row[1] for row in report_rows(job)[1:]}
+    assert reasons == {"4": "Row 2 has the same mobile but another name.", "5": "Row 2 has the same VIN."}
+
+
+# --- matches: skip or update, by mobile or by VIN --------------------------------------------------
+
+# 王芳 (13812345678, vehicle LFV3A23C5J3000001, owned by demo.specialist) and 李强 are in every tenant
+
+
+def test_skip_on_a_mobile_match_leaves_the_customer_alone(demo):
+    job = run(upload(demo, csv_bytes([["姓名", "手机", "地址"], ["王芳改名", "13812345678", "上海市"],
+                                      ["新客户", "13833330001", "杭州市"]])))
+    assert (job.created_count, job.skipped_count, job.updated_count) == (1, 1, 0)
+    with scope(tenant=demo):
+        wang = Customer.objects.get(mobile="+8613812345678")
+        assert (wang.name, wang.address) == ("王芳", "北京市朝阳区建国路88号")
+
+
+def test_update_on_a_mobile_match_changes_only_the_non_empty_columns(demo):
+    rows = [["姓名", "手机", "地址", "邮箱", "车架号", "车型", "标签", "同意营销", "同意方式", "客户状态"],
+            ["王芳", "138-1234-5678", "", "wang@example.com", vin(31), "比亚迪汉", "VIP", "是", "微信", "成交客户"]]
+    job = run(upload(demo, csv_bytes(rows), on_match="update"))
+    assert (job.updated_count, job.created_count, job.rejected_count) == (1, 0, 0)
+    with scope(tenant=demo):
+        wang = Customer.objects.get(mobile="+8613812345678")
+        assert wang.address == "北京市朝阳区建国路88号"  # empty in the file: kept
+        assert wang.email == "wang@example.com" and wang.marketing_consent and wang.consent_channel == "wechat"
+        assert wang.consent_at is not None
+        assert sorted(wang.vehicles.values_list("vin", flat=True)) == ["LFV3A23C5J3000001", vin(31)]
+        assert vin(31).lower() in wang.search_text and "lfv3a23c5j3000001" in wang.search_text
+        assert set(wang.tags.values_list("name", flat=True)) == {"老客户", "VIP"}  # added, none removed
+        # the change history shows the import, and who ran it
+        event = wang.events.order_by("-pgh_id").first()
+        assert event.pgh_label == "update" and event.pgh_context.metadata["user"] == staff(demo).user_id
+        assert (event.email, event.stage, event.marketing_consent) == ("wang@example.com", "customer", True)
+        # scored on the new values: mobile, vehicle and consent of the test rules for customers, no birthday
+        assert wang.completeness == 75
+        events = wang.events.count()
+    # the same file again changes nothing, so nothing is rewritten or audited
+    again = run(upload(demo, csv_bytes(rows), on_match="update"))
+    assert again.updated_count == 1
+    with scope(tenant=demo):
+        assert Customer.objects.get(pk=wang.pk).events.count() == events
+
+
+def test_skip_and_update_on_a_vin_match(demo):
+    rows = [["姓名", "手机", "车架号", "车牌", "车型"], ["李强强", "", "LSVAU2180N2000002", "京B99999", ""]]
+    skipped = run(upload(demo, csv_bytes(rows), match_key="vin"))
+    assert (skipped.skipped_count, skipped.created_count) == (1, 0)
+    updated = run(upload(demo, csv_bytes(rows), match_key="vin", on_match="update"))
+    assert updated.updated_count == 1
+    with scope(tenant=demo):
+        li = Customer.objects.get(mobile="+8613987654321")
+        assert li.name == "李强强"
+        car = li.vehicles.get()
+        assert (car.plate, car.model_name) == ("京B99999", "丰田卡罗拉")  # model kept, plate changed
+        assert "京b99999" in li.search_text
+
+
+def test_a_vin_match_cannot_take_another_customers_mobile(demo):
+    rows = [["姓名", "手机", "车架号", "车型"], ["李强", "13812345678", "LSVAU2180N2000002", "丰田卡罗拉"]]
+    job = run(upload(demo, csv_bytes(rows), match_key="vin", on_match="update"))
+    assert job.rejected_count == 1
+    assert report_rows(job)[1][1] == "This mobile belongs to another customer."
+
+
+def test_a_manager_cannot_update_customers_outside_their_team(demo):
+    """demo.manager runs the 客服组 subtree: 北京宏达物流 (owned by the director) is not theirs to change."""
+    rows = [["姓名", "手机", "地址"], ["北京宏达物流有限公司", "15011112222", "天津市"],
+            ["王芳", "13812345678", "天津市"]]
+    job = run(upload(demo, csv_bytes(rows), username="demo.manager", on_match="update"))
+    assert (job.updated_count, job.rejected_count) == (1, 1)
+    assert report_rows(job)[1][1] == "The existing customer is not yours to change."
+    with scope(tenant=demo):
+        assert Customer.objects.get(mobile="+8615011112222").address == "北京市朝阳区建国路88号"
+
+
+def test_customers_without_an_owner_go_to_the_importer_or_the_chosen_team(demo):
+    rows = [["姓名", "手机"], ["无主一", "13844440001"]]
+    run(upload(demo, csv_bytes(rows)))
+    with scope(tenant=demo):
+        desk = Department.objects.get(name="客服组")
+        assert Customer.objects.get(name="无主一").owner.user.username == "demo.director"
+    run(upload(demo, csv_bytes([["姓名", "手机"], ["无主二", "13844440002"]]), department=desk))
+    with scope(tenant=demo):
+        second = Customer.objects.get(name="无主二")
+        assert (second.owner, second.department) == (None, desk)
+
+
+# --- all or nothing --------------------------------------------------------------------------------
+
+
+def test_all_or_nothing_imports_nothing_when_any_row_is_rejected(demo):
+    with scope(tenant=demo):
+        before = (Customer.objects.count(), Vehicle.objects.count(), CustomerTag.objects.count())
+    job = run(upload(demo, csv_bytes(BAD_ROWS), all_or_nothing=True))
+    assert job.status == JobStatus.DONE
+    assert (job.created_count, job.updated_count, job.rejected_count) == (0, 0, 6)
+    with scope(tenant=demo):
+        assert (Customer.objects.count(), Vehicle.objects.count(), CustomerTag.objects.count()) == before
+    assert len(report_rows(job)) == 7
+
+
+def _someone_saves_meanwhile(monkeypatch, *, first_line: int, mobile: str, tenant) -> None:
+    """Before the batch starting at `first_line` is written, another user saves a customer with `mobile`."""
+    monkeypatch.setattr(import_writes, "BATCH", 10)
+    original = import_writes.Importer._batch
+
+    def batch(self, cursor, items, write, own_transaction):
+        if items[0].rows[0].line == first_line:
+            Customer.objects.create(tenant=tenant, name="别人", mobile=mobile, owner=staff(tenant))
+        return original(self, cursor, items, write, own_transaction)
+
+    monkeypatch.setattr(import_writes.Importer, "_batch", batch)
+
+
+def test_all_or_nothing_rolls_back_when_a_conflict_appears_while_writing(demo, monkeypatch):
+    """A customer saved with a file's mobile while the import ran: nothing of the file stays."""
+    rows = [["姓名", "手机", "车架号", "车型"]] + [[f"褚{i}", f"1385555{i:04d}", vin(500 + i), "哈弗H6"]
+                                               for i in range(30)]
+    job = upload(demo, csv_bytes(rows), all_or_nothing=True)
+    _someone_saves_meanwhile(monkeypatch, first_line=22, mobile="+8613855550025", tenant=demo)
+    job = run(job)
+    assert job.status == JobStatus.FAILED and "nothing was imported" in job.error
+    with scope(tenant=demo):
+        assert not Customer.objects.filter(name__startswith="褚").exists()
+        assert not Vehicle.objects.filter(model_name="哈弗H6").exists()
+
+
+def test_without_all_or_nothing_a_conflict_rejects_only_its_row(demo, monkeypatch):
+    rows = [["姓名", "手机"]] + [[f"卫{i}", f"1386666{i:04d}"] for i in range(30)]
+    job = upload(demo, csv_bytes(rows))
+    _someone_saves_meanwhile(monkeypatch, first_line=12, mobile="+8613866660015", tenant=demo)
+    job = run(job)
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 29, 1)
+    assert report_rows(job)[1][:2] == [
+        "17", "A customer with this mobile or VIN was saved while the file was imported."]
+
+
+# --- starting, the worker, idempotence, progress ---------------------------------------------------
+
+
+def test_a_redelivered_task_does_nothing(demo):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["蒋一", "13877770001"]]))
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+        assert imports.import_run(job_id=job.pk).created_count == 1
+        assert imports.import_run(job_id=job.pk) is None  # done: the second delivery finds nothing to claim
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+        assert imports.import_run(job_id=job.pk) is None  # running elsewhere: left alone
+        assert Customer.objects.filter(name="蒋一").count() == 1
+        # …unless its worker died: no progress for STALE_AFTER. The rows are checked again, nothing doubles.
+        ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - imports.STALE_AFTER * 1.1)
+        again = imports.import_run(job_id=job.pk)
+        assert (again.status, again.created_count, again.skipped_count) == (JobStatus.DONE, 0, 1)
+        assert Customer.objects.filter(name="蒋一").count() == 1
+
+
+def test_starting_twice_is_refused_and_only_the_uploader_starts(demo, client_as):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["韩一", "13877770003"]]))
+    manager = client_as("demo.manager")
+    page = manager.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "can change and start this import" in page and 'id="import-start"' not in page
+    manager.post(f"/customers/imports/{job.pk}/", {"action": "start", "col0": "name", "col1": "mobile",
+                                                   "match_key": "mobile", "on_match": "skip"})
+    with scope(tenant=demo):
+        assert ImportJob.objects.get(pk=job.pk).status == JobStatus.DRAFT
+    director = client_as("demo.director")
+    form = {"action": "start", "col0": "name", "col1": "mobile", "match_key": "mobile", "on_match": "update"}
+    with transaction.atomic():  # on_commit: nothing is sent to the broker from this rolled-back test
+        assert director.post(f"/customers/imports/{job.pk}/", form).status_code == 302
+        with scope(tenant=demo):
+            started = ImportJob.objects.get(pk=job.pk)
+            assert (started.status, started.on_match) == (JobStatus.QUEUED, "update")
+            with pytest.raises(Exception, match="started already"):
+                imports.import_start(job=started, staff=staff(demo))
+        page = director.get(f"/customers/imports/{job.pk}/").content.decode()
+        assert "Waiting for a worker" in page and "every 1s" in page
+        transaction.set_rollback(True)
+
+
+def test_the_mapping_page_saves_and_loads_a_mapping(demo, client_as):
+    job = upload(demo, csv_bytes([["A列", "B列"], ["韩二", "13877770004"]]), configure=False)
+    client = client_as("demo.director")
+    url = f"/customers/imports/{job.pk}/"
+    base = {"match_key": "mobile", "on_match": "skip"}
+    response = client.post(url, {**base, "action": "save", "col0": "name", "col1": "mobile",
+                                 "mapping_name": "老系统"})
+    assert response.status_code == 302
+    with scope(tenant=demo):
+        saved = ImportMapping.objects.get(name="老系统")
+        ImportJob.objects.filter(pk=job.pk).update(columns={"A列": "", "B列": ""})
+    assert client.post(url, {**base, "action": "load", "saved": saved.pk}).status_code == 302
+    with scope(tenant=demo):
+        assert ImportJob.objects.get(pk=job.pk).columns == {"A列": "name", "B列": "mobile"}
+    # a field chosen twice, or no name: refused next to the columns
+    page = client.post(url, {**base, "action": "check", "col0": "mobile", "col1": "mobile"}).content.decode()
+    assert "Another column is imported as this already." in page
+    page = client.post(url, {**base, "action": "check", "col0": "", "col1": "mobile"}).content.decode()
+    assert "Choose the column that holds the customers’ names." in page
+
+
+@pytest.fixture
+def worker(seeded_transactional):
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield
+
+
+def wait_until_finished(tenant, pk, seconds=60) -> ImportJob:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with scope(tenant=tenant):
+            job = ImportJob.objects.get(pk=pk)
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"import {pk} still {job.status}")
+
+
+def test_a_worker_runs_the_import_and_the_progress_reaches_100(worker, client_as, monkeypatch):
+    from accounts.models import Tenant
+
+    demo = Tenant.objects.get(slug="demo")
+    monkeypatch.setattr(import_writes, "BATCH", 50)  # several progress updates
+    rows = [HEADERS] + [[f"杨{i}", f"1398888{i:04d}", "男", "1980-01-01", vin(1000 + i), "", "大众朗逸", "", "B",
+                         "", ""] for i in range(180)] + [["坏行", "1", "", "", "", "", "", "", "", "", ""]]
+    client = client_as("demo.director")
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("crm.csv", csv_bytes(rows))})
+    pk = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+    form = {"action": "start", "match_key": "mobile", "on_match": "skip", "all_or_nothing": "on",
+            **{f"col{i}": key for i, key in enumerate(
+                ["name", "mobile", "gender", "birthday", "vin", "plate", "model_name", "purchased_on", "tier", "tags",
+                 "owner"])}}
+    seen = []
+    client.post(f"/customers/imports/{pk}/", form)
+    job = wait_until_finished(demo, pk)
+    # all or nothing with a bad row: nothing
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 0, 1)
+    with scope(tenant=demo):
+        assert not Customer.objects.filter(name__startswith="杨").exists()
+
+    # the same file, good rows only
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("crm.csv", csv_bytes(rows))})
+    pk = int(response["Location"].rstrip("/").rsplit("/", 1)[1])
+    client.post(f"/customers/imports/{pk}/", {**form, "all_or_nothing": ""})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        part = client.get(f"/customers/imports/{pk}/progress/").content.decode()
+        seen.append(part)
+        if "import-counts" in part:
+            break
+        time.sleep(0.05)
+    job = wait_until_finished(demo, pk)
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 180, 1), job.error
+    assert job.processed_rows == job.total_rows == 181
+    assert 'aria-valuenow="100"' in seen[-1] and "every 1s" not in seen[-1]  # polling stops at the end
+    with scope(tenant=demo):
+        assert Customer.objects.filter(name__startswith="杨").count() == 180
+        assert Vehicle.objects.filter(model_name="大众朗逸", customer__name__startswith="杨").count() == 180
+
+    # a re-delivered task for a finished job does nothing
+    import_customers.delay(tenant_id=demo.pk, import_id=pk)
+    import_customers.delay(tenant_id=demo.pk, import_id=pk)
+    time.sleep(1.5)
+    with scope(tenant=demo):
+        assert Customer.objects.filter(name__startswith="杨").count() == 180
+        assert ImportJob.objects.get(pk=pk).created_count == 180
+
+
+def test_reading_and_writing_side_by_side_keeps_rows_of_one_customer_together(seeded_transactional,
+                                                                                 monkeypatch):
+    """Outside a transaction the import hands each chunk to writer threads while it reads the next: a row
+    adding a vehicle to a customer of an earlier chunk, or repeating its VIN, is still seen as such."""
+    from accounts.models import Tenant
+
+    demo = Tenant.objects.get(slug="demo")
+    monkeypatch.setattr(import_writes, "BATCH", 10)
+    rows = [["姓名", "手机", "车架号", "车型", "标签"]]
+    rows += [[f"何{i}", f"1370000{i:04d}", vin(2000 + i), "长安CS75", ""] for i in range(25)]
+    rows += [["何3", "137 0000 0003", vin(2100), "哈弗H6", "换购"],  # row 27: 何3's second vehicle
+             ["吕一", "13700009999", vin(2005), "哈弗H6", ""]]  # row 28: 何5's VIN again
+    job = run(upload(demo, csv_bytes(rows)))
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 26, 1), job.error
+    assert job.processed_rows == job.total_rows == 27
+    assert report_rows(job)[1][:2] == ["28", "Row 7 has the same VIN."]
+    with scope(tenant=demo):
+        he = Customer.objects.get(name="何3")
+        assert sorted(he.vehicles.values_list("vin", flat=True)) == sorted([vin(2003), vin(2100)])
+        assert vin(2100).lower() in he.search_text and list(he.tags.values_list("name", flat=True)) == ["换购"]
+        assert he.vehicles.get(vin=vin(2100)).events.get().pgh_label == "insert"
+        assert Customer.objects.filter(name__startswith="何").count() == 25
+
+
+def test_progress_of_an_open_transaction_is_seen_by_another_connection(seeded_transactional):
+    """With all or nothing the rows are one transaction; the job's progress is not part of it."""
+    from accounts.models import Tenant
+
+    demo = Tenant.objects.get(slug="demo")
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["秦一", "13877770005"]]))
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, total_rows=1000)
+    seen = []
+    with transaction.atomic():
+        with scope(tenant=demo):
+            Customer.objects.filter(name="王芳").update(address="写了一半")  # the import's open transaction
+        progress = import_writes.Progress(job)
+        progress(400)
+        progress.close()
+        other = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items()
+                                    if k != "cursor_factory"})
+        with other.cursor() as cursor:
+            cursor.execute("SELECT processed_rows FROM customers_importjob WHERE id = %s", [job.pk])
+            seen.append(cursor.fetchone()[0])
+            cursor.execute("SELECT count(*) FROM customers_customer WHERE address = '写了一半'")
+            seen.append(cursor.fetchone()[0])
+        other.close()
+        transaction.set_rollback(True)
+    assert seen == [400, 0]
+
+
+# --- who sees imports ------------------------------------------------------------------------------
+
+
+def test_three_personas(demo, client_as):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["许一", "13877770006"]]))
+    director = client_as("demo.director")
+    listing = director.get("/customers/imports/").content.decode()
+    assert "export.csv" in listing and 'enctype="multipart/form-data"' in listing
+    assert "许一" in director.get(f"/customers/imports/{job.pk}/").content.decode()
+    report = director.get(f"/customers/imports/{job.pk}/report/")
+    assert report.status_code == 200 and report.content.startswith(BOM)
+    # less right: a specialist and an analyst may not import
+    for username in ("demo.specialist", "demo.analyst"):
+        other = client_as(username)
+        for url in ("/customers/imports/", f"/customers/imports/{job.pk}/", f"/customers/imports/{job.pk}/report/",
+                    f"/customers/imports/{job.pk}/progress/"):
+            assert other.get(url).status_code == 403
+    # another tenant: demo's import does not exist for them, and their list is their own
+    acme = client_as("acme.director")
+    for url in (f"/customers/imports/{job.pk}/", f"/customers/imports/{job.pk}/report/",
+                f"/customers/imports/{job.pk}/progress/"):
+        assert acme.get(url).status_code == 404
+    assert acme.post(f"/customers/imports/{job.pk}/", {"action": "start"}).status_code == 404
+    assert "export.csv" not in acme.get("/customers/imports/").content.decode()
+
+
+def test_the_import_list_costs_the_same_queries_for_one_or_many_imports(demo, client_as):
+    client = client_as("demo.director")
+    client.get("/customers/imports/")  # warm the per-process caches
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/customers/imports/").status_code == 200
+    for i in range(8):
+        upload(demo, csv_bytes([["姓名", "手机"], [f"尤{i}", f"138999900{i:02d}"]]), name=f"f{i}.csv",
+               username=random.choice(["demo.director", "demo.manager"]))
+    with CaptureQueriesContext(connection) as many:
+        page = client.get("/customers/imports/").content.decode()
+    assert "f7.csv" in page and "f0.csv" in page
+    assert len(many) == len(one)
+
+
+# --- the fast mobile check agrees with phonenumbers -------------------------------------------------
+
+
+def test_the_fast_mobile_check_agrees_with_normalize_mobile():
+    rng = random.Random(7)
+    samples = [f"1{rng.randrange(10**10):010d}" for _ in range(3000)]
+    samples += ["+86 138 1234 5678", "0086-13812345678", "8613812345678", "(138)1234-5678", "+85291234567",
+                "１３８１２３４５６７８", "17400001234", "16012345678", "19912345678", "010-12345678"]
+    for raw in samples:
+        try:
+            expected = normalize_mobile(raw)
+        except Exception:
+            expected = None
+        try:
+            got = imports.parse_mobile(raw)
+        except imports.Bad:
+            got = None
+        assert got == expected, raw
+
+
+def test_dates_in_the_usual_spellings():
+    for raw in ("2024-01-31", "2024/1/31", "2024.01.31", "20240131", "2024年1月31日", "2024-01-31 08:30:00",
+                "45322", "45322.75"):
+        assert imports.parse_date(raw) == date(2024, 1, 31), raw
+    for raw in ("31/01/2024", "2024-02-30", "yesterday", "0"):
+        with pytest.raises(imports.Bad):
+            imports.parse_date(raw)
+
+
+def test_choices_accept_labels_in_both_languages(demo):
+    rows = [["姓名", "手机", "性别", "客户等级", "客户状态", "客户来源", "客户类型"],
+            ["甲", "13877771001", "Male", "大客户", "潜在客户", "汽车之家", "个人"],
+            ["乙", "13877771002", "女士", "b", "Lapsed", "转介绍", "Company"],
+            ["丙", "13877771003", "F", "VIP key account", "战败", "walk_in", ""]]
+    job = run(upload(demo, csv_bytes(rows)))
+    assert job.created_count == 3, report_rows(job)
+    with scope(tenant=demo):
+        got = {c.name: (c.gender, c.tier, c.stage, c.source, c.kind)
+               for c in Customer.objects.filter(name__in=["甲", "乙", "丙"])}
+    assert got == {"甲": ("male", "vip", "prospect", "online", "person"),
+                   "乙": ("female", "b", "lapsed", "referral", "company"),
+                   "丙": ("female", "vip", "lost", "walk_in", "person")}
+
