@@ -320,6 +320,7 @@ def cmd_test(args: list[str]) -> int:
             env["DEBUG"] = "0"
             env.setdefault("ALLOWED_HOSTS", "*")
             env["CRM_TESTING"] = "1"
+            env.setdefault("MEDIA_ROOT", str(Path(tmp) / "media"))  # uploads and exports of the tests
             return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
 
 
@@ -332,6 +333,7 @@ def cmd_bench(args: list[str]) -> int:
             env.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
             env["DEBUG"] = "0"
             env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
+            env.setdefault("MEDIA_ROOT", str(Path(tmp) / "media"))
             return subprocess.run([str(PY), "-m", "tests.bench", *args], cwd=ROOT, env=env).returncode
 
 

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Department, Position, RoleKind, Staff
 from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent, RoundRobin
@@ -25,6 +25,8 @@ Status = Lead.Status
 OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.APPOINTMENT, Status.VISITED)  # in pipeline order
 CLOSED_STATUSES = (Status.WON, Status.LOST)
 PLATFORMS = ("汽车之家", "懂车帝", "易车网")  # suggestions; any platform name is accepted
+
+LIST_SEPARATOR = pgettext_lazy("list separator", ", ")  # 、 in Chinese
 
 
 class Assign(models.TextChoices):
@@ -289,7 +291,7 @@ def lead_move(*, lead: Lead, staff: Staff, status: str = "", note: str = "", los
     if status and status not in next_statuses(lead):
         raise ValidationError({"status": _("A lead moves forward: from %(now)s it can go to %(choices)s.") % {
             "now": lead.get_status_display(),
-            "choices": ", ".join(str(Status(s).label) for s in next_statuses(lead))}})
+            "choices": str(LIST_SEPARATOR).join(str(Status(s).label) for s in next_statuses(lead))}})
     if status == Status.LOST and not lost_reason:
         raise ValidationError({"lost_reason": _("Say why the lead was lost.")})
     if not status and not note:
@@ -360,7 +362,7 @@ IMPORT_FIELDS = {
     "mobile": gettext_lazy("Mobile"),
     "external_id": gettext_lazy("Platform lead ID"),
     "model_interest": gettext_lazy("Model of interest"),
-    "created": gettext_lazy("Created"),
+    "created": pgettext_lazy("date", "Created"),
     "note": gettext_lazy("Note"),
     "platform": gettext_lazy("Platform"),
 }
@@ -472,7 +474,7 @@ def lead_import_plan(*, tenant, headers: list[str], rows, columns: dict[str, str
     and what is rejected and why."""
     missing = [str(IMPORT_FIELDS[f]) for f in REQUIRED_IMPORT_FIELDS if not columns.get(f)]
     if missing:
-        raise ValidationError(_("Choose the columns for: %(fields)s.") % {"fields": ", ".join(missing)})
+        raise ValidationError(_("Choose the columns for: %(fields)s.") % {"fields": str(LIST_SEPARATOR).join(missing)})
     platform = platform.strip()
     if not platform and not columns.get("platform"):
         raise ValidationError({"platform": _("Name the platform the leads come from, e.g. 汽车之家.")})

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -51,7 +51,7 @@ COLUMNS = [
     gettext_lazy("Gender"), gettext_lazy("Birthday"), gettext_lazy("Address"), gettext_lazy("ID number"),
     gettext_lazy("Source"), gettext_lazy("Tier"), gettext_lazy("Lifecycle stage"), gettext_lazy("Owner"),
     gettext_lazy("Team"), gettext_lazy("Tags"), gettext_lazy("Last visit"), gettext_lazy("Marketing consent"),
-    gettext_lazy("Vehicles (model, plate, VIN)"), gettext_lazy("Created"),
+    gettext_lazy("Vehicles (model, plate, VIN)"), pgettext_lazy("date", "Created"),
 ]
 WIDTHS = [16, 8, 15, 22, 8, 12, 30, 20, 14, 14, 12, 12, 12, 16, 12, 14, 40, 18]
 CONTENT_TYPES = {

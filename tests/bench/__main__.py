@@ -6,7 +6,8 @@ BENCH_STAFF staff, collects static files, starts two gunicorn servers with the s
 project, and a bare Django project on the same database (tests/bench/floor.py) — and measures:
 
 - latency under load: USERS simulated users, each waiting 1–3 s between requests, p50 / p95;
-- throughput at saturation: CLIENTS clients without think time, requests per second.
+- throughput at saturation: CLIENTS clients without think time, requests per second;
+- the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py).
 
     make bench                                       # 1,000,000 customers (seeding takes minutes)
     make bench ARGS="--customers 100000 --seconds 10" # quicker
@@ -141,6 +142,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the customer import benchmark")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
@@ -187,6 +189,10 @@ def main() -> int:
         finally:
             app.stop()
             floor.stop()
+        from tests.bench.import_bench import run as import_bench
+
+        print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)
+        import_lines = import_bench(env, rows=args.import_rows)
 
     print()
     print(f"seed_demo --customers {args.customers:,}: {seed_seconds:.0f} s "
@@ -203,6 +209,8 @@ def main() -> int:
               f"{frps:7.0f}  {100 * rps / frps:6.0f}%")
     first, deep = results["customer list, first page"][1], results["customer list, deep page (100,000 in)"][1]
     print(f"deep page p95 / first page p95: {deep / first:.2f}")
+    print()
+    print("\n".join(import_lines))
     return 0
 
 

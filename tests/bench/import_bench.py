@@ -42,8 +42,10 @@ def run(env: dict | None = None, rows: int = 100_000, *, worker: bool = False, s
         args.append("--worker")
     environment = {**os.environ, **(env or {})}
     environment.setdefault("DEBUG", "0")
-    out = subprocess.run(args, cwd=ROOT, env=environment, check=True, capture_output=True, text=True).stdout
-    lines = out.splitlines()
+    done = subprocess.run(args, cwd=ROOT, env=environment, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"import benchmark failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-4000:]}")
+    lines = done.stdout.splitlines()
     return lines[lines.index("RESULTS") + 1:] if "RESULTS" in lines else lines
 
 
