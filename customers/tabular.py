@@ -51,6 +51,21 @@ def _headers(raw: list[str]) -> list[str]:
     return headers
 
 
+def _unreadable() -> ValidationError:
+    return ValidationError(_("The file could not be read: it is damaged or not a table."))
+
+
+def _guarded(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    """Rows are read lazily: a damaged part further down (an unbalanced quote that makes a cell of
+    megabytes, a broken XML part of a workbook) must still be a readable refusal, not a 500."""
+    try:
+        yield from rows
+    except ValidationError:
+        raise
+    except Exception:  # csv.Error, zipfile.BadZipFile, XML errors, …
+        raise _unreadable() from None
+
+
 def _read_csv(data: bytes) -> Sheet:
     for encoding in ENCODINGS:
         try:
@@ -69,9 +84,11 @@ def _read_csv(data: bytes) -> Sheet:
         headers = _headers(next(reader))
     except StopIteration:
         raise ValidationError(_("The file is empty.")) from None
+    except csv.Error:
+        raise _unreadable() from None
     width = len(headers)
     rows = (_fit([c.strip() for c in row], width) for row in reader if any(c.strip() for c in row))
-    return Sheet(headers, rows)
+    return Sheet(headers, _guarded(rows))
 
 
 def _read_xlsx(data: bytes) -> Sheet:
@@ -79,17 +96,17 @@ def _read_xlsx(data: bytes) -> Sheet:
 
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds on a damaged file
-        raise ValidationError(_("The file could not be read as an Excel workbook.")) from None
-    sheet = book.worksheets[0]
-    values = sheet.iter_rows(values_only=True)
-    try:
+        values = book.worksheets[0].iter_rows(values_only=True)
         headers = _headers([_cell(v) for v in next(values)])
     except StopIteration:
         raise ValidationError(_("The file is empty.")) from None
+    except ValidationError:
+        raise
+    except Exception:  # openpyxl raises many kinds on a damaged file (and a workbook may have no sheet)
+        raise ValidationError(_("The file could not be read as an Excel workbook.")) from None
     width = len(headers)
     rows = (_fit([_cell(v) for v in row], width) for row in values if any(v not in (None, "") for v in row))
-    return Sheet(headers, rows)
+    return Sheet(headers, _guarded(rows))
 
 
 def read_sheet(data: bytes, filename: str) -> Sheet:

@@ -198,13 +198,14 @@ def _lead_entry(row: timeline.Row) -> timeline.Entry:
 
 
 def _referral_rows(customer):
-    """Leads this customer referred (会员推荐)."""
+    """Leads this customer referred (会员推荐): when and how far they got, not whom — the referred person's
+    lead may belong to a team the viewer does not see."""
     return customer.referrals.annotate(**timeline.columns(
-        "referral", at="created_at", title=F("name"), detail=F("status"), staff="consultant_id"))
+        "referral", at="created_at", detail=F("status"), staff="consultant_id"))
 
 
 def _referral_entry(row: timeline.Row) -> timeline.Entry:
-    return timeline.Entry(row.when, "referral", f"{_('Referred a lead')} · {row.title}",
+    return timeline.Entry(row.when, "referral", str(_("Referred a lead")),
                           str(dict(Lead.Status.choices).get(row.detail, row.detail)), row.who)
 
 

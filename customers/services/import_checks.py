@@ -394,7 +394,7 @@ class RowChecker:
             raise Bad(_("VIN %(value)s: %(reason)s") % {"value": raw[:25], "reason": error.messages[0]}) from None
 
     def _plate(self, raw):
-        value = raw.upper().replace(" ", "").replace("·", "").replace("-", "")
+        value = "".join(raw.upper().split()).replace("·", "").replace("-", "")
         if len(value) > 12:
             raise Bad(_("%(field)s is longer than %(limit)s characters.") % {"field": self.labels["plate"],
                                                                                "limit": 12})

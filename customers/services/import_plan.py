@@ -372,7 +372,7 @@ def report_csv(plan: Plan) -> bytes:
     """Every rejected row with its row number and reasons, then the row as it was (UTF-8 with BOM)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Row"), _("Reasons"), *plan.headers])
+    writer.writerow([_("Row"), _("Reasons"), *(_safe_cell(h) for h in plan.headers)])
     for row in sorted(plan.rejected, key=lambda r: r.line):
         writer.writerow([row.line, " ".join(row.errors), *(_safe_cell(c) for c in row.raw)])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")

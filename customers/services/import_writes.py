@@ -84,8 +84,13 @@ class Conflict(Exception):
     """Someone saved a customer with a mobile or VIN of the file while it was imported."""
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
 def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\") if "\\" in value else value
+    """A value in COPY's text format: backslash, tab and line breaks escaped (a tab inside a cell
+    would otherwise shift the row's columns)."""
+    return value.translate(_COPY_ESCAPES)
 
 
 def _copy(cursor, table: str, columns: list[str], lines: list[str]) -> None:
@@ -179,8 +184,10 @@ class Importer:
     # -- the steps
     def run(self) -> ImportJob:
         job = self.job
-        if self.user is None:
-            raise ValidationError(_("The person who started this import is no longer a member."))
+        staff = getattr(self.user, "staff", None)
+        if (self.user is None or not self.user.is_active or staff is None or not staff.is_active
+                or not self.user.has_perm("customers.import_customer")):
+            raise ValidationError(_("The person who started this import may no longer import customers."))
         # Batches in their own transactions are written side by side while the file is still being read,
         # one connection per writer. Not inside one transaction (all or nothing, or a test's): one
         # connection holds it, so the file is read first and then written.

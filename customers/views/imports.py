@@ -38,7 +38,7 @@ def import_list(request):
             return redirect("customers:import_detail", pk=job.pk)
         except ValidationError as error:
             _apply(form, error)
-    result = selectors.import_list(request.GET)
+    result = selectors.import_list(request.user, request.GET)
     return render(request, "customers/imports/list.html", {"form": form, "result": result})
 
 

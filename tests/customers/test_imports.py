@@ -395,11 +395,13 @@ def test_a_redelivered_task_does_nothing(demo):
 
 def test_starting_twice_is_refused_and_only_the_uploader_starts(demo, client_as):
     job = upload(demo, csv_bytes([["姓名", "手机"], ["韩一", "13877770003"]]))
-    manager = client_as("demo.manager")
-    page = manager.get(f"/customers/imports/{job.pk}/").content.decode()
-    assert "can change and start this import" in page and 'id="import-start"' not in page
-    manager.post(f"/customers/imports/{job.pk}/", {"action": "start", "col0": "name", "col1": "mobile",
-                                                   "match_key": "mobile", "on_match": "skip"})
+    manager = client_as("demo.manager")  # may import too, but a colleague's file is not theirs to read
+    for url in (f"/customers/imports/{job.pk}/", f"/customers/imports/{job.pk}/report/",
+                f"/customers/imports/{job.pk}/progress/"):
+        assert manager.get(url).status_code == 404
+    assert "export.csv" not in manager.get("/customers/imports/").content.decode()
+    assert manager.post(f"/customers/imports/{job.pk}/", {"action": "start", "col0": "name", "col1": "mobile",
+                                                          "match_key": "mobile", "on_match": "skip"}).status_code == 404
     with scope(tenant=demo):
         assert ImportJob.objects.get(pk=job.pk).status == JobStatus.DRAFT
     director = client_as("demo.director")
@@ -638,3 +640,34 @@ def test_choices_accept_labels_in_both_languages(demo):
                    "乙": ("female", "b", "lapsed", "referral", "company"),
                    "丙": ("female", "vip", "lost", "walk_in", "person")}
 
+
+
+def test_a_lead_file_is_not_reachable_as_a_customer_import(demo, client_as):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["线索一", "13877770099"]]), name="leads.csv")
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(kind=ImportMapping.Kind.LEADS)
+    director = client_as("demo.director")
+    assert director.get(f"/customers/imports/{job.pk}/").status_code == 404
+    assert director.get(f"/customers/imports/{job.pk}/report/").status_code == 404
+    assert "leads.csv" not in director.get("/customers/imports/").content.decode()
+
+
+@pytest.mark.parametrize("data,name", [
+    (b'name,mobile\n"' + b"x" * 200_000 + b",13800000000\n", "broken.csv"),  # an unbalanced quote: a huge cell
+    (b"PK\x03\x04" + b"\x00" * 100, "broken.xlsx"),
+])
+def test_a_damaged_file_is_refused_with_a_message_not_a_500(client_as, data, name):
+    response = client_as("demo.director").post("/customers/imports/", {"file": SimpleUploadedFile(name, data)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "could not be read" in page
+
+
+def test_a_tab_or_line_break_inside_a_cell_does_not_shift_the_row(demo):
+    job = upload(demo, csv_bytes([["姓名", "手机", "车架号", "车牌", "车型"],
+                                  ["蔡一", "13877770101", vin(990101), "京A\t12345", "大众\n朗逸"]]))
+    job = run(job)
+    assert (job.status, job.created_count, job.rejected_count) == (JobStatus.DONE, 1, 0)
+    with scope(tenant=demo):
+        vehicle = Vehicle.objects.get(vin=vin(990101))
+        assert vehicle.plate == "京A12345" and vehicle.customer.name == "蔡一"
