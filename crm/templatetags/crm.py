@@ -17,3 +17,15 @@ def bootstrap(bound_field):
         css += " is-invalid"
     existing = widget.attrs.get("class", "")
     return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.simple_tag(takes_context=True)
+def query_without(context, *drop, **replace):
+    """The current query string without the `drop` keys and with `replace` set: the links of a list
+    keep its filters, search and sort."""
+    params = context["request"].GET.copy()
+    for key in (*drop, *replace):
+        params.pop(key, None)
+    for key, value in replace.items():
+        params[key] = value
+    return params.urlencode()
