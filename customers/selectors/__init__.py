@@ -12,7 +12,8 @@ from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Staff, User
+from accounts.models import User
+from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for, visible
 from crm.paging import Page, capped_count, keyset_page
 from customers.filters import CustomerFilter
@@ -139,7 +140,8 @@ def customer_history(customer: Customer, *, masked: bool, limit: int = 20) -> li
     events.reverse()
     fields = [f for f in Customer._meta.concrete_fields if f.name not in HIDDEN_IN_HISTORY]
     staff_ids = {getattr(e, "owner_id", None) for e in events} - {None}
-    staff_names = {s.pk: s.user.display_name for s in Staff.objects.filter(pk__in=staff_ids).select_related("user")}
+    directory = staff_directory(customer.tenant_id, include=staff_ids)
+    staff_names = {pk: entry.name for pk, entry in directory.items()}
 
     def shown(field, value):
         if value in (None, ""):

@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +21,7 @@ def _apply(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields else None, messages)
 
 
+@transaction.non_atomic_requests  # reads only: no BEGIN/COMMIT round trips
 @staff_view(perm="customers.view_customer")
 def customer_list(request):
     result = selectors.customer_list(request.user, request.GET, request=request)
@@ -82,6 +84,7 @@ def customer_edit(request, pk):
     return _customer_form(request, customer)
 
 
+@transaction.non_atomic_requests  # reads only
 @staff_view(perm="customers.view_customer", model=Customer)
 def customer_detail(request, pk):
     try:
