@@ -1,7 +1,9 @@
+import html
 import re
 
 import pytest
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
@@ -324,3 +326,12 @@ def test_a_masked_customer_cannot_be_edited_by_a_manager_who_is_also_analyst(dem
 
 def test_analyst_cannot_edit(demo, client_as):
     assert client_as("demo.analyst").get(f"/customers/{customer(demo, '王芳').pk}/edit/").status_code == 403
+
+
+def test_the_next_page_keeps_the_filters_and_search(monkeypatch, client_as):
+    monkeypatch.setattr("customers.selectors.PAGE_SIZE", 1)
+    page = client_as("demo.director").get("/customers/", {"kind": "person", "sort": "name", "after": "old"})
+    link = html.unescape(re.search(r'rel="next" href="\?([^"]+)"', page.content.decode()).group(1))
+    params = QueryDict(link)
+    assert params["kind"] == "person" and params["sort"] == "name" and params["after"] != "old"
+    assert len(params.getlist("after")) == 1
