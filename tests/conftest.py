@@ -121,3 +121,14 @@ def new_staff(db):
 @pytest.fixture
 def operator(db):
     return User.objects.create_superuser("platform.operator", "ops@example.com", DEMO_PASSWORD)
+
+
+@pytest.fixture
+def worker(seeded_transactional):
+    """A real Celery worker (solo pool) on the test Redis, for tests of tasks: no eager mode."""
+    from celery.contrib.testing.worker import start_worker
+
+    from crm.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        yield

@@ -3,7 +3,6 @@
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django_scopes import scope
 
 from accounts.models import Department, Tenant
@@ -25,12 +24,6 @@ def wait_for(tenant, name, seconds=30):
                 return True
         time.sleep(0.1)
     return False
-
-
-@pytest.fixture
-def worker(seeded_transactional):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 def test_task_runs_inside_the_tenant_given_by_id(worker):

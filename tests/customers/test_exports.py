@@ -8,7 +8,6 @@ import time
 from datetime import date
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,7 +15,6 @@ from django_scopes import scope
 from openpyxl import load_workbook
 
 from accounts.models import Staff, User
-from crm.celery import app
 from customers import services
 from customers.models import Customer, ExportJob, JobStatus, Tag
 from customers.services import transfers_export
@@ -71,12 +69,6 @@ def personal_data(demo):
 
 
 # --- the Celery job on a real worker ---------------------------------------------------------------
-
-
-@pytest.fixture
-def worker(seeded_transactional):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 def wait_until_finished(tenant, pk, seconds=60) -> ExportJob:

@@ -10,7 +10,6 @@ from datetime import date, datetime
 
 import psycopg2
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -19,7 +18,6 @@ from django_scopes import scope
 from openpyxl import Workbook
 
 from accounts.models import Department, Staff
-from crm.celery import app
 from customers.models import Customer, CustomerTag, ImportJob, ImportMapping, JobStatus, Vehicle
 from customers.services import import_writes, imports
 from customers.tasks_import import import_customers
@@ -437,12 +435,6 @@ def test_the_mapping_page_saves_and_loads_a_mapping(demo, client_as):
     assert "Another column is imported as this already." in page
     page = client.post(url, {**base, "action": "check", "col0": "", "col1": "mobile"}).content.decode()
     assert "Choose the column that holds the customers’ names." in page
-
-
-@pytest.fixture
-def worker(seeded_transactional):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 def wait_until_finished(tenant, pk, seconds=60) -> ImportJob:

@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -15,7 +14,6 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant
-from crm.celery import app
 from customers import services
 from customers.models import CompletenessRule, Customer
 from customers.selectors.quality import completeness_for
@@ -318,12 +316,6 @@ def wait_for(check, seconds=30):
             return True
         time.sleep(0.1)
     return False
-
-
-@pytest.fixture
-def worker(seeded_transactional):
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-        yield
 
 
 def test_admin_rule_changes_rescore_the_tenant_in_the_background(worker, client_as):
