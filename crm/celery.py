@@ -17,5 +17,9 @@ BEAT_SCHEDULE = {
         "task": "crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    "purge-old-exports": {  # export files are deleted 7 days after they were written
+        "task": "customers.purge_exports_all",
+        "schedule": crontab(hour=3, minute=37),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 CHUNK = 2000  # rows read per query, and between two progress updates
 MAX_ACTIVE = 3  # exports one person may have queued or running at once
 STALE_AFTER = timedelta(minutes=10)  # a running job without progress for this long was lost with its worker
+KEEP_DAYS = 7  # an export file is deleted this long after it was written (the job row stays)
 XLSX_SHEET_ROWS = 1_048_575  # data rows per worksheet (Excel's limit, less the header)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_PARAMS = 2000
@@ -325,3 +326,15 @@ class XlsxWriter:
 def download_name(job: ExportJob) -> str:
     """customers-20260315-0930.csv (in the reader's language)."""
     return f"{_('customers')}-{timezone.localtime(job.created_at):%Y%m%d-%H%M}.{job.format}"
+
+
+def exports_purge(*, now: datetime | None = None) -> int:
+    """Delete the files of the tenant's exports written more than KEEP_DAYS ago: lists of personal data
+    should not pile up on the server. The jobs stay, without a download. Returns files deleted."""
+    cutoff = (now or timezone.now()) - timedelta(days=KEEP_DAYS)
+    purged = 0
+    for job in ExportJob.objects.filter(finished_at__lt=cutoff).exclude(file="").only("pk", "file", "tenant_id"):
+        job.file.delete(save=False)  # a file already missing is fine
+        ExportJob.objects.filter(pk=job.pk).update(file="")
+        purged += 1
+    return purged

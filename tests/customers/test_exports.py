@@ -381,3 +381,28 @@ def test_user_removed_from_the_tenant_cannot_have_their_job_run(demo):
     User.objects.filter(username="demo.manager").update(is_active=False)
     with scope(tenant=demo):
         assert export_run(export_id=job.pk).status == JobStatus.FAILED
+
+
+def test_export_files_are_deleted_a_week_after_they_were_written(demo, acme, client_as, media):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old, recent = export(demo, "demo.director"), export(demo, "demo.director")
+    other_tenant = export(acme, "acme.director")
+    week_ago = timezone.now() - timedelta(days=8)
+    with scope(tenant=demo):
+        ExportJob.objects.filter(pk=old.pk).update(finished_at=week_ago)
+    with scope(tenant=acme):
+        ExportJob.objects.filter(pk=other_tenant.pk).update(finished_at=week_ago)
+    old_path = media / old.file.name
+    assert old_path.exists()
+    with scope(tenant=demo):
+        assert transfers_export.exports_purge() == 1  # demo's old one only: acme's waits for acme's task
+        assert ExportJob.objects.get(pk=old.pk).file.name == ""
+        assert ExportJob.objects.get(pk=recent.pk).file.name == recent.file.name
+    assert not old_path.exists() and (media / recent.file.name).exists()
+    assert (media / other_tenant.file.name).exists()
+    director = client_as("demo.director")
+    assert director.get(f"/customers/exports/{old.pk}/download/").status_code != 200
+    assert "Deleted after 7 days" in director.get("/customers/exports/").content.decode()
