@@ -37,7 +37,7 @@ from django_scopes import scope
 
 from accounts.models import User
 from customers.models import Customer, ImportJob, JobStatus
-from customers.services import build_search_text
+from customers.services import build_search_text, quality
 from customers.services.import_checks import COMPANY_WORDS, Row
 from customers.services.import_plan import CustomerChange, NewCustomer, Plan, Planner, plan_import, report_csv
 
@@ -135,36 +135,6 @@ def _event_sql(model, label: str) -> str:
 NEW_CUSTOMERS = "import_new_customer"  # a temporary table, one per connection
 
 
-def completeness_score_sql(tenant) -> str | None:
-    """The completeness score of a customer row `c` as customers.services.quality computes it (the rules of
-    the tenant in a CASE over the stage), to write it with each new customer; None when unavailable."""
-    try:
-        from customers.models import CompletenessRule
-        from customers.services.quality import _stage_score_sql
-    except ImportError:
-        return None
-    by_stage: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for stage, requirement, weight in (CompletenessRule.objects.filter(tenant=tenant).order_by("stage", "requirement")
-                                       .values_list("stage", "requirement", "weight")):
-        if stage in Customer.Stage.values:
-            by_stage[stage].append((requirement, weight))
-    if not by_stage:
-        return "NULL::integer"
-    whens = " ".join(f"WHEN '{stage}' THEN {_stage_score_sql(rules)}" for stage, rules in by_stage.items())
-    return f"(CASE c.stage {whens} ELSE NULL END)"
-
-
-def refresh_completeness(*, tenant, customer_ids: list[int]) -> None:
-    # >>> COMPLETENESS CALL POINT. The data-quality work keeps Customer.completeness with a set-based
-    # function in customers/services/quality.py; once the import has written its rows, the customers it
-    # created or changed are rescored with it, in one UPDATE. <<<
-    try:
-        from customers.services.quality import completeness_recompute
-    except ImportError:
-        return
-    completeness_recompute(tenant=tenant, customer_ids=customer_ids)
-
-
 class Importer:
     def __init__(self, job: ImportJob, user: User | None, progress: Callable[[int], None]):
         self.job = job
@@ -178,8 +148,7 @@ class Importer:
         self.tag_ids: dict[str, int] = {}
         self.plan: Plan | None = None  # while reading and writing side by side
         self.conflicts: list[tuple[Row, str]] = []  # rows refused while writing, with what they were to be
-        self.touched: list[int] = []  # customers changed by the import (new ones are scored as they are written)
-        self.score_sql = completeness_score_sql(job.tenant)
+        self.score_sql = quality.score_sql(job.tenant)
 
     # -- the steps
     def run(self) -> ImportJob:
@@ -203,8 +172,6 @@ class Importer:
         if job.all_or_nothing and plan.counts["reject"]:
             counts = Counter(reject=counts["reject"])  # nothing was written
         report = report_csv(plan) if plan.rejected else None
-        if self.touched:
-            refresh_completeness(tenant=job.tenant, customer_ids=self.touched)
         job.created_count, job.updated_count = counts["create"], counts["update"]
         job.skipped_count, job.rejected_count = counts["skip"], counts["reject"]
         job.processed_rows, job.total_rows = plan.total, plan.total
@@ -398,16 +365,14 @@ class Importer:
             for tag in group.tags:
                 links.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{tag_ids[tag]}\n")
         _copy(cursor, "customers_vehicle", self.VEHICLE_COLUMNS, vehicles)  # first: the score looks at them
-        if self.score_sql is None:
-            _copy(cursor, "customers_customer", self.CUSTOMER_COLUMNS, customers)
-        else:  # through a temporary table, to write each customer's completeness score with the row
-            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer) "
-                           "ON COMMIT DELETE ROWS")
-            cursor.execute(f"TRUNCATE {NEW_CUSTOMERS}")
-            _copy(cursor, NEW_CUSTOMERS, self.CUSTOMER_COLUMNS, customers)
-            listed = ", ".join(self.CUSTOMER_COLUMNS)
-            cursor.execute(f"INSERT INTO customers_customer ({listed}, completeness) "
-                           f"SELECT {listed}, {self.score_sql} FROM {NEW_CUSTOMERS} c")
+        # through a temporary table, to write each customer's completeness score with the row
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer) "
+                       "ON COMMIT DELETE ROWS")
+        cursor.execute(f"TRUNCATE {NEW_CUSTOMERS}")
+        _copy(cursor, NEW_CUSTOMERS, self.CUSTOMER_COLUMNS, customers)
+        listed = ", ".join(self.CUSTOMER_COLUMNS)
+        cursor.execute(f"INSERT INTO customers_customer ({listed}, completeness) "
+                       f"SELECT {listed}, {self.score_sql} FROM {NEW_CUSTOMERS} c")
         _copy(cursor, "customers_customertag", self.TAG_COLUMNS, links)
         from customers.models import Vehicle
 
@@ -415,8 +380,6 @@ class Importer:
         if vehicles:
             self._events(cursor, Vehicle, "insert", "WHERE tenant_id = %s AND customer_id = ANY(%s)",
                          [self.tenant_id, ids])
-        if self.score_sql is None:
-            self.touched.extend(ids)
 
     # -- existing customers: one UPDATE … FROM unnest(…) per batch
     UPDATE_FIELDS = [("name", "text"), ("kind", "text"), ("mobile", "text"), ("other_phone", "text"),
@@ -430,7 +393,6 @@ class Importer:
 
         self._history(cursor)
         tenant = self.tenant_id
-        touched: set[int] = set()
         # vehicles first: a customer's completeness counts them
         new = [(c.pk, car) for c in changes for car in c.new_vehicles]
         if new:
@@ -445,7 +407,6 @@ class Importer:
                             [car.get("purchased_on") for _pk, car in new]])
             added = [pk for (pk,) in cursor.fetchall()]
             self._events(cursor, Vehicle, "insert", "WHERE tenant_id = %s AND id = ANY(%s)", [tenant, added])
-            touched |= {pk for pk, _car in new}
         changed = [(pk, car) for c in changes for pk, car in c.vehicle_changes.items()]
         if changed:
             cursor.execute("""
@@ -474,8 +435,6 @@ class Importer:
         stale = [c.pk for c in changes if c.stale_search]
         if stale:
             self._refresh_search_text(cursor, stale)
-        if self.score_sql is None:
-            self.touched.extend(touched | {c.pk for c in changes if c.values})
 
     def _update_customers(self, cursor, changes: list[CustomerChange]) -> None:
         """One UPDATE for the batch: each column the file fills replaces the customer's value, consent keeps
@@ -490,13 +449,13 @@ class Importer:
         unnest = ", ".join(f"%s::{t}[]" for _name, t in fields)
         active = "(o.marketing_consent AND o.consent_withdrawn_at IS NULL)"
         merged = ", ".join(f"COALESCE(t.{column[name]}, o.{column[name]}) AS {column[name]}" for name, _type in fields)
-        score = self.score_sql or "o_completeness"
+        score = self.score_sql
         assigned = [column[name] for name, _type in fields] + ["consent_at", "consent_withdrawn_at", "completeness"]
         cursor.execute(f"""
             UPDATE customers_customer o SET {", ".join(f"{c} = n.{c}" for c in assigned)}, updated_at = %s
             FROM (
                 SELECT c.*, {score} AS completeness FROM (
-                    SELECT o.id, o.tenant_id, o.completeness AS o_completeness, {merged},
+                    SELECT o.id, o.tenant_id, {merged},
                         CASE WHEN t.marketing_consent AND NOT {active} THEN %s::timestamptz ELSE o.consent_at END
                             AS consent_at,
                         CASE WHEN t.marketing_consent AND NOT {active} THEN NULL

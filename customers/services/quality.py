@@ -116,6 +116,19 @@ def _stage_score_sql(rules: list[tuple[str, int]]) -> str:
     return f"round(100.0 * ({parts}) / {int(total)})"
 
 
+def score_sql(tenant) -> str:
+    """The completeness score of a customer row `c` under the tenant's rules: a CASE over the stage
+    (NULL for a stage without rules). Also written by the import with each row it inserts."""
+    by_stage: dict[str, list[tuple[str, int]]] = {}
+    for stage, requirement, weight in (CompletenessRule.objects.filter(tenant=tenant)
+                                       .order_by("stage", "requirement")
+                                       .values_list("stage", "requirement", "weight")):
+        if stage in Customer.Stage.values:
+            by_stage.setdefault(stage, []).append((requirement, weight))
+    whens = " ".join(f"WHEN '{stage}' THEN {_stage_score_sql(rules)}" for stage, rules in by_stage.items())
+    return f"(CASE c.stage {whens} ELSE NULL END)" if whens else "NULL::integer"
+
+
 BATCH = 20_000  # customer ids per statement: row locks are held for seconds, not minutes
 
 
@@ -127,15 +140,7 @@ def completeness_recompute(*, tenant, stages=None, customer_ids=None, batch: int
     One UPDATE per range of `batch` customer ids, each committed on its own when no transaction is
     open (a rescore of a million customers must not hold a million row locks while staff edit
     records); a tenant smaller than that is one statement."""
-    by_stage: dict[str, list[tuple[str, int]]] = {}
-    for stage, requirement, weight in (CompletenessRule.objects.filter(tenant=tenant)
-                                       .order_by("stage", "requirement")
-                                       .values_list("stage", "requirement", "weight")):
-        by_stage.setdefault(stage, []).append((requirement, weight))
-    known = {value for value, _label in Customer.Stage.choices}
-    whens = " ".join(f"WHEN '{stage}' THEN {_stage_score_sql(rules)}"
-                     for stage, rules in by_stage.items() if stage in known)
-    expression = f"(CASE c.stage {whens} ELSE NULL END)" if whens else "NULL::integer"
+    expression = score_sql(tenant)
     where = ["c.tenant_id = %s", "c.is_active"]
     params: list = [tenant.pk]
     if stages is not None:
