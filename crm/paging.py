@@ -46,7 +46,7 @@ def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | Non
             values = None
     if values is not None:
         try:
-            queryset = queryset.filter(_after(order, values))
+            queryset = queryset.filter(keyset_after(order, values))
         except (ValidationError, ValueError, TypeError):
             values = None
     rows = list(queryset.order_by(*order)[: size + 1])
@@ -59,7 +59,7 @@ def keyset_page(queryset: QuerySet, *, order: tuple[str, ...], cursor: str | Non
     return Page(rows=rows, next_cursor=next_cursor, is_first=values is None)
 
 
-def _after(order: tuple[str, ...], values: list) -> Q:
+def keyset_after(order: tuple[str, ...], values: list) -> Q:
     """(a, b) after (x, y) in the given directions: a >= x AND (a > x OR (a = x AND b > y)) … The
     first, inclusive bound is redundant logically but is what lets the index start at the cursor."""
     condition = Q(pk__in=[])

@@ -17,7 +17,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Staff
 from accounts.visibility import visibility_for, visible
-from crm.paging import capped_count
+from crm.paging import capped_count, keyset_after
 from customers import timeline
 from customers.forms.quality import MissingDataFilter
 from customers.models import CompletenessRule, Customer
@@ -140,12 +140,6 @@ def _owner_branches(user, owner: str) -> tuple[list[tuple[Q, bool]], Q | None]:
     return branches, condition
 
 
-def _after(values) -> Q:
-    completeness, pk = values
-    return Q(completeness__gte=completeness) & (Q(completeness__gt=completeness) | Q(completeness=completeness,
-                                                                                   pk__gt=pk))
-
-
 def _cursor_values(cursor: str | None):
     if not cursor:
         return None
@@ -185,7 +179,7 @@ def missing_data_list(user, params) -> MissingList:
     for branch, queue in branches:
         part = queryset.filter(branch)
         if after is not None:
-            part = part.filter(_after(after))
+            part = part.filter(keyset_after(("completeness", "id"), after))
         # "owner IS NULL" does not tell PostgreSQL that the index is then in (completeness, id) order
         # (an equality would); ordering by the owner too lets the branch read the index in order
         part = part.order_by("owner_id", *order) if queue else part.order_by(*order)

@@ -32,7 +32,7 @@ from openpyxl.styles import Font
 from accounts.models import Department, Staff
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
-from crm.paging import _after  # the keyset condition the list pages use
+from crm.paging import keyset_after
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
 from customers.validators import display_mobile, mask_mobile, mask_text
@@ -143,7 +143,7 @@ def _chunks(queryset, order):
     queryset = queryset.order_by(*order).values(*FIELDS)
     last = None
     while True:
-        chunk = queryset.filter(_after(order, last)) if last is not None else queryset
+        chunk = queryset.filter(keyset_after(order, last)) if last is not None else queryset
         rows = list(chunk[:CHUNK])
         if rows:
             yield rows
