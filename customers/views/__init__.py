@@ -7,18 +7,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
+from crm.forms import apply_errors
 from customers import selectors, services
 from customers.forms import CustomerForm, NoteForm, PurchaseForm, VehicleForm, VisitForm
 from customers.models import Customer
 from customers.selectors.documents import documents_for
 from customers.selectors.quality import completeness_for, survivor_for
 from customers.timeline import timeline_for
-
-
-def _apply(form, error: ValidationError) -> None:
-    """Put a service's errors next to the fields they name, the rest at the top."""
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages)
 
 
 @transaction.non_atomic_requests  # reads only: no BEGIN/COMMIT round trips
@@ -37,7 +32,7 @@ def _duplicate(request, form, error: services.DuplicateMobile):
     may open them."""
     existing = _openable(request, error.existing)
     if existing is not None:
-        _apply(form, error)
+        apply_errors(form, error)
     else:
         form.add_error("mobile", _("Another customer already has this mobile number."))
     return existing
@@ -67,7 +62,7 @@ def _customer_form(request, customer=None):
         except services.DuplicateMobile as error:
             existing = _duplicate(request, form, error)
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer})
 
 
@@ -119,7 +114,7 @@ def _sub_form(request, pk, *, form_class, title, save, customer_kwarg=False):
             form.add_error("vin", _("This VIN is already registered to %(name)s.") % {"name": owner.name}
                            if owner else error.messages[0])
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     return render(request, "customers/sub_form.html", {"form": form, "customer": customer, "title": title})
 
 

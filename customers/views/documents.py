@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from crm.access import staff_view
+from crm.forms import apply_errors
 from customers import selectors
 from customers.forms.documents import DocumentForm
 from customers.models import Customer, CustomerDocument
@@ -27,10 +28,11 @@ def document_add(request, pk):
                                      title=data["title"], upload=data["file"])
             return redirect("customers:detail", pk=customer.pk)
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, messages)
-    return render(request, "customers/document_form.html",
-                  {"form": form, "customer": customer, "title": _("Add a document")})
+            apply_errors(form, error)
+    return render(request, "customers/sub_form.html", {
+        "form": form, "customer": customer, "title": _("Add a document"), "multipart": True, "submit": _("Upload"),
+        "intro": _("A scan or photo of a paper document: purchase contract, work order, settlement statement."),
+    })
 
 
 @staff_view(perm="customers.view_customerdocument", model=CustomerDocument)

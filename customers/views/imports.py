@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from crm.access import staff_view
+from crm.forms import apply_errors
 from customers.forms.imports import ImportOptionsForm, ImportUploadForm
 from customers.models import ImportJob, JobStatus
 from customers.selectors import imports as selectors
@@ -18,13 +19,6 @@ PERM = "customers.import_customer"
 EDITABLE = (JobStatus.DRAFT, JobStatus.FAILED)
 
 
-def _apply(form, error: ValidationError) -> None:
-    """A service's errors next to the fields they name, the rest at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for name, messages in error.message_dict.items():
-        form.add_error(name if name in form.fields else None, messages)
 
 
 @staff_view(perm=PERM)
@@ -37,7 +31,7 @@ def import_list(request):
             job = services.import_upload(tenant=request.tenant, staff=request.staff, upload=form.cleaned_data["file"])
             return redirect("customers:import_detail", pk=job.pk)
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     result = selectors.import_list(request.user, request.GET)
     return render(request, "customers/imports/list.html", {"form": form, "result": result})
 
@@ -127,7 +121,7 @@ def import_detail(request, pk):
                     services.import_start(job=job, staff=request.staff)
             return redirect("customers:import_detail", pk=job.pk)
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     if not can_edit:
         form.disable()
     plan = services.plan_import(job, user=request.user)

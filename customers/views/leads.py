@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
+from crm.forms import apply_errors
 from customers.forms.leads import (
     LeadAssignForm,
     LeadForm,
@@ -28,13 +29,6 @@ from customers.tabular import read_sheet
 PREVIEW_ROWS = 100
 
 
-def _apply(form, error: ValidationError) -> None:
-    """Put a service's errors next to the fields they name, the rest at the top."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, messages_ in error.message_dict.items():
-        form.add_error(field if field in form.fields else None, messages_)
 
 
 def _posted(request):
@@ -99,7 +93,7 @@ def lead_create(request):
             form = LeadForm(post, user=request.user)
             form.is_valid()
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     referrer_q = request.POST.get("referrer_q", "")
     return render(request, "customers/leads/form.html", {
         "form": form, "known": known, "platforms": _platforms(), "referrer_q": referrer_q,
@@ -156,7 +150,7 @@ def _action(request, lead, *, title, form=None, save=None, message="", template=
             form.add_error("vin", _("This VIN is already registered to %(name)s.") % {"name": owner.name}
                            if owner else error.messages[0])
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     return render(request, template, {"lead": lead, "title": title, "form": None if closed else form,
                                       "closed": closed, **(extra or {})})
 
@@ -246,7 +240,7 @@ def lead_import(request):
                                              columns=form.columns(), platform=data["platform"])
             context.update(plan=plan, preview=(plan.rejected + plan.existing + plan.new)[:PREVIEW_ROWS])
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
     return render(request, "customers/leads/import.html", context)
 
 

@@ -10,20 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
+from crm.forms import apply_errors
 from customers import selectors
 from customers.forms.quality import MergeForm
 from customers.models import Customer
 from customers.selectors.duplicates import duplicate_scan
 from customers.selectors.quality import attached_counts, missing_data_list
 from customers.services.merge import customer_merge, duplicate_dismiss
-
-
-def _apply(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for name, messages_ in error.message_dict.items():
-            form.add_error(name if name in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 @staff_view(perm="customers.view_customer")
@@ -77,7 +70,7 @@ def merge(request, pk, other):
         try:
             customer_merge(survivor=survivor, merged=merged, by=request.staff, fields=form.taken())
         except ValidationError as error:
-            _apply(form, error)
+            apply_errors(form, error)
         else:
             messages.success(request, _("%(merged)s was merged into %(survivor)s.")
                              % {"merged": merged.name, "survivor": survivor.name})
