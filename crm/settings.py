@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import pghistory
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -228,6 +229,10 @@ HEALTH_CHECK_TIMEOUT = 2.0
 
 # django-pghistory: record who made each audited change; a GET changes nothing, so it pays nothing.
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Event rows are read by the object they describe, never by the tenant, owner or team they copy: only the
+# object reference is indexed (every other index would cost each audited write, and an import 100,000 of them).
+PGHISTORY_FOREIGN_KEY_FIELD = pghistory.ForeignKey(db_index=False)
+PGHISTORY_OBJ_FIELD = pghistory.ObjForeignKey(db_index=True)
 
 LOGGING = {
     "version": 1,

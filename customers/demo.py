@@ -8,7 +8,7 @@ How it stays fast:
   so child rows reference their parents without a round trip.
 * Python builds chunk k+1 while a second thread streams chunk k to the server (psycopg2 releases the
   GIL while the server works), so both cores of a small machine are busy.
-* pghistory's insert triggers are skipped through `pgtrigger.ignore`: demo data writes no history.
+* pghistory's triggers stand aside (crm.history.bulk_history): demo data writes no history.
   When the database role may set `session_replication_role`, the foreign-key triggers are skipped
   too: every reference is correct by construction (staff, departments and tags are read from the
   tenant first, children point at the ids allocated here).
@@ -50,6 +50,7 @@ import pgtrigger
 from django.db import connection, transaction
 
 from accounts.models import Department, PositionAssignment, RoleKind
+from crm.history import bulk_history
 from customers.models import Customer, CustomerTag, MileageReading, Purchase, ServiceVisit, Tag, Vehicle
 from customers.services import build_search_text
 from customers.validators import VIN_VALUES, VIN_WEIGHTS
@@ -215,10 +216,9 @@ def seed_customers(tenant, n: int, *, stdout=None, chunk_size: int = CHUNK, skip
         return 0
     plan = _Plan(tenant)
     started = time.monotonic()
-    # pgtrigger.ignore outside the atomic block: its clean-up query must not run in an aborted transaction
-    with pgtrigger.ignore(*_history_triggers()), transaction.atomic():
+    with transaction.atomic():
         with connection.cursor() as cursor:
-            # through Django's cursor, so that pgtrigger's SET LOCAL reaches this transaction (and the COPYs)
+            bulk_history(cursor)  # demo data writes no history
             _lock(cursor)
             fast_path = skip_fk_checks is not False and _skip_fk_triggers(cursor, _history_pgids())
             deferred = [] if fast_path else _deferred_foreign_keys(cursor)
@@ -274,11 +274,6 @@ def _say(stdout, message: str) -> None:
 def _history() -> list[tuple]:
     return [(model, trigger) for model, trigger in pgtrigger.registered()
             if model in MODELS_LOADED and type(trigger).__module__.startswith("pghistory")]
-
-
-def _history_triggers() -> list[str]:
-    """The URIs of pghistory's insert triggers on the loaded tables (e.g. customers.Customer:insert_insert)."""
-    return [trigger.get_uri(model) for model, trigger in _history() if "INSERT" in str(trigger.operation).upper()]
 
 
 def _history_pgids() -> list[str]:

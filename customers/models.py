@@ -1,7 +1,6 @@
 import uuid
 from pathlib import Path
 
-import pghistory
 from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -9,12 +8,10 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
-from django_scopes import ScopedManager
 
+from crm import history
 from crm.tenancy import TenantModel
 
-# pghistory's event tables are tenant-owned too: they copy `tenant` and fail closed like the rest.
-HISTORY = {"attrs": {"objects": ScopedManager(tenant="tenant")}}
 ACTIVE = Q(is_active=True)
 
 
@@ -34,8 +31,7 @@ class Tag(TenantModel):
         return self.name
 
 
-@pghistory.track(pghistory.UpdateEvent("update"), pghistory.InsertEvent("insert"),
-                 exclude=["updated_at", "search_text", "last_visit_on", "completeness"], **HISTORY)
+@history.track(exclude=["updated_at", "search_text", "last_visit_on", "completeness"])
 class Customer(TenantModel):
     class Kind(models.TextChoices):
         PERSON = "person", _("Person")
@@ -184,8 +180,7 @@ class CustomerTag(TenantModel):
         indexes = [models.Index(fields=["tenant", "tag", "customer"], name="customer_tag_by_tag")]
 
 
-@pghistory.track(pghistory.UpdateEvent("update"), pghistory.InsertEvent("insert"), exclude=["updated_at"],
-                 **HISTORY)
+@history.track(exclude=["updated_at"])
 class Vehicle(TenantModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="vehicles",
                                  verbose_name=_("customer"))

@@ -6,8 +6,8 @@
   with one `UPDATE … FROM unnest(…)` per batch, only where the file changes something.
 * Batches in their own transactions are written side by side by writer threads, one connection each,
   while the next chunk of the file is still being read (not for all or nothing: that is one transaction).
-* pghistory's row-by-row triggers stand aside; the same event rows are written set-based after each
-  statement, under one pghistory context that names the importer.
+* pghistory's row-by-row triggers stand aside (crm.history.bulk_history); the same event rows are written
+  set-based after each statement, under one pghistory context that names the importer.
 * Progress goes to the job row through a connection of its own, so the page sees it even while an
   all-or-nothing import holds everything in one transaction.
 * Someone saving a customer with a mobile or VIN of the file meanwhile makes its batch fail: the batch is
@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from accounts.models import User
+from crm.history import bulk_history
 from customers.models import Customer, ImportJob, JobStatus
 from customers.services import build_search_text, quality
 from customers.services.import_checks import COMPANY_WORDS, Row
@@ -109,12 +110,6 @@ def _history_triggers() -> list[tuple]:
 
     return [(model, trigger) for model, trigger in pgtrigger.registered()
             if model in (Customer, Vehicle) and type(trigger).__module__.startswith("pghistory")]
-
-
-@functools.cache
-def _history_trigger_ids() -> tuple[str, ...]:
-    """Their names in PostgreSQL (what pgtrigger.ignore takes)."""
-    return tuple(trigger.get_pgid(model) for model, trigger in _history_triggers())
 
 
 @functools.cache
@@ -282,18 +277,18 @@ class Importer:
                         row.outcome = "reject"
 
     def _history(self, cursor) -> None:
-        """Settings for the rest of this transaction: the planner's (below), and pghistory's. pghistory's
-        row-by-row triggers on customers and vehicles stand aside (about 50 µs a row each: two
-        subtransactions and two statements per row); the import writes
-        the same event rows set-based after each statement (_event_sql), under one pghistory context that
-        names the importer, so the change history shows who imported what."""
+        """Settings for the rest of this transaction: pghistory's context, and its row-by-row triggers on
+        customers and vehicles standing aside (crm.history.bulk_history); the import writes the same event
+        rows set-based after each statement (_event_sql), under one pghistory context that names the
+        importer, so the change history shows who imported what."""
+        bulk_history(cursor)
         cursor.execute("SELECT set_config('pghistory.context_id', %s, true), "
-                       "set_config('pghistory.context_metadata', %s, true), set_config('pgtrigger.ignore', %s, true), "
+                       "set_config('pghistory.context_metadata', %s, true), "
                        # a batch's statements go row by row through primary keys: a hash join would read a
                        # whole table for every batch, and compiling them (JIT) costs more than it saves
                        "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
                        "set_config('jit', 'off', true)",
-                       [self.context_id, self.context_metadata, "{" + ",".join(_history_trigger_ids()) + "}"])
+                       [self.context_id, self.context_metadata])
 
     def _events(self, cursor, model, label: str, where: str, params: list) -> None:
         cursor.execute(_event_sql(model, label) + where, [self.context_id, *params])
