@@ -32,6 +32,15 @@ class Visibility:
     def read_only(self) -> bool:
         return not (self.everything or self.staff_ids or self.queue_department_ids)
 
+    def allows(self, owner_id: int | None, department_id: int | None = None, *, write: bool = False) -> bool:
+        """`visible()` for one record already read (by its owner and team): whether this user may read it
+        (or, with write=True, change it). Pass no department for records without a team queue."""
+        if self.everything or (self.reads_all_masked and not write):
+            return True
+        if owner_id is not None:
+            return owner_id in self.staff_ids
+        return department_id is not None and department_id in self.queue_department_ids
+
     def is_masked(self, owner_id: int | None, department_id: int | None = None) -> bool:
         """Whether a visible record's personal data must be masked for this user."""
         if self.everything or owner_id in self.staff_ids:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 
 from accounts.selectors import staff_directory
+from crm.prepared import prepare_once
 
 
 @dataclass(frozen=True)
@@ -131,23 +132,12 @@ def _compiled(limit: int) -> tuple[str, str]:
     return _COMPILED[key]
 
 
-def _prepared(cursor, name: str, statement: str) -> None:
-    """Prepare `statement` once per database session (a reconnect starts a new one)."""
-    raw = connection.connection
-    state = getattr(connection, "_crm_prepared", None)
-    if state is None or state[0] is not raw:
-        state = connection._crm_prepared = (raw, set())
-    if name not in state[1]:
-        cursor.execute(statement)
-        state[1].add(name)
-
-
 def timeline_for(customer, *, limit: int = 50) -> list[Entry]:
     """The newest `limit` entries of every source, in one query (always filtered by the customer's
     tenant and id: the prepared statement takes both)."""
     name, statement = _compiled(limit)
     with connection.cursor() as cursor:
-        _prepared(cursor, name, statement)
+        prepare_once(cursor, name, statement)
         cursor.execute(f"EXECUTE {name}(%s, %s)", [customer.pk, customer.tenant_id])
         rows = cursor.fetchall()
     directory = staff_directory(customer.tenant_id, include={r[6] for r in rows})

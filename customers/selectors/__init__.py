@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 
-from django.db.models import BigIntegerField, OuterRef, Q, Subquery
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast
+from django.apps import apps
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
@@ -16,8 +17,9 @@ from accounts.models import User
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for, visible
 from crm.paging import Page, capped_count, keyset_page
+from crm.prepared import Prepared
 from customers.filters import CustomerFilter
-from customers.models import Customer
+from customers.models import Customer, CustomerTag, Vehicle
 
 SORTS = {
     "new": (_("Newest first"), ("-created_at", "-id")),
@@ -96,19 +98,47 @@ def customer_list(user, params, *, request=None) -> CustomerList:
     return CustomerList(filterset=filterset, page=page, count=count, count_capped=capped, sort=sort, q=q)
 
 
+_CARD_COLUMNS = tuple(f.attname for f in Customer._meta.concrete_fields)
+_CARD = Prepared("customer_card", lambda customer, tenant: Customer.objects.filter(pk=customer, is_active=True)
+                 .values_list(*_CARD_COLUMNS, "department__name"))
+MAX_ID = 2**63 - 1
+
+
 def customer_for(request, pk: int, *, write: bool = False) -> tuple[Customer, bool]:
     """The customer if this user may see it (404 otherwise, also for another tenant's), and whether
-    they may change it."""
-    customer = (customers_visible_to(request.user).select_related("owner__user", "department")
-                .filter(pk=pk).first())
-    if customer is None:
+    they may change it. One prepared query by id and tenant; the role's visibility is then checked on the
+    row (`Visibility.allows`, the same rule as the list's filter). `customer.department_name` is set."""
+    rows = _CARD.rows(customer=pk, tenant=request.tenant.pk) if 0 < pk <= MAX_ID else []
+    if not rows:
         raise Http404
+    *values, department_name = rows[0]
+    customer = Customer.from_db("default", _CARD_COLUMNS, values)
     v = visibility_for(request.user)
+    if not v.allows(customer.owner_id, customer.department_id):
+        raise Http404
+    customer.department_name = department_name
     customer.masked = v.is_masked(customer.owner_id, customer.department_id)
     can_edit = request.user.has_perm("customers.change_customer") and not customer.masked
     if write and not can_edit:
         raise Http404
     return customer, can_edit
+
+
+_VEHICLE_COLUMNS = tuple(f.attname for f in Vehicle._meta.concrete_fields)
+_VEHICLES = Prepared("customer_vehicles", lambda customer, tenant: Vehicle.objects.filter(customer=customer)
+                     .order_by(*Vehicle._meta.ordering).values_list(*_VEHICLE_COLUMNS))
+_TAGS = Prepared("customer_tags", lambda customer, tenant: CustomerTag.objects.filter(customer=customer)
+                 .order_by("tag__name").values_list("tag__name"))
+
+
+def vehicles_of(customer: Customer) -> list[Vehicle]:
+    """The customer's vehicles, latest purchase first (one prepared query)."""
+    return [Vehicle.from_db("default", _VEHICLE_COLUMNS, row)
+            for row in _VEHICLES.rows(customer=customer.pk, tenant=customer.tenant_id)]
+
+
+def tag_names_of(customer: Customer) -> list[str]:
+    return [name for (name,) in _TAGS.rows(customer=customer.pk, tenant=customer.tenant_id)]
 
 
 # --- change history (django-pghistory) ----------------------------------------------------------
@@ -125,19 +155,28 @@ class Change:
     fields: list[tuple[str, str, str]]  # (field label, before, after)
 
 
-def customer_history(customer: Customer, *, masked: bool, limit: int = 20) -> list[Change]:
-    """Who changed which field when, newest first (one query for the events, one for their users)."""
+HISTORY_LIMIT = 20
+_EVENT_COLUMNS = (*(f.attname for f in Customer._meta.concrete_fields if f.name not in HIDDEN_IN_HISTORY),
+                  "pgh_label", "pgh_created_at", "pgh_context__metadata")
+_EVENTS = Prepared("customer_events", lambda customer, tenant: apps.get_model("customers", "CustomerEvent").objects
+                   .filter(pgh_obj=customer).order_by("-pgh_id").values_list(*_EVENT_COLUMNS)[:HISTORY_LIMIT + 1])
+
+
+def customer_history(customer: Customer, *, masked: bool) -> list[Change]:
+    """Who changed which field when, newest first (one prepared query for the events, one for the people
+    who made them when there are any)."""
     from customers.validators import display_mobile, mask_mobile, mask_text
 
-    author_id = Cast(KeyTextTransform("user", OuterRef("pgh_context__metadata")), BigIntegerField())
-    author = User.objects.filter(pk=author_id)
-    events = list(
-        customer.events.annotate(who_first=Subquery(author.values("first_name")[:1]),
-                                 who_last=Subquery(author.values("last_name")[:1]),
-                                 who_username=Subquery(author.values("username")[:1]))
-        .order_by("-pgh_id")[: limit + 1]
-    )
+    events = [SimpleNamespace(**dict(zip(_EVENT_COLUMNS, row, strict=True)))
+              for row in _EVENTS.rows(customer=customer.pk, tenant=customer.tenant_id)]
     events.reverse()
+    for event in events:  # jsonb arrives as text (Django leaves its decoding to JSONField)
+        metadata = event.pgh_context__metadata
+        event.pgh_context__metadata = json.loads(metadata) if isinstance(metadata, str) else (metadata or {})
+    authors = {e.pgh_context__metadata.get("user") for e in events} - {None}
+    names = ({pk: User(first_name=first, last_name=last, username=username).display_name
+              for pk, first, last, username in User.objects.filter(pk__in=authors)
+              .values_list("pk", "first_name", "last_name", "username")} if authors else {})
     fields = [f for f in Customer._meta.concrete_fields if f.name not in HIDDEN_IN_HISTORY]
     staff_ids = {getattr(e, "owner_id", None) for e in events} - {None}
     directory = staff_directory(customer.tenant_id, include=staff_ids)
@@ -177,9 +216,9 @@ def customer_history(customer: Customer, *, masked: bool, limit: int = 20) -> li
             if old != new:
                 diffs.append((str(field.verbose_name), shown(field, old) if before else "", shown(field, new)))
         if diffs:
-            who = (User(first_name=after.who_first, last_name=after.who_last, username=after.who_username).display_name
-                   if after.who_username else None)
+            author = after.pgh_context__metadata.get("user")
+            who = names.get(author) if author else None
             label = _("Created") if after.pgh_label == "insert" else _("Changed")
             changes.append(Change(after.pgh_created_at, who or _("system"), label, diffs))
     changes.reverse()
-    return changes[:limit]
+    return changes[:HISTORY_LIMIT]

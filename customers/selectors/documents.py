@@ -9,15 +9,28 @@ from django.db.models import F
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
+from crm.prepared import Prepared
 from customers import timeline
 from customers.models import CustomerDocument
 from customers.selectors import customers_visible_to
 
+_COLUMNS = tuple(f.attname for f in CustomerDocument._meta.concrete_fields)
+_DOCUMENTS = Prepared("customer_documents", lambda customer, tenant: CustomerDocument.objects
+                      .filter(customer=customer).order_by("-created_at", "-id").values_list(*_COLUMNS))
+
 
 def documents_for(customer) -> list[CustomerDocument]:
-    """The customer's documents, newest first (one query)."""
-    return list(customer.documents.select_related("uploaded_by__user").order_by("-created_at", "-id"))
+    """The customer's documents, newest first (one prepared query), each with `uploader_name`."""
+    documents = [CustomerDocument.from_db("default", _COLUMNS, row)
+                 for row in _DOCUMENTS.rows(customer=customer.pk, tenant=customer.tenant_id)]
+    if documents:
+        directory = staff_directory(customer.tenant_id, include={d.uploaded_by_id for d in documents} - {None})
+        for document in documents:
+            entry = directory.get(document.uploaded_by_id)
+            document.uploader_name = entry.name if entry else ""
+    return documents
 
 
 def document_for(request, pk: int) -> tuple[CustomerDocument, bool]:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext
 from accounts.models import Staff
 from accounts.visibility import visibility_for, visible
 from crm.paging import capped_count, keyset_after
+from crm.prepared import Prepared
 from customers import timeline
 from customers.forms.quality import MissingDataFilter
 from customers.models import CompletenessRule, Customer
@@ -47,15 +48,22 @@ class Completeness:
         return not self.missing
 
 
-def completeness_for(customer) -> Completeness | None:
-    """The customer's score and what is missing, or None when the tenant set no rule for their stage
-    (one query: the stage's rules, each with whether the customer meets it)."""
+def _stage_rules(customer, tenant, stage):
     rule_table = CompletenessRule._meta.db_table
     met = RawSQL(f'(SELECT {met_case_sql(f"{_quote(rule_table)}.requirement", "c")} '
-                 f"FROM {_quote(Customer._meta.db_table)} c WHERE c.id = %s)", [customer.pk],
+                 f"FROM {_quote(Customer._meta.db_table)} c WHERE c.id = %s)", [customer],
                  output_field=BooleanField())
-    rules = list(CompletenessRule.objects.filter(stage=customer.stage).annotate(met=met)
-                 .order_by("-weight", "requirement").values_list("requirement", "weight", "met"))
+    return (CompletenessRule.objects.filter(stage=stage).annotate(met=met)
+            .order_by("-weight", "requirement").values_list("requirement", "weight", "met"))
+
+
+_RULES = Prepared("customer_completeness", _stage_rules, types={"stage": str})
+
+
+def completeness_for(customer) -> Completeness | None:
+    """The customer's score and what is missing, or None when the tenant set no rule for their stage
+    (one prepared query: the stage's rules, each with whether the customer meets it)."""
+    rules = _RULES.rows(customer=customer.pk, tenant=customer.tenant_id, stage=customer.stage)
     if not rules:
         return None
     total = sum(weight for _req, weight, _met in rules)

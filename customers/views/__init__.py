@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import staff_directory
 from crm.access import staff_view
 from crm.forms import apply_errors
 from customers import selectors, services
@@ -86,11 +87,13 @@ def customer_detail(request, pk):
         customer, can_edit = selectors.customer_for(request, pk)
     except Http404:  # a merged customer's old address leads to the survivor (when both were visible)
         return redirect("customers:detail", pk=survivor_for(request.user, pk).pk)
+    owner = staff_directory(request.tenant.pk, include={customer.owner_id}).get(customer.owner_id)
     return render(request, "customers/detail.html", {
         "customer": customer,
         "can_edit": can_edit,
-        "vehicles": list(customer.vehicles.all()),
-        "tags": list(customer.tags.all()),
+        "owner_name": owner.name if owner else "",
+        "vehicles": selectors.vehicles_of(customer),
+        "tags": selectors.tag_names_of(customer),
         "timeline": timeline_for(customer),
         "history": selectors.customer_history(customer, masked=customer.masked),
         "can_reveal": customer.masked and customer.mobile and request.user.has_perm("customers.reveal_mobile"),

@@ -144,3 +144,23 @@ def test_visible_filters_an_owned_queryset(demo, user):
     assert as_manager == dept_staff(demo, "客服组")
     assert as_director == total
     assert as_specialist == staff_ids(demo, "demo.specialist")
+
+
+@pytest.mark.parametrize("username", ["demo.director", "demo.manager", "demo.specialist", "demo.analyst",
+                                      "demo.admin"])
+def test_allows_agrees_with_visible_on_every_customer(demo, user, username):
+    """Pages that read one record first and check it afterwards (the customer page) use `allows`: it must
+    say exactly what the `visible()` filter says, for reading and for writing."""
+    from customers.models import Customer
+
+    viewer = user(username)
+    with scope(tenant=demo):
+        v = visibility_for(viewer)
+        rows = Customer.objects.filter(is_active=True)
+        everyone = {c.pk: (c.owner_id, c.department_id) for c in rows}
+        for write in (False, True):
+            expected = set(visible(rows, viewer, owner="owner", department="department", write=write)
+                           .values_list("pk", flat=True))
+            allowed = {pk for pk, (owner, team) in everyone.items() if v.allows(owner, team, write=write)}
+            assert allowed == expected, (username, write)
+    assert len(everyone) > 3

@@ -36,6 +36,7 @@ BYPASS = re.compile(r"scopes_disabled|with_scope\(|_base_manager|scope\(tenant=N
 RAW_SQL = {
     "accounts/management/commands/seed_demo.py": 1,  # VACUUM of the customer tables after seeding
     "accounts/selectors.py": 1,  # membership_of: the user's own positions, groups, permissions
+    "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
     "customers/demo.py": 3,  # COPY of generated rows into one tenant
     "customers/forms/quality.py": 1,  # completeness SQL fragment for the worklist filter

@@ -1,0 +1,84 @@
+"""Queries a page runs on every request with other ids only, written with the ORM and paid for once.
+
+Building and compiling a queryset costs a Django page more than PostgreSQL spends running it (about a
+millisecond each for the customer page's queries, against a tenth of that to run them). `Prepared` builds
+the queryset once per process with probe values standing for its parameters, turns the compiled SQL into
+a server-side prepared statement (PREPARE, once per database session), and then only EXECUTEs it:
+
+    CARD = Prepared("customer_card", lambda customer, tenant: Customer.objects.filter(pk=customer)
+                    .values_list("name", "mobile"), tenant="tenant")
+    rows = CARD.rows(customer=pk, tenant=tenant_id)
+
+The builder takes ids (int) or strings (str) by keyword, and returns a values_list() queryset (rows are
+tuples in its order). It is built inside `scope(tenant=<the probe>)`, so a tenant-scoped manager's own
+filter becomes a parameter too; `tenant=` names the builder's argument that holds the tenant's id, and
+a builder whose SQL does not filter by it is refused."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable
+
+from django.db import connection
+from django.db.models import QuerySet
+from django_scopes import scope
+
+_PROBE_INT = -7_340_000_100
+_PROBE_STR = "crm-probe-7340-{}"
+
+
+class Prepared:
+    def __init__(self, name: str, build: Callable[..., QuerySet], *, tenant: str = "tenant",
+                 types: dict[str, type] | None = None):
+        self.name = name
+        self.build = build
+        self.tenant = tenant
+        self.params = list(inspect.signature(build).parameters)
+        self.types = {p: (types or {}).get(p, int) for p in self.params}
+        if tenant not in self.params:
+            raise ValueError(f"{name}: the builder must take the tenant's id as `{tenant}`")
+        self._statement: tuple[str, str] | None = None
+
+    def _probe(self, index: int, param: str):
+        return _PROBE_INT - index if self.types[param] is int else _PROBE_STR.format(index)
+
+    def statement(self) -> tuple[str, str]:
+        """(statement name, PREPARE statement)."""
+        if self._statement is None:
+            probes = {p: self._probe(i, p) for i, p in enumerate(self.params)}
+            with scope(tenant=probes[self.tenant]):
+                sql, params = self.build(**probes).query.sql_with_params()
+            with connection.cursor() as cursor:
+                body = cursor.mogrify(sql, params).decode()
+            kinds = []
+            for position, param in enumerate(self.params, start=1):
+                probe = probes[param]
+                literal = str(probe) if self.types[param] is int else f"'{probe}'"
+                if literal not in body:
+                    raise RuntimeError(f"{self.name}: the query does not use its parameter `{param}`")
+                body = body.replace(literal, f"${position}")
+                kinds.append("bigint" if self.types[param] is int else "text")
+            digest = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:16]
+            name = f"crm_{self.name}_{digest}"
+            self._statement = (name, f"PREPARE {name}({', '.join(kinds)}) AS {body}")
+        return self._statement
+
+    def rows(self, **values) -> list[tuple]:
+        name, statement = self.statement()
+        args = [values[p] for p in self.params]
+        with connection.cursor() as cursor:
+            prepare_once(cursor, name, statement)
+            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(args))})", args)
+            return cursor.fetchall()
+
+
+def prepare_once(cursor, name: str, statement: str) -> None:
+    """Run the PREPARE `statement` once per database session (a reconnect starts a new one)."""
+    raw = connection.connection
+    state = getattr(connection, "_crm_prepared", None)
+    if state is None or state[0] is not raw:
+        state = connection._crm_prepared = (raw, set())
+    if name not in state[1]:
+        cursor.execute(statement)
+        state[1].add(name)
