@@ -7,12 +7,10 @@ entries and however many entries there are, the timeline costs one query."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db import connection
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -25,10 +23,9 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scope
 
 from accounts.selectors import staff_directory
-from crm.prepared import prepare_once
+from crm.prepared import Prepared
 
 
 @dataclass(frozen=True)
@@ -100,12 +97,11 @@ def register(source: Source) -> Source:
     return source
 
 
-# The union is the same SQL for every customer but for the customer's and the tenant's ids. It is
-# built once per process (per set of sources and limit) for a probe customer with sentinel ids, and
-# prepared once per database connection with the two ids as its parameters: building seven annotated
-# querysets costs more than the query, and planning a union of seven branches more than running it.
-_PROBE_CUSTOMER, _PROBE_TENANT = -7_340_000_001, -7_340_000_002
-_COMPILED: dict[tuple, tuple[str, str]] = {}
+# The union is the same SQL for every customer but for the customer's and the tenant's ids: it is built
+# once per process (per set of sources and limit) and run as a prepared statement (crm.prepared).
+# Building seven annotated querysets costs more than the query, and planning a union of seven branches
+# more than running it.
+_PREPARED: dict[tuple, Prepared] = {}
 
 
 def _union(customer, limit: int):
@@ -114,32 +110,21 @@ def _union(customer, limit: int):
     return union.order_by("-tl_at")[:limit]
 
 
-def _compiled(limit: int) -> tuple[str, str]:
-    """(statement name, PREPARE statement) of the timeline with $1 = customer id, $2 = tenant id."""
+def _prepared(limit: int) -> Prepared:
+    """The timeline query; a source that does not filter by the customer and the tenant is refused."""
     key = (tuple(SOURCES), limit)
-    if key not in _COMPILED:
+    if key not in _PREPARED:
         from customers.models import Customer
 
-        with scope(tenant=_PROBE_TENANT):
-            sql, params = _union(Customer(pk=_PROBE_CUSTOMER, tenant_id=_PROBE_TENANT), limit).query.sql_with_params()
-        if _PROBE_CUSTOMER not in params or _PROBE_TENANT not in params:
-            raise RuntimeError("a timeline source must filter by the customer and the tenant")
-        with connection.cursor() as cursor:
-            literal = cursor.mogrify(sql, params).decode()
-        body = literal.replace(str(_PROBE_CUSTOMER), "$1").replace(str(_PROBE_TENANT), "$2")
-        name = "crm_timeline_" + hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:16]
-        _COMPILED[key] = (name, f"PREPARE {name}(bigint, bigint) AS {body}")
-    return _COMPILED[key]
+        _PREPARED[key] = Prepared(
+            "timeline", lambda customer, tenant: _union(Customer(pk=customer, tenant_id=tenant), limit))
+    return _PREPARED[key]
 
 
 def timeline_for(customer, *, limit: int = 50) -> list[Entry]:
     """The newest `limit` entries of every source, in one query (always filtered by the customer's
     tenant and id: the prepared statement takes both)."""
-    name, statement = _compiled(limit)
-    with connection.cursor() as cursor:
-        prepare_once(cursor, name, statement)
-        cursor.execute(f"EXECUTE {name}(%s, %s)", [customer.pk, customer.tenant_id])
-        rows = cursor.fetchall()
+    rows = _prepared(limit).rows(customer=customer.pk, tenant=customer.tenant_id)
     directory = staff_directory(customer.tenant_id, include={r[6] for r in rows})
     entries = []
     for kind, at, day, title, detail, amount, staff_id in rows:

@@ -46,7 +46,6 @@ RAW_SQL = {
     "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
     "customers/services/leads.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
     "customers/services/quality.py": 3,  # set-based completeness of one tenant
-    "customers/timeline.py": 2,  # the prepared timeline of one customer ($2 = tenant)
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 
