@@ -17,8 +17,8 @@ How it stays fast:
   their exact `pg_get_indexdef`, then the tables are analyzed; unique indexes and primary keys stay.
 
 Measured on the 2-core dev machine (PostgreSQL 15, `make run` settings), one million customers
-(10.7 million rows in all): about 2 minutes, half of it rebuilding indexes (the trigram index alone
-takes 30-40 s); about 5.5 minutes when the foreign-key checks have to run.
+(10.7 million rows in all): about 2 minutes, half of it rebuilding indexes; about 5.5 minutes when the
+foreign-key checks have to run.
 
 Everything happens in one transaction: a failed or interrupted run leaves no half-loaded tenant and
 no missing index behind. While it runs, other sessions cannot write these tables (and cannot read
@@ -52,7 +52,6 @@ from django.db import connection, transaction
 from accounts.models import Department, PositionAssignment, RoleKind
 from crm.history import bulk_history
 from customers.models import Customer, CustomerTag, MileageReading, Purchase, ServiceVisit, Tag, Vehicle
-from customers.services import build_search_text
 from customers.validators import VIN_VALUES, VIN_WEIGHTS
 
 CHUNK = 50_000
@@ -190,7 +189,7 @@ LOAD = [
     (Customer, ["id", "tenant", "created_at", "updated_at", "kind", "name", "mobile", "other_phone", "email",
                 "wechat_id", "gender", "birthday", "address", "id_number", "source", "tier", "stage", "owner",
                 "department", "credit_grade", "credit_limit", "credit_review_on", "marketing_consent", "consent_at",
-                "consent_channel", "consent_withdrawn_at", "last_visit_on", "search_text", "is_active"]),
+                "consent_channel", "consent_withdrawn_at", "last_visit_on", "is_active"]),
     (Vehicle, ["id", "tenant", "created_at", "updated_at", "customer", "vin", "plate", "model_name", "purchased_on",
                "mileage_km"]),
     (Purchase, ["id", "tenant", "created_at", "updated_at", "customer", "vehicle", "contract_on", "consultant",
@@ -596,7 +595,7 @@ class _Plan:
                 n_vehicles = 0 if u < 0.0022 else (2 if u < 0.111 else 1)
 
             # vehicles, purchases, visits
-            plates, activity = [], []
+            activity = []
             first_seen = None
             latest = None
             for slot in range(n_vehicles):
@@ -613,7 +612,6 @@ class _Plan:
                 check = total % 11
                 vin = f"{head}{'X' if check == 10 else check}{year_code}{tail}"
                 plate = province + city_letters[int(rnd() * len(city_letters))] + self.plate_body(number * 2 + slot, ev)
-                plates.append((bought, vehicle_id - 1, plate, vin))
                 registered = bought
                 if stage != "prospect":
                     contract = bought - int(rnd() * 21)
@@ -770,14 +768,11 @@ class _Plan:
             else:
                 consent = ("f", r"\N", "", r"\N")
             updated_at = created_at if updated == created else dates[updated - base] + times[int(rnd() * n_times)]
-            if len(plates) > 1:  # as Customer.vehicles orders them: latest purchase first
-                plates.sort(reverse=True)
-            search_text = build_search_text(name, mobile, [p[2] for p in plates], [p[3] for p in plates])
             customers.append(
                 f"{cid}\t{tenant}\t{created_at}\t{updated_at}\t{kind}\t{name}\t{mobile}\t{other_phone}\t{email}"
                 f"\t{wechat}\t{gender}\t{birthday}\t{address}\t{id_number}\t{source}\t{tier}\t{stage}\t{owner}"
                 f"\t{department}\t{credit[0]}\t{credit[1]}\t{credit[2]}\t{consent[0]}\t{consent[1]}\t{consent[2]}"
-                f"\t{consent[3]}\t{dates[last_visit - base] if last_visit else chr(92) + 'N'}\t{search_text}\tt\n"
+                f"\t{consent[3]}\t{dates[last_visit - base] if last_visit else chr(92) + 'N'}\tt\n"
             )
             if rnd() < 0.3:
                 first = int(rnd() * 8)

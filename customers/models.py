@@ -1,10 +1,11 @@
 import uuid
 from pathlib import Path
 
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower, Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -13,6 +14,7 @@ from crm import history
 from crm.tenancy import TenantModel
 
 ACTIVE = Q(is_active=True)
+HAS_MOBILE = ACTIVE & ~Q(mobile="")
 
 
 class Tag(TenantModel):
@@ -31,7 +33,7 @@ class Tag(TenantModel):
         return self.name
 
 
-@history.track(exclude=["updated_at", "search_text", "last_visit_on", "completeness"])
+@history.track(exclude=["updated_at", "last_visit_on", "completeness"])
 class Customer(TenantModel):
     class Kind(models.TextChoices):
         PERSON = "person", _("Person")
@@ -109,7 +111,6 @@ class Customer(TenantModel):
     consent_withdrawn_at = models.DateTimeField(_("consent withdrawn"), null=True, blank=True)
     # kept by the services for filters and churn
     last_visit_on = models.DateField(_("last visit"), null=True, blank=True, editable=False)
-    search_text = models.TextField(editable=False, blank=True)  # name, mobile digits, plates, VINs
     # 0–100 against the tenant's CompletenessRules for the customer's stage; kept by customers.services.quality
     completeness = models.PositiveSmallIntegerField(_("completeness"), null=True, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True, editable=False)
@@ -127,8 +128,9 @@ class Customer(TenantModel):
             ("import_customer", _("Can import customers")),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "mobile"], condition=Q(is_active=True) & ~Q(mobile=""),
-                                    name="customer_unique_active_mobile"),
+            # text_pattern_ops: the same index answers `?q=` by the start of a mobile (LIKE '+86138%')
+            models.UniqueConstraint(fields=["tenant", "mobile"], condition=HAS_MOBILE,
+                                    opclasses=["int8_ops", "text_pattern_ops"], name="customer_unique_active_mobile"),
             models.CheckConstraint(condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
                                    name="customer_credit_limit_not_negative"),
         ]
@@ -138,7 +140,8 @@ class Customer(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "created_at", "id"], name="customer_tenant_created", condition=ACTIVE),
             models.Index(fields=["tenant", "name", "id"], name="customer_tenant_name", condition=ACTIVE),
-            # prefix search on short names (two Chinese characters have no whole trigram)
+            # `?q=`: the start of a name (two Chinese characters have no whole trigram), any part of a name of
+            # three characters or more, and the end of a mobile (its last four digits: 尾号)
             models.Index(fields=["tenant", "name"], opclasses=["int8_ops", "text_pattern_ops"],
                          name="customer_tenant_name_prefix", condition=ACTIVE),
             models.Index(fields=["tenant", "owner", "created_at", "id"],
@@ -149,9 +152,10 @@ class Customer(TenantModel):
             models.Index(fields=["tenant", "last_visit_on", "id"], name="customer_tenant_last_visit", condition=ACTIVE),
             models.Index(fields=["tenant", "department", "created_at", "id"],
                          name="customer_tenant_department", condition=ACTIVE),
-            # one tenant's search never walks another tenant's matches (btree_gin for the tenant column)
-            GinIndex(fields=["tenant", "search_text"], opclasses=["int8_ops", "gin_trgm_ops"],
-                     name="customer_search_trgm", condition=ACTIVE),
+            GinIndex(F("tenant"), OpClass(Lower("name"), name="gin_trgm_ops"),  # btree_gin: the tenant
+                     name="customer_name_trgm", condition=ACTIVE),
+            models.Index(F("tenant"), OpClass(Reverse("mobile"), name="text_pattern_ops"),
+                         name="customer_mobile_suffix", condition=HAS_MOBILE),
             models.Index(fields=["merged_into"], condition=Q(merged_into__isnull=False), name="customer_merged"),
             # the "missing data" worklist: an owner's least complete customers first
             models.Index(fields=["tenant", "owner", "completeness", "id"], name="customer_tenant_completeness",
@@ -183,7 +187,7 @@ class CustomerTag(TenantModel):
 @history.track(exclude=["updated_at"])
 class Vehicle(TenantModel):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="vehicles",
-                                 verbose_name=_("customer"))
+                                 db_index=False, verbose_name=_("customer"))  # vehicle_tenant_customer
     vin = models.CharField(_("VIN"), max_length=17)
     plate = models.CharField(_("plate"), max_length=12, blank=True)
     model_name = models.CharField(_("model"), max_length=60)
@@ -195,12 +199,20 @@ class Vehicle(TenantModel):
         verbose_name_plural = _("vehicles")
         ordering = ["-purchased_on", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["tenant", "vin"], name="vehicle_unique_vin",
-                                    violation_error_message=_("A vehicle with this VIN is already registered.")),
+            # text_pattern_ops: `?q=` by the start of a VIN; the indexes below find the end of a VIN and a plate
+            # by its start or its end
+            models.UniqueConstraint(
+                fields=["tenant", "vin"], opclasses=["int8_ops", "text_pattern_ops"], name="vehicle_unique_vin",
+                violation_error_message=_("A vehicle with this VIN is already registered.")),
         ]
         indexes = [
             models.Index(fields=["tenant", "customer"], name="vehicle_tenant_customer"),
             models.Index(fields=["tenant", "model_name"], name="vehicle_tenant_model"),
+            models.Index(F("tenant"), OpClass(Reverse("vin"), name="text_pattern_ops"), name="vehicle_vin_suffix"),
+            models.Index(fields=["tenant", "plate"], opclasses=["int8_ops", "text_pattern_ops"], name="vehicle_plate",
+                         condition=~Q(plate="")),
+            models.Index(F("tenant"), OpClass(Reverse("plate"), name="text_pattern_ops"), name="vehicle_plate_suffix",
+                         condition=~Q(plate="")),
         ]
 
     def __str__(self):

@@ -13,20 +13,17 @@ Bounded work, so the page stays fast on a million customers: it checks one WINDO
 time — the WINDOW customers the user may change that were added most recently (then the next older
 window, page by page). Each customer of the window is compared with the whole archive by phone
 (unique mobile index), name + birthday (the customer_tenant_name_birthday index) and plate (the
-trigram index of the search text, confirmed on the vehicles); similar names are compared within the
-window. A constant number of queries per window, whatever its content. The look-ups read the tenant's
-active customers; pairs are then kept only when the user may change both."""
+vehicle_plate index); similar names are compared within the window. A constant number of queries per
+window, whatever its content. The look-ups read the tenant's active customers; pairs are then kept only
+when the user may change both."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import reduce
-from operator import or_
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q
 from django.utils.translation import gettext
 
 from crm.paging import keyset_page
@@ -144,17 +141,14 @@ def duplicate_scan(user, params, *, window: int | None = None) -> DuplicateScan:
             for probe in keys[(name, day)]:
                 add(probe, pk, "name_birthday", gettext("Same name and birthday"))
 
-    # plate: candidates through the search text's trigram index, confirmed on the vehicles
+    # plate: one probe of the plate index for all of them
     plates = defaultdict(set)
     for customer_id, plate in Vehicle.objects.filter(customer__in=ids).exclude(plate="").values_list(
             "customer_id", "plate"):
         plates[plate].add(customer_id)
     if plates:
-        candidates = list(Customer.objects.filter(is_active=True)
-                          .filter(reduce(or_, (Q(search_text__contains=p.lower()) for p in plates)))
-                          .values_list("pk", flat=True))
-        for customer_id, plate in (Vehicle.objects.filter(customer__in=candidates, plate__in=list(plates))
-                                   .values_list("customer_id", "plate")):
+        for customer_id, plate in (Vehicle.objects.filter(plate__in=list(plates), customer__is_active=True)
+                                   .exclude(plate="").values_list("customer_id", "plate")):
             for probe in plates[plate]:
                 add(probe, customer_id, "plate", gettext("Same plate %(plate)s") % {"plate": plate})
 

@@ -50,22 +50,6 @@ class DuplicateVin(ValidationError):
                                                  code="duplicate")})
 
 
-def build_search_text(name: str, mobile: str, plates=(), vins=()) -> str:
-    """What `?q=` searches (trigram index): the name, the 11 national digits of the mobile, plates, VINs."""
-    digits = mobile[3:] if mobile.startswith("+86") else mobile.lstrip("+")
-    return " ".join(part for part in (name, digits, *plates, *vins) if part).lower()
-
-
-def _search_text_for(customer: Customer) -> str:
-    vehicles = list(customer.vehicles.values_list("plate", "vin")) if customer.pk else []
-    return build_search_text(customer.name, customer.mobile, [p for p, _ in vehicles if p], [v for _, v in vehicles])
-
-
-def _refresh_search_text(customer: Customer) -> None:
-    customer.search_text = _search_text_for(customer)
-    Customer.objects.filter(pk=customer.pk).update(search_text=customer.search_text)
-
-
 def _check_mobile_free(customer: Customer) -> None:
     if not customer.mobile:
         return
@@ -105,9 +89,8 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
         errors["owner"] = [_("Choose an owner or a team: nobody would see this customer otherwise.")]
         raise ValidationError(errors)
     _apply_consent(customer, was_given)
-    customer.full_clean(exclude=["search_text", "mobile"], validate_constraints=False)
+    customer.full_clean(exclude=["mobile"], validate_constraints=False)
     _check_mobile_free(customer)
-    customer.search_text = _search_text_for(customer)
     try:
         with transaction.atomic():  # a concurrent save of the same mobile loses here, not with a 500
             customer.save()
@@ -169,7 +152,6 @@ def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "
     if mileage_km is not None:
         MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km,
                                       read_on=timezone.localdate())
-    _refresh_search_text(customer)
     quality.completeness_refresh(customer)
     return vehicle
 

@@ -68,7 +68,6 @@ class CustomerChange:
     vehicle_changes: dict[int, dict] = field(default_factory=dict)
     tags: set[str] = field(default_factory=set)
     rows: list[Row] = field(default_factory=list)
-    stale_search: bool = False  # its name, mobile, plates or VINs change: what ?q= searches
 
 
 @dataclass
@@ -112,24 +111,24 @@ def _lookup(sql: str, params: list) -> list[tuple]:
 
 
 def _existing_mobiles(tenant_id: int, mobiles: Iterable[str]) -> dict[str, tuple]:
-    """Active customers of the tenant with these mobiles: mobile → (id, owner, team, name). One query."""
+    """Active customers of the tenant with these mobiles: mobile → (id, owner, team). One query."""
     wanted = list(mobiles)
     if not wanted:
         return {}
-    rows = _lookup("SELECT c.mobile, c.id, c.owner_id, c.department_id, c.name FROM unnest(%s::text[]) AS k(mobile) "
+    rows = _lookup("SELECT c.mobile, c.id, c.owner_id, c.department_id FROM unnest(%s::text[]) AS k(mobile) "
                    "JOIN customers_customer c ON c.tenant_id = %s AND c.is_active AND c.mobile <> '' "
                    "AND c.mobile = k.mobile", [wanted, tenant_id])
-    return {mobile: (pk, owner, team, name) for mobile, pk, owner, team, name in rows}
+    return {mobile: (pk, owner, team) for mobile, pk, owner, team in rows}
 
 
 def _existing_vins(tenant_id: int, vins: Iterable[str]) -> dict[str, tuple]:
-    """The tenant's vehicles with these VINs: vin → (vehicle, customer, owner, team, customer active, name,
-    mobile, plate). One query."""
+    """The tenant's vehicles with these VINs: vin → (vehicle, customer, owner, team, customer active). One
+    query."""
     wanted = list(vins)
     if not wanted:
         return {}
-    rows = _lookup("SELECT v.vin, v.id, v.customer_id, c.owner_id, c.department_id, c.is_active, c.name, c.mobile, "
-                   "v.plate FROM unnest(%s::text[]) AS k(vin) JOIN customers_vehicle v ON v.tenant_id = %s "
+    rows = _lookup("SELECT v.vin, v.id, v.customer_id, c.owner_id, c.department_id, c.is_active "
+                   "FROM unnest(%s::text[]) AS k(vin) JOIN customers_vehicle v ON v.tenant_id = %s "
                    "AND v.vin = k.vin JOIN customers_customer c ON c.id = v.customer_id", [wanted, tenant_id])
     return {row[0]: row[1:] for row in rows}
 
@@ -242,13 +241,12 @@ class Planner:
             if mobile and mobile in new_by_mobile:
                 pass  # a customer this file creates (and the writers may have saved already)
             elif key == ImportJob.MatchKey.MOBILE and mobile and mobile in by_mobile:
-                existing = (*by_mobile[mobile], mobile)
+                existing = by_mobile[mobile]
             elif key == ImportJob.MatchKey.VIN and vin and vin in by_vin and by_vin[vin][4]:
-                found = by_vin[vin]
-                existing = (found[1], found[2], found[3], found[5], found[6])
+                existing = by_vin[vin][1:4]
 
             if existing is not None:
-                pk, owner_id, team_id, old_name, old_mobile = existing
+                pk, owner_id, team_id = existing
                 if not update:
                     row.outcome = "skip"
                     continue
@@ -276,17 +274,12 @@ class Planner:
                     change = plan.updates[pk] = CustomerChange(pk)
                 change.values.update(values)
                 change.tags.update(row.tags)
-                if values.get("name", old_name) != old_name or (mobile or old_mobile) != old_mobile:
-                    change.stale_search = True
                 if vin:
                     vin_lines[vin] = row.line
                     if vehicle_id is not None:
                         change.vehicle_changes[vehicle_id] = vehicle
-                        if vehicle.get("plate", by_vin[vin][7]) != by_vin[vin][7]:
-                            change.stale_search = True
                     else:
                         change.new_vehicles.append(vehicle)
-                        change.stale_search = True
                 if mobile:
                     mobile_claims[mobile] = pk
                 change.rows.append(row)
@@ -323,7 +316,7 @@ class Planner:
                     new_by_mobile[mobile] = group
                     mobile_claims[mobile] = group
             elif group.handed_over:  # its customer is being written: add to it afterwards
-                change = self.additions.setdefault(id(group), (group, CustomerChange(0, stale_search=True)))[1]
+                change = self.additions.setdefault(id(group), (group, CustomerChange(0)))[1]
                 if vin:
                     change.new_vehicles.append(vehicle)
                 change.tags.update(row.tags)

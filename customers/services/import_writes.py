@@ -23,9 +23,8 @@ import logging
 import queue
 import threading
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
-from datetime import date
 
 import psycopg2
 from django.core.exceptions import ValidationError
@@ -38,7 +37,7 @@ from django_scopes import scope
 from accounts.models import User
 from crm.history import bulk_history
 from customers.models import Customer, ImportJob, JobStatus
-from customers.services import build_search_text, quality
+from customers.services import quality
 from customers.services.import_checks import COMPANY_WORDS, Row
 from customers.services.import_plan import CustomerChange, NewCustomer, Plan, Planner, plan_import, report_csv
 
@@ -308,7 +307,7 @@ class Importer:
     CUSTOMER_COLUMNS = ["id", "tenant_id", "created_at", "updated_at", "kind", "name", "mobile", "other_phone",
                         "email", "wechat_id", "gender", "birthday", "address", "id_number", "source", "tier",
                         "stage", "owner_id", "department_id", "credit_grade", "marketing_consent", "consent_at",
-                        "consent_channel", "search_text", "is_active"]
+                        "consent_channel", "is_active"]
     VEHICLE_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "vin", "plate", "model_name",
                        "purchased_on"]
     TAG_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "tag_id"]
@@ -338,10 +337,6 @@ class Importer:
             birthday = v.get("birthday")
             consent = v.get("marketing_consent", False)
             cars = group.vehicles
-            if len(cars) > 1:  # as Customer.vehicles orders them: latest purchase first
-                cars = sorted(cars, key=lambda c: c.get("purchased_on") or date.max, reverse=True)
-            plates = [c["plate"] for c in cars if c.get("plate")]
-            vins = [c["vin"] for c in cars]
             customers.append("\t".join((
                 cid, tenant, stamp, stamp, kind, esc(name), mobile, esc(v.get("other_phone", "")),
                 esc(v.get("email", "")), esc(v.get("wechat_id", "")), v.get("gender", ""),
@@ -350,7 +345,7 @@ class Importer:
                 v.get("stage") or ("customer" if cars else "prospect"),
                 str(owner) if owner else default_owner, null if owner else default_team, "",
                 "t" if consent else "f", stamp if consent else null, v.get("consent_channel", ""),
-                esc(build_search_text(name, mobile, plates, vins)), "t",
+                "t",
             )) + "\n")
             for car in group.vehicles:
                 bought = car.get("purchased_on")
@@ -427,9 +422,6 @@ class Importer:
                 SELECT %s, %s, %s, t.* FROM unnest(%s::bigint[], %s::bigint[]) AS t(customer_id, tag_id)
                 ON CONFLICT DO NOTHING""",
                            [tenant, self.now, self.now, [pk for pk, _t in links], [t for _pk, t in links]])
-        stale = [c.pk for c in changes if c.stale_search]
-        if stale:
-            self._refresh_search_text(cursor, stale)
 
     def _update_customers(self, cursor, changes: list[CustomerChange]) -> None:
         """One UPDATE for the batch: each column the file fills replaces the customer's value, consent keeps
@@ -467,29 +459,6 @@ class Importer:
         if rewritten:
             self._events(cursor, Customer, "update", "WHERE tenant_id = %s AND id = ANY(%s)",
                          [self.tenant_id, rewritten])
-
-    def _refresh_search_text(self, cursor, ids: list[int]) -> None:
-        cursor.execute("""
-            SELECT c.id, c.name, c.mobile, v.plate, v.vin FROM customers_customer c
-            LEFT JOIN customers_vehicle v ON v.customer_id = c.id AND v.tenant_id = c.tenant_id
-            WHERE c.tenant_id = %s AND c.id = ANY(%s)
-            ORDER BY c.id, v.purchased_on DESC, v.id DESC""", [self.tenant_id, ids])
-        found: dict[int, list] = defaultdict(lambda: ["", "", [], []])
-        for pk, name, mobile, plate, vin in cursor.fetchall():
-            entry = found[pk]
-            entry[0], entry[1] = name, mobile
-            if plate:
-                entry[2].append(plate)
-            if vin:
-                entry[3].append(vin)
-        texts = {pk: build_search_text(name, mobile, plates, vins)
-                 for pk, (name, mobile, plates, vins) in found.items()}
-        cursor.execute("""
-            UPDATE customers_customer c SET search_text = t.search_text
-            FROM unnest(%s::bigint[], %s::text[]) AS t(id, search_text)
-            WHERE c.id = t.id AND c.tenant_id = %s AND c.search_text IS DISTINCT FROM t.search_text""",
-                       [list(texts), list(texts.values()), self.tenant_id])
-
 
 
 class Writers:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff
 from customers.models import Customer, CustomerMerge, DuplicateDismissal
-from customers.services import _check_mobile_free, _refresh_search_text, _touch_last_visit, quality
+from customers.services import _check_mobile_free, _touch_last_visit, quality
 
 # The profile fields a user picks from one customer or the other; "consent" is the consent record as a
 # whole (given, when, how, withdrawn), never half of one and half of the other.
@@ -39,7 +39,6 @@ MERGE_FIELDS = [
     "source", "tier", "stage", "owner", "department", "credit_grade", "credit_limit", "credit_review_on", "consent",
 ]
 CONSENT_FIELDS = ["marketing_consent", "consent_at", "consent_channel", "consent_withdrawn_at"]
-SNAPSHOT_EXCLUDE = {"search_text"}
 
 
 def _is_history(model) -> bool:
@@ -150,7 +149,7 @@ def _check_profile(customer: Customer) -> None:
         errors["owner"] = [_("Choose an owner or a team: nobody would see this customer otherwise.")]
     if errors:
         raise ValidationError(errors)
-    customer.full_clean(exclude=["search_text", "mobile"], validate_constraints=False)
+    customer.full_clean(exclude=["mobile"], validate_constraints=False)
 
 
 @transaction.atomic
@@ -173,7 +172,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, by: Staff | None, fi
     if survivor is None or merged is None or not survivor.is_active or not merged.is_active:
         raise ValidationError(_("One of these customers has been merged into another already."))
 
-    snapshot = {key: value for key, value in _row_data(merged).items() if key not in SNAPSHOT_EXCLUDE}
+    snapshot = _row_data(merged)
     snapshot["tags"] = list(merged.tags.order_by("name").values_list("name", flat=True))
     # the merged record leaves first: its mobile no longer blocks the survivor's
     merged.is_active, merged.merged_into = False, survivor
@@ -188,7 +187,6 @@ def customer_merge(*, survivor: Customer, merged: Customer, by: Staff | None, fi
     _check_profile(survivor)
     _check_mobile_free(survivor)
     survivor.save()  # a normal save: the change history shows which fields changed, by whom
-    _refresh_search_text(survivor)
     _touch_last_visit(survivor)
     quality.completeness_refresh(survivor)
     return CustomerMerge.objects.create(tenant=survivor.tenant, survivor=survivor, merged=merged, merged_by=by,

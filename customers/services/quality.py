@@ -26,7 +26,7 @@ Writers:
 
 Cost at a million customers on the 2-core dev machine: checking every score and changing none, about
 5 s; rewriting half of them, about 2 minutes — each changed row is a new row version with an entry in
-every one of the customer table's indexes (the trigram index included).
+every one of the customer table's indexes (the name trigram index included).
 """
 
 from __future__ import annotations
