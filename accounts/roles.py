@@ -32,12 +32,19 @@ _ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "complete
 _LEADING = ["customers.reveal_mobile", "customers.merge_customer", "customers.export_customer",
             "customers.import_customer", "customers.assign_lead"]
 
+_FOLLOWUPS_READ = ["service.view_followup", "service.view_followupplan"]
+_FOLLOWUPS_WORK = _FOLLOWUPS_READ + ["service.change_followup", "service.add_contactoptout",
+                                     "service.view_contactoptout"]
+_FOLLOWUPS_LEADING = ["service.change_followupplan"]  # pause a plan
+_ADMIN_SERVICE = [f"service.{action}_{model}" for model in ("followupplan", "contactoptout")
+                  for action in ("add", "change", "delete", "view")]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING,
-    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING,
-    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK,
-    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"],
-    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS,
+    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING,
+    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING,
+    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK,
+    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ,
+    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,
 }
 
 

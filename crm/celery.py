@@ -17,6 +17,10 @@ BEAT_SCHEDULE = {
         "task": "crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    "generate-followups": {  # one generation task per tenant; "today" is each tenant's own
+        "task": "service.generate_followups_all",
+        "schedule": crontab(minute=5),
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

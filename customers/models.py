@@ -243,7 +243,9 @@ class Purchase(TenantModel):
     class Meta:
         verbose_name = _("purchase")
         verbose_name_plural = _("purchases")
-        indexes = [models.Index(fields=["tenant", "customer", "contract_on"], name="purchase_tenant_customer")]
+        indexes = [models.Index(fields=["tenant", "customer", "contract_on"], name="purchase_tenant_customer"),
+                   # follow-up generation: the purchases of a range of days
+                   models.Index(fields=["tenant", "contract_on"], name="purchase_tenant_contract_on")]
 
 
 class ServiceVisit(TenantModel):
@@ -268,7 +270,9 @@ class ServiceVisit(TenantModel):
     class Meta:
         verbose_name = _("service visit")
         verbose_name_plural = _("service visits")
-        indexes = [models.Index(fields=["tenant", "customer", "opened_on"], name="visit_tenant_customer")]
+        indexes = [models.Index(fields=["tenant", "customer", "opened_on"], name="visit_tenant_customer"),
+                   # follow-up generation: the visits of a range of days
+                   models.Index(fields=["tenant", "opened_on"], name="visit_tenant_opened_on")]
 
 
 class CustomerNote(TenantModel):

@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class ServiceConfig(AppConfig):
     name = "service"
     verbose_name = _("Follow-ups and service")
+
+    def ready(self):
+        from customers import signals
+        from service import receivers
+
+        signals.purchase_recorded.connect(receivers.schedule_customer, dispatch_uid="service.purchase")
+        signals.visit_recorded.connect(receivers.schedule_customer, dispatch_uid="service.visit")

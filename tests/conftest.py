@@ -27,6 +27,7 @@ def seed_test_customers():
     from customers import services
     from customers.models import CompletenessRule, Customer, Tag
     from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
+    from tests.service import fixtures as fixtures_service
 
     for tenant in Tenant.objects.all():
         with scope(tenant=tenant):
@@ -46,7 +47,7 @@ def seed_test_customers():
                 }, tags=[regular] if owner == "specialist" else None)
                 if vin:
                     services.vehicle_add(customer=customer, vin=vin, plate=plate, model_name=model)
-            for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers):
+            for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers, fixtures_service):
                 extra.seed(tenant)
 
 

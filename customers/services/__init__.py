@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from customers import signals
 from customers.models import (
     Customer,
     CustomerNote,
@@ -168,6 +169,7 @@ def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: V
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
     _touch_last_visit(customer)
     quality.completeness_refresh(customer)
+    signals.purchase_recorded.send(Purchase, instance=purchase, customer=customer)
     return purchase
 
 
@@ -187,6 +189,7 @@ def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
     _touch_last_visit(customer)
     quality.completeness_refresh(customer)
+    signals.visit_recorded.send(ServiceVisit, instance=visit, customer=customer)
     return visit
 
 

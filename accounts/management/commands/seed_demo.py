@@ -9,6 +9,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from django.utils import timezone
 from django_scopes import scope
 
 from accounts import selectors, services
@@ -17,6 +18,8 @@ from accounts.roles import TENANT_ADMIN_GROUP
 from customers.demo import seed_customers
 from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
+from service.demo import seed_plans
+from service.generation import generate
 
 DEMO_PASSWORD = "crm-demo-2026"
 DEFAULT_CUSTOMERS = 2000
@@ -101,6 +104,10 @@ class Command(BaseCommand):
                 made = seed_customers(tenant, customers // share, stdout=self.stdout)
                 seed_leads(tenant, customers // share, stdout=self.stdout)  # leads (集客登记) with history
                 completeness_seed(tenant=tenant, rules=made > 0, stdout=self.stdout)  # default rules, scores
+                seed_plans(tenant)  # the common follow-up plans, and what they call for today
+                with timezone.override(tenant.timezone):
+                    generated = generate(tenant)
+                self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:
                 vacuum_customer_tables()

@@ -1,0 +1,47 @@
+"""The common dealership follow-up plans, seeded by seed_demo (found by name first: a second run adds none)."""
+
+from __future__ import annotations
+
+from accounts.models import Department, Position
+from service.models import ContactType, FollowUpPlan, Priority
+
+Trigger, Assignment = FollowUpPlan.Trigger, FollowUpPlan.Assignment
+
+# name, trigger, contact type, months, offset days, shows before, expires after, assignment, queue or position,
+# priority, script
+PLANS = [
+    ("新车交车3日回访", Trigger.PURCHASE, ContactType.SALES, None, 3, 0, 7, Assignment.ROUND_ROBIN, "客服专员（销售）",
+     Priority.HIGH,
+     "您好，我是{公司}客服专员，感谢您选择我们。请问新车使用是否顺利？交车时销售顾问是否为您讲解了车辆功能和保养常识？"),
+    ("维修后2日回访", Trigger.SERVICE_VISIT, ContactType.SERVICE, None, 2, 0, 5, Assignment.ROUND_ROBIN,
+     "客服专员（服务）", Priority.HIGH,
+     "您好，我是{公司}售后客服。您前天在我店进行了车辆维修保养，请问车辆目前使用情况如何？对本次服务是否满意？"),
+    ("首保提醒", Trigger.FIRST_MAINTENANCE, ContactType.MAINTENANCE, 6, -7, 3, 14, Assignment.QUEUE, "客服组",
+     Priority.NORMAL,
+     "您好，您的爱车即将到达首次保养时间（购车后6个月或5000公里），首保免费，建议您提前预约，我们将为您安排服务顾问。"),
+    ("定期保养提醒", Trigger.ROUTINE_MAINTENANCE, ContactType.MAINTENANCE, 6, -7, 3, 21, Assignment.QUEUE, "客服组",
+     Priority.NORMAL, "您好，距离您上次保养已近6个月，建议您近期到店保养。请问您方便哪天到店？我为您预约。"),
+    ("生日关怀", Trigger.BIRTHDAY, ContactType.CARE, None, 0, 1, 2, Assignment.OWNER, "客服组", Priority.LOW,
+     "您好，祝您生日快乐！感谢您一直以来对我们的支持，生日当月到店保养可享工时八折优惠。"),
+    ("流失客户召回", Trigger.LAPSING, ContactType.WINBACK, 12, 0, 0, 30, Assignment.QUEUE, "客服组", Priority.NORMAL,
+     "您好，很久没有见到您了，请问车辆近况如何？是否有用车方面的需要？我们近期有老客户回店保养优惠活动。"),
+]
+
+
+def seed_plans(tenant) -> int:
+    """Create the plans the tenant lacks; the number created."""
+    made = 0
+    for name, trigger, contact_type, months, offset, before, after, assignment, who, priority, script in PLANS:
+        if FollowUpPlan.objects.filter(name=name).exists():
+            continue
+        plan = FollowUpPlan(tenant=tenant, name=name, trigger=trigger, contact_type=contact_type, months=months,
+                            offset_days=offset, shows_days_before=before, expires_days_after=after,
+                            assignment=assignment, priority=priority, script=script.replace("{公司}", tenant.name))
+        if assignment == Assignment.ROUND_ROBIN:
+            plan.position = Position.objects.get(title=who)
+        else:
+            plan.department = Department.objects.get(name=who)
+        plan.full_clean()
+        plan.save()
+        made += 1
+    return made

@@ -1,0 +1,168 @@
+"""Follow-up calls (回访): the tenant's plans, the follow-ups generated from them, and opt-outs."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from crm.tenancy import TenantModel
+
+
+class ContactType(models.TextChoices):
+    """What a call is for. A customer may opt out of one type and still be called for the others."""
+
+    SALES = "sales", _("Sales follow-up")
+    SERVICE = "service", _("Service follow-up")
+    MAINTENANCE = "maintenance", _("Maintenance reminder")
+    CARE = "care", _("Customer care")
+    WINBACK = "winback", _("Win-back")
+
+
+class Priority(models.IntegerChoices):
+    HIGH = 1, _("High")
+    NORMAL = 2, _("Normal")
+    LOW = 3, _("Low")
+
+
+class FollowUpPlan(TenantModel):
+    class Trigger(models.TextChoices):
+        PURCHASE = "purchase", _("Purchase delivered")
+        SERVICE_VISIT = "visit", _("Service visit closed")
+        FIRST_MAINTENANCE = "first_maintenance", _("First maintenance due")
+        ROUTINE_MAINTENANCE = "routine_maintenance", _("Routine maintenance due")
+        BIRTHDAY = "birthday", _("Birthday")
+        LAPSING = "lapsing", _("Customer lapsing")
+
+    class Assignment(models.TextChoices):
+        QUEUE = "queue", _("A department's queue")
+        ROUND_ROBIN = "round_robin", _("Round-robin among a position's holders")
+        OWNER = "owner", _("The customer's owner")
+
+    # triggers whose occasion is a number of months after something
+    MONTHLY = (Trigger.FIRST_MAINTENANCE, Trigger.ROUTINE_MAINTENANCE, Trigger.LAPSING)
+
+    name = models.CharField(_("name"), max_length=100)
+    trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
+    contact_type = models.CharField(_("contact type"), max_length=16, choices=ContactType.choices)
+    months = models.PositiveSmallIntegerField(
+        _("months"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(120)],
+        help_text=_("First maintenance: months after the purchase. Routine maintenance: months since the last "
+                    "service visit. Lapsing: months without a visit or purchase."))
+    offset_days = models.SmallIntegerField(
+        _("offset (days)"), default=0, validators=[MinValueValidator(-365), MaxValueValidator(365)],
+        help_text=_("When the call is due, in days after the occasion (negative: before it)."))
+    shows_days_before = models.PositiveSmallIntegerField(
+        _("shows (days before due)"), default=0, validators=[MaxValueValidator(90)],
+        help_text=_("How many days before its due date the follow-up appears in the queue."))
+    expires_days_after = models.PositiveSmallIntegerField(
+        _("expires (days after due)"), default=7, validators=[MaxValueValidator(365)],
+        help_text=_("A follow-up not completed this many days after its due date expires."))
+    assignment = models.CharField(_("who gets it"), max_length=16, choices=Assignment.choices,
+                                  default=Assignment.QUEUE)
+    # RESTRICT, not PROTECT: what a plan names cannot go while the plan stays, but a tenant can be deleted whole
+    department = models.ForeignKey("accounts.Department", on_delete=models.RESTRICT, null=True, blank=True,
+                                   related_name="+", verbose_name=_("department queue"),
+                                   help_text=_("The queue that gets the follow-ups (also for customers "
+                                               "without an owner)."))
+    position = models.ForeignKey("accounts.Position", on_delete=models.RESTRICT, null=True, blank=True,
+                                 related_name="+", verbose_name=_("position"),
+                                 help_text=_("For round-robin: the position whose holders take turns."))
+    script = models.TextField(_("call script"), blank=True, max_length=20000)
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    is_active = models.BooleanField(_("active"), default=True, help_text=_("A paused plan generates nothing."))
+    round_robin_next = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("follow-up plan")
+        verbose_name_plural = _("follow-up plans")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="followup_plan_unique_name",
+                                    violation_error_message=_("A plan with this name exists already.")),
+            models.CheckConstraint(condition=~Q(assignment="queue") | Q(department__isnull=False),
+                                   name="followup_plan_queue_has_department",
+                                   violation_error_message=_("Choose the department whose queue gets them.")),
+            models.CheckConstraint(condition=~Q(assignment="round_robin") | Q(position__isnull=False),
+                                   name="followup_plan_round_robin_has_position",
+                                   violation_error_message=_("Choose the position whose holders take turns.")),
+            models.CheckConstraint(condition=~Q(trigger__in=["first_maintenance", "routine_maintenance", "lapsing"])
+                                   | Q(months__isnull=False), name="followup_plan_months_when_needed",
+                                   violation_error_message=_("This trigger needs a number of months.")),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class FollowUp(TenantModel):
+    """One call to make: generated once per plan, customer, vehicle and occasion (the purchase, visit,
+    birthday, maintenance due date or lapse date it is for)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Completed")
+        UNREACHABLE = "unreachable", _("Unreachable")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        OPTED_OUT = "opted_out", _("Opted out")
+        EXPIRED = "expired", _("Expired")
+
+    plan = models.ForeignKey(FollowUpPlan, on_delete=models.RESTRICT, related_name="followups",
+                             verbose_name=_("plan"))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="followups",
+                                 db_index=False, verbose_name=_("customer"))
+    vehicle = models.ForeignKey("customers.Vehicle", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="followups", db_index=False, verbose_name=_("vehicle"))
+    occasion = models.DateField(_("occasion"))
+    due_on = models.DateField(_("due"))
+    visible_from = models.DateField(_("shows from"))
+    expires_on = models.DateField(_("expires"))
+    assignee = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+", db_index=False, verbose_name=_("assigned to"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", db_index=False, verbose_name=_("queue"))
+    priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OPEN)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        constraints = [
+            # generation is idempotent: a second run, a duplicated message or a re-delivered task adds nothing
+            models.UniqueConstraint(fields=["tenant", "plan", "customer", "vehicle", "occasion"],
+                                    nulls_distinct=False, name="followup_once"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "assignee", "due_on"], name="followup_open_assignee",
+                         condition=Q(status="open")),
+            models.Index(fields=["tenant", "department", "due_on"], name="followup_open_queue",
+                         condition=Q(status="open", assignee__isnull=True)),
+            models.Index(fields=["tenant", "expires_on"], name="followup_open_expiry", condition=Q(status="open")),
+            models.Index(fields=["tenant", "customer", "created_at"], name="followup_tenant_customer"),
+        ]
+
+    def __str__(self):
+        return f"{self.plan} · {self.customer_id} · {self.due_on}"
+
+
+class ContactOptOut(TenantModel):
+    """A customer asked not to be called for one contact type: no follow-up of that type is generated."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="opt_outs",
+                                 verbose_name=_("customer"))
+    contact_type = models.CharField(_("contact type"), max_length=16, choices=ContactType.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    recorded_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+", verbose_name=_("recorded by"))
+
+    class Meta:
+        verbose_name = _("opt-out")
+        verbose_name_plural = _("opt-outs")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "customer", "contact_type"], name="optout_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} · {self.get_contact_type_display()}"

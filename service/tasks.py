@@ -1,0 +1,26 @@
+"""Celery tasks of follow-ups: thin wrappers over service.generation, called with ids. Beat enqueues the
+hourly fan-out; recording a purchase or a visit enqueues one customer's generation on commit."""
+
+from celery import shared_task
+
+from crm.tenancy import TenantTask
+
+
+@shared_task(acks_late=True, name="service.generate_followups_all")
+def generate_followups_all() -> None:
+    """Beat's hourly fan-out: one generation task per active tenant."""
+    from accounts.models import Tenant
+
+    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
+        generate_followups.delay(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="service.generate_followups")
+def generate_followups(*, tenant_id: int, customer_ids: list[int] | None = None) -> tuple[int, int]:
+    """Idempotent: what an earlier or concurrent run created is not created again. Returns (created, existing)."""
+    from accounts.models import Tenant
+    from service.generation import generate
+
+    result = generate(Tenant.objects.get(pk=tenant_id), customer_ids=customer_ids)
+    return result.created, result.existing
