@@ -2,7 +2,6 @@
 rescoring through a real Celery worker, the customer page, and the "missing data" worklist."""
 
 import re
-import time
 from datetime import date
 from decimal import Decimal
 
@@ -19,6 +18,7 @@ from customers.models import CompletenessRule, Customer
 from customers.selectors.quality import completeness_for
 from customers.services import quality
 from customers.validators import vin_check_digit
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -307,15 +307,6 @@ def test_navigation_has_the_data_quality_entry(client_as):
 
 
 # --- the administrator's rules, through a real Celery worker -----------------------------------------
-
-
-def wait_for(check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_admin_rule_changes_rescore_the_tenant_in_the_background(worker, client_as):

@@ -10,15 +10,7 @@ from customers.models import Customer
 from service.generation import tenant_today
 from service.models import FollowUp
 from service.tasks import generate_followups_all
-
-
-def wait_for(check, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
+from tests.waiting import wait_for
 
 
 def repair_calls(tenant):
