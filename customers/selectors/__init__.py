@@ -48,7 +48,8 @@ SHOWN_TAIL = 4  # a masked mobile shows its last four digits (138****5678)
 def search(queryset, q: str, user=None):
     """Customers by the start of their name (any part of it from three characters), the start or the end of
     their mobile (e.g. its last four digits, 尾号), or the start or the end of a plate or VIN of theirs. Each
-    is a btree index probe (`Customer.Meta.indexes`), so a search costs the same in a large archive.
+    is an index probe (`Customer.Meta.indexes`, `Vehicle.Meta.indexes`), so a search costs the same in a
+    large archive.
     On rows whose mobile this user sees masked, digits match only the digits they are shown (the last four),
     so search cannot unmask a number."""
     q = q.replace("\x00", "").strip()[:MAX_QUERY]
