@@ -32,11 +32,13 @@ _ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "complete
 _LEADING = ["customers.reveal_mobile", "customers.merge_customer", "customers.export_customer",
             "customers.import_customer", "customers.assign_lead"]
 
-_FOLLOWUPS_READ = ["service.view_followup", "service.view_followupplan"]
-_FOLLOWUPS_WORK = _FOLLOWUPS_READ + ["service.change_followup", "service.add_contactoptout",
-                                     "service.view_contactoptout"]
+_FOLLOWUPS_READ = ["service.view_followup", "service.view_followupplan", "service.view_followupcall"]
+_FOLLOWUPS_WORK = _FOLLOWUPS_READ + ["service.change_followup", "service.add_followupcall",
+                                     "service.add_contactoptout", "service.view_contactoptout"]
 _FOLLOWUPS_LEADING = ["service.change_followupplan"]  # pause a plan
-_ADMIN_SERVICE = [f"service.{action}_{model}" for model in ("followupplan", "contactoptout")
+_SERVICE_ADMIN_MODELS = ("followupplan", "contactoptout", "questionnaire", "questionnaireversion", "question",
+                         "callsettings")
+_ADMIN_SERVICE = [f"service.{action}_{model}" for model in _SERVICE_ADMIN_MODELS
                   for action in ("add", "change", "delete", "view")]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {

@@ -18,6 +18,7 @@ NAV_ITEMS = [
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer"),
     NavItem("leads:list", _("Leads"), "customers.view_lead"),
+    NavItem("service:followups", _("Follow-ups"), "service.view_followup"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]
 

@@ -8,5 +8,6 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("customers/", include("customers.urls")),
     path("leads/", include("customers.urls_leads")),
+    path("service/", include("service.urls")),
     path("", include("accounts.urls")),
 ]

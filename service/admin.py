@@ -1,14 +1,25 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from crm.admin import TenantAdmin
-from service.models import ContactOptOut, FollowUpPlan
+from crm.admin import TenantAdmin, TenantInline
+from service.models import (
+    Answer,
+    CallSettings,
+    ContactOptOut,
+    FollowUpPlan,
+    Question,
+    Questionnaire,
+    QuestionnaireVersion,
+)
 
 
 @admin.register(FollowUpPlan)
 class FollowUpPlanAdmin(TenantAdmin):
-    """The tenant's follow-up plans: what triggers a call, when it is due, who gets it, the script.
-    Pausing a plan (inactive) stops its generation; the follow-ups it made stay."""
+    """The tenant's follow-up plans: what triggers a call, when it is due, who gets it, the script and the
+    questionnaire. Pausing a plan (inactive) stops its generation; the follow-ups it made stay."""
 
     list_display = ("name", "trigger", "contact_type", "offset_days", "assignment", "priority", "is_active")
     list_filter = ("trigger", "contact_type", "assignment", "is_active")
@@ -18,7 +29,7 @@ class FollowUpPlanAdmin(TenantAdmin):
         (_("When"), {"fields": ("trigger", "contact_type", "months", "offset_days", "shows_days_before",
                                 "expires_days_after")}),
         (_("Who gets it"), {"fields": ("assignment", "department", "position")}),
-        (_("Call"), {"fields": ("script",)}),
+        (_("Call"), {"fields": ("script", "questionnaire", "max_attempts")}),
     )
 
 
@@ -28,3 +39,118 @@ class ContactOptOutAdmin(TenantAdmin):
     list_filter = ("contact_type",)
     raw_id_fields = ("customer",)
     readonly_fields = ("recorded_by",)
+
+
+@admin.register(CallSettings)
+class CallSettingsAdmin(TenantAdmin):
+    list_display = ("__str__", "calls_from", "calls_until", "lead_department")
+    fields = ("calls_from", "calls_until", "lead_department")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or not CallSettings.objects.exists())
+
+
+# --- questionnaires ---------------------------------------------------------------------------------
+
+
+def answered(version) -> bool:
+    return version is not None and version.pk is not None and Answer.objects.filter(
+        question__version=version).exists()
+
+
+class VersionInline(TenantInline):
+    model = QuestionnaireVersion
+    fields = ("number", "is_published", "note")
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+    ordering = ("-number",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(TenantAdmin):
+    """A questionnaire and its versions. Questions are edited on a version; an answered version is frozen."""
+
+    list_display = ("name", "created_at")
+    search_fields = ("name",)
+    fields = ("name",)
+    inlines = [VersionInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:  # a new questionnaire starts with an empty draft
+            QuestionnaireVersion.objects.create(tenant=obj.tenant, questionnaire=obj, number=1)
+
+
+class QuestionInline(TenantInline):
+    model = Question
+    fields = ("tenant", "order", "kind", "text", "choices", "scale_min", "scale_max", "required")
+    extra = 1
+
+    def _frozen(self, obj):
+        return answered(obj)
+
+    def has_add_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return not self._frozen(obj) and super().has_delete_permission(request, obj)
+
+
+@admin.register(QuestionnaireVersion)
+class QuestionnaireVersionAdmin(TenantAdmin):
+    """A version's questions. Once calls have answered it, it is frozen: copy it to a new version, change
+    that, and publish it; calls then use the new version and old answers keep their questions."""
+
+    list_display = ("questionnaire", "number", "is_published", "note", "created_at")
+    list_filter = ("is_published",)
+    fields = ("questionnaire", "number", "is_published", "note")
+    inlines = [QuestionInline]
+    actions = ["copy_to_new_version", "publish"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ("questionnaire", "number") if obj is not None else ()
+        if answered(obj):
+            readonly = ("questionnaire", "number", "is_published")
+        return (*super().get_readonly_fields(request, obj), *readonly)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "questionnaire":
+            kwargs["queryset"] = Questionnaire.objects.all()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description=_("Copy to a new draft version"), permissions=["add"])
+    def copy_to_new_version(self, request, queryset):
+        made = 0
+        with transaction.atomic():
+            for version in queryset.select_related("questionnaire"):
+                top = (QuestionnaireVersion.objects.select_for_update().filter(questionnaire=version.questionnaire)
+                       .aggregate(n=Max("number"))["n"] or 0)
+                copy = QuestionnaireVersion.objects.create(
+                    tenant=version.tenant, questionnaire=version.questionnaire, number=top + 1,
+                    note=_("Copy of version %(number)s") % {"number": version.number})
+                Question.objects.bulk_create([
+                    Question(tenant=q.tenant, version=copy, order=q.order, kind=q.kind, text=q.text,
+                             choices=q.choices, scale_min=q.scale_min, scale_max=q.scale_max, required=q.required)
+                    for q in version.questions.order_by("order", "id")])
+                made += 1
+        self.message_user(request, ngettext("%(count)d draft version made; edit it, then publish it.",
+                                            "%(count)d draft versions made; edit them, then publish them.", made)
+                          % {"count": made}, messages.SUCCESS)
+
+    @admin.action(description=_("Publish"), permissions=["change"])
+    def publish(self, request, queryset):
+        empty = [v for v in queryset if not v.questions.exists()]
+        if empty:
+            self.message_user(request, _("A version without questions cannot be published."), messages.ERROR)
+            return
+        count = queryset.update(is_published=True)
+        self.message_user(request, ngettext("%(count)d version published.", "%(count)d versions published.", count)
+                          % {"count": count}, messages.SUCCESS)

@@ -7,6 +7,7 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Follow-ups and service")
 
     def ready(self):
+        import service.selectors  # noqa: F401  registers the calls' timeline entries
         from customers import signals
         from service import receivers
 

@@ -2,10 +2,39 @@
 
 from __future__ import annotations
 
-from accounts.models import Department, Position
-from service.models import ContactType, FollowUpPlan, Priority
+from datetime import time
 
-Trigger, Assignment = FollowUpPlan.Trigger, FollowUpPlan.Assignment
+from accounts.models import Department, Position
+from service.models import (
+    CallSettings,
+    ContactType,
+    FollowUpPlan,
+    Priority,
+    Question,
+    Questionnaire,
+    QuestionnaireVersion,
+)
+
+Trigger, Assignment, Kind = FollowUpPlan.Trigger, FollowUpPlan.Assignment, Question.Kind
+
+# questionnaire, the plan that uses it, questions: (kind, text, choices, scale from, scale to, required)
+QUESTIONNAIRES = [
+    ("新车交车回访问卷", "新车交车3日回访", [
+        (Kind.SCALE, "您对本次购车体验的整体满意度如何？（1-5分）", "", 1, 5, True),
+        (Kind.YES_NO, "交车时销售顾问是否为您讲解了车辆功能和使用注意事项？", "", 1, 5, True),
+        (Kind.SINGLE, "您最满意的环节是哪一个？", "销售顾问的专业程度\n交车仪式\n价格与手续办理\n展厅环境", 1, 5, True),
+        (Kind.MULTIPLE, "您希望我们在哪些方面改进？", "等待时间\n讲解详细程度\n交车准备\n售后服务说明", 1, 5, False),
+        (Kind.SCALE, "您向亲友推荐我店的可能性有多大？（0-10分）", "", 0, 10, True),
+        (Kind.TEXT, "您还有其他意见或建议吗？", "", 1, 5, False),
+    ]),
+    ("维修后回访问卷", "维修后2日回访", [
+        (Kind.SCALE, "您对本次维修保养服务的整体满意度如何？（1-5分）", "", 1, 5, True),
+        (Kind.YES_NO, "车辆是否按约定时间交付？", "", 1, 5, True),
+        (Kind.YES_NO, "故障是否已经完全排除？", "", 1, 5, True),
+        (Kind.SINGLE, "您对服务顾问的接待态度评价如何？", "非常满意\n满意\n一般\n不满意", 1, 5, True),
+        (Kind.TEXT, "您还有其他意见或建议吗？", "", 1, 5, False),
+    ]),
+]
 
 # name, trigger, contact type, months, offset days, shows before, expires after, assignment, queue or position,
 # priority, script
@@ -45,3 +74,22 @@ def seed_plans(tenant) -> int:
         plan.save()
         made += 1
     return made
+
+
+def seed_call_setup(tenant) -> None:
+    """Calling rules (09:00–20:00, purchase intents to 销售部) and the questionnaires of the two call plans,
+    published as version 1; skipped when the tenant has them."""
+    if not CallSettings.objects.exists():
+        CallSettings.objects.create(tenant=tenant, calls_from=time(9), calls_until=time(20),
+                                    lead_department=Department.objects.filter(name="销售部").first())
+    for name, plan_name, questions in QUESTIONNAIRES:
+        if Questionnaire.objects.filter(name=name).exists():
+            continue
+        questionnaire = Questionnaire.objects.create(tenant=tenant, name=name)
+        version = QuestionnaireVersion.objects.create(tenant=tenant, questionnaire=questionnaire, number=1,
+                                                      is_published=True)
+        Question.objects.bulk_create([
+            Question(tenant=tenant, version=version, order=order, kind=kind, text=text, choices=choices,
+                     scale_min=low, scale_max=high, required=required)
+            for order, (kind, text, choices, low, high, required) in enumerate(questions, start=1)])
+        FollowUpPlan.objects.filter(name=plan_name).update(questionnaire=questionnaire)

@@ -1,8 +1,12 @@
 """Follow-up calls (回访): the tenant's plans, the follow-ups generated from them, and opt-outs."""
 
+from datetime import time
+
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
@@ -68,6 +72,11 @@ class FollowUpPlan(TenantModel):
                                  related_name="+", verbose_name=_("position"),
                                  help_text=_("For round-robin: the position whose holders take turns."))
     script = models.TextField(_("call script"), blank=True, max_length=20000)
+    questionnaire = models.ForeignKey("Questionnaire", on_delete=models.RESTRICT, null=True, blank=True,
+                                      related_name="+", verbose_name=_("questionnaire"))
+    max_attempts = models.PositiveSmallIntegerField(
+        _("attempts before unreachable"), default=3, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("After this many calls that do not reach the customer the follow-up is closed as unreachable."))
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
     is_active = models.BooleanField(_("active"), default=True, help_text=_("A paused plan generates nothing."))
     round_robin_next = models.PositiveIntegerField(default=0, editable=False)
@@ -134,11 +143,17 @@ class FollowUp(TenantModel):
             models.UniqueConstraint(fields=["tenant", "plan", "customer", "vehicle", "occasion"],
                                     nulls_distinct=False, name="followup_once"),
         ]
+        # "next call" and the queue tabs read these in order: (priority, due) for calls due, retry time for
+        # retries; a retry is always assigned (the first attempt takes a queue's follow-up)
         indexes = [
-            models.Index(fields=["tenant", "assignee", "due_on"], name="followup_open_assignee",
-                         condition=Q(status="open")),
-            models.Index(fields=["tenant", "department", "due_on"], name="followup_open_queue",
-                         condition=Q(status="open", assignee__isnull=True)),
+            models.Index(fields=["tenant", "assignee", "priority", "due_on", "id"], name="followup_open_assignee",
+                         condition=Q(status="open", retry_at__isnull=True)),
+            models.Index(fields=["tenant", "department", "priority", "due_on", "id"], name="followup_open_queue",
+                         condition=Q(status="open", assignee__isnull=True, retry_at__isnull=True)),
+            models.Index(fields=["tenant", "priority", "due_on", "id"], name="followup_open_due",
+                         condition=Q(status="open", retry_at__isnull=True)),
+            models.Index(fields=["tenant", "assignee", "retry_at"], name="followup_open_retry",
+                         condition=Q(status="open", retry_at__isnull=False)),
             models.Index(fields=["tenant", "expires_on"], name="followup_open_expiry", condition=Q(status="open")),
             models.Index(fields=["tenant", "customer", "created_at"], name="followup_tenant_customer"),
         ]
@@ -166,3 +181,188 @@ class ContactOptOut(TenantModel):
 
     def __str__(self):
         return f"{self.customer_id} · {self.get_contact_type_display()}"
+
+
+# --- questionnaires (回访问卷), versioned ------------------------------------------------------------
+
+
+class Questionnaire(TenantModel):
+    """A follow-up questionnaire. Its questions live in versions: a version that has been answered is
+    frozen, so old answers keep the questions they answered; changes go into a new version."""
+
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="questionnaire_unique_name",
+                                    violation_error_message=_("A questionnaire with this name exists already.")),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class QuestionnaireVersion(TenantModel):
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="versions",
+                                      db_index=False, verbose_name=_("questionnaire"))
+    number = models.PositiveSmallIntegerField(_("version"), default=1)
+    is_published = models.BooleanField(
+        _("published"), default=False,
+        help_text=_("Calls use the newest published version. A version that has answers cannot change."))
+    note = models.CharField(_("what changed"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("questionnaire version")
+        verbose_name_plural = _("questionnaire versions")
+        ordering = ["questionnaire", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "questionnaire", "number"], name="questionnaire_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.questionnaire} · v{self.number}"
+
+
+class Question(TenantModel):
+    class Kind(models.TextChoices):
+        SCALE = "scale", _("Scale")
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        YES_NO = "yes_no", _("Yes / no")
+        TEXT = "text", _("Text")
+
+    CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE)
+
+    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.CASCADE, related_name="questions",
+                                db_index=False, verbose_name=_("version"))
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.SCALE)
+    text = models.CharField(_("question"), max_length=300)
+    choices = models.TextField(_("choices"), blank=True, max_length=2000,
+                               help_text=_("Single and multiple choice: one choice per line."))
+    scale_min = models.SmallIntegerField(_("scale from"), default=1, validators=[MinValueValidator(0)])
+    scale_max = models.SmallIntegerField(_("scale to"), default=5, validators=[MaxValueValidator(10)])
+    required = models.BooleanField(_("required"), default=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["version", "order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scale_min__lt=F("scale_max")), name="question_scale_order",
+                                   violation_error_message=_("The scale must run from a lower to a higher "
+                                                             "number.")),
+        ]
+        indexes = [models.Index(fields=["tenant", "version", "order"], name="question_version")]
+
+    def __str__(self):
+        return self.text
+
+    @property
+    def choice_list(self) -> list[str]:
+        return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def clean(self):
+        super().clean()
+        if self.kind in self.CHOICE_KINDS and len(self.choice_list) < 2:
+            raise ValidationError({"choices": _("Give at least two choices, one per line.")})
+
+
+class CallSettings(TenantModel):
+    """The tenant's calling rules: when calls are offered, and where purchase intents go."""
+
+    calls_from = models.TimeField(_("calls from"), default=time(9, 0))
+    calls_until = models.TimeField(
+        _("calls until"), default=time(20, 0),
+        help_text=_("No call is offered outside these hours (the company's time zone). The same time twice: "
+                    "around the clock."))
+    lead_department = models.ForeignKey(
+        "accounts.Department", on_delete=models.RESTRICT, null=True, blank=True, related_name="+",
+        verbose_name=_("team for purchase intents"),
+        help_text=_("A purchase intent heard on a call becomes a lead in this team's queue."))
+
+    class Meta:
+        verbose_name = _("calling rules")
+        verbose_name_plural = _("calling rules")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="call_settings_one_per_tenant")]
+
+    def __str__(self):
+        return str(_("Calling rules"))
+
+    def allows(self, moment: time) -> bool:
+        if self.calls_from == self.calls_until:
+            return True
+        if self.calls_from < self.calls_until:
+            return self.calls_from <= moment < self.calls_until
+        return moment >= self.calls_from or moment < self.calls_until  # overnight
+
+
+class FollowUpCall(TenantModel):
+    """One attempt at a follow-up: when, who, the outcome, the answers and the feedback heard."""
+
+    class Outcome(models.TextChoices):
+        COMPLETED = "completed", _("Reached, completed")
+        NOT_REACHED = "not_reached", _("Not reached")
+        RESCHEDULED = "rescheduled", _("Call back later")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        OPTED_OUT = "opted_out", _("Does not want these calls")
+
+    class Feedback(models.TextChoices):
+        NEED = "need", _("Need")
+        PURCHASE_INTENT = "purchase_intent", _("Purchase intent")
+        COMPLAINT = "complaint", _("Complaint")
+        GRIEVANCE = "grievance", _("Grievance")
+
+    REACHED = (Outcome.COMPLETED, Outcome.RESCHEDULED, Outcome.OPTED_OUT)
+
+    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="calls", db_index=False,
+                                 verbose_name=_("follow-up"))
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="followup_calls",
+                                 db_index=False, verbose_name=_("customer"))
+    staff = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                              db_index=False, verbose_name=_("called by"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+    retry_at = models.DateTimeField(_("call again at"), null=True, blank=True)
+    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.RESTRICT, null=True, blank=True,
+                                related_name="+", db_index=False, verbose_name=_("questionnaire version"))
+    feedback = models.CharField(_("feedback"), max_length=16, choices=Feedback.choices, blank=True)
+    feedback_text = models.TextField(_("what the customer said"), blank=True, max_length=2000)
+    proposal = models.TextField(_("proposal for the script or questionnaire"), blank=True, max_length=2000)
+    lead = models.ForeignKey("customers.Lead", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                             db_index=False, verbose_name=_("lead"))
+
+    class Meta:
+        verbose_name = _("follow-up call")
+        verbose_name_plural = _("follow-up calls")
+        indexes = [
+            models.Index(fields=["tenant", "followup", "created_at"], name="call_followup"),
+            models.Index(fields=["tenant", "customer", "created_at"], name="call_customer"),
+            models.Index(fields=["tenant", "created_at"], name="call_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(outcome__in=["not_reached", "rescheduled"])
+                                   | Q(retry_at__isnull=False), name="call_retry_has_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.followup_id} · {self.get_outcome_display()}"
+
+
+class Answer(TenantModel):
+    """One answer of a completed call, to a question of the version the call used."""
+
+    call = models.ForeignKey(FollowUpCall, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers", db_index=False)
+    number = models.SmallIntegerField(null=True, blank=True)  # scale; yes/no as 1/0
+    text = models.TextField(blank=True, max_length=2000)
+    choices = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        constraints = [models.UniqueConstraint(fields=["tenant", "call", "question"], name="answer_once")]
+        indexes = [models.Index(fields=["tenant", "question"], name="answer_question")]

@@ -35,3 +35,28 @@ document.addEventListener("DOMContentLoaded", () => {
       document.querySelectorAll("details.org-department").forEach((d) => (d.open = false)));
   }
 });
+
+// Keyboard: an element with data-hotkey="k" is clicked when k is pressed outside a text field (the
+// follow-up workspace: N for the next call, 1–5 for a call's outcome); Ctrl+Enter in a form with
+// data-ctrl-enter submits it through its button of that value ("save and next call"). Listening on the
+// document keeps working after htmx swaps the page's main part.
+document.addEventListener("keydown", (event) => {
+  const target = event.target;
+  const form = target.closest?.("form[data-ctrl-enter]");
+  if (form && event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    const button = form.querySelector(`button[value="${form.dataset.ctrlEnter}"]`);
+    if (button) button.click(); // a click, so htmx sends the button's name and value
+    else form.requestSubmit();
+    return;
+  }
+  if (event.ctrlKey || event.metaKey || event.altKey || target.isContentEditable) return;
+  if (["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName) && target.type !== "radio" && target.type !== "checkbox") return;
+  const element = document.querySelector(`[data-hotkey="${CSS.escape(event.key.toLowerCase())}"]`);
+  if (element && !element.disabled) {
+    event.preventDefault();
+    element.focus();
+    element.click();
+  }
+});
+

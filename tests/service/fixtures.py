@@ -1,10 +1,22 @@
 """Session test data for follow-ups: rows the URL and admin matrices open (called per tenant by
-tests/conftest.py, inside the tenant scope). The plans come from seed_demo."""
+tests/conftest.py, inside the tenant scope). The plans, questionnaires and calling rules come from seed_demo."""
 
+from datetime import timedelta
+
+from accounts.models import Staff
 from customers.models import Customer
-from service.models import ContactOptOut, ContactType
+from service.generation import tenant_today
+from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
 
 
 def seed(tenant):
     ContactOptOut.objects.create(tenant=tenant, customer=Customer.objects.get(name="北京宏达物流有限公司"),
                                  contact_type=ContactType.WINBACK, reason="公司客户，不做召回")
+    # one open follow-up of the specialist's: 王芳's car was repaired two days ago
+    today = tenant_today(tenant)
+    customer = Customer.objects.get(name="王芳")
+    FollowUp.objects.create(
+        tenant=tenant, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer,
+        vehicle=customer.vehicles.first(), occasion=today - timedelta(days=2), due_on=today,
+        visible_from=today, expires_on=today + timedelta(days=5),
+        assignee=Staff.objects.get(user__username=f"{tenant.slug}.specialist"), priority=1)

@@ -25,6 +25,14 @@ BIRTHDAY = "生日关怀"
 WINBACK = "流失客户召回"
 
 
+@pytest.fixture(autouse=True)
+def no_follow_ups(demo, acme):
+    """Start from no follow-ups (the session data has one open call for the call-workspace tests)."""
+    for tenant in (demo, acme):
+        with scope(tenant=tenant):
+            FollowUp.objects.all().delete()
+
+
 def days_ago(n: int) -> date:
     return TODAY - timedelta(days=n)
 

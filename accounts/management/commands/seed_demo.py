@@ -18,7 +18,7 @@ from accounts.roles import TENANT_ADMIN_GROUP
 from customers.demo import seed_customers
 from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
-from service.demo import seed_plans
+from service.demo import seed_call_setup, seed_plans
 from service.generation import generate
 
 DEMO_PASSWORD = "crm-demo-2026"
@@ -105,6 +105,7 @@ class Command(BaseCommand):
                 seed_leads(tenant, customers // share, stdout=self.stdout)  # leads (集客登记) with history
                 completeness_seed(tenant=tenant, rules=made > 0, stdout=self.stdout)  # default rules, scores
                 seed_plans(tenant)  # the common follow-up plans, and what they call for today
+                seed_call_setup(tenant)  # calling hours and the plans' questionnaires
                 with timezone.override(tenant.timezone):
                     generated = generate(tenant)
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")

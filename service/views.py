@@ -1,0 +1,93 @@
+"""The call workspace (回访): the queue tabs, “next call”, and the call page with the customer summary,
+the script, the questionnaire and the outcome. The pages are plain forms and redirects; the templates
+boost them with htmx, so moving from one call to the next swaps the page's main part without a reload."""
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from crm.access import staff_view
+from crm.forms import apply_errors
+from service import selectors, services
+from service.forms import CallForm
+from service.models import FollowUp, QuestionnaireVersion
+
+RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
+
+
+def _calling_hours(request) -> dict:
+    rules = services.call_settings(request.tenant)
+    return {"calls_from": rules.calls_from, "calls_until": rules.calls_until,
+            "around_the_clock": rules.calls_from == rules.calls_until,
+            "in_hours": services.within_calling_hours(request.tenant)}
+
+
+@staff_view(perm="service.view_followup")
+@require_http_methods(["GET", "POST"])
+def workspace(request):
+    """GET: the queue tabs. POST: take the next call and open it."""
+    can_call = request.user.has_perm("service.add_followupcall") and request.staff is not None
+    if request.method == "POST" and can_call:
+        followup = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant)
+        if followup is not None:
+            return redirect("service:followup", pk=followup.pk)
+        if not services.within_calling_hours(request.tenant):
+            messages.info(request, _("No calls are offered outside the calling hours."))
+        else:
+            messages.success(request, _("Nothing is due: your queue is empty."))
+        return redirect("service:followups")
+    ws = selectors.workspace(request.user, request.GET, tenant=request.tenant)
+    return render(request, "service/workspace.html", {
+        "ws": ws, "can_call": can_call, **_calling_hours(request)})
+
+
+def _version_id(request, followup) -> int | None:
+    """The questionnaire version of the form: the one the caller was shown (when it still belongs to the
+    plan's questionnaire), else the newest published one."""
+    posted = request.POST.get("version") if request.method == "POST" else None
+    if posted and posted.isdigit() and followup.plan.questionnaire_id and QuestionnaireVersion.objects.filter(
+            pk=int(posted), questionnaire_id=followup.plan.questionnaire_id).exists():
+        return int(posted)
+    version = services.current_version(followup.plan)
+    return version.pk if version else None
+
+
+@staff_view(perm="service.view_followup", model=FollowUp)
+@require_http_methods(["GET", "POST"])
+def followup_call(request, pk):
+    """One follow-up: the customer summary, the script, the questionnaire and the outcome form. A recorded
+    call moves on to the next one."""
+    followup, can_call = selectors.followup_for(request, pk, write=request.method == "POST")
+    version_id = _version_id(request, followup)
+    form = None
+    if can_call:
+        retry_at = services.first_calling_time(request.tenant, timezone.now() + RETRY_AFTER)
+        form = CallForm(request.POST if request.method == "POST" else None,
+                        questions=selectors.questions_of(version_id), version_id=version_id, retry_at=retry_at)
+    if request.method == "POST" and form is not None and form.is_valid():
+        try:
+            call = services.record_call(followup=followup, staff=request.staff, record=form.record())
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, _("%(outcome)s: %(customer)s.") % {
+                "outcome": call.get_outcome_display(), "customer": followup.customer.name})
+            if call.lead_id:
+                messages.info(request, _("The purchase intent went to sales as a lead."))
+            if request.POST.get("then") == "next":
+                nxt = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant)
+                if nxt is not None:
+                    return redirect("service:followup", pk=nxt.pk)
+            return redirect("service:followups")
+    elif request.method == "POST" and form is None:
+        messages.error(request, _("This follow-up is closed already (%(status)s).")
+                       % {"status": followup.get_status_display()})
+    return render(request, "service/call.html", {
+        "followup": followup, "can_call": can_call, "form": form,
+        "summary": selectors.customer_summary(request.user, followup),
+        "calls": selectors.calls_of(followup), **_calling_hours(request)})
