@@ -5,7 +5,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower, Reverse
+from django.db.models.functions import ExtractDay, ExtractMonth, Lower, Reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -160,6 +160,9 @@ class Customer(TenantModel):
             # the "missing data" worklist: an owner's least complete customers first
             models.Index(fields=["tenant", "owner", "completeness", "id"], name="customer_tenant_completeness",
                          condition=ACTIVE),
+            # the birthday follow-ups: customers whose birthday (month × 100 + day) falls in a few days' window
+            models.Index(F("tenant"), ExtractMonth("birthday") * 100 + ExtractDay("birthday"), name="customer_birthday",
+                         condition=ACTIVE & Q(birthday__isnull=False)),
             # duplicate detection: same name + birthday
             models.Index(fields=["tenant", "name", "birthday"], name="customer_tenant_name_birthday",
                          condition=ACTIVE & Q(birthday__isnull=False)),

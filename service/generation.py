@@ -55,7 +55,8 @@ OCCASIONS = {
           AND NOT EXISTS (SELECT 1 FROM customers_servicevisit w WHERE w.tenant_id = %(tenant)s
                           AND w.customer_id = v.customer_id AND w.vehicle_id = v.vehicle_id
                           AND (w.opened_on, w.id) > (v.opened_on, v.id))""",
-    # this year's (or next year's) birthday; 29 February is kept on the 28th in other years
+    # this year's (or next year's) birthday; 29 February is kept on the 28th in other years. The birthdays
+    # in the window are probed by month and day (the customer_birthday index), not by reading every customer
     Trigger.BIRTHDAY: """
         SELECT c.id, NULL::bigint, d.occasion FROM customers_customer c
         CROSS JOIN LATERAL (
@@ -65,7 +66,8 @@ OCCASIONS = {
                    END AS occasion
             FROM generate_series(extract(year FROM %(lo)s::date)::int, extract(year FROM %(hi)s::date)::int) AS y
         ) d
-        WHERE c.tenant_id = %(tenant)s AND c.is_active AND c.birthday IS NOT NULL""",
+        WHERE c.tenant_id = %(tenant)s AND c.is_active AND c.birthday IS NOT NULL
+          AND (EXTRACT(MONTH FROM c.birthday) * 100) + EXTRACT(DAY FROM c.birthday) = ANY(%(month_days)s)""",
     # months after the last visit or purchase (the customer's last_visit_on)
     Trigger.LAPSING: """
         SELECT c.id, NULL::bigint, (c.last_visit_on + make_interval(months => %(months)s))::date AS occasion
@@ -146,6 +148,15 @@ def generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | N
     return result
 
 
+def _month_days(lo: date, hi: date) -> list[int]:
+    """month × 100 + day of every day from lo to hi; 28 February brings 29 February along (kept on the 28th
+    in other years)."""
+    days = {d.month * 100 + d.day for d in (date.fromordinal(n) for n in range(lo.toordinal(), hi.toordinal() + 1))}
+    if 228 in days:
+        days.add(229)
+    return sorted(days)
+
+
 def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tuple[int, int]:
     # showing today and not expired: due_on - before <= today <= due_on + after
     lo = date.fromordinal(today.toordinal() - plan.offset_days - plan.expires_days_after)
@@ -153,7 +164,8 @@ def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tup
     params = {"tenant": tenant.pk, "lo": lo, "hi": hi, "months": plan.months or 0, "plan": plan.pk,
               "now": timezone.now(), "offset": plan.offset_days, "before": plan.shows_days_before,
               "after": plan.expires_days_after, "priority": plan.priority, "contact_type": plan.contact_type,
-              "customers": customer_ids, "plan_department": plan.department_id, "holders": None, "turn": 0}
+              "customers": customer_ids, "plan_department": plan.department_id, "holders": None, "turn": 0,
+              "month_days": _month_days(lo, hi) if plan.trigger == Trigger.BIRTHDAY else None}
     if plan.assignment == FollowUpPlan.Assignment.ROUND_ROBIN:
         holders = list(PositionAssignment.objects.filter(position_id=plan.position_id, staff__is_active=True)
                        .order_by("staff_id").values_list("staff_id", flat=True))

@@ -7,7 +7,9 @@ project, and a bare Django project on the same database (tests/bench/floor.py) �
 
 - latency under load: USERS simulated users, each waiting 1–3 s between requests, p50 / p95;
 - throughput at saturation: CLIENTS clients without think time, requests per second;
-- the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py).
+- the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py);
+- follow-up generation next to a bare INSERT … SELECT, and the call workspace with 200,000 open follow-ups
+  and 50 specialists calling (tests/bench/followup_bench.py).
 
     make bench                                       # 1,000,000 customers (seeding takes minutes)
     make bench ARGS="--customers 100000 --seconds 10" # quicker
@@ -26,6 +28,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from tests.bench.followup_bench import generation_lines, workspace_under_load
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -161,6 +165,11 @@ def main() -> int:
         customer_ids, mobiles, deep_cursor = eval(samples)  # noqa: S307 - our own repr
         cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
                                                 "print(login_session('demo.director'))")}
+        print("  measuring follow-up generation", flush=True)
+        generation = eval(django_eval(env, "from tests.bench.followup_bench import measure_generation; "  # noqa: S307
+                                           "print(repr(measure_generation()))"))
+        specialists = eval(django_eval(env, "from tests.bench.followup_bench import prepare_workspace; "  # noqa: S307
+                                            "print(repr(prepare_workspace()))"))
 
         pages = {
             "customer list, filter tier=A": ("/customers/?tier=a", "floor list"),
@@ -186,6 +195,8 @@ def main() -> int:
                 results[name] = (*under_load(app.port, paths, cookie, args.users, args.seconds),
                                  saturated(app.port, paths, cookie, args.clients, args.saturation_seconds))
                 print(f"  measured {name}", flush=True)
+            workspace = workspace_under_load(app.port, specialists, args.seconds * 2)
+            print("  measured the call workspace", flush=True)
         finally:
             app.stop()
             floor.stop()
@@ -209,6 +220,14 @@ def main() -> int:
               f"{frps:7.0f}  {100 * rps / frps:6.0f}%")
     first, deep = results["customer list, first page"][1], results["customer list, deep page (100,000 in)"][1]
     print(f"deep page p95 / first page p95: {deep / first:.2f}")
+    f50, f95, _fn, _frps = floor_results["floor detail"]
+    for name, (p50, p95, count) in workspace.items():
+        print(f"{'workspace: ' + name:40} {p50:7.1f} {p95:7.1f} {count:5d} {'':>7}   {'floor detail':13} {f50:6.1f} "
+              f"{f95:6.1f}")
+    print(f"  ({len(specialists)} specialists, each: next call (POST, then the call page) → 1–3 s → record (POST) "
+          f"→ 1–3 s)")
+    print()
+    print("\n".join(generation_lines(generation)))
     print()
     print("\n".join(import_lines))
     return 0
