@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import F, Q, QuerySet, TextField, Value
+from django.db.models import Count, F, Q, QuerySet, TextField, Value
 from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
@@ -20,7 +20,7 @@ from customers.models import Customer, Lead, ServiceVisit
 from customers.selectors import customers_visible_to, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
-from service.models import FollowUp, FollowUpCall, Question
+from service.models import FollowUp, FollowUpCall, FollowUpPlan, Question
 
 Status = FollowUp.Status
 PAGE_SIZE = 50
@@ -168,6 +168,16 @@ def calls_of(followup: FollowUp) -> list[FollowUpCall]:
     """The attempts at this follow-up, newest first, with their answers."""
     return list(followup.calls.select_related("staff__user", "lead")
                 .prefetch_related("answers__question").order_by("-created_at", "-id"))
+
+
+def plans_with_open_counts() -> list:
+    """The tenant's plans with how many of their follow-ups are open (one query)."""
+    plans = list(FollowUpPlan.objects.select_related("department", "position", "questionnaire")
+                 .annotate(open_count=Count("followups", filter=Q(followups__status=Status.OPEN)))
+                 .order_by("-is_active", "name"))
+    for plan in plans:
+        plan.days_before = -plan.offset_days
+    return plans
 
 
 # --- the customer timeline ------------------------------------------------------------------------

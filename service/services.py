@@ -15,7 +15,16 @@ from django.utils.translation import gettext as _
 from accounts.models import Staff
 from customers.models import Lead
 from customers.services import leads as lead_services
-from service.models import Answer, CallSettings, ContactOptOut, FollowUp, FollowUpCall, Question, QuestionnaireVersion
+from service.models import (
+    Answer,
+    CallSettings,
+    ContactOptOut,
+    FollowUp,
+    FollowUpCall,
+    FollowUpPlan,
+    Question,
+    QuestionnaireVersion,
+)
 
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
 
@@ -248,3 +257,17 @@ def take_next(*, user, staff: Staff, tenant, now: datetime | None = None) -> Fol
                 followup.save(update_fields=["assignee", "updated_at"])
             return followup
     return None
+
+
+# --- plans ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def plan_set_active(*, plan_id, active: bool, staff: Staff) -> FollowUpPlan:
+    """Pause or resume a plan (the scope keeps it to the user's tenant)."""
+    plan = FollowUpPlan.objects.select_for_update().filter(pk=plan_id if str(plan_id).isdigit() else None).first()
+    if plan is None:
+        raise ValidationError(_("This plan does not exist (any more)."))
+    plan.is_active = active
+    plan.save(update_fields=["is_active", "updated_at"])
+    return plan

@@ -8,4 +8,5 @@ app_name = "service"
 urlpatterns = [
     path("followups/", views.workspace, name="followups"),
     path("followups/<int:pk>/", views.followup_call, name="followup"),
+    path("plans/", views.plan_list, name="plans"),
 ]

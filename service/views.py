@@ -91,3 +91,23 @@ def followup_call(request, pk):
         "followup": followup, "can_call": can_call, "form": form,
         "summary": selectors.customer_summary(request.user, followup),
         "calls": selectors.calls_of(followup), **_calling_hours(request)})
+
+
+@staff_view(perm="service.view_followupplan")
+@require_http_methods(["GET", "POST"])
+def plan_list(request):
+    """The tenant's follow-up plans; managers pause and resume them (a paused plan generates nothing; the
+    follow-ups it made stay)."""
+    can_pause = request.user.has_perm("service.change_followupplan")
+    if request.method == "POST" and can_pause:
+        try:
+            plan = services.plan_set_active(plan_id=request.POST.get("plan"), active=request.POST.get("active") == "1",
+                                            staff=request.staff)
+        except ValidationError as error:
+            messages.error(request, error.messages[0])
+        else:
+            messages.success(request, (_("%(plan)s resumed.") if plan.is_active else _("%(plan)s paused."))
+                             % {"plan": plan.name})
+        return redirect("service:plans")
+    return render(request, "service/plans.html", {"plans": selectors.plans_with_open_counts(),
+                                                  "can_pause": can_pause})

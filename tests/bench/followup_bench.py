@@ -105,8 +105,8 @@ def prepare_workspace(total: int = OPEN_TASKS, specialists: int = SPECIALISTS) -
                     INSERT INTO service_followup (tenant_id, created_at, updated_at, plan_id, customer_id, vehicle_id,
                         occasion, due_on, visible_from, expires_on, assignee_id, department_id, priority, status,
                         attempts)
-                    SELECT %(tenant)s, now(), now(), %(plan)s, c.id, NULL, DATE '2000-01-01' + (c.id %% 9000),
-                           current_date + (c.id %% 21) - 10, current_date + (c.id %% 21) - 11,
+                    SELECT %(tenant)s, now(), now(), %(plan)s, c.id, NULL, DATE '2000-01-01' + (c.id %% 9000)::int,
+                           current_date + (c.id %% 21)::int - 10, current_date + (c.id %% 21)::int - 11,
                            current_date + 60,
                            CASE WHEN c.id %% 2 = 0 THEN (%(staff)s::bigint[])[1 + (c.id / 2) %% %(n)s] END,
                            %(desk)s, 1 + c.id %% 3, 'open', 0

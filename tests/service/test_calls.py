@@ -349,3 +349,26 @@ def test_the_workspace_query_count_does_not_grow_with_rows(scoped, client_as, dj
 ])
 def test_the_suggested_retry_time_falls_within_the_calling_hours(scoped, after, suggested):
     assert services.first_calling_time(scoped, after.replace(tzinfo=SHANGHAI)) == suggested.replace(tzinfo=SHANGHAI)
+
+
+def test_a_manager_pauses_a_plan_in_the_app_and_generation_skips_it(scoped, client_as):
+    from service.generation import generate
+
+    plan = FollowUpPlan.objects.get(name="维修后2日回访")
+    client_as("demo.specialist").post(reverse("service:plans"), {"plan": plan.pk, "active": "0"})
+    plan.refresh_from_db()
+    assert plan.is_active  # a specialist may look, not pause
+    page = client_as("demo.specialist").get(reverse("service:plans")).content.decode()
+    assert "维修后2日回访" in page and 'id="pause-' not in page
+
+    manager = client_as("demo.manager")
+    response = manager.post(reverse("service:plans"), {"plan": plan.pk, "active": "0"}, follow=True)
+    assert "维修后2日回访 paused." in response.content.decode()
+    plan.refresh_from_db()
+    assert not plan.is_active
+    assert "维修后2日回访" not in generate(scoped).plans
+    manager.post(reverse("service:plans"), {"plan": plan.pk, "active": "1"})
+    plan.refresh_from_db()
+    assert plan.is_active
+    refused = manager.post(reverse("service:plans"), {"plan": "nope", "active": "0"}, follow=True)
+    assert "This plan does not exist (any more)." in refused.content.decode()

@@ -1,0 +1,72 @@
+"""Questionnaires in the tenant admin: an answered version is frozen; a copy becomes a draft version that
+can be changed and published, and calls then use it while old answers keep their questions."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Staff
+from customers.models import Customer
+from service import services
+from service.generation import tenant_today
+from service.models import FollowUp, FollowUpPlan, Question, QuestionnaireVersion
+from service.services import CallRecord
+
+pytestmark = pytest.mark.django_db
+
+
+def answer_once(tenant, version):
+    today = tenant_today(tenant)
+    customer = Customer.objects.get(name="李强")
+    followup = FollowUp.objects.create(
+        tenant=tenant, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer, occasion=today,
+        due_on=today, visible_from=today, expires_on=today + timedelta(days=3))
+    answers = {}
+    for q in version.questions.all():
+        answers[q.pk] = {"scale": "4", "yes_no": "no", "single": (q.choice_list or [""])[0], "text": "一般",
+                         "multiple": q.choice_list[:1]}[q.kind]
+    services.record_call(followup=followup, staff=Staff.objects.get(user__username="demo.specialist"),
+                         record=CallRecord(outcome="completed", version_id=version.pk, answers=answers),
+                         now=timezone.now())
+
+
+def test_an_answered_version_is_frozen_and_a_copy_is_published(demo, in_scope, client_as):
+    admin = client_as("demo.admin")
+    with in_scope(demo):
+        v1 = QuestionnaireVersion.objects.get(questionnaire__name="维修后回访问卷", number=1)
+        change = reverse("admin:service_questionnaireversion_change", args=[v1.pk])
+        assert 'name="questions-0-text"' in admin.get(change).content.decode()  # editable before any answer
+        answer_once(demo, v1)
+
+    page = admin.get(change).content.decode()
+    assert 'name="questions-0-text"' not in page  # frozen: shown, not editable
+    assert "您对本次维修保养服务的整体满意度如何？" in page
+
+    changelist = reverse("admin:service_questionnaireversion_changelist")
+    admin.post(changelist, {"action": "copy_to_new_version", "_selected_action": [v1.pk]})
+    with in_scope(demo):
+        v2 = QuestionnaireVersion.objects.get(questionnaire=v1.questionnaire, number=2)
+        assert not v2.is_published
+        assert list(v2.questions.values_list("text", flat=True)) == list(v1.questions.values_list("text", flat=True))
+        plan = FollowUpPlan.objects.get(name="维修后2日回访")
+        assert services.current_version(plan) == v1  # a draft is not used yet
+        Question.objects.filter(version=v2, order=1).update(text="整体满意度（新版）")
+
+    admin.post(changelist, {"action": "publish", "_selected_action": [v2.pk]})
+    with in_scope(demo):
+        assert services.current_version(plan) == v2
+        assert Question.objects.filter(version=v1, order=1).get().text.startswith("您对本次维修保养服务")
+
+
+def test_a_version_without_questions_is_not_published(demo, in_scope, client_as):
+    with in_scope(demo):
+        v1 = QuestionnaireVersion.objects.get(questionnaire__name="维修后回访问卷", number=1)
+        empty = QuestionnaireVersion.objects.create(tenant=demo, questionnaire=v1.questionnaire, number=5)
+    response = client_as("demo.admin").post(reverse("admin:service_questionnaireversion_changelist"),
+                                            {"action": "publish", "_selected_action": [empty.pk]}, follow=True)
+    assert "A version without questions cannot be published." in response.content.decode()
+    with in_scope(demo):
+        empty.refresh_from_db()
+        assert not empty.is_published
