@@ -55,8 +55,13 @@ class CallSettingsAdmin(TenantAdmin):
 
 
 def answered(version) -> bool:
-    return version is not None and version.pk is not None and Answer.objects.filter(
-        question__version=version).exists()
+    """Whether calls have answered this version (asked once per request: the admin checks it per inline
+    permission and per form)."""
+    if version is None or version.pk is None:
+        return False
+    if not hasattr(version, "_answered"):
+        version._answered = Answer.objects.filter(question__version=version).exists()
+    return version._answered
 
 
 class VersionInline(TenantInline):

@@ -125,9 +125,14 @@ class Generated:
     expired: int = 0
 
 
+def local_time(tenant, moment: datetime | None = None) -> datetime:
+    """A moment (default now) on the tenant's clock."""
+    return (moment or timezone.now()).astimezone(ZoneInfo(tenant.timezone))
+
+
 def tenant_today(tenant, now: datetime | None = None) -> date:
     """Today in the tenant's time zone (at 23:30 UTC it is already tomorrow in Asia/Shanghai)."""
-    return (now or timezone.now()).astimezone(ZoneInfo(tenant.timezone)).date()
+    return local_time(tenant, now).date()
 
 
 def generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | None = None) -> Generated:

@@ -120,11 +120,10 @@ def followup_for(request, pk: int, *, write: bool = False) -> tuple[FollowUp, bo
     if followup is None:
         raise Http404
     followup.masked = visibility_for(request.user).is_masked(followup.assignee_id, followup.department_id)
-    can_call = (request.user.has_perm("service.add_followupcall") and not followup.masked
-                and followup.status == Status.OPEN)
-    if write and not (request.user.has_perm("service.add_followupcall") and not followup.masked):
+    may_call = request.user.has_perm("service.add_followupcall") and not followup.masked
+    if write and not may_call:
         raise Http404
-    return followup, can_call
+    return followup, may_call and followup.status == Status.OPEN
 
 
 @dataclass

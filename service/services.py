@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Staff
 from customers.models import Lead
 from customers.services import leads as lead_services
+from service.generation import local_time
 from service.models import (
     Answer,
     CallSettings,
@@ -25,6 +25,7 @@ from service.models import (
     Question,
     QuestionnaireVersion,
 )
+from service.selectors import next_candidates
 
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
 
@@ -34,18 +35,14 @@ def call_settings(tenant) -> CallSettings:
     return CallSettings.objects.filter(tenant=tenant).first() or CallSettings(tenant=tenant)
 
 
-def local_time(tenant, moment: datetime | None = None) -> datetime:
-    """A moment (default now) on the tenant's clock."""
-    return timezone.localtime(moment or timezone.now(), ZoneInfo(tenant.timezone))
+def within_calling_hours(tenant, now: datetime | None = None, rules: CallSettings | None = None) -> bool:
+    """Pass `rules` when they have been read already (a page asks several questions of them)."""
+    return (rules or call_settings(tenant)).allows(local_time(tenant, now).time())
 
 
-def within_calling_hours(tenant, now: datetime | None = None) -> bool:
-    return call_settings(tenant).allows(local_time(tenant, now).time())
-
-
-def first_calling_time(tenant, after: datetime) -> datetime:
+def first_calling_time(tenant, after: datetime, rules: CallSettings | None = None) -> datetime:
     """`after` when it is within the calling hours, else when they next begin (the default retry time)."""
-    rules = call_settings(tenant)
+    rules = rules or call_settings(tenant)
     moment = local_time(tenant, after)
     if rules.allows(moment.time()):
         return moment
@@ -162,8 +159,8 @@ def _purchase_intent_lead(followup: FollowUp, staff: Staff, settings: CallSettin
     customer = followup.customer
     _customer, open_lead = lead_services.known_mobile(customer.mobile)
     if open_lead is not None:
-        lead_services._event(open_lead, staff, note=_("Follow-up call: %(text)s") % {"text": text})
-        return open_lead
+        return lead_services.lead_move(lead=open_lead, staff=staff,
+                                       note=_("Follow-up call: %(text)s") % {"text": text})
     department = settings.lead_department or followup.department
     if department is None:
         raise ValidationError({"feedback": _("No sales team takes purchase intents yet; ask the administrator "
@@ -242,8 +239,6 @@ def take_next(*, user, staff: Staff, tenant, now: datetime | None = None) -> Fol
     calling hours). Order: retries whose time has come; then the user's own calls due, then their queues'
     (by priority, then due date); then calls already showing before their due date. A queue's follow-up
     becomes the caller's; two callers taking at once never get the same one (SKIP LOCKED)."""
-    from service.selectors import next_candidates
-
     now = now or timezone.now()
     if not within_calling_hours(tenant, now):
         return None

@@ -20,11 +20,10 @@ from service.models import FollowUp, QuestionnaireVersion
 RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
 
 
-def _calling_hours(request) -> dict:
-    rules = services.call_settings(request.tenant)
+def _calling_hours(request, rules) -> dict:
     return {"calls_from": rules.calls_from, "calls_until": rules.calls_until,
             "around_the_clock": rules.calls_from == rules.calls_until,
-            "in_hours": services.within_calling_hours(request.tenant)}
+            "in_hours": services.within_calling_hours(request.tenant, rules=rules)}
 
 
 @staff_view(perm="service.view_followup")
@@ -43,7 +42,7 @@ def workspace(request):
         return redirect("service:followups")
     ws = selectors.workspace(request.user, request.GET, tenant=request.tenant)
     return render(request, "service/workspace.html", {
-        "ws": ws, "can_call": can_call, **_calling_hours(request)})
+        "ws": ws, "can_call": can_call, **_calling_hours(request, services.call_settings(request.tenant))})
 
 
 def _version_id(request, followup) -> int | None:
@@ -64,9 +63,10 @@ def followup_call(request, pk):
     call moves on to the next one."""
     followup, can_call = selectors.followup_for(request, pk, write=request.method == "POST")
     version_id = _version_id(request, followup)
+    rules = services.call_settings(request.tenant)
     form = None
     if can_call:
-        retry_at = services.first_calling_time(request.tenant, timezone.now() + RETRY_AFTER)
+        retry_at = services.first_calling_time(request.tenant, timezone.now() + RETRY_AFTER, rules)
         form = CallForm(request.POST if request.method == "POST" else None,
                         questions=selectors.questions_of(version_id), version_id=version_id, retry_at=retry_at)
     if request.method == "POST" and form is not None and form.is_valid():
@@ -90,7 +90,7 @@ def followup_call(request, pk):
     return render(request, "service/call.html", {
         "followup": followup, "can_call": can_call, "form": form,
         "summary": selectors.customer_summary(request.user, followup),
-        "calls": selectors.calls_of(followup), **_calling_hours(request)})
+        "calls": selectors.calls_of(followup), **_calling_hours(request, rules)})
 
 
 @staff_view(perm="service.view_followupplan")
