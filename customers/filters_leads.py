@@ -9,9 +9,9 @@ from customers.filters import ANY, DateRange, staff_choices
 from customers.models import Lead
 
 
-def platform_choices():
-    platforms = Lead.objects.exclude(platform="").order_by("platform").values_list("platform", flat=True).distinct()
-    return [(p, p) for p in platforms]
+def platforms_in_use() -> list[str]:
+    """The platforms the tenant's leads came from (the filter's choices, and suggestions on the forms)."""
+    return list(Lead.objects.exclude(platform="").order_by("platform").values_list("platform", flat=True).distinct())
 
 
 def tenant_departments(request):
@@ -39,7 +39,7 @@ class LeadFilter(django_filters.FilterSet):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
         self.filters["consultant"].extra["choices"] = [("none", _("Nobody (team queue)")), *staff_choices(request)]
-        self.filters["platform"].extra["choices"] = platform_choices()
+        self.filters["platform"].extra["choices"] = [(p, p) for p in platforms_in_use()]
 
     def filter_consultant(self, queryset, name, value):
         if value == "none":

@@ -13,6 +13,19 @@ from datetime import date, datetime
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def risky(value: str) -> bool:
+    """Whether a spreadsheet would read this text as a formula (CSV injection)."""
+    return value.startswith(FORMULA_START)
+
+
+def safe_cell(value: str) -> str:
+    """Text a spreadsheet would run as a formula, written as text."""
+    return "'" + value if risky(value) else value
+
+
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 ENCODINGS = ("utf-8-sig", "gb18030")
 

@@ -31,6 +31,14 @@ def normalize_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalized_or_blank(mobile: str) -> str:
+    """The E.164 form of a mobile, or "" when it is empty or invalid (for lookups; forms report the error)."""
+    try:
+        return normalize_mobile(mobile) if mobile else ""
+    except ValidationError:
+        return ""
+
+
 def display_mobile(e164: str) -> str:
     """'+8613812345678' → '138 1234 5678' (national format for China, international otherwise)."""
     if not e164:

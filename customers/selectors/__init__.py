@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.apps import apps
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower, Reverse
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -39,6 +39,15 @@ MIN_CONTAINS = 3  # shorter text searches only the start of names (no trigram; t
 def customers_visible_to(user, *, write: bool = False):
     return visible(Customer.objects.filter(is_active=True), user, owner="owner", department="department",
                    write=write)
+
+
+def openable_customer(user, customer: Customer | None, *, write: bool = False) -> Customer | None:
+    """The customer if this user may open them (with write=True: unmasked), else None: naming anyone else
+    would leak who they are. Checked on the row already loaded, by the rule of customers_visible_to."""
+    if customer is None or not customer.is_active:
+        return None
+    allowed = visibility_for(user).allows(customer.owner_id, customer.department_id, write=write)
+    return customer if allowed else None
 
 
 MAX_QUERY = 100
@@ -113,12 +122,19 @@ class CustomerList:
     q: str
 
 
-def customer_list(user, params, *, request=None) -> CustomerList:
+def filtered_customers(user, params, *, request=None) -> tuple[CustomerFilter, QuerySet, str]:
+    """The list's filters, search and sort applied to what `user` may see: (filterset, queryset, sort key).
+    The list page and the export both read customers through this."""
     filterset = CustomerFilter(params, queryset=customers_visible_to(user), request=request)
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    q = params.get("q", "")
-    queryset = search(queryset, q, user)
+    queryset = search(queryset, params.get("q", ""), user)
     sort = params.get("sort") if params.get("sort") in SORTS else "new"
+    return filterset, queryset, sort
+
+
+def customer_list(user, params, *, request=None) -> CustomerList:
+    filterset, queryset, sort = filtered_customers(user, params, request=request)
+    q = params.get("q", "")
     page = keyset_page(queryset.only(*LIST_FIELDS), order=SORTS[sort][1], cursor=params.get("after"), size=PAGE_SIZE)
     count, capped = capped_count(queryset, remember_as=_count_key(user, params))
     v = visibility_for(user)

@@ -22,14 +22,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils.translation import gettext
 
 from crm.paging import keyset_page
 from customers.models import Customer, DuplicateDismissal, Vehicle
 from customers.selectors import customers_visible_to
-from customers.validators import normalize_mobile
+from customers.validators import normalized_or_blank
 
 WINDOW = 200
 SIMILARITY = 0.3  # pg_trgm's own default threshold
@@ -58,13 +57,6 @@ class DuplicateScan:
     is_first: bool
     newest: object = None  # created_at of the window's first and last customer
     oldest: object = None
-
-
-def _normalized_phone(raw: str) -> str | None:
-    try:
-        return normalize_mobile(raw)
-    except ValidationError:
-        return None
 
 
 TABLE = connection.ops.quote_name(Customer._meta.db_table)
@@ -124,7 +116,7 @@ def duplicate_scan(user, params, *, window: int | None = None) -> DuplicateScan:
     # phone: a window customer's other phone is somebody's mobile (the unique mobile index)
     phones = defaultdict(list)
     for c in probes:
-        if c.other_phone and (number := _normalized_phone(c.other_phone)):
+        if c.other_phone and (number := normalized_or_blank(c.other_phone)):
             phones[number].append(c.pk)
     if phones:
         for pk, mobile in writable.filter(mobile__in=list(phones)).values_list("pk", "mobile"):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm.paging import Page, keyset_page
 from customers.filters import CustomerFilter
 from customers.models import ExportJob
-from customers.selectors import SORTS, customers_visible_to, search
+from customers.selectors import SORTS, filtered_customers
 
 # what the list's query string carries that is not a filter
 NOT_FILTERS = ("after", "format", "csrfmiddlewaretoken")
@@ -27,18 +27,11 @@ def export_params(params: QueryDict) -> str:
     return kept.urlencode()
 
 
-def export_filterset(user, params: QueryDict, *, request=None) -> CustomerFilter:
-    return CustomerFilter(params, queryset=customers_visible_to(user), request=request)
-
-
-def export_queryset(user, params: QueryDict, *, request=None) -> tuple[QuerySet, tuple[str, ...]]:
-    """The customers of the list as `user` sees it with these parameters, and the list's order
-    (customers.selectors.customer_list without the page)."""
-    filterset = export_filterset(user, params, request=request)
-    queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    queryset = search(queryset, params.get("q", ""), user)
-    sort = params.get("sort") if params.get("sort") in SORTS else "new"
-    return queryset, SORTS[sort][1]
+def export_queryset(user, params: QueryDict, *, request=None) -> tuple[CustomerFilter, QuerySet, tuple[str, ...]]:
+    """The customers of the list as `user` sees it with these parameters (its filterset, the rows, the list's
+    order): customers.selectors.customer_list without the page."""
+    filterset, queryset, sort = filtered_customers(user, params, request=request)
+    return filterset, queryset, SORTS[sort][1]
 
 
 def describe_filters(filterset: CustomerFilter, q: str) -> list[tuple[str, str]]:

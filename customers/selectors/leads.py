@@ -118,14 +118,6 @@ def lead_events(lead: Lead) -> list:
     return list(lead.events.select_related("staff__user", "consultant__user").order_by("created_at", "id"))
 
 
-def openable_customer(user, customer: Customer | None, *, write: bool = False) -> Customer | None:
-    """The customer if this user may open them (with write=True: unmasked, as customers.views._openable);
-    naming anyone else would leak who they are."""
-    if customer is None:
-        return None
-    return customers_visible_to(user, write=write).filter(pk=customer.pk).first()
-
-
 def openable_lead(user, lead: Lead | None) -> Lead | None:
     if lead is None:
         return None
@@ -153,10 +145,6 @@ def referrer_choice(user, pk) -> Customer | None:
     if customer is not None:
         customer.masked = visibility_for(user).is_masked(customer.owner_id, customer.department_id)
     return customer
-
-
-def platforms_in_use() -> list[str]:
-    return list(Lead.objects.exclude(platform="").order_by("platform").values_list("platform", flat=True).distinct())
 
 
 def lead_import_job_for(request, pk) -> ImportJob:

@@ -22,7 +22,7 @@ from accounts.models import Staff, User
 from accounts.visibility import visibility_for
 from customers.models import ImportJob
 from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker
-from customers.tabular import Sheet, read_sheet
+from customers.tabular import Sheet, read_sheet, safe_cell
 
 PREVIEW_ROWS = 20
 CHUNK = 5_000  # rows read and checked together: one query for their mobiles, one for their VINs
@@ -133,21 +133,6 @@ def _existing_vins(tenant_id: int, vins: Iterable[str]) -> dict[str, tuple]:
     return {row[0]: row[1:] for row in rows}
 
 
-class Writable:
-    """Whether the importer may change an existing customer: their role's visibility, read once."""
-
-    def __init__(self, user: User):
-        self.visibility = visibility_for(user)
-
-    def __call__(self, owner_id, department_id) -> bool:
-        v = self.visibility
-        if v.everything:
-            return True
-        if owner_id is not None:
-            return owner_id in v.staff_ids
-        return department_id in v.queue_department_ids
-
-
 def _rows_of(sheet: Sheet) -> Iterable[tuple[int, list[str]]]:
     return enumerate(sheet.rows, start=2)
 
@@ -172,12 +157,11 @@ class Planner:
         self.checker = RowChecker(job, self.sheet.headers, user)
         self.plan = Plan(headers=self.sheet.headers, columns=self.checker.columns)
         self.keep_preview = keep_preview
-        self.writable = Writable(user)
+        self.visibility = visibility_for(user)  # whether the importer may change an existing customer
         self.new_by_mobile: dict[str, NewCustomer] = {}
         self.vin_lines: dict[str, int] = {}
         self.mobile_claims: dict[str, object] = {}  # mobile → the customer (id or NewCustomer) the file gives it to
         self.additions: dict[int, tuple[NewCustomer, CustomerChange]] = {}  # to customers already handed to writers
-        self.rows_of_chunk: list[Row] = []
 
     def chunks(self, size: int = CHUNK):
         """Yields, chunk after chunk, the new customers the chunk's rows create."""
@@ -192,7 +176,6 @@ class Planner:
                 first_new = len(self.plan.creates)
                 self._classify(chunk)
                 self._count(chunk)
-                self.rows_of_chunk = chunk
                 yield self.plan.creates[first_new:]
         finally:
             if collecting:
@@ -250,7 +233,7 @@ class Planner:
                 if not update:
                     row.outcome = "skip"
                     continue
-                if not self.writable(owner_id, team_id):
+                if not self.visibility.allows(owner_id, team_id, write=True):
                     plan.reject(row, (_("The existing customer is not yours to change."), None))
                     continue
                 reasons = []
@@ -357,21 +340,14 @@ def owner_labels(plan: Plan) -> dict[int, str]:
 
 # --- the report of rejected rows ---------------------------------------------------------------
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_cell(value: str) -> str:
-    """A cell Excel would run as a formula is written as text."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
 
 def report_csv(plan: Plan) -> bytes:
     """Every rejected row with its row number and reasons, then the row as it was (UTF-8 with BOM)."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Row"), _("Reasons"), *(_safe_cell(h) for h in plan.headers)])
+    writer.writerow([_("Row"), _("Reasons"), *(safe_cell(h) for h in plan.headers)])
     for row in sorted(plan.rejected, key=lambda r: r.line):
-        writer.writerow([row.line, " ".join(row.errors), *(_safe_cell(c) for c in row.raw)])
+        writer.writerow([row.line, " ".join(row.errors), *(safe_cell(c) for c in row.raw)])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
 
 

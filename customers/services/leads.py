@@ -56,14 +56,6 @@ def known_mobile(mobile: str) -> tuple[Customer | None, Lead | None]:
     return customer, lead
 
 
-def normalized_or_blank(mobile: str) -> str:
-    """The E.164 form of a mobile, or "" when it is empty or invalid (the service reports that)."""
-    try:
-        return normalize_mobile(mobile) if mobile else ""
-    except ValidationError:
-        return ""
-
-
 def _same_tenant(tenant, obj, field_name: str) -> None:
     if obj is not None and obj.tenant_id != tenant.pk:
         raise ValidationError({field_name: _("Choose an item of the same company.")})

@@ -132,10 +132,9 @@ def score_sql(tenant) -> str:
 BATCH = 20_000  # customer ids per statement: row locks are held for seconds, not minutes
 
 
-def completeness_recompute(*, tenant, stages=None, customer_ids=None, batch: int = BATCH,
-                           only_changed: bool = True) -> int:
+def completeness_recompute(*, tenant, stages=None, batch: int = BATCH, only_changed: bool = True) -> int:
     """Recompute the scores of a tenant's active customers set-based (optionally only of some
-    lifecycle stages, or of some customers). Returns how many rows changed.
+    lifecycle stages). Returns how many rows changed.
 
     One UPDATE per range of `batch` customer ids, each committed on its own when no transaction is
     open (a rescore of a million customers must not hold a million row locks while staff edit
@@ -146,24 +145,14 @@ def completeness_recompute(*, tenant, stages=None, customer_ids=None, batch: int
     if stages is not None:
         where.append("c.stage = ANY(%s)")
         params.append(list(stages))
-    if customer_ids is not None:
-        customer_ids = list(customer_ids)
-        where.append("c.id = ANY(%s)")
-        params.append(customer_ids)
     if only_changed:  # an unchanged score is not rewritten (a new row version in every index)
         where.append(f"c.completeness IS DISTINCT FROM {expression}")
     sql = (f"UPDATE {CUSTOMER_TABLE} AS c SET completeness = {expression} "
            f"WHERE {' AND '.join(where)} AND c.id >= %s AND c.id < %s")
-    if customer_ids is not None:  # the caller's rows: one statement
-        if not customer_ids:
-            return 0
-        low, high = min(customer_ids), max(customer_ids)
-        batch = max(batch, high - low + 1)
-    else:
-        bounds = Customer.objects.filter(tenant=tenant, is_active=True).aggregate(low=Min("pk"), high=Max("pk"))
-        if bounds["low"] is None:
-            return 0
-        low, high = bounds["low"], bounds["high"]
+    bounds = Customer.objects.filter(tenant=tenant, is_active=True).aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return 0
+    low, high = bounds["low"], bounds["high"]
     changed = 0
     for start in range(low, high + 1, batch):
         with transaction.atomic(), connection.cursor() as cursor:

@@ -35,6 +35,7 @@ from accounts.visibility import visibility_for
 from crm.paging import keyset_after
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
+from customers.tabular import risky, safe_cell
 from customers.validators import display_mobile, mask_mobile, mask_text
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,6 @@ MAX_ACTIVE = 3  # exports one person may have queued or running at once
 STALE_AFTER = timedelta(minutes=10)  # a running job without progress for this long was lost with its worker
 KEEP_DAYS = 7  # an export file is deleted this long after it was written (the job row stays)
 XLSX_SHEET_ROWS = 1_048_575  # data rows per worksheet (Excel's limit, less the header)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_PARAMS = 2000
 
 COLUMNS = [
@@ -153,7 +153,7 @@ def _chunks(queryset, order):
 
 
 def _write(job: ExportJob, user) -> int:
-    queryset, order = export_queryset(user, QueryDict(job.params))
+    _filterset, queryset, order = export_queryset(user, QueryDict(job.params))
     _progress(job, total_rows=queryset.count())
     lines = Lines(job.tenant_id, visibility_for(user).is_masked)
     writer_class = CsvWriter if job.format == ExportJob.Format.CSV else XlsxWriter
@@ -228,11 +228,6 @@ class Lines:
         ]
 
 
-def risky(value: str) -> bool:
-    """Whether a spreadsheet would read this text as a formula (CSV injection)."""
-    return value.startswith(FORMULA_START)
-
-
 class CsvWriter:
     """UTF-8 with a byte-order mark and CRLF lines: Excel opens it with the Chinese intact."""
 
@@ -261,7 +256,7 @@ class CsvWriter:
         if isinstance(value, date):
             return value.isoformat()
         text = str(value)
-        return f"'{text}" if risky(text) else text
+        return safe_cell(text)
 
 
 class XlsxWriter:

@@ -41,7 +41,7 @@ def _duplicate(request, form, error: services.DuplicateMobile):
 
 def _openable(request, customer):
     """The customer if this user sees them unmasked; naming anyone else would leak who they are."""
-    return selectors.customers_visible_to(request.user, write=True).filter(pk=customer.pk).first()
+    return selectors.openable_customer(request.user, customer, write=True)
 
 
 def _customer_form(request, customer=None):

@@ -39,8 +39,7 @@ def export_new(request):
         chosen = params.get("format")
         form = ExportForm(initial={"format": chosen if chosen in ExportJob.Format.values else ExportJob.Format.CSV,
                                    "params": selectors.export_params(params)})
-    filterset = selectors.export_filterset(request.user, params, request=request)
-    queryset, _order = selectors.export_queryset(request.user, params, request=request)
+    filterset, queryset, _order = selectors.export_queryset(request.user, params, request=request)
     count, capped = capped_count(queryset)
     return render(request, "customers/exports/new.html", {
         "form": form, "count": count, "capped": capped,

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import apply_errors
+from customers.filters_leads import platforms_in_use
 from customers.forms.leads import (
     LeadAssignForm,
     LeadForm,
@@ -22,9 +23,11 @@ from customers.forms.leads import (
 )
 from customers.models import ImportJob, ImportMapping, Lead
 from customers.selectors import leads as selectors
+from customers.selectors import openable_customer
 from customers.services import DuplicateVin
 from customers.services import leads as services
 from customers.tabular import read_sheet
+from customers.validators import normalized_or_blank
 
 PREVIEW_ROWS = 100
 
@@ -37,7 +40,7 @@ def _posted(request):
 
 
 def _platforms():
-    return sorted(set(services.PLATFORMS) | set(selectors.platforms_in_use()))
+    return sorted(set(services.PLATFORMS) | set(platforms_in_use()))
 
 
 # --- list -----------------------------------------------------------------------------------------
@@ -63,7 +66,7 @@ def _known(request, error: services.KnownMobile) -> dict:
     return {
         "mobile": (error.customer or error.lead).mobile,
         "customer": error.customer,
-        "customer_link": selectors.openable_customer(request.user, error.customer, write=True),
+        "customer_link": openable_customer(request.user, error.customer, write=True),
         "lead": error.lead,
         "lead_link": selectors.openable_lead(request.user, error.lead),
     }
@@ -81,7 +84,7 @@ def lead_create(request):
             lead = services.lead_register(
                 tenant=request.tenant, staff=request.staff, data=data, assign=data["assign"],
                 consultant=data.get("consultant"), department=data["department"],
-                known_ok=bool(confirmed) and confirmed == services.normalized_or_blank(data["mobile"]),
+                known_ok=bool(confirmed) and confirmed == normalized_or_blank(data["mobile"]),
                 attach=data["attach"])
             messages.success(request, _("Lead %(name)s registered.") % {"name": lead.name})
             return redirect("leads:detail", pk=lead.pk)
@@ -121,8 +124,8 @@ def _lead_context(request, lead, can_edit) -> dict:
         "lead": lead, "can_edit": can_edit, "is_open": is_open,
         "can_assign": can_edit and is_open and request.user.has_perm("customers.assign_lead"),
         "can_take": can_edit and is_open and lead.consultant_id is None,
-        "customer_link": selectors.openable_customer(request.user, lead.customer),
-        "referrer_link": selectors.openable_customer(request.user, lead.referrer),
+        "customer_link": openable_customer(request.user, lead.customer),
+        "referrer_link": openable_customer(request.user, lead.referrer),
     }
 
 
@@ -146,7 +149,7 @@ def _action(request, lead, *, title, form=None, save=None, message="", template=
             messages.success(request, message)
             return redirect("leads:detail", pk=lead.pk)
         except DuplicateVin as error:
-            owner = selectors.openable_customer(request.user, error.existing, write=True)
+            owner = openable_customer(request.user, error.existing, write=True)
             form.add_error("vin", _("This VIN is already registered to %(name)s.") % {"name": owner.name}
                            if owner else error.messages[0])
         except ValidationError as error:
@@ -196,7 +199,7 @@ def lead_win(request, pk):
                    message=_("Sale recorded."),
                    save=lambda data: services.lead_win(lead=lead, staff=request.staff, **data),
                    extra={"existing": customer,
-                          "existing_link": selectors.openable_customer(request.user, customer, write=True)})
+                          "existing_link": openable_customer(request.user, customer, write=True)})
 
 
 # --- import ---------------------------------------------------------------------------------------
