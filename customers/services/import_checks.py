@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Staff, User
 from customers.models import Customer, ImportJob, ImportMapping
-from customers.validators import VIN_VALUES, VIN_WEIGHTS, normalize_mobile, normalize_vin
+from customers.validators import VIN_VALUES, normalize_mobile, normalize_vin, vin_check_digit
 
 CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
@@ -221,8 +221,6 @@ _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日
 _SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 1 is 1900-01-01, counting its 1900-02-29
 _EMAIL = EmailValidator()
-_VIN_VALUES = VIN_VALUES
-_VIN_WEIGHTS = VIN_WEIGHTS
 _VIN_CHARS = frozenset(VIN_VALUES)
 
 
@@ -384,10 +382,8 @@ class RowChecker:
 
     def _vin(self, raw):
         vin = raw.upper()
-        if len(vin) == 17 and _VIN_CHARS.issuperset(vin):  # the usual case, without an exception path
-            check = sum([_VIN_VALUES[c] * w for c, w in zip(vin, _VIN_WEIGHTS, strict=True)]) % 11
-            if vin[8] == ("X" if check == 10 else str(check)):
-                return vin
+        if len(vin) == 17 and _VIN_CHARS.issuperset(vin) and vin[8] == vin_check_digit(vin):
+            return vin  # the usual case, without an exception path
         try:
             return normalize_vin(raw)
         except ValidationError as error:
