@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from service.models import FollowUpCall, Question
+from accounts.models import Department, Position
+from service.models import FollowUpCall, FollowUpPlan, Question, Questionnaire
 from service.services import CallRecord
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -66,3 +67,69 @@ class CallForm(forms.Form):
             version_id=data["version"] if self.questions else None,
             feedback=data["feedback"], feedback_text=data["feedback_text"], proposal=data["proposal"],
             opt_out_reason=data["opt_out_reason"])
+
+
+class IdsField(forms.Field):
+    """The ticked rows' ids (checkboxes named alike)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        try:
+            return [int(v) for v in value or []][:5000]
+        except (TypeError, ValueError):
+            raise forms.ValidationError(_("The selection was not understood; tick the rows again.")) from None
+
+
+class ReassignForm(forms.Form):
+    """Bulk reassignment: the ticked follow-ups, or all that match the filter, to a person or a queue."""
+
+    to = forms.ChoiceField(label=_("Give to"))
+    ids = IdsField(required=False)
+    all_matching = forms.BooleanField(required=False)
+
+    def __init__(self, *args, staff_choices, departments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to"].choices = [
+            ("", "—"),
+            (_("People"), [(f"staff:{pk}", label) for pk, label in staff_choices]),
+            (_("Team queues"), [(f"team:{d.pk}", d.name) for d in departments]),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("all_matching") and not data.get("ids"):
+            raise forms.ValidationError(_("Tick the follow-ups to reassign, or choose all that match the filter."))
+        return data
+
+    def target(self) -> dict:
+        kind, _colon, pk = self.cleaned_data["to"].partition(":")
+        return {"to_staff_id": int(pk)} if kind == "staff" else {"to_department_id": int(pk)}
+
+
+def _plan_choice(name: str, queryset) -> forms.ModelChoiceField:
+    """A plan's foreign key as a form field; the tenant's rows are set per request (a scoped model cannot be
+    read at import time)."""
+    return FollowUpPlan._meta.get_field(name).formfield(queryset=queryset)
+
+
+class PlanForm(forms.ModelForm):
+    """A follow-up plan, edited by a manager in the app (the administration edits the same fields)."""
+
+    department = _plan_choice("department", Department.objects.none())
+    position = _plan_choice("position", Position.objects.none())
+    questionnaire = _plan_choice("questionnaire", Questionnaire.objects.none())
+
+    class Meta:
+        model = FollowUpPlan
+        fields = ["name", "trigger", "contact_type", "months", "offset_days", "shows_days_before",
+                  "expires_days_after", "assignment", "department", "position", "script", "questionnaire",
+                  "max_attempts", "priority", "flag_after_days", "escalate_after_days", "is_active"]
+        widgets = {"script": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # inside the tenant scope: only the tenant's own rows are offered
+        self.fields["department"].queryset = Department.objects.order_by("sort_order", "name")
+        self.fields["position"].queryset = Position.objects.select_related("department").order_by("title")
+        self.fields["questionnaire"].queryset = Questionnaire.objects.order_by("name")

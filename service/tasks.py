@@ -8,11 +8,13 @@ from crm.tenancy import TenantTask
 
 @shared_task(acks_late=True, name="service.generate_followups_all")
 def generate_followups_all() -> None:
-    """Beat's hourly fan-out: one generation task per active tenant."""
+    """Beat's hourly fan-out: per active tenant, one generation task and one task escalating overdue
+follow-ups and sending the managers' digest at the tenant's digest hour."""
     from accounts.models import Tenant
 
     for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
         generate_followups.delay(tenant_id=tenant_id)
+        escalate_followups.delay(tenant_id=tenant_id)
 
 
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
@@ -24,3 +26,16 @@ def generate_followups(*, tenant_id: int, customer_ids: list[int] | None = None)
 
     result = generate(Tenant.objects.get(pk=tenant_id), customer_ids=customer_ids)
     return result.created, result.existing
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="service.escalate_followups")
+def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
+    """Idempotent: a step is taken once per follow-up, a digest sent once per manager and day. Returns
+    (flagged, moved to a manager, digests sent)."""
+    from accounts.models import Tenant
+    from service.escalation import escalate, send_digests
+
+    tenant = Tenant.objects.get(pk=tenant_id)
+    result = escalate(tenant)
+    return result.flagged, result.moved, send_digests(tenant)

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils import timezone
 
 from accounts.models import Department, Staff
 from customers.models import Customer, Lead
@@ -28,12 +27,6 @@ from service.services import CallRecord
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=SHANGHAI)  # inside the demo's calling hours (09:00–20:00)
-
-
-@pytest.fixture
-def scoped(demo, in_scope):
-    with in_scope(demo), timezone.override("Asia/Shanghai"):
-        yield demo
 
 
 def staff(username):

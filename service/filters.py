@@ -1,0 +1,74 @@
+"""Filters of the managers' team list. Choices are built per request, inside the tenant scope, from what
+the manager may see."""
+
+import django_filters
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department
+from accounts.selectors import staff_directory
+from accounts.visibility import visibility_for
+from crm.widgets import FastSelect
+from customers.filters import ANY
+from service.models import FollowUp, FollowUpPlan
+
+Status = FollowUp.Status
+
+STATES = (
+    ("overdue", _("Overdue")),
+    ("today", _("Due today")),
+    ("retries", _("Retries")),
+    ("upcoming", _("Upcoming")),
+    ("escalated", _("Escalated")),
+)
+
+
+def team_staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
+    """The active staff whose follow-ups this user may reassign (everyone, for a director)."""
+    v = visibility_for(user)
+    directory = staff_directory(tenant_id)
+    return [(pk, entry.label) for pk, entry in directory.items()
+            if entry.is_active and (v.everything or pk in v.staff_ids)]
+
+
+def team_departments(user):
+    """The departments whose queues this user may reassign."""
+    v = visibility_for(user)
+    departments = Department.objects.order_by("sort_order", "name")
+    return departments if v.everything else departments.filter(pk__in=v.queue_department_ids)
+
+
+class TeamFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(label=_("State"), choices=STATES, method="filter_state", empty_label=ANY,
+                                        widget=FastSelect)
+    assignee = django_filters.ChoiceFilter(label=_("Assigned to"), choices=[], method="filter_assignee",
+                                           empty_label=ANY, widget=FastSelect)
+    department = django_filters.ChoiceFilter(label=_("Queue"), choices=[], empty_label=ANY, widget=FastSelect)
+    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], empty_label=ANY, widget=FastSelect)
+
+    class Meta:
+        model = FollowUp
+        fields = []
+
+    def __init__(self, *args, request=None, today=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        self.today = today
+        self.filters["assignee"].extra["choices"] = [("none", _("Nobody (team queue)")),
+                                                     *team_staff_choices(request.user, request.tenant.pk)]
+        self.filters["department"].extra["choices"] = [(d.pk, d.name) for d in team_departments(request.user)]
+        self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
+
+    def filter_state(self, queryset, name, value):
+        waiting = Q(retry_at__isnull=True)
+        return queryset.filter({
+            "overdue": waiting & Q(due_on__lt=self.today),
+            "today": waiting & Q(due_on=self.today),
+            "retries": Q(retry_at__isnull=False),
+            "upcoming": waiting & Q(due_on__gt=self.today),
+            "escalated": Q(escalation__gt=FollowUp.Escalation.NONE),
+        }[value])
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=value)
