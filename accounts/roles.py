@@ -35,19 +35,32 @@ _LEADING = ["customers.reveal_mobile", "customers.merge_customer", "customers.ex
 _FOLLOWUPS_READ = ["service.view_followup", "service.view_followupplan", "service.view_followupcall"]
 _FOLLOWUPS_WORK = _FOLLOWUPS_READ + ["service.change_followup", "service.add_followupcall",
                                      "service.add_contactoptout", "service.view_contactoptout"]
-_FOLLOWUPS_LEADING = ["service.change_followupplan"]  # pause a plan
+# pause, create and edit plans; see the team's queues and reassign their follow-ups
+_FOLLOWUPS_LEADING = ["service.change_followupplan", "service.add_followupplan", "service.assign_followup"]
 _SERVICE_ADMIN_MODELS = ("followupplan", "contactoptout", "questionnaire", "questionnaireversion", "question",
-                         "callsettings")
+                         "callsettings", "appointment")
 _ADMIN_SERVICE = [f"service.{action}_{model}" for model in _SERVICE_ADMIN_MODELS
                   for action in ("add", "change", "delete", "view")]
+# appointments (预约): specialists, managers and directors book them and mark arrivals, no-shows and
+# cancellations; analysts read them
+_APPOINTMENTS_READ = ["service.view_appointment"]
+_APPOINTMENTS_WORK = _APPOINTMENTS_READ + ["service.add_appointment", "service.change_appointment"]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING,
-    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING,
-    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK,
-    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ,
+    role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
+    + _APPOINTMENTS_WORK,
+    role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
+    + _APPOINTMENTS_WORK,
+    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK + _APPOINTMENTS_WORK,
+    role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ
+    + _APPOINTMENTS_READ,
     TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,
 }
+
+# the follow-up report (analytics): every role kind reads it; a specialist sees only their own figures
+_REPORTS = ["analytics.view_followup_report"]
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _REPORTS
 
 
 def sync_role_groups(apps) -> None:

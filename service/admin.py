@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 from crm.admin import TenantAdmin, TenantInline
 from service.models import (
     Answer,
+    Appointment,
     CallSettings,
     ContactOptOut,
     FollowUpPlan,
@@ -159,3 +160,20 @@ class QuestionnaireVersionAdmin(TenantAdmin):
         count = queryset.update(is_published=True)
         self.message_user(request, ngettext("%(count)d version published.", "%(count)d versions published.", count)
                           % {"count": count}, messages.SUCCESS)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(TenantAdmin):
+    """Appointments are booked and marked in the app (the overlap and tenant checks live in
+    service.appointments); the administration lists them and corrects their note only."""
+
+    list_display = ("starts_at", "customer", "advisor", "kind", "status", "source")
+    list_filter = ("status", "kind", "source")
+    date_hierarchy = "starts_at"
+    list_select_related = ("customer", "advisor__user")
+    fields = ("customer", "vehicle", "advisor", "starts_at", "duration_minutes", "ends_at", "kind", "status",
+              "source", "booked_by", "followup", "followup_call", "status_changed_at", "status_changed_by", "note")
+    readonly_fields = fields[:-1]
+
+    def has_add_permission(self, request):
+        return False

@@ -54,7 +54,14 @@ PLANS = [
      "您好，祝您生日快乐！感谢您一直以来对我们的支持，生日当月到店保养可享工时八折优惠。"),
     ("流失客户召回", Trigger.LAPSING, ContactType.WINBACK, 12, 0, 0, 30, Assignment.QUEUE, "客服组", Priority.NORMAL,
      "您好，很久没有见到您了，请问车辆近况如何？是否有用车方面的需要？我们近期有老客户回店保养优惠活动。"),
+    ("预约到店提醒", Trigger.APPOINTMENT_REMINDER, ContactType.MAINTENANCE, None, -1, 0, 0, Assignment.QUEUE, "客服组",
+     Priority.HIGH, "您好，我是{公司}客服。提醒您明天已预约到店，请问时间是否方便？如需改期请告诉我，我为您重新安排。"),
+    ("预约未到店回访", Trigger.NO_SHOW, ContactType.SERVICE, None, 0, 0, 3, Assignment.QUEUE, "客服组",
+     Priority.NORMAL, "您好，您今天预约了到店服务但没有过来，请问是临时有事吗？需要我为您重新预约时间吗？"),
 ]
+
+# the call plans' overdue follow-ups: flagged after a day, moved to the manager after three
+ESCALATION = {"新车交车3日回访": (1, 3), "维修后2日回访": (1, 3)}
 
 
 def seed_plans(tenant) -> int:
@@ -66,6 +73,7 @@ def seed_plans(tenant) -> int:
         plan = FollowUpPlan(tenant=tenant, name=name, trigger=trigger, contact_type=contact_type, months=months,
                             offset_days=offset, shows_days_before=before, expires_days_after=after,
                             assignment=assignment, priority=priority, script=script.replace("{公司}", tenant.name))
+        plan.flag_after_days, plan.escalate_after_days = ESCALATION.get(name, (None, None))
         if assignment == Assignment.ROUND_ROBIN:
             plan.position = Position.objects.get(title=who)
         else:

@@ -3,7 +3,8 @@ NOTHING per plan, so a second run, a duplicated message or a re-delivered task c
 `followup_once` constraint).
 
 A plan's occasions are the dates its trigger gives (a purchase's contract date, a visit's work-order date,
-this year's birthday, the day first or routine maintenance falls due, the day a customer lapses). A
+this year's birthday, the day first or routine maintenance falls due, the day a customer lapses, the day of a
+booked appointment or of one the customer missed). A
 follow-up is due `offset_days` after its occasion, shows `shows_days_before` its due date and expires
 `expires_days_after` it. A run creates the follow-ups that are showing today (in the tenant's time zone) and
 not expired, so a new plan does not fill the queues with years of past occasions. Customers who withdrew
@@ -75,6 +76,21 @@ OCCASIONS = {
         WHERE c.tenant_id = %(tenant)s AND c.is_active
           AND c.last_visit_on BETWEEN (%(lo)s::date - make_interval(months => %(months)s))::date - 3
                                   AND (%(hi)s::date - make_interval(months => %(months)s))::date + 3""",
+    # the day (on the tenant's clock, %(tz)s) of a booked appointment: the reminder (the seeded plan: the day
+    # before); the range of starts reads the appointment_day index
+    Trigger.APPOINTMENT_REMINDER: """
+        SELECT a.customer_id, a.vehicle_id, (a.starts_at AT TIME ZONE %(tz)s)::date AS occasion
+        FROM service_appointment a
+        WHERE a.tenant_id = %(tenant)s AND a.status = 'booked'
+          AND a.starts_at >= %(lo)s::date::timestamp AT TIME ZONE %(tz)s
+          AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s""",
+    # the day of an appointment the customer did not come to
+    Trigger.NO_SHOW: """
+        SELECT a.customer_id, a.vehicle_id, (a.starts_at AT TIME ZONE %(tz)s)::date AS occasion
+        FROM service_appointment a
+        WHERE a.tenant_id = %(tenant)s AND a.status = 'no_show'
+          AND a.starts_at >= %(lo)s::date::timestamp AT TIME ZONE %(tz)s
+          AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s""",
 }
 
 GENERATE = """
@@ -170,7 +186,7 @@ def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tup
               "now": timezone.now(), "offset": plan.offset_days, "before": plan.shows_days_before,
               "after": plan.expires_days_after, "priority": plan.priority, "contact_type": plan.contact_type,
               "customers": customer_ids, "plan_department": plan.department_id, "holders": None, "turn": 0,
-              "month_days": _month_days(lo, hi) if plan.trigger == Trigger.BIRTHDAY else None}
+              "tz": tenant.timezone, "month_days": _month_days(lo, hi) if plan.trigger == Trigger.BIRTHDAY else None}
     if plan.assignment == FollowUpPlan.Assignment.ROUND_ROBIN:
         holders = list(PositionAssignment.objects.filter(position_id=plan.position_id, staff__is_active=True)
                        .order_by("staff_id").values_list("staff_id", flat=True))

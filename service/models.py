@@ -2,7 +2,8 @@
 
 from datetime import time
 
-from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -36,6 +37,8 @@ class FollowUpPlan(TenantModel):
         ROUTINE_MAINTENANCE = "routine_maintenance", _("Routine maintenance due")
         BIRTHDAY = "birthday", _("Birthday")
         LAPSING = "lapsing", _("Customer lapsing")
+        APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment coming up")
+        NO_SHOW = "no_show", _("Appointment missed")
 
     class Assignment(models.TextChoices):
         QUEUE = "queue", _("A department's queue")
@@ -79,6 +82,12 @@ class FollowUpPlan(TenantModel):
         help_text=_("After this many calls that do not reach the customer the follow-up is closed as unreachable."))
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
     is_active = models.BooleanField(_("active"), default=True, help_text=_("A paused plan generates nothing."))
+    flag_after_days = models.PositiveSmallIntegerField(
+        _("flag when overdue (days)"), null=True, blank=True, validators=[MaxValueValidator(90)],
+        help_text=_("A follow-up this many days past its due date is flagged for the manager. Empty: never."))
+    escalate_after_days = models.PositiveSmallIntegerField(
+        _("move to the manager when overdue (days)"), null=True, blank=True, validators=[MaxValueValidator(90)],
+        help_text=_("A follow-up this many days past its due date goes to the department manager. Empty: never."))
     round_robin_next = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
@@ -94,6 +103,10 @@ class FollowUpPlan(TenantModel):
             models.CheckConstraint(condition=~Q(assignment="round_robin") | Q(position__isnull=False),
                                    name="followup_plan_round_robin_has_position",
                                    violation_error_message=_("Choose the position whose holders take turns.")),
+            models.CheckConstraint(condition=Q(flag_after_days__isnull=True) | Q(escalate_after_days__isnull=True)
+                                   | Q(escalate_after_days__gt=F("flag_after_days")),
+                                   name="followup_plan_escalation_order",
+                                   violation_error_message=_("Moving to the manager comes after flagging.")),
             models.CheckConstraint(condition=~Q(trigger__in=["first_maintenance", "routine_maintenance", "lapsing"])
                                    | Q(months__isnull=False), name="followup_plan_months_when_needed",
                                    violation_error_message=_("This trigger needs a number of months.")),
@@ -115,6 +128,11 @@ class FollowUp(TenantModel):
         OPTED_OUT = "opted_out", _("Opted out")
         EXPIRED = "expired", _("Expired")
 
+    class Escalation(models.IntegerChoices):
+        NONE = 0, _("Not escalated")
+        FLAGGED = 1, _("Flagged overdue")
+        MANAGER = 2, _("Moved to the manager")
+
     plan = models.ForeignKey(FollowUpPlan, on_delete=models.RESTRICT, related_name="followups",
                              verbose_name=_("plan"))
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="followups",
@@ -134,10 +152,14 @@ class FollowUp(TenantModel):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     retry_at = models.DateTimeField(_("retry at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    escalation = models.PositiveSmallIntegerField(_("escalation"), choices=Escalation.choices,
+                                                  default=Escalation.NONE, db_default=Escalation.NONE)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("follow-up")
         verbose_name_plural = _("follow-ups")
+        permissions = [("assign_followup", _("Can reassign follow-ups in bulk"))]
         constraints = [
             # generation is idempotent: a second run, a duplicated message or a re-delivered task adds nothing
             models.UniqueConstraint(fields=["tenant", "plan", "customer", "vehicle", "occasion"],
@@ -155,6 +177,9 @@ class FollowUp(TenantModel):
             models.Index(fields=["tenant", "assignee", "retry_at"], name="followup_open_retry",
                          condition=Q(status="open", retry_at__isnull=False)),
             models.Index(fields=["tenant", "expires_on"], name="followup_open_expiry", condition=Q(status="open")),
+            models.Index(fields=["tenant", "closed_at"], name="followup_unreachable",
+                         condition=Q(status="unreachable")),  # the managers' digest
+            models.Index(fields=["tenant", "due_on"], name="followup_due"),  # the report's rollup, by due day
             models.Index(fields=["tenant", "customer", "created_at"], name="followup_tenant_customer"),
         ]
 
@@ -283,6 +308,10 @@ class CallSettings(TenantModel):
         "accounts.Department", on_delete=models.RESTRICT, null=True, blank=True, related_name="+",
         verbose_name=_("team for purchase intents"),
         help_text=_("A purchase intent heard on a call becomes a lead in this team's queue."))
+    digest_hour = models.PositiveSmallIntegerField(
+        _("daily digest at (hour)"), null=True, blank=True, default=8, validators=[MaxValueValidator(23)],
+        help_text=_("Managers get an e-mail of their teams' overdue and unreachable follow-ups at this hour "
+                    "(the company's time zone). Empty: no digest."))
 
     class Meta:
         verbose_name = _("calling rules")
@@ -366,3 +395,97 @@ class Answer(TenantModel):
         verbose_name_plural = _("answers")
         constraints = [models.UniqueConstraint(fields=["tenant", "call", "question"], name="answer_once")]
         indexes = [models.Index(fields=["tenant", "question"], name="answer_question")]
+
+
+class DigestSent(TenantModel):
+    """A manager's daily digest went out for this day: a second beat tick or a re-delivered task sends nothing."""
+
+    staff = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, related_name="+",
+                              verbose_name=_("staff member"))
+    day = models.DateField(_("day"))
+
+    class Meta:
+        verbose_name = _("digest sent")
+        verbose_name_plural = _("digests sent")
+        constraints = [models.UniqueConstraint(fields=["tenant", "staff", "day"], name="digest_once")]
+
+    def __str__(self):
+        return f"{self.staff_id} · {self.day}"
+
+
+# --- appointments (预约) --------------------------------------------------------------------------------
+
+
+class TsTzRange(models.Func):
+    function = "TSTZRANGE"
+    output_field = DateTimeRangeField()
+
+
+class Appointment(TenantModel):
+    """A customer's booked visit with a service advisor. Booked and arrived appointments hold the advisor's
+    time: two of them never overlap (checked by service.appointments, guarded by the exclusion constraint)."""
+
+    class Kind(models.TextChoices):
+        MAINTENANCE = "maintenance", _("Maintenance")
+        REPAIR = "repair", _("Repair")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        ARRIVED = "arrived", _("Arrived")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Source(models.TextChoices):
+        CALL = "call", _("Follow-up call")
+        INBOUND = "inbound", _("Inbound call")
+        WALK_IN = "walk_in", _("Walk-in")
+        MANUAL = "manual", _("Entered by staff")
+
+    HOLDS_TIME = (Status.BOOKED, Status.ARRIVED)
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="appointments",
+                                 db_index=False, verbose_name=_("customer"))
+    vehicle = models.ForeignKey("customers.Vehicle", on_delete=models.CASCADE, null=True, blank=True,
+                                related_name="appointments", db_index=False, verbose_name=_("vehicle"))
+    advisor = models.ForeignKey("accounts.Staff", on_delete=models.RESTRICT, related_name="+", db_index=False,
+                                verbose_name=_("service advisor"))
+    starts_at = models.DateTimeField(_("starts"))
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("duration (minutes)"), default=60, validators=[MinValueValidator(15), MaxValueValidator(480)])
+    ends_at = models.DateTimeField(_("ends"), editable=False)
+    kind = models.CharField(_("visit type"), max_length=12, choices=Kind.choices, default=Kind.MAINTENANCE)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.BOOKED)
+    source = models.CharField(_("booked through"), max_length=10, choices=Source.choices, default=Source.MANUAL)
+    note = models.TextField(_("note"), blank=True, max_length=2000)
+    booked_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="+", db_index=False, verbose_name=_("booked by"))
+    followup = models.ForeignKey(FollowUp, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+                                 db_index=False, verbose_name=_("follow-up"))
+    followup_call = models.ForeignKey(FollowUpCall, on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="+", db_index=False, verbose_name=_("follow-up call"))
+    status_changed_at = models.DateTimeField(_("status changed"), null=True, blank=True)
+    status_changed_by = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                          related_name="+", db_index=False, verbose_name=_("status changed by"))
+
+    class Meta:
+        verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["tenant", "advisor", "starts_at"], name="appointment_advisor_day"),
+            models.Index(fields=["tenant", "starts_at"], name="appointment_day"),
+            models.Index(fields=["tenant", "customer", "starts_at"], name="appointment_customer"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"),
+            ExclusionConstraint(
+                name="appointment_no_overlap",
+                expressions=[("tenant", RangeOperators.EQUAL), ("advisor", RangeOperators.EQUAL),
+                             (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS)],
+                condition=Q(status__in=["booked", "arrived"]),
+                violation_error_message=_("The advisor has another appointment at this time.")),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} · {self.starts_at:%Y-%m-%d %H:%M}"

@@ -2,11 +2,18 @@
 
 from django.urls import path
 
-from service import views
+from service import views, views_appointments, views_team
 
 app_name = "service"
 urlpatterns = [
     path("followups/", views.workspace, name="followups"),
     path("followups/<int:pk>/", views.followup_call, name="followup"),
     path("plans/", views.plan_list, name="plans"),
+    path("plans/new/", views_team.plan_new, name="plan_new"),
+    path("plans/<int:pk>/", views_team.plan_edit, name="plan_edit"),
+    path("team/", views_team.team, name="team"),
+    path("appointments/", views_appointments.appointment_day, name="appointments"),
+    path("appointments/new/", views_appointments.appointment_new, name="appointment_new"),
+    path("appointments/<int:pk>/", views_appointments.appointment_detail, name="appointment"),
+    path("inbound/", views_appointments.inbound_call, name="inbound"),
 ]

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from accounts.models import Staff
 from customers.models import Customer
+from service.demo_appointments import seed_appointments
 from service.generation import tenant_today
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
 
@@ -20,3 +21,5 @@ def seed(tenant):
         vehicle=customer.vehicles.first(), occasion=today - timedelta(days=2), due_on=today,
         visible_from=today, expires_on=today + timedelta(days=5),
         assignee=Staff.objects.get(user__username=f"{tenant.slug}.specialist"), priority=1)
+    # appointments around today (the URL matrix opens one; seed_demo --customers 0 had no customers to book)
+    seed_appointments(tenant)

@@ -1,0 +1,148 @@
+"""Appointments (预约) and inbound calls: the day view per advisor, one appointment with its status
+buttons, the booking form, and the inbound-call page (find the caller by mobile, or register them)."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from crm.access import staff_view
+from crm.forms import apply_errors
+from customers.services import DuplicateMobile, DuplicateVin
+from service import appointments
+from service.forms_appointments import BookingForm, LookupForm, RegisterForm
+from service.generation import local_time
+from service.models import Appointment
+from service.selectors import followups_visible_to
+
+DONE_MESSAGES = {
+    Appointment.Status.ARRIVED: gettext_lazy("%(customer)s has arrived."),
+    Appointment.Status.NO_SHOW: gettext_lazy("%(customer)s did not come: a follow-up call will ask why."),
+    Appointment.Status.CANCELLED: gettext_lazy("The appointment of %(customer)s is cancelled."),
+}
+
+
+def _day_url(day) -> str:
+    return f"{reverse('service:appointments')}?{urlencode({'day': day.isoformat()})}"
+
+
+def _back(request, appointment) -> str:
+    """Where a status button returns: the page it was pressed on (when it is ours), else the day view."""
+    target = request.POST.get("next", "")
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return _day_url(local_time(request.tenant, appointment.starts_at).date())
+
+
+@staff_view(perm="service.view_appointment")
+def appointment_day(request):
+    """One day's appointments, a column per service advisor, with prev / today / next."""
+    view = appointments.day_view(request.user, request.GET, tenant=request.tenant)
+    if view.bad_day:
+        messages.warning(request, _("That is not a date; here is today."))
+    return render(request, "service/appointments/day.html", {
+        "view": view, "can_book": request.user.has_perm("service.add_appointment"),
+        "here": request.get_full_path()})
+
+
+@staff_view(perm="service.view_appointment", model=Appointment)
+@require_http_methods(["GET", "POST"])
+def appointment_detail(request, pk):
+    """One appointment. POST `status` marks it arrived, no-show or cancelled."""
+    appointment, can_change = appointments.appointment_for(request, pk)
+    if request.method == "POST":
+        if not can_change:
+            messages.error(request, _("You may not change this appointment."))
+        else:
+            try:
+                appointments.appointment_set_status(appointment=appointment, status=request.POST.get("status", ""),
+                                                    staff=request.staff)
+            except ValidationError as error:
+                messages.error(request, error.messages[0])
+            else:
+                messages.success(request, DONE_MESSAGES[appointment.status] % {"customer": appointment.customer.name})
+        return redirect(_back(request, appointment))
+    return render(request, "service/appointments/detail.html", {
+        "appointment": appointment, "can_change": can_change and appointment.status == Appointment.Status.BOOKED,
+        "starts": local_time(request.tenant, appointment.starts_at),
+        "ends": local_time(request.tenant, appointment.ends_at)})
+
+
+def _followup_of(request, customer):
+    """The follow-up an appointment is booked from (`?followup=`), when this user sees it and it is the
+    customer's; otherwise none."""
+    raw = request.POST.get("followup") or request.GET.get("followup") or ""
+    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+        return None
+    return followups_visible_to(request.user).filter(pk=int(raw), customer=customer).first()
+
+
+@staff_view(perm="service.add_appointment")
+@require_http_methods(["GET", "POST"])
+def appointment_new(request):
+    """Book an appointment for `?customer=<id>` (from a call, the inbound-call page or the archive)."""
+    raw = request.POST.get("customer") or request.GET.get("customer")
+    if not raw:
+        return render(request, "service/appointments/form.html", {"customer": None, "lookup": LookupForm()})
+    customer = appointments.customer_to_book(request.user, raw)
+    followup = _followup_of(request, customer)
+    initial = {"source": request.GET.get("source") if request.GET.get("source") in Appointment.Source.values
+               else (Appointment.Source.CALL if followup else Appointment.Source.MANUAL)}
+    if followup is not None and followup.vehicle_id:
+        initial["vehicle"] = followup.vehicle_id
+    form = BookingForm(request.POST if request.method == "POST" else None, customer=customer, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            booked = appointments.appointment_book(tenant=request.tenant, booked_by=request.staff, customer=customer,
+                                                   followup=followup, **form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            starts = local_time(request.tenant, booked.starts_at)
+            messages.success(request, _("Booked: %(customer)s on %(day)s at %(time)s with %(advisor)s.") % {
+                "customer": customer.name, "day": starts.strftime("%Y-%m-%d"), "time": starts.strftime("%H:%M"),
+                "advisor": booked.advisor.user.display_name})
+            return redirect(_day_url(starts.date()))
+    return render(request, "service/appointments/form.html", {
+        "customer": customer, "form": form, "followup": followup,
+        "history": appointments.appointments_of(customer, limit=5)})
+
+
+@staff_view(perm="service.add_appointment")
+@require_http_methods(["GET", "POST"])
+def inbound_call(request):
+    """GET `?mobile=`: who is calling, with their vehicles, open follow-ups and a button to book. Nobody:
+    a short form registers the caller (POST) and continues to booking."""
+    can_register = request.user.has_perm("customers.add_customer") and request.staff is not None
+    lookup = LookupForm(request.GET if "mobile" in request.GET else None)
+    register, match = None, None
+    if request.method == "POST" and can_register:
+        register = RegisterForm(request.POST)
+        if register.is_valid():
+            try:
+                customer = appointments.caller_register(tenant=request.tenant, staff=request.staff,
+                                                        **register.cleaned_data)
+            except DuplicateMobile:
+                register.add_error("mobile", _("Another customer already has this mobile number."))
+            except DuplicateVin:
+                register.add_error("vin", _("This VIN is already registered to another customer."))
+            except ValidationError as error:
+                apply_errors(register, error)
+            else:
+                messages.success(request, _("%(name)s is registered.") % {"name": customer.name})
+                return redirect(f"{reverse('service:appointment_new')}?"
+                                f"{urlencode({'customer': customer.pk, 'source': Appointment.Source.INBOUND})}")
+    elif lookup.is_bound and lookup.is_valid():
+        try:
+            match = appointments.inbound_call_match(request.user, mobile=lookup.cleaned_data["mobile"])
+        except ValidationError as error:
+            apply_errors(lookup, error)
+        else:
+            if not match.customers and not match.hidden and can_register:
+                register = RegisterForm(initial={"mobile": lookup.cleaned_data["mobile"]})
+    return render(request, "service/appointments/inbound.html", {
+        "lookup": lookup, "match": match, "register": register, "can_register": can_register})
