@@ -17,9 +17,14 @@ BEAT_SCHEDULE = {
         "task": "crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
-    "generate-followups": {  # one generation task per tenant; "today" is each tenant's own
+    # per tenant: generation, escalation and the managers' digest; "today" is each tenant's own
+    "generate-followups": {
         "task": "service.generate_followups_all",
         "schedule": crontab(minute=5),
+    },
+    "refresh-followup-rollups": {  # the follow-up report's rollups, one refresh per tenant
+        "task": "analytics.refresh_followup_rollups_all",
+        "schedule": crontab(minute="*/15"),
     },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",

@@ -19,6 +19,8 @@ NAV_ITEMS = [
     NavItem("customers:missing", _("Data quality"), "customers.view_customer"),
     NavItem("leads:list", _("Leads"), "customers.view_lead"),
     NavItem("service:followups", _("Follow-ups"), "service.view_followup"),
+    NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
+    NavItem("analytics:followups", _("Follow-up report"), "analytics.view_followup_report"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]
 

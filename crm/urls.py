@@ -9,5 +9,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("leads/", include("customers.urls_leads")),
     path("service/", include("service.urls")),
+    path("reports/", include("analytics.urls")),
     path("", include("accounts.urls")),
 ]

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from tests.bench.followup_bench import generation_lines, workspace_under_load
+from tests.bench.report_bench import report_lines, report_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -170,6 +171,9 @@ def main() -> int:
                                            "print(repr(measure_generation()))"))
         specialists = eval(django_eval(env, "from tests.bench.followup_bench import prepare_workspace; "  # noqa: S307
                                             "print(repr(prepare_workspace()))"))
+        print("  preparing a year of follow-up work for the report", flush=True)
+        report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
+                                       "print(repr(prepare_year()))"))
 
         pages = {
             "customer list, filter tier=A": ("/customers/?tier=a", "floor list"),
@@ -179,6 +183,7 @@ def main() -> int:
             "customer page": ([f"/customers/{pk}/" for pk in customer_ids], "floor detail"),
             "org chart (200 staff)": ("/org/", "floor list"),
         }
+        pages.update({name: (path, "floor list") for name, path in report_paths(report).items()})
         floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
 
         app = Server(env, "crm.settings", args.workers)
@@ -228,6 +233,7 @@ def main() -> int:
           f"→ 1–3 s)")
     print()
     print("\n".join(generation_lines(generation)))
+    print("\n".join(report_lines(report)))
     print()
     print("\n".join(import_lines))
     return 0

@@ -46,6 +46,7 @@ RAW_SQL = {
     "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
     "customers/services/leads.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
     "customers/services/quality.py": 3,  # set-based completeness of one tenant
+    "analytics/services.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     "service/generation.py": 1,  # set-based follow-up generation of one tenant
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")

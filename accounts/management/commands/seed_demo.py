@@ -15,10 +15,12 @@ from django_scopes import scope
 from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
+from analytics.services import followup_rollup_rebuild
 from customers.demo import seed_customers
 from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
 from service.demo import seed_call_setup, seed_plans
+from service.demo_appointments import seed_appointments
 from service.generation import generate
 
 DEMO_PASSWORD = "crm-demo-2026"
@@ -106,8 +108,10 @@ class Command(BaseCommand):
                 completeness_seed(tenant=tenant, rules=made > 0, stdout=self.stdout)  # default rules, scores
                 seed_plans(tenant)  # the common follow-up plans, and what they call for today
                 seed_call_setup(tenant)  # calling hours and the plans' questionnaires
+                seed_appointments(tenant)  # appointments (预约) around today, before the reminders
                 with timezone.override(tenant.timezone):
                     generated = generate(tenant)
+                    followup_rollup_rebuild(tenant=tenant)  # the follow-up report's figures
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:

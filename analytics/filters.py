@@ -1,0 +1,67 @@
+"""The follow-up report's filters: period, department, specialist and plan. The same FilterSet filters the
+rollup rows of both rollup tables (they share day, plan, staff and department); choices come from the current
+tenant and, for staff, from what the user may see."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Department, PositionAssignment
+from accounts.selectors import department_subtree_ids
+from crm.widgets import FastSelect
+from service.models import FollowUpPlan
+
+ANY = _("Any")
+MAX_PERIOD_DAYS = 731  # two years
+
+
+class ReportForm(forms.Form):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end:
+            if end < start:
+                self.add_error("date_to", _("The end of the period comes before its start."))
+            elif (end - start) > timedelta(days=MAX_PERIOD_DAYS):
+                self.add_error("date_to", _("Choose a period of at most two years."))
+        return cleaned
+
+
+def department_condition(department_id: int, *, staff: str = "staff", department: str = "department") -> Q:
+    """Rows of a team: its follow-ups (and those of the teams below it), and the work of the staff holding a
+    position in it or below."""
+    subtree = department_subtree_ids([department_id])
+    members = PositionAssignment.objects.filter(position__department_id__in=subtree).values("staff_id")
+    return Q(**{f"{department}__in": subtree}) | Q(**{f"{staff}__in": members})
+
+
+class FollowUpReportFilter(django_filters.FilterSet):
+    date_from = django_filters.DateFilter(label=_("From"), field_name="day", lookup_expr="gte",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(label=_("To"), field_name="day", lookup_expr="lte",
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+    department = django_filters.ChoiceFilter(label=_("Department"), choices=[], method="filter_department",
+                                             empty_label=ANY, widget=FastSelect)
+    staff = django_filters.ChoiceFilter(label=_("Specialist"), choices=[], field_name="staff_id", empty_label=ANY,
+                                        widget=FastSelect)
+    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], field_name="plan_id", empty_label=ANY,
+                                       widget=FastSelect)
+
+    class Meta:
+        fields: list[str] = []
+        form = ReportForm
+
+    def __init__(self, data=None, *args, staff_choices=(), **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters["department"].extra["choices"] = list(
+            Department.objects.order_by("sort_order", "name").values_list("pk", "name"))
+        self.filters["staff"].extra["choices"] = list(staff_choices)
+        self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(department_condition(int(value)))

@@ -1,0 +1,43 @@
+"""python manage.py rebuild_followup_rollups [--tenant SLUG] [--from YYYY-MM-DD] [--to YYYY-MM-DD]"""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django_scopes import scope
+
+from accounts.models import Tenant
+from analytics.services import followup_rollup_rebuild
+
+
+def _day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"not a date (YYYY-MM-DD): {value}") from None
+
+
+class Command(BaseCommand):
+    help = ("Recompute the follow-up report's rollups from the raw follow-ups, calls and answers: by default "
+            "everything from each tenant's first follow-up on.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--tenant", metavar="SLUG", help="only this tenant")
+        parser.add_argument("--from", dest="start", type=_day, metavar="YYYY-MM-DD")
+        parser.add_argument("--to", dest="end", type=_day, metavar="YYYY-MM-DD")
+
+    def handle(self, *args, tenant=None, start=None, end=None, **options):
+        tenants = Tenant.objects.filter(is_active=True).order_by("slug")
+        if tenant:
+            tenants = tenants.filter(slug=tenant)
+            if not tenants.exists():
+                raise CommandError(f"no active tenant {tenant!r}")
+        for each in tenants:
+            with scope(tenant=each), timezone.override(each.timezone):
+                try:
+                    done = followup_rollup_rebuild(tenant=each, start=start, end=end)
+                except ValidationError as error:
+                    raise CommandError(" ".join(error.messages)) from None
+            self.stdout.write(f"{each.slug}: {done.start} to {done.end}: {done.followup_rows} follow-up rows, "
+                              f"{done.answer_rows} answer rows")

@@ -1,0 +1,91 @@
+"""Rollup tables of the follow-up report (回访报告), filled set-based by analytics.services from the raw
+follow-ups, calls and answers, so the report reads a few thousand rollup rows instead of a year of raw ones.
+
+Rows are keyed by day, plan, staff member and department, so the role's visibility is applied on the rollup
+rows exactly as on the follow-ups: a follow-up belongs to its assignee (or its department's queue when
+unassigned), a call to its caller (the follow-up's department as its team)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.tenancy import TenantModel
+
+
+class FollowUpDay(TenantModel):
+    """One day × plan × staff member × department of follow-up work.
+
+    The follow-up figures (due, done, on time) are counted on the day a follow-up is due, by its assignee; the
+    call figures (calls, reached, feedback, proposals) on the day of the call (the company's time zone), by the
+    caller."""
+
+    day = models.DateField(_("day"))
+    plan = models.ForeignKey("service.FollowUpPlan", on_delete=models.CASCADE, related_name="+", db_index=False,
+                             verbose_name=_("plan"))
+    staff = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                              db_index=False, verbose_name=_("staff member"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="+", db_index=False, verbose_name=_("department"))
+    due = models.PositiveIntegerField(_("due"), default=0)
+    done = models.PositiveIntegerField(_("completed"), default=0)
+    on_time = models.PositiveIntegerField(_("completed on time"), default=0)
+    calls = models.PositiveIntegerField(_("calls"), default=0)
+    reached = models.PositiveIntegerField(_("reached"), default=0)
+    need = models.PositiveIntegerField(_("needs"), default=0)
+    purchase_intent = models.PositiveIntegerField(_("purchase intents"), default=0)
+    complaint = models.PositiveIntegerField(_("complaints"), default=0)
+    grievance = models.PositiveIntegerField(_("grievances"), default=0)
+    proposals = models.PositiveIntegerField(_("proposals"), default=0)
+
+    class Meta:
+        verbose_name = _("follow-up day")
+        verbose_name_plural = _("follow-up days")
+        permissions = [("view_followup_report", _("Can view the follow-up report"))]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day", "plan", "staff", "department"], nulls_distinct=False,
+                                    name="followupday_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} · {self.plan_id} · {self.staff_id}"
+
+
+class AnswerDay(TenantModel):
+    """How often a question was answered with a value on one day, per plan, caller and department: the scale
+    number or yes/no (1/0) as text, or one choice (a multiple-choice answer counts once per choice)."""
+
+    day = models.DateField(_("day"))
+    question = models.ForeignKey("service.Question", on_delete=models.CASCADE, related_name="+", db_index=False,
+                                 verbose_name=_("question"))
+    value = models.CharField(_("answer"), max_length=200)
+    plan = models.ForeignKey("service.FollowUpPlan", on_delete=models.CASCADE, related_name="+", db_index=False,
+                             verbose_name=_("plan"))
+    staff = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                              db_index=False, verbose_name=_("staff member"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="+", db_index=False, verbose_name=_("department"))
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        verbose_name = _("answer day")
+        verbose_name_plural = _("answer days")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "day", "question", "value", "plan", "staff", "department"],
+                                    nulls_distinct=False, name="answerday_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} · {self.question_id} · {self.value}"
+
+
+class RollupState(TenantModel):
+    """When the tenant's follow-up rollups were last refreshed (shown on the report)."""
+
+    refreshed_at = models.DateTimeField(_("refreshed"))
+
+    class Meta:
+        verbose_name = _("rollup state")
+        verbose_name_plural = _("rollup states")
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="rollupstate_one_per_tenant")]
+
+    def __str__(self):
+        return str(self.refreshed_at)

@@ -1,0 +1,335 @@
+"""Reads of the follow-up report (回访报告): the KPI tables per specialist and per plan, feedback categories and
+answers per question from the rollup tables, the latest text answers and the specialists' proposals from raw
+rows with a limit. A fixed number of queries whatever the period or the amount of data.
+
+KPI formulas (docs/domain.md), shown on the page:
+completion rate = follow-ups completed (status done) / follow-ups due in the period;
+on-time rate = completed by their due date / completed;
+contact rate = calls that reached the customer / calls attempted.
+
+Role visibility on the rollup rows: director and data analyst everything; a manager the work of the staff of
+their department subtree and those departments' unassigned queues; a specialist only their own figures."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Q, QuerySet, Sum
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import RoleKind
+from accounts.selectors import role_kinds_of, staff_directory
+from accounts.visibility import visibility_for
+from analytics.filters import FollowUpReportFilter, department_condition
+from analytics.models import AnswerDay, FollowUpDay, RollupState
+from analytics.services import local_midnight
+from crm.paging import Page, keyset_page
+from service.generation import tenant_today
+from service.models import Answer, FollowUpCall, Question
+
+FIGURES = ("due", "done", "on_time", "calls", "reached", "need", "purchase_intent", "complaint", "grievance",
+           "proposals")
+FEEDBACK = ("need", "purchase_intent", "complaint", "grievance")
+PROPOSALS_PAGE = 20
+TEXT_ANSWERS = 30  # the latest text answers read at most
+TEXT_PER_QUESTION = 5
+
+FORMULAS = (
+    (_("Completion rate"), _("follow-ups completed (status done) ÷ follow-ups due in the period")),
+    (_("On-time rate"), _("follow-ups completed by their due date ÷ follow-ups completed")),
+    (_("Contact rate"), _("calls that reached the customer (completed, call back later, opted out) ÷ calls "
+                          "attempted")),
+)
+
+
+def rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@dataclass
+class Figures:
+    """One line of a KPI table."""
+
+    key: int | None
+    label: str
+    due: int = 0
+    done: int = 0
+    on_time: int = 0
+    calls: int = 0
+    reached: int = 0
+    need: int = 0
+    purchase_intent: int = 0
+    complaint: int = 0
+    grievance: int = 0
+    proposals: int = 0
+
+    def add(self, row: dict) -> None:
+        for name in FIGURES:
+            setattr(self, name, getattr(self, name) + (row[name] or 0))
+
+    @property
+    def completion_rate(self) -> float | None:
+        return rate(self.done, self.due)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return rate(self.on_time, self.done)
+
+    @property
+    def contact_rate(self) -> float | None:
+        return rate(self.reached, self.calls)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.due or self.calls)
+
+
+@dataclass
+class Choice:
+    label: str
+    count: int
+    share: float | None
+
+
+@dataclass
+class QuestionResult:
+    question: Question
+    total: int
+    choices: list[Choice]
+    mean: float | None = None
+
+
+@dataclass
+class TextAnswer:
+    question: Question
+    text: str
+    at: datetime
+
+
+@dataclass
+class Proposal:
+    call: FollowUpCall
+    staff: str
+    link: bool
+
+
+@dataclass
+class Report:
+    filterset: FollowUpReportFilter
+    valid: bool
+    start: date | None = None
+    end: date | None = None
+    presets: list[tuple[str, date, date]] = field(default_factory=list)
+    total: Figures | None = None
+    by_staff: list[Figures] = field(default_factory=list)
+    by_plan: list[Figures] = field(default_factory=list)
+    feedback: list[tuple[str, int]] = field(default_factory=list)
+    questions: list[QuestionResult] = field(default_factory=list)
+    texts: dict[int, list[TextAnswer]] = field(default_factory=dict)
+    proposals: Page | None = None
+    refreshed_at: datetime | None = None
+    formulas = FORMULAS
+
+    @property
+    def is_empty(self) -> bool:
+        return (self.total is None or self.total.is_empty) and not self.questions and not (
+            self.proposals and self.proposals.rows)
+
+
+# --- who sees what ----------------------------------------------------------------------------------------
+
+
+def visible_condition(user, *, staff: str = "staff", department: str = "department") -> Q | None:
+    """The rollup (or call) rows this user may count; None: all of the tenant."""
+    v = visibility_for(user)
+    if v.everything or v.reads_all_masked:
+        return None
+    condition = Q(**{f"{staff}__in": v.staff_ids}) if v.staff_ids else Q(pk__in=[])
+    if RoleKind.MANAGER in role_kinds_of(user) and v.queue_department_ids:  # a specialist: only their own
+        condition |= Q(**{f"{staff}__isnull": True, f"{department}__in": v.queue_department_ids})
+    return condition
+
+
+def staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
+    v = visibility_for(user)
+    directory = staff_directory(tenant_id)
+    everyone = v.everything or v.reads_all_masked
+    return [(pk, entry.label) for pk, entry in directory.items() if everyone or pk in v.staff_ids]
+
+
+# --- the period ---------------------------------------------------------------------------------------------
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def presets(today: date) -> list[tuple[str, date, date]]:
+    last_month_end = month_start(today) - timedelta(days=1)
+    return [
+        (_("This month"), month_start(today), month_end(today)),
+        (_("Last month"), month_start(last_month_end), last_month_end),
+        (_("This year"), today.replace(month=1, day=1), today.replace(month=12, day=31)),
+    ]
+
+
+def report_params(params: QueryDict, today: date) -> QueryDict:
+    """The filter data, with the current month (the company's time zone) as the default period."""
+    data = params.copy()
+    if not data.get("date_from") and not data.get("date_to"):
+        data["date_from"], data["date_to"] = month_start(today).isoformat(), month_end(today).isoformat()
+    elif not data.get("date_from"):
+        data["date_from"] = data["date_to"]
+    elif not data.get("date_to"):
+        data["date_to"] = data["date_from"]
+    return data
+
+
+def report_filterset(user, params: QueryDict, *, tenant) -> tuple[FollowUpReportFilter, date]:
+    today = tenant_today(tenant)
+    filterset = FollowUpReportFilter(report_params(params, today), queryset=FollowUpDay.objects.all(),
+                                     staff_choices=staff_choices(user, tenant.pk))
+    return filterset, today
+
+
+def _rollup(queryset: QuerySet, user, filterset: FollowUpReportFilter) -> QuerySet:
+    condition = visible_condition(user)
+    if condition is not None:
+        queryset = queryset.filter(condition)
+    return filterset.filter_queryset(queryset)
+
+
+# --- the tables -------------------------------------------------------------------------------------------
+
+
+def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_names: dict[int, str]):
+    """(total, per specialist, per plan) from one grouped query over the rollup rows."""
+    rows = list(_rollup(FollowUpDay.objects.all(), user, filterset).order_by()
+                .values("staff_id", "plan_id").annotate(**{name: Sum(name) for name in FIGURES}))
+    directory = staff_directory(tenant_id, include={row["staff_id"] for row in rows})
+    unassigned = str(_("Unassigned (team queue)"))
+    total = Figures(None, str(_("Total")))
+    by_staff: dict[int | None, Figures] = {}
+    by_plan: dict[int, Figures] = {}
+    for row in rows:
+        total.add(row)
+        staff_id, plan_id = row["staff_id"], row["plan_id"]
+        if staff_id not in by_staff:
+            entry = directory.get(staff_id) if staff_id is not None else None
+            by_staff[staff_id] = Figures(staff_id, entry.label if entry else unassigned)
+        by_staff[staff_id].add(row)
+        if plan_id not in by_plan:
+            by_plan[plan_id] = Figures(plan_id, plan_names.get(plan_id, str(plan_id)))
+        by_plan[plan_id].add(row)
+    key = lambda figures: (figures.key is None, figures.label)  # noqa: E731 - the queue last
+    return (total, sorted((f for f in by_staff.values() if not f.is_empty), key=key),
+            sorted((f for f in by_plan.values() if not f.is_empty), key=key))
+
+
+def answer_results(user, filterset: FollowUpReportFilter) -> list[QuestionResult]:
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for question_id, value, count in (_rollup(AnswerDay.objects.all(), user, filterset).order_by()
+                                      .values_list("question_id", "value").annotate(n=Sum("count"))):
+        counts[question_id][value] = count
+    if not counts:
+        return []
+    questions = (Question.objects.filter(pk__in=counts).select_related("version__questionnaire")
+                 .order_by("version__questionnaire__name", "version__number", "order", "id"))
+    return [_result(question, counts[question.pk]) for question in questions]
+
+
+def _result(question: Question, counts: dict[str, int]) -> QuestionResult:
+    total = sum(counts.values())
+    Kind = Question.Kind
+    if question.kind == Kind.SCALE:
+        labels = [(str(n), str(n)) for n in range(question.scale_min, question.scale_max + 1)]
+    elif question.kind == Kind.YES_NO:
+        labels = [("1", str(_("Yes"))), ("0", str(_("No")))]
+    else:
+        labels = [(choice, choice) for choice in question.choice_list]
+    known = {value for value, _label in labels}
+    labels += [(value, value) for value in sorted(counts) if value not in known]  # a choice since removed
+    choices = [Choice(label, counts.get(value, 0), rate(counts.get(value, 0), total)) for value, label in labels]
+    mean = None
+    if question.kind == Kind.SCALE and total:
+        mean = sum(int(value) * count for value, count in counts.items() if value.lstrip("-").isdigit()) / total
+    return QuestionResult(question, total, choices, mean)
+
+
+def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "") -> Q:
+    """The condition on raw calls (or answers, with prefix "call__") matching the report's filters."""
+    data = filterset.form.cleaned_data
+    staff, department = f"{prefix}staff", f"{prefix}followup__department"
+    condition = Q(**{f"{prefix}created_at__gte": local_midnight(tenant, data["date_from"]),
+                     f"{prefix}created_at__lt": local_midnight(tenant, data["date_to"] + timedelta(days=1))})
+    visible = visible_condition(user, staff=staff, department=department)
+    if visible is not None:
+        condition &= visible
+    if data.get("staff"):
+        condition &= Q(**{staff: data["staff"]})
+    if data.get("plan"):
+        condition &= Q(**{f"{prefix}followup__plan_id": data["plan"]})
+    if data.get("department"):
+        condition &= department_condition(int(data["department"]), staff=staff, department=department)
+    return condition
+
+
+def latest_texts(user, filterset: FollowUpReportFilter, tenant) -> dict[int, list[TextAnswer]]:
+    """The latest text answers of the period, a few per question (raw rows, with a limit)."""
+    answers = (Answer.objects.filter(_calls(user, filterset, tenant, prefix="call__"), question__kind="text")
+               .exclude(text="").order_by("-call__created_at", "-call_id")
+               .values_list("question_id", "text", "call__created_at")[:TEXT_ANSWERS])
+    texts: dict[int, list[TextAnswer]] = defaultdict(list)
+    for question_id, text, at in answers:
+        if len(texts[question_id]) < TEXT_PER_QUESTION:
+            texts[question_id].append(TextAnswer(None, text, at))
+    return dict(texts)
+
+
+def proposals(user, filterset: FollowUpReportFilter, tenant, *, cursor: str | None) -> Page:
+    """The specialists' proposals to change scripts or questionnaires, newest first, a keyset page."""
+    calls = (FollowUpCall.objects.filter(_calls(user, filterset, tenant)).exclude(proposal="")
+             .select_related("followup__plan").only("created_at", "proposal", "staff_id", "followup__assignee_id",
+                                                    "followup__department_id", "followup__plan__name"))
+    page = keyset_page(calls, order=("-created_at", "-id"), cursor=cursor, size=PROPOSALS_PAGE)
+    v = visibility_for(user)
+    directory = staff_directory(tenant.pk, include={call.staff_id for call in page.rows})
+    page.rows = [Proposal(call, directory[call.staff_id].label if call.staff_id in directory else "",
+                          v.allows(call.followup.assignee_id, call.followup.department_id)) for call in page.rows]
+    return page
+
+
+def followup_report(user, params: QueryDict, *, tenant, tables_only: bool = False) -> Report:
+    """The report for these filters; with tables_only, just the KPI tables (the export)."""
+    filterset, today = report_filterset(user, params, tenant=tenant)
+    report = Report(filterset=filterset, valid=filterset.is_valid(), presets=presets(today))
+    if not report.valid:
+        return report
+    data = filterset.form.cleaned_data
+    report.start, report.end = data["date_from"], data["date_to"]
+    plan_names = {pk: str(name) for pk, name in filterset.filters["plan"].extra["choices"]}
+    report.total, report.by_staff, report.by_plan = kpi_tables(user, filterset, tenant_id=tenant.pk,
+                                                               plan_names=plan_names)
+    if tables_only:
+        return report
+    labels = dict(FollowUpCall.Feedback.choices)
+    report.feedback = [(labels[name], getattr(report.total, name)) for name in FEEDBACK]
+    report.questions = answer_results(user, filterset)
+    texts = latest_texts(user, filterset, tenant)
+    if texts:
+        text_questions = {q.pk: q for q in Question.objects.filter(pk__in=texts).select_related(
+            "version__questionnaire")}
+        for question_id, answers in texts.items():
+            for answer in answers:
+                answer.question = text_questions[question_id]
+        report.texts = texts
+    report.proposals = proposals(user, filterset, tenant, cursor=params.get("after"))
+    report.refreshed_at = RollupState.objects.values_list("refreshed_at", flat=True).first()
+    return report

@@ -1,0 +1,26 @@
+"""Celery tasks of analytics: thin wrappers over analytics.services, called with ids. Beat enqueues the
+fan-out (crm/celery.py); each tenant's refresh runs in that tenant's scope."""
+
+from celery import shared_task
+
+from crm.tenancy import TenantTask
+
+
+@shared_task(acks_late=True, name="analytics.refresh_followup_rollups_all")
+def refresh_followup_rollups_all() -> None:
+    """Beat's fan-out: one rollup refresh per active tenant."""
+    from accounts.models import Tenant
+
+    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
+        refresh_followup_rollups.delay(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="analytics.refresh_followup_rollups")
+def refresh_followup_rollups(*, tenant_id: int) -> tuple[int, int]:
+    """Idempotent: the recent days are recomputed from the raw rows. Returns the rollup rows written."""
+    from accounts.models import Tenant
+    from analytics.services import followup_rollup_refresh_recent
+
+    result = followup_rollup_refresh_recent(tenant=Tenant.objects.get(pk=tenant_id))
+    return result.followup_rows, result.answer_rows

@@ -1,0 +1,33 @@
+"""The follow-up report (回访报告) and its export."""
+
+from urllib.parse import quote
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from analytics import exports, selectors
+from crm.access import staff_view
+
+REPORT_PERM = "analytics.view_followup_report"
+
+
+@staff_view(perm=REPORT_PERM)
+@require_GET
+def followup_report(request):
+    report = selectors.followup_report(request.user, request.GET, tenant=request.tenant)
+    return render(request, "analytics/followup_report.html", {"report": report, "form": report.filterset.form})
+
+
+@staff_view(perm=REPORT_PERM)
+@require_GET
+def followup_report_export(request):
+    """The per-specialist and per-plan tables as an Excel workbook, with the page's filters."""
+    report = selectors.followup_report(request.user, request.GET, tenant=request.tenant, tables_only=True)
+    if not report.valid:  # the page shows what is wrong with the filters
+        return redirect(f"{reverse('analytics:followups')}?{request.GET.urlencode()}")
+    workbook = exports.report_workbook(report, tenant_name=request.tenant.name)
+    response = HttpResponse(workbook, content_type=exports.CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.download_name(report))}"
+    return response
