@@ -27,10 +27,11 @@ class FollowUpPlanAdmin(TenantAdmin):
     search_fields = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "is_active", "priority")}),
-        (_("When"), {"fields": ("trigger", "contact_type", "months", "offset_days", "shows_days_before",
+        (_("When"), {"fields": ("trigger", "contact_type", "months", "km", "offset_days", "shows_days_before",
                                 "expires_days_after")}),
         (_("Who gets it"), {"fields": ("assignment", "department", "position")}),
         (_("Call"), {"fields": ("script", "questionnaire", "max_attempts")}),
+        (_("When overdue"), {"fields": ("flag_after_days", "escalate_after_days")}),
     )
 
 

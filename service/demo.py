@@ -62,6 +62,8 @@ PLANS = [
 
 # the call plans' overdue follow-ups: flagged after a day, moved to the manager after three
 ESCALATION = {"新车交车3日回访": (1, 3), "维修后2日回访": (1, 3)}
+# first maintenance: 6 months or 5,000 km after the purchase, whichever comes first
+KM = {"首保提醒": 5000}
 
 
 def seed_plans(tenant) -> int:
@@ -74,6 +76,7 @@ def seed_plans(tenant) -> int:
                             offset_days=offset, shows_days_before=before, expires_days_after=after,
                             assignment=assignment, priority=priority, script=script.replace("{公司}", tenant.name))
         plan.flag_after_days, plan.escalate_after_days = ESCALATION.get(name, (None, None))
+        plan.km = KM.get(name)
         if assignment == Assignment.ROUND_ROBIN:
             plan.position = Position.objects.get(title=who)
         else:

@@ -122,7 +122,7 @@ class PlanForm(forms.ModelForm):
 
     class Meta:
         model = FollowUpPlan
-        fields = ["name", "trigger", "contact_type", "months", "offset_days", "shows_days_before",
+        fields = ["name", "trigger", "contact_type", "months", "km", "offset_days", "shows_days_before",
                   "expires_days_after", "assignment", "department", "position", "script", "questionnaire",
                   "max_attempts", "priority", "flag_after_days", "escalate_after_days", "is_active"]
         widgets = {"script": forms.Textarea(attrs={"rows": 4})}

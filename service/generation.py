@@ -93,6 +93,52 @@ OCCASIONS = {
           AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s""",
 }
 
+# Maintenance due by months or by km, whichever comes first. The km date is forecast from the vehicle's
+# mileage: its latest reading against the purchase (first maintenance), or against the last service visit's
+# reading (routine; the purchase when no later reading exists). A forecast moves as readings come in, so a
+# vehicle gets one follow-up per plan (first maintenance) or per last visit (routine), whatever its occasion.
+KM_OCCASIONS = {
+    Trigger.FIRST_MAINTENANCE: """
+        SELECT h.customer_id, h.id,
+               LEAST((h.purchased_on + make_interval(months => %(months)s))::date,
+                     CASE WHEN r.km > 0 AND r.read_on > h.purchased_on
+                          THEN h.purchased_on + ceil(%(km)s::numeric * (r.read_on - h.purchased_on) / r.km)::int
+                     END) AS occasion
+        FROM customers_vehicle h
+        LEFT JOIN LATERAL (SELECT m.km, m.read_on FROM customers_mileagereading m
+                           WHERE m.tenant_id = %(tenant)s AND m.vehicle_id = h.id
+                           ORDER BY m.read_on DESC LIMIT 1) r ON true
+        WHERE h.tenant_id = %(tenant)s
+          AND h.purchased_on BETWEEN (%(lo)s::date - make_interval(months => %(months)s))::date - 3 AND %(hi)s
+          AND NOT EXISTS (SELECT 1 FROM customers_servicevisit f WHERE f.tenant_id = %(tenant)s
+                          AND f.customer_id = h.customer_id AND f.vehicle_id = h.id AND f.visit_type = 'first')
+          AND NOT EXISTS (SELECT 1 FROM service_followup d WHERE d.tenant_id = %(tenant)s AND d.plan_id = %(plan)s
+                          AND d.customer_id = h.customer_id AND d.vehicle_id = h.id)""",
+    Trigger.ROUTINE_MAINTENANCE: """
+        SELECT v.customer_id, v.vehicle_id,
+               LEAST((v.opened_on + make_interval(months => %(months)s))::date,
+                     CASE WHEN k.per_day > 0 THEN v.opened_on + ceil(%(km)s / k.per_day)::int END) AS occasion
+        FROM customers_servicevisit v
+        JOIN customers_vehicle h ON h.tenant_id = %(tenant)s AND h.id = v.vehicle_id
+        LEFT JOIN LATERAL (SELECT m.km, m.read_on FROM customers_mileagereading m
+                           WHERE m.tenant_id = %(tenant)s AND m.vehicle_id = v.vehicle_id
+                           ORDER BY m.read_on DESC LIMIT 1) r ON true
+        CROSS JOIN LATERAL (SELECT CASE
+            WHEN r.read_on > v.opened_on AND r.km > v.mileage_km
+                THEN (r.km - v.mileage_km)::numeric / (r.read_on - v.opened_on)
+            WHEN v.mileage_km > 0 AND h.purchased_on < v.opened_on
+                THEN v.mileage_km::numeric / (v.opened_on - h.purchased_on)
+        END AS per_day) k
+        WHERE v.tenant_id = %(tenant)s AND v.vehicle_id IS NOT NULL
+          AND v.opened_on BETWEEN (%(lo)s::date - make_interval(months => %(months)s))::date - 3 AND %(hi)s
+          AND NOT EXISTS (SELECT 1 FROM customers_servicevisit w WHERE w.tenant_id = %(tenant)s
+                          AND w.customer_id = v.customer_id AND w.vehicle_id = v.vehicle_id
+                          AND (w.opened_on, w.id) > (v.opened_on, v.id))
+          AND NOT EXISTS (SELECT 1 FROM service_followup d WHERE d.tenant_id = %(tenant)s AND d.plan_id = %(plan)s
+                          AND d.customer_id = v.customer_id AND d.vehicle_id = v.vehicle_id
+                          AND d.occasion > v.opened_on)""",
+}
+
 GENERATE = """
     WITH occasions (customer_id, vehicle_id, occasion) AS ({occasions}),
     eligible AS (
@@ -186,7 +232,8 @@ def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tup
               "now": timezone.now(), "offset": plan.offset_days, "before": plan.shows_days_before,
               "after": plan.expires_days_after, "priority": plan.priority, "contact_type": plan.contact_type,
               "customers": customer_ids, "plan_department": plan.department_id, "holders": None, "turn": 0,
-              "tz": tenant.timezone, "month_days": _month_days(lo, hi) if plan.trigger == Trigger.BIRTHDAY else None}
+              "tz": tenant.timezone, "km": plan.km,
+              "month_days": _month_days(lo, hi) if plan.trigger == Trigger.BIRTHDAY else None}
     if plan.assignment == FollowUpPlan.Assignment.ROUND_ROBIN:
         holders = list(PositionAssignment.objects.filter(position_id=plan.position_id, staff__is_active=True)
                        .order_by("staff_id").values_list("staff_id", flat=True))
@@ -198,7 +245,8 @@ def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tup
             assignee, department = ASSIGN[plan.assignment]
     else:
         assignee, department = ASSIGN[plan.assignment]
-    sql = GENERATE.format(occasions=OCCASIONS[plan.trigger], assignee=assignee, department=department)
+    occasions = KM_OCCASIONS[plan.trigger] if plan.km and plan.trigger in KM_OCCASIONS else OCCASIONS[plan.trigger]
+    sql = GENERATE.format(occasions=occasions, assignee=assignee, department=department)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         eligible, created = cursor.fetchone()

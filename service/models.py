@@ -55,6 +55,10 @@ class FollowUpPlan(TenantModel):
         _("months"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(120)],
         help_text=_("First maintenance: months after the purchase. Routine maintenance: months since the last "
                     "service visit. Lapsing: months without a visit or purchase."))
+    km = models.PositiveIntegerField(
+        _("kilometres"), null=True, blank=True, validators=[MinValueValidator(500), MaxValueValidator(100_000)],
+        help_text=_("First and routine maintenance: also due at this many km after the purchase or the last service "
+                    "visit, whichever comes first; the date is forecast from the vehicle's mileage readings."))
     offset_days = models.SmallIntegerField(
         _("offset (days)"), default=0, validators=[MinValueValidator(-365), MaxValueValidator(365)],
         help_text=_("When the call is due, in days after the occasion (negative: before it)."))
@@ -114,6 +118,12 @@ class FollowUpPlan(TenantModel):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        super().clean()
+        maintenance = (self.Trigger.FIRST_MAINTENANCE, self.Trigger.ROUTINE_MAINTENANCE)
+        if self.km is not None and self.trigger not in maintenance:
+            raise ValidationError({"km": _("Only maintenance plans are due by kilometres.")})
 
 
 class FollowUp(TenantModel):

@@ -5,12 +5,13 @@ import io
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django_scopes import scope
 
 from accounts.models import PositionAssignment, Staff
 from customers import services
-from customers.models import Customer
+from customers.models import Customer, MileageReading
 from service.generation import generate, tenant_today
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
 
@@ -158,6 +159,48 @@ def test_routine_maintenance_follows_the_last_visit(demo):
         FollowUp.objects.all().delete()
         visit("王芳", date(2026, 8, 1), visit_type="repair")  # a later visit moves the occasion
         assert generate(demo, now=NOW).plans[ROUTINE] == (0, 0)
+
+
+def read(name: str, km: int, on: date) -> None:
+    car = customer(name).vehicles.get()
+    MileageReading.objects.create(tenant=car.tenant, vehicle=car, km=km, read_on=on)
+
+
+def test_first_maintenance_by_km_comes_first_when_the_car_is_driven_a_lot(demo):
+    with scope(tenant=demo):
+        assert FollowUpPlan.objects.get(name=FIRST).km == 5000  # seeded: 6 months or 5,000 km
+        car = customer("王芳").vehicles.get()
+        car.purchased_on = date(2026, 9, 1)  # six months: 1 March; but 4,000 km in 72 days
+        car.save()
+        read("王芳", 4000, date(2026, 11, 12))  # 55.6 km a day: 5,000 km on day 90, 30 November
+        assert generate(demo, now=NOW).plans[FIRST] == (1, 0)
+        task = followups(FIRST).get()
+        assert (task.occasion, task.due_on) == (date(2026, 11, 30), date(2026, 11, 23))
+        read("王芳", 4200, date(2026, 11, 20))  # slower now: the forecast moves to 6 December …
+        assert generate(demo, now=NOW).plans[FIRST] == (0, 0)  # … but the car has its reminder already
+        assert followups(FIRST).count() == 1
+
+
+def test_routine_maintenance_by_km_is_forecast_from_the_readings_since_the_last_visit(demo):
+    with scope(tenant=demo):
+        FollowUpPlan.objects.filter(name=ROUTINE).update(km=5000)
+        c = customer("王芳")
+        services.visit_record(customer=c, opened_on=date(2026, 9, 1), visit_type="routine", amount=800,
+                              vehicle=c.vehicles.first(), mileage_km=20000)
+        read("王芳", 24000, date(2026, 11, 10))  # 4,000 km in 70 days: 5,000 km on day 88, 28 November
+        assert generate(demo, now=NOW).plans[ROUTINE] == (1, 0)
+        assert followups(ROUTINE).get().occasion == date(2026, 11, 28)
+        FollowUpPlan.objects.filter(name=ROUTINE).update(km=None)  # by months only: 1 March, not yet showing
+        FollowUp.objects.all().delete()
+        assert generate(demo, now=NOW).plans[ROUTINE] == (0, 0)
+
+
+def test_only_maintenance_plans_are_due_by_km(demo):
+    with scope(tenant=demo):
+        plan = FollowUpPlan.objects.get(name=BIRTHDAY)
+        plan.km = 5000
+        with pytest.raises(ValidationError, match="Only maintenance plans"):
+            plan.full_clean()
 
 
 def test_a_customer_without_a_visit_for_twelve_months_is_won_back(demo):
