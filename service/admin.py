@@ -27,7 +27,8 @@ class FollowUpPlanAdmin(TenantAdmin):
     search_fields = ("name",)
     fieldsets = (
         (None, {"fields": ("name", "is_active", "priority")}),
-        (_("When"), {"fields": ("trigger", "contact_type", "months", "km", "offset_days", "shows_days_before",
+        (_("When"), {"fields": ("trigger", "contact_type", "months", "km", "customer_filter", "campaign_on",
+                                "offset_days", "shows_days_before",
                                 "expires_days_after")}),
         (_("Who gets it"), {"fields": ("assignment", "department", "position")}),
         (_("Call"), {"fields": ("script", "questionnaire", "max_attempts")}),

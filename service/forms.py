@@ -122,10 +122,12 @@ class PlanForm(forms.ModelForm):
 
     class Meta:
         model = FollowUpPlan
-        fields = ["name", "trigger", "contact_type", "months", "km", "offset_days", "shows_days_before",
-                  "expires_days_after", "assignment", "department", "position", "script", "questionnaire",
-                  "max_attempts", "priority", "flag_after_days", "escalate_after_days", "is_active"]
-        widgets = {"script": forms.Textarea(attrs={"rows": 4})}
+        fields = ["name", "trigger", "contact_type", "months", "km", "customer_filter", "campaign_on",
+                  "offset_days", "shows_days_before", "expires_days_after", "assignment", "department", "position",
+                  "script", "questionnaire", "max_attempts", "priority", "flag_after_days", "escalate_after_days",
+                  "is_active"]
+        widgets = {"script": forms.Textarea(attrs={"rows": 4}),
+                   "campaign_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

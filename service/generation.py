@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import PositionAssignment
+from customers.models import Customer
 from service.models import FollowUp, FollowUpPlan
 
 Trigger = FollowUpPlan.Trigger
@@ -91,6 +92,10 @@ OCCASIONS = {
         WHERE a.tenant_id = %(tenant)s AND a.status = 'no_show'
           AND a.starts_at >= %(lo)s::date::timestamp AT TIME ZONE %(tz)s
           AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s""",
+    # a campaign: the customers its saved filter finds (read by campaign_customer_ids), on the campaign's day
+    Trigger.CAMPAIGN: """
+        SELECT c.id, NULL::bigint, %(campaign_on)s::date AS occasion
+        FROM unnest(%(campaign_ids)s::bigint[]) AS c (id)""",
 }
 
 # Maintenance due by months or by km, whichever comes first. The km date is forecast from the vehicle's
@@ -204,7 +209,8 @@ def generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | N
     today = tenant_today(tenant, now)
     result = Generated()
     with transaction.atomic():
-        for plan in FollowUpPlan.objects.filter(is_active=True).select_related("position").order_by("pk"):
+        for plan in (FollowUpPlan.objects.filter(is_active=True).select_related("position")
+                     .order_by("pk")):
             created, existing = _generate_plan(tenant, plan, today, customer_ids)
             result.plans[plan.name] = (created, existing)
             result.created += created
@@ -222,6 +228,20 @@ def _month_days(lo: date, hi: date) -> list[int]:
     if 228 in days:
         days.add(229)
     return sorted(days)
+
+
+def campaign_customer_ids(plan: FollowUpPlan) -> list[int]:
+    """The tenant's customers a campaign's saved filter (the customer list's query string) finds."""
+    from django.http import QueryDict
+
+    from customers.filters import CustomerFilter
+    from customers.selectors import search
+
+    params = QueryDict(plan.customer_filter)
+    filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))
+    if not filterset.is_valid():
+        return []
+    return list(search(filterset.qs, params.get("q", "")).order_by().values_list("pk", flat=True))
 
 
 def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tuple[int, int]:
@@ -245,6 +265,10 @@ def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tup
             assignee, department = ASSIGN[plan.assignment]
     else:
         assignee, department = ASSIGN[plan.assignment]
+    if plan.trigger == Trigger.CAMPAIGN:
+        if not lo <= plan.campaign_on <= hi:
+            return 0, 0  # not showing yet, or over: the filter is not run
+        params["campaign_on"], params["campaign_ids"] = plan.campaign_on, campaign_customer_ids(plan)
     occasions = KM_OCCASIONS[plan.trigger] if plan.km and plan.trigger in KM_OCCASIONS else OCCASIONS[plan.trigger]
     sql = GENERATE.format(occasions=occasions, assignee=assignee, department=department)
     with connection.cursor() as cursor:

@@ -39,6 +39,7 @@ class FollowUpPlan(TenantModel):
         LAPSING = "lapsing", _("Customer lapsing")
         APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment coming up")
         NO_SHOW = "no_show", _("Appointment missed")
+        CAMPAIGN = "campaign", _("Campaign over a customer filter")
 
     class Assignment(models.TextChoices):
         QUEUE = "queue", _("A department's queue")
@@ -86,6 +87,12 @@ class FollowUpPlan(TenantModel):
         help_text=_("After this many calls that do not reach the customer the follow-up is closed as unreachable."))
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
     is_active = models.BooleanField(_("active"), default=True, help_text=_("A paused plan generates nothing."))
+    customer_filter = models.CharField(
+        _("customer filter"), max_length=2000, blank=True,
+        help_text=_("Campaign: the customer list's filter, as saved from the list (“Follow-up campaign”). Every "
+                    "customer of the company it finds gets one call."))
+    campaign_on = models.DateField(_("campaign date"), null=True, blank=True,
+                                   help_text=_("Campaign: the day its calls are for (the offset counts from it)."))
     flag_after_days = models.PositiveSmallIntegerField(
         _("flag when overdue (days)"), null=True, blank=True, validators=[MaxValueValidator(90)],
         help_text=_("A follow-up this many days past its due date is flagged for the manager. Empty: never."))
@@ -111,6 +118,10 @@ class FollowUpPlan(TenantModel):
                                    | Q(escalate_after_days__gt=F("flag_after_days")),
                                    name="followup_plan_escalation_order",
                                    violation_error_message=_("Moving to the manager comes after flagging.")),
+            models.CheckConstraint(condition=~Q(trigger="campaign")
+                                   | Q(campaign_on__isnull=False) & ~Q(customer_filter=""),
+                                   name="followup_plan_campaign_has_filter_and_date",
+                                   violation_error_message=_("A campaign needs its customer filter and its date.")),
             models.CheckConstraint(condition=~Q(trigger__in=["first_maintenance", "routine_maintenance", "lapsing"])
                                    | Q(months__isnull=False), name="followup_plan_months_when_needed",
                                    violation_error_message=_("This trigger needs a number of months.")),

@@ -49,7 +49,15 @@ def team(request):
 @staff_view(perm="service.add_followupplan")
 @require_http_methods(["GET", "POST"])
 def plan_new(request):
-    return _plan_form(request, FollowUpPlan(tenant=request.tenant))
+    """A new plan; from the customer list's "Follow-up campaign" button, a campaign over the list's filter."""
+    initial = {}
+    if request.method == "GET" and request.GET.get("from_customers"):
+        query = request.GET.copy()
+        for key in ("from_customers", "after", "sort", "format"):
+            query.pop(key, None)
+        initial = {"trigger": FollowUpPlan.Trigger.CAMPAIGN, "customer_filter": query.urlencode(),
+                   "campaign_on": tenant_today(request.tenant), "expires_days_after": 14}
+    return _plan_form(request, FollowUpPlan(tenant=request.tenant), initial)
 
 
 @staff_view(perm="service.change_followupplan", model=FollowUpPlan)
@@ -58,8 +66,8 @@ def plan_edit(request, pk):
     return _plan_form(request, get_object_or_404(FollowUpPlan, pk=pk))  # scoped: another tenant's is a 404
 
 
-def _plan_form(request, plan):
-    form = PlanForm(request.POST if request.method == "POST" else None, instance=plan)
+def _plan_form(request, plan, initial=None):
+    form = PlanForm(request.POST if request.method == "POST" else None, instance=plan, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             plan = services.plan_save(plan=form.instance, tenant=request.tenant)

@@ -264,3 +264,31 @@ def test_the_command_refuses_an_unknown_tenant(db):
 
     with pytest.raises(CommandError, match="nope"):
         call_command("generate_followups", "--tenant", "nope", stdout=io.StringIO())
+
+
+def campaign(customer_filter: str, on: date, **fields) -> FollowUpPlan:
+    plan = FollowUpPlan(tenant=Customer.objects.first().tenant, name="老客户关怀活动", trigger="campaign",
+                        contact_type=ContactType.CARE, customer_filter=customer_filter, campaign_on=on,
+                        offset_days=0, expires_days_after=14, assignment="owner", **fields)
+    plan.full_clean()
+    plan.save()
+    return plan
+
+
+def test_a_campaign_calls_the_customers_its_saved_filter_finds_once(demo):
+    with scope(tenant=demo):
+        campaign("q=%E7%8E%8B%E8%8A%B3", TODAY)  # q=王芳, as the customer list writes it
+        assert generate(demo, now=NOW).plans["老客户关怀活动"] == (1, 0)
+        task = followups("老客户关怀活动").get()
+        assert (task.customer.name, task.occasion, task.assignee) == ("王芳", TODAY, customer("王芳").owner)
+        assert generate(demo, now=NOW).plans["老客户关怀活动"] == (0, 1)
+
+
+def test_a_campaign_before_its_day_runs_no_filter_and_needs_a_filter_and_a_day(demo):
+    with scope(tenant=demo):
+        campaign("kind=person", TODAY + timedelta(days=30))
+        assert generate(demo, now=NOW).plans["老客户关怀活动"] == (0, 0)
+        plan = FollowUpPlan(tenant=demo, name="空活动", trigger="campaign", contact_type=ContactType.CARE,
+                            assignment="owner")
+        with pytest.raises(ValidationError, match="customer filter and its date"):
+            plan.full_clean()

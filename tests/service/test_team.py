@@ -1,6 +1,7 @@
 """Managers on real PostgreSQL: escalation of overdue follow-ups per plan, the team page with its counts,
 bulk reassignment (only within the manager's teams), and the daily digest e-mail, sent once a day."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -264,3 +265,20 @@ def test_plans_are_edited_by_managers_of_this_tenant_only(scoped, client_as):
     mine = FollowUpPlan.objects.order_by("pk").first()
     assert client_as("demo.specialist").post(reverse("service:plan_edit", args=[mine.pk]),
                                              plan_data()).status_code == 403
+
+
+def test_a_campaign_starts_from_the_customer_lists_filter(scoped, client_as):
+    client = client_as("demo.manager")
+    assert 'id="campaign-link"' in client.get(reverse("customers:list")).content.decode()
+    from_list = "?from_customers=1&kind=person&q=%E7%8E%8B&after=x"
+    form = client.get(reverse("service:plan_new") + from_list).content.decode()
+    assert 'value="campaign" selected' in form
+    saved = re.search(r'<input[^>]*name="customer_filter"[^>]*>', form).group(0)
+    assert 'value="kind=person&amp;q=%E7%8E%8B"' in saved  # the list's filter, not its page
+    response = client.post(reverse("service:plan_new"), plan_data(
+        name="春季关怀", trigger="campaign", customer_filter="kind=person&q=%E7%8E%8B", campaign_on="2026-11-20",
+        assignment="owner", department=""))
+    assert response.status_code == 302
+    plan = FollowUpPlan.objects.get(name="春季关怀")
+    assert (plan.trigger, plan.customer_filter) == ("campaign", "kind=person&q=%E7%8E%8B")
+    assert 'id="campaign-link"' not in client_as("demo.specialist").get(reverse("customers:list")).content.decode()
