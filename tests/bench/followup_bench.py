@@ -143,7 +143,7 @@ def workspace_under_load(port: int, sessions: list[str], seconds: float) -> dict
 
     def specialist(i, session):
         rng = random.Random(i)
-        cookies = {"sessionid": session, "csrftoken": secrets.token_urlsafe(32)[:32]}
+        cookies = {"sessionid": session, "csrftoken": secrets.token_hex(16)}  # Django accepts [a-zA-Z0-9] only
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         time.sleep(rng.uniform(0, 2))
         while time.monotonic() < stop_at:
