@@ -20,7 +20,8 @@ from django.utils.translation import gettext
 
 from accounts.models import Department, PositionAssignment, RoleKind, Staff
 from service.generation import local_time, tenant_today
-from service.models import CallSettings, DigestSent, FollowUp, FollowUpPlan
+from service.models import DigestSent, FollowUp, FollowUpPlan
+from service.services import call_settings
 
 Status, Escalation = FollowUp.Status, FollowUp.Escalation
 
@@ -157,7 +158,7 @@ def send_digests(tenant, *, now: datetime | None = None, force: bool = False) ->
     """At the tenant's digest hour (or with `force`), send each manager today's digest once; returns how
     many went out. A digest with nothing to report is not sent."""
     now = now or timezone.now()
-    rules = CallSettings.objects.filter(tenant=tenant).first() or CallSettings(tenant=tenant)
+    rules = call_settings(tenant)
     if not force and (rules.digest_hour is None or local_time(tenant, now).hour != rules.digest_hour):
         return 0
     sent = 0
