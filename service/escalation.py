@@ -32,10 +32,9 @@ class Escalated:
     moved: int = 0
 
 
-def managers_by_department() -> dict[int, int]:
+def managers_by_department(parent: dict[int, int | None]) -> dict[int, int]:
     """Each department's manager (the first active holder of a manager position in it, else in the nearest
-    department above it), as staff ids."""
-    parent = dict(Department.objects.values_list("id", "parent_id"))
+    department above it), as staff ids; `parent` maps each department to the one above it."""
     own: dict[int, int] = {}
     for department_id, staff_id in (PositionAssignment.objects
                                     .filter(position__role_kind=RoleKind.MANAGER, staff__is_active=True)
@@ -79,8 +78,8 @@ def escalate(tenant, *, now: datetime | None = None) -> Escalated:
     plans = list(FollowUpPlan.objects.filter(Q(flag_after_days__isnull=False) | Q(escalate_after_days__isnull=False)))
     if not plans:
         return result
-    managers = managers_by_department()
     parent = dict(Department.objects.values_list("id", "parent_id"))
+    managers = managers_by_department(parent)
     departments_of: dict[int, list[int]] = {}
     for staff_id, department_id in (PositionAssignment.objects.order_by("position__role_kind", "id")
                                     .values_list("staff_id", "position__department_id")):

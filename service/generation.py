@@ -29,6 +29,15 @@ from service.models import FollowUp, FollowUpPlan
 
 Trigger = FollowUpPlan.Trigger
 
+# the days (on the tenant's clock, %(tz)s) of appointments in one status; the range of starts reads the
+# appointment_day index
+APPOINTMENT_DAYS = """
+        SELECT a.customer_id, a.vehicle_id, (a.starts_at AT TIME ZONE %(tz)s)::date AS occasion
+        FROM service_appointment a
+        WHERE a.tenant_id = %(tenant)s AND a.status = '{status}'
+          AND a.starts_at >= %(lo)s::date::timestamp AT TIME ZONE %(tz)s
+          AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s"""
+
 # (customer_id, vehicle_id, occasion) for each trigger, for occasions between %(lo)s and %(hi)s. Every
 # statement reads one tenant (%(tenant)s) through an index that starts with the tenant.
 OCCASIONS = {
@@ -77,21 +86,10 @@ OCCASIONS = {
         WHERE c.tenant_id = %(tenant)s AND c.is_active
           AND c.last_visit_on BETWEEN (%(lo)s::date - make_interval(months => %(months)s))::date - 3
                                   AND (%(hi)s::date - make_interval(months => %(months)s))::date + 3""",
-    # the day (on the tenant's clock, %(tz)s) of a booked appointment: the reminder (the seeded plan: the day
-    # before); the range of starts reads the appointment_day index
-    Trigger.APPOINTMENT_REMINDER: """
-        SELECT a.customer_id, a.vehicle_id, (a.starts_at AT TIME ZONE %(tz)s)::date AS occasion
-        FROM service_appointment a
-        WHERE a.tenant_id = %(tenant)s AND a.status = 'booked'
-          AND a.starts_at >= %(lo)s::date::timestamp AT TIME ZONE %(tz)s
-          AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s""",
+    # the day of a booked appointment: the reminder (the seeded plan: the day before)
+    Trigger.APPOINTMENT_REMINDER: APPOINTMENT_DAYS.format(status="booked"),
     # the day of an appointment the customer did not come to
-    Trigger.NO_SHOW: """
-        SELECT a.customer_id, a.vehicle_id, (a.starts_at AT TIME ZONE %(tz)s)::date AS occasion
-        FROM service_appointment a
-        WHERE a.tenant_id = %(tenant)s AND a.status = 'no_show'
-          AND a.starts_at >= %(lo)s::date::timestamp AT TIME ZONE %(tz)s
-          AND a.starts_at < (%(hi)s::date + 1)::timestamp AT TIME ZONE %(tz)s""",
+    Trigger.NO_SHOW: APPOINTMENT_DAYS.format(status="no_show"),
     # a campaign: the customers its saved filter finds (read by campaign_customer_ids), on the campaign's day
     Trigger.CAMPAIGN: """
         SELECT c.id, NULL::bigint, %(campaign_on)s::date AS occasion
