@@ -1,6 +1,6 @@
 """The follow-up report's filters: period, department, specialist and plan. The same FilterSet filters the
-rollup rows of both rollup tables (they share day, plan, staff and department); choices come from the current
-tenant and, for staff, from what the user may see."""
+rows of every rollup table (they share plan, staff and department); choices come from the current
+tenant and, for staff, from what the user may see. The period is not applied here (see `period`)."""
 
 from __future__ import annotations
 
@@ -41,10 +41,10 @@ def department_condition(department_id: int, *, staff: str = "staff", department
 
 
 class FollowUpReportFilter(django_filters.FilterSet):
-    date_from = django_filters.DateFilter(label=_("From"), field_name="day", lookup_expr="gte",
+    # the period is applied by analytics.selectors: day rows for its edges, month rows for the months it covers
+    date_from = django_filters.DateFilter(label=_("From"), method="period",
                                           widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(label=_("To"), field_name="day", lookup_expr="lte",
-                                        widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(label=_("To"), method="period", widget=forms.DateInput(attrs={"type": "date"}))
     department = django_filters.ChoiceFilter(label=_("Department"), choices=[], method="filter_department",
                                              empty_label=ANY, widget=FastSelect)
     staff = django_filters.ChoiceFilter(label=_("Specialist"), choices=[], field_name="staff_id", empty_label=ANY,
@@ -62,6 +62,9 @@ class FollowUpReportFilter(django_filters.FilterSet):
             Department.objects.order_by("sort_order", "name").values_list("pk", "name"))
         self.filters["staff"].extra["choices"] = list(staff_choices)
         self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
+
+    def period(self, queryset, name, value):
+        return queryset
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(department_condition(int(value)))

@@ -1,7 +1,8 @@
 """Rollup tables of the follow-up report (回访报告), filled set-based by analytics.services from the raw
-follow-ups, calls and answers, so the report reads a few thousand rollup rows instead of a year of raw ones.
+follow-ups, calls and answers, so the report reads a few thousand rollup rows instead of a year of raw ones:
+days for the edges of a period, months for the calendar months it covers whole.
 
-Rows are keyed by day, plan, staff member and department, so the role's visibility is applied on the rollup
+Rows are keyed by day (or month), plan, staff member and department, so the role's visibility is applied on the rollup
 rows exactly as on the follow-ups: a follow-up belongs to its assignee (or its department's queue when
 unassigned), a call to its caller (the follow-up's department as its team)."""
 
@@ -11,14 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from crm.tenancy import TenantModel
 
 
-class FollowUpDay(TenantModel):
-    """One day × plan × staff member × department of follow-up work.
+class FollowUpFigures(TenantModel):
+    """Follow-up work of one plan, staff member and department over a period (a day or a month).
 
     The follow-up figures (due, done, on time) are counted on the day a follow-up is due, by its assignee; the
     call figures (calls, reached, feedback, proposals) on the day of the call (the company's time zone), by the
     caller."""
 
-    day = models.DateField(_("day"))
     plan = models.ForeignKey("service.FollowUpPlan", on_delete=models.CASCADE, related_name="+", db_index=False,
                              verbose_name=_("plan"))
     staff = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
@@ -37,6 +37,15 @@ class FollowUpDay(TenantModel):
     proposals = models.PositiveIntegerField(_("proposals"), default=0)
 
     class Meta:
+        abstract = True
+
+
+class FollowUpDay(FollowUpFigures):
+    """One day × plan × staff member × department of follow-up work."""
+
+    day = models.DateField(_("day"))
+
+    class Meta:
         verbose_name = _("follow-up day")
         verbose_name_plural = _("follow-up days")
         permissions = [("view_followup_report", _("Can view the follow-up report"))]
@@ -49,11 +58,28 @@ class FollowUpDay(TenantModel):
         return f"{self.day} · {self.plan_id} · {self.staff_id}"
 
 
-class AnswerDay(TenantModel):
-    """How often a question was answered with a value on one day, per plan, caller and department: the scale
+class FollowUpMonth(FollowUpFigures):
+    """The sum of a calendar month's FollowUpDay rows (`month` is its first day): a year's report reads twelve
+    of these per plan and person instead of 365."""
+
+    month = models.DateField(_("month"))
+
+    class Meta:
+        verbose_name = _("follow-up month")
+        verbose_name_plural = _("follow-up months")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month", "plan", "staff", "department"], nulls_distinct=False,
+                                    name="followupmonth_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} · {self.plan_id} · {self.staff_id}"
+
+
+class AnswerFigures(TenantModel):
+    """How often a question was answered with a value over a period, per plan, caller and department: the scale
     number or yes/no (1/0) as text, or one choice (a multiple-choice answer counts once per choice)."""
 
-    day = models.DateField(_("day"))
     question = models.ForeignKey("service.Question", on_delete=models.CASCADE, related_name="+", db_index=False,
                                  verbose_name=_("question"))
     value = models.CharField(_("answer"), max_length=200)
@@ -66,6 +92,15 @@ class AnswerDay(TenantModel):
     count = models.PositiveIntegerField(_("count"), default=0)
 
     class Meta:
+        abstract = True
+
+
+class AnswerDay(AnswerFigures):
+    """The answers of one day."""
+
+    day = models.DateField(_("day"))
+
+    class Meta:
         verbose_name = _("answer day")
         verbose_name_plural = _("answer days")
         constraints = [
@@ -75,6 +110,23 @@ class AnswerDay(TenantModel):
 
     def __str__(self):
         return f"{self.day} · {self.question_id} · {self.value}"
+
+
+class AnswerMonth(AnswerFigures):
+    """The sum of a calendar month's AnswerDay rows (`month` is its first day)."""
+
+    month = models.DateField(_("month"))
+
+    class Meta:
+        verbose_name = _("answer month")
+        verbose_name_plural = _("answer months")
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "month", "question", "value", "plan", "staff", "department"],
+                                    nulls_distinct=False, name="answermonth_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.month:%Y-%m} · {self.question_id} · {self.value}"
 
 
 class RollupState(TenantModel):

@@ -1,5 +1,6 @@
 """Reads of the follow-up report (回访报告): the KPI tables per specialist and per plan, feedback categories and
-answers per question from the rollup tables, the latest text answers and the specialists' proposals from raw
+answers per question from the rollup tables (day rows for the edges of the period, month rows for the months it
+covers whole), the latest text answers and the specialists' proposals from raw
 rows with a limit. A fixed number of queries whatever the period or the amount of data.
 
 KPI formulas (docs/domain.md), shown on the page:
@@ -13,18 +14,23 @@ their department subtree and those departments' unassigned queues; a specialist 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property, reduce
+from operator import or_
 
-from django.db.models import Q, QuerySet, Sum
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django_scopes import scope
 
 from accounts.models import RoleKind
 from accounts.selectors import role_kinds_of, staff_directory
 from accounts.visibility import visibility_for
 from analytics.filters import FollowUpReportFilter, department_condition
-from analytics.models import AnswerDay, FollowUpDay, RollupState
+from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
 from analytics.services import local_midnight
 from crm.paging import Page, keyset_page
 from service.generation import tenant_today
@@ -65,10 +71,6 @@ class Figures:
     complaint: int = 0
     grievance: int = 0
     proposals: int = 0
-
-    def add(self, row: dict) -> None:
-        for name in FIGURES:
-            setattr(self, name, getattr(self, name) + (row[name] or 0))
 
     @property
     def completion_rate(self) -> float | None:
@@ -116,27 +118,76 @@ class Proposal:
     link: bool
 
 
-@dataclass
 class Report:
-    filterset: FollowUpReportFilter
-    valid: bool
-    start: date | None = None
-    end: date | None = None
-    presets: list[tuple[str, date, date]] = field(default_factory=list)
-    total: Figures | None = None
-    by_staff: list[Figures] = field(default_factory=list)
-    by_plan: list[Figures] = field(default_factory=list)
-    feedback: list[tuple[str, int]] = field(default_factory=list)
-    questions: list[QuestionResult] = field(default_factory=list)
-    texts: dict[int, list[TextAnswer]] = field(default_factory=dict)
-    proposals: Page | None = None
-    refreshed_at: datetime | None = None
+    """The report for valid filters. Every section is read when first used: the page caches their HTML per
+    `figures_key` (the rollups' refresh, what the user may see, the filters) and reads them only when the cache
+    has not got it, so the whole page is as of the refresh shown on it."""
+
     formulas = FORMULAS
+
+    def __init__(self, filterset: FollowUpReportFilter, presets_: list, *, user=None, tenant=None, cursor=None):
+        self.filterset, self.presets = filterset, presets_
+        self.valid = filterset.is_valid()
+        self.user, self.tenant, self.cursor = user, tenant, cursor
+        self.start = self.end = self.refreshed_at = None
+        if self.valid:
+            self.start, self.end = filterset.form.cleaned_data["date_from"], filterset.form.cleaned_data["date_to"]
+
+    @cached_property
+    def _tables(self) -> tuple[Figures, list[Figures], list[Figures]]:
+        plan_names = {pk: str(name) for pk, name in self.filterset.filters["plan"].extra["choices"]}
+        with scope(tenant=self.tenant):  # also when first read after the request (a test's context)
+            return kpi_tables(self.user, self.filterset, tenant_id=self.tenant.pk, plan_names=plan_names)
+
+    @property
+    def total(self) -> Figures:
+        return self._tables[0]
+
+    @property
+    def by_staff(self) -> list[Figures]:
+        return self._tables[1]
+
+    @property
+    def by_plan(self) -> list[Figures]:
+        return self._tables[2]
+
+    @property
+    def feedback(self) -> list[tuple[str, int]]:
+        labels = dict(FollowUpCall.Feedback.choices)
+        return [(labels[name], getattr(self.total, name)) for name in FEEDBACK]
+
+    @cached_property
+    def questions(self) -> list[QuestionResult]:
+        with scope(tenant=self.tenant):
+            return answer_results(self.user, self.filterset)
+
+    @cached_property
+    def texts(self) -> dict[int, list[TextAnswer]]:
+        with scope(tenant=self.tenant):
+            texts = latest_texts(self.user, self.filterset, self.tenant)
+            questions = {q.pk: q for q in Question.objects.filter(pk__in=texts).select_related(
+                "version__questionnaire")} if texts else {}
+        for question_id, answers in texts.items():
+            for answer in answers:
+                answer.question = questions[question_id]
+        return texts
+
+    @cached_property
+    def proposals(self) -> Page:
+        with scope(tenant=self.tenant):
+            return proposals(self.user, self.filterset, self.tenant, cursor=self.cursor)
 
     @property
     def is_empty(self) -> bool:
-        return (self.total is None or self.total.is_empty) and not self.questions and not (
-            self.proposals and self.proposals.rows)
+        return self.total.is_empty and not self.questions and not self.texts
+
+    @property
+    def figures_key(self) -> str:
+        """What the rollup sections depend on: the rollups' refresh, what the user may see, the filters."""
+        data = self.filterset.form.cleaned_data
+        filters = [str(data.get(name) or "") for name in ("date_from", "date_to", "department", "staff", "plan")]
+        refreshed = self.refreshed_at.isoformat() if self.refreshed_at else "never"
+        return "|".join([str(self.tenant.pk), refreshed, visibility_key(self.user), *filters, self.cursor or ""])
 
 
 # --- who sees what ----------------------------------------------------------------------------------------
@@ -151,6 +202,15 @@ def visible_condition(user, *, staff: str = "staff", department: str = "departme
     if RoleKind.MANAGER in role_kinds_of(user) and v.queue_department_ids:  # a specialist: only their own
         condition |= Q(**{f"{staff}__isnull": True, f"{department}__in": v.queue_department_ids})
     return condition
+
+
+def visibility_key(user) -> str:
+    """The same for every user whose visible_condition is the same."""
+    v = visibility_for(user)
+    if v.everything or v.reads_all_masked:
+        return "all"
+    queues = sorted(v.queue_department_ids) if RoleKind.MANAGER in role_kinds_of(user) else []
+    return f"{sorted(v.staff_ids)}{queues}"
 
 
 def staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
@@ -199,45 +259,82 @@ def report_filterset(user, params: QueryDict, *, tenant) -> tuple[FollowUpReport
     return filterset, today
 
 
-def _rollup(queryset: QuerySet, user, filterset: FollowUpReportFilter) -> QuerySet:
+def split_period(start: date, end: date) -> tuple[list[tuple[date, date]], tuple[date, date] | None]:
+    """The day ranges of a period outside the calendar months it covers whole, and those months (first days)."""
+    first = start if start.day == 1 else month_end(start) + timedelta(days=1)
+    last = end if end == month_end(end) else month_start(end) - timedelta(days=1)
+    if first > last:
+        return [(start, end)], None
+    edges = [(a, b) for a, b in ((start, first - timedelta(days=1)), (last + timedelta(days=1), end)) if a <= b]
+    return edges, (first, month_start(last))
+
+
+def _rollup_rows(day_model, month_model, user, filterset: FollowUpReportFilter, columns: tuple[str, ...]):
+    """SQL and params of the rollup rows (these columns) the user may see and the filters select: day rows for
+    the edges of the period, month rows for the months it covers whole. None: no rows at all."""
+    data = filterset.form.cleaned_data
+    days, months = split_period(data["date_from"], data["date_to"])
+    parts = []
+    if days:
+        parts.append(day_model.objects.filter(reduce(or_, (Q(day__range=days_) for days_ in days))))
+    if months:
+        parts.append(month_model.objects.filter(month__range=months))
     condition = visible_condition(user)
-    if condition is not None:
-        queryset = queryset.filter(condition)
-    return filterset.filter_queryset(queryset)
+    sqls, params = [], []
+    for queryset in parts:
+        if condition is not None:
+            queryset = queryset.filter(condition)
+        queryset = filterset.filter_queryset(queryset).order_by().values_list(*columns)
+        try:
+            sql, part_params = queryset.query.sql_with_params()
+        except EmptyResultSet:  # nothing visible
+            continue
+        sqls.append(sql)
+        params.extend(part_params)
+    return (" UNION ALL ".join(sqls), params) if sqls else None
 
 
 # --- the tables -------------------------------------------------------------------------------------------
 
 
 def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_names: dict[int, str]):
-    """(total, per specialist, per plan) from one grouped query over the rollup rows."""
-    rows = list(_rollup(FollowUpDay.objects.all(), user, filterset).order_by()
-                .values("staff_id", "plan_id").annotate(**{name: Sum(name) for name in FIGURES}))
-    directory = staff_directory(tenant_id, include={row["staff_id"] for row in rows})
-    unassigned = str(_("Unassigned (team queue)"))
+    """(total, per specialist, per plan) from one query: the rollup rows summed per staff member, per plan and
+    in all (GROUPING SETS)."""
     total = Figures(None, str(_("Total")))
-    by_staff: dict[int | None, Figures] = {}
-    by_plan: dict[int, Figures] = {}
-    for row in rows:
-        total.add(row)
-        staff_id, plan_id = row["staff_id"], row["plan_id"]
-        if staff_id not in by_staff:
+    rows = _rollup_rows(FollowUpDay, FollowUpMonth, user, filterset, ("staff_id", "plan_id", *FIGURES))
+    if rows is None:
+        return total, [], []
+    sums = ", ".join(f"sum({name})" for name in FIGURES)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT staff_id, plan_id, GROUPING(staff_id), GROUPING(plan_id), {sums} FROM ({rows[0]}) r "
+                       f"GROUP BY GROUPING SETS ((staff_id), (plan_id), ())", rows[1])
+        grouped = cursor.fetchall()
+    directory = staff_directory(tenant_id, include={row[0] for row in grouped if not row[2]})
+    unassigned = str(_("Unassigned (team queue)"))
+    by_staff, by_plan = [], []
+    for staff_id, plan_id, all_staff, all_plans, *values in grouped:
+        figures = dict(zip(FIGURES, (value or 0 for value in values), strict=True))
+        if all_staff and all_plans:
+            total = Figures(None, total.label, **figures)
+        elif all_plans:
             entry = directory.get(staff_id) if staff_id is not None else None
-            by_staff[staff_id] = Figures(staff_id, entry.label if entry else unassigned)
-        by_staff[staff_id].add(row)
-        if plan_id not in by_plan:
-            by_plan[plan_id] = Figures(plan_id, plan_names.get(plan_id, str(plan_id)))
-        by_plan[plan_id].add(row)
+            by_staff.append(Figures(staff_id, entry.label if entry else unassigned, **figures))
+        else:
+            by_plan.append(Figures(plan_id, plan_names.get(plan_id, str(plan_id)), **figures))
     key = lambda figures: (figures.key is None, figures.label)  # noqa: E731 - the queue last
-    return (total, sorted((f for f in by_staff.values() if not f.is_empty), key=key),
-            sorted((f for f in by_plan.values() if not f.is_empty), key=key))
+    return (total, sorted((f for f in by_staff if not f.is_empty), key=key),
+            sorted((f for f in by_plan if not f.is_empty), key=key))
 
 
 def answer_results(user, filterset: FollowUpReportFilter) -> list[QuestionResult]:
+    rows = _rollup_rows(AnswerDay, AnswerMonth, user, filterset, ("question_id", "value", "count"))
+    if rows is None:
+        return []
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for question_id, value, count in (_rollup(AnswerDay.objects.all(), user, filterset).order_by()
-                                      .values_list("question_id", "value").annotate(n=Sum("count"))):
-        counts[question_id][value] = count
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT question_id, value, sum(count) FROM ({rows[0]}) r GROUP BY 1, 2", rows[1])
+        for question_id, value, count in cursor.fetchall():
+            counts[question_id][value] = count
     if not counts:
         return []
     questions = (Question.objects.filter(pk__in=counts).select_related("version__questionnaire")
@@ -284,7 +381,7 @@ def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "") -
 def latest_texts(user, filterset: FollowUpReportFilter, tenant) -> dict[int, list[TextAnswer]]:
     """The latest text answers of the period, a few per question (raw rows, with a limit)."""
     answers = (Answer.objects.filter(_calls(user, filterset, tenant, prefix="call__"), question__kind="text")
-               .exclude(text="").order_by("-call__created_at", "-call_id")
+               .exclude(text="").order_by("-call_id")  # the answer_text index; calls are numbered as they come
                .values_list("question_id", "text", "call__created_at")[:TEXT_ANSWERS])
     texts: dict[int, list[TextAnswer]] = defaultdict(list)
     for question_id, text, at in answers:
@@ -307,29 +404,10 @@ def proposals(user, filterset: FollowUpReportFilter, tenant, *, cursor: str | No
 
 
 def followup_report(user, params: QueryDict, *, tenant, tables_only: bool = False) -> Report:
-    """The report for these filters; with tables_only, just the KPI tables (the export)."""
+    """The report for these filters. Its sections are read when first used; the page caches their HTML until
+    the rollups are next refreshed. With tables_only, no refresh time is read (the export)."""
     filterset, today = report_filterset(user, params, tenant=tenant)
-    report = Report(filterset=filterset, valid=filterset.is_valid(), presets=presets(today))
-    if not report.valid:
-        return report
-    data = filterset.form.cleaned_data
-    report.start, report.end = data["date_from"], data["date_to"]
-    plan_names = {pk: str(name) for pk, name in filterset.filters["plan"].extra["choices"]}
-    report.total, report.by_staff, report.by_plan = kpi_tables(user, filterset, tenant_id=tenant.pk,
-                                                               plan_names=plan_names)
-    if tables_only:
-        return report
-    labels = dict(FollowUpCall.Feedback.choices)
-    report.feedback = [(labels[name], getattr(report.total, name)) for name in FEEDBACK]
-    report.questions = answer_results(user, filterset)
-    texts = latest_texts(user, filterset, tenant)
-    if texts:
-        text_questions = {q.pk: q for q in Question.objects.filter(pk__in=texts).select_related(
-            "version__questionnaire")}
-        for question_id, answers in texts.items():
-            for answer in answers:
-                answer.question = text_questions[question_id]
-        report.texts = texts
-    report.proposals = proposals(user, filterset, tenant, cursor=params.get("after"))
-    report.refreshed_at = RollupState.objects.values_list("refreshed_at", flat=True).first()
+    report = Report(filterset, presets(today), user=user, tenant=tenant, cursor=params.get("after"))
+    if report.valid and not tables_only:
+        report.refreshed_at = RollupState.objects.values_list("refreshed_at", flat=True).first()
     return report

@@ -2,7 +2,8 @@
 
 `followup_rollup_refresh` recomputes a range of days from the raw rows in one transaction: the range's rollup
 rows are deleted and inserted again with `INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE` (a concurrent run
-waits on the tenant's advisory lock, and a row it wrote meanwhile is updated, not duplicated). The periodic task
+waits on the tenant's advisory lock, and a row it wrote meanwhile is updated, not duplicated), then the month
+rows of the months the range touches are summed again from their day rows. The periodic task
 refreshes the days whose figures can still change: a follow-up can close until it expires, so from the longest
 expiry of the tenant's plans back, to the furthest a follow-up shows before its due date ahead."""
 
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
-from analytics.models import AnswerDay, FollowUpDay, RollupState
+from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
 from service.generation import tenant_today
 from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan, Question
 
@@ -84,6 +85,28 @@ SELECT %(tenant)s, now(), now(), (c.created_at AT TIME ZONE %(tz)s)::date, a.que
 ON CONFLICT ON CONSTRAINT answerday_once DO UPDATE SET updated_at = EXCLUDED.updated_at, count = EXCLUDED.count
 """
 
+# the months from %(first)s to %(last)s (first days), summed from their day rows
+FOLLOWUP_MONTH_SQL = """
+INSERT INTO {month} (tenant_id, created_at, updated_at, month, plan_id, staff_id, department_id, due, done, on_time,
+                     calls, reached, need, purchase_intent, complaint, grievance, proposals)
+SELECT %(tenant)s, now(), now(), date_trunc('month', day)::date, plan_id, staff_id, department_id, sum(due),
+       sum(done), sum(on_time), sum(calls), sum(reached), sum(need), sum(purchase_intent), sum(complaint),
+       sum(grievance), sum(proposals)
+  FROM {day}
+ WHERE tenant_id = %(tenant)s AND day >= %(first)s AND day < (%(last)s::date + interval '1 month')::date
+ GROUP BY 4, 5, 6, 7
+"""
+
+ANSWER_MONTH_SQL = """
+INSERT INTO {month} (tenant_id, created_at, updated_at, month, question_id, value, plan_id, staff_id, department_id,
+                     count)
+SELECT %(tenant)s, now(), now(), date_trunc('month', day)::date, question_id, value, plan_id, staff_id,
+       department_id, sum(count)
+  FROM {day}
+ WHERE tenant_id = %(tenant)s AND day >= %(first)s AND day < (%(last)s::date + interval '1 month')::date
+ GROUP BY 4, 5, 6, 7, 8, 9
+"""
+
 
 def _tables() -> dict[str, str]:
     return {"rollup": FollowUpDay._meta.db_table, "followup": FollowUp._meta.db_table,
@@ -122,8 +145,20 @@ def followup_rollup_refresh(*, tenant: Tenant, start: date, end: date) -> Refres
         followup_rows = cursor.rowcount
         cursor.execute(ANSWER_SQL.format(**{**tables, "rollup": AnswerDay._meta.db_table}), params)
         answer_rows = cursor.rowcount
+        _refresh_months(cursor, tenant, start, end)
         RollupState.objects.update_or_create(tenant=tenant, defaults={"refreshed_at": timezone.now()})
     return Refreshed(start, end, followup_rows, answer_rows)
+
+
+def _refresh_months(cursor, tenant: Tenant, start: date, end: date) -> None:
+    """The month rows of the months start…end touch, summed again from their day rows."""
+    first, last = start.replace(day=1), end.replace(day=1)
+    FollowUpMonth.objects.filter(tenant=tenant, month__range=(first, last)).delete()
+    AnswerMonth.objects.filter(tenant=tenant, month__range=(first, last)).delete()
+    params = {"tenant": tenant.pk, "first": first, "last": last}
+    cursor.execute(FOLLOWUP_MONTH_SQL.format(month=FollowUpMonth._meta.db_table, day=FollowUpDay._meta.db_table),
+                   params)
+    cursor.execute(ANSWER_MONTH_SQL.format(month=AnswerMonth._meta.db_table, day=AnswerDay._meta.db_table), params)
 
 
 def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, date]:

@@ -392,6 +392,8 @@ class FollowUpCall(TenantModel):
             models.Index(fields=["tenant", "followup", "created_at"], name="call_followup"),
             models.Index(fields=["tenant", "customer", "created_at"], name="call_customer"),
             models.Index(fields=["tenant", "created_at"], name="call_created"),
+            # the follow-up report's proposals, newest first
+            models.Index(fields=["tenant", "-created_at", "-id"], condition=~Q(proposal=""), name="call_proposal"),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(outcome__in=["not_reached", "rescheduled"])
@@ -415,7 +417,11 @@ class Answer(TenantModel):
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
         constraints = [models.UniqueConstraint(fields=["tenant", "call", "question"], name="answer_once")]
-        indexes = [models.Index(fields=["tenant", "question"], name="answer_question")]
+        indexes = [
+            models.Index(fields=["tenant", "question"], name="answer_question"),
+            # the follow-up report's latest text answers, newest call first
+            models.Index(fields=["tenant", "-call"], condition=~Q(text=""), name="answer_text"),
+        ]
 
 
 class DigestSent(TenantModel):

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from analytics.models import AnswerDay, FollowUpDay
+from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth
+from analytics.selectors import split_period
 from analytics.services import followup_rollup_refresh
 from service.generation import tenant_today
 from service.models import FollowUpPlan
@@ -74,6 +75,43 @@ def test_refresh_is_idempotent_and_follows_changes(march, demo, in_scope):
         assert not FollowUpDay.objects.filter(day=date(2025, 3, 12), staff=march.specialist).exists()
         moved = FollowUpDay.objects.get(day=date(2025, 3, 12), staff=march.colleague)
         assert (moved.due, moved.done, moved.on_time) == (1, 1, 0)
+
+
+def test_month_rows_follow_their_days(march, demo, in_scope):
+    with in_scope(demo), timezone.override("Asia/Shanghai"):
+        month = FollowUpMonth.objects.filter(month=date(2025, 3, 1))
+        assert totals(month) == totals(FollowUpDay.objects.all())
+        assert sum(AnswerMonth.objects.values_list("count", flat=True)) == 6
+        # one day refreshed after a change: its month is summed again
+        type(march.c).objects.filter(pk=march.c.pk).update(status="done", closed_at=at(12, 9))
+        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
+        assert totals(month)["done"] == 4 == totals(FollowUpDay.objects.all())["done"]
+
+
+@pytest.mark.parametrize("start,end,days,months", [
+    (date(2025, 3, 1), date(2025, 3, 31), [], (date(2025, 3, 1), date(2025, 3, 1))),
+    (date(2025, 3, 5), date(2025, 3, 20), [(date(2025, 3, 5), date(2025, 3, 20))], None),
+    (date(2025, 2, 15), date(2025, 4, 10), [(date(2025, 2, 15), date(2025, 2, 28)), (date(2025, 4, 1),
+                                                                                      date(2025, 4, 10))],
+     (date(2025, 3, 1), date(2025, 3, 1))),
+    (date(2024, 11, 22), date(2025, 11, 22), [(date(2024, 11, 22), date(2024, 11, 30)),
+                                              (date(2025, 11, 1), date(2025, 11, 22))],
+     (date(2024, 12, 1), date(2025, 10, 1))),
+    (date(2025, 3, 31), date(2025, 4, 1), [(date(2025, 3, 31), date(2025, 4, 1))], None),
+])
+def test_split_period(start, end, days, months):
+    assert split_period(start, end) == (days, months)
+
+
+@pytest.mark.parametrize("params,due,calls", [
+    ({"date_from": "2025-02-15", "date_to": "2025-04-10"}, 5, 4),  # edge days of February and April, March whole
+    ({"date_from": "2025-03-10", "date_to": "2025-03-10"}, 2, 1),  # day rows only: A and B due, A's last call
+    ({"date_from": "2025-03-11", "date_to": "2025-05-31"}, 3, 2),  # March's last days, then April and May whole
+])
+def test_periods_mixing_days_and_months(march, client_as, params, due, calls):
+    report = client_as("demo.director").get(URL, params).context["report"]
+    assert (report.total.due, report.total.calls) == (due, calls)
+    assert sum(line.due for line in report.by_staff) == due == sum(line.due for line in report.by_plan)
 
 
 def test_rebuild_command(march, demo, in_scope):
@@ -208,6 +246,8 @@ def test_export_cells_are_formula_safe(march, client_as, demo, in_scope):
 def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scope):
     client = client_as("demo.manager")
     client.get(URL, PERIOD)  # warm the per-process staff directory
+    with in_scope(demo), timezone.override("Asia/Shanghai"):
+        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 1))  # not cached yet
     with CaptureQueriesContext(connection) as small:
         client.get(URL, PERIOD)
     with in_scope(demo), timezone.override("Asia/Shanghai"):
@@ -222,3 +262,22 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
         response = client.get(URL, PERIOD)
     assert response.context["report"].total.due > 30
     assert len(large) == len(small), [q["sql"][:120] for q in large.captured_queries]
+
+
+def test_figures_are_cached_until_the_next_refresh(march, client_as, demo, in_scope):
+    client = client_as("demo.director")
+    first = client.get(URL, PERIOD).content.decode()
+    with CaptureQueriesContext(connection) as again:
+        second = client.get(URL, PERIOD).content.decode()
+    assert not any("analytics_followup" in q["sql"] for q in again.captured_queries)  # the cached sections
+    assert "60.0%" in second and second.count("<tr>") == first.count("<tr>")
+    # a completed follow-up shows once the rollups are refreshed, not before
+    with in_scope(demo):
+        type(march.c).objects.filter(pk=march.c.pk).update(status="done", closed_at=at(12, 9))
+    assert "60.0%" in client.get(URL, PERIOD).content.decode()
+    with in_scope(demo), timezone.override("Asia/Shanghai"):
+        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
+    assert "80.0%" in client.get(URL, PERIOD).content.decode()
+    # another user who may see less is not served the director's figures
+    assert client_as("demo.specialist").get(URL, PERIOD).context["report"].total.due == 2
+    assert "80.0%" not in client_as("demo.specialist").get(URL, PERIOD).content.decode()

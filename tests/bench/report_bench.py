@@ -3,7 +3,8 @@
 a year of follow-up work in the demo tenant, written set-based (FOLLOWUPS follow-ups due over the last 365
 days across the seeded plans and SPECIALISTS callers, ~1.6 calls each, questionnaire answers for the completed
 calls of the plans with a questionnaire), the rollups rebuilt (timed), then the report page (this month, and
-the whole year) measured next to the floor of the same run.
+the whole year) measured next to the floor of the same run: under load (served from the cached HTML of the
+figures, as every view until the next refresh is) and cold, in process (the cache emptied before each request).
 
 Run alone against an existing database (DATABASE_URL, REDIS_URL; migrated, seed_demo done):
     python -m tests.bench.report_bench [--followups N]   # in-process timings, report next to the floor list"""
@@ -125,7 +126,8 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
         started = time.perf_counter()
         rebuilt = followup_rollup_rebuild(tenant=tenant, start=today.replace(year=today.year - 1))
         rebuild_seconds = time.perf_counter() - started
-        cursor.execute("ANALYZE analytics_followupday; ANALYZE analytics_answerday")
+        cursor.execute("ANALYZE analytics_followupday; ANALYZE analytics_answerday; ANALYZE analytics_followupmonth; "
+                       "ANALYZE analytics_answermonth")
     return {"followups": made, "calls": calls, "answers": answers, "write_seconds": written,
             "rollup_rows": rebuilt.followup_rows + rebuilt.answer_rows, "rebuild_seconds": rebuild_seconds,
             "year_from": str(today.replace(year=today.year - 1)), "today": str(today)}
@@ -154,14 +156,17 @@ def _timed(call, runs: int) -> tuple[float, float]:
     return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
-def measure_in_process(prepared: dict, runs: int = 40) -> list[str]:
-    """The report as the director sees it, next to the bare 50-row list (tests/bench/floor.py), in process."""
+def measure_in_process(prepared: dict, runs: int = 40, *, cold: bool = False) -> list[str]:
+    """The report as the director sees it, next to the bare 50-row list (tests/bench/floor.py), in process.
+    With `cold`, the cache is emptied before every request: the figures computed, nothing served from the
+    cached HTML (the first view after a refresh)."""
+    from django.core.cache import cache
     from django.test import Client, RequestFactory
 
     from accounts.models import User
     from tests.bench.floor import customer_list
 
-    client = Client()
+    client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(User.objects.get(username="demo.director"))
     lines = []
     request = RequestFactory().get("/floor/customers")
@@ -171,12 +176,15 @@ def measure_in_process(prepared: dict, runs: int = 40) -> list[str]:
         client.get(path)
 
         def get(path=path):
+            if cold:
+                cache.clear()
             response = client.get(path)
             assert response.status_code == 200, response.status_code
 
         p50, p95 = _timed(get, runs)
-        lines.append(f"{name:40} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   floor list p50 {f50:6.1f} p95 {f95:6.1f} "
-                     f"(×{p95 / f95:.1f})")
+        label = f"{name}{', cold' if cold else ''}"
+        lines.append(f"{label:46} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   floor list p50 {f50:6.1f} p95 {f95:6.1f} "
+                     f"(×{p95 / f95:.1f}; one client, in process)")
     return lines
 
 
@@ -192,4 +200,5 @@ if __name__ == "__main__":
     prepared = prepare_year(args.followups)
     print("\n".join(report_lines(prepared)))
     print("\n".join(measure_in_process(prepared)))
+    print("\n".join(measure_in_process(prepared, cold=True)))
     sys.exit(0)

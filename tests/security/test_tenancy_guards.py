@@ -47,6 +47,7 @@ RAW_SQL = {
     "customers/services/leads.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
     "customers/services/quality.py": 3,  # set-based completeness of one tenant
     "analytics/services.py": 1,  # set-based refresh of one tenant's follow-up report rollups
+    "analytics/selectors.py": 2,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "service/generation.py": 1,  # set-based follow-up generation of one tenant
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
