@@ -1,15 +1,19 @@
 """The call workspace (回访): the queue tabs, “next call”, and the call page with the customer summary,
 the script, the questionnaire and the outcome. The pages are plain forms and redirects; the templates
-boost them with htmx, so moving from one call to the next swaps the page's main part without a reload."""
+boost them with htmx, so moving from one call to the next swaps the page's main part without a reload, and
+taking the next call answers htmx with the call page itself (one round trip instead of a redirect)."""
 
 from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import push_url
 
 from crm.access import staff_view
 from crm.forms import apply_errors
@@ -34,7 +38,7 @@ def workspace(request):
     if request.method == "POST" and can_call:
         followup = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant)
         if followup is not None:
-            return redirect("service:followup", pk=followup.pk)
+            return _open_call(request, followup.pk)
         if not services.within_calling_hours(request.tenant):
             messages.info(request, _("No calls are offered outside the calling hours."))
         else:
@@ -45,10 +49,18 @@ def workspace(request):
         "ws": ws, "can_call": can_call, **_calling_hours(request, services.call_settings(request.tenant))})
 
 
-def _version_id(request, followup) -> int | None:
+def _open_call(request, pk: int) -> HttpResponse:
+    """The call page of the follow-up just taken: for htmx, in this response (one round trip, the address
+    bar moved to it); otherwise a redirect to it."""
+    if not request.htmx:
+        return redirect("service:followup", pk=pk)
+    return push_url(_call_page(request, pk, posted=False), reverse("service:followup", args=[pk]))
+
+
+def _version_id(request, followup, posted: bool) -> int | None:
     """The questionnaire version of the form: the one the caller was shown (when it still belongs to the
     plan's questionnaire), else the newest published one."""
-    posted = request.POST.get("version") if request.method == "POST" else None
+    posted = request.POST.get("version") if posted else None
     if posted and posted.isdigit() and followup.plan.questionnaire_id and QuestionnaireVersion.objects.filter(
             pk=int(posted), questionnaire_id=followup.plan.questionnaire_id).exists():
         return int(posted)
@@ -61,15 +73,20 @@ def _version_id(request, followup) -> int | None:
 def followup_call(request, pk):
     """One follow-up: the customer summary, the script, the questionnaire and the outcome form. A recorded
     call moves on to the next one."""
-    followup, can_call = selectors.followup_for(request, pk, write=request.method == "POST")
-    version_id = _version_id(request, followup)
+    return _call_page(request, pk, posted=request.method == "POST")
+
+
+def _call_page(request, pk: int, *, posted: bool) -> HttpResponse:
+    """The call page; `posted`: record the call the request's form describes."""
+    followup, can_call = selectors.followup_for(request, pk, write=posted)
+    version_id = _version_id(request, followup, posted)
     rules = services.call_settings(request.tenant)
     form = None
     if can_call:
         retry_at = services.first_calling_time(request.tenant, timezone.now() + RETRY_AFTER, rules)
-        form = CallForm(request.POST if request.method == "POST" else None,
+        form = CallForm(request.POST if posted else None,
                         questions=selectors.questions_of(version_id), version_id=version_id, retry_at=retry_at)
-    if request.method == "POST" and form is not None and form.is_valid():
+    if posted and form is not None and form.is_valid():
         try:
             call = services.record_call(followup=followup, staff=request.staff, record=form.record())
         except ValidationError as error:
@@ -82,9 +99,9 @@ def followup_call(request, pk):
             if request.POST.get("then") == "next":
                 nxt = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant)
                 if nxt is not None:
-                    return redirect("service:followup", pk=nxt.pk)
+                    return _open_call(request, nxt.pk)
             return redirect("service:followups")
-    elif request.method == "POST" and form is None:
+    elif posted and form is None:
         messages.error(request, _("This follow-up is closed already (%(status)s).")
                        % {"status": followup.get_status_display()})
     return render(request, "service/call.html", {

@@ -232,8 +232,8 @@ def main() -> int:
     for name, (p50, p95, count) in workspace.items():
         print(f"{'workspace: ' + name:40} {p50:7.1f} {p95:7.1f} {count:5d} {'':>7}   {'floor detail':13} {f50:6.1f} "
               f"{f95:6.1f}")
-    print(f"  ({len(specialists)} specialists, each: next call (POST, then the call page) → 1–3 s → record (POST) "
-          f"→ 1–3 s)")
+    print(f"  ({len(specialists)} specialists, each: next call (htmx POST answered with the call page) → 1–3 s → "
+          f"record (POST) → 1–3 s)")
     print()
     print("\n".join(generation_lines(generation)))
     print("\n".join(report_lines(report)))

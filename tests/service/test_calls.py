@@ -318,6 +318,30 @@ def test_save_and_next_opens_the_next_customer(scoped, client_as):
     assert first.status == "done"
 
 
+def test_with_htmx_the_next_call_comes_in_the_same_response(scoped, client_as):
+    """The boosted workspace form: taking the next call answers with its page and moves the address bar,
+    instead of a redirect the browser would follow with a second request."""
+    CallSettings.objects.update(calls_from=time(0), calls_until=time(0))
+    FollowUp.objects.all().delete()
+    first = followup("王芳", priority=1, due=tenant_today(scoped))
+    second = followup("李强", priority=2, due=tenant_today(scoped))
+    client = client_as("demo.specialist")
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
+    taken = client.post(reverse("service:followups"), **htmx)
+    assert taken.status_code == 200 and taken["HX-Push-Url"] == reverse("service:followup", args=[first.pk])
+    page = taken.content.decode()
+    assert "王芳" in page and 'id="call-form"' in page and "invalid-feedback" not in page
+    first.refresh_from_db()
+    assert first.assignee.user.username == "demo.specialist"
+    # saving with "then next" does the same
+    data = {"outcome": "wrong_number", "version": repair_version().pk, "then": "next"}
+    done = client.post(reverse("service:followup", args=[first.pk]), data, **htmx)
+    assert done.status_code == 200 and done["HX-Push-Url"] == reverse("service:followup", args=[second.pk])
+    assert "李强" in done.content.decode()
+    first.refresh_from_db()
+    assert first.status != "open"
+
+
 def test_the_customer_timeline_shows_the_call(scoped, client_as):
     f = followup("王芳")
     record(f, outcome="wrong_number", note="号码已停机")
