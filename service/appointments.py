@@ -30,13 +30,12 @@ from customers.selectors import openable_customer, vehicles_of
 from customers.validators import normalize_mobile
 from service.generation import local_time, tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan
+from service.services import call_settings
 
 Status = Appointment.Status
 # the positions whose holders take appointments (the demo's 服务顾问 in 售后服务部); without any holder
 # every active staff member can be chosen
 ADVISOR_TITLES = ("服务顾问", "service advisor")
-# the workshop's day on the tenant's clock: an appointment starts and ends within it
-SERVICE_OPENS, SERVICE_CLOSES = time(8, 0), time(20, 0)
 DAY_CAP = 500  # appointments shown on one day at most
 
 
@@ -257,9 +256,11 @@ def _check_booking(appointment: Appointment, now: datetime) -> dict:
     elif "duration_minutes" not in errors:
         start = local_time(appointment.tenant, starts_at)
         end = local_time(appointment.tenant, appointment.ends_at)
-        if start.time() < SERVICE_OPENS or end.date() != start.date() or end.time() > SERVICE_CLOSES:
+        rules = call_settings(appointment.tenant)  # the workshop's hours on the tenant's clock
+        opens, closes = rules.workshop_opens, rules.workshop_closes
+        if start.time() < opens or end.date() != start.date() or end.time() > closes:
             add("starts_at", _("Appointments are taken from %(opens)s to %(closes)s.")
-                % {"opens": SERVICE_OPENS.strftime("%H:%M"), "closes": SERVICE_CLOSES.strftime("%H:%M")})
+                % {"opens": opens.strftime("%H:%M"), "closes": closes.strftime("%H:%M")})
     if appointment.followup is not None and (appointment.followup.tenant_id != tenant_id
                                              or appointment.followup.customer_id != customer.pk):
         add(None, _("The follow-up belongs to another customer."))

@@ -318,7 +318,8 @@ class Question(TenantModel):
 
 
 class CallSettings(TenantModel):
-    """The tenant's calling rules: when calls are offered, and where purchase intents go."""
+    """The tenant's calling rules: when calls are offered, where purchase intents go, when the digest is sent
+    and when the workshop takes appointments."""
 
     calls_from = models.TimeField(_("calls from"), default=time(9, 0))
     calls_until = models.TimeField(
@@ -333,6 +334,10 @@ class CallSettings(TenantModel):
         _("daily digest at (hour)"), null=True, blank=True, default=8, validators=[MaxValueValidator(23)],
         help_text=_("Managers get an e-mail of their teams' overdue and unreachable follow-ups at this hour "
                     "(the company's time zone). Empty: no digest."))
+    workshop_opens = models.TimeField(_("appointments from"), default=time(8, 0))
+    workshop_closes = models.TimeField(
+        _("appointments until"), default=time(20, 0),
+        help_text=_("An appointment starts and ends within these hours (the company's time zone)."))
 
     class Meta:
         verbose_name = _("calling rules")
@@ -341,6 +346,12 @@ class CallSettings(TenantModel):
 
     def __str__(self):
         return str(_("Calling rules"))
+
+    def clean(self):
+        super().clean()
+        if self.workshop_opens is not None and self.workshop_closes is not None \
+                and self.workshop_closes <= self.workshop_opens:
+            raise ValidationError({"workshop_closes": _("The workshop closes after it opens.")})
 
     def allows(self, moment: time) -> bool:
         if self.calls_from == self.calls_until:

@@ -12,6 +12,7 @@ from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from accounts.visibility import visibility_for, visible
 from crm.paging import Page, keyset_page
@@ -20,7 +21,7 @@ from customers.models import Customer, Lead, ServiceVisit
 from customers.selectors import customers_visible_to, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
-from service.models import FollowUp, FollowUpCall, FollowUpPlan, Question
+from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
 
 Status = FollowUp.Status
 PAGE_SIZE = 50
@@ -267,3 +268,22 @@ def _call_entry(row: timeline.Row) -> timeline.Entry:
 
 
 timeline.register(timeline.Source("followup_call", _call_rows, _call_entry))
+
+
+def _appointment_rows(customer):
+    return customer.appointments.annotate(**timeline.columns(
+        "appointment", at="starts_at",
+        title=Concat(F("kind"), Value("|", output_field=TextField()), F("status"), output_field=TextField()),
+        detail=F("note"), staff="advisor_id"))
+
+
+def _appointment_entry(row: timeline.Row) -> timeline.Entry:
+    """At its time (a booked one ahead is at the top): kind, status, the advisor, the note."""
+    kind, _bar, status = row.title.partition("|")
+    kinds, statuses = dict(Appointment.Kind.choices), dict(Appointment.Status.choices)
+    when = timezone.localtime(row.at).strftime("%H:%M")
+    return timeline.Entry(row.when, "appointment", f"{pgettext('a booking', 'Appointment')} · {kinds.get(kind, kind)}",
+                          " · ".join(str(x) for x in (when, statuses.get(status, status), row.detail) if x), row.who)
+
+
+timeline.register(timeline.Source("appointment", _appointment_rows, _appointment_entry))

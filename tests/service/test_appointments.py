@@ -107,6 +107,22 @@ def test_a_booking_refuses_the_past_and_times_outside_the_service_hours(scoped):
     assert not Appointment.objects.exists()
 
 
+def test_the_workshop_hours_are_the_tenants_setting(scoped):
+    from service.models import CallSettings
+
+    rules = CallSettings.objects.filter(tenant=scoped).first() or CallSettings(tenant=scoped)
+    rules.workshop_opens, rules.workshop_closes = time(7, 0), time(18, 0)
+    rules.save()
+    assert book(at=datetime(2026, 11, 21, 7, 0, tzinfo=SHANGHAI)).pk  # 07:00 is open now
+    with pytest.raises(ValidationError) as late:
+        book(at=datetime(2026, 11, 21, 17, 30, tzinfo=SHANGHAI), who=advisor(1))
+    assert "from 07:00 to 18:00" in late.value.message_dict["starts_at"][0]
+    rules.workshop_closes = time(6, 0)
+    with pytest.raises(ValidationError) as wrong:
+        rules.full_clean()
+    assert wrong.value.message_dict["workshop_closes"] == ["The workshop closes after it opens."]
+
+
 def test_a_booking_refuses_another_customers_vehicle_and_another_tenants_rows(scoped, acme):
     other_car = customer("李强").vehicles.first()
     with pytest.raises(ValidationError) as wrong_car:
@@ -365,3 +381,16 @@ def test_booking_enqueues_the_customers_generation_on_commit(scoped, django_capt
     with django_capture_on_commit_callbacks() as callbacks, pytest.raises(ValidationError):
         book(at=NOW - timedelta(hours=1))
     assert callbacks == []
+
+
+def test_the_customer_page_books_and_shows_appointments_on_the_timeline(scoped, client_as):
+    booked = book(note="更换机油，顺便检查刹车")
+    url = reverse("customers:detail", args=[booked.customer_id])
+    page = client_as("demo.director").get(url).content.decode()
+    assert f'{reverse("service:appointment_new")}?customer={booked.customer_id}' in page
+    entry = re.search(r'<li class="list-group-item timeline-appointment">.*?</li>', page, re.S)
+    assert entry, "no appointment on the timeline"
+    assert "Appointment · Maintenance" in entry.group(0) and "10:00 · Booked · 更换机油" in entry.group(0)
+    assert booked.advisor.user.display_name in entry.group(0)
+    # the analyst reads the customer masked: no booking button
+    assert 'id="customer-book"' not in client_as("demo.analyst").get(url).content.decode()
