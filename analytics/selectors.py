@@ -380,8 +380,10 @@ def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "") -
 
 def latest_texts(user, filterset: FollowUpReportFilter, tenant) -> dict[int, list[TextAnswer]]:
     """The latest text answers of the period, a few per question (raw rows, with a limit)."""
-    answers = (Answer.objects.filter(_calls(user, filterset, tenant, prefix="call__"), question__kind="text")
-               .exclude(text="").order_by("-call_id")  # the answer_text index; calls are numbered as they come
+    # only text questions' answers have a text; walked along the answer_text index (calls are numbered as they
+    # come), newest first, until TEXT_ANSWERS of the period are found
+    answers = (Answer.objects.filter(_calls(user, filterset, tenant, prefix="call__"))
+               .exclude(text="").order_by("-call_id")
                .values_list("question_id", "text", "call__created_at")[:TEXT_ANSWERS])
     texts: dict[int, list[TextAnswer]] = defaultdict(list)
     for question_id, text, at in answers:

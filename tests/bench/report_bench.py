@@ -67,7 +67,7 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
         params = {"tenant": tenant.pk, "today": today, "staff": staff, "ns": len(staff), "plans": plans,
                   "np": len(plans), "desk": desk.pk, "n": followups, "tz": tenant.timezone}
         started = time.perf_counter()
-        marker = "DATE '1800-01-01'"
+        marker = "DATE '0100-01-01'"  # + up to FOLLOWUPS days stays before 1900: the year's rows are told apart
         if not FollowUp.objects.filter(occasion__lt="1900-01-01").exists():
             made = _insert(cursor, FollowUp, {
                 "tenant": "%(tenant)s", "plan": "(%(plans)s::bigint[])[1 + g %% %(np)s]", "customer": "c.id",
