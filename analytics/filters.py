@@ -18,11 +18,17 @@ from service.models import FollowUpPlan
 
 ANY = _("Any")
 MAX_PERIOD_DAYS = 731  # two years
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # the period's dates (the month arithmetic stays within Python's dates)
 
 
 class ReportForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
+        for name in ("date_from", "date_to"):
+            day = cleaned.get(name)
+            if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+                self.add_error(name, _("Choose a date between %(first)s and %(last)s.")
+                               % {"first": FIRST_YEAR, "last": LAST_YEAR})
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end:
             if end < start:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cached_property, reduce
 from operator import or_
+from urllib.parse import urlencode
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -125,10 +126,13 @@ class Report:
 
     formulas = FORMULAS
 
-    def __init__(self, filterset: FollowUpReportFilter, presets_: list, *, user=None, tenant=None, cursor=None):
+    def __init__(self, filterset: FollowUpReportFilter, presets_: list, *, user=None, tenant=None,
+                 params: QueryDict | None = None):
         self.filterset, self.presets = filterset, presets_
         self.valid = filterset.is_valid()
-        self.user, self.tenant, self.cursor = user, tenant, cursor
+        self.user, self.tenant = user, tenant
+        self.cursor = params.get("after") if params is not None else None
+        self.query = urlencode(sorted(params.lists()), doseq=True) if params is not None else ""
         self.start = self.end = self.refreshed_at = None
         if self.valid:
             self.start, self.end = filterset.form.cleaned_data["date_from"], filterset.form.cleaned_data["date_to"]
@@ -164,7 +168,7 @@ class Report:
     @cached_property
     def texts(self) -> dict[int, list[TextAnswer]]:
         with scope(tenant=self.tenant):
-            texts = latest_texts(self.user, self.filterset, self.tenant)
+            texts = latest_texts(self.user, self.filterset, self.tenant, until=self.refreshed_at)
             questions = {q.pk: q for q in Question.objects.filter(pk__in=texts).select_related(
                 "version__questionnaire")} if texts else {}
         for question_id, answers in texts.items():
@@ -175,7 +179,7 @@ class Report:
     @cached_property
     def proposals(self) -> Page:
         with scope(tenant=self.tenant):
-            return proposals(self.user, self.filterset, self.tenant, cursor=self.cursor)
+            return proposals(self.user, self.filterset, self.tenant, cursor=self.cursor, until=self.refreshed_at)
 
     @property
     def is_empty(self) -> bool:
@@ -183,11 +187,10 @@ class Report:
 
     @property
     def figures_key(self) -> str:
-        """What the rollup sections depend on: the rollups' refresh, what the user may see, the filters."""
-        data = self.filterset.form.cleaned_data
-        filters = [str(data.get(name) or "") for name in ("date_from", "date_to", "department", "staff", "plan")]
+        """What the cached sections depend on: the rollups' refresh, what the user may see, the query string
+        (the filters, the proposals' page, and the links built from it)."""
         refreshed = self.refreshed_at.isoformat() if self.refreshed_at else "never"
-        return "|".join([str(self.tenant.pk), refreshed, visibility_key(self.user), *filters, self.cursor or ""])
+        return "|".join([str(self.tenant.pk), refreshed, visibility_key(self.user), self.query])
 
 
 # --- who sees what ----------------------------------------------------------------------------------------
@@ -360,12 +363,15 @@ def _result(question: Question, counts: dict[str, int]) -> QuestionResult:
     return QuestionResult(question, total, choices, mean)
 
 
-def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "") -> Q:
-    """The condition on raw calls (or answers, with prefix "call__") matching the report's filters."""
+def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "", until: datetime | None = None) -> Q:
+    """The condition on raw calls (or answers, with prefix "call__") matching the report's filters; with
+    `until`, only those made before it (the rollups' refresh: the page shows one moment)."""
     data = filterset.form.cleaned_data
     staff, department = f"{prefix}staff", f"{prefix}followup__department"
     condition = Q(**{f"{prefix}created_at__gte": local_midnight(tenant, data["date_from"]),
                      f"{prefix}created_at__lt": local_midnight(tenant, data["date_to"] + timedelta(days=1))})
+    if until is not None:
+        condition &= Q(**{f"{prefix}created_at__lte": until})
     visible = visible_condition(user, staff=staff, department=department)
     if visible is not None:
         condition &= visible
@@ -378,11 +384,12 @@ def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "") -
     return condition
 
 
-def latest_texts(user, filterset: FollowUpReportFilter, tenant) -> dict[int, list[TextAnswer]]:
+def latest_texts(user, filterset: FollowUpReportFilter, tenant, *, until: datetime | None = None,
+                 ) -> dict[int, list[TextAnswer]]:
     """The latest text answers of the period, a few per question (raw rows, with a limit)."""
     # only text questions' answers have a text; walked along the answer_text index (calls are numbered as they
     # come), newest first, until TEXT_ANSWERS of the period are found
-    answers = (Answer.objects.filter(_calls(user, filterset, tenant, prefix="call__"))
+    answers = (Answer.objects.filter(_calls(user, filterset, tenant, prefix="call__", until=until))
                .exclude(text="").order_by("-call_id")
                .values_list("question_id", "text", "call__created_at")[:TEXT_ANSWERS])
     texts: dict[int, list[TextAnswer]] = defaultdict(list)
@@ -392,9 +399,10 @@ def latest_texts(user, filterset: FollowUpReportFilter, tenant) -> dict[int, lis
     return dict(texts)
 
 
-def proposals(user, filterset: FollowUpReportFilter, tenant, *, cursor: str | None) -> Page:
+def proposals(user, filterset: FollowUpReportFilter, tenant, *, cursor: str | None,
+              until: datetime | None = None) -> Page:
     """The specialists' proposals to change scripts or questionnaires, newest first, a keyset page."""
-    calls = (FollowUpCall.objects.filter(_calls(user, filterset, tenant)).exclude(proposal="")
+    calls = (FollowUpCall.objects.filter(_calls(user, filterset, tenant, until=until)).exclude(proposal="")
              .select_related("followup__plan").only("created_at", "proposal", "staff_id", "followup__assignee_id",
                                                     "followup__department_id", "followup__plan__name"))
     page = keyset_page(calls, order=("-created_at", "-id"), cursor=cursor, size=PROPOSALS_PAGE)
@@ -409,7 +417,7 @@ def followup_report(user, params: QueryDict, *, tenant, tables_only: bool = Fals
     """The report for these filters. Its sections are read when first used; the page caches their HTML until
     the rollups are next refreshed. With tables_only, no refresh time is read (the export)."""
     filterset, today = report_filterset(user, params, tenant=tenant)
-    report = Report(filterset, presets(today), user=user, tenant=tenant, cursor=params.get("after"))
+    report = Report(filterset, presets(today), user=user, tenant=tenant, params=params)
     if report.valid and not tables_only:
         report.refreshed_at = RollupState.objects.values_list("refreshed_at", flat=True).first()
     return report
