@@ -12,12 +12,9 @@ from django.utils.translation import gettext_lazy as _
 from crm.tenancy import TenantModel
 
 
-class FollowUpFigures(TenantModel):
-    """Follow-up work of one plan, staff member and department over a period (a day or a month).
-
-    The follow-up figures (due, done, on time) are counted on the day a follow-up is due, by its assignee; the
-    call figures (calls, reached, feedback, proposals) on the day of the call (the company's time zone), by the
-    caller."""
+class RollupRow(TenantModel):
+    """The keys every rollup row has besides its period: the plan, the staff member (None: a team queue's) and
+    the department, on which the report applies role visibility."""
 
     plan = models.ForeignKey("service.FollowUpPlan", on_delete=models.CASCADE, related_name="+", db_index=False,
                              verbose_name=_("plan"))
@@ -25,6 +22,18 @@ class FollowUpFigures(TenantModel):
                               db_index=False, verbose_name=_("staff member"))
     department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, null=True, blank=True,
                                    related_name="+", db_index=False, verbose_name=_("department"))
+
+    class Meta:
+        abstract = True
+
+
+class FollowUpFigures(RollupRow):
+    """Follow-up work of one plan, staff member and department over a period (a day or a month).
+
+    The follow-up figures (due, done, on time) are counted on the day a follow-up is due, by its assignee; the
+    call figures (calls, reached, feedback, proposals) on the day of the call (the company's time zone), by the
+    caller."""
+
     due = models.PositiveIntegerField(_("due"), default=0)
     done = models.PositiveIntegerField(_("completed"), default=0)
     on_time = models.PositiveIntegerField(_("completed on time"), default=0)
@@ -76,19 +85,13 @@ class FollowUpMonth(FollowUpFigures):
         return f"{self.month:%Y-%m} · {self.plan_id} · {self.staff_id}"
 
 
-class AnswerFigures(TenantModel):
+class AnswerFigures(RollupRow):
     """How often a question was answered with a value over a period, per plan, caller and department: the scale
     number or yes/no (1/0) as text, or one choice (a multiple-choice answer counts once per choice)."""
 
     question = models.ForeignKey("service.Question", on_delete=models.CASCADE, related_name="+", db_index=False,
                                  verbose_name=_("question"))
     value = models.CharField(_("answer"), max_length=200)
-    plan = models.ForeignKey("service.FollowUpPlan", on_delete=models.CASCADE, related_name="+", db_index=False,
-                             verbose_name=_("plan"))
-    staff = models.ForeignKey("accounts.Staff", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
-                              db_index=False, verbose_name=_("staff member"))
-    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, null=True, blank=True,
-                                   related_name="+", db_index=False, verbose_name=_("department"))
     count = models.PositiveIntegerField(_("count"), default=0)
 
     class Meta:

@@ -121,8 +121,8 @@ class Proposal:
 
 class Report:
     """The report for valid filters. Every section is read when first used: the page caches their HTML per
-    `figures_key` (the rollups' refresh, what the user may see, the filters) and reads them only when the cache
-    has not got it, so the whole page is as of the refresh shown on it."""
+    `figures_key` and reads them only when the cache has not got it; the raw rows stop at the rollups' refresh,
+    so the whole page is as of the refresh shown on it."""
 
     formulas = FORMULAS
 
