@@ -9,10 +9,12 @@ a server-side prepared statement (PREPARE, once per database session), and then 
                     .values_list("name", "mobile"), tenant="tenant")
     rows = CARD.rows(customer=pk, tenant=tenant_id)
 
-The builder takes ids (int) or strings (str) by keyword, and returns a values_list() queryset (rows are
-tuples in its order). It is built inside `scope(tenant=<the probe>)`, so a tenant-scoped manager's own
-filter becomes a parameter too; `tenant=` names the builder's argument that holds the tenant's id, and
-a builder whose SQL does not filter by it is refused."""
+The builder takes ids (int) or strings (str) by keyword. `rows()` runs a values_list() queryset (rows are
+tuples in its order); `instances()` runs a model queryset and returns its model instances, the
+select_related() ones included, as the queryset itself would. It is built inside
+`scope(tenant=<the probe>)`, so a tenant-scoped manager's own filter becomes a parameter too; `tenant=`
+names the builder's argument that holds the tenant's id, and a builder whose SQL does not filter by it is
+refused."""
 
 from __future__ import annotations
 
@@ -20,8 +22,9 @@ import hashlib
 import inspect
 from collections.abc import Callable
 
-from django.db import connection
-from django.db.models import QuerySet
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
 from django_scopes import scope
 
 _PROBE_INT = -7_340_000_100
@@ -39,6 +42,7 @@ class Prepared:
         if tenant not in self.params:
             raise ValueError(f"{name}: the builder must take the tenant's id as `{tenant}`")
         self._statement: tuple[str, str] | None = None
+        self._models = None  # instances(): how the compiled query's columns become model instances
 
     def _probe(self, index: int, param: str):
         return _PROBE_INT - index if self.types[param] is int else _PROBE_STR.format(index)
@@ -48,7 +52,15 @@ class Prepared:
         if self._statement is None:
             probes = {p: self._probe(i, p) for i, p in enumerate(self.params)}
             with scope(tenant=probes[self.tenant]):
-                sql, params = self.build(**probes).query.sql_with_params()
+                queryset = self.build(**probes)
+                compiler = queryset.query.get_compiler(using=DEFAULT_DB_ALIAS)
+                sql, params = compiler.as_sql()
+            if compiler.klass_info is not None:  # a model queryset: how ModelIterable reads its rows
+                select, info = compiler.select, compiler.klass_info
+                start, end = info["select_fields"][0], info["select_fields"][-1] + 1
+                self._models = (compiler, info["model"], [f[0].target.attname for f in select[start:end]],
+                                start, end, get_related_populators(info, select, DEFAULT_DB_ALIAS),
+                                dict(compiler.annotation_col_map or {}))
             with connection.cursor() as cursor:
                 body = cursor.mogrify(sql, params).decode()
             kinds = []
@@ -71,6 +83,23 @@ class Prepared:
             prepare_once(cursor, name, statement)
             cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(args))})", args)
             return cursor.fetchall()
+
+    def instances(self, **values) -> list[Model]:
+        """The model instances of a model queryset's builder (select_related() filled in, annotations set,
+        the fields' own conversions applied), without building or compiling the queryset again."""
+        rows = self.rows(**values)
+        if self._models is None:
+            raise TypeError(f"{self.name}: instances() needs a builder that returns model instances")
+        compiler, model, attnames, start, end, populators, annotations = self._models
+        result = []
+        for row in compiler.results_iter([rows]):
+            obj = model.from_db(DEFAULT_DB_ALIAS, attnames, row[start:end])
+            for populator in populators:
+                populator.populate(row, obj)
+            for attr, position in annotations.items():
+                setattr(obj, attr, row[position])
+            result.append(obj)
+        return result
 
 
 def prepare_once(cursor, name: str, statement: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When, prefetch_related_objects
 from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
@@ -16,9 +16,10 @@ from django.utils.translation import pgettext
 
 from accounts.visibility import visibility_for, visible
 from crm.paging import Page, keyset_page
+from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
-from customers.selectors import customers_visible_to, vehicles_of
+from customers.selectors import openable_customer, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
@@ -112,15 +113,21 @@ def next_candidates(user, staff, now: datetime):
                .order_by(*DUE_ORDER))
 
 
+_FOLLOWUP = Prepared("followup_call", lambda followup, tenant: FollowUp.objects.filter(pk=followup)
+                     .select_related("plan", "customer", "vehicle", "assignee__user", "department"))
+MAX_ID = 2**63 - 1
+
+
 def followup_for(request, pk: int, *, write: bool = False) -> tuple[FollowUp, bool]:
     """The follow-up if this user may see it (404 otherwise, also another tenant's), and whether they may
-    call for it."""
-    followup = (followups_visible_to(request.user)
-                .select_related("plan", "customer", "vehicle", "assignee__user", "department")
-                .filter(pk=pk).first())
-    if followup is None:
+    call for it. One prepared query by id and tenant; the role's visibility is then checked on the row
+    (`Visibility.allows`, the same rule as `followups_visible_to`)."""
+    found = _FOLLOWUP.instances(followup=pk, tenant=request.tenant.pk) if 0 < pk <= MAX_ID else []
+    v = visibility_for(request.user)
+    if not found or not v.allows(found[0].assignee_id, found[0].department_id):
         raise Http404
-    followup.masked = visibility_for(request.user).is_masked(followup.assignee_id, followup.department_id)
+    followup = found[0]
+    followup.masked = v.is_masked(followup.assignee_id, followup.department_id)
     may_call = request.user.has_perm("service.add_followupcall") and not followup.masked
     if write and not may_call:
         raise Http404
@@ -140,34 +147,50 @@ class Summary:
     open_leads: list
 
 
+# what the caller sees of the customer: prepared, as this page is asked for all day long
+_VISITS = Prepared("call_visits", lambda customer, tenant: ServiceVisit.objects.filter(customer=customer)
+                   .select_related("vehicle").order_by("-opened_on", "-id")[:5])
+_OTHER_FOLLOWUPS = Prepared("call_other_followups", lambda customer, followup, tenant: FollowUp.objects
+                            .filter(customer=customer, status=Status.OPEN).exclude(pk=followup)
+                            .select_related("plan").order_by("due_on", "id")[:10])
+_CUSTOMER_CALLS = Prepared("call_customer_calls", lambda customer, tenant: FollowUpCall.objects
+                           .filter(customer=customer).select_related("followup__plan", "staff__user")
+                           .order_by("-created_at", "-id")[:10])
+_OPEN_LEADS = Prepared("call_open_leads", lambda customer, tenant: Lead.objects
+                       .filter(customer=customer, status__in=OPEN_LEAD_STATUSES).order_by("-created_at", "-id")[:5])
+_QUESTIONS = Prepared("call_questions", lambda version, tenant: Question.objects.filter(version=version)
+                      .order_by("order", "id"))
+_ATTEMPTS = Prepared("call_attempts", lambda followup, tenant: FollowUpCall.objects.filter(followup=followup)
+                     .select_related("staff__user", "lead").order_by("-created_at", "-id"))
+
+
 def customer_summary(user, followup: FollowUp) -> Summary:
     customer = followup.customer
     customer.masked = followup.masked
+    ids = {"customer": customer.pk, "tenant": followup.tenant_id}
     return Summary(
         customer=customer,
-        customer_link=customers_visible_to(user).filter(pk=customer.pk).only("pk").first(),
+        customer_link=openable_customer(user, customer),
         vehicles=vehicles_of(customer),
-        visits=list(ServiceVisit.objects.filter(customer=customer).select_related("vehicle")
-                    .order_by("-opened_on", "-id")[:5]),
-        open_followups=list(FollowUp.objects.filter(customer=customer, status=Status.OPEN)
-                            .exclude(pk=followup.pk).select_related("plan").order_by("due_on")[:10]),
-        calls=list(FollowUpCall.objects.filter(customer=customer).select_related("followup__plan", "staff__user")
-                   .order_by("-created_at", "-id")[:10]),
-        open_leads=list(Lead.objects.filter(customer=customer, status__in=OPEN_LEAD_STATUSES)
-                        .order_by("-created_at")[:5]),
+        visits=_VISITS.instances(**ids),
+        open_followups=_OTHER_FOLLOWUPS.instances(**ids, followup=followup.pk),
+        calls=_CUSTOMER_CALLS.instances(**ids),
+        open_leads=_OPEN_LEADS.instances(**ids),
     )
 
 
-def questions_of(version_id: int | None) -> list[Question]:
+def questions_of(version_id: int | None, tenant_id: int) -> list[Question]:
     if version_id is None:
         return []
-    return list(Question.objects.filter(version_id=version_id).order_by("order", "id"))
+    return _QUESTIONS.instances(version=version_id, tenant=tenant_id)
 
 
 def calls_of(followup: FollowUp) -> list[FollowUpCall]:
     """The attempts at this follow-up, newest first, with their answers."""
-    return list(followup.calls.select_related("staff__user", "lead")
-                .prefetch_related("answers__question").order_by("-created_at", "-id"))
+    calls = _ATTEMPTS.instances(followup=followup.pk, tenant=followup.tenant_id)
+    if calls:
+        prefetch_related_objects(calls, "answers__question")
+    return calls
 
 
 def plans_with_open_counts() -> list:

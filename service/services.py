@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.prepared import Prepared
 from customers.models import Lead
 from customers.services import leads as lead_services
 from service.generation import local_time
@@ -30,9 +31,15 @@ from service.selectors import next_candidates
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
 
 
+_SETTINGS = Prepared("call_settings", lambda tenant: CallSettings.objects.filter(tenant=tenant)[:1])
+_VERSION = Prepared("call_version", lambda questionnaire, tenant: QuestionnaireVersion.objects
+                    .filter(questionnaire=questionnaire, is_published=True).order_by("-number")[:1])
+
+
 def call_settings(tenant) -> CallSettings:
     """The tenant's calling rules (the defaults while none are saved)."""
-    return CallSettings.objects.filter(tenant=tenant).first() or CallSettings(tenant=tenant)
+    found = _SETTINGS.instances(tenant=tenant.pk)
+    return found[0] if found else CallSettings(tenant=tenant)
 
 
 def within_calling_hours(tenant, now: datetime | None = None, rules: CallSettings | None = None) -> bool:
@@ -54,8 +61,8 @@ def current_version(plan) -> QuestionnaireVersion | None:
     """The newest published version of the plan's questionnaire."""
     if plan.questionnaire_id is None:
         return None
-    return (QuestionnaireVersion.objects.filter(questionnaire_id=plan.questionnaire_id, is_published=True)
-            .order_by("-number").first())
+    found = _VERSION.instances(questionnaire=plan.questionnaire_id, tenant=plan.tenant_id)
+    return found[0] if found else None
 
 
 def _locked_open(followup: FollowUp) -> FollowUp:
@@ -234,13 +241,14 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
 # --- the next call ----------------------------------------------------------------------------------
 
 
-def take_next(*, user, staff: Staff, tenant, now: datetime | None = None) -> FollowUp | None:
+def take_next(*, user, staff: Staff, tenant, now: datetime | None = None,
+              rules: CallSettings | None = None) -> FollowUp | None:
     """The next follow-up this user should call, claimed for them, or None (nothing due, or outside the
     calling hours). Order: retries whose time has come; then the user's own calls due, then their queues'
     (by priority, then due date); then calls already showing before their due date. A queue's follow-up
     becomes the caller's; two callers taking at once never get the same one (SKIP LOCKED)."""
     now = now or timezone.now()
-    if not within_calling_hours(tenant, now):
+    if not within_calling_hours(tenant, now, rules):
         return None
     with transaction.atomic():
         for queryset in next_candidates(user, staff, now):

@@ -35,26 +35,27 @@ def _calling_hours(request, rules) -> dict:
 def workspace(request):
     """GET: the queue tabs. POST: take the next call and open it."""
     can_call = request.user.has_perm("service.add_followupcall") and request.staff is not None
+    rules = services.call_settings(request.tenant)
     if request.method == "POST" and can_call:
-        followup = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant)
+        followup = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant, rules=rules)
         if followup is not None:
-            return _open_call(request, followup.pk)
-        if not services.within_calling_hours(request.tenant):
+            return _open_call(request, followup.pk, rules)
+        if not services.within_calling_hours(request.tenant, rules=rules):
             messages.info(request, _("No calls are offered outside the calling hours."))
         else:
             messages.success(request, _("Nothing is due: your queue is empty."))
         return redirect("service:followups")
     ws = selectors.workspace(request.user, request.GET, tenant=request.tenant)
     return render(request, "service/workspace.html", {
-        "ws": ws, "can_call": can_call, **_calling_hours(request, services.call_settings(request.tenant))})
+        "ws": ws, "can_call": can_call, **_calling_hours(request, rules)})
 
 
-def _open_call(request, pk: int) -> HttpResponse:
+def _open_call(request, pk: int, rules) -> HttpResponse:
     """The call page of the follow-up just taken: for htmx, in this response (one round trip, the address
     bar moved to it); otherwise a redirect to it."""
     if not request.htmx:
         return redirect("service:followup", pk=pk)
-    return push_url(_call_page(request, pk, posted=False), reverse("service:followup", args=[pk]))
+    return push_url(_call_page(request, pk, posted=False, rules=rules), reverse("service:followup", args=[pk]))
 
 
 def _version_id(request, followup, posted: bool) -> int | None:
@@ -73,19 +74,18 @@ def _version_id(request, followup, posted: bool) -> int | None:
 def followup_call(request, pk):
     """One follow-up: the customer summary, the script, the questionnaire and the outcome form. A recorded
     call moves on to the next one."""
-    return _call_page(request, pk, posted=request.method == "POST")
+    return _call_page(request, pk, posted=request.method == "POST", rules=services.call_settings(request.tenant))
 
 
-def _call_page(request, pk: int, *, posted: bool) -> HttpResponse:
+def _call_page(request, pk: int, *, posted: bool, rules) -> HttpResponse:
     """The call page; `posted`: record the call the request's form describes."""
     followup, can_call = selectors.followup_for(request, pk, write=posted)
     version_id = _version_id(request, followup, posted)
-    rules = services.call_settings(request.tenant)
     form = None
     if can_call:
         retry_at = services.first_calling_time(request.tenant, timezone.now() + RETRY_AFTER, rules)
-        form = CallForm(request.POST if posted else None,
-                        questions=selectors.questions_of(version_id), version_id=version_id, retry_at=retry_at)
+        questions = selectors.questions_of(version_id, request.tenant.pk)
+        form = CallForm(request.POST if posted else None, questions=questions, version_id=version_id, retry_at=retry_at)
     if posted and form is not None and form.is_valid():
         try:
             call = services.record_call(followup=followup, staff=request.staff, record=form.record())
@@ -97,9 +97,10 @@ def _call_page(request, pk: int, *, posted: bool) -> HttpResponse:
             if call.lead_id:
                 messages.info(request, _("The purchase intent went to sales as a lead."))
             if request.POST.get("then") == "next":
-                nxt = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant)
+                nxt = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant,
+                                         rules=rules)
                 if nxt is not None:
-                    return _open_call(request, nxt.pk)
+                    return _open_call(request, nxt.pk, rules)
             return redirect("service:followups")
     elif posted and form is None:
         messages.error(request, _("This follow-up is closed already (%(status)s).")

@@ -389,3 +389,44 @@ def test_a_manager_pauses_a_plan_in_the_app_and_generation_skips_it(scoped, clie
     assert plan.is_active
     refused = manager.post(reverse("service:plans"), {"plan": "nope", "active": "0"}, follow=True)
     assert "This plan does not exist (any more)." in refused.content.decode()
+
+
+def test_the_call_page_reads_the_same_rows_however_long_the_customer_history(scoped, client_as,
+                                                                             django_assert_max_num_queries):
+    """Each part of the call page is one prepared query: more visits, calls and follow-ups of the customer
+    add rows, not queries."""
+    first = followup("王芳")
+    record(first, outcome="not_reached", retry_at=NOON + timedelta(hours=2), note="无人接听")
+    client = client_as("demo.specialist")
+    client.get(reverse("service:followup", args=[first.pk]))  # warm the per-user caches and the statements
+    with django_assert_max_num_queries(16) as few:
+        client.get(reverse("service:followup", args=[first.pk]))
+    for n in range(12):
+        other = followup("王芳", occasion=NOON.date() - timedelta(days=30 + n))
+        record(other, outcome="wrong_number", note=f"第{n}次")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(reverse("service:followup", args=[first.pk])).content.decode()
+    assert "无人接听" in page and "第11次" in page and "第1次" not in page  # the customer's last ten calls
+
+
+def test_a_prepared_statement_gives_the_instances_the_queryset_gives(scoped):
+    """`Prepared.instances`: the fields, the select_related() objects (a missing one is None) and the
+    annotations of each row, as the ORM reads them."""
+    from django.db.models import F
+
+    from crm.prepared import Prepared
+
+    with_vehicle, without = followup("王芳"), followup("赵敏", assignee=None, department="客服组")
+    build = lambda customer, tenant: (FollowUp.objects.filter(customer=customer)  # noqa: E731
+                                      .select_related("plan", "vehicle", "assignee__user")
+                                      .annotate(plan_days=F("plan__offset_days")).order_by("id"))
+    prepared = Prepared("test_followups", build)
+    for f in (with_vehicle, without):
+        expected = list(build(customer=f.customer_id, tenant=scoped.pk))
+        got = prepared.instances(customer=f.customer_id, tenant=scoped.pk)
+        assert [(g.pk, g.due_on, g.status, g.plan.name, g.plan_days, g.vehicle and g.vehicle.plate,
+                 g.assignee and g.assignee.user.username) for g in got] == \
+               [(e.pk, e.due_on, e.status, e.plan.name, e.plan_days, e.vehicle and e.vehicle.plate,
+                 e.assignee and e.assignee.user.username) for e in expected]
+    assert got[0].vehicle is None and got[0].assignee is None
+    assert prepared.instances(customer=with_vehicle.customer_id, tenant=scoped.pk + 1000) == []
