@@ -101,22 +101,27 @@ OCCASIONS = {
 # reading (routine; the purchase when no later reading exists). A forecast moves as readings come in, so a
 # vehicle gets one follow-up per plan (first maintenance) or per last visit (routine), whatever its occasion.
 KM_OCCASIONS = {
+    # the forecast first (OFFSET 0 keeps it a step of its own), so that only the vehicles whose occasion falls
+    # in the window are looked up in the visits and the follow-ups, not every vehicle bought in the months
     Trigger.FIRST_MAINTENANCE: """
-        SELECT h.customer_id, h.id,
-               LEAST((h.purchased_on + make_interval(months => %(months)s))::date,
-                     CASE WHEN r.km > 0 AND r.read_on > h.purchased_on
-                          THEN h.purchased_on + ceil(%(km)s::numeric * (r.read_on - h.purchased_on) / r.km)::int
-                     END) AS occasion
-        FROM customers_vehicle h
-        LEFT JOIN LATERAL (SELECT m.km, m.read_on FROM customers_mileagereading m
-                           WHERE m.tenant_id = %(tenant)s AND m.vehicle_id = h.id
-                           ORDER BY m.read_on DESC LIMIT 1) r ON true
-        WHERE h.tenant_id = %(tenant)s
-          AND h.purchased_on BETWEEN (%(lo)s::date - make_interval(months => %(months)s))::date - 3 AND %(hi)s
+        SELECT k.customer_id, k.vehicle_id, k.occasion FROM (
+            SELECT h.customer_id, h.id AS vehicle_id,
+                   LEAST((h.purchased_on + make_interval(months => %(months)s))::date,
+                         CASE WHEN r.km > 0 AND r.read_on > h.purchased_on
+                              THEN h.purchased_on + ceil(%(km)s::numeric * (r.read_on - h.purchased_on) / r.km)::int
+                         END) AS occasion
+            FROM customers_vehicle h
+            LEFT JOIN LATERAL (SELECT m.km, m.read_on FROM customers_mileagereading m
+                               WHERE m.tenant_id = %(tenant)s AND m.vehicle_id = h.id
+                               ORDER BY m.read_on DESC LIMIT 1) r ON true
+            WHERE h.tenant_id = %(tenant)s
+              AND h.purchased_on BETWEEN (%(lo)s::date - make_interval(months => %(months)s))::date - 3 AND %(hi)s
+            OFFSET 0) k
+        WHERE k.occasion BETWEEN %(lo)s AND %(hi)s
           AND NOT EXISTS (SELECT 1 FROM customers_servicevisit f WHERE f.tenant_id = %(tenant)s
-                          AND f.customer_id = h.customer_id AND f.vehicle_id = h.id AND f.visit_type = 'first')
+                          AND f.customer_id = k.customer_id AND f.vehicle_id = k.vehicle_id AND f.visit_type = 'first')
           AND NOT EXISTS (SELECT 1 FROM service_followup d WHERE d.tenant_id = %(tenant)s AND d.plan_id = %(plan)s
-                          AND d.customer_id = h.customer_id AND d.vehicle_id = h.id)""",
+                          AND d.customer_id = k.customer_id AND d.vehicle_id = k.vehicle_id)""",
     Trigger.ROUTINE_MAINTENANCE: """
         SELECT v.customer_id, v.vehicle_id,
                LEAST((v.opened_on + make_interval(months => %(months)s))::date,
