@@ -14,6 +14,8 @@ from service.models import (
     Question,
     Questionnaire,
     QuestionnaireVersion,
+    Survey,
+    SurveyInvitation,
 )
 
 
@@ -96,7 +98,7 @@ class QuestionnaireAdmin(TenantAdmin):
 
 class QuestionInline(TenantInline):
     model = Question
-    fields = ("tenant", "order", "kind", "text", "choices", "scale_min", "scale_max", "required")
+    fields = ("tenant", "order", "kind", "text", "choices", "scale_min", "scale_max", "required", "weight", "measure")
     extra = 1
 
     def _frozen(self, obj):
@@ -146,7 +148,8 @@ class QuestionnaireVersionAdmin(TenantAdmin):
                     note=_("Copy of version %(number)s") % {"number": version.number})
                 Question.objects.bulk_create([
                     Question(tenant=q.tenant, version=copy, order=q.order, kind=q.kind, text=q.text,
-                             choices=q.choices, scale_min=q.scale_min, scale_max=q.scale_max, required=q.required)
+                             choices=q.choices, scale_min=q.scale_min, scale_max=q.scale_max, required=q.required,
+                             weight=q.weight, measure=q.measure)
                     for q in version.questions.order_by("order", "id")])
                 made += 1
         self.message_user(request, ngettext("%(count)d draft version made; edit it, then publish it.",
@@ -176,6 +179,43 @@ class AppointmentAdmin(TenantAdmin):
     fields = ("customer", "vehicle", "advisor", "starts_at", "duration_minutes", "ends_at", "kind", "status",
               "source", "booked_by", "followup", "followup_call", "status_changed_at", "status_changed_by", "note")
     readonly_fields = fields[:-1]
+
+    def has_add_permission(self, request):
+        return False
+
+
+# --- satisfaction surveys ---------------------------------------------------------------------------
+
+
+@admin.register(Survey)
+class SurveyAdmin(TenantAdmin):
+    """A survey programme: the questionnaire it asks (its newest published version), after which occasion and
+    how long after, by which channels, how long the link works, one reminder, and how often a customer may
+    be asked."""
+
+    list_display = ("name", "kind", "trigger", "delay_days", "by_sms", "by_email", "is_active")
+    list_filter = ("kind", "trigger", "is_active")
+    search_fields = ("name",)
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "questionnaire", "is_active")}),
+        (_("When"), {"fields": ("trigger", "delay_days", "customer_filter", "send_on")}),
+        (_("How"), {"fields": ("by_sms", "by_email", "phone_plan", "response_days", "reminder_days",
+                               "sample_days")}),
+    )
+
+
+@admin.register(SurveyInvitation)
+class SurveyInvitationAdmin(TenantAdmin):
+    """Invitations are made and sent by the survey jobs; the administration lists them, with why a send
+    failed."""
+
+    list_display = ("survey", "customer", "occasion_key", "channel", "status", "sent_at", "expires_at", "last_error")
+    list_filter = ("status", "channel", "survey")
+    list_select_related = ("survey", "customer")
+    raw_id_fields = ("customer",)
+    fields = ("survey", "customer", "occasion_key", "occasion_on", "staff", "department", "version", "channel",
+              "status", "send_after", "sent_at", "reminded_at", "expires_at", "attempts", "last_error")
+    readonly_fields = fields
 
     def has_add_permission(self, request):
         return False

@@ -36,6 +36,27 @@ QUESTIONNAIRES = [
     ]),
 ]
 
+# satisfaction surveys (满意度调查): name, kind, trigger, delay days, questionnaire, questions (kind, text, choices,
+# scale, required, weight in the CSI, measure)
+Measure = Question.Measure
+SURVEYS = [
+    ("服务满意度调查", "service", "visit", 1, "服务满意度问卷", [
+        (Kind.SCALE, "您对本次维修保养服务的总体满意度如何？", "", (1, 5), True, 2, Measure.SATISFACTION),
+        (Kind.SCALE, "您对服务顾问的接待与沟通是否满意？", "", (1, 5), True, 1, ""),
+        (Kind.SCALE, "您对维修质量是否满意？", "", (1, 5), True, 1, ""),
+        (Kind.SCALE, "您对交车时间和车辆清洁是否满意？", "", (1, 5), True, 1, ""),
+        (Kind.SCALE, "您有多大可能向亲友推荐我店的售后服务？", "", (0, 10), True, 0, Measure.RECOMMEND),
+        (Kind.TEXT, "您对我们还有什么意见或建议？", "", (1, 5), False, 0, ""),
+    ]),
+    ("销售满意度调查", "sales", "purchase", 3, "销售满意度问卷", [
+        (Kind.SCALE, "您对本次购车经历的总体满意度如何？", "", (1, 5), True, 2, Measure.SATISFACTION),
+        (Kind.SCALE, "您对销售顾问的专业程度是否满意？", "", (1, 5), True, 1, ""),
+        (Kind.SCALE, "您对交车过程是否满意？", "", (1, 5), True, 1, ""),
+        (Kind.SCALE, "您有多大可能向亲友推荐我店？", "", (0, 10), True, 0, Measure.RECOMMEND),
+        (Kind.TEXT, "您对我们还有什么意见或建议？", "", (1, 5), False, 0, ""),
+    ]),
+]
+
 # name, trigger, contact type, months, offset days, shows before, expires after, assignment, queue or position,
 # priority, script
 PLANS = [
@@ -104,3 +125,22 @@ def seed_call_setup(tenant) -> None:
                      scale_min=low, scale_max=high, required=required)
             for order, (kind, text, choices, low, high, required) in enumerate(questions, start=1)])
         FollowUpPlan.objects.filter(name=plan_name).update(questionnaire=questionnaire)
+
+
+def seed_surveys(tenant) -> None:
+    """The sales and service satisfaction surveys with their questionnaires (version 1, published); skipped when
+    the tenant has them."""
+    from service.models import Survey
+
+    for name, kind, trigger, delay, questionnaire_name, questions in SURVEYS:
+        if Survey.objects.filter(name=name).exists():
+            continue
+        questionnaire = Questionnaire.objects.create(tenant=tenant, name=questionnaire_name)
+        version = QuestionnaireVersion.objects.create(tenant=tenant, questionnaire=questionnaire, number=1,
+                                                      is_published=True)
+        Question.objects.bulk_create([
+            Question(tenant=tenant, version=version, order=order, kind=qkind, text=text, choices=choices,
+                     scale_min=low, scale_max=high, required=required, weight=weight, measure=measure)
+            for order, (qkind, text, choices, (low, high), required, weight, measure) in enumerate(questions, start=1)])
+        Survey.objects.create(tenant=tenant, name=name, kind=kind, trigger=trigger, delay_days=delay,
+                              questionnaire=questionnaire)

@@ -14,7 +14,7 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-def _question_field(question: Question) -> forms.Field:
+def question_field(question: Question) -> forms.Field:
     Kind = Question.Kind
     common = {"label": question.text, "required": False}  # required answers are checked for completed calls only
     if question.kind == Kind.SCALE:
@@ -52,7 +52,7 @@ class CallForm(forms.Form):
         self.questions = questions
         self.fields["version"].initial = version_id
         for question in questions:
-            self.fields[f"q_{question.pk}"] = _question_field(question)
+            self.fields[f"q_{question.pk}"] = question_field(question)
         if retry_at is not None:
             self.fields["retry_at"].initial = retry_at.replace(second=0, microsecond=0)
 
@@ -67,6 +67,25 @@ class CallForm(forms.Form):
             version_id=data["version"] if self.questions else None,
             feedback=data["feedback"], feedback_text=data["feedback_text"], proposal=data["proposal"],
             opt_out_reason=data["opt_out_reason"])
+
+
+class SurveyForm(forms.Form):
+    """The public survey page: the invitation's questions. Required answers are checked on submission only,
+    so a half-answered survey can be saved for later."""
+
+    def __init__(self, *args, questions: list[Question], submit: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.questions = questions
+        for question in questions:
+            field = question_field(question)
+            field.required = submit and question.required
+            self.fields[f"q_{question.pk}"] = field
+
+    def question_fields(self):
+        return [(question, self[f"q_{question.pk}"]) for question in self.questions]
+
+    def values(self) -> dict[int, object]:
+        return {q.pk: self.cleaned_data.get(f"q_{q.pk}") for q in self.questions}
 
 
 class IdsField(forms.Field):

@@ -23,3 +23,13 @@ def seed(tenant):
         assignee=Staff.objects.get(user__username=f"{tenant.slug}.specialist"), priority=1)
     # appointments around today (the URL matrix opens one; seed_demo --customers 0 had no customers to book)
     seed_appointments(tenant)
+    # a satisfaction survey sent to 王芳 after a visit (the URL matrix opens it in the admin)
+    from django.utils import timezone
+
+    from service.models import QuestionnaireVersion, Survey, SurveyInvitation
+
+    survey, now = Survey.objects.get(name="服务满意度调查"), timezone.now()
+    SurveyInvitation.objects.create(
+        tenant=tenant, survey=survey, customer=customer, occasion_key="visit:fixture", occasion_on=today,
+        version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id), status="sent",
+        send_after=now, sent_at=now, expires_at=now + timedelta(days=7))

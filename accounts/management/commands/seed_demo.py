@@ -19,7 +19,7 @@ from analytics.services import followup_rollup_rebuild
 from customers.demo import seed_customers
 from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
-from service.demo import seed_call_setup, seed_plans
+from service.demo import seed_call_setup, seed_plans, seed_surveys
 from service.demo_appointments import seed_appointments
 from service.generation import generate
 
@@ -108,6 +108,7 @@ class Command(BaseCommand):
                 completeness_seed(tenant=tenant, rules=made > 0, stdout=self.stdout)  # default rules, scores
                 seed_plans(tenant)  # the common follow-up plans, and what they call for today
                 seed_call_setup(tenant)  # calling hours and the plans' questionnaires
+                seed_surveys(tenant)  # the sales and service satisfaction surveys
                 seed_appointments(tenant)  # appointments (预约) around today, before the reminders
                 with timezone.override(tenant.timezone):
                     generated = generate(tenant)

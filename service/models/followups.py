@@ -273,12 +273,19 @@ class QuestionnaireVersion(TenantModel):
 
 
 class Question(TenantModel):
+    """A question of a follow-up call or of a satisfaction survey (the same questionnaires serve both)."""
+
     class Kind(models.TextChoices):
         SCALE = "scale", _("Scale")
         SINGLE = "single", _("Single choice")
         MULTIPLE = "multiple", _("Multiple choice")
         YES_NO = "yes_no", _("Yes / no")
         TEXT = "text", _("Text")
+
+    class Measure(models.TextChoices):
+        NONE = "", _("—")
+        RECOMMEND = "recommend", _("Would recommend (NPS, 0–10)")
+        SATISFACTION = "satisfaction", _("Overall satisfaction (CSAT, 1–5)")
 
     CHOICE_KINDS = (Kind.SINGLE, Kind.MULTIPLE)
 
@@ -292,6 +299,12 @@ class Question(TenantModel):
     scale_min = models.SmallIntegerField(_("scale from"), default=1, validators=[MinValueValidator(0)])
     scale_max = models.SmallIntegerField(_("scale to"), default=5, validators=[MaxValueValidator(10)])
     required = models.BooleanField(_("required"), default=True)
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), default=1, validators=[MaxValueValidator(100)],
+        help_text=_("A scale question's weight in the satisfaction index (CSI); 0: not scored."))
+    measure = models.CharField(
+        _("measures"), max_length=12, choices=Measure.choices, default=Measure.NONE, blank=True,
+        help_text=_("The scale question a survey's NPS or CSAT is read from."))
 
     class Meta:
         verbose_name = _("question")
@@ -315,6 +328,10 @@ class Question(TenantModel):
         super().clean()
         if self.kind in self.CHOICE_KINDS and len(self.choice_list) < 2:
             raise ValidationError({"choices": _("Give at least two choices, one per line.")})
+        if self.measure == self.Measure.RECOMMEND and (self.kind, self.scale_min, self.scale_max) != ("scale", 0, 10):
+            raise ValidationError({"measure": _("NPS is read from a scale from 0 to 10.")})
+        if self.measure == self.Measure.SATISFACTION and (self.kind, self.scale_min, self.scale_max) != ("scale", 1, 5):
+            raise ValidationError({"measure": _("CSAT is read from a scale from 1 to 5.")})
 
 
 class CallSettings(TenantModel):

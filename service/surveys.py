@@ -1,0 +1,155 @@
+"""Satisfaction surveys (满意度调查): the signed link of an invitation, the customer's draft and submission on
+the public survey page, and the scores of a response (domain.md: CSI, CSAT, NPS).
+
+A link is `/s/<token>/`: the tenant's and the invitation's ids signed with the secret key, so a changed
+token is refused; it stops working at the invitation's `expires_at` and after the first submission (the
+invitation row is locked while a submission is stored, and a partial unique index keeps one submission
+per invitation whatever happens)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
+
+SALT = "crm.survey.link"
+Kind, Measure = Question.Kind, Question.Measure
+
+
+def invitation_token(invitation: SurveyInvitation) -> str:
+    return signing.Signer(salt=SALT).sign(f"{invitation.tenant_id}.{invitation.pk}")
+
+
+def read_token(token: str) -> tuple[int, int] | None:
+    """(tenant id, invitation id) of a genuine token, else None."""
+    try:
+        value = signing.Signer(salt=SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    tenant, _dot, invitation = value.partition(".")
+    return (int(tenant), int(invitation)) if tenant.isdigit() and invitation.isdigit() else None
+
+
+def device_key(cookie: str) -> str:
+    return hashlib.sha256(f"{SALT}:{cookie}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class State:
+    """What the public page shows for an invitation."""
+
+    open: bool
+    answered: bool
+    expired: bool
+
+
+def state_of(invitation: SurveyInvitation, now=None) -> State:
+    answered = invitation.status == SurveyInvitation.Status.ANSWERED
+    expired = not answered and (invitation.status == SurveyInvitation.Status.EXPIRED
+                                or (now or timezone.now()) >= invitation.expires_at)
+    return State(open=not (answered or expired), answered=answered, expired=expired)
+
+
+def questions_of(invitation: SurveyInvitation) -> list[Question]:
+    return list(Question.objects.filter(version_id=invitation.version_id).order_by("order", "id"))
+
+
+def draft_of(invitation: SurveyInvitation, device: str) -> dict[int, object]:
+    """The answers this device saved for later, by question id, as the form's initial values."""
+    response = SurveyResponse.objects.filter(invitation=invitation, device=device, submitted_at__isnull=True).first()
+    if response is None:
+        return {}
+    values = {}
+    for answer in response.answers.select_related("question"):
+        kind = answer.question.kind
+        if kind == Kind.MULTIPLE:
+            values[answer.question_id] = answer.choices
+        elif kind == Kind.SINGLE:
+            values[answer.question_id] = answer.choices[0] if answer.choices else ""
+        elif kind == Kind.YES_NO:
+            values[answer.question_id] = {1: "yes", 0: "no"}.get(answer.number, "")
+        elif kind == Kind.SCALE:
+            values[answer.question_id] = "" if answer.number is None else str(answer.number)
+        else:
+            values[answer.question_id] = answer.text
+    return values
+
+
+def _answer(question: Question, value) -> SurveyAnswer | None:
+    """The stored form of one answer (None when unanswered)."""
+    if value in (None, "", []):
+        return None
+    answer = SurveyAnswer(tenant_id=question.tenant_id, question=question)
+    if question.kind == Kind.SCALE:
+        answer.number = int(value)
+    elif question.kind == Kind.YES_NO:
+        answer.number = 1 if value == "yes" else 0
+    elif question.kind == Kind.SINGLE:
+        answer.choices = [value]
+    elif question.kind == Kind.MULTIPLE:
+        answer.choices = list(value)
+    else:
+        answer.text = str(value).strip()[:2000]
+        if not answer.text:
+            return None
+    return answer
+
+
+def scores(questions: list[Question], answers: list[SurveyAnswer]) -> dict:
+    """CSI: the weighted mean of the scored scale answers, each scaled to 0–100; the answers of the NPS
+    (0–10) and CSAT (1–5) questions as given."""
+    by_question = {a.question_id: a for a in answers}
+    total = weights = Decimal(0)
+    result = {"csi": None, "recommend": None, "satisfaction": None}
+    for question in questions:
+        answer = by_question.get(question.pk)
+        if answer is None or question.kind != Kind.SCALE or answer.number is None:
+            continue
+        if question.weight:
+            span = question.scale_max - question.scale_min
+            total += question.weight * Decimal(100) * (answer.number - question.scale_min) / span
+            weights += question.weight
+        if question.measure == Measure.RECOMMEND:
+            result["recommend"] = answer.number
+        elif question.measure == Measure.SATISFACTION:
+            result["satisfaction"] = answer.number
+    if weights:
+        result["csi"] = (total / weights).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return result
+
+
+def response_save(*, invitation: SurveyInvitation, device: str, questions: list[Question], values: dict,
+                  submit: bool, now=None) -> bool:
+    """Store this device's answers: as a draft, or (submit=True) as the invitation's one submission.
+    Returns False, storing nothing, when the invitation was answered (from any device) or has expired
+    meanwhile. One transaction; the invitation row is locked, so of two submissions at once exactly one
+    is stored."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = SurveyInvitation.objects.select_for_update().get(pk=invitation.pk)
+        if not state_of(locked, now).open:
+            return False
+        response, _made = SurveyResponse.objects.get_or_create(
+            invitation=locked, device=device, submitted_at__isnull=True,
+            defaults={"tenant_id": locked.tenant_id, "device": device})
+        answers = [a for a in (_answer(q, values.get(q.pk)) for q in questions) if a is not None]
+        for answer in answers:
+            answer.response = response
+        response.answers.all().delete()
+        SurveyAnswer.objects.bulk_create(answers)
+        if submit:
+            for field, value in scores(questions, answers).items():
+                setattr(response, field, value)
+            response.submitted_at = now
+            response.save(update_fields=["submitted_at", "csi", "recommend", "satisfaction", "updated_at"])
+            locked.status = SurveyInvitation.Status.ANSWERED
+            locked.save(update_fields=["status", "updated_at"])
+        else:
+            response.save(update_fields=["updated_at"])
+    return True
