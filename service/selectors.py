@@ -19,7 +19,7 @@ from crm.paging import Page, keyset_page
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
-from customers.selectors import openable_customer, vehicles_of
+from customers.selectors import MAX_ID, openable_customer, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
@@ -115,7 +115,6 @@ def next_candidates(user, staff, now: datetime):
 
 _FOLLOWUP = Prepared("followup_call", lambda followup, tenant: FollowUp.objects.filter(pk=followup)
                      .select_related("plan", "customer", "vehicle", "assignee__user", "department"))
-MAX_ID = 2**63 - 1
 
 
 def followup_for(request, pk: int, *, write: bool = False) -> tuple[FollowUp, bool]:

@@ -76,12 +76,14 @@ def _locked_open(followup: FollowUp) -> FollowUp:
 # --- answers ----------------------------------------------------------------------------------------
 
 
-def _answer(question: Question, value) -> Answer | None:
-    """The Answer for a cleaned form value, None when unanswered; refuses what the question does not allow."""
-    answer = Answer(tenant_id=question.tenant_id, question=question)
+def answer_for(question: Question, value, *, model=Answer, check_required: bool = True):
+    """The answer (a `model`: a call's Answer or a SurveyAnswer) for a cleaned form value, None when
+    unanswered; refuses what the question does not allow (and, with check_required, a missing required
+    answer)."""
+    answer = model(tenant_id=question.tenant_id, question=question)
     Kind = Question.Kind
     if value in (None, "", [], ()):
-        if question.required:
+        if question.required and check_required:
             raise ValidationError({f"q_{question.pk}": _("Answer this question.")})
         return None
     if question.kind == Kind.SCALE:
@@ -148,7 +150,7 @@ def _answers_for(call: FollowUpCall, record: CallRecord) -> list[Answer]:
     answers, errors = [], {}
     for question in questions:
         try:
-            answer = _answer(question, record.answers.get(question.pk))
+            answer = answer_for(question, record.answers.get(question.pk))
         except ValidationError as error:
             errors.update(error.message_dict)
             continue

@@ -16,7 +16,9 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from service import selectors
 from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
+from service.services import answer_for
 
 SALT = "crm.survey.link"
 Kind, Measure = Question.Kind, Question.Measure
@@ -57,7 +59,7 @@ def state_of(invitation: SurveyInvitation, now=None) -> State:
 
 
 def questions_of(invitation: SurveyInvitation) -> list[Question]:
-    return list(Question.objects.filter(version_id=invitation.version_id).order_by("order", "id"))
+    return selectors.questions_of(invitation.version_id, invitation.tenant_id)
 
 
 def draft_of(invitation: SurveyInvitation, device: str) -> dict[int, object]:
@@ -79,26 +81,6 @@ def draft_of(invitation: SurveyInvitation, device: str) -> dict[int, object]:
         else:
             values[answer.question_id] = answer.text
     return values
-
-
-def _answer(question: Question, value) -> SurveyAnswer | None:
-    """The stored form of one answer (None when unanswered)."""
-    if value in (None, "", []):
-        return None
-    answer = SurveyAnswer(tenant_id=question.tenant_id, question=question)
-    if question.kind == Kind.SCALE:
-        answer.number = int(value)
-    elif question.kind == Kind.YES_NO:
-        answer.number = 1 if value == "yes" else 0
-    elif question.kind == Kind.SINGLE:
-        answer.choices = [value]
-    elif question.kind == Kind.MULTIPLE:
-        answer.choices = list(value)
-    else:
-        answer.text = str(value).strip()[:2000]
-        if not answer.text:
-            return None
-    return answer
 
 
 def scores(questions: list[Question], answers: list[SurveyAnswer]) -> dict:
@@ -137,8 +119,9 @@ def response_save(*, invitation: SurveyInvitation, device: str, questions: list[
             return False
         response, _made = SurveyResponse.objects.get_or_create(
             invitation=locked, device=device, submitted_at__isnull=True,
-            defaults={"tenant_id": locked.tenant_id, "device": device})
-        answers = [a for a in (_answer(q, values.get(q.pk)) for q in questions) if a is not None]
+            defaults={"tenant_id": locked.tenant_id})
+        answers = [a for a in (answer_for(q, values.get(q.pk), model=SurveyAnswer, check_required=False)
+                               for q in questions) if a is not None]
         for answer in answers:
             answer.response = response
         response.answers.all().delete()

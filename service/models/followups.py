@@ -432,14 +432,22 @@ class FollowUpCall(TenantModel):
         return f"{self.followup_id} · {self.get_outcome_display()}"
 
 
-class Answer(TenantModel):
+class AnswerValues(TenantModel):
+    """What an answer holds, for a call's answers and a survey's alike."""
+
+    number = models.SmallIntegerField(null=True, blank=True)  # scale; yes/no as 1/0
+    text = models.TextField(blank=True, max_length=2000)
+    choices = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class Answer(AnswerValues):
     """One answer of a completed call, to a question of the version the call used."""
 
     call = models.ForeignKey(FollowUpCall, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers", db_index=False)
-    number = models.SmallIntegerField(null=True, blank=True)  # scale; yes/no as 1/0
-    text = models.TextField(blank=True, max_length=2000)
-    choices = ArrayField(models.CharField(max_length=200), default=list, blank=True)
 
     class Meta:
         verbose_name = _("answer")

@@ -2,7 +2,6 @@
 questions as follow-up calls) after an occasion; each customer and occasion gets one invitation, answered
 at most once on the public survey page."""
 
-from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,7 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
-from service.models.followups import FollowUpPlan, Question, Questionnaire, QuestionnaireVersion
+from service.models.followups import AnswerValues, FollowUpPlan, Question, Questionnaire, QuestionnaireVersion
 
 
 class Survey(TenantModel):
@@ -160,12 +159,9 @@ class SurveyResponse(TenantModel):
         return f"{self.invitation_id} · {self.submitted_at or '—'}"
 
 
-class SurveyAnswer(TenantModel):
+class SurveyAnswer(AnswerValues):
     response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers", db_index=False)
     question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="survey_answers", db_index=False)
-    number = models.SmallIntegerField(null=True, blank=True)  # scale; yes/no as 1/0
-    text = models.TextField(blank=True, max_length=2000)
-    choices = ArrayField(models.CharField(max_length=200), default=list, blank=True)
 
     class Meta:
         verbose_name = _("survey answer")
