@@ -46,14 +46,19 @@ _ADMIN_SERVICE = [f"service.{action}_{model}" for model in _SERVICE_ADMIN_MODELS
 _APPOINTMENTS_READ = ["service.view_appointment"]
 _APPOINTMENTS_WORK = _APPOINTMENTS_READ + ["service.add_appointment", "service.change_appointment"]
 
+# satisfaction surveys: directors, managers and analysts read the invitations and results; directors and
+# managers send a failed invitation again
+_SURVEYS_READ = ["service.view_survey", "service.view_surveyinvitation"]
+_SURVEYS_LEADING = _SURVEYS_READ + ["service.change_surveyinvitation"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
-    + _APPOINTMENTS_WORK,
+    + _APPOINTMENTS_WORK + _SURVEYS_LEADING,
     role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
-    + _APPOINTMENTS_WORK,
+    + _APPOINTMENTS_WORK + _SURVEYS_LEADING,
     role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK + _APPOINTMENTS_WORK,
     role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ
-    + _APPOINTMENTS_READ,
+    + _APPOINTMENTS_READ + _SURVEYS_READ,
     TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,
 }
 

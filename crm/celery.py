@@ -22,6 +22,10 @@ BEAT_SCHEDULE = {
         "task": "service.generate_followups_all",
         "schedule": crontab(minute=5),
     },
+    "send-surveys": {  # per tenant: due survey invitations and reminders, within its sending hours
+        "task": "service.send_surveys_all",
+        "schedule": crontab(),
+    },
     "refresh-followup-rollups": {  # the follow-up report's rollups, one refresh per tenant
         "task": "analytics.refresh_followup_rollups_all",
         "schedule": crontab(minute="*/15"),

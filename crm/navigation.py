@@ -20,6 +20,7 @@ NAV_ITEMS = [
     NavItem("leads:list", _("Leads"), "customers.view_lead"),
     NavItem("service:followups", _("Follow-ups"), "service.view_followup"),
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
+    NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
     NavItem("analytics:followups", _("Follow-up report"), "analytics.view_followup_report"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]

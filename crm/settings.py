@@ -217,6 +217,23 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "crm@localhost")
 # where links in e-mails sent by the workers (the managers' daily digest) point
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# text messages (surveys): crm.sms.ConsoleBackend prints them, crm.sms.FileBackend appends them to
+# SMS_FILE_PATH, crm.sms.AliyunBackend sends them through Alibaba Cloud SMS with the templates below
+SMS_BACKEND = env_str("SMS_BACKEND", "crm.sms.ConsoleBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(BASE_DIR / "var" / "sms.jsonl"))
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 10)
+SMS_ALIYUN_ENDPOINT = env_str("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_ACCESS_KEY_ID = env_str("SMS_ALIYUN_ACCESS_KEY_ID", "")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env_str("SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+SMS_ALIYUN_SIGN_NAME = env_str("SMS_ALIYUN_SIGN_NAME", "")
+# a survey message claimed this many seconds ago by a worker that has not finished it: the worker died
+SURVEY_SENDING_LEASE = env_int("SURVEY_SENDING_LEASE", 600)
+# survey messages sent at once per tenant (each waits for the provider and for its claim's commit)
+SURVEY_SENDERS = env_int("SURVEY_SENDERS", 4)
+# template parameters: ${company} ${name} ${link}
+SMS_ALIYUN_TEMPLATES = {"survey_invitation": env_str("SMS_ALIYUN_TEMPLATE_SURVEY", ""),
+                        "survey_reminder": env_str("SMS_ALIYUN_TEMPLATE_SURVEY_REMINDER", "")}
+
 # --- Celery -----------------------------------------------------------------------------------
 
 CELERY_BROKER_URL = REDIS_URL

@@ -49,7 +49,8 @@ class ContactOptOutAdmin(TenantAdmin):
 @admin.register(CallSettings)
 class CallSettingsAdmin(TenantAdmin):
     list_display = ("__str__", "calls_from", "calls_until", "lead_department")
-    fields = ("calls_from", "calls_until", "lead_department", "digest_hour", "workshop_opens", "workshop_closes")
+    fields = ("calls_from", "calls_until", "lead_department", "digest_hour", "surveys_from", "surveys_until",
+              "workshop_opens", "workshop_closes")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and (

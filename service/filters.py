@@ -10,7 +10,7 @@ from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
 from crm.widgets import FastSelect
 from customers.filters import ANY
-from service.models import FollowUp, FollowUpPlan
+from service.models import FollowUp, FollowUpPlan, Survey, SurveyInvitation
 
 Status = FollowUp.Status
 
@@ -72,3 +72,21 @@ class TeamFilter(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(assignee__isnull=True)
         return queryset.filter(assignee_id=value)
+
+
+class InvitationFilter(django_filters.FilterSet):
+    """The survey page's list of invitations."""
+
+    survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], empty_label=ANY, widget=FastSelect)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=SurveyInvitation.Status.choices, empty_label=ANY,
+                                         widget=FastSelect)
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=SurveyInvitation.Channel.choices,
+                                          empty_label=ANY, widget=FastSelect)
+
+    class Meta:
+        model = SurveyInvitation
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["survey"].extra["choices"] = list(Survey.objects.order_by("name").values_list("pk", "name"))

@@ -90,7 +90,7 @@ OCCASIONS = {
     Trigger.APPOINTMENT_REMINDER: APPOINTMENT_DAYS.format(status="booked"),
     # the day of an appointment the customer did not come to
     Trigger.NO_SHOW: APPOINTMENT_DAYS.format(status="no_show"),
-    # a campaign: the customers its saved filter finds (read by campaign_customer_ids), on the campaign's day
+    # a campaign: the customers its saved filter finds (read by filtered_customer_ids), on the campaign's day
     Trigger.CAMPAIGN: """
         SELECT c.id, NULL::bigint, %(campaign_on)s::date AS occasion
         FROM unnest(%(campaign_ids)s::bigint[]) AS c (id)""",
@@ -233,14 +233,15 @@ def _month_days(lo: date, hi: date) -> list[int]:
     return sorted(days)
 
 
-def campaign_customer_ids(plan: FollowUpPlan) -> list[int]:
-    """The tenant's customers a campaign's saved filter (the customer list's query string) finds."""
+def filtered_customer_ids(query: str) -> list[int]:
+    """The tenant's customers a saved filter (the customer list's query string: a campaign's, a one-off
+    survey's) finds."""
     from django.http import QueryDict
 
     from customers.filters import CustomerFilter
     from customers.selectors import search
 
-    params = QueryDict(plan.customer_filter)
+    params = QueryDict(query)
     filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))
     if not filterset.is_valid():
         return []
@@ -271,7 +272,7 @@ def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tup
     if plan.trigger == Trigger.CAMPAIGN:
         if not lo <= plan.campaign_on <= hi:
             return 0, 0  # not showing yet, or over: the filter is not run
-        params["campaign_on"], params["campaign_ids"] = plan.campaign_on, campaign_customer_ids(plan)
+        params["campaign_on"], params["campaign_ids"] = plan.campaign_on, filtered_customer_ids(plan.customer_filter)
     occasions = KM_OCCASIONS[plan.trigger] if plan.km and plan.trigger in KM_OCCASIONS else OCCASIONS[plan.trigger]
     sql = GENERATE.format(occasions=occasions, assignee=assignee, department=department)
     with connection.cursor() as cursor:

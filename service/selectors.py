@@ -22,7 +22,7 @@ from customers.models import Customer, Lead, ServiceVisit
 from customers.selectors import MAX_ID, openable_customer, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
-from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
+from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question, Survey, SurveyInvitation
 
 Status = FollowUp.Status
 PAGE_SIZE = 50
@@ -266,6 +266,46 @@ def team_page(user, params, *, request, today: date):
     filterset, queryset = team_followups(user, params, request=request, today=today)
     page = keyset_page(queryset.select_related("plan", "customer", "assignee__user", "department"),
                        order=DUE_ORDER, cursor=params.get("after"), size=PAGE_SIZE)
+    return filterset, page
+
+
+# --- surveys ------------------------------------------------------------------------------------
+
+INVITATION_ORDER = ("-occasion_on", "-id")
+
+
+def invitations_visible_to(user, *, write: bool = False) -> QuerySet:
+    """A survey invitation belongs to the consultant or advisor of its occasion and their team."""
+    return visible(SurveyInvitation.objects.all(), user, owner="staff", department="department", write=write)
+
+
+def survey_rows(user) -> list[Survey]:
+    """Every survey with the counts of its invitations this user may see, by status, and its response rate
+    (answered of those that reached the customer: sent, answered, expired)."""
+    Status = SurveyInvitation.Status
+    counts: dict[int, dict[str, int]] = {}
+    for survey_id, status, count in (invitations_visible_to(user).order_by().values_list("survey_id", "status")
+                                     .annotate(n=Count("*"))):
+        counts.setdefault(survey_id, {})[status] = count
+    surveys = list(Survey.objects.select_related("phone_plan").order_by("-is_active", "name"))
+    for survey in surveys:
+        survey.counts = {status: counts.get(survey.pk, {}).get(status, 0) for status in Status.values}
+        reached = survey.counts[Status.SENT] + survey.counts[Status.ANSWERED] + survey.counts[Status.EXPIRED]
+        survey.response_rate = 100 * survey.counts[Status.ANSWERED] / reached if reached else None
+    return surveys
+
+
+def invitation_page(user, params, *, request):
+    from service.filters import InvitationFilter
+
+    base = invitations_visible_to(user)
+    filterset = InvitationFilter(params, queryset=base, request=request)
+    queryset = filterset.qs if filterset.is_valid() else base.none()
+    page = keyset_page(queryset.select_related("survey", "customer", "staff__user"), order=INVITATION_ORDER,
+                       cursor=params.get("after"), size=PAGE_SIZE)
+    v = visibility_for(user)
+    for invitation in page.rows:
+        invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id)
     return filterset, page
 
 

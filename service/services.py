@@ -209,6 +209,10 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
         call.lead = _purchase_intent_lead(followup, staff, settings, call.feedback_text)
     call.save()
     Answer.objects.bulk_create(answers)
+    if record.outcome == Outcome.COMPLETED and answers:
+        from service.surveys import phone_response
+
+        phone_response(followup=followup, answers=answers, now=now)
 
     if followup.assignee_id is None:
         followup.assignee = staff

@@ -24,8 +24,8 @@ SALT = "crm.survey.link"
 Kind, Measure = Question.Kind, Question.Measure
 
 
-def invitation_token(invitation: SurveyInvitation) -> str:
-    return signing.Signer(salt=SALT).sign(f"{invitation.tenant_id}.{invitation.pk}")
+def invitation_token(tenant_id: int, invitation_id: int) -> str:
+    return signing.Signer(salt=SALT).sign(f"{tenant_id}.{invitation_id}")
 
 
 def read_token(token: str) -> tuple[int, int] | None:
@@ -136,3 +136,28 @@ def response_save(*, invitation: SurveyInvitation, device: str, questions: list[
         else:
             response.save(update_fields=["updated_at"])
     return True
+
+
+def phone_response(*, followup, answers: list, now) -> SurveyResponse | None:
+    """A completed call of a phone invitation (a follow-up of a survey's phone plan, for the invitation's
+    occasion) answers the invitation: its answers to the invitation's questions become the response. Called
+    inside record_call's transaction."""
+    invitation = (SurveyInvitation.objects.select_for_update()
+                  .filter(customer_id=followup.customer_id, channel=SurveyInvitation.Channel.PHONE,
+                          status=SurveyInvitation.Status.SENT, occasion_on=followup.occasion,
+                          survey__phone_plan_id=followup.plan_id).order_by("pk").first())
+    if invitation is None:
+        return None
+    questions = questions_of(invitation)
+    asked = {q.pk for q in questions}
+    copies = [SurveyAnswer(tenant_id=invitation.tenant_id, question_id=a.question_id, number=a.number, text=a.text,
+                           choices=a.choices) for a in answers if a.question_id in asked]
+    response = SurveyResponse(tenant_id=invitation.tenant_id, invitation=invitation, device="phone",
+                              submitted_at=now, **scores(questions, copies))
+    response.save()
+    for copy in copies:
+        copy.response = response
+    SurveyAnswer.objects.bulk_create(copies)
+    invitation.status = SurveyInvitation.Status.ANSWERED
+    invitation.save(update_fields=["status", "updated_at"])
+    return response

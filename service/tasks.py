@@ -8,13 +8,14 @@ from crm.tenancy import TenantTask
 
 @shared_task(acks_late=True, name="service.generate_followups_all")
 def generate_followups_all() -> None:
-    """Beat's hourly fan-out: per active tenant, one generation task and one task escalating overdue
-follow-ups and sending the managers' digest at the tenant's digest hour."""
+    """Beat's hourly fan-out: per active tenant, one generation task, one task escalating overdue
+follow-ups and sending the managers' digest at the tenant's digest hour, and one queueing survey invitations."""
     from accounts.models import Tenant
 
     for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
         generate_followups.delay(tenant_id=tenant_id)
         escalate_followups.delay(tenant_id=tenant_id)
+        queue_surveys.delay(tenant_id=tenant_id)
 
 
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
@@ -39,3 +40,37 @@ def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
     tenant = Tenant.objects.get(pk=tenant_id)
     result = escalate(tenant)
     return result.flagged, result.moved, send_digests(tenant)
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="service.queue_surveys")
+def queue_surveys(*, tenant_id: int) -> int:
+    """Idempotent: one invitation per customer and occasion. Returns how many were created."""
+    from accounts.models import Tenant
+    from service.survey_sending import queue
+
+    return queue(Tenant.objects.get(pk=tenant_id)).created
+
+
+@shared_task(acks_late=True, name="service.send_surveys_all")
+def send_surveys_all() -> None:
+    """Beat's fan-out every minute: per active tenant, one task sending its due invitations and reminders."""
+    from accounts.models import Tenant
+
+    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
+        send_surveys.delay(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, name="service.send_surveys")
+def send_surveys(*, tenant_id: int) -> int:
+    """At most once per message (see service.survey_sending); a run that finds another run of the same
+    tenant still sending leaves it to that one. Failed messages are retried by later runs, not by this task.
+    Returns how many messages went out."""
+    from accounts.models import Tenant
+    from service.survey_sending import send_due, sending_alone
+
+    with sending_alone(tenant_id) as alone:
+        if not alone:
+            return 0
+        result = send_due(Tenant.objects.get(pk=tenant_id))
+    return result.sent + result.reminded

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from service import views, views_appointments, views_team
+from service import views, views_appointments, views_results, views_team
 
 app_name = "service"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
     path("appointments/new/", views_appointments.appointment_new, name="appointment_new"),
     path("appointments/<int:pk>/", views_appointments.appointment_detail, name="appointment"),
     path("inbound/", views_appointments.inbound_call, name="inbound"),
+    path("surveys/", views_results.survey_list, name="surveys"),
 ]

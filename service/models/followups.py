@@ -21,6 +21,7 @@ class ContactType(models.TextChoices):
     MAINTENANCE = "maintenance", _("Maintenance reminder")
     CARE = "care", _("Customer care")
     WINBACK = "winback", _("Win-back")
+    SURVEY = "survey", _("Satisfaction survey")
 
 
 class Priority(models.IntegerChoices):
@@ -351,6 +352,10 @@ class CallSettings(TenantModel):
         _("daily digest at (hour)"), null=True, blank=True, default=8, validators=[MaxValueValidator(23)],
         help_text=_("Managers get an e-mail of their teams' overdue and unreachable follow-ups at this hour "
                     "(the company's time zone). Empty: no digest."))
+    surveys_from = models.TimeField(_("survey messages from"), default=time(9, 0))
+    surveys_until = models.TimeField(
+        _("survey messages until"), default=time(20, 0),
+        help_text=_("Survey invitations and reminders go out only within these hours (the company's time zone)."))
     workshop_opens = models.TimeField(_("appointments from"), default=time(8, 0))
     workshop_closes = models.TimeField(
         _("appointments until"), default=time(20, 0),
@@ -371,11 +376,20 @@ class CallSettings(TenantModel):
             raise ValidationError({"workshop_closes": _("The workshop closes after it opens.")})
 
     def allows(self, moment: time) -> bool:
-        if self.calls_from == self.calls_until:
-            return True
-        if self.calls_from < self.calls_until:
-            return self.calls_from <= moment < self.calls_until
-        return moment >= self.calls_from or moment < self.calls_until  # overnight
+        return within(self.calls_from, self.calls_until, moment)
+
+    def allows_surveys(self, moment: time) -> bool:
+        return within(self.surveys_from, self.surveys_until, moment)
+
+
+def within(start: time, end: time, moment: time) -> bool:
+    """Whether a time of day is within hours from `start` to `end` (the same time twice: around the clock;
+    an end before the start: overnight)."""
+    if start == end:
+        return True
+    if start < end:
+        return start <= moment < end
+    return moment >= start or moment < end
 
 
 class FollowUpCall(TenantModel):

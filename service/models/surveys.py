@@ -94,6 +94,7 @@ class SurveyInvitation(TenantModel):
         FAILED = "failed", _("Could not be sent")
         ANSWERED = "answered", _("Answered")
         EXPIRED = "expired", _("Expired")
+        CANCELLED = "cancelled", _("Not sent")
 
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="invitations", db_index=False,
                                verbose_name=_("survey"))
@@ -108,13 +109,16 @@ class SurveyInvitation(TenantModel):
     version = models.ForeignKey(QuestionnaireVersion, on_delete=models.RESTRICT, related_name="+", db_index=False,
                                 verbose_name=_("questionnaire version"))
     channel = models.CharField(_("channel"), max_length=5, choices=Channel.choices, default=Channel.SMS)
-    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     send_after = models.DateTimeField(_("send after"))
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     expires_at = models.DateTimeField(_("link works until"))
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    # set (committed) just before a message goes to the provider and cleared with its outcome: a row left
+    # with it by a worker that died is never sent again automatically (it may have gone out)
+    sending_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("survey invitation")
@@ -125,6 +129,9 @@ class SurveyInvitation(TenantModel):
         indexes = [
             models.Index(fields=["tenant", "send_after"], condition=Q(status="pending"), name="invitation_due"),
             models.Index(fields=["tenant", "customer", "sent_at"], name="invitation_customer"),
+            models.Index(fields=["tenant", "occasion_on", "id"], name="invitation_list"),  # the survey page
+            # sent and waiting for an answer: reminders and expiry
+            models.Index(fields=["tenant", "sent_at"], condition=Q(status="sent"), name="invitation_waiting"),
         ]
 
     def __str__(self):

@@ -9,7 +9,9 @@ project, and a bare Django project on the same database (tests/bench/floor.py) â
 - throughput at saturation: CLIENTS clients without think time, requests per second;
 - the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py);
 - follow-up generation next to a bare INSERT â€¦ SELECT, and the call workspace with 200,000 open follow-ups
-  and 50 specialists calling (tests/bench/followup_bench.py).
+  and 50 specialists calling (tests/bench/followup_bench.py);
+- 100,000 survey invitations queued and sent to the console backend next to one UPDATE per message
+  (tests/bench/survey_bench.py).
 
     make bench                                       # 1,000,000 customers (seeding takes minutes)
     make bench ARGS="--customers 100000 --seconds 10" # quicker
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.report_bench import report_lines, report_paths
+from tests.bench.survey_bench import sending_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -212,6 +215,9 @@ def main() -> int:
 
         print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)
         import_lines = import_bench(env, rows=args.import_rows)
+        print("  measuring survey sending", flush=True)
+        surveys = eval(django_eval(env, "from tests.bench.survey_bench import measure_sending; "  # noqa: S307
+                                        "print(repr(measure_sending()))"))
 
     print()
     print(f"seed_demo --customers {args.customers:,}: {seed_seconds:.0f} s "
@@ -240,6 +246,7 @@ def main() -> int:
     print("\n".join(cold_report))
     print()
     print("\n".join(import_lines))
+    print("\n".join(sending_lines(surveys)))
     return 0
 
 

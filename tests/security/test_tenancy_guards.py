@@ -49,6 +49,9 @@ RAW_SQL = {
     "analytics/services.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     "analytics/selectors.py": 2,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "service/generation.py": 1,  # set-based follow-up generation of one tenant
+    # one tenant's survey invitations: queueing INSERT … SELECT and its lock, the due ones, claim-and-record,
+    # phone calls, the sender's lock and its release
+    "service/survey_sending.py": 7,
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 
