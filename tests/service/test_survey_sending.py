@@ -265,3 +265,30 @@ def test_a_customer_without_mobile_or_email_is_asked_by_phone_and_the_call_answe
     response = invitation.responses.get()
     assert invitation.status == "answered" and (response.satisfaction, response.recommend) == (5, 10)
     assert response.csi is not None and response.answers.count() == len(answers)
+
+
+def test_the_manager_sees_why_a_send_failed_and_sends_it_again(scoped, outbox, settings, client_as, acme):
+    settings.SMS_BACKEND = "tests.service.sms_backends.Failing"
+    sms_backends.Failing.transient = False
+    visit("李强")
+    survey_sending.queue(scoped, now=at(10))
+    survey_sending.send_due(scoped, now=at(10))
+    failed = SurveyInvitation.objects.get()
+    page = client_as("demo.manager").get("/service/surveys/?status=failed").content.decode()
+    assert "服务满意度调查" in page and "李强" in page and "HTTP 503" in page and f"send-again-{failed.pk}" in page
+    analyst = client_as("demo.analyst").get("/service/surveys/?status=failed").content.decode()
+    assert "李强" in analyst and f"send-again-{failed.pk}" not in analyst  # analysts read, do not send
+    refused = client_as("demo.analyst").post("/service/surveys/", {"send_again": failed.pk}, follow=True)
+    assert "You may not send invitations again." in refused.content.decode()
+    foreign = client_as("acme.manager").post("/service/surveys/", {"send_again": failed.pk}, follow=True)
+    assert "不在您的权限范围内" in foreign.content.decode() and "李强" not in foreign.content.decode()  # acme: Chinese
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    client_as("demo.manager").post("/service/surveys/", {"send_again": failed.pk})
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("pending", 0)
+    settings.SMS_BACKEND = "crm.sms.FileBackend"
+    CallSettings.objects.update_or_create(tenant=scoped, defaults={"surveys_from": time(0), "surveys_until": time(0)})
+    assert survey_sending.send_due(scoped, now=timezone.now() + timedelta(minutes=1)).sent == 1
+    empty = client_as("demo.manager").get("/service/surveys/?status=failed").content.decode()
+    assert 'id="invitations-empty"' in empty
