@@ -256,9 +256,13 @@ def _send_due(tenant, now: datetime, limit: int) -> Sent:
     result = Sent()
     lease = timedelta(seconds=settings.SURVEY_SENDING_LEASE)
     with transaction.atomic():
-        result.interrupted = SurveyInvitation.objects.filter(sending_since__lt=now - lease).update(
-            status=Status.FAILED, sending_since=None, updated_at=now,
-            last_error=_("The sending stopped while this message was being sent; it may have reached the customer."))
+        stopped = SurveyInvitation.objects.filter(sending_since__lt=now - lease)
+        error = _("The sending stopped while this message was being sent; it may have reached the customer.")
+        result.interrupted = (  # an invitation fails; a reminder counts as sent (the invitation itself went out)
+            stopped.filter(status=Status.PENDING).update(status=Status.FAILED, sending_since=None, updated_at=now,
+                                                         last_error=error)
+            + stopped.filter(status=Status.SENT).update(reminded_at=now, sending_since=None, updated_at=now,
+                                                        last_error=error))
         result.expired = SurveyInvitation.objects.filter(
             status__in=[Status.PENDING, Status.SENT], sending_since__isnull=True, expires_at__lte=now).update(
             status=Status.EXPIRED, updated_at=now)

@@ -206,6 +206,11 @@ def test_a_message_left_claimed_by_a_dead_worker_is_recorded_not_sent_again(scop
     assert [m["to"] for m in outbox()] == ["+8618600001111"]
     li = SurveyInvitation.objects.get(customer__name="李强")
     assert li.status == "failed" and "it may have reached the customer" in li.last_error
+    # a reminder in flight: the invitation stays sent (it went out), the reminder is not tried again
+    SurveyInvitation.objects.filter(customer__name="赵敏").update(sending_since=at(9, 3))
+    assert survey_sending.send_due(scoped, now=at(10, 3)).interrupted == 1
+    zhao = SurveyInvitation.objects.get(customer__name="赵敏")
+    assert zhao.status == "sent" and zhao.reminded_at is not None and zhao.sending_since is None
 
 
 def test_the_aliyun_backend_signs_its_requests_and_tells_passing_trouble_from_refusals(scoped, outbox, settings):
