@@ -142,7 +142,7 @@ def phone_response(*, followup, answers: list, now) -> SurveyResponse | None:
     """A completed call of a phone invitation (a follow-up of a survey's phone plan, for the invitation's
     occasion) answers the invitation: its answers to the invitation's questions become the response. Called
     inside record_call's transaction."""
-    invitation = (SurveyInvitation.objects.select_for_update()
+    invitation = (SurveyInvitation.objects.select_for_update(of=("self",))  # not the survey row: calls run at once
                   .filter(customer_id=followup.customer_id, channel=SurveyInvitation.Channel.PHONE,
                           status=SurveyInvitation.Status.SENT, occasion_on=followup.occasion,
                           survey__phone_plan_id=followup.plan_id).order_by("pk").first())
