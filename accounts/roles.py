@@ -62,10 +62,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,
 }
 
-# the follow-up report (analytics): every role kind reads it; a specialist sees only their own figures
-_REPORTS = ["analytics.view_followup_report"]
+# the follow-up report and the survey results (analytics): every role kind reads them; a specialist sees only
+# their own figures. Directors and managers import the manufacturer's survey results.
+_REPORTS = ["analytics.view_followup_report", "analytics.view_survey_report"]
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind.ANALYST):
     ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _REPORTS
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.import_manufacturer_results"]
 
 
 def sync_role_groups(apps) -> None:

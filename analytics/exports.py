@@ -1,6 +1,6 @@
-"""The follow-up report's export: the per-specialist and per-plan tables, with the filters of the page, as an
-Excel workbook (one sheet each). Text a spreadsheet would run as a formula (a name starting with "=") is
-written as a text cell (customers.tabular.risky)."""
+"""The reports' exports: the follow-up report's per-specialist and per-plan tables, and the survey results'
+tables, with the filters of the page, as Excel workbooks (one sheet per table). Text a spreadsheet would run
+as a formula (a name starting with "=") is written as a text cell (customers.tabular.risky)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from analytics.selectors import Figures, Report
+from analytics.survey_results import Line, SurveyReport
 from customers.tabular import risky
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -71,3 +72,67 @@ def report_workbook(report: Report, *, tenant_name: str) -> bytes:
 
 def download_name(report: Report) -> str:
     return f"{_('follow-up-report')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"
+
+
+def _score(sheet, value: float | None):
+    if value is None:
+        return None
+    cell = WriteOnlyCell(sheet, value=round(value, 1))
+    cell.number_format = "0.0"
+    return cell
+
+
+def _header(sheet, labels: list[str]) -> None:
+    bold = Font(bold=True)
+    cells = []
+    for label in labels:
+        cell = WriteOnlyCell(sheet, value=label)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+
+
+def _survey_line(sheet, line: Line) -> list:
+    ours, theirs = line.ours, line.theirs
+    return [_text(sheet, line.label), ours.invited, ours.answered, _rate(sheet, ours.response_rate),
+            _score(sheet, ours.csi), _rate(sheet, ours.csat), _score(sheet, ours.nps), ours.promoters, ours.passives,
+            ours.detractors, theirs.answered, _score(sheet, theirs.csi), _rate(sheet, theirs.csat),
+            _score(sheet, theirs.nps)]
+
+
+def survey_workbook(report: SurveyReport, *, tenant_name: str) -> bytes:
+    """A sheet per table of the survey results (ours, then the manufacturer's figures on the same line), and
+    one with the answers per question."""
+    book = Workbook(write_only=True)
+    columns = [_("Invited"), _("Responses"), _("Response rate"), _("CSI"), _("CSAT"), _("NPS"), _("Promoters"),
+               _("Passives"), _("Detractors"), _("Manufacturer: responses"), _("Manufacturer: CSI"),
+               _("Manufacturer: CSAT"), _("Manufacturer: NPS")]
+    period = _("Period: %(start)s to %(end)s") % {"start": report.start, "end": report.end}
+    tables = report.tables
+    for title, first, lines in ((_("By month"), _("Month"), tables.by_month),
+                                (_("By survey"), _("Survey"), tables.by_survey),
+                                (_("By department"), _("Department"), tables.by_department),
+                                (_("By consultant or advisor"), _("Consultant or advisor"), tables.by_staff)):
+        sheet = book.create_sheet(title=title[:31])
+        sheet.column_dimensions["A"].width = 24
+        sheet.append([_text(sheet, tenant_name), period])
+        _header(sheet, [first, *columns])
+        for line in lines:
+            sheet.append(_survey_line(sheet, line))
+        sheet.append(_survey_line(sheet, tables.total))
+    sheet = book.create_sheet(title=_("By question")[:31])
+    sheet.column_dimensions["A"].width = 40
+    sheet.append([_text(sheet, tenant_name), period])
+    _header(sheet, [_("Question"), _("Answer"), _("Count"), _("Share"), _("Mean")])
+    for result in report.questions:
+        mean = None if result.mean is None else round(result.mean, 2)
+        sheet.append([_text(sheet, result.question.text), None, result.total, None, mean])
+        for choice in result.choices:
+            sheet.append([None, _text(sheet, str(choice.label)), choice.count, _rate(sheet, choice.share)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def survey_download_name(report: SurveyReport) -> str:
+    return f"{_('survey-results')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"

@@ -1,6 +1,7 @@
-"""The follow-up report's filters: period, department, specialist and plan. The same FilterSet filters the
-rows of every rollup table (they share plan, staff and department); choices come from the current
-tenant and, for staff, from what the user may see. The period is not applied here (see `period`)."""
+"""The reports' filters: period, department, specialist, and the plan (follow-up report) or the survey (survey
+results). One FilterSet filters the rows of every rollup table of its report (they share the keys); choices
+come from the current tenant and, for staff, from what the user may see. The period is not applied here
+(see `period`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, PositionAssignment
 from accounts.selectors import department_subtree_ids
 from crm.widgets import FastSelect
-from service.models import FollowUpPlan
+from service.models import FollowUpPlan, Survey
 
 ANY = _("Any")
 MAX_PERIOD_DAYS = 731  # two years
@@ -46,7 +47,9 @@ def department_condition(department_id: int, *, staff: str = "staff", department
     return Q(**{f"{department}__in": subtree}) | Q(**{f"{staff}__in": members})
 
 
-class FollowUpReportFilter(django_filters.FilterSet):
+class ReportFilter(django_filters.FilterSet):
+    """The period, department and staff member of a report over rollup rows (keyed by staff and department)."""
+
     # the period is applied by analytics.selectors: day rows for its edges, month rows for the months it covers
     date_from = django_filters.DateFilter(label=_("From"), method="period",
                                           widget=forms.DateInput(attrs={"type": "date"}))
@@ -55,8 +58,6 @@ class FollowUpReportFilter(django_filters.FilterSet):
                                              empty_label=ANY, widget=FastSelect)
     staff = django_filters.ChoiceFilter(label=_("Specialist"), choices=[], field_name="staff_id", empty_label=ANY,
                                         widget=FastSelect)
-    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], field_name="plan_id", empty_label=ANY,
-                                       widget=FastSelect)
 
     class Meta:
         fields: list[str] = []
@@ -67,10 +68,30 @@ class FollowUpReportFilter(django_filters.FilterSet):
         self.filters["department"].extra["choices"] = list(
             Department.objects.order_by("sort_order", "name").values_list("pk", "name"))
         self.filters["staff"].extra["choices"] = list(staff_choices)
-        self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
 
     def period(self, queryset, name, value):
         return queryset
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(department_condition(int(value)))
+
+
+class FollowUpReportFilter(ReportFilter):
+    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], field_name="plan_id", empty_label=ANY,
+                                       widget=FastSelect)
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
+
+
+class SurveyReportFilter(ReportFilter):
+    """The survey results: the staff member is the occasion's sales consultant or service advisor."""
+
+    survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], field_name="survey_id", empty_label=ANY,
+                                         widget=FastSelect)
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.filters["staff"].label = _("Consultant or advisor")
+        self.filters["survey"].extra["choices"] = list(Survey.objects.order_by("name").values_list("pk", "name"))

@@ -22,7 +22,8 @@ from urllib.parse import urlencode
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Q
+from django.db.models import DateField, F, Q
+from django.db.models.functions import Cast, TruncMonth
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
@@ -30,7 +31,7 @@ from django_scopes import scope
 from accounts.models import RoleKind
 from accounts.selectors import role_kinds_of, staff_directory
 from accounts.visibility import visibility_for
-from analytics.filters import FollowUpReportFilter, department_condition
+from analytics.filters import FollowUpReportFilter, ReportFilter, department_condition
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
 from analytics.services import local_midnight
 from crm.paging import Page, keyset_page
@@ -272,16 +273,22 @@ def split_period(start: date, end: date) -> tuple[list[tuple[date, date]], tuple
     return edges, (first, month_start(last))
 
 
-def _rollup_rows(day_model, month_model, user, filterset: FollowUpReportFilter, columns: tuple[str, ...]):
+def rollup_rows(day_model, month_model, user, filterset: ReportFilter, columns: tuple[str, ...], *,
+                by_month: bool = False):
     """SQL and params of the rollup rows (these columns) the user may see and the filters select: day rows for
-    the edges of the period, month rows for the months it covers whole. None: no rows at all."""
+    the edges of the period, month rows for the months it covers whole. With by_month, a first column
+    `period`: the row's month (its first day). None: no rows at all."""
     data = filterset.form.cleaned_data
     days, months = split_period(data["date_from"], data["date_to"])
     parts = []
     if days:
-        parts.append(day_model.objects.filter(reduce(or_, (Q(day__range=days_) for days_ in days))))
+        day_rows = day_model.objects.filter(reduce(or_, (Q(day__range=days_) for days_ in days)))
+        parts.append(day_rows.annotate(period=Cast(TruncMonth("day"), DateField())) if by_month else day_rows)
     if months:
-        parts.append(month_model.objects.filter(month__range=months))
+        month_rows = month_model.objects.filter(month__range=months)
+        parts.append(month_rows.annotate(period=F("month")) if by_month else month_rows)
+    if by_month:
+        columns = ("period", *columns)
     condition = visible_condition(user)
     sqls, params = [], []
     for queryset in parts:
@@ -304,7 +311,7 @@ def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_na
     """(total, per specialist, per plan) from one query: the rollup rows summed per staff member, per plan and
     in all (GROUPING SETS)."""
     total = Figures(None, str(_("Total")))
-    rows = _rollup_rows(FollowUpDay, FollowUpMonth, user, filterset, ("staff_id", "plan_id", *FIGURES))
+    rows = rollup_rows(FollowUpDay, FollowUpMonth, user, filterset, ("staff_id", "plan_id", *FIGURES))
     if rows is None:
         return total, [], []
     sums = ", ".join(f"sum({name})" for name in FIGURES)
@@ -330,7 +337,7 @@ def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_na
 
 
 def answer_results(user, filterset: FollowUpReportFilter) -> list[QuestionResult]:
-    rows = _rollup_rows(AnswerDay, AnswerMonth, user, filterset, ("question_id", "value", "count"))
+    rows = rollup_rows(AnswerDay, AnswerMonth, user, filterset, ("question_id", "value", "count"))
     if rows is None:
         return []
     counts: dict[int, dict[str, int]] = defaultdict(dict)

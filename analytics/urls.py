@@ -2,10 +2,14 @@
 
 from django.urls import path
 
-from analytics import views
+from analytics import views, views_manufacturer, views_surveys
 
 app_name = "analytics"
 urlpatterns = [
     path("followups/", views.followup_report, name="followups"),
     path("followups/export/", views.followup_report_export, name="followups_export"),
+    path("surveys/", views_surveys.survey_report, name="surveys"),
+    path("surveys/export/", views_surveys.survey_report_export, name="surveys_export"),
+    path("surveys/manufacturer/", views_manufacturer.import_list, name="manufacturer_imports"),
+    path("surveys/manufacturer/<int:pk>/", views_manufacturer.import_detail, name="manufacturer_import"),
 ]

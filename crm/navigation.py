@@ -22,6 +22,7 @@ NAV_ITEMS = [
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
     NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
     NavItem("analytics:followups", _("Follow-up report"), "analytics.view_followup_report"),
+    NavItem("analytics:surveys", _("Survey results"), "analytics.view_survey_report"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]
 

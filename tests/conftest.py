@@ -26,6 +26,7 @@ def seed_test_customers():
     from accounts.models import Department
     from customers import services
     from customers.models import CompletenessRule, Customer, Tag
+    from tests.analytics import fixtures_surveys
     from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
     from tests.service import fixtures as fixtures_service
 
@@ -47,7 +48,8 @@ def seed_test_customers():
                 }, tags=[regular] if owner == "specialist" else None)
                 if vin:
                     services.vehicle_add(customer=customer, vin=vin, plate=plate, model_name=model)
-            for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers, fixtures_service):
+            for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers, fixtures_service,
+                          fixtures_surveys):
                 extra.seed(tenant)
 
 

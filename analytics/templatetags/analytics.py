@@ -10,3 +10,11 @@ def percent(value, digits: int = 1) -> str:
     if value is None:
         return "—"
     return f"{number_format(round(value * 100, int(digits)), int(digits))}%"
+
+
+@register.filter
+def score(value, digits: int = 1) -> str:
+    """A CSI or NPS: 87.654 → "87.7"; none → "—"."""
+    if value is None:
+        return "—"
+    return number_format(round(value, int(digits)), int(digits))

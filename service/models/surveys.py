@@ -174,4 +174,6 @@ class SurveyAnswer(AnswerValues):
         verbose_name = _("survey answer")
         verbose_name_plural = _("survey answers")
         constraints = [models.UniqueConstraint(fields=["tenant", "response", "question"], name="survey_answer_once")]
-        indexes = [models.Index(fields=["tenant", "question"], name="survey_answer_question")]
+        indexes = [models.Index(fields=["tenant", "question"], name="survey_answer_question"),
+                   # the survey results' latest written answers, newest response first
+                   models.Index(fields=["tenant", "response"], condition=~Q(text=""), name="survey_answer_text")]

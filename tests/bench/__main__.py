@@ -10,6 +10,8 @@ project, and a bare Django project on the same database (tests/bench/floor.py) â
 - the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py);
 - follow-up generation next to a bare INSERT â€¦ SELECT, and the call workspace with 200,000 open follow-ups
   and 50 specialists calling (tests/bench/followup_bench.py);
+- the survey results page over a year of 500,000 responses, with the other pages under load and cold
+  (tests/bench/survey_results_bench.py);
 - 100,000 survey invitations queued and sent to the console backend next to one UPDATE per message
   (tests/bench/survey_bench.py).
 
@@ -34,6 +36,7 @@ from pathlib import Path
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.report_bench import report_lines, report_paths
 from tests.bench.survey_bench import sending_lines
+from tests.bench.survey_results_bench import results_lines, results_paths
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
@@ -177,6 +180,9 @@ def main() -> int:
         print("  preparing a year of follow-up work for the report", flush=True)
         report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
                                        "print(repr(prepare_year()))"))
+        print("  preparing a year of survey responses for the results page", flush=True)
+        results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
+                                             "prepare_survey_year; print(repr(prepare_survey_year()))"))
 
         pages = {
             "customer list, filter tier=A": ("/customers/?tier=a", "floor list"),
@@ -187,6 +193,7 @@ def main() -> int:
             "org chart (200 staff)": ("/org/", "floor list"),
         }
         pages.update({name: (path, "floor list") for name, path in report_paths(report).items()})
+        pages.update({name: (path, "floor list") for name, path in results_paths(results_data).items()})
         floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
 
         app = Server(env, "crm.settings", args.workers)
@@ -211,6 +218,11 @@ def main() -> int:
         print("  measuring the follow-up report cold", flush=True)
         cold_report = eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
                                             f"print(repr(measure_in_process({report!r}, 20, cold=True)))"))
+        print("  measuring the survey results cold", flush=True)
+        paths = results_paths(results_data)
+        cold_results = eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
+                                             f"print(repr(measure_in_process({results_data!r}, 20, cold=True, "
+                                             f"paths={paths!r})))"))
         from tests.bench.import_bench import run as import_bench
 
         print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)
@@ -244,6 +256,8 @@ def main() -> int:
     print("\n".join(generation_lines(generation)))
     print("\n".join(report_lines(report)))
     print("\n".join(cold_report))
+    print("\n".join(results_lines(results_data)))
+    print("\n".join(cold_results))
     print()
     print("\n".join(import_lines))
     print("\n".join(sending_lines(surveys)))

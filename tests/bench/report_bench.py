@@ -156,10 +156,11 @@ def _timed(call, runs: int) -> tuple[float, float]:
     return statistics.median(samples), samples[max(0, int(len(samples) * 0.95) - 1)]
 
 
-def measure_in_process(prepared: dict, runs: int = 40, *, cold: bool = False) -> list[str]:
-    """The report as the director sees it, next to the bare 50-row list (tests/bench/floor.py), in process.
-    With `cold`, the cache is emptied before every request: the figures computed, nothing served from the
-    cached HTML (the first view after a refresh)."""
+def measure_in_process(prepared: dict, runs: int = 40, *, cold: bool = False,
+                       paths: dict[str, str] | None = None) -> list[str]:
+    """The report (or these pages) as the director sees it, next to the bare 50-row list (tests/bench/floor.py),
+    in process. With `cold`, the cache is emptied before every request: the figures computed, nothing served
+    from the cached HTML (the first view after a refresh)."""
     from django.core.cache import cache
     from django.test import Client, RequestFactory
 
@@ -172,7 +173,7 @@ def measure_in_process(prepared: dict, runs: int = 40, *, cold: bool = False) ->
     request = RequestFactory().get("/floor/customers")
     request.user = User.objects.get(username="demo.director")
     f50, f95 = _timed(lambda: customer_list(request), runs)
-    for name, path in report_paths(prepared).items():
+    for name, path in (paths or report_paths(prepared)).items():
         client.get(path)
 
         def get(path=path):

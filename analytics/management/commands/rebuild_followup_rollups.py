@@ -1,4 +1,6 @@
-"""python manage.py rebuild_followup_rollups [--tenant SLUG] [--from YYYY-MM-DD] [--to YYYY-MM-DD]"""
+"""python manage.py rebuild_followup_rollups [--tenant SLUG] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+
+Also rebuilds the survey results' rollups (every occasion; the dates apply to the follow-up report)."""
 
 from datetime import date
 
@@ -9,6 +11,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from analytics.services import followup_rollup_rebuild
+from analytics.survey_rollups import survey_rollup_rebuild
 
 
 def _day(value: str) -> date:
@@ -20,7 +23,7 @@ def _day(value: str) -> date:
 
 class Command(BaseCommand):
     help = ("Recompute the follow-up report's rollups from the raw follow-ups, calls and answers: by default "
-            "everything from each tenant's first follow-up on.")
+            "everything from each tenant's first follow-up on; and the survey results' rollups.")
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", metavar="SLUG", help="only this tenant")
@@ -37,7 +40,9 @@ class Command(BaseCommand):
             with scope(tenant=each), timezone.override(each.timezone):
                 try:
                     done = followup_rollup_rebuild(tenant=each, start=start, end=end)
+                    surveys = survey_rollup_rebuild(tenant=each)
                 except ValidationError as error:
                     raise CommandError(" ".join(error.messages)) from None
             self.stdout.write(f"{each.slug}: {done.start} to {done.end}: {done.followup_rows} follow-up rows, "
-                              f"{done.answer_rows} answer rows")
+                              f"{done.answer_rows} answer rows; surveys {surveys.start} to {surveys.end}: "
+                              f"{surveys.figure_rows} rows, {surveys.answer_rows} answer rows")

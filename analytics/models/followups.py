@@ -133,9 +133,10 @@ class AnswerMonth(AnswerFigures):
 
 
 class RollupState(TenantModel):
-    """When the tenant's follow-up rollups were last refreshed (shown on the report)."""
+    """When the tenant's follow-up and survey rollups were last refreshed (shown on the reports)."""
 
-    refreshed_at = models.DateTimeField(_("refreshed"))
+    refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
+    surveys_refreshed_at = models.DateTimeField(_("survey results refreshed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("rollup state")

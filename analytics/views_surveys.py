@@ -1,0 +1,35 @@
+"""The survey results (满意度调查结果) and their export."""
+
+from urllib.parse import quote
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from analytics import exports, survey_results
+from crm.access import staff_view
+
+REPORT_PERM = "analytics.view_survey_report"
+
+
+@staff_view(perm=REPORT_PERM)
+@require_GET
+def survey_report(request):
+    report = survey_results.survey_report(request.user, request.GET, tenant=request.tenant)
+    return render(request, "analytics/survey_report.html", {
+        "report": report, "form": report.filterset.form,
+        "can_import": request.user.has_perm("analytics.import_manufacturer_results")})
+
+
+@staff_view(perm=REPORT_PERM)
+@require_GET
+def survey_report_export(request):
+    """The tables of the page (per month, survey, department, staff member, question) as an Excel workbook."""
+    report = survey_results.survey_report(request.user, request.GET, tenant=request.tenant, tables_only=True)
+    if not report.valid:  # the page shows what is wrong with the filters
+        return redirect(f"{reverse('analytics:surveys')}?{request.GET.urlencode()}")
+    workbook = exports.survey_workbook(report, tenant_name=request.tenant.name)
+    response = HttpResponse(workbook, content_type=exports.CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.survey_download_name(report))}"
+    return response
