@@ -4,7 +4,7 @@ side by side, the trend by month across day and month rows, who sees what, the v
 query count that does not grow with the data."""
 
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -194,3 +194,17 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
         html = page(client)
     assert "第28条意见" in html
     assert len(large) == len(small), [q["sql"][:120] for q in large]
+
+
+def test_the_demo_seeds_six_months_of_answers_once(demo, in_scope, client_as):
+    from analytics.survey_rollups import survey_rollup_rebuild
+    from service.demo_surveys import seed_survey_responses
+
+    with in_scope(demo):
+        assert seed_survey_responses(demo, invitations=40) == 40
+        assert seed_survey_responses(demo, invitations=40) == 0
+        survey_rollup_rebuild(tenant=demo)
+    today = timezone.localdate()
+    html = page(client_as("demo.director"), {"date_from": (today.replace(day=1) - timedelta(days=200)).isoformat(),
+                                             "date_to": today.isoformat()})
+    assert 'id="report-empty"' not in html and 'id="kpi-csi">—' not in html

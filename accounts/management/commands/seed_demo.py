@@ -16,11 +16,13 @@ from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
 from analytics.services import followup_rollup_rebuild
+from analytics.survey_rollups import survey_rollup_rebuild
 from customers.demo import seed_customers
 from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
 from service.demo import seed_call_setup, seed_plans, seed_surveys
 from service.demo_appointments import seed_appointments
+from service.demo_surveys import seed_survey_responses
 from service.generation import generate
 
 DEMO_PASSWORD = "crm-demo-2026"
@@ -113,6 +115,8 @@ class Command(BaseCommand):
                 with timezone.override(tenant.timezone):
                     generated = generate(tenant)
                     followup_rollup_rebuild(tenant=tenant)  # the follow-up report's figures
+                    seed_survey_responses(tenant)  # six months of answered surveys
+                    survey_rollup_rebuild(tenant=tenant)  # the survey results' figures
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:
