@@ -5,6 +5,7 @@ as a formula (a name starting with "=") is written as a text cell (customers.tab
 from __future__ import annotations
 
 import io
+import re
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
@@ -30,6 +31,11 @@ def _text(sheet, value: str):
     return cell
 
 
+def _title(text: str) -> str:
+    """A sheet title Excel accepts (a translation may hold one of its forbidden characters)."""
+    return re.sub(r"[\\/*?:\[\]]", "·", str(text))[:31]
+
+
 def _rate(sheet, value: float | None):
     if value is None:
         return None
@@ -52,7 +58,7 @@ def report_workbook(report: Report, *, tenant_name: str) -> bytes:
     bold = Font(bold=True)
     for title, first, lines in ((_("By specialist"), _("Specialist"), report.by_staff),
                                 (_("By plan"), _("Plan"), report.by_plan)):
-        sheet = book.create_sheet(title=title[:31])
+        sheet = book.create_sheet(title=_title(title))
         sheet.column_dimensions["A"].width = 24
         sheet.append([_text(sheet, tenant_name), period])
         header = []
@@ -113,14 +119,14 @@ def survey_workbook(report: SurveyReport, *, tenant_name: str) -> bytes:
                                 (_("By survey"), _("Survey"), tables.by_survey),
                                 (_("By department"), _("Department"), tables.by_department),
                                 (_("By consultant or advisor"), _("Consultant or advisor"), tables.by_staff)):
-        sheet = book.create_sheet(title=title[:31])
+        sheet = book.create_sheet(title=_title(title))
         sheet.column_dimensions["A"].width = 24
         sheet.append([_text(sheet, tenant_name), period])
         _header(sheet, [first, *columns])
         for line in lines:
             sheet.append(_survey_line(sheet, line))
         sheet.append(_survey_line(sheet, tables.total))
-    sheet = book.create_sheet(title=_("By question")[:31])
+    sheet = book.create_sheet(title=_title(_("By question")))
     sheet.column_dimensions["A"].width = 40
     sheet.append([_text(sheet, tenant_name), period])
     _header(sheet, [_("Question"), _("Answer"), _("Count"), _("Share"), _("Mean")])

@@ -336,8 +336,10 @@ def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_na
             sorted((f for f in by_plan if not f.is_empty), key=key))
 
 
-def answer_results(user, filterset: FollowUpReportFilter) -> list[QuestionResult]:
-    rows = rollup_rows(AnswerDay, AnswerMonth, user, filterset, ("question_id", "value", "count"))
+def answer_results(user, filterset: ReportFilter, *, day_model=AnswerDay, month_model=AnswerMonth,
+                   ) -> list[QuestionResult]:
+    """Each question: how often each value was answered, and the mean of a scale (from these answer rollups)."""
+    rows = rollup_rows(day_model, month_model, user, filterset, ("question_id", "value", "count"))
     if rows is None:
         return []
     counts: dict[int, dict[str, int]] = defaultdict(dict)

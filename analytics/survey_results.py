@@ -8,7 +8,6 @@ and the filters are those of the follow-up report (analytics.selectors)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,6 +22,7 @@ from django_scopes import scope
 
 from accounts.models import Department
 from accounts.selectors import staff_directory
+from analytics import selectors
 from analytics.filters import SurveyReportFilter, department_condition
 from analytics.models import (
     ManufacturerResponse,
@@ -35,7 +35,6 @@ from analytics.models import (
 )
 from analytics.selectors import (
     QuestionResult,
-    _result,
     month_start,
     presets,
     rate,
@@ -46,7 +45,7 @@ from analytics.selectors import (
     visible_condition,
 )
 from service.generation import tenant_today
-from service.models import Question, Survey, SurveyAnswer
+from service.models import Survey, SurveyAnswer
 
 FIGURES = ("invited", "answered", "csi_count", "csi_sum", "satisfaction_count", "satisfied", "recommend_count",
            "promoters", "detractors")
@@ -265,19 +264,7 @@ def _labelled(found: dict[str, dict], tenant_id: int) -> tuple[list[Line], list[
 
 def answer_results(user, filterset: SurveyReportFilter) -> list[QuestionResult]:
     """Each question of our surveys: how often each value was answered, and the mean of a scale."""
-    rows = rollup_rows(SurveyAnswerDay, SurveyAnswerMonth, user, filterset, ("question_id", "value", "count"))
-    if rows is None:
-        return []
-    counts: dict[int, dict[str, int]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT question_id, value, sum(count) FROM ({rows[0]}) r GROUP BY 1, 2", rows[1])
-        for question_id, value, count in cursor.fetchall():
-            counts[question_id][value] = count
-    if not counts:
-        return []
-    questions = (Question.objects.filter(pk__in=counts).select_related("version__questionnaire")
-                 .order_by("version__questionnaire__name", "version__number", "order", "id"))
-    return [_result(question, counts[question.pk]) for question in questions]
+    return selectors.answer_results(user, filterset, day_model=SurveyAnswerDay, month_model=SurveyAnswerMonth)
 
 
 def _condition(user, filterset: SurveyReportFilter, *, prefix: str, date_field: str) -> Q:

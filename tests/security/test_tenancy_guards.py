@@ -49,7 +49,7 @@ RAW_SQL = {
     "analytics/services.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     "analytics/selectors.py": 2,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
-    "analytics/survey_results.py": 2,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
+    "analytics/survey_results.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     # the manufacturer's results import: the tenant's survey-rollup advisory lock, and the upsert of one tenant's
     # rows (INSERT … ON CONFLICT on the questionnaire number; every row carries the batch's tenant)
     "analytics/manufacturer.py": 2,
