@@ -38,7 +38,8 @@ _FOLLOWUPS_WORK = _FOLLOWUPS_READ + ["service.change_followup", "service.add_fol
 # pause, create and edit plans; see the team's queues and reassign their follow-ups
 _FOLLOWUPS_LEADING = ["service.change_followupplan", "service.add_followupplan", "service.assign_followup"]
 _SERVICE_ADMIN_MODELS = ("followupplan", "contactoptout", "questionnaire", "questionnaireversion", "question",
-                         "callsettings", "appointment", "survey", "surveyinvitation")
+                         "callsettings", "appointment", "survey", "surveyinvitation", "complaintcategory",
+                         "complaintpolicy", "workcalendarday")
 _ADMIN_SERVICE = [f"service.{action}_{model}" for model in _SERVICE_ADMIN_MODELS
                   for action in ("add", "change", "delete", "view")]
 # appointments (预约): specialists, managers and directors book them and mark arrivals, no-shows and
@@ -51,20 +52,26 @@ _APPOINTMENTS_WORK = _APPOINTMENTS_READ + ["service.add_appointment", "service.c
 _SURVEYS_READ = ["service.view_survey", "service.view_surveyinvitation"]
 _SURVEYS_LEADING = _SURVEYS_READ + ["service.change_surveyinvitation"]
 
+# complaints (投诉): directors, managers and specialists register and work on them (each on what they see);
+# analysts read them masked
+_COMPLAINTS_READ = ["service.view_complaint"]
+_COMPLAINTS_WORK = _COMPLAINTS_READ + ["service.add_complaint", "service.change_complaint"]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
-    + _APPOINTMENTS_WORK + _SURVEYS_LEADING,
+    + _APPOINTMENTS_WORK + _SURVEYS_LEADING + _COMPLAINTS_WORK,
     role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
-    + _APPOINTMENTS_WORK + _SURVEYS_LEADING,
-    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK + _APPOINTMENTS_WORK,
+    + _APPOINTMENTS_WORK + _SURVEYS_LEADING + _COMPLAINTS_WORK,
+    role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK + _APPOINTMENTS_WORK
+    + _COMPLAINTS_WORK,
     role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ
-    + _APPOINTMENTS_READ + _SURVEYS_READ,
+    + _APPOINTMENTS_READ + _SURVEYS_READ + _COMPLAINTS_READ,
     TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,
 }
 
-# the follow-up report and the survey results (analytics): every role kind reads them; a specialist sees only
-# their own figures. Directors and managers import the manufacturer's survey results.
-_REPORTS = ["analytics.view_followup_report", "analytics.view_survey_report"]
+# the follow-up report, the survey results and the complaint report (analytics): every role kind reads them; a
+# specialist sees only their own figures. Directors and managers import the manufacturer's survey results.
+_REPORTS = ["analytics.view_followup_report", "analytics.view_survey_report", "service.view_complaint_report"]
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind.ANALYST):
     ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _REPORTS
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):

@@ -13,6 +13,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from analytics.complaint_report import ComplaintReport
 from analytics.selectors import Figures, Report
 from analytics.survey_results import Line, SurveyReport
 from customers.tabular import risky
@@ -142,3 +143,62 @@ def survey_workbook(report: SurveyReport, *, tenant_name: str) -> bytes:
 
 def survey_download_name(report: SurveyReport) -> str:
     return f"{_('survey-results')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"
+
+
+def _hours(sheet, value: float | None):
+    if value is None:
+        return None
+    cell = WriteOnlyCell(sheet, value=round(value, 1))
+    cell.number_format = "0.0"
+    return cell
+
+
+def complaint_workbook(report: ComplaintReport, tenant_name: str) -> bytes:
+    """A sheet with the figures of the complaint report, then one per table (category, owner, channel, month)."""
+    book = Workbook(write_only=True)
+    period = _("Period: %(start)s to %(end)s") % {"start": report.start, "end": report.end}
+    totals = report.totals
+    sheet = book.create_sheet(title=_title(_("Figures")))
+    sheet.column_dimensions["A"].width = 36
+    sheet.append([_text(sheet, tenant_name), period])
+    _header(sheet, [_("Figure"), _("Value")])
+    for label, value in ((_("Complaints opened"), totals.opened), (_("Closed"), totals.closed),
+                         (_("Unresolved"), totals.unresolved),
+                         (_("Resolved, waiting for confirmation"), totals.resolved),
+                         (_("Resolution time, median (hours)"), _hours(sheet, totals.median_hours)),
+                         (_("Resolution time, 90th percentile (hours)"), _hours(sheet, totals.p90_hours)),
+                         (_("Past a deadline"), totals.breached),
+                         (_("SLA breach rate"), _rate(sheet, totals.breach_rate)),
+                         (_("Reopened"), totals.reopened), (_("Reopen rate"), _rate(sheet, totals.reopen_rate)),
+                         (_("Escalated"), totals.escalated), (_("Major"), totals.major)):
+        sheet.append([label, value])
+    tables = (
+        (_("By category"), _("Category"), report.by_category,
+         [_("Complaints"), _("Share"), _("Past a deadline"), _("SLA breach rate"), _("Median hours to close")],
+         lambda sheet, line: [line.count, _rate(sheet, line.share), line.breached, _rate(sheet, line.breach_rate),
+                       _hours(sheet, line.median_hours)]),
+        (_("By owner"), _("Owner"), report.by_owner,
+         [_("Complaints"), _("Unresolved"), _("Past a deadline"), _("Median hours to close")],
+         lambda sheet, line: [line.count, line.unresolved, line.breached, _hours(sheet, line.median_hours)]),
+        (_("By channel"), _("Channel"), report.by_channel,
+         [_("Complaints"), _("Share"), _("Past a deadline"), _("SLA breach rate"), _("Median hours to close")],
+         lambda sheet, line: [line.count, _rate(sheet, line.share), line.breached, _rate(sheet, line.breach_rate),
+                       _hours(sheet, line.median_hours)]),
+        (_("By month"), _("Month"), report.by_month,
+         [_("Complaints"), _("Closed"), _("Past a deadline"), _("SLA breach rate")],
+         lambda sheet, line: [line.count, line.closed, line.breached, _rate(sheet, line.breach_rate)]),
+    )
+    for title, first, lines, columns, values in tables:
+        sheet = book.create_sheet(title=_title(title))
+        sheet.column_dimensions["A"].width = 24
+        sheet.append([_text(sheet, tenant_name), period])
+        _header(sheet, [first, *columns])
+        for line in lines:
+            sheet.append([_text(sheet, line.label), *values(sheet, line)])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def complaint_download_name(report: ComplaintReport) -> str:
+    return f"{_('complaint-report')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"

@@ -5,7 +5,8 @@ come from the current tenant and, for staff, from what the user may see. The per
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import django_filters
 from django import forms
@@ -15,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Department, PositionAssignment
 from accounts.selectors import department_subtree_ids
 from crm.widgets import FastSelect
-from service.models import FollowUpPlan, Survey
+from service.models import ComplaintCategory, FollowUpPlan, Severity, Survey
 
 ANY = _("Any")
 MAX_PERIOD_DAYS = 731  # two years
@@ -95,3 +96,52 @@ class SurveyReportFilter(ReportFilter):
         super().__init__(data, *args, **kwargs)
         self.filters["staff"].label = _("Consultant or advisor")
         self.filters["survey"].extra["choices"] = list(Survey.objects.order_by("name").values_list("pk", "name"))
+
+
+class ComplaintReportFilter(django_filters.FilterSet):
+    """The complaint report: the period (by the day a complaint was opened, in the company's time zone),
+    severity, category, team and owner, applied to the raw complaints the user may see."""
+
+    date_from = django_filters.DateFilter(label=_("From"), method="filter_from",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(label=_("To"), method="filter_to",
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices, empty_label=ANY,
+                                           widget=FastSelect)
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category",
+                                           empty_label=ANY, widget=FastSelect)
+    department = django_filters.ChoiceFilter(label=_("Team"), choices=[], method="filter_department",
+                                             empty_label=ANY, widget=FastSelect)
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner", empty_label=ANY,
+                                        widget=FastSelect)
+
+    class Meta:
+        fields: list[str] = []
+        form = ReportForm
+
+    def __init__(self, data=None, *args, tenant, staff_choices=(), **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.zone = ZoneInfo(tenant.timezone)
+        self.filters["category"].extra["choices"] = [
+            ("none", _("Not classified")), *ComplaintCategory.objects.order_by("name").values_list("pk", "name")]
+        self.filters["department"].extra["choices"] = list(
+            Department.objects.order_by("sort_order", "name").values_list("pk", "name"))
+        self.filters["owner"].extra["choices"] = [("none", _("Nobody (team queue)")), *staff_choices]
+
+    def _midnight(self, day: date) -> datetime:
+        return datetime.combine(day, time.min, tzinfo=self.zone)
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(opened_at__gte=self._midnight(value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(opened_at__lt=self._midnight(value + timedelta(days=1)))
+
+    def filter_category(self, queryset, name, value):
+        return queryset.filter(category__isnull=True) if value == "none" else queryset.filter(category_id=value)
+
+    def filter_department(self, queryset, name, value):
+        return queryset.filter(department_condition(int(value), staff="owner", department="department"))
+
+    def filter_owner(self, queryset, name, value):
+        return queryset.filter(owner__isnull=True) if value == "none" else queryset.filter(owner_id=value)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics import views, views_manufacturer, views_surveys
+from analytics import views, views_complaints, views_manufacturer, views_surveys
 
 app_name = "analytics"
 urlpatterns = [
@@ -12,4 +12,6 @@ urlpatterns = [
     path("surveys/export/", views_surveys.survey_report_export, name="surveys_export"),
     path("surveys/manufacturer/", views_manufacturer.import_list, name="manufacturer_imports"),
     path("surveys/manufacturer/<int:pk>/", views_manufacturer.import_detail, name="manufacturer_import"),
+    path("complaints/", views_complaints.complaint_report_page, name="complaints"),
+    path("complaints/export/", views_complaints.complaint_report_export, name="complaints_export"),
 ]

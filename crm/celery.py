@@ -26,6 +26,10 @@ BEAT_SCHEDULE = {
         "task": "service.send_surveys_all",
         "schedule": crontab(),
     },
+    "watch-complaints": {  # per tenant: warn of complaint deadlines near their end, escalate the missed ones
+        "task": "service.watch_complaints_all",
+        "schedule": crontab(minute="*/5"),
+    },
     "refresh-followup-rollups": {  # the follow-up report's rollups, one refresh per tenant
         "task": "analytics.refresh_followup_rollups_all",
         "schedule": crontab(minute="*/15"),

@@ -21,8 +21,10 @@ NAV_ITEMS = [
     NavItem("service:followups", _("Follow-ups"), "service.view_followup"),
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
     NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
+    NavItem("service:complaints", _("Complaints"), "service.view_complaint"),
     NavItem("analytics:followups", _("Follow-up report"), "analytics.view_followup_report"),
     NavItem("analytics:surveys", _("Survey results"), "analytics.view_survey_report"),
+    NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
 ]
 

@@ -9,6 +9,8 @@ from service.models import (
     Answer,
     Appointment,
     CallSettings,
+    ComplaintCategory,
+    ComplaintPolicy,
     ContactOptOut,
     FollowUpPlan,
     Question,
@@ -16,6 +18,7 @@ from service.models import (
     QuestionnaireVersion,
     Survey,
     SurveyInvitation,
+    WorkCalendarDay,
 )
 
 
@@ -50,7 +53,7 @@ class ContactOptOutAdmin(TenantAdmin):
 class CallSettingsAdmin(TenantAdmin):
     list_display = ("__str__", "calls_from", "calls_until", "lead_department")
     fields = ("calls_from", "calls_until", "lead_department", "digest_hour", "surveys_from", "surveys_until",
-              "workshop_opens", "workshop_closes")
+              "workshop_opens", "workshop_closes", "office_opens", "office_closes", "complaint_department")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and (
@@ -202,6 +205,7 @@ class SurveyAdmin(TenantAdmin):
         (_("When"), {"fields": ("trigger", "delay_days", "customer_filter", "send_on")}),
         (_("How"), {"fields": ("by_sms", "by_email", "phone_plan", "response_days", "reminder_days",
                                "sample_days")}),
+        (_("Complaints"), {"fields": ("complaint_below",)}),
     )
 
 
@@ -220,3 +224,34 @@ class SurveyInvitationAdmin(TenantAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- complaints ----------------------------------------------------------------------------------------
+
+
+@admin.register(ComplaintCategory)
+class ComplaintCategoryAdmin(TenantAdmin):
+    list_display = ("name", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name",)
+
+
+@admin.register(ComplaintPolicy)
+class ComplaintPolicyAdmin(TenantAdmin):
+    """Service levels: working hours to the first response and to the resolution per severity (and category).
+    Without one, a normal complaint is due a response in 8 and a resolution in 40 working hours, a major one
+    in 2 and 16."""
+
+    list_display = ("severity", "category", "response_hours", "resolution_hours", "warn_percent")
+    list_filter = ("severity",)
+
+
+@admin.register(WorkCalendarDay)
+class WorkCalendarDayAdmin(TenantAdmin):
+    """Days the company works or rests unlike the national calendar (public holidays and make-up working days
+    come from the chinese-calendar library; a year it does not know yet counts Monday to Friday until its days
+    are entered here)."""
+
+    list_display = ("day", "is_workday", "note")
+    list_filter = ("is_workday",)
+    date_hierarchy = "day"

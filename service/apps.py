@@ -8,6 +8,7 @@ class ServiceConfig(AppConfig):
 
     def ready(self):
         import service.selectors  # noqa: F401  registers the calls' timeline entries
+        import service.selectors_complaints  # noqa: F401  … and the complaints'.
         from customers import signals
         from service import receivers
 

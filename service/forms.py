@@ -45,6 +45,8 @@ class CallForm(forms.Form):
                                     help_text=_("A purchase intent becomes a lead for sales."))
     proposal = forms.CharField(label=_("Proposal for the script or questionnaire"), max_length=2000,
                                required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    verdict = forms.ChoiceField(label=_("The customer is"), required=False, widget=forms.RadioSelect,
+                                choices=[("yes", _("satisfied with the result")), ("no", _("not satisfied"))])
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, questions: list[Question], version_id: int | None, retry_at=None, **kwargs):
@@ -66,7 +68,7 @@ class CallForm(forms.Form):
             answers={q.pk: data.get(f"q_{q.pk}") for q in self.questions},
             version_id=data["version"] if self.questions else None,
             feedback=data["feedback"], feedback_text=data["feedback_text"], proposal=data["proposal"],
-            opt_out_reason=data["opt_out_reason"])
+            opt_out_reason=data["opt_out_reason"], verdict=data["verdict"])
 
 
 class SurveyForm(forms.Form):

@@ -212,8 +212,8 @@ def generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | N
     today = tenant_today(tenant, now)
     result = Generated()
     with transaction.atomic():
-        for plan in (FollowUpPlan.objects.filter(is_active=True).select_related("position")
-                     .order_by("pk")):
+        for plan in (FollowUpPlan.objects.filter(is_active=True).exclude(trigger=Trigger.COMPLAINT)
+                     .select_related("position").order_by("pk")):
             created, existing = _generate_plan(tenant, plan, today, customer_ids)
             result.plans[plan.name] = (created, existing)
             result.created += created

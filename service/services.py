@@ -121,6 +121,7 @@ class CallRecord:
     feedback_text: str = ""
     proposal: str = ""
     opt_out_reason: str = ""
+    verdict: str = ""  # a result-feedback call: "yes" the customer is satisfied, "no" not
 
 
 def _check(record: CallRecord, now: datetime, settings: CallSettings) -> None:
@@ -208,6 +209,7 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
     if record.feedback == FollowUpCall.Feedback.PURCHASE_INTENT:
         call.lead = _purchase_intent_lead(followup, staff, settings, call.feedback_text)
     call.save()
+    call.complaint_opened = _complaints_of_call(call, followup, staff, record, now)
     Answer.objects.bulk_create(answers)
     if record.outcome == Outcome.COMPLETED and answers:
         from service.surveys import phone_response
@@ -242,6 +244,26 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
         followup.closed_at = now
     followup.save(update_fields=["assignee", "retry_at", "attempts", "status", "closed_at", "updated_at"])
     return call
+
+
+def _complaints_of_call(call: FollowUpCall, followup: FollowUp, staff: Staff, record: CallRecord, now: datetime):
+    """A complaint heard on the call opens one (returned); a completed result-feedback call records the
+    customer's answer on the complaints it asked about (satisfied closes them, not satisfied reopens them)."""
+    from service import complaints
+
+    if record.outcome == Outcome.COMPLETED and followup.plan.trigger == FollowUpPlan.Trigger.COMPLAINT:
+        waiting = list(complaints.feedback_complaints(followup).values_list("pk", flat=True))
+        said = (record.feedback_text or record.note).strip()
+        if waiting and record.verdict not in ("yes", "no"):
+            raise ValidationError({"verdict": _("Record whether the customer is satisfied with the result.")})
+        if waiting and record.verdict == "no" and not said:
+            raise ValidationError({"feedback_text": _("Note what the customer is still unhappy about.")})
+        for pk in waiting:
+            complaints.confirm(complaint_id=pk, actor=staff, satisfied=record.verdict == "yes", text=said, now=now,
+                               on_call=True)
+    if record.feedback == FollowUpCall.Feedback.COMPLAINT:
+        return complaints.open_from_call(call=call, followup=followup, staff=staff, now=now)
+    return None
 
 
 # --- the next call ----------------------------------------------------------------------------------

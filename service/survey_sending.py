@@ -48,6 +48,12 @@ OCCASIONS = {
     Trigger.SERVICE_VISIT: """
         SELECT v.customer_id, 'visit:' || v.id, v.opened_on, v.advisor_id FROM customers_servicevisit v
         WHERE v.tenant_id = %(tenant)s AND v.opened_on BETWEEN %(lo)s AND %(hi)s""",
+    Trigger.COMPLAINT_CLOSED: """
+        SELECT k.customer_id, 'complaint:' || k.id, (k.closed_at AT TIME ZONE %(tz)s)::date, k.owner_id
+        FROM service_complaint k
+        WHERE k.tenant_id = %(tenant)s AND k.status = 'closed'
+          AND k.closed_at >= (%(lo)s::timestamp AT TIME ZONE %(tz)s)
+          AND k.closed_at < ((%(hi)s + 1)::timestamp AT TIME ZONE %(tz)s)""",
     Trigger.ONE_OFF: """
         SELECT c.id, 'one_off:' || %(send_on)s::date, %(send_on)s::date, NULL::bigint
         FROM unnest(%(customer_ids)s::bigint[]) AS c (id)""",
@@ -106,7 +112,7 @@ def queue(tenant, *, now: datetime | None = None) -> Queued:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext('crm.survey.queue'), %s)", [tenant.pk])
-        for survey in Survey.objects.filter(is_active=True).exclude(trigger=Trigger.COMPLAINT_CLOSED).order_by("pk"):
+        for survey in Survey.objects.filter(is_active=True).order_by("pk"):
             created = _queue_survey(tenant, survey, today, now)
             result.surveys[survey.name] = created
             result.created += created

@@ -133,6 +133,7 @@ def response_save(*, invitation: SurveyInvitation, device: str, questions: list[
             response.save(update_fields=["submitted_at", "csi", "recommend", "satisfaction", "updated_at"])
             locked.status = SurveyInvitation.Status.ANSWERED
             locked.save(update_fields=["status", "updated_at"])
+            _low_score_complaint(response, locked, now)
         else:
             response.save(update_fields=["updated_at"])
     return True
@@ -160,4 +161,11 @@ def phone_response(*, followup, answers: list, now) -> SurveyResponse | None:
     SurveyAnswer.objects.bulk_create(copies)
     invitation.status = SurveyInvitation.Status.ANSWERED
     invitation.save(update_fields=["status", "updated_at"])
+    _low_score_complaint(response, invitation, now)
     return response
+
+
+def _low_score_complaint(response: SurveyResponse, invitation: SurveyInvitation, now) -> None:
+    from service.complaints import open_from_survey
+
+    open_from_survey(response=response, invitation=invitation, now=now)

@@ -74,3 +74,24 @@ def send_surveys(*, tenant_id: int) -> int:
             return 0
         result = send_due(Tenant.objects.get(pk=tenant_id))
     return result.sent + result.reminded
+
+
+@shared_task(acks_late=True, name="service.watch_complaints_all")
+def watch_complaints_all() -> None:
+    """Beat's fan-out every five minutes: per active tenant, one task watching its complaint clocks."""
+    from accounts.models import Tenant
+
+    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
+        watch_complaints.delay(tenant_id=tenant_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="service.watch_complaints")
+def watch_complaints(*, tenant_id: int) -> tuple[int, int, int]:
+    """Idempotent: each warning and each escalation happens once per complaint. Returns (warned, breached,
+    escalated)."""
+    from accounts.models import Tenant
+    from service.complaints import watch
+
+    result = watch(Tenant.objects.get(pk=tenant_id))
+    return result.warned, result.breached, result.escalated

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from service import views, views_appointments, views_results, views_team
+from service import views, views_appointments, views_complaints, views_results, views_team
 
 app_name = "service"
 urlpatterns = [
@@ -17,4 +17,7 @@ urlpatterns = [
     path("appointments/<int:pk>/", views_appointments.appointment_detail, name="appointment"),
     path("inbound/", views_appointments.inbound_call, name="inbound"),
     path("surveys/", views_results.survey_list, name="surveys"),
+    path("complaints/", views_complaints.complaint_list, name="complaints"),
+    path("complaints/new/", views_complaints.complaint_new, name="complaint_new"),
+    path("complaints/<int:pk>/", views_complaints.complaint_detail, name="complaint"),
 ]

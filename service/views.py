@@ -96,6 +96,9 @@ def _call_page(request, pk: int, *, posted: bool, rules) -> HttpResponse:
                 "outcome": call.get_outcome_display(), "customer": followup.customer.name})
             if call.lead_id:
                 messages.info(request, _("The purchase intent went to sales as a lead."))
+            if call.complaint_opened is not None:
+                messages.info(request, _("Complaint #%(number)s opened from what the customer said.")
+                              % {"number": call.complaint_opened.pk})
             if request.POST.get("then") == "next":
                 nxt = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant,
                                          rules=rules)
@@ -108,7 +111,17 @@ def _call_page(request, pk: int, *, posted: bool, rules) -> HttpResponse:
     return render(request, "service/call.html", {
         "followup": followup, "can_call": can_call, "form": form,
         "summary": selectors.customer_summary(request.user, followup),
-        "calls": selectors.calls_of(followup), **_calling_hours(request, rules)})
+        "calls": selectors.calls_of(followup), **_calling_hours(request, rules),
+        "feedback_complaints": _feedback_complaints(followup, can_call)})
+
+
+def _feedback_complaints(followup, can_call: bool) -> list:
+    """The resolved complaints this result-feedback call asks the customer about."""
+    from service.complaints import feedback_complaints
+
+    if not can_call or followup.plan.trigger != followup.plan.Trigger.COMPLAINT:
+        return []
+    return list(feedback_complaints(followup))
 
 
 @staff_view(perm="service.view_followupplan")

@@ -1,6 +1,15 @@
 """The service department's data: follow-up calls (回访) with their plans, questionnaires and appointments
-(followups), and satisfaction surveys (满意度调查) that ask the same questionnaires' questions (surveys)."""
+(followups), satisfaction surveys (满意度调查) that ask the same questionnaires' questions (surveys), and
+complaints (投诉) on working-hour clocks (complaints)."""
 
+from service.models.complaints import (
+    Complaint,
+    ComplaintCategory,
+    ComplaintEvent,
+    ComplaintPolicy,
+    Severity,
+    WorkCalendarDay,
+)
 from service.models.followups import (
     Answer,
     Appointment,
@@ -23,6 +32,10 @@ __all__ = [
     "Answer",
     "Appointment",
     "CallSettings",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintEvent",
+    "ComplaintPolicy",
     "ContactOptOut",
     "ContactType",
     "DigestSent",
@@ -33,9 +46,11 @@ __all__ = [
     "Question",
     "Questionnaire",
     "QuestionnaireVersion",
+    "Severity",
     "Survey",
     "SurveyAnswer",
     "SurveyInvitation",
     "SurveyResponse",
     "TsTzRange",
+    "WorkCalendarDay",
 ]

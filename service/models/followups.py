@@ -41,6 +41,7 @@ class FollowUpPlan(TenantModel):
         APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment coming up")
         NO_SHOW = "no_show", _("Appointment missed")
         CAMPAIGN = "campaign", _("Campaign over a customer filter")
+        COMPLAINT = "complaint", _("Complaint resolved (result told to the customer)")
 
     class Assignment(models.TextChoices):
         QUEUE = "queue", _("A department's queue")
@@ -360,6 +361,16 @@ class CallSettings(TenantModel):
     workshop_closes = models.TimeField(
         _("appointments until"), default=time(20, 0),
         help_text=_("An appointment starts and ends within these hours (the company's time zone)."))
+    office_opens = models.TimeField(_("office hours from"), default=time(9, 0))
+    office_closes = models.TimeField(
+        _("office hours until"), default=time(18, 0),
+        help_text=_("Complaint deadlines count working hours: these hours on working days of the Chinese calendar "
+                    "(public holidays off, make-up working days on) and the calendar exceptions."))
+    complaint_department = models.ForeignKey(
+        "accounts.Department", on_delete=models.RESTRICT, null=True, blank=True, related_name="+",
+        verbose_name=_("team for complaints"),
+        help_text=_("Complaints opened by a low survey score wait in this team's queue (else the queue of the "
+                    "survey's department)."))
 
     class Meta:
         verbose_name = _("calling rules")
@@ -374,6 +385,9 @@ class CallSettings(TenantModel):
         if self.workshop_opens is not None and self.workshop_closes is not None \
                 and self.workshop_closes <= self.workshop_opens:
             raise ValidationError({"workshop_closes": _("The workshop closes after it opens.")})
+        if self.office_opens is not None and self.office_closes is not None \
+                and self.office_closes <= self.office_opens:
+            raise ValidationError({"office_closes": _("The office closes after it opens.")})
 
     def allows(self, moment: time) -> bool:
         return within(self.calls_from, self.calls_until, moment)

@@ -52,6 +52,9 @@ class Survey(TenantModel):
     sample_days = models.PositiveSmallIntegerField(
         _("at most one survey per customer every (days)"), default=30, validators=[MaxValueValidator(365)],
         help_text=_("0: every occasion."))
+    complaint_below = models.PositiveSmallIntegerField(
+        _("open a complaint below CSI"), null=True, blank=True, default=60, validators=[MaxValueValidator(100)],
+        help_text=_("A response scoring below this (0–100) opens a complaint; empty: never."))
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -1,6 +1,6 @@
 """A customer opens their survey link on a phone-sized Chromium, switches it to Chinese, answers and submits;
 after the rollups' refresh (the beat's task) the manager of 客服组 finds the score and the customer's words on
-the survey results page."""
+the survey results page, and the low score waiting as a complaint in 客服组's queue, which they take on."""
 
 import re
 from datetime import timedelta
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_scopes import scope
 from playwright.sync_api import expect
 
-from accounts.models import Department, Tenant
+from accounts.models import Department, Tenant, User
 from analytics.survey_rollups import survey_rollup_refresh
 from customers.models import Customer
 from service import surveys
@@ -76,4 +76,17 @@ def test_a_low_score_answered_on_a_phone_in_chinese_shows_on_the_managers_result
     expect(page.locator("#kpi-csi")).to_have_text("15.0")
     expect(page.locator("#kpi-nps")).to_have_text("-100.0")
     expect(page.locator("#verbatims")).to_contain_text(WORDS)
+
+    # the low score opened a complaint in the complaints team's queue (客服组)
+    page.locator('nav a[href="/service/complaints/"]').click()
+    row = page.locator("#complaint-rows tbody tr", has_text="服务满意度调查")
+    expect(row).to_contain_text("Team queue")
+    row.locator("a").first.click()
+    expect(page.locator("#complaint-description")).to_contain_text(WORDS)
+    page.locator("#action-respond summary").click()
+    page.locator("#id_respond-text").fill("已致电客户致歉")
+    page.locator("#do-respond").click()
+    expect(page.locator("#complaint-owner")).to_contain_text(User.objects.get(username="demo.manager").display_name)
+    expect(page.locator("#complaint-status")).to_contain_text("Being handled")
+    expect(page.locator("#complaint-history")).to_contain_text("已致电客户致歉")
     desk.close()

@@ -33,3 +33,13 @@ def seed(tenant):
         tenant=tenant, survey=survey, customer=customer, occasion_key="visit:fixture", occasion_on=today,
         version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id), status="sent",
         send_after=now, sent_at=now, expires_at=now + timedelta(days=7))
+    # a complaint of 王芳's, the specialist's (the URL matrix opens it), and a calendar exception (the admin's)
+    from service import complaints
+    from service.models import Complaint, ComplaintCategory, WorkCalendarDay
+
+    specialist = Staff.objects.get(user__username=f"{tenant.slug}.specialist")
+    complaints.register(tenant=tenant, actor=specialist, complaint=Complaint(
+        customer=customer, channel="phone", category=ComplaintCategory.objects.get(name="维修质量"),
+        summary="保养后发动机异响", description="上周保养后车辆启动时有异响。", owner=specialist))
+    WorkCalendarDay.objects.create(tenant=tenant, day=today.replace(month=12, day=31), is_workday=False,
+                                   note="公司年会")

@@ -140,3 +140,27 @@ def test_a_worker_killed_mid_generation_leaves_no_duplicates_and_no_gaps(seeded_
         assert {("维修后2日回访", "王芳"), ("新车交车3日回访", "王芳"), ("流失客户召回", "李强")} <= names
         again = generate(demo)
     assert again.created == 0 and again.existing == len(rows)  # no gaps: nothing was left to create
+
+
+def test_the_beat_tick_escalates_an_overdue_complaint_once(worker):
+    """The five-minute beat fan-out through the worker: a complaint whose first response is long overdue goes
+    to the manager, once, however many ticks run."""
+    from service.models import Complaint, ComplaintEvent
+    from service.tasks import watch_complaints_all
+
+    demo = Tenant.objects.get(slug="demo")
+    with scope(tenant=demo):
+        complaint = Complaint.objects.get(summary="保养后发动机异响")  # the session data's, the specialist's
+        Complaint.objects.filter(pk=complaint.pk).update(response_due=complaint.opened_at - timedelta(days=30),
+                                                         resolution_due=complaint.opened_at + timedelta(days=30))
+
+    def escalations():
+        with scope(tenant=demo):
+            return list(ComplaintEvent.objects.filter(complaint=complaint, kind="escalated")
+                        .values_list("complaint__escalated_to__user__username", flat=True))
+
+    watch_complaints_all.delay()
+    watch_complaints_all.delay()
+    assert wait_for(lambda: escalations() == ["demo.manager"])
+    time.sleep(1)
+    assert escalations() == ["demo.manager"]

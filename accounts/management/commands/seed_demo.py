@@ -22,6 +22,7 @@ from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
 from service.demo import seed_call_setup, seed_plans, seed_surveys
 from service.demo_appointments import seed_appointments
+from service.demo_complaints import seed_complaint_setup, seed_complaints
 from service.demo_surveys import seed_survey_responses
 from service.generation import generate
 
@@ -117,6 +118,8 @@ class Command(BaseCommand):
                     followup_rollup_rebuild(tenant=tenant)  # the follow-up report's figures
                     seed_survey_responses(tenant)  # six months of answered surveys
                     survey_rollup_rebuild(tenant=tenant)  # the survey results' figures
+                    seed_complaint_setup(tenant)  # complaint categories, service levels, the complaints team
+                    seed_complaints(tenant)  # half a year of complaints in every state
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:

@@ -1,0 +1,34 @@
+"""The complaint report (投诉报告) and its export."""
+
+from urllib.parse import quote
+
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from analytics import exports
+from analytics.complaint_report import complaint_report
+from crm.access import staff_view
+
+REPORT_PERM = "service.view_complaint_report"
+
+
+@staff_view(perm=REPORT_PERM)
+@require_GET
+def complaint_report_page(request):
+    report = complaint_report(request.user, request.GET, tenant=request.tenant)
+    return render(request, "analytics/complaint_report.html", {"report": report, "form": report.filterset.form})
+
+
+@staff_view(perm=REPORT_PERM)
+@require_GET
+def complaint_report_export(request):
+    """The tables of the page (per category, owner, channel and month) as an Excel workbook."""
+    report = complaint_report(request.user, request.GET, tenant=request.tenant)
+    if not report.valid:  # the page shows what is wrong with the filters
+        return redirect(f"{reverse('analytics:complaints')}?{request.GET.urlencode()}")
+    workbook = exports.complaint_workbook(report, tenant_name=request.tenant.name)
+    response = HttpResponse(workbook, content_type=exports.CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.complaint_download_name(report))}"
+    return response
