@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, Q, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -80,7 +81,9 @@ def _set_clocks(complaint: Complaint, calendar: WorkCalendar, *, now: datetime, 
     if complaint.responded_at is None and (fresh or complaint.response_warn_at is not None) \
             and complaint.response_breached_at is None:
         complaint.response_warn_at = calendar.add(complaint.opened_at, share * level.response_hours * hours + paused)
-    if (fresh or complaint.resolution_warn_at is not None) and complaint.resolution_breached_at is None:
+    this_round = (complaint.resolution_breached_at is None  # not missed, or missed before a reopening
+                  or complaint.resolution_breached_at < complaint.resolution_due)
+    if (fresh or complaint.resolution_warn_at is not None) and this_round:
         complaint.resolution_warn_at = calendar.add(complaint.opened_at,
                                                     share * level.resolution_hours * hours + paused)
 
@@ -90,9 +93,9 @@ def _paused(complaint: Complaint) -> timedelta:
     return timedelta(seconds=complaint.paused_seconds)
 
 
-def _event(complaint: Complaint, kind: str, actor: Staff | None, text: str = "") -> ComplaintEvent:
+def _event(complaint: Complaint, kind: str, actor: Staff | None, text: str = "", *, at: datetime) -> ComplaintEvent:
     return ComplaintEvent.objects.create(tenant_id=complaint.tenant_id, complaint=complaint, kind=kind, actor=actor,
-                                         text=text.strip()[:4000])
+                                         text=text.strip()[:4000], at=at)
 
 
 def _locked(complaint_id: int) -> Complaint:
@@ -121,13 +124,13 @@ def home_department(staff_id: int | None) -> int | None:
     """The department of a staff member's first position (a specialist position before others)."""
     if staff_id is None:
         return None
-    row = (PositionAssignment.objects.filter(staff_id=staff_id)
-           .order_by("position__role_kind", "id").values_list("position__department_id", flat=True).first())
-    return row
+    first = Case(When(position__role_kind=RoleKind.SPECIALIST, then=0), default=1)
+    return (PositionAssignment.objects.filter(staff_id=staff_id).order_by(first, "id")
+            .values_list("position__department_id", flat=True).first())
 
 
 def holder_above(*, staff_id: int | None, department_id: int | None, kind: str,
-                 exclude: set[int] = frozenset()) -> Staff | None:
+                 exclude: set[int] = frozenset(), anywhere: bool = True) -> Staff | None:
     """Whom a complaint goes up to: the first active holder (not in `exclude`) of a `kind` position up the
     reporting line (positions' “reports to”) from the owner's positions, or, for a team's queue, from the team's
     own positions; else up the department tree; for a director, else any director of the tenant."""
@@ -172,7 +175,7 @@ def holder_above(*, staff_id: int | None, department_id: int | None, kind: str,
             if (found := held(position_id)) is not None:
                 return Staff.objects.select_related("user").get(pk=found)
         node = parent.get(node)
-    if kind == RoleKind.DIRECTOR:
+    if kind == RoleKind.DIRECTOR and anywhere:
         anyone = sorted(s for p in positions if positions[p][1] == kind for s in holders.get(p, []) if s not in exclude)
         if anyone:
             return Staff.objects.select_related("user").get(pk=anyone[0])
@@ -206,10 +209,10 @@ def _notify(complaint: Complaint, staff: Staff | None, what: str) -> None:
     with translation.override(user.language or tenant.default_language):
         context = {"complaint": complaint, "what": what, "user": user, "tenant": tenant,
                    "site_url": settings.SITE_URL}
-        subject = render_to_string("service/email/complaint_subject.txt", context).strip()
+        subject = " ".join(render_to_string("service/email/complaint_subject.txt", context).split())
         body = render_to_string("service/email/complaint.txt", context)
     message = mail.EmailMessage(subject, body, to=[user.email], connection=mail.get_connection(fail_silently=True))
-    transaction.on_commit(message.send)
+    transaction.on_commit(message.send, robust=True)  # a failed notice never undoes or blocks the work
 
 
 # --- registering -------------------------------------------------------------------------------------
@@ -224,7 +227,7 @@ def _open(complaint: Complaint, *, actor: Staff | None, now: datetime) -> Compla
     complaint.save()
     _event(complaint, Kind.OPENED, actor, _("%(channel)s · %(severity)s · owner: %(owner)s") % {
         "channel": complaint.get_channel_display(), "severity": complaint.get_severity_display(),
-        "owner": _label(complaint.owner) if complaint.owner_id else _("team queue")})
+        "owner": _label(complaint.owner) if complaint.owner_id else _("team queue")}, at=now)
     if complaint.severity == Severity.MAJOR:
         _escalate(complaint, Level.DIRECTOR, now=now, why=_("Major complaint"))
     return complaint
@@ -261,13 +264,16 @@ def open_from_survey(*, response, invitation, now: datetime) -> Complaint | None
     if survey.complaint_below is None or response.csi is None or response.csi >= survey.complaint_below:
         return None
     rules = CallSettings.objects.filter(tenant_id=invitation.tenant_id).first()
-    department_id = (rules.complaint_department_id if rules else None) or invitation.department_id
+    customer = invitation.customer
+    department_id = ((rules.complaint_department_id if rules else None) or invitation.department_id
+                     or customer.department_id)
     words = [a.text for a in response.answers.all() if a.text]
     summary = _("%(survey)s: CSI %(csi)s") % {"survey": survey.name, "csi": f"{response.csi:.0f}"}
     complaint = Complaint(
         tenant_id=invitation.tenant_id, customer_id=invitation.customer_id, survey_response=response,
         channel=Complaint.Channel.SURVEY, summary=summary[:200],
         description="\n".join(words) or summary, department_id=department_id,
+        owner_id=None if department_id else customer.owner_id,
         **_occasion(invitation.occasion_key))
     complaint.tenant = invitation.tenant
     try:
@@ -306,7 +312,7 @@ def respond(*, complaint_id: int, actor: Staff, text: str, now: datetime | None 
         raise ValidationError({"text": _("Note what the customer was told.")})
     _first_response(complaint, actor, now)
     complaint.save()
-    _event(complaint, Kind.RESPONDED, actor, text)
+    _event(complaint, Kind.RESPONDED, actor, text, at=now)
     return complaint
 
 
@@ -333,15 +339,17 @@ def wait_for_customer(*, complaint_id: int, actor: Staff, text: str, now: dateti
     complaint.status = Status.WAITING
     complaint.paused_at = now
     complaint.save()
-    _event(complaint, Kind.WAITING, actor, text)
+    _event(complaint, Kind.WAITING, actor, text, at=now)
     return complaint
 
 
-def _resume_clocks(complaint: Complaint, now: datetime) -> None:
+def _resume_clocks(complaint: Complaint, now: datetime, *, fresh: bool = False) -> None:
     calendar = calendar_for(complaint.tenant)
     complaint.paused_seconds += int(calendar.between(complaint.paused_at, now).total_seconds())
     complaint.paused_at = None
-    _set_clocks(complaint, calendar, now=now, paused=_paused(complaint))
+    _set_clocks(complaint, calendar, now=now, paused=_paused(complaint), fresh=fresh)
+    if complaint.resolution_warn_at is not None and complaint.resolution_warn_at <= now:
+        complaint.resolution_warn_at = None  # too late to warn: the deadline itself comes next
 
 
 @transaction.atomic
@@ -353,16 +361,17 @@ def resume(*, complaint_id: int, actor: Staff, text: str, now: datetime | None =
     _resume_clocks(complaint, now)
     complaint.status = Status.OPEN
     complaint.save()
-    _event(complaint, Kind.RESUMED, actor, text)
+    _event(complaint, Kind.RESUMED, actor, text, at=now)
     return complaint
 
 
 @transaction.atomic
-def add_note(*, complaint_id: int, actor: Staff, text: str) -> Complaint:
+def add_note(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
+    now = now or timezone.now()
     complaint = _locked(complaint_id)
     if not text.strip():
         raise ValidationError({"text": _("Write the note.")})
-    _event(complaint, Kind.NOTE, actor, text)
+    _event(complaint, Kind.NOTE, actor, text, at=now)
     return complaint
 
 
@@ -381,7 +390,7 @@ def reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, department
         complaint.department_id = department_id
     complaint.save()
     after = _label(owner) if owner is not None else Department.objects.get(pk=department_id).name
-    _event(complaint, Kind.ASSIGNED, actor, f"{before} → {after}")
+    _event(complaint, Kind.ASSIGNED, actor, f"{before} → {after}", at=now or timezone.now())
     if owner is not None and owner != actor:
         _notify(complaint, owner, _("The complaint is now yours."))
     return complaint
@@ -407,7 +416,7 @@ def reclassify(*, complaint_id: int, actor: Staff, category_id: int | None, seve
     _set_clocks(complaint, calendar, now=now, paused=paused)
     complaint.save()
     _event(complaint, Kind.CLASSIFIED, actor,
-           f"{before} → {complaint.category or '—'} · {complaint.get_severity_display()}")
+           f"{before} → {complaint.category or '—'} · {complaint.get_severity_display()}", at=now)
     if severity == Severity.MAJOR and not was_major and complaint.escalation < Level.DIRECTOR:
         _escalate(complaint, Level.DIRECTOR, now=now, why=_("Major complaint"))
     return complaint
@@ -441,7 +450,7 @@ def resolve(*, complaint_id: int, actor: Staff, root_cause: str, action_taken: s
     complaint.response_warn_at = complaint.resolution_warn_at = None
     complaint.feedback_followup = _feedback_call(complaint, actor, now)
     complaint.save()
-    _event(complaint, Kind.RESOLVED, actor, complaint.result)
+    _event(complaint, Kind.RESOLVED, actor, complaint.result, at=now)
     return complaint
 
 
@@ -467,18 +476,23 @@ def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowU
 
     plan = feedback_plan(complaint.tenant)
     day = tenant_today(complaint.tenant, now)
-    for offset in range(30):  # a day whose call is over already: the next free one
+    assignee = complaint.owner_id or actor.pk
+    for offset in range(30):  # a day whose call is over already, or someone else's: the next free one
         occasion = day + timedelta(days=offset)
         existing = FollowUp.objects.filter(plan=plan, customer_id=complaint.customer_id, vehicle=None,
                                            occasion=occasion).first()
-        if existing is not None and existing.status == FollowUp.Status.OPEN:
+        if existing is not None and existing.status == FollowUp.Status.OPEN and existing.assignee_id == assignee:
             return existing
         if existing is None:
-            return FollowUp.objects.create(
-                tenant_id=complaint.tenant_id, plan=plan, customer_id=complaint.customer_id, occasion=occasion,
-                due_on=day, visible_from=day, expires_on=day + timedelta(days=plan.expires_days_after),
-                assignee_id=complaint.owner_id or actor.pk, department_id=complaint.department_id,
-                priority=Priority.HIGH)
+            try:
+                with transaction.atomic():  # a complaint of the same customer resolved at the same moment
+                    return FollowUp.objects.create(
+                        tenant_id=complaint.tenant_id, plan=plan, customer_id=complaint.customer_id,
+                        occasion=occasion, due_on=day, visible_from=day,
+                        expires_on=day + timedelta(days=plan.expires_days_after), assignee_id=assignee,
+                        department_id=complaint.department_id, priority=Priority.HIGH)
+            except IntegrityError:
+                continue
     raise ValidationError(_("Too many result-feedback calls for this customer; close some first."))
 
 
@@ -489,6 +503,9 @@ def confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text: str = "",
     run again from where they stopped). Recorded here rather than on the result-feedback call (`on_call`), the
     call is done with it, unless it asks about another complaint too."""
     now = now or timezone.now()
+    if not on_call:  # the feedback call before the complaint, in the order record_call locks them
+        call_id = Complaint.objects.filter(pk=complaint_id).values_list("feedback_followup_id", flat=True).first()
+        list(FollowUp.objects.select_for_update().filter(pk=call_id))
     complaint = _locked(complaint_id)
     _require(complaint, Status.RESOLVED)
     if not on_call and complaint.feedback_followup_id is not None:
@@ -500,15 +517,15 @@ def confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text: str = "",
     if satisfied:
         complaint.status, complaint.closed_at, complaint.paused_at = Status.CLOSED, now, None
         complaint.save()
-        _event(complaint, Kind.CLOSED, actor, text)
+        _event(complaint, Kind.CLOSED, actor, text, at=now)
         return complaint
     if not text.strip():
         raise ValidationError({"text": _("Note what the customer is still unhappy about.")})
-    _resume_clocks(complaint, now)
+    _resume_clocks(complaint, now, fresh=True)  # a new round: warned and escalated again
     complaint.status, complaint.resolved_at = Status.OPEN, None
     complaint.reopened += 1
     complaint.save()
-    _event(complaint, Kind.REOPENED, actor, text)
+    _event(complaint, Kind.REOPENED, actor, text, at=now)
     _notify(complaint, complaint.owner, _("The customer is not satisfied with the result: the complaint is "
                                           "open again."))
     return complaint
@@ -520,6 +537,10 @@ def feedback_complaints(followup: FollowUp):
 
 
 # --- the clock watcher ----------------------------------------------------------------------------------
+
+
+ENDED = (FollowUp.Status.EXPIRED, FollowUp.Status.UNREACHABLE, FollowUp.Status.WRONG_NUMBER,
+         FollowUp.Status.OPTED_OUT)
 
 
 @dataclass
@@ -545,8 +566,9 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: str) -> b
     if level == Level.DIRECTOR:  # the director over the complaints team (客户关系管理总监), else up the line
         rules = CallSettings.objects.filter(tenant_id=complaint.tenant_id).first()
         desk = rules.complaint_department_id if rules else None
-        target = (holder_above(staff_id=None, department_id=desk, kind=RoleKind.DIRECTOR, exclude=exclude)
-                  if desk else None) or holder_above(**start, kind=RoleKind.DIRECTOR, exclude=exclude)
+        target = (holder_above(staff_id=None, department_id=desk, kind=RoleKind.DIRECTOR, exclude=exclude,
+                               anywhere=False) if desk else None) \
+            or holder_above(**start, kind=RoleKind.DIRECTOR, exclude=exclude)
     if target is None:
         return False
     complaint.escalation, complaint.escalated_to, complaint.escalated_at = level, target, now
@@ -554,7 +576,7 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: str) -> b
     if _outside_their_part(complaint, target):
         _grant(complaint, target)
     _event(complaint, Kind.ESCALATED, None, _("%(why)s → %(level)s %(name)s") % {
-        "why": why, "level": Level(level).label, "name": _label(target)})
+        "why": why, "level": Level(level).label, "name": _label(target)}, at=now)
     _notify(complaint, target, _("%(why)s: the complaint was escalated to you.") % {"why": why})
     return True
 
@@ -576,13 +598,13 @@ def _watch(now: datetime, result: Watched) -> None:
                 of=("self",), skip_locked=True):
             complaint.response_warn_at = None
             complaint.save(update_fields=["response_warn_at", "updated_at"])
-            _warn(complaint, _("The first response is due at %(due)s."), complaint.response_due)
+            _warn(complaint, _("The first response is due at %(due)s."), complaint.response_due, now)
             result.warned += 1
         for complaint in running.filter(resolution_warn_at__lte=now).select_for_update(of=("self",),
                                                                                        skip_locked=True):
             complaint.resolution_warn_at = None
             complaint.save(update_fields=["resolution_warn_at", "updated_at"])
-            _warn(complaint, _("The resolution is due at %(due)s."), complaint.resolution_due)
+            _warn(complaint, _("The resolution is due at %(due)s."), complaint.resolution_due, now)
             result.warned += 1
         for complaint in running.filter(status=Status.NEW, response_breached_at__isnull=True,
                                         response_due__lte=now).select_for_update(of=("self",), skip_locked=True):
@@ -590,26 +612,37 @@ def _watch(now: datetime, result: Watched) -> None:
             complaint.save(update_fields=["response_breached_at", "response_warn_at", "updated_at"])
             result.breached += 1
             result.escalated += _breach(complaint, _("First response overdue"), now)
-        for complaint in running.filter(resolution_breached_at__isnull=True, resolution_due__lte=now) \
-                .select_for_update(of=("self",), skip_locked=True):
+        this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
+        for complaint in running.filter(this_round, resolution_due__lte=now).select_for_update(
+                of=("self",), skip_locked=True):
             complaint.resolution_breached_at, complaint.resolution_warn_at = complaint.resolution_due, None
             complaint.save(update_fields=["resolution_breached_at", "resolution_warn_at", "updated_at"])
             result.breached += 1
             result.escalated += _breach(complaint, _("Resolution overdue"), now)
+        # a result-feedback call that ended without the customer's answer: the owner records it on the page
+        for complaint in (Complaint.objects.filter(status=Status.RESOLVED, feedback_followup__status__in=ENDED)
+                          .select_related("feedback_followup", "owner__user", "tenant")
+                          .select_for_update(of=("self",), skip_locked=True)):
+            text = _("The result-feedback call ended without the customer's answer (%(status)s); record their "
+                     "answer on the complaint.") % {"status": complaint.feedback_followup.get_status_display()}
+            complaint.feedback_followup = None
+            complaint.save(update_fields=["feedback_followup", "updated_at"])
+            _event(complaint, Kind.NO_ANSWER, None, text, at=now)
+            _notify(complaint, complaint.owner, text)
 
 
-def _warn(complaint: Complaint, message: str, due: datetime) -> None:
+def _warn(complaint: Complaint, message: str, due: datetime, now: datetime) -> None:
     from django.utils.formats import date_format
 
     local = timezone.localtime(due, timezone=calendar_for(complaint.tenant).zone)
     text = message % {"due": date_format(local, "Y-m-d H:i")}
-    _event(complaint, Kind.WARNED, None, text)
+    _event(complaint, Kind.WARNED, None, text, at=now)
     _notify(complaint, complaint.owner or holder_above(staff_id=None, department_id=complaint.department_id,
                                                        kind=RoleKind.MANAGER), text)
 
 
 def _breach(complaint: Complaint, why: str, now: datetime) -> int:
-    _event(complaint, Kind.BREACHED, None, why)
+    _event(complaint, Kind.BREACHED, None, why, at=now)
     if complaint.escalation >= Level.DIRECTOR:
         return 0
     return int(_escalate(complaint, complaint.escalation + 1, now=now, why=why))

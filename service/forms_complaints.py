@@ -52,8 +52,8 @@ class ComplaintForm(forms.ModelForm):
         self.fields["purchase"].queryset = (Purchase.objects.filter(customer=customer).select_related("vehicle")
                                             .order_by("-contract_on", "-id"))
         self.fields["purchase"].label_from_instance = lambda p: f"{p.contract_on:%Y-%m-%d} · ¥{p.amount}"
-        self.fields["visit"].queryset = (ServiceVisit.objects.filter(customer=customer)
-                                         .order_by("-opened_on", "-id")[:50])
+        latest = ServiceVisit.objects.filter(customer=customer).order_by("-opened_on", "-id").values("pk")[:50]
+        self.fields["visit"].queryset = ServiceVisit.objects.filter(pk__in=latest).order_by("-opened_on", "-id")
         self.fields["visit"].label_from_instance = lambda v: f"{v.opened_on:%Y-%m-%d} · {v.get_visit_type_display()}"
         self.fields["owner_choice"].choices = _owner_choices(request)
         self.fields["severity"].help_text = _("A major complaint (重大投诉) goes to the director at once.")

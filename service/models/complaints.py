@@ -185,7 +185,7 @@ class Complaint(TenantModel):
             models.Index(fields=["tenant", "response_due"], name="complaint_response_due",
                          condition=Q(status="new", response_breached_at__isnull=True)),
             models.Index(fields=["tenant", "resolution_due"], name="complaint_resolution_due",
-                         condition=Q(status__in=["new", "open"], resolution_breached_at__isnull=True)),
+                         condition=Q(status__in=["new", "open"])),
         ]
 
     def __str__(self):
@@ -224,9 +224,11 @@ class ComplaintEvent(TenantModel):
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Customer confirmed, closed")
         REOPENED = "reopened", _("Customer not satisfied, reopened")
+        NO_ANSWER = "no_answer", _("Result feedback call ended without an answer")
 
     complaint = models.ForeignKey(Complaint, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(_("what"), max_length=10, choices=Kind.choices)
+    at = models.DateTimeField(_("when"))  # when it happened (a clock's end is noted at the watcher's round)
     actor = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                               db_index=False, verbose_name=_("by"))
     text = models.TextField(_("details"), blank=True, max_length=4000)

@@ -392,3 +392,41 @@ def test_the_demo_seed_makes_complaints_in_every_state_once(scoped):
     assert Complaint.objects.filter(reopened__gt=0).exists()
     assert Complaint.objects.filter(escalation=Complaint.Level.DIRECTOR, severity="major").exists()
     assert not Complaint.objects.filter(status=Status.CLOSED, feedback_followup__status=FollowUp.Status.OPEN).exists()
+
+
+def test_a_reopened_complaint_is_warned_and_escalated_again_and_a_dead_feedback_call_is_reported(scoped):
+    specialist = staff("demo.specialist")
+    complaint = register(opened=at(date(2026, 11, 16), 9))
+    complaints.respond(complaint_id=complaint.pk, actor=specialist, text="已致歉", now=at(date(2026, 11, 16), 10))
+    complaints.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # resolution missed: to the manager
+    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b", result="c",
+                       now=at(date(2026, 11, 20), 14))
+    complaints.confirm(complaint_id=complaint.pk, actor=specialist, satisfied=False, text="不满意",
+                       now=at(date(2026, 11, 20), 15))  # one working hour waited: due Friday 14:00, past already
+    complaint.refresh_from_db()
+    assert complaint.resolution_due == at(date(2026, 11, 20), 14) and complaint.resolution_warn_at is None
+    complaints.watch(scoped, now=at(date(2026, 11, 23), 10, 1))
+    complaint.refresh_from_db()
+    assert complaint.escalation == Complaint.Level.DIRECTOR
+    assert complaint.resolution_breached_at == complaint.resolution_due
+    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b", result="c",
+                       now=at(date(2026, 11, 23), 11))
+    call = Complaint.objects.get(pk=complaint.pk).feedback_followup
+    FollowUp.objects.filter(pk=call.pk).update(status=FollowUp.Status.UNREACHABLE)
+    complaints.watch(scoped, now=at(date(2026, 11, 24), 9))
+    complaint.refresh_from_db()
+    assert complaint.status == Status.RESOLVED and complaint.feedback_followup is None
+    assert kinds(complaint)[-1] == Kind.NO_ANSWER
+
+
+def test_the_occasion_of_a_complaint_is_one_of_the_customers_visits(scoped, client_as):
+    from customers.models import ServiceVisit
+
+    customer = Customer.objects.get(name="王芳")
+    visit = ServiceVisit.objects.create(tenant=scoped, customer=customer, opened_on=date(2026, 11, 10),
+                                        visit_type="repair", amount=680)
+    url = f"{reverse('service:complaint_new')}?customer={customer.pk}"
+    client_as("demo.specialist").post(url, {
+        "customer": customer.pk, "channel": "phone", "severity": "normal", "visit": visit.pk, "summary": "返修",
+        "category": ComplaintCategory.objects.get(name="维修质量").pk, "description": "修完又坏了"})
+    assert Complaint.objects.get(summary="返修").visit == visit
