@@ -273,13 +273,26 @@ def split_period(start: date, end: date) -> tuple[list[tuple[date, date]], tuple
     return edges, (first, month_start(last))
 
 
+def whole_month_edges(day_model, start: date, end: date) -> tuple[date, date]:
+    """The period widened to its edge months' first and last days where the tenant has no rollup rows in
+    between: the same figures, read from a month row instead of up to 30 days of day rows (a period that ends
+    today, or starts before the first occasion)."""
+    if start.day != 1 and not day_model.objects.filter(day__range=(month_start(start), start - timedelta(days=1))
+                                                       ).exists():
+        start = month_start(start)
+    if end != month_end(end) and not day_model.objects.filter(day__range=(end + timedelta(days=1), month_end(end))
+                                                              ).exists():
+        end = month_end(end)
+    return start, end
+
+
 def rollup_rows(day_model, month_model, user, filterset: ReportFilter, columns: tuple[str, ...], *,
                 by_month: bool = False):
     """SQL and params of the rollup rows (these columns) the user may see and the filters select: day rows for
     the edges of the period, month rows for the months it covers whole. With by_month, a first column
     `period`: the row's month (its first day). None: no rows at all."""
     data = filterset.form.cleaned_data
-    days, months = split_period(data["date_from"], data["date_to"])
+    days, months = split_period(*whole_month_edges(day_model, data["date_from"], data["date_to"]))
     parts = []
     if days:
         day_rows = day_model.objects.filter(reduce(or_, (Q(day__range=days_) for days_ in days)))

@@ -1,7 +1,16 @@
 from django import template
-from django.utils.formats import number_format
+from django.utils.formats import get_format
+from django.utils.html import format_html
 
 register = template.Library()
+
+
+def decimal(value, digits: int) -> str:
+    """As Django's number_format without thousand separators (the project's setting), about ten times faster:
+    the results page formats a few thousand figures."""
+    text = f"{value:.{digits}f}"
+    separator = get_format("DECIMAL_SEPARATOR")
+    return text if separator == "." else text.replace(".", separator)
 
 
 @register.filter
@@ -9,7 +18,7 @@ def percent(value, digits: int = 1) -> str:
     """0.8765 → "87.7%" (localized decimal separator); nothing to divide by → "—"."""
     if value is None:
         return "—"
-    return f"{number_format(round(value * 100, int(digits)), int(digits))}%"
+    return f"{decimal(value * 100, int(digits))}%"
 
 
 @register.filter
@@ -17,4 +26,25 @@ def score(value, digits: int = 1) -> str:
     """A CSI or NPS: 87.654 → "87.7"; none → "—"."""
     if value is None:
         return "—"
-    return number_format(round(value, int(digits)), int(digits))
+    return decimal(value, int(digits))
+
+
+OURS_CELLS = ('<tr><td>{}</td><td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+              '<td class="text-end">{}</td><td class="text-end">{}</td><td class="text-end">{}</td>'
+              '<td class="text-end text-nowrap small">{} / {} / {}</td>')
+THEIR_CELLS = ('<td class="text-end table-light">{}</td><td class="text-end table-light">{}</td>'
+               '<td class="text-end table-light">{}</td>')
+
+
+@register.simple_tag
+def score_line(line, manufacturer: bool) -> str:
+    """One line of a survey results table (analytics.survey_results.Line), ours then, with `manufacturer`, the
+    manufacturer's figures. A tag rather than an included template: the staff table has hundreds of lines."""
+    ours, theirs = line.ours, line.theirs
+    cells = [line.label, ours.invited, ours.answered, percent(ours.response_rate), score(ours.csi),
+             percent(ours.csat), score(ours.nps), ours.promoters, ours.passives, ours.detractors]
+    html = OURS_CELLS
+    if manufacturer:
+        html += THEIR_CELLS
+        cells += [theirs.answered, score(theirs.csi), score(theirs.nps)]
+    return format_html(html + "</tr>", *cells)

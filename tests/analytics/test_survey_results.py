@@ -120,6 +120,26 @@ def test_trend_by_month_reads_day_rows_for_the_edges(march, client_as):
     assert 'data-chart="survey-trend"' in html and 'id="survey-trend"' in html
 
 
+def test_a_period_without_rows_at_its_edges_reads_the_month_rows(march, client_as):
+    """2–30 March: no occasion on the 1st or the 31st, so March's month row gives the same figures as its days;
+    from the 6th, the 5th's answer is left out and the day rows are read."""
+    client = client_as("demo.director")
+
+    def figures_query(params):
+        with CaptureQueriesContext(connection) as queries:
+            html = page(client, params)
+        grouped = [q["sql"] for q in queries.captured_queries if "GROUPING SETS" in q["sql"]]
+        assert len(grouped) == 1
+        return html, grouped[0]
+
+    html, sql = figures_query({"date_from": "2025-03-02", "date_to": "2025-03-30"})
+    assert 'id="kpi-response-rate">71.4%' in html  # as the whole of March
+    assert "analytics_surveymonth" in sql and "analytics_surveyday" not in sql
+    html, sql = figures_query({"date_from": "2025-03-06", "date_to": "2025-03-30"})
+    assert 'id="kpi-response-rate">66.7%' in html  # 4 answered of the 6 reached from the 6th on
+    assert "analytics_surveyday" in sql and "analytics_surveymonth" not in sql
+
+
 def test_each_role_sees_its_share(march, client_as):
     # the manager of 客服组: only its queue's occasion (the advisors are outside their department)
     html = page(client_as("demo.manager"))
