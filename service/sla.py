@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-MAX_DAYS = 3 * 366  # a deadline further away than this is a setting gone wrong, not a calendar
+MAX_DAYS = 3 * 366  # a deadline further away than this is a setting gone wrong: it is capped here
 
 
 def library_workday(day: date) -> bool:
@@ -47,7 +47,8 @@ class WorkCalendar:
 
     def add(self, start: datetime, duration: timedelta) -> datetime:
         """The moment `duration` of working time after `start` (a start outside the office hours counts from
-        when they next begin; a zero duration gives that moment)."""
+        when they next begin; a zero duration gives that moment). At most MAX_DAYS away: short office hours
+        and a calendar of days off cannot push a deadline out of reach (or make registering fail)."""
         remaining = duration
         moment = start.astimezone(self.zone)
         day = moment.date()
@@ -60,7 +61,7 @@ class WorkCalendar:
                         return begin + remaining
                     remaining -= end - begin
             day += timedelta(days=1)
-        raise ValueError("the deadline is more than three years away")
+        return start + timedelta(days=MAX_DAYS)
 
     def between(self, start: datetime, end: datetime) -> timedelta:
         """The working time from `start` to `end` (zero when `end` is not after `start`)."""

@@ -2,6 +2,7 @@
 the invitations themselves with why a send failed, and sending a failed one again."""
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -13,11 +14,15 @@ from service import selectors, survey_sending
 @staff_view(perm="service.view_surveyinvitation")
 @require_http_methods(["GET", "POST"])
 def survey_list(request):
-    """GET: the surveys and the filtered invitations. POST `send_again=<id>`: send a failed one again."""
+    """GET: the surveys and the filtered invitations. POST `send_again=<id>`: send a failed one again (an
+    invitation the user cannot see, another tenant's among them, is a 404)."""
     if request.method == "POST":
+        invitation_id = _int(request.POST.get("send_again"))
+        if not selectors.invitations_visible_to(request.user).filter(pk=invitation_id).exists():
+            raise Http404
         if not request.user.has_perm("service.change_surveyinvitation"):
             messages.error(request, _("You may not send invitations again."))
-        elif survey_sending.send_again(user=request.user, invitation_id=_int(request.POST.get("send_again"))):
+        elif survey_sending.send_again(user=request.user, invitation_id=invitation_id):
             messages.success(request, _("The invitation goes out again with the next sending."))
         else:
             messages.error(request, _("This invitation has not failed, or it is not yours to send."))

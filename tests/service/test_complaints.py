@@ -85,6 +85,14 @@ def test_company_exceptions_override_the_calendar_and_unknown_years_count_weekda
     assert announced.add(at(date(2027, 1, 9), 17), timedelta(hours=2)) == at(date(2027, 1, 12), 10)
 
 
+def test_a_deadline_out_of_reach_is_capped_at_three_years():
+    """A company that marks every day of 2027 off: the longest service level is due three years on, not an
+    error when the complaint is registered."""
+    all_off = office(exceptions={date(2027, 1, 1) + timedelta(days=n): False for n in range(4 * 366)})
+    start = at(date(2027, 1, 4), 10)
+    assert all_off.add(start, timedelta(hours=2000)) == start + timedelta(days=3 * 366)
+
+
 def test_deadlines_follow_the_policy_of_the_category_else_of_the_severity(scoped):
     opened = at(date(2026, 11, 16), 10)  # a Monday
     normal = register(opened=opened)  # 服务态度: the tenant's any-category policy, 8 h and 40 h
