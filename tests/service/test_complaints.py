@@ -15,6 +15,7 @@ from guardian.shortcuts import get_perms
 
 from accounts.models import Department, Position, PositionAssignment, Staff
 from customers.models import Customer
+from customers.validators import display_mobile
 from service import complaints, services
 from service.models import (
     CallSettings,
@@ -197,6 +198,14 @@ def test_a_grant_lets_someone_outside_the_line_see_and_work_on_it(scoped, client
     response = client_as("demo.analyst").post(reverse("service:complaint", args=[complaint.pk]),
                                               {"action": "note", "note-text": "已跟进"}, follow=True)
     assert "已跟进" in response.content.decode()
+    # the list shows the granted complaint's customer in full, as its page does; the others stay masked
+    listed = client_as("demo.analyst").get(reverse("service:complaints")).content.decode()
+    row = listed.split(f'id="complaint-{complaint.pk}"')[1].split("</tr>")[0]
+    assert display_mobile(complaint.customer.mobile) in row
+    other_row = register(customer="李强")
+    listed = client_as("demo.analyst").get(reverse("service:complaints")).content.decode()
+    row = listed.split(f'id="complaint-{other_row.pk}"')[1].split("</tr>")[0]
+    assert display_mobile(other_row.customer.mobile) not in row and "李强" in row
 
 
 # --- closing the loop -----------------------------------------------------------------------------------
