@@ -49,9 +49,12 @@ def manage(env, *args):
 
 def django_eval(env, code: str) -> str:
     """Run `code` with Django set up; return the last line it prints."""
-    out = subprocess.run([PY, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
-                         env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"}, check=True, capture_output=True,
-                         text=True).stdout
+    done = subprocess.run([PY, "-c", f"import django; django.setup(); {code}"], cwd=ROOT,
+                          env={**env, "DJANGO_SETTINGS_MODULE": "crm.settings"}, capture_output=True, text=True)
+    if done.returncode:
+        sys.stderr.write(done.stderr)
+        done.check_returncode()
+    out = done.stdout
     return out.strip().splitlines()[-1] if out.strip() else ""
 
 
@@ -215,52 +218,49 @@ def main() -> int:
         finally:
             app.stop()
             floor.stop()
+        # each phase's figures as soon as it is measured: a later phase that fails loses only its own
+        print()
+        print(f"seed_demo --customers {args.customers:,}: {seed_seconds:.0f} s "
+              f"({args.customers * 1.2 / seed_seconds:,.0f} customers/s over demo and acme)")
+        print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; latency: {args.users} users "
+              f"waiting 1–3 s, {args.seconds:.0f} s; throughput: {args.clients} clients, no wait, "
+              f"{args.saturation_seconds:.0f} s")
+        header = (f"{'page':40} {'p50 ms':>7} {'p95 ms':>7} {'n':>5} {'req/s':>7}   {'floor':13} {'p50':>6} "
+                  f"{'p95':>6} {'req/s':>7}  {'req/s %':>7}")
+        print(header)
+        for name, (p50, p95, count, rps) in results.items():
+            floor_name = pages[name][1]
+            f50, f95, _fn, frps = floor_results[floor_name]
+            print(f"{name:40} {p50:7.1f} {p95:7.1f} {count:5d} {rps:7.0f}   {floor_name:13} {f50:6.1f} "
+                  f"{f95:6.1f} {frps:7.0f}  {100 * rps / frps:6.0f}%")
+        first, deep = results["customer list, first page"][1], results["customer list, deep page (100,000 in)"][1]
+        print(f"deep page p95 / first page p95: {deep / first:.2f}")
+        f50, f95, _fn, _frps = floor_results["floor detail"]
+        for name, (p50, p95, count) in workspace.items():
+            print(f"{'workspace: ' + name:40} {p50:7.1f} {p95:7.1f} {count:5d} {'':>7}   {'floor detail':13} "
+                  f"{f50:6.1f} {f95:6.1f}")
+        print(f"  ({len(specialists)} specialists, each: next call (htmx POST answered with the call page) → 1–3 s "
+              f"→ record (POST) → 1–3 s)")
+        print()
+        print("\n".join(generation_lines(generation)))
+        print("\n".join(report_lines(report)), flush=True)
         print("  measuring the follow-up report cold", flush=True)
-        cold_report = eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
-                                            f"print(repr(measure_in_process({report!r}, 20, cold=True)))"))
+        print("\n".join(eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
+                                             f"print(repr(measure_in_process({report!r}, 20, cold=True)))"))))
+        print("\n".join(results_lines(results_data)))
         print("  measuring the survey results cold", flush=True)
         paths = results_paths(results_data)
-        cold_results = eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
+        print("\n".join(eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
                                              f"print(repr(measure_in_process({results_data!r}, 20, cold=True, "
-                                             f"paths={paths!r})))"))
+                                             f"paths={paths!r})))"))))
         from tests.bench.import_bench import run as import_bench
 
         print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)
-        import_lines = import_bench(env, rows=args.import_rows)
+        print("\n".join(import_bench(env, rows=args.import_rows)))
         print("  measuring survey sending", flush=True)
         surveys = eval(django_eval(env, "from tests.bench.survey_bench import measure_sending; "  # noqa: S307
                                         "print(repr(measure_sending()))"))
-
-    print()
-    print(f"seed_demo --customers {args.customers:,}: {seed_seconds:.0f} s "
-          f"({args.customers * 1.2 / seed_seconds:,.0f} customers/s over demo and acme)")
-    print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; latency: {args.users} users waiting "
-          f"1–3 s, {args.seconds:.0f} s; throughput: {args.clients} clients, no wait, {args.saturation_seconds:.0f} s")
-    header = (f"{'page':40} {'p50 ms':>7} {'p95 ms':>7} {'n':>5} {'req/s':>7}   {'floor':13} {'p50':>6} "
-              f"{'p95':>6} {'req/s':>7}  {'req/s %':>7}")
-    print(header)
-    for name, (p50, p95, count, rps) in results.items():
-        floor_name = pages[name][1]
-        f50, f95, _fn, frps = floor_results[floor_name]
-        print(f"{name:40} {p50:7.1f} {p95:7.1f} {count:5d} {rps:7.0f}   {floor_name:13} {f50:6.1f} {f95:6.1f} "
-              f"{frps:7.0f}  {100 * rps / frps:6.0f}%")
-    first, deep = results["customer list, first page"][1], results["customer list, deep page (100,000 in)"][1]
-    print(f"deep page p95 / first page p95: {deep / first:.2f}")
-    f50, f95, _fn, _frps = floor_results["floor detail"]
-    for name, (p50, p95, count) in workspace.items():
-        print(f"{'workspace: ' + name:40} {p50:7.1f} {p95:7.1f} {count:5d} {'':>7}   {'floor detail':13} {f50:6.1f} "
-              f"{f95:6.1f}")
-    print(f"  ({len(specialists)} specialists, each: next call (htmx POST answered with the call page) → 1–3 s → "
-          f"record (POST) → 1–3 s)")
-    print()
-    print("\n".join(generation_lines(generation)))
-    print("\n".join(report_lines(report)))
-    print("\n".join(cold_report))
-    print("\n".join(results_lines(results_data)))
-    print("\n".join(cold_results))
-    print()
-    print("\n".join(import_lines))
-    print("\n".join(sending_lines(surveys)))
+        print("\n".join(sending_lines(surveys)))
     return 0
 
 
