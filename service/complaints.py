@@ -42,6 +42,7 @@ from service.models import (
     Priority,
     Severity,
 )
+from service.models.complaints import worded
 from service.sla import WorkCalendar, calendar_for
 
 Status, Kind, Level = Complaint.Status, ComplaintEvent.Kind, Complaint.Level
@@ -93,9 +94,11 @@ def _paused(complaint: Complaint) -> timedelta:
     return timedelta(seconds=complaint.paused_seconds)
 
 
-def _event(complaint: Complaint, kind: str, actor: Staff | None, text: str = "", *, at: datetime) -> ComplaintEvent:
+def _event(complaint: Complaint, kind: str, actor: Staff | None, text: str = "", *, at: datetime,
+           said: dict | None = None) -> ComplaintEvent:
+    """A history line: what a person wrote (`text`) or what the system notes (`said`, a `Said` message)."""
     return ComplaintEvent.objects.create(tenant_id=complaint.tenant_id, complaint=complaint, kind=kind, actor=actor,
-                                         text=text.strip()[:4000], at=at)
+                                         text=text.strip()[:4000], said=said or {}, at=at)
 
 
 def _locked(complaint_id: int) -> Complaint:
@@ -111,10 +114,14 @@ def _require(complaint: Complaint, *statuses) -> None:
                               % {"status": complaint.get_status_display().lower()}, code="state")
 
 
-def _label(staff: Staff | None) -> str:
+def _label(staff: Staff | None) -> str | dict:
     if staff is None:
-        return _("nobody")
+        return {"msg": "nobody"}
     return staff.user.display_name
+
+
+def _owner_label(staff: Staff | None) -> str | dict:
+    return _label(staff) if staff is not None else {"msg": "team_queue"}
 
 
 # --- the org chart: who is above whom ----------------------------------------------------------------
@@ -201,13 +208,14 @@ def _grant(complaint: Complaint, staff: Staff) -> None:
 # --- notices ------------------------------------------------------------------------------------------
 
 
-def _notify(complaint: Complaint, staff: Staff | None, what: str) -> None:
-    """An e-mail to `staff` about the complaint (after the commit; nobody with an address: nothing)."""
+def _notify(complaint: Complaint, staff: Staff | None, what: dict) -> None:
+    """An e-mail to `staff` about the complaint, in their language (`what`: a `Said` message; after the commit;
+    nobody with an address: nothing)."""
     if staff is None or not staff.user.email:
         return
     user, tenant = staff.user, complaint.tenant
     with translation.override(user.language or tenant.default_language):
-        context = {"complaint": complaint, "what": what, "user": user, "tenant": tenant,
+        context = {"complaint": complaint, "what": worded(what), "user": user, "tenant": tenant,
                    "site_url": settings.SITE_URL}
         subject = " ".join(render_to_string("service/email/complaint_subject.txt", context).split())
         body = render_to_string("service/email/complaint.txt", context)
@@ -225,11 +233,11 @@ def _open(complaint: Complaint, *, actor: Staff | None, now: datetime) -> Compla
         complaint.department_id = home_department(complaint.owner_id)
     _set_clocks(complaint, calendar_for(complaint.tenant), now=now, paused=timedelta(0), fresh=True)
     complaint.save()
-    _event(complaint, Kind.OPENED, actor, _("%(channel)s · %(severity)s · owner: %(owner)s") % {
-        "channel": complaint.get_channel_display(), "severity": complaint.get_severity_display(),
-        "owner": _label(complaint.owner) if complaint.owner_id else _("team queue")}, at=now)
+    _event(complaint, Kind.OPENED, actor, at=now, said={
+        "msg": "opened", "channel": ["channel", complaint.channel], "severity": ["severity", complaint.severity],
+        "owner": _owner_label(complaint.owner)})
     if complaint.severity == Severity.MAJOR:
-        _escalate(complaint, Level.DIRECTOR, now=now, why=_("Major complaint"))
+        _escalate(complaint, Level.DIRECTOR, now=now, why={"msg": "major"})
     return complaint
 
 
@@ -383,16 +391,17 @@ def reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, department
     _require(complaint, *Complaint.UNRESOLVED)
     if owner is None and department_id is None:
         raise ValidationError({"owner": _("Choose a person or a team.")})
-    before = _label(complaint.owner) if complaint.owner_id else _("team queue")
+    before = _owner_label(complaint.owner)
     complaint.owner = owner
     complaint.department_id = home_department(owner.pk) if owner is not None else department_id
     if owner is not None and complaint.department_id is None:
         complaint.department_id = department_id
     complaint.save()
     after = _label(owner) if owner is not None else Department.objects.get(pk=department_id).name
-    _event(complaint, Kind.ASSIGNED, actor, f"{before} → {after}", at=now or timezone.now())
+    _event(complaint, Kind.ASSIGNED, actor, at=now or timezone.now(), said={"msg": "moved", "before": before,
+                                                                            "after": after})
     if owner is not None and owner != actor:
-        _notify(complaint, owner, _("The complaint is now yours."))
+        _notify(complaint, owner, {"msg": "yours"})
     return complaint
 
 
@@ -406,7 +415,8 @@ def reclassify(*, complaint_id: int, actor: Staff, category_id: int | None, seve
     _require(complaint, *Complaint.UNRESOLVED)
     if severity not in Severity.values:
         raise ValidationError({"severity": _("Choose a severity.")})
-    before = f"{complaint.category or '—'} · {complaint.get_severity_display()}"
+    before = {"msg": "classified", "category": complaint.category.name if complaint.category else "—",
+              "severity": ["severity", complaint.severity]}
     was_major = complaint.severity == Severity.MAJOR
     complaint.category_id, complaint.severity = category_id, severity
     calendar = calendar_for(complaint.tenant)
@@ -415,10 +425,11 @@ def reclassify(*, complaint_id: int, actor: Staff, category_id: int | None, seve
         paused += calendar.between(complaint.paused_at, now)
     _set_clocks(complaint, calendar, now=now, paused=paused)
     complaint.save()
-    _event(complaint, Kind.CLASSIFIED, actor,
-           f"{before} → {complaint.category or '—'} · {complaint.get_severity_display()}", at=now)
+    _event(complaint, Kind.CLASSIFIED, actor, at=now, said={"msg": "moved", "before": before, "after": {
+        "msg": "classified", "category": complaint.category.name if complaint.category else "—",
+        "severity": ["severity", complaint.severity]}})
     if severity == Severity.MAJOR and not was_major and complaint.escalation < Level.DIRECTOR:
-        _escalate(complaint, Level.DIRECTOR, now=now, why=_("Major complaint"))
+        _escalate(complaint, Level.DIRECTOR, now=now, why={"msg": "major"})
     return complaint
 
 
@@ -526,8 +537,7 @@ def confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text: str = "",
     complaint.reopened += 1
     complaint.save()
     _event(complaint, Kind.REOPENED, actor, text, at=now)
-    _notify(complaint, complaint.owner, _("The customer is not satisfied with the result: the complaint is "
-                                          "open again."))
+    _notify(complaint, complaint.owner, {"msg": "not_satisfied"})
     return complaint
 
 
@@ -550,7 +560,7 @@ class Watched:
     escalated: int = 0
 
 
-def _escalate(complaint: Complaint, level: int, *, now: datetime, why: str) -> bool:
+def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> bool:
     """Send the complaint up to `level` (manager: the one above its owner or team; director: the one above, else
     any director), tell them, and grant it to them when it is outside their part of the org chart. False when
     nobody is there."""
@@ -575,9 +585,9 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: str) -> b
     complaint.save(update_fields=["escalation", "escalated_to", "escalated_at", "updated_at"])
     if _outside_their_part(complaint, target):
         _grant(complaint, target)
-    _event(complaint, Kind.ESCALATED, None, _("%(why)s → %(level)s %(name)s") % {
-        "why": why, "level": Level(level).label, "name": _label(target)}, at=now)
-    _notify(complaint, target, _("%(why)s: the complaint was escalated to you.") % {"why": why})
+    _event(complaint, Kind.ESCALATED, None, at=now, said={"msg": "escalated", "why": why, "level": ["level", level],
+                                                         "name": _label(target)})
+    _notify(complaint, target, {"msg": "escalated_to_you", "why": why})
     return True
 
 
@@ -586,8 +596,7 @@ def watch(tenant, *, now: datetime | None = None) -> Watched:
     warning and each breach happens once per complaint (the rows are locked, so two runs do not both act)."""
     now = now or timezone.now()
     result = Watched()
-    with translation.override(tenant.default_language):  # the history's words: the company's language
-        _watch(now, result)
+    _watch(now, result)
     return result
 
 
@@ -598,51 +607,48 @@ def _watch(now: datetime, result: Watched) -> None:
                 of=("self",), skip_locked=True):
             complaint.response_warn_at = None
             complaint.save(update_fields=["response_warn_at", "updated_at"])
-            _warn(complaint, _("The first response is due at %(due)s."), complaint.response_due, now)
+            _warn(complaint, "response_due", complaint.response_due, now)
             result.warned += 1
         for complaint in running.filter(resolution_warn_at__lte=now).select_for_update(of=("self",),
                                                                                        skip_locked=True):
             complaint.resolution_warn_at = None
             complaint.save(update_fields=["resolution_warn_at", "updated_at"])
-            _warn(complaint, _("The resolution is due at %(due)s."), complaint.resolution_due, now)
+            _warn(complaint, "resolution_due", complaint.resolution_due, now)
             result.warned += 1
         for complaint in running.filter(status=Status.NEW, response_breached_at__isnull=True,
                                         response_due__lte=now).select_for_update(of=("self",), skip_locked=True):
             complaint.response_breached_at, complaint.response_warn_at = complaint.response_due, None
             complaint.save(update_fields=["response_breached_at", "response_warn_at", "updated_at"])
             result.breached += 1
-            result.escalated += _breach(complaint, _("First response overdue"), now)
+            result.escalated += _breach(complaint, {"msg": "response_overdue"}, now)
         this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
         for complaint in running.filter(this_round, resolution_due__lte=now).select_for_update(
                 of=("self",), skip_locked=True):
             complaint.resolution_breached_at, complaint.resolution_warn_at = complaint.resolution_due, None
             complaint.save(update_fields=["resolution_breached_at", "resolution_warn_at", "updated_at"])
             result.breached += 1
-            result.escalated += _breach(complaint, _("Resolution overdue"), now)
+            result.escalated += _breach(complaint, {"msg": "resolution_overdue"}, now)
         # a result-feedback call that ended without the customer's answer: the owner records it on the page
         for complaint in (Complaint.objects.filter(status=Status.RESOLVED, feedback_followup__status__in=ENDED)
                           .select_related("feedback_followup", "owner__user", "tenant")
                           .select_for_update(of=("self",), skip_locked=True)):
-            text = _("The result-feedback call ended without the customer's answer (%(status)s); record their "
-                     "answer on the complaint.") % {"status": complaint.feedback_followup.get_status_display()}
+            said = {"msg": "no_answer", "status": ["followup_status", complaint.feedback_followup.status]}
             complaint.feedback_followup = None
             complaint.save(update_fields=["feedback_followup", "updated_at"])
-            _event(complaint, Kind.NO_ANSWER, None, text, at=now)
-            _notify(complaint, complaint.owner, text)
+            _event(complaint, Kind.NO_ANSWER, None, at=now, said=said)
+            _notify(complaint, complaint.owner, said)
 
 
 def _warn(complaint: Complaint, message: str, due: datetime, now: datetime) -> None:
-    from django.utils.formats import date_format
-
     local = timezone.localtime(due, timezone=calendar_for(complaint.tenant).zone)
-    text = message % {"due": date_format(local, "Y-m-d H:i")}
-    _event(complaint, Kind.WARNED, None, text, at=now)
+    said = {"msg": message, "due": f"{local:%Y-%m-%d %H:%M}"}
+    _event(complaint, Kind.WARNED, None, at=now, said=said)
     _notify(complaint, complaint.owner or holder_above(staff_id=None, department_id=complaint.department_id,
-                                                       kind=RoleKind.MANAGER), text)
+                                                       kind=RoleKind.MANAGER), said)
 
 
-def _breach(complaint: Complaint, why: str, now: datetime) -> int:
-    _event(complaint, Kind.BREACHED, None, why, at=now)
+def _breach(complaint: Complaint, why: dict, now: datetime) -> int:
+    _event(complaint, Kind.BREACHED, None, at=now, said=why)
     if complaint.escalation >= Level.DIRECTOR:
         return 0
     return int(_escalate(complaint, complaint.escalation + 1, now=now, why=why))

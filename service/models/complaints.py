@@ -231,7 +231,8 @@ class ComplaintEvent(TenantModel):
     at = models.DateTimeField(_("when"))  # when it happened (a clock's end is noted at the watcher's round)
     actor = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
                               db_index=False, verbose_name=_("by"))
-    text = models.TextField(_("details"), blank=True, max_length=4000)
+    text = models.TextField(_("details"), blank=True, max_length=4000)  # what a person wrote
+    said = models.JSONField(_("what the system noted"), default=dict, blank=True)  # see `Said`, worded when read
 
     class Meta:
         verbose_name = _("complaint history")
@@ -240,3 +241,55 @@ class ComplaintEvent(TenantModel):
 
     def __str__(self):
         return f"#{self.complaint_id} · {self.get_kind_display()}"
+
+    @property
+    def details(self) -> str:
+        """The line's words in the reader's language: what the system noted, then what a person wrote."""
+        return "\n".join(part for part in (worded(self.said) if self.said else "", self.text) if part)
+
+
+class Said:
+    """What the system notes on a complaint (its history, its notices), kept as a message and its arguments
+    so that each reader gets it in their own language: {"msg": key, argument: value}. A value is a name or
+    a time as written, a nested message, or [choice set, code] to be labelled."""
+
+    MESSAGES = {
+        "opened": _("%(channel)s · %(severity)s · owner: %(owner)s"),
+        "moved": "%(before)s → %(after)s",
+        "classified": "%(category)s · %(severity)s",
+        "escalated": _("%(why)s → %(level)s %(name)s"),
+        "escalated_to_you": _("%(why)s: the complaint was escalated to you."),
+        "response_due": _("The first response is due at %(due)s."),
+        "resolution_due": _("The resolution is due at %(due)s."),
+        "major": _("Major complaint"),
+        "response_overdue": _("First response overdue"),
+        "resolution_overdue": _("Resolution overdue"),
+        "team_queue": _("team queue"),
+        "nobody": _("nobody"),
+        "no_answer": _("The result-feedback call ended without the customer's answer (%(status)s); record their "
+                       "answer on the complaint."),
+        "yours": _("The complaint is now yours."),
+        "not_satisfied": _("The customer is not satisfied with the result: the complaint is open again."),
+    }
+
+    @staticmethod
+    def choices() -> dict:
+        from service.models import FollowUp
+
+        return {"channel": Complaint.Channel, "severity": Severity, "level": Complaint.Level,
+                "followup_status": FollowUp.Status}
+
+
+def worded(said) -> str:
+    """A `Said` message (or argument) in the active language."""
+    if isinstance(said, dict):
+        template = Said.MESSAGES.get(said.get("msg"), "")
+        args = {name: worded(value) for name, value in said.items() if name != "msg"}
+        return str(template) % args if args else str(template)
+    if isinstance(said, list) and len(said) == 2:
+        choices = Said.choices().get(said[0])
+        try:
+            return str(choices(said[1]).label) if choices else str(said[1])
+        except ValueError:  # a code since removed
+            return str(said[1])
+    return "" if said is None else str(said)

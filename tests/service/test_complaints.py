@@ -184,6 +184,22 @@ def test_a_major_complaint_goes_to_the_director_at_once_with_a_grant_outside_the
     assert kinds(complaint) == [Kind.OPENED, Kind.ESCALATED]
 
 
+def test_the_history_and_the_notices_are_worded_in_each_readers_language(scoped, client_as,
+                                                                         django_capture_on_commit_callbacks):
+    director, specialist = staff("demo.director"), staff("demo.specialist")
+    type(director.user).objects.filter(pk=director.user.pk).update(language="zh-hans", email="zongjian@example.com")
+    type(specialist.user).objects.filter(pk=specialist.user.pk).update(language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        complaint = register(severity="major")  # the specialist's; up to the director at once
+    url = reverse("service:complaint", args=[complaint.pk])
+    english = client_as("demo.specialist").get(url).content.decode().split('id="complaint-history"')[1]
+    chinese = client_as("demo.director").get(url).content.decode().split('id="complaint-history"')[1]
+    assert "Phone · Major · owner:" in english and "Major complaint → Director" in english
+    assert "电话 · 重大 · 负责人：" in chinese and "重大投诉 → 总监" in chinese
+    notice = next(m for m in mail.outbox if m.to == ["zongjian@example.com"])
+    assert "重大投诉" in notice.body and "Major complaint" not in notice.body
+
+
 def test_a_grant_lets_someone_outside_the_line_see_and_work_on_it(scoped, client_as):
     complaint = register()
     other = staff("demo.analyst")  # reads masked, works on nothing …
