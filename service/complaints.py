@@ -114,9 +114,7 @@ def _require(complaint: Complaint, *statuses) -> None:
                               % {"status": complaint.get_status_display().lower()}, code="state")
 
 
-def _label(staff: Staff | None) -> str | dict:
-    if staff is None:
-        return {"msg": "nobody"}
+def _label(staff: Staff) -> str:
     return staff.user.display_name
 
 

@@ -265,7 +265,6 @@ class Said:
         "response_overdue": _("First response overdue"),
         "resolution_overdue": _("Resolution overdue"),
         "team_queue": _("team queue"),
-        "nobody": _("nobody"),
         "no_answer": _("The result-feedback call ended without the customer's answer (%(status)s); record their "
                        "answer on the complaint."),
         "yours": _("The complaint is now yours."),
