@@ -15,6 +15,9 @@ project, and a bare Django project on the same database (tests/bench/floor.py) â
 - 100,000 survey invitations queued and sent to the console backend next to one UPDATE per message
   (tests/bench/survey_bench.py).
 
+Between the preparation (which deletes and rewrites a million rows) and the measurements the database is
+vacuumed and analysed, so the pages are measured on a settled database, not beside autovacuum.
+
     make bench                                       # 1,000,000 customers (seeding takes minutes)
     make bench ARGS="--customers 100000 --seconds 10" # quicker
 """
@@ -186,6 +189,8 @@ def main() -> int:
         print("  preparing a year of survey responses for the results page", flush=True)
         results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
                                              "prepare_survey_year; print(repr(prepare_survey_year()))"))
+        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
 
         pages = {
             "customer list, filter tier=A": ("/customers/?tier=a", "floor list"),
