@@ -38,19 +38,15 @@ def measure_generation() -> dict:
 
     from service.generation import generate
     from service.models import Answer, Appointment, Complaint, FollowUp, FollowUpCall, FollowUpPlan
+    from tests.bench.floor import empty
 
     tenant = _tenant()
     with scope(tenant=tenant), timezone.override(tenant.timezone):
         plan_id = FollowUpPlan.objects.values_list("pk", flat=True).first()
-        # no follow-ups, calls or answers: the references to them cleared, then each table emptied and vacuumed
-        # before its parent's rows go (a deleted row's foreign key check scans its children, dead rows included:
-        # a re-run has a year of calls)
+        # no follow-ups, calls or answers: the references to them cleared, then the tables emptied
         Complaint.objects.update(feedback_followup=None, followup_call=None)
         Appointment.objects.update(followup=None, followup_call=None)
-        for model in (Answer, FollowUpCall, FollowUp):
-            model.objects.all()._raw_delete(model.objects.db)
-            with connection.cursor() as cursor:
-                cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+        empty(Answer, FollowUpCall, FollowUp)
         started = time.perf_counter()
         first = generate(tenant)
         first_seconds = time.perf_counter() - started

@@ -27,6 +27,7 @@ def measure_sending(total: int = INVITATIONS) -> dict:
     from service.generation import tenant_today
     from service.models import CallSettings, Complaint, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
     from service.survey_sending import queue, send_due
+    from tests.bench.floor import empty
 
     tenant = Tenant.objects.get(slug="demo")
     yesterday = tenant_today(tenant) - timedelta(days=1)
@@ -34,8 +35,7 @@ def measure_sending(total: int = INVITATIONS) -> dict:
         seed_surveys(tenant)  # a database seeded before surveys existed
         # start from no invitations (the results bench's year among them), children first
         Complaint.objects.update(survey_response=None)
-        for model in (SurveyAnswer, SurveyResponse, SurveyInvitation):
-            model.objects.all()._raw_delete(model.objects.db)
+        empty(SurveyAnswer, SurveyResponse, SurveyInvitation)
         CallSettings.objects.update_or_create(tenant=tenant, defaults={"surveys_from": clock(0),
                                                                        "surveys_until": clock(0)})
         Survey.objects.exclude(name="服务满意度调查").update(is_active=False)
