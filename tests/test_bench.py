@@ -1,0 +1,44 @@
+"""`make bench` in miniature: every measurement of tests/bench runs on the test database with a few rows and a
+live server, in the order `make bench` runs them. A change that breaks the benchmark fails here, not in a
+15-minute run made now and then (it broke twice: complaints pointing at follow-ups and at survey responses
+stopped the tables from being emptied)."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_transactional, live_server, settings):
+    from django.core.management import call_command
+
+    from tests.bench import followup_bench, report_bench, survey_bench, survey_results_bench
+    from tests.bench.floor import settle
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]  # the bench's requests name the host as gunicorn serves it
+    call_command("seed_demo", customers=300, verbosity=0)
+
+    generation = followup_bench.measure_generation()
+    assert generation["created"] > 0 and generation["again_created"] == 0
+    assert generation["floor_rows"] == generation["table_rows"] == generation["created"]
+    assert " created in " in followup_bench.generation_lines(generation)[0]
+
+    sessions = followup_bench.prepare_workspace(total=generation["created"] + 40, specialists=2)
+    year = report_bench.prepare_year(followups=300)
+    assert (year["followups"], year["rollup_rows"] > 0) == (300, True)
+    results = survey_results_bench.prepare_survey_year(responses=70)
+    assert (results["invitations"], results["responses"]) == (100, 70)
+    assert settle() >= 0
+
+    port = int(live_server.url.rsplit(":", 1)[1])
+    workspace = followup_bench.workspace_under_load(port, sessions, seconds=8)
+    assert workspace["next call"][2] > 0 and workspace["record a call"][2] == workspace["next call"][2]
+
+    cold = report_bench.measure_in_process(year, 2, cold=True)
+    cold += report_bench.measure_in_process(results, 2, cold=True, paths=survey_results_bench.results_paths(results))
+    assert [line.split(", cold")[0] for line in cold] == [
+        "follow-up report, this month", "follow-up report, a year", "survey results, this month",
+        "survey results, a year"]
+
+    sending = survey_bench.measure_sending(total=20)
+    assert sending["queued"] == sending["sent"] > 0
+    assert "queued and sent" in survey_bench.sending_lines(sending)[0]
