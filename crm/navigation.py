@@ -1,4 +1,8 @@
-"""The navigation: one list, each entry with the right it needs. Apps add their entries here."""
+"""The navigation: one list, each entry with the right it needs. Apps add their entries here.
+
+A page asked for by htmx to replace only its `<main>` (the boosted workspace, call and appointment pages send
+`HX-Target: main`) is rendered without the head and the navigation (`main_only`): the browser keeps its own,
+and the call page, asked for all day long, is not rendered twice over."""
 
 from dataclasses import dataclass
 
@@ -29,7 +33,15 @@ NAV_ITEMS = [
 ]
 
 
+def main_only(request) -> bool:
+    headers = request.headers
+    return (headers.get("HX-Request") == "true" and headers.get("HX-Target") == "main"
+            and "HX-History-Restore-Request" not in headers)
+
+
 def navigation(request):
+    if main_only(request):
+        return {"main_only": True, "nav_items": []}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
         return {"nav_items": []}

@@ -129,7 +129,7 @@ def prepare_workspace(total: int = OPEN_TASKS, specialists: int = SPECIALISTS) -
     return [login_session(f"demo.cs{n:03d}") for n in range(specialists)]
 
 
-HTMX = {"HX-Request": "true", "HX-Boosted": "true"}  # what the boosted workspace form sends
+HTMX = {"HX-Request": "true", "HX-Boosted": "true", "HX-Target": "main"}  # what the boosted workspace form sends
 
 
 def _request(conn, method, path, cookies, body=None, headers=None):

@@ -1,6 +1,7 @@
 """demo.specialist, working in Chinese, opens the follow-up workspace, takes the next call, answers the
 questionnaire, completes the call by keyboard and lands on the next customer — without a page reload."""
 
+import re
 from datetime import time, timedelta
 
 import pytest
@@ -68,6 +69,8 @@ def test_specialist_completes_a_call_in_chinese_and_gets_the_next_customer(seede
     expect(page.locator("#call-customer")).to_have_text("李强")
     expect(page.locator("main")).to_contain_text("已接通，已完成：王芳。")
     assert page.evaluate("window.stillTheSamePage") is True  # htmx swapped the page's main part
+    expect(page).to_have_title(re.compile("^李强 · 回访 · "))  # the main-only response still names the page
+    expect(page.locator('#main-nav a[href="/service/followups/"]')).to_have_class(re.compile("active"))
     assert page.url.endswith(f"/service/followups/{_followup_of('李强', demo)}/")
 
     with scope(tenant=demo):

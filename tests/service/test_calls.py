@@ -326,7 +326,7 @@ def test_with_htmx_the_next_call_comes_in_the_same_response(scoped, client_as):
     first = followup("王芳", priority=1, due=tenant_today(scoped))
     second = followup("李强", priority=2, due=tenant_today(scoped))
     client = client_as("demo.specialist")
-    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true"}
+    htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true", "HTTP_HX_TARGET": "main"}
     taken = client.post(reverse("service:followups"), **htmx)
     assert taken.status_code == 200 and taken["HX-Push-Url"] == reverse("service:followup", args=[first.pk])
     page = taken.content.decode()
@@ -340,6 +340,23 @@ def test_with_htmx_the_next_call_comes_in_the_same_response(scoped, client_as):
     assert "李强" in done.content.decode()
     first.refresh_from_db()
     assert first.status != "open"
+
+
+def test_a_page_swapped_into_main_comes_without_the_head_and_the_navigation(scoped, client_as):
+    """The boosted pages replace only `<main>` (HX-Target: main): the response is the title and the main part;
+    asked for otherwise (a plain visit, htmx restoring the history) it is the whole page."""
+    f = followup("王芳")
+    client = client_as("demo.specialist")
+    url = reverse("service:followup", args=[f.pk])
+    swapped = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true", HTTP_HX_TARGET="main")
+    page = swapped.content.decode()
+    assert page.startswith("<title>王芳 · ") and '<main id="main"' in page and "王芳" in page
+    assert "<nav" not in page.replace('<nav aria-label="breadcrumb">', "") and "<!doctype" not in page
+    assert "Main navigation" not in page and 'id="call-form"' in page
+    restore = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "main", "HTTP_HX_HISTORY_RESTORE_REQUEST": "true"}
+    for headers in ({}, restore):
+        whole = client.get(url, **headers).content.decode()
+        assert whole.startswith("<!doctype html>") and "Main navigation" in whole and '<main id="main"' in whole
 
 
 def test_the_customer_timeline_shows_the_call(scoped, client_as):
