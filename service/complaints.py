@@ -19,6 +19,7 @@ their dissatisfaction reopens it."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -44,6 +45,8 @@ from service.models import (
 )
 from service.models.complaints import worded
 from service.sla import WorkCalendar, calendar_for
+
+logger = logging.getLogger(__name__)
 
 Status, Kind, Level = Complaint.Status, ComplaintEvent.Kind, Complaint.Level
 
@@ -556,6 +559,7 @@ class Watched:
     warned: int = 0
     breached: int = 0
     escalated: int = 0
+    failed: int = 0  # complaints left for the next run (logged)
 
 
 def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> bool:
@@ -591,50 +595,71 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> 
 
 def watch(tenant, *, now: datetime | None = None) -> Watched:
     """Warn owners of clocks near their end and escalate complaints whose clock ran out. Idempotent: each
-    warning and each breach happens once per complaint (the rows are locked, so two runs do not both act)."""
+    warning and each breach happens once per complaint (the row is locked, so two runs do not both act).
+    Each complaint is one short transaction: one that fails is logged, counted and left for the next run,
+    and the others go ahead (a fault in one complaint does not hold back every warning of the company)."""
     now = now or timezone.now()
     result = Watched()
-    _watch(now, result)
+    for due, act in _watch_steps(now, result):
+        for pk in list(due.order_by("pk").values_list("pk", flat=True)):
+            try:
+                with transaction.atomic():
+                    complaint = (due.filter(pk=pk).select_related("owner__user", "tenant", "feedback_followup")
+                                 .select_for_update(of=("self",), skip_locked=True).first())
+                    if complaint is not None:  # still due, and no other run has it
+                        act(complaint)
+            except Exception:
+                logger.exception("complaint watcher: complaint %s failed; the next run tries it again", pk)
+                result.failed += 1
     return result
 
 
-def _watch(now: datetime, result: Watched) -> None:
-    running = Complaint.objects.filter(status__in=Complaint.RUNNING).select_related("owner__user", "tenant")
-    with transaction.atomic():
-        for complaint in running.filter(response_warn_at__lte=now, status=Status.NEW).select_for_update(
-                of=("self",), skip_locked=True):
-            complaint.response_warn_at = None
-            complaint.save(update_fields=["response_warn_at", "updated_at"])
-            _warn(complaint, "response_due", complaint.response_due, now)
-            result.warned += 1
-        for complaint in running.filter(resolution_warn_at__lte=now).select_for_update(of=("self",),
-                                                                                       skip_locked=True):
-            complaint.resolution_warn_at = None
-            complaint.save(update_fields=["resolution_warn_at", "updated_at"])
-            _warn(complaint, "resolution_due", complaint.resolution_due, now)
-            result.warned += 1
-        for complaint in running.filter(status=Status.NEW, response_breached_at__isnull=True,
-                                        response_due__lte=now).select_for_update(of=("self",), skip_locked=True):
-            complaint.response_breached_at, complaint.response_warn_at = complaint.response_due, None
-            complaint.save(update_fields=["response_breached_at", "response_warn_at", "updated_at"])
-            result.breached += 1
-            result.escalated += _breach(complaint, {"msg": "response_overdue"}, now)
-        this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
-        for complaint in running.filter(this_round, resolution_due__lte=now).select_for_update(
-                of=("self",), skip_locked=True):
-            complaint.resolution_breached_at, complaint.resolution_warn_at = complaint.resolution_due, None
-            complaint.save(update_fields=["resolution_breached_at", "resolution_warn_at", "updated_at"])
-            result.breached += 1
-            result.escalated += _breach(complaint, {"msg": "resolution_overdue"}, now)
+def _watch_steps(now: datetime, result: Watched):
+    """(the complaints due for a step, what the step does to one of them), in order."""
+    running = Complaint.objects.filter(status__in=Complaint.RUNNING)
+
+    def warn_response(complaint):
+        complaint.response_warn_at = None
+        complaint.save(update_fields=["response_warn_at", "updated_at"])
+        _warn(complaint, "response_due", complaint.response_due, now)
+        result.warned += 1
+
+    def warn_resolution(complaint):
+        complaint.resolution_warn_at = None
+        complaint.save(update_fields=["resolution_warn_at", "updated_at"])
+        _warn(complaint, "resolution_due", complaint.resolution_due, now)
+        result.warned += 1
+
+    def breach_response(complaint):
+        complaint.response_breached_at, complaint.response_warn_at = complaint.response_due, None
+        complaint.save(update_fields=["response_breached_at", "response_warn_at", "updated_at"])
+        escalated = _breach(complaint, {"msg": "response_overdue"}, now)
+        result.breached += 1
+        result.escalated += escalated
+
+    def breach_resolution(complaint):
+        complaint.resolution_breached_at, complaint.resolution_warn_at = complaint.resolution_due, None
+        complaint.save(update_fields=["resolution_breached_at", "resolution_warn_at", "updated_at"])
+        escalated = _breach(complaint, {"msg": "resolution_overdue"}, now)
+        result.breached += 1
+        result.escalated += escalated
+
+    def no_answer(complaint):
         # a result-feedback call that ended without the customer's answer: the owner records it on the page
-        for complaint in (Complaint.objects.filter(status=Status.RESOLVED, feedback_followup__status__in=ENDED)
-                          .select_related("feedback_followup", "owner__user", "tenant")
-                          .select_for_update(of=("self",), skip_locked=True)):
-            said = {"msg": "no_answer", "status": ["followup_status", complaint.feedback_followup.status]}
-            complaint.feedback_followup = None
-            complaint.save(update_fields=["feedback_followup", "updated_at"])
-            _event(complaint, Kind.NO_ANSWER, None, at=now, said=said)
-            _notify(complaint, complaint.owner, said)
+        said = {"msg": "no_answer", "status": ["followup_status", complaint.feedback_followup.status]}
+        complaint.feedback_followup = None
+        complaint.save(update_fields=["feedback_followup", "updated_at"])
+        _event(complaint, Kind.NO_ANSWER, None, at=now, said=said)
+        _notify(complaint, complaint.owner, said)
+
+    this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
+    return (
+        (running.filter(response_warn_at__lte=now, status=Status.NEW), warn_response),
+        (running.filter(resolution_warn_at__lte=now), warn_resolution),
+        (running.filter(status=Status.NEW, response_breached_at__isnull=True, response_due__lte=now), breach_response),
+        (running.filter(this_round, resolution_due__lte=now), breach_resolution),
+        (Complaint.objects.filter(status=Status.RESOLVED, feedback_followup__status__in=ENDED), no_answer),
+    )
 
 
 def _warn(complaint: Complaint, message: str, due: datetime, now: datetime) -> None:

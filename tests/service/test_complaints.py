@@ -133,6 +133,31 @@ def test_waiting_for_the_customer_stops_the_clocks(scoped):
     assert kinds(complaint) == [Kind.OPENED, Kind.WAITING, Kind.RESUMED]
 
 
+def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monkeypatch, caplog):
+    """One complaint whose warning cannot be given (here its notice fails) is logged and left as it was for
+    the next run; the other complaints of the company are warned in the same run."""
+    broken = register(opened=at(date(2026, 11, 16), 9))
+    fine = register("李强", opened=at(date(2026, 11, 16), 9))
+    notify = complaints._notify
+
+    def failing(complaint, *args, **kwargs):
+        if complaint.pk == broken.pk:
+            raise ConnectionError("mail server gone")
+        return notify(complaint, *args, **kwargs)
+
+    monkeypatch.setattr(complaints, "_notify", failing)
+    first = complaints.watch(scoped, now=at(date(2026, 11, 16), 15, 1))
+    assert (first.warned, first.failed) == (1, 1)
+    assert kinds(fine) == [Kind.OPENED, Kind.WARNED] and kinds(broken) == [Kind.OPENED]
+    broken.refresh_from_db()
+    assert broken.response_warn_at is not None  # nothing half-written: still due
+    assert f"complaint {broken.pk} failed" in caplog.text
+
+    monkeypatch.setattr(complaints, "_notify", notify)
+    again = complaints.watch(scoped, now=at(date(2026, 11, 16), 15, 6))
+    assert (again.warned, again.failed) == (1, 0) and kinds(broken) == [Kind.OPENED, Kind.WARNED]
+
+
 # --- escalation along the org chart --------------------------------------------------------------------
 
 
