@@ -177,6 +177,24 @@ def test_navigation_shows_only_what_the_role_may_open(client_as, new_staff, demo
     assert 'href="/admin/"' in client_as("demo.admin").get("/").content.decode()
 
 
+def test_the_reports_share_one_menu_and_a_lone_entry_is_a_plain_link(client_as, new_staff, demo):
+    from django.contrib.auth.models import Permission
+
+    director = client_as("demo.director").get("/reports/surveys/").content.decode()
+    menu = director[director.index('class="nav-link dropdown-toggle active"'):]
+    menu = menu[:menu.index("</ul>")]
+    assert ">Reports</a>" in menu
+    for path in ("/reports/followups/", "/reports/surveys/", "/reports/complaints/", "/customers/missing/"):
+        assert f'href="{path}"' in menu
+    assert 'class="dropdown-item active" aria-current="page" href="/reports/surveys/"' in menu
+    # someone who may open only the data quality page of the group: a link of its own, no menu
+    staff = new_staff(demo, "demo.clerk")
+    staff.user_permissions.add(Permission.objects.get(content_type__app_label="customers", codename="view_customer"))
+    clerk = client_as("demo.clerk").get("/").content.decode()
+    assert "dropdown-toggle" not in clerk.split('id="main-nav"')[1].split("</ul>")[0]
+    assert '<a class="nav-link" href="/customers/missing/">Data quality</a>' in clerk
+
+
 def test_healthz_answers_200_when_database_and_broker_answer():
     response = Client().get("/healthz")
     assert response.status_code == 200

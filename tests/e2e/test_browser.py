@@ -38,7 +38,10 @@ def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(see
     expect(page).to_have_url(base + "/")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("main h1")).to_have_text(f"Welcome, {name}")
-    expect(nav.get_by_role("link", name="Home")).to_be_visible()
+    expect(nav.get_by_role("link", name="Customers")).to_be_visible()
+    expect(nav.get_by_role("link", name="Survey results")).to_be_hidden()  # in the reports menu
+    nav.get_by_role("button", name="Reports").click()
+    expect(nav.get_by_role("link", name="Survey results")).to_be_visible()
     expect(nav.get_by_role("link", name="Org chart")).to_be_visible()
 
     # the org chart: departments, positions, headcounts
@@ -71,7 +74,7 @@ def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(see
     page.locator("#language-select").select_option(label="简体中文")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     expect(page).to_have_url(base + "/org/")
-    expect(nav.get_by_role("link", name="首页")).to_be_visible()
+    expect(nav.get_by_role("button", name="报表")).to_be_visible()
     expect(nav.get_by_role("link", name="组织架构")).to_be_visible()
     expect(page.locator("main h1")).to_have_text("组织架构")
     expect(chart.locator("summary", has_text="客户关系管理部")).to_be_visible()
