@@ -219,7 +219,8 @@ class SurveyInvitationAdmin(TenantAdmin):
     list_select_related = ("survey", "customer")
     raw_id_fields = ("customer",)
     fields = ("survey", "customer", "occasion_key", "occasion_on", "staff", "department", "version", "channel",
-              "status", "send_after", "sent_at", "reminded_at", "expires_at", "attempts", "last_error")
+              "status", "send_after", "sent_at", "reminded_at", "expires_at", "attempts", "reminder_attempts",
+              "remind_after", "last_error")
     readonly_fields = fields
 
     def has_add_permission(self, request):

@@ -10,8 +10,8 @@ message goes to the provider, and its outcome is written after; the two writes o
 are one statement. A worker killed halfway leaves the unclaimed invitations waiting (the next run sends
 them) and at most the message in flight claimed: that one is not sent again automatically (it may have
 gone out), but marked failed with the reason, for the manager to see. Failures that may pass (throttling,
-the provider's trouble) are tried again later with a growing pause; the others, and the last try, are
-recorded on the invitation."""
+the provider's trouble) are tried again later with a growing pause, a reminder's as an invitation's; the
+others, and the last try, are recorded on the invitation (a reminder that never went out leaves it sent)."""
 
 from __future__ import annotations
 
@@ -154,7 +154,8 @@ DUE = """
     ORDER BY i.id LIMIT %(limit)s"""
 DUE_INVITATIONS = "i.status = 'pending' AND i.send_after <= %(now)s AND i.channel <> 'phone'"
 DUE_REMINDERS = """i.status = 'sent' AND i.reminded_at IS NULL AND i.channel <> 'phone' AND s.reminder_days IS NOT NULL
-    AND i.sent_at <= %(now)s - make_interval(days => s.reminder_days) AND i.expires_at > %(now)s"""
+    AND i.sent_at <= %(now)s - make_interval(days => s.reminder_days) AND i.expires_at > %(now)s
+    AND (i.remind_after IS NULL OR i.remind_after <= %(now)s)"""
 
 # the outcome of the previous message and the claim of the next, in one statement (either may be NULL)
 STEP = """
@@ -162,15 +163,17 @@ STEP = """
         UPDATE service_surveyinvitation SET
             status = %(status)s, sent_at = COALESCE(%(sent_at)s, sent_at),
             expires_at = COALESCE(%(expires_at)s, expires_at), reminded_at = COALESCE(%(reminded_at)s, reminded_at),
-            send_after = COALESCE(%(send_after)s, send_after), sending_since = NULL,
+            send_after = COALESCE(%(send_after)s, send_after), remind_after = COALESCE(%(remind_after)s, remind_after),
+            sending_since = NULL,
             last_error = COALESCE(NULLIF(%(error)s, ''), last_error),  -- a success keeps the last failure's
             updated_at = %(now)s
         WHERE tenant_id = %(tenant)s AND id = %(done)s
     )
-    UPDATE service_surveyinvitation SET sending_since = %(now)s, attempts = attempts + %(attempt)s
+    UPDATE service_surveyinvitation SET sending_since = %(now)s, attempts = attempts + %(attempt)s,
+        reminder_attempts = reminder_attempts + 1 - %(attempt)s
     WHERE tenant_id = %(tenant)s AND id = %(next)s AND sending_since IS NULL AND status = %(claim_status)s
       AND (%(claim_status)s = 'pending' OR reminded_at IS NULL)
-    RETURNING attempts"""
+    RETURNING CASE WHEN %(claim_status)s = 'pending' THEN attempts ELSE reminder_attempts END"""
 
 
 # Customers without a mobile or e-mail are asked by phone: a due phone invitation becomes a follow-up call of
@@ -231,6 +234,7 @@ class _Outcome:
     expires_at: datetime | None = None
     reminded_at: datetime | None = None
     send_after: datetime | None = None
+    remind_after: datetime | None = None
     error: str = ""
 
 
@@ -335,8 +339,8 @@ class _Sender:
             self.mail.close()
 
     def _step(self, claim: int | None, claim_status: str) -> int | None:
-        """Write the previous outcome; claim `claim`. Returns the claimed invitation's attempts, or None
-        when another run has it, or it is no longer due."""
+        """Write the previous outcome; claim `claim`. Returns the claimed invitation's attempts (of the
+        reminder, claiming one), or None when another run has it, or it is no longer due."""
         done, outcome = self.pending or (None, _Outcome(status=""))
         self.pending = None
         if done is None and claim is None:
@@ -345,7 +349,8 @@ class _Sender:
             cursor.execute(STEP, {
                 "tenant": self.tenant.pk, "now": self.now, "done": done, "status": outcome.status,
                 "sent_at": outcome.sent_at, "expires_at": outcome.expires_at, "reminded_at": outcome.reminded_at,
-                "send_after": outcome.send_after, "error": outcome.error[:300], "next": claim,
+                "send_after": outcome.send_after, "remind_after": outcome.remind_after, "error": outcome.error[:300],
+                "next": claim,
                 "claim_status": claim_status, "attempt": 1 if claim_status == Status.PENDING else 0})
             row = cursor.fetchone()
         return row[0] if row else None
@@ -383,9 +388,12 @@ class _Sender:
 
     def _failure(self, error: Exception, transient: bool, attempts: int, reminder: bool) -> _Outcome:
         message = str(error) or error.__class__.__name__
-        if reminder:  # a reminder is tried once: the invitation itself went out
-            return _Outcome(status=Status.SENT, reminded_at=self.now,
-                            error=_("The reminder could not be sent: %(error)s") % {"error": message})
+        if reminder:  # the invitation itself went out: it stays sent whatever becomes of the reminder
+            error = _("The reminder could not be sent: %(error)s") % {"error": message}
+            if transient and attempts <= len(RETRY_PAUSES):
+                self.result.retrying += 1
+                return _Outcome(status=Status.SENT, remind_after=self.now + RETRY_PAUSES[attempts - 1], error=error)
+            return _Outcome(status=Status.SENT, reminded_at=self.now, error=error)
         if transient and attempts <= len(RETRY_PAUSES):
             self.result.retrying += 1
             return _Outcome(status=Status.PENDING, send_after=self.now + RETRY_PAUSES[attempts - 1], error=message)

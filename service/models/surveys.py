@@ -118,6 +118,9 @@ class SurveyInvitation(TenantModel):
     reminded_at = models.DateTimeField(_("reminded"), null=True, blank=True)
     expires_at = models.DateTimeField(_("link works until"))
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # a reminder that failed for a passing reason is tried again after a pause, like the invitation itself
+    reminder_attempts = models.PositiveSmallIntegerField(_("reminder attempts"), default=0, db_default=0)
+    remind_after = models.DateTimeField(_("remind again after"), null=True, blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     # set (committed) just before a message goes to the provider and cleared with its outcome: a row left
     # with it by a worker that died is never sent again automatically (it may have gone out)

@@ -196,6 +196,38 @@ def test_one_reminder_to_those_who_have_not_answered_and_links_expire(scoped, ou
     assert expired.expired == 1 and invitations() == [("李强", "sms", "expired"), ("赵敏", "sms", "answered")]
 
 
+@pytest.mark.parametrize("transient", [True, False])
+def test_a_reminder_that_fails_in_passing_is_tried_again_and_a_refused_one_is_not(scoped, outbox, settings,
+                                                                                   transient):
+    visit("李强")
+    survey_sending.queue(scoped, now=at(10))
+    assert survey_sending.send_due(scoped, now=at(10)).sent == 1
+    settings.SMS_BACKEND = "tests.service.sms_backends.Failing"
+    sms_backends.Failing.tries, sms_backends.Failing.transient = 0, transient
+    moment = at(10, 3)
+    for pause in (1, 5, 30) if transient else ():
+        assert survey_sending.send_due(scoped, now=moment).retrying == 1
+        invitation = SurveyInvitation.objects.get()
+        assert (invitation.status, invitation.reminded_at) == ("sent", None)
+        assert invitation.remind_after == moment + timedelta(minutes=pause)
+        assert survey_sending.send_due(scoped, now=moment + timedelta(minutes=pause - 0.5)).retrying == 0  # not yet
+        moment += timedelta(minutes=pause)
+    given_up = survey_sending.send_due(scoped, now=moment)
+    assert (given_up.retrying, given_up.reminded) == (0, 0)
+    invitation = SurveyInvitation.objects.get()
+    assert (invitation.status, invitation.reminded_at, invitation.attempts) == ("sent", moment, 1)
+    assert invitation.reminder_attempts == sms_backends.Failing.tries == (4 if transient else 1)
+    assert invitation.last_error == "The reminder could not be sent: HTTP 503"
+    assert survey_sending.send_due(scoped, now=moment + timedelta(hours=1)).retrying == 0  # and left alone
+    assert sms_backends.Failing.tries == (4 if transient else 1)
+    # the provider is back before the last try: the reminder goes out
+    if transient:
+        SurveyInvitation.objects.update(reminded_at=None, reminder_attempts=1, remind_after=moment)
+        settings.SMS_BACKEND = "crm.sms.FileBackend"
+        assert survey_sending.send_due(scoped, now=moment).reminded == 1
+        assert [m["template"] for m in outbox()] == ["survey_invitation", "survey_reminder"]
+
+
 def test_a_message_left_claimed_by_a_dead_worker_is_recorded_not_sent_again(scoped, outbox):
     visit("李强")
     visit("赵敏")
