@@ -618,31 +618,23 @@ def _watch_steps(now: datetime, result: Watched):
     """(the complaints due for a step, what the step does to one of them), in order."""
     running = Complaint.objects.filter(status__in=Complaint.RUNNING)
 
-    def warn_response(complaint):
-        complaint.response_warn_at = None
-        complaint.save(update_fields=["response_warn_at", "updated_at"])
-        _warn(complaint, "response_due", complaint.response_due, now)
-        result.warned += 1
+    def warn(clock: str):  # "response" or "resolution": its warning, once
+        def act(complaint):
+            setattr(complaint, f"{clock}_warn_at", None)
+            complaint.save(update_fields=[f"{clock}_warn_at", "updated_at"])
+            _warn(complaint, f"{clock}_due", getattr(complaint, f"{clock}_due"), now)
+            result.warned += 1
+        return act
 
-    def warn_resolution(complaint):
-        complaint.resolution_warn_at = None
-        complaint.save(update_fields=["resolution_warn_at", "updated_at"])
-        _warn(complaint, "resolution_due", complaint.resolution_due, now)
-        result.warned += 1
-
-    def breach_response(complaint):
-        complaint.response_breached_at, complaint.response_warn_at = complaint.response_due, None
-        complaint.save(update_fields=["response_breached_at", "response_warn_at", "updated_at"])
-        escalated = _breach(complaint, {"msg": "response_overdue"}, now)
-        result.breached += 1
-        result.escalated += escalated
-
-    def breach_resolution(complaint):
-        complaint.resolution_breached_at, complaint.resolution_warn_at = complaint.resolution_due, None
-        complaint.save(update_fields=["resolution_breached_at", "resolution_warn_at", "updated_at"])
-        escalated = _breach(complaint, {"msg": "resolution_overdue"}, now)
-        result.breached += 1
-        result.escalated += escalated
+    def breach(clock: str):  # its deadline missed: recorded, and the complaint goes up a level
+        def act(complaint):
+            setattr(complaint, f"{clock}_breached_at", getattr(complaint, f"{clock}_due"))
+            setattr(complaint, f"{clock}_warn_at", None)
+            complaint.save(update_fields=[f"{clock}_breached_at", f"{clock}_warn_at", "updated_at"])
+            escalated = _breach(complaint, {"msg": f"{clock}_overdue"}, now)
+            result.breached += 1
+            result.escalated += escalated
+        return act
 
     def no_answer(complaint):
         # a result-feedback call that ended without the customer's answer: the owner records it on the page
@@ -654,10 +646,11 @@ def _watch_steps(now: datetime, result: Watched):
 
     this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
     return (
-        (running.filter(response_warn_at__lte=now, status=Status.NEW), warn_response),
-        (running.filter(resolution_warn_at__lte=now), warn_resolution),
-        (running.filter(status=Status.NEW, response_breached_at__isnull=True, response_due__lte=now), breach_response),
-        (running.filter(this_round, resolution_due__lte=now), breach_resolution),
+        (running.filter(response_warn_at__lte=now, status=Status.NEW), warn("response")),
+        (running.filter(resolution_warn_at__lte=now), warn("resolution")),
+        (running.filter(status=Status.NEW, response_breached_at__isnull=True, response_due__lte=now),
+         breach("response")),
+        (running.filter(this_round, resolution_due__lte=now), breach("resolution")),
         (Complaint.objects.filter(status=Status.RESOLVED, feedback_followup__status__in=ENDED), no_answer),
     )
 
