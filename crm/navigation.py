@@ -53,7 +53,7 @@ def navigation(request):
     for item in NAV_ITEMS:
         if item.perm is None or user.has_perm(item.perm):
             url = reverse(item.url_name)
-            link = {"url": url, "label": item.label, "active": path == url if url == "/" else path.startswith(url)}
+            link = {"url": url, "label": item.label, "active": path.startswith(url)}
             if item.group is None:
                 items.append(link)
             elif item.group in groups:
