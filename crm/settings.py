@@ -191,6 +191,7 @@ LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGE_COOKIE_AGE = 60 * 60 * 24 * 365
 USE_I18N = True
+FORMAT_MODULE_PATH = ["crm.formats"]  # dates: one format per language for pages, reports and inputs
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
 

@@ -78,10 +78,10 @@ def display_value(customer: Customer, name: str) -> str:
     nothing is masked)."""
     if name == "consent":
         if customer.consent_active:
-            return gettext("Given %(date)s") % {"date": date_format(customer.consent_at, "Y-m-d")
+            return gettext("Given %(date)s") % {"date": date_format(customer.consent_at, "DATE_FORMAT")
                                                 if customer.consent_at else ""}
         if customer.consent_withdrawn_at:
-            return gettext("Withdrawn %(date)s") % {"date": date_format(customer.consent_withdrawn_at, "Y-m-d")}
+            return gettext("Withdrawn %(date)s") % {"date": date_format(customer.consent_withdrawn_at, "DATE_FORMAT")}
         return gettext("Not given")
     value = getattr(customer, name)
     if value in (None, ""):
