@@ -195,6 +195,9 @@ FORMAT_MODULE_PATH = ["crm.formats"]  # dates: one format per language for pages
 TIME_ZONE = "Asia/Shanghai"
 USE_TZ = True
 
+# django-filter: the empty choice of every list filter reads "Any" (not "---------")
+FILTERS_EMPTY_CHOICE_LABEL = _("Any")
+
 # --- static files, e-mail ---------------------------------------------------------------------
 
 STATIC_URL = "static/"
