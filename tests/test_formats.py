@@ -22,7 +22,7 @@ def test_each_language_has_one_date_and_one_datetime_format(language):
         assert shown == "2026-03-05|2026-03-05|2026-03-05 14:30|14:30|2026-03-05 14:30"
         # a form shows a date as the first input format: what <input type="date"> needs, and what pages show
         assert datetime(2026, 3, 5).strftime(formats.get_format("DATE_INPUT_FORMATS")[0]) == "2026-03-05"
-        assert formats.sanitize_strftime_format(formats.get_format("DATETIME_INPUT_FORMATS")[0]) == "%Y-%m-%d %H:%M"
+        assert formats.get_format("DATETIME_INPUT_FORMATS")[0] == "%Y-%m-%d %H:%M"
 
 
 def test_a_date_typed_the_chinese_way_is_read():
@@ -40,7 +40,7 @@ def test_the_report_period_keeps_its_dates_on_a_chinese_page(client_as, user):
     director.save(update_fields=["language"])
     page = client_as("demo.director").get(reverse("analytics:followups"),
                                           {"date_from": "2026-03-01", "date_to": "2026-03-31"}).content.decode()
-    assert "跟进" in page  # in Chinese
+    assert '<html lang="zh-hans">' in page
     for name, value in (("date_from", "2026-03-01"), ("date_to", "2026-03-31")):
         field = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
         assert 'type="date"' in field and f'value="{value}"' in field, field
