@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from accounts import views
-from accounts.forms import StaffPasswordResetForm
 from crm.access import public_view, staff_view
 
 urlpatterns = [
@@ -14,7 +13,7 @@ urlpatterns = [
     path("accounts/password_change/done/", staff_view(auth_views.PasswordChangeDoneView.as_view()),
          name="password_change_done"),
     path("accounts/password_reset/",
-         public_view(auth_views.PasswordResetView.as_view(form_class=StaffPasswordResetForm)),
+         public_view(views.PasswordResetView.as_view()),
          name="password_reset"),
     path("accounts/password_reset/done/", public_view(auth_views.PasswordResetDoneView.as_view()),
          name="password_reset_done"),

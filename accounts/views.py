@@ -1,3 +1,4 @@
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
@@ -8,8 +9,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
-from accounts.forms import LanguageForm
+from accounts.forms import LanguageForm, StaffPasswordResetForm
 from crm.access import public_view, staff_view
+from crm.throttle import throttle_hit
 
 
 @staff_view
@@ -52,6 +54,32 @@ def locked_out(request, response=None, credentials=None):
         "locked_message": _("Too many failed attempts for this user from your address. "
                             "Try again in %(minutes)d minutes or reset your password.") % {"minutes": minutes},
     }, status=429)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Sends at most PASSWORD_RESET_LIMIT_PER_ADDRESS e-mails to one address and answers at most
+    PASSWORD_RESET_LIMIT_PER_CLIENT requests of one client per window; beyond, a message and 429.
+    Addresses of no account are counted the same, so the answer tells nothing about who has one."""
+
+    form_class = StaffPasswordResetForm
+
+    def form_valid(self, form):
+        window = int(settings.PASSWORD_RESET_WINDOW.total_seconds())
+        minutes = max(1, window // 60)
+        client = get_client_ip_address(self.request) or ""
+        if not throttle_hit("password-reset-client", client, limit=settings.PASSWORD_RESET_LIMIT_PER_CLIENT,
+                            window=window):
+            refusal = _("Too many password reset requests from your address. "
+                        "Try again in %(minutes)d minutes.") % {"minutes": minutes}
+        elif not throttle_hit("password-reset-address", form.cleaned_data["email"],
+                              limit=settings.PASSWORD_RESET_LIMIT_PER_ADDRESS, window=window):
+            refusal = _("A reset link was already sent to this e-mail address several times. Look for it in "
+                        "your mailbox (and its spam folder), or try again in %(minutes)d minutes.") % {
+                "minutes": minutes}
+        else:
+            return super().form_valid(form)
+        form.add_error(None, refusal)
+        return self.render_to_response(self.get_context_data(form=form), status=429)
 
 
 @public_view

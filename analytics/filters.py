@@ -18,7 +18,6 @@ from accounts.selectors import department_subtree_ids
 from crm.widgets import FastSelect
 from service.models import ComplaintCategory, FollowUpPlan, Severity, Survey
 
-ANY = _("Any")
 MAX_PERIOD_DAYS = 731  # two years
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # the period's dates (the month arithmetic stays within Python's dates)
 
@@ -56,8 +55,8 @@ class ReportFilter(django_filters.FilterSet):
                                           widget=forms.DateInput(attrs={"type": "date"}))
     date_to = django_filters.DateFilter(label=_("To"), method="period", widget=forms.DateInput(attrs={"type": "date"}))
     department = django_filters.ChoiceFilter(label=_("Department"), choices=[], method="filter_department",
-                                             empty_label=ANY, widget=FastSelect)
-    staff = django_filters.ChoiceFilter(label=_("Specialist"), choices=[], field_name="staff_id", empty_label=ANY,
+                                             widget=FastSelect)
+    staff = django_filters.ChoiceFilter(label=_("Specialist"), choices=[], field_name="staff_id",
                                         widget=FastSelect)
 
     class Meta:
@@ -78,7 +77,7 @@ class ReportFilter(django_filters.FilterSet):
 
 
 class FollowUpReportFilter(ReportFilter):
-    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], field_name="plan_id", empty_label=ANY,
+    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], field_name="plan_id",
                                        widget=FastSelect)
 
     def __init__(self, data=None, *args, **kwargs):
@@ -89,7 +88,7 @@ class FollowUpReportFilter(ReportFilter):
 class SurveyReportFilter(ReportFilter):
     """The survey results: the staff member is the occasion's sales consultant or service advisor."""
 
-    survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], field_name="survey_id", empty_label=ANY,
+    survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], field_name="survey_id",
                                          widget=FastSelect)
 
     def __init__(self, data=None, *args, **kwargs):
@@ -106,13 +105,12 @@ class ComplaintReportFilter(django_filters.FilterSet):
                                           widget=forms.DateInput(attrs={"type": "date"}))
     date_to = django_filters.DateFilter(label=_("To"), method="filter_to",
                                         widget=forms.DateInput(attrs={"type": "date"}))
-    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices, empty_label=ANY,
+    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices,
                                            widget=FastSelect)
-    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category",
-                                           empty_label=ANY, widget=FastSelect)
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category", widget=FastSelect)
     department = django_filters.ChoiceFilter(label=_("Team"), choices=[], method="filter_department",
-                                             empty_label=ANY, widget=FastSelect)
-    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner", empty_label=ANY,
+                                             widget=FastSelect)
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner",
                                         widget=FastSelect)
 
     class Meta:

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from analytics.manufacturer import FIELDS, MAX_ROWS, SCORES
+from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
 from customers.tabular import MAX_UPLOAD_BYTES
 from service.models import Survey
@@ -18,9 +19,10 @@ class ManufacturerUploadForm(forms.Form):
         help_text=_("Their results are shown next to the results of this survey of ours."))
     file = forms.FileField(
         label=_("Their file (CSV or Excel)"),
-        help_text=_("CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX, up to %(size)s MB and %(rows)s "
-                    "rows; the first row names the columns. You choose which column is which next.")
-        % {"size": MAX_UPLOAD_BYTES // 1024 // 1024, "rows": f"{MAX_ROWS:,}"},
+        help_text=interpolate_lazy(_(
+            "CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX, up to %(size)s MB and %(rows)s "
+            "rows; the first row names the columns. You choose which column is which next."),
+            {"size": MAX_UPLOAD_BYTES // 1024 // 1024, "rows": f"{MAX_ROWS:,}"}),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
     )
 

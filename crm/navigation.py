@@ -19,12 +19,14 @@ class NavItem:
 
 
 REPORTS = _("Reports")
+FOLLOW_UPS = _("Follow-ups")
 
 # the brand links home; the reports share a menu, so the bar fits a 1200-pixel screen in English
 NAV_ITEMS = [
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
     NavItem("leads:list", _("Leads"), "customers.view_lead"),
-    NavItem("service:followups", _("Follow-ups"), "service.view_followup"),
+    NavItem("service:followups", FOLLOW_UPS, "service.view_followup", FOLLOW_UPS),
+    NavItem("service:team", _("Team queues"), "service.assign_followup", FOLLOW_UPS),  # managers: a menu
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
     NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
     NavItem("service:complaints", _("Complaints"), "service.view_complaint"),

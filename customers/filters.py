@@ -8,7 +8,6 @@ from accounts.selectors import staff_directory
 from crm.widgets import FastCheckboxes, FastSelect
 from customers.models import Customer, CustomerTag, Tag, Vehicle
 
-ANY = _("Any")
 CHECKBOXES = FastCheckboxes
 
 
@@ -46,7 +45,7 @@ class DateRange(django_filters.widgets.DateRangeWidget):
 class CustomerFilter(django_filters.FilterSet):
     """Choices are built per request, inside the tenant scope."""
 
-    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Customer.Kind.choices, empty_label=ANY,
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Customer.Kind.choices,
                                        widget=FastSelect)
     tier = django_filters.MultipleChoiceFilter(label=_("Tier"), choices=Customer.Tier.choices, widget=CHECKBOXES,
                                                distinct=False)
@@ -54,13 +53,13 @@ class CustomerFilter(django_filters.FilterSet):
                                                 widget=CHECKBOXES, distinct=False)
     source = django_filters.MultipleChoiceFilter(label=_("Source"), choices=Customer.Source.choices,
                                                  widget=CHECKBOXES, distinct=False)
-    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], empty_label=ANY, widget=FastSelect)
-    tag = django_filters.ChoiceFilter(label=_("Tag"), choices=[], method="filter_tag", empty_label=ANY,
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], widget=FastSelect)
+    tag = django_filters.ChoiceFilter(label=_("Tag"), choices=[], method="filter_tag",
                                       widget=FastSelect)
     last_visit = django_filters.DateFromToRangeFilter(label=_("Last visit between"), field_name="last_visit_on",
                                                       widget=DateRange())
     vehicle_model = django_filters.CharFilter(label=_("Vehicle model"), method="filter_vehicle_model")
-    consent = django_filters.ChoiceFilter(label=_("Marketing consent"), method="filter_consent", empty_label=ANY,
+    consent = django_filters.ChoiceFilter(label=_("Marketing consent"), method="filter_consent",
                                           widget=FastSelect, choices=[
         ("yes", _("Given")), ("no", _("Not given")), ("withdrawn", _("Withdrawn")),
     ])

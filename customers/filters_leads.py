@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
 from crm.widgets import FastCheckboxes, FastSelect
-from customers.filters import ANY, DateRange, staff_choices
+from customers.filters import DateRange, staff_choices
 from customers.models import Lead
 
 
@@ -23,10 +23,10 @@ class LeadFilter(django_filters.FilterSet):
                                                  widget=FastCheckboxes, distinct=False)
     channel = django_filters.MultipleChoiceFilter(label=_("Channel"), choices=Lead.Channel.choices,
                                                   widget=FastCheckboxes, distinct=False)
-    platform = django_filters.ChoiceFilter(label=_("Platform"), choices=[], empty_label=ANY, widget=FastSelect)
+    platform = django_filters.ChoiceFilter(label=_("Platform"), choices=[], widget=FastSelect)
     consultant = django_filters.ChoiceFilter(label=_("Sales consultant"), method="filter_consultant", choices=[],
-                                             empty_label=ANY, widget=FastSelect)
-    department = django_filters.ModelChoiceFilter(label=_("Team"), queryset=tenant_departments, empty_label=ANY,
+                                             widget=FastSelect)
+    department = django_filters.ModelChoiceFilter(label=_("Team"), queryset=tenant_departments,
                                                   widget=FastSelect)
     created = django_filters.DateFromToRangeFilter(label=_("Registered between"), field_name="created_at",
                                                    widget=DateRange())

@@ -106,10 +106,8 @@ def parse_day(value, tenant) -> tuple[date, bool]:
 
 class AppointmentFilter(django_filters.FilterSet):
     advisor = django_filters.ModelChoiceFilter(label=gettext_lazy("Service advisor"), queryset=Staff.objects.none())
-    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=Status.choices,
-                                         empty_label=gettext_lazy("Any"))
-    kind = django_filters.ChoiceFilter(label=gettext_lazy("Visit type"), choices=Appointment.Kind.choices,
-                                       empty_label=gettext_lazy("Any"))
+    status = django_filters.ChoiceFilter(label=gettext_lazy("Status"), choices=Status.choices)
+    kind = django_filters.ChoiceFilter(label=gettext_lazy("Visit type"), choices=Appointment.Kind.choices)
 
     class Meta:
         model = Appointment

@@ -9,7 +9,6 @@ from accounts.models import Department
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
 from crm.widgets import FastSelect
-from customers.filters import ANY
 from service.models import FollowUp, FollowUpPlan, Survey, SurveyInvitation
 
 Status = FollowUp.Status
@@ -39,12 +38,12 @@ def team_departments(user):
 
 
 class TeamFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(label=_("State"), choices=STATES, method="filter_state", empty_label=ANY,
+    state = django_filters.ChoiceFilter(label=_("State"), choices=STATES, method="filter_state",
                                         widget=FastSelect)
     assignee = django_filters.ChoiceFilter(label=_("Assigned to"), choices=[], method="filter_assignee",
-                                           empty_label=ANY, widget=FastSelect)
-    department = django_filters.ChoiceFilter(label=_("Queue"), choices=[], empty_label=ANY, widget=FastSelect)
-    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], empty_label=ANY, widget=FastSelect)
+                                           widget=FastSelect)
+    department = django_filters.ChoiceFilter(label=_("Queue"), choices=[], widget=FastSelect)
+    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], widget=FastSelect)
 
     class Meta:
         model = FollowUp
@@ -77,11 +76,11 @@ class TeamFilter(django_filters.FilterSet):
 class InvitationFilter(django_filters.FilterSet):
     """The survey page's list of invitations."""
 
-    survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], empty_label=ANY, widget=FastSelect)
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=SurveyInvitation.Status.choices, empty_label=ANY,
+    survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], widget=FastSelect)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=SurveyInvitation.Status.choices,
                                          widget=FastSelect)
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=SurveyInvitation.Channel.choices,
-                                          empty_label=ANY, widget=FastSelect)
+                                          widget=FastSelect)
 
     class Meta:
         model = SurveyInvitation

@@ -4,6 +4,7 @@ service.complaints decides."""
 from __future__ import annotations
 
 from django import forms
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Purchase, ServiceVisit, Vehicle
@@ -51,10 +52,11 @@ class ComplaintForm(forms.ModelForm):
         self.fields["vehicle"].queryset = Vehicle.objects.filter(customer=customer).order_by("-id")
         self.fields["purchase"].queryset = (Purchase.objects.filter(customer=customer).select_related("vehicle")
                                             .order_by("-contract_on", "-id"))
-        self.fields["purchase"].label_from_instance = lambda p: f"{p.contract_on:%Y-%m-%d} · ¥{p.amount}"
+        self.fields["purchase"].label_from_instance = lambda p: f"{date_format(p.contract_on)} · ¥{p.amount}"
         latest = ServiceVisit.objects.filter(customer=customer).order_by("-opened_on", "-id").values("pk")[:50]
         self.fields["visit"].queryset = ServiceVisit.objects.filter(pk__in=latest).order_by("-opened_on", "-id")
-        self.fields["visit"].label_from_instance = lambda v: f"{v.opened_on:%Y-%m-%d} · {v.get_visit_type_display()}"
+        self.fields["visit"].label_from_instance = (
+            lambda v: f"{date_format(v.opened_on)} · {v.get_visit_type_display()}")
         self.fields["owner_choice"].choices = _owner_choices(request)
         self.fields["severity"].help_text = _("A major complaint (重大投诉) goes to the director at once.")
 

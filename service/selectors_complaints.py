@@ -18,7 +18,6 @@ from accounts.visibility import visibility_for, visible
 from crm.paging import Page, keyset_page
 from crm.widgets import FastSelect
 from customers import timeline
-from customers.filters import ANY
 from customers.selectors import MAX_ID
 from service.filters import team_departments, team_staff_choices
 from service.models import Complaint, ComplaintCategory, Severity
@@ -77,25 +76,31 @@ STATES = (
 )
 
 
+DEFAULT_STATE = "unresolved"
+
+
 class ComplaintFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(label=_("State"), choices=STATES, method="filter_state", empty_label=ANY,
+    state = django_filters.ChoiceFilter(label=_("State"), choices=STATES, method="filter_state",
                                         widget=FastSelect)
-    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices, empty_label=ANY,
+    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices,
                                            widget=FastSelect)
-    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner", empty_label=ANY,
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner",
                                         widget=FastSelect)
-    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category",
-                                           empty_label=ANY, widget=FastSelect)
-    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Complaint.Channel.choices, empty_label=ANY,
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category", widget=FastSelect)
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Complaint.Channel.choices,
                                           widget=FastSelect)
-    department = django_filters.ChoiceFilter(label=_("Team"), choices=[], empty_label=ANY, widget=FastSelect)
+    department = django_filters.ChoiceFilter(label=_("Team"), choices=[], widget=FastSelect)
 
     class Meta:
         model = Complaint
         fields = []
 
-    def __init__(self, *args, request=None, **kwargs):
-        super().__init__(*args, request=request, **kwargs)
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if data is not None and "state" not in data:
+            # the list opens on the complaints still to resolve; "Any" (state=) shows every one
+            data = data.copy()
+            data["state"] = DEFAULT_STATE
+        super().__init__(data, *args, request=request, **kwargs)
         self.now = timezone.now()
         self.filters["owner"].extra["choices"] = [
             ("me", _("Me")), ("escalated_to_me", _("Escalated to me")), ("none", _("Nobody (team queue)")),

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Staff
@@ -107,11 +108,15 @@ def _apply(action: str, form, *, complaint: Complaint, staff: Staff):
     return complaints.confirm(**common, satisfied=data["satisfied"] == "yes", text=data["text"])
 
 
-DONE = {
-    "respond": _("First response recorded."), "wait": _("The clocks stop until the customer answers."),
-    "resume": _("The clocks run again."), "note": _("Note added."), "reassign": _("Reassigned."),
-    "reclassify": _("Reclassified; the deadlines follow the new service level."),
-    "resolve": _("Resolved. A result-feedback call is queued."), "confirm": _("The customer's answer is recorded."),
+DONE = {  # lazy: translated when shown, in the reader's language
+    "respond": gettext_lazy("First response recorded."),
+    "wait": gettext_lazy("The clocks stop until the customer answers."),
+    "resume": gettext_lazy("The clocks run again."),
+    "note": gettext_lazy("Note added."),
+    "reassign": gettext_lazy("Reassigned."),
+    "reclassify": gettext_lazy("Reclassified; the deadlines follow the new service level."),
+    "resolve": gettext_lazy("Resolved. A result-feedback call is queued."),
+    "confirm": gettext_lazy("The customer's answer is recorded."),
 }
 
 

@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
+from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
 from customers.models import ImportJob, ImportMapping, JobStatus
 from customers.services.imports import FIELDS, MAX_ROWS
@@ -17,9 +18,10 @@ IGNORE = ("", _("— ignore this column —"))
 class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV or Excel file"),
-        help_text=_("CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX, up to %(size)s MB and "
-                    "%(rows)s rows; the first row names the columns. Files exported by other CRMs work: you map "
-                    "their columns next.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024, "rows": f"{MAX_ROWS:,}"},
+        help_text=interpolate_lazy(_(
+            "CSV (UTF-8 or GB18030, as Excel saves it in China) or XLSX, up to %(size)s MB and "
+            "%(rows)s rows; the first row names the columns. Files exported by other CRMs work: you map "
+            "their columns next."), {"size": MAX_UPLOAD_BYTES // 1024 // 1024, "rows": f"{MAX_ROWS:,}"}),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
     )
 
@@ -96,7 +98,7 @@ class ImportOptionsForm(forms.Form):
 
 
 class ImportFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=JobStatus.choices, empty_label=_("Any"))
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=JobStatus.choices)
 
     class Meta:
         model = ImportJob

@@ -20,7 +20,6 @@ from customers.services.merge import MERGE_FIELDS
 from customers.services.quality import requirement_sql
 from customers.validators import display_mobile
 
-ANY = _("Any")
 RADIO = forms.RadioSelect(attrs={"class": "form-check-input"})
 
 
@@ -30,10 +29,10 @@ class MissingDataFilter(django_filters.FilterSet):
 
     owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], empty_label=None, method="by_owner",
                                         widget=FastSelect)
-    stage = django_filters.ChoiceFilter(label=_("Lifecycle stage"), choices=Customer.Stage.choices, empty_label=ANY,
+    stage = django_filters.ChoiceFilter(label=_("Lifecycle stage"), choices=Customer.Stage.choices,
                                         widget=FastSelect)
     missing = django_filters.ChoiceFilter(label=_("Missing"), choices=CompletenessRule.Requirement.choices,
-                                          empty_label=ANY, method="by_missing", widget=FastSelect)
+                                          method="by_missing", widget=FastSelect)
 
     class Meta:
         model = Customer
@@ -78,10 +77,10 @@ def display_value(customer: Customer, name: str) -> str:
     nothing is masked)."""
     if name == "consent":
         if customer.consent_active:
-            return gettext("Given %(date)s") % {"date": date_format(customer.consent_at, "Y-m-d")
+            return gettext("Given %(date)s") % {"date": date_format(customer.consent_at, "DATE_FORMAT")
                                                 if customer.consent_at else ""}
         if customer.consent_withdrawn_at:
-            return gettext("Withdrawn %(date)s") % {"date": date_format(customer.consent_withdrawn_at, "Y-m-d")}
+            return gettext("Withdrawn %(date)s") % {"date": date_format(customer.consent_withdrawn_at, "DATE_FORMAT")}
         return gettext("Not given")
     value = getattr(customer, name)
     if value in (None, ""):

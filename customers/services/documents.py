@@ -22,6 +22,8 @@ from customers.models import Customer, CustomerDocument
 ALLOWED_TYPES = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 SNIFF_BYTES = 8192  # filetype needs no more than the first 8 KiB
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+# characters a browser or a file system takes as a folder separator or refuses in a file name
+UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 
 
 def sniff_type(upload) -> str | None:
@@ -78,9 +80,11 @@ def document_upload(*, customer: Customer, uploaded_by: Staff, kind: str, title:
 
 
 def download_name(document: CustomerDocument) -> str:
-    """The file name a download gets: the title, with the extension of the stored type."""
+    """The file name a download gets: the title, with the extension of the stored type; characters a
+    file name cannot hold become "-"."""
     extension = ALLOWED_TYPES.get(document.content_type, Path(document.file.name).suffix)
-    title = document.title
+    # "合同 2024/05" must not download as "05.pdf": a browser keeps what follows the last "/"
+    title = UNSAFE_IN_FILE_NAMES.sub("-", document.title).strip(" .") or _("document")
     if Path(title).suffix.lower() in {extension, ".jpeg" if extension == ".jpg" else extension}:
         return title
     return f"{title}{extension}"

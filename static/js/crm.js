@@ -6,6 +6,22 @@ document.addEventListener("DOMContentLoaded", () => {
     select.addEventListener("change", () => select.form.submit());
   });
 
+  // A checkbox with data-select-all="name" ticks or clears every checkbox of that name in its form (the
+  // rows of a list); it shows "some" when only part of them are ticked. Hidden without JavaScript.
+  document.querySelectorAll("input[data-select-all]").forEach((all) => {
+    const rows = () => Array.from(all.form.querySelectorAll(`input[type="checkbox"][name="${CSS.escape(all.dataset.selectAll)}"]`));
+    const sync = () => {
+      const ticked = rows().filter((box) => box.checked).length;
+      all.checked = ticked > 0 && ticked === rows().length;
+      all.indeterminate = ticked > 0 && ticked < rows().length;
+    };
+    all.closest(".crm-js-only")?.classList.remove("d-none");
+    all.classList.remove("d-none");
+    all.addEventListener("change", () => rows().forEach((box) => (box.checked = all.checked)));
+    rows().forEach((box) => box.addEventListener("change", sync));
+    sync();
+  });
+
   // Org chart: filter people, positions and departments as you type.
   const filter = document.getElementById("org-filter");
   if (filter) {

@@ -121,6 +121,49 @@ def test_password_reset_link_sets_a_new_password(user):
     assert user("demo.director").check_password("Copper-Kettle-58")
 
 
+@pytest.fixture
+def throttle_keys():
+    """Forget the reset counts a test made (the cache is Redis, shared by the whole run)."""
+    from crm.throttle import throttle_reset
+
+    used = []
+    yield used
+    for scope_name, key in used:
+        throttle_reset(scope_name, key)
+
+
+def test_password_reset_is_throttled_per_address(user, settings, throttle_keys):
+    settings.PASSWORD_RESET_LIMIT_PER_ADDRESS = 2
+    email = user("demo.manager").email
+    throttle_keys.extend([("password-reset-address", email), ("password-reset-client", "10.9.8.1"),
+                          ("password-reset-client", "10.9.8.2")])
+    for address in ("10.9.8.1", "10.9.8.2"):  # from two clients: the address is counted, not the client
+        assert Client(REMOTE_ADDR=address).post(reverse("password_reset"), {"email": email}).status_code == 302
+    refused = Client(REMOTE_ADDR="10.9.8.2").post(reverse("password_reset"), {"email": email.upper()})
+    assert refused.status_code == 429
+    assert "A reset link was already sent to this e-mail address several times" in refused.content.decode()
+    assert len(mail.outbox) == 2  # no third mail
+
+
+def test_password_reset_is_throttled_per_client_whatever_the_address(user, settings, throttle_keys):
+    settings.PASSWORD_RESET_LIMIT_PER_CLIENT = 3
+    client = Client(REMOTE_ADDR="10.9.8.3")
+    addresses = [f"probe{n}@example.com" for n in range(3)]
+    throttle_keys.append(("password-reset-client", "10.9.8.3"))
+    throttle_keys.extend(("password-reset-address", a) for a in addresses + [user("demo.director").email])
+    for address in addresses:  # addresses of no account count the same: the answer reveals nothing
+        assert client.post(reverse("password_reset"), {"email": address}).status_code == 302
+    refused = client.post(reverse("password_reset"), {"email": user("demo.director").email})
+    assert refused.status_code == 429
+    assert "Too many password reset requests from your address" in refused.content.decode()
+    assert mail.outbox == []
+    # another client is not held back
+    assert Client(REMOTE_ADDR="10.9.8.4").post(
+        reverse("password_reset"), {"email": user("demo.director").email}).status_code == 302
+    throttle_keys.append(("password-reset-client", "10.9.8.4"))
+    assert len(mail.outbox) == 1
+
+
 def test_tenant_default_language_applies_until_the_user_chooses(acme, client_as, user):
     assert acme.default_language == "zh-hans"
     client = client_as("acme.director")

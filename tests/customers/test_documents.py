@@ -159,6 +159,15 @@ def test_download_keeps_the_chinese_title_and_is_not_sniffable(demo, client_as):
     assert "no-store" in response["Cache-Control"]
 
 
+def test_a_slash_in_the_title_does_not_cut_the_download_name(demo, client_as, media):
+    wang = customer(demo, "王芳")
+    upload(client_as("demo.director"), wang.pk, PDF, "scan.pdf", title="结算单 2024/05 A\\B: 王芳")
+    document = documents_of(demo, "王芳")[0]
+    response = client_as("demo.director").get(f"/customers/documents/{document.pk}/")
+    assert response["Content-Disposition"] == f"attachment; filename*=utf-8''{quote('结算单 2024-05 A-B- 王芳.pdf')}"
+    assert document.title == "结算单 2024/05 A\\B: 王芳"  # the title itself is kept as written
+
+
 def test_analyst_sees_the_list_but_may_not_download(demo, client_as):
     wang = customer(demo, "王芳")
     upload(client_as("demo.director"), wang.pk, PDF, "scan.pdf", title="结算单")

@@ -98,6 +98,8 @@ def test_url_persona_matrix(namespace, pattern, demo, acme, client_as, operator,
     assert holder is not None, f"no demo persona may open {url}"
     allowed = client_as(holder.username).get(url)
     assert allowed.status_code == 200, (holder.username, url, allowed.status_code)
+    # personal data stays out of browser and proxy caches (crm.middleware.NoStoreMiddleware)
+    assert "no-store" in allowed["Cache-Control"] and "private" in allowed["Cache-Control"], url
 
     # too little right: a demo persona without the permission (staff without a position at least);
     # a platform operator has no tenant, so no tenant page either

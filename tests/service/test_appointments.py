@@ -278,6 +278,13 @@ def test_the_day_view_has_a_column_per_advisor(scoped, client_as):
     assert bad.status_code == 200 and "That is not a date" in bad.content.decode()
 
 
+def test_the_empty_choice_of_each_filter_says_any(scoped, client_as):
+    html = client_as("demo.director").get(reverse("service:appointments")).content.decode()
+    filters = html.split('id="appointment-filters"')[1].split("</form>")[0]
+    assert filters.count('<option value="" selected>Any</option>') == 3  # advisor, status, visit type
+    assert "---------" not in filters
+
+
 def test_a_specialist_sees_only_appointments_of_customers_they_see(scoped, client_as, acme):
     day = future_day()
     mine = book("王芳", at=at(day, 9), now=timezone.now())

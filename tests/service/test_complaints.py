@@ -418,6 +418,25 @@ def test_the_list_filters_and_who_sees_what(scoped, client_as):
     assert 'name="action"' not in analyst
 
 
+def test_the_list_opens_on_open_complaints_and_any_state_shows_all(scoped, client_as):
+    running = register(summary="仍在处理的投诉")
+    closed = register(summary="已经关闭的投诉")
+    client = client_as("demo.director")
+    client.post(reverse("service:complaint", args=[closed.pk]), {
+        "action": "resolve", "resolve-root_cause": "沟通不足", "resolve-action_taken": "致歉",
+        "resolve-result": "客户接受"})
+    client.post(reverse("service:complaint", args=[closed.pk]), {
+        "action": "confirm", "confirm-satisfied": "yes", "confirm-text": "满意"})
+    assert Complaint.objects.get(pk=closed.pk).status == Status.CLOSED
+    first = client.get(reverse("service:complaints")).content.decode()
+    assert running.summary in first and closed.summary not in first
+    state = first.split('name="state"')[1].split("</select>")[0]
+    assert '<option value="unresolved" selected>' in state  # the default shows on the filter
+    everything = client.get(reverse("service:complaints"), {"state": ""}).content.decode()  # "Any"
+    assert running.summary in everything and closed.summary in everything
+    assert '<option value="" selected>Any</option>' in everything.split('name="state"')[1].split("</select>")[0]
+
+
 def test_the_list_costs_the_same_queries_for_more_complaints(scoped, client_as, django_assert_max_num_queries):
     client = client_as("demo.manager")
     client.get(reverse("service:complaints"))

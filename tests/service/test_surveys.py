@@ -55,6 +55,13 @@ def test_the_link_opens_in_the_tenant_language_with_a_switch_and_no_login(scoped
     assert "Send my answers" in english and "您对本次维修保养服务的总体满意度如何？" in english  # questions as written
 
 
+def test_the_survey_page_of_a_customer_is_never_stored_by_a_browser_or_proxy(scoped):
+    inv = invitation(scoped)
+    page = Client().get(link(inv))
+    assert "您对本次维修保养服务的总体满意度如何？" in page.content.decode()
+    assert "no-store" in page["Cache-Control"] and "private" in page["Cache-Control"]
+
+
 def test_a_changed_or_foreign_token_is_refused_with_a_clear_page(scoped, acme):
     inv = invitation(scoped)
     token = surveys.invitation_token(inv.tenant_id, inv.pk)

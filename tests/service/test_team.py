@@ -172,6 +172,35 @@ def test_ids_of_another_tenant_are_not_moved(scoped, client_as):
     assert theirs.assignee_id == owner
 
 
+def test_the_team_page_offers_select_all_and_its_controls_above_the_list(scoped, client_as):
+    a, b = overdue("王芳", 1), overdue("李强", 0)
+    page = client_as("demo.manager").get(reverse("service:team")).content.decode()
+    form = page.split('id="reassign-form"')[1].split("</form>")[0]
+    # the reassign controls come first, then the rows: no scrolling past 50 rows to act on them
+    assert form.index('id="reassign-controls"') < form.index('id="reassign"') < form.index('id="team-followups"')
+    assert form.index('id="all-matching"') < form.index(f'value="{a.pk}"')
+    header = form.split("<thead>")[1].split("</thead>")[0]
+    assert 'data-select-all="ids"' in header and "Select all on this page" in header
+    assert f'name="ids" value="{a.pk}"' in form and f'name="ids" value="{b.pk}"' in form
+
+
+def test_managers_reach_the_team_page_from_the_navigation(scoped, client_as):
+    def nav(username, path="/"):
+        page = client_as(username).get(path).content.decode()
+        return page.split('id="main-nav"')[1].split("</nav>")[0]
+
+    manager = nav("demo.manager", reverse("service:team"))
+    menu = manager[manager.index('class="nav-link dropdown-toggle active"'):]
+    menu = menu[:menu.index("</ul>")]
+    assert ">Follow-ups</a>" in menu and 'href="/service/followups/"' in menu
+    assert 'class="dropdown-item active" aria-current="page" href="/service/team/">Team queues</a>' in menu
+    assert 'href="/service/team/"' in nav("demo.director")
+    # a specialist may not reassign: a plain Follow-ups link, no team page
+    specialist = nav("demo.specialist")
+    assert '<a class="nav-link" href="/service/followups/">Follow-ups</a>' in specialist
+    assert "/service/team/" not in specialist
+
+
 def test_the_team_page_is_for_managers(scoped, client_as):
     assert client_as("demo.specialist").get(reverse("service:team")).status_code in (403, 404)
     assert client_as("demo.analyst").get(reverse("service:team")).status_code in (403, 404)

@@ -1,0 +1,3 @@
+"""English: the shared year-first formats (crm/formats/__init__.py)."""
+
+from crm.formats.shared import *  # noqa: F403
