@@ -12,37 +12,60 @@ with admin access for a department's positions does not list the tenant's appoin
 admin that serves someone besides the tenant administrator grants it itself, with that person's
 visibility (the position admin and its per-department grants).
 
-Whatever the address carries is checked before it reaches the database: a NUL character (which
-PostgreSQL refuses) is dropped with a message, and a date outside 1900–2100 in the date drill-down
-is refused with a message like every form's date field (crm.forms)."""
+Whatever the address of any admin page carries is checked before it reaches the database: a NUL
+character (which PostgreSQL refuses) and a date drill-down outside 1900–2100 (refused like every
+form's date field, crm.forms) are dropped with a message."""
 
 from datetime import date
 from functools import wraps
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.options import IncorrectLookupParameters
-from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scopes_disabled
 
-from crm.forms import check_date_range
+from crm.forms import EARLIEST_YEAR, LATEST_YEAR, check_date_range
 from crm.tenancy import TenantModel, render_inside
 
 
-def _without_nul(request):
-    """A redirect to the same page without the query parameters that carry a NUL character, or None."""
-    kept = request.GET.copy()
-    bad = [key for key, values in request.GET.lists() if "\x00" in key or any("\x00" in v for v in values)]
+def _out_of_range_year(value: str) -> bool:
+    try:
+        year = int(value)
+    except ValueError:
+        return False  # not a number: the changelist's own handling of a bad lookup
+    try:
+        check_date_range(date(year, 1, 1))
+    except (ValueError, ValidationError):
+        return True
+    return False
+
+
+def _checked_query(request):
+    """A redirect to the same page without the query parameters it cannot take, with a message saying
+    so, or None when there are none: a NUL character (PostgreSQL refuses it in any value: a filter, the
+    search, an autocomplete term) and a date drill-down (`?starts_at__year=9999&…__month=12&…__day=31`)
+    outside 1900–2100, which Django would step a day or a year past into an overflow."""
+    bad, errors = set(), []
+    for key, values in request.GET.lists():
+        if "\x00" in key or any("\x00" in v for v in values):
+            bad.add(key)
+            errors.append(_("The address contained a character that is not allowed; the filters with it "
+                            "were removed."))
+        elif key.endswith("__year") and values and _out_of_range_year(values[-1]):
+            base = key.removesuffix("__year")
+            bad |= {key, f"{base}__month", f"{base}__day"}
+            errors.append(_("Enter a date between %(earliest)s and %(latest)s.")
+                          % {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR})
     if not bad:
         return None
+    for message in dict.fromkeys(str(e) for e in errors):
+        messages.error(request, message)
+    kept = request.GET.copy()
     for key in bad:
-        del kept[key]
-    messages.error(request, _("The address contained a character that is not allowed; the filters with it "
-                              "were removed."))
+        kept.pop(key, None)
     query = kept.urlencode()
     return HttpResponseRedirect(request.path + (f"?{query}" if query else ""))
 
@@ -57,7 +80,7 @@ class CRMAdminSite(admin.AdminSite):
 
         @wraps(inner)
         def wrapper(request, *args, **kwargs):
-            if request.method == "GET" and (refused := _without_nul(request)) is not None:
+            if request.method == "GET" and (refused := _checked_query(request)) is not None:
                 return refused
             if request.user.is_active and request.user.is_superuser:
                 with scopes_disabled():  # platform operators see every tenant
@@ -121,32 +144,6 @@ class AdminRightsMixin:
         return self._admin_perm(request, "delete")
 
 
-class CheckedChangeList(ChangeList):
-    """The date drill-down (`?starts_at__year=9999&…`) takes a date from the address: one outside
-    1900–2100 is refused with a message (the list comes back unfiltered), never stepped into an
-    overflow."""
-
-    def get_filters(self, request):
-        if self.date_hierarchy:
-            self._check_date_hierarchy(request)
-        return super().get_filters(request)
-
-    def _check_date_hierarchy(self, request):
-        params = self.get_filters_params()
-        year = params.get(f"{self.date_hierarchy}__year")
-        if year is None:
-            return
-        month = params.get(f"{self.date_hierarchy}__month")
-        day = params.get(f"{self.date_hierarchy}__day")
-        try:
-            check_date_range(date(int(year[-1]), int(month[-1]) if month else 1, int(day[-1]) if day else 1))
-        except (TypeError, ValueError, OverflowError):
-            raise IncorrectLookupParameters from None  # not a date: Django's own handling
-        except ValidationError as error:
-            self.model_admin.message_user(request, error.messages[0], messages.ERROR)
-            raise IncorrectLookupParameters from None
-
-
 class NotFoundMixin:
     """A row outside the admin's queryset (another tenant's, or not granted) is a 404, like a
     missing one — never the admin's "doesn't exist" redirect, nor a 403 that confirms it."""
@@ -178,9 +175,6 @@ class TenantAdmin(AdminRightsMixin, NotFoundMixin, TenantFieldsMixin, admin.Mode
     # Edits of a tree (departments, reports-to) lock the tenant's rows of `lock_model` for the
     # request's transaction, so two concurrent moves cannot together form a cycle.
     lock_model = None
-
-    def get_changelist(self, request, **kwargs):
-        return CheckedChangeList
 
     def get_list_display(self, request):
         fields = super().get_list_display(request)
