@@ -9,11 +9,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
-from crm.admin import NotFoundMixin, TenantAdmin, TenantInline, is_platform
+from crm.admin import AdminRightsMixin, NotFoundMixin, TenantAdmin, TenantInline, has_admin_perm, is_platform
 
 
 @admin.register(Tenant)
-class CompanyAdmin(NotFoundMixin, admin.ModelAdmin):
+class CompanyAdmin(AdminRightsMixin, NotFoundMixin, admin.ModelAdmin):
     """A tenant administrator edits their own company's settings; operators manage all companies."""
 
     list_display = ("name", "slug", "default_language", "timezone", "is_active")
@@ -99,8 +99,8 @@ class PositionGrants:
     so a grant never widens what its holder can see."""
 
     def __init__(self, request):
-        self.model_perm = request.user.has_perm("accounts.change_position")
-        if self.model_perm or is_platform(request):
+        self.model_perm = has_admin_perm(request, "accounts.change_position")
+        if self.model_perm or is_platform(request) or request.tenant is None:
             self.departments, self.held = frozenset(), frozenset()
         else:
             self.departments = selectors.position_granted_department_ids(request.user)
@@ -190,7 +190,7 @@ class PositionAdmin(TenantAdmin):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).prefetch_related("assignments__staff__user")
-        if request.user.has_perm("accounts.view_position") or PositionGrants.of(request).model_perm:
+        if has_admin_perm(request, "accounts.view_position") or PositionGrants.of(request).model_perm:
             return queryset
         return queryset.filter(department_id__in=PositionGrants.of(request).departments)
 
@@ -247,7 +247,7 @@ class StaffUserChangeForm(TenantUsernameMixin, UserChangeForm):
 
 
 @admin.register(User)
-class StaffUserAdmin(NotFoundMixin, UserAdmin):
+class StaffUserAdmin(AdminRightsMixin, NotFoundMixin, UserAdmin):
     """Staff accounts of the tenant. Tenant administrators never see superusers, groups or
     per-user permissions: rights come from positions."""
 

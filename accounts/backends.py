@@ -90,3 +90,21 @@ class StaffBackend(ModelBackend):
                 groups = membership.groups | {role_group_name(kind) for kind in membership.role_kinds}
                 user_obj._perm_cache = set(membership.permissions) | group_permissions(sorted(groups))
         return user_obj._perm_cache
+
+
+def admin_permissions(user) -> frozenset[str]:
+    """The model permissions `user` holds in the admin site: those given to them directly or through
+    a group they are put in (the tenant administrators'), never the ones of their positions' role
+    kinds. Those serve the pages, which apply each record's visibility (a manager reads their
+    departments' appointments there); the admin lists a model's rows tenant-wide, so a role's
+    permission must not open it. Platform operators hold every permission."""
+    if not user.is_active or user.is_anonymous:
+        return frozenset()
+    if user.is_superuser:
+        return frozenset(user.get_all_permissions())
+    cached = getattr(user, "_crm_admin_perms", None)
+    if cached is None:
+        membership = membership_of(user)
+        cached = frozenset(membership.permissions | group_permissions(sorted(membership.groups)))
+        user._crm_admin_perms = cached
+    return cached

@@ -19,17 +19,11 @@ from crm.widgets import FastSelect
 from service.models import ComplaintCategory, FollowUpPlan, Severity, Survey
 
 MAX_PERIOD_DAYS = 731  # two years
-FIRST_YEAR, LAST_YEAR = 1900, 2999  # the period's dates (the month arithmetic stays within Python's dates)
 
 
 class ReportForm(forms.Form):
     def clean(self):
-        cleaned = super().clean()
-        for name in ("date_from", "date_to"):
-            day = cleaned.get(name)
-            if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-                self.add_error(name, _("Choose a date between %(first)s and %(last)s.")
-                               % {"first": FIRST_YEAR, "last": LAST_YEAR})
+        cleaned = super().clean()  # each date is within 1900–2100 already (crm.forms, for every date field)
         start, end = cleaned.get("date_from"), cleaned.get("date_to")
         if start and end:
             if end < start:

@@ -8,6 +8,11 @@ class CrmConfig(AppConfig):
     verbose_name = _("CRM")
     default = True
 
+    def ready(self):
+        from crm.forms import install_date_range
+
+        install_date_range()  # every date field of every form refuses years outside 1900–2100
+
 
 class CRMAdminConfig(admin_apps.AdminConfig):
     default = False

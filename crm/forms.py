@@ -1,6 +1,11 @@
 """Form helpers shared by every app."""
 
+from datetime import date
+from functools import wraps
+
+from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 
 def apply_errors(form, error: ValidationError) -> None:
@@ -10,3 +15,47 @@ def apply_errors(form, error: ValidationError) -> None:
         return
     for name, messages in error.message_dict.items():
         form.add_error(name if name in form.fields else None, messages)
+
+
+# --- dates a person can mean ---------------------------------------------------------------------
+
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
+
+
+def check_date_range(value) -> None:
+    """Refuse a date or date-time outside 1900–2100: nobody means one, and one day more or less from
+    9999-12-31 or 0001-01-01 overflows Python's dates (a 500 on every page that steps a day)."""
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise ValidationError(
+            _("Enter a date between %(earliest)s and %(latest)s."), code="date_out_of_range",
+            params={"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR},
+        )
+
+
+def _within_range(to_python):
+    @wraps(to_python)
+    def checked(self, value):
+        result = to_python(self, value)
+        check_date_range(result)
+        return result
+
+    checked.crm_date_range = True
+    return checked
+
+
+def install_date_range() -> None:
+    """Every date and date-time form field of the project — forms, django-filter filters, the admin's
+    (its split date-time field cleans a date field), fields made before this runs — refuses dates
+    outside EARLIEST_YEAR–LATEST_YEAR, so none is ever stored or used to step a calendar. Called once
+    from CrmConfig.ready()."""
+    for field_class in (forms.DateField, forms.DateTimeField):
+        if not getattr(field_class.to_python, "crm_date_range", False):
+            field_class.to_python = _within_range(field_class.to_python)
+
+
+def parse_date_param(value) -> date | None:
+    """A date given in a query parameter (`?day=2026-05-01`), checked like a form's; None when it is
+    missing. Raises ValidationError (with the message to show) for a value that is not a sane date."""
+    if value in (None, ""):
+        return None
+    return forms.DateField(input_formats=["%Y-%m-%d"]).clean(str(value)[:20])

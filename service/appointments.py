@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import PositionAssignment, Staff
 from accounts.visibility import visibility_for, visible
+from crm.forms import parse_date_param
 from customers import services as customer_services
 from customers.models import Customer, Vehicle
 from customers.selectors import openable_customer, vehicles_of
@@ -95,13 +96,13 @@ def day_bounds(tenant, day: date) -> tuple[datetime, datetime]:
 
 
 def parse_day(value, tenant) -> tuple[date, bool]:
-    """`?day=YYYY-MM-DD`, or today on the tenant's clock; the flag says the given value was not a date."""
-    if value:
-        try:
-            return date.fromisoformat(str(value)), False
-        except ValueError:
-            return tenant_today(tenant), True
-    return tenant_today(tenant), False
+    """`?day=YYYY-MM-DD`, or today on the tenant's clock; the flag says the given value was not a date
+    (or one outside the years anybody means, which crm.forms refuses everywhere)."""
+    try:
+        day = parse_date_param(value)
+    except ValidationError:
+        return tenant_today(tenant), True
+    return (day or tenant_today(tenant)), False
 
 
 class AppointmentFilter(django_filters.FilterSet):

@@ -43,7 +43,7 @@ def appointment_day(request):
     """One day's appointments, a column per service advisor, with prev / today / next."""
     view = appointments.day_view(request.user, request.GET, tenant=request.tenant)
     if view.bad_day:
-        messages.warning(request, _("That is not a date; here is today."))
+        messages.warning(request, _("That is not a date between 1900 and 2100; here is today."))
     return render(request, "service/appointments/day.html", {
         "view": view, "can_book": request.user.has_perm("service.add_appointment"),
         "here": request.get_full_path()})

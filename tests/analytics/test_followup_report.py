@@ -190,8 +190,8 @@ def test_other_tenant_never_appears(march, client_as, demo):
     ({"date_from": "2025-03-31", "date_to": "2025-03-01"}, "date_to", "The end of the period comes before its start."),
     ({"date_from": "2020-01-01", "date_to": "2025-03-01"}, "date_to", "Choose a period of at most two years."),
     ({**PERIOD, "staff": "abc"}, "staff", "Select a valid choice."),
-    ({"date_from": "0001-01-01", "date_to": "0001-01-31"}, "date_from", "Choose a date between 1900 and 2999."),
-    ({"date_from": "9999-12-01", "date_to": "9999-12-31"}, "date_to", "Choose a date between 1900 and 2999."),
+    ({"date_from": "0001-01-01", "date_to": "0001-01-31"}, "date_from", "Enter a date between 1900 and 2100."),
+    ({"date_from": "9999-12-01", "date_to": "9999-12-31"}, "date_to", "Enter a date between 1900 and 2100."),
 ])
 def test_filter_errors_show_next_to_the_field(march, client_as, params, field, message):
     response = client_as("demo.director").get(URL, params)

@@ -175,3 +175,57 @@ def test_admin_matrix(model, demo, client_as):
         assert change not in listing.content.decode()
     # … while demo's own administrator opens it
     assert client_as("demo.admin").get(change).status_code == 200
+
+
+# --- the admin per role: only the tenant administrator's rights open it --------------------------
+
+ROLE_PERSONAS = ("director", "manager", "specialist", "analyst", "newcomer")
+
+
+def _reachable_through_grants(model, obj, account) -> bool:
+    """What an admin class itself grants a non-administrator: the positions of the departments they were
+    granted (demo.manager: 客服组). Nothing else of the admin is theirs."""
+    from accounts.models import Position
+    from accounts.selectors import position_granted_department_ids
+
+    if model is not Position:
+        return False
+    return obj.department_id in position_granted_department_ids(account)
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS, ids=[m._meta.label for m in ADMIN_MODELS])
+def test_admin_matrix_per_role(model, demo, client_as, new_staff):
+    """Every persona of demo who is not the tenant administrator, given admin access (a tenant administrator
+    can tick "staff status"; demo.manager has it for the positions of 客服组): the permissions of their role
+    serve the pages, which apply their visibility, so they open nothing in the admin that a grant does not
+    give them — no changelist, no change page of a row outside the grant."""
+    new_staff(demo, "demo.newcomer")
+    User.objects.filter(username__in=[f"demo.{kind}" for kind in ROLE_PERSONAS]).update(is_staff=True)
+    if _demo_object(model, demo) is None:
+        rows = []
+    elif model._meta.label in ("accounts.Tenant", "accounts.User"):
+        rows = [_demo_object(model, demo)]
+    else:
+        with scope(tenant=demo):
+            rows = list(model.objects.order_by("pk")[:30])
+    changelist = _admin_url(model, "changelist")
+    for kind in ROLE_PERSONAS:
+        account = User.objects.get(username=f"demo.{kind}")
+        client = client_as(account.username)
+        with scope(tenant=demo):
+            granted = [obj for obj in rows if _reachable_through_grants(model, obj, account)]
+        listing = client.get(changelist)
+        if not granted:
+            assert listing.status_code == 403, (kind, changelist, listing.status_code)
+        else:
+            assert listing.status_code == 200, (kind, changelist)
+        page = listing.content.decode()
+        for obj in rows:
+            change = _admin_url(model, "change", obj.pk)
+            if obj in granted:
+                assert change in page, (kind, change)
+                assert client.get(change).status_code == 200, (kind, change)
+                continue
+            assert change not in page, (kind, change)
+            for url in _object_urls(model, obj.pk):
+                assert client.get(url).status_code in (403, 404), (kind, url)
