@@ -9,9 +9,10 @@ grants) are added by each app's selector on top of `visible()`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
 
 from accounts.models import PositionAssignment, RoleKind
 from accounts.selectors import department_subtree_ids, membership_of, role_kinds_of
@@ -98,3 +99,59 @@ def visible(queryset: QuerySet, user, *, owner: str = "owner", department: str |
     if department and v.queue_department_ids:
         condition |= Q(**{f"{owner}__isnull": True, f"{department}__in": v.queue_department_ids})
     return queryset.filter(condition)
+
+
+# --- access through work ----------------------------------------------------------------------------
+# Whoever holds open work about a record — a follow-up, a complaint or an appointment about a customer, or
+# the team queue it waits in — may open that record and do what the work needs while the work is open, even
+# when the record is owned outside their part of the org chart (a customer-service specialist calling a
+# sales consultant's customer). The app that owns the work registers where it is (`register_work`); the
+# rule of who holds it is `visible(..., write=True)` above, so it follows the same roles, teams and grants.
+
+
+@dataclass(frozen=True)
+class WorkSource:
+    kind: str  # "followup"
+    label: object  # a translatable noun: _("follow-up")
+    open_work: Callable[[object], QuerySet]  # user → the open work they hold (or their queues hold)
+    subject: str  # the field of the work naming the record it reaches: "customer"
+    url_name: str  # the work's page, by its pk: "service:followup"
+
+
+@dataclass(frozen=True)
+class WorkReason:
+    """One piece of open work through which a user reaches a record."""
+
+    kind: str
+    label: str
+    pk: int
+    url: str
+
+
+_WORK: dict[str, list[WorkSource]] = {}
+WORK_SHOWN = 5  # reasons listed at most
+
+
+def register_work(subject_label: str, source: WorkSource) -> None:
+    """Open work of `source` reaches records of the model `subject_label` ("customers.Customer")."""
+    sources = _WORK.setdefault(subject_label, [])
+    if all(s.kind != source.kind for s in sources):
+        sources.append(source)
+
+
+def work_reasons(user, subject_label: str, subject_pk: int) -> list[WorkReason]:
+    """The open work through which `user` reaches one record, oldest first per kind (one query, a UNION of
+    index probes by the record). Empty for who holds no work at all (an analyst, a newcomer)."""
+    from django.urls import reverse
+
+    sources = _WORK.get(subject_label, [])
+    v = visibility_for(user)
+    if not sources or v.everything or v.read_only:
+        return []
+    parts = [source.open_work(user).filter(**{source.subject: subject_pk}).order_by("pk")
+             .annotate(work_kind=Value(source.kind)).values_list("work_kind", "pk")[:WORK_SHOWN]
+             for source in sources]
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    by_kind = {source.kind: source for source in sources}
+    return [WorkReason(kind, str(by_kind[kind].label), pk, reverse(by_kind[kind].url_name, args=[pk]))
+            for kind, pk in list(rows)[:WORK_SHOWN]]

@@ -27,7 +27,7 @@ from accounts.visibility import visibility_for, visible
 from crm.forms import parse_date_param
 from customers import services as customer_services
 from customers.models import Customer, Vehicle
-from customers.selectors import openable_customer, vehicles_of
+from customers.selectors import customer_reach, openable_customer, vehicles_of
 from customers.validators import normalize_mobile
 from service.generation import local_time, tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan
@@ -44,9 +44,14 @@ DAY_CAP = 500  # appointments shown on one day at most
 
 
 def appointments_visible_to(user, *, write: bool = False) -> QuerySet:
-    """Appointments of the customers this user may see (or, with write=True, change)."""
-    return visible(Appointment.objects.all(), user, owner="customer__owner", department="customer__department",
-                   write=write)
+    """Appointments of the customers this user may see (or, with write=True, change), and those held by the
+    advisors whose work they see (an advisor's own appointments, a manager's team's)."""
+    queryset = Appointment.objects.all()
+    by_customer = visible(queryset, user, owner="customer__owner", department="customer__department", write=write)
+    v = visibility_for(user)
+    if v.everything or (v.reads_all_masked and not write) or not v.staff_ids:
+        return by_customer
+    return by_customer | visible(queryset, user, owner="advisor", write=write)
 
 
 def advisors() -> QuerySet:
@@ -63,16 +68,19 @@ def advisors() -> QuerySet:
 
 def appointment_for(request, pk: int, *, write: bool = False) -> tuple[Appointment, bool]:
     """The appointment if this user may see it (404 otherwise, also another tenant's), and whether they may
-    change its status."""
-    appointment = (appointments_visible_to(request.user)
-                   .select_related("customer", "vehicle", "advisor__user", "booked_by__user",
-                                   "status_changed_by__user", "followup__plan")
-                   .filter(pk=pk).first())
+    change its status: by the customer (their role's reach of them, or open work of theirs about them), or
+    as the advisor who holds it (or their manager)."""
+    appointment = (Appointment.objects.select_related(
+        "customer", "vehicle", "advisor__user", "booked_by__user", "status_changed_by__user", "followup__plan")
+        .filter(pk=pk).first() if 0 < pk < 2**63 else None)
     if appointment is None:
         raise Http404
-    v = visibility_for(request.user)
     customer = appointment.customer
-    customer.masked = v.is_masked(customer.owner_id, customer.department_id)
+    reach = customer_reach(request.user, customer)
+    holds = visibility_for(request.user).allows(appointment.advisor_id, write=True)
+    if not (reach.visible or holds):
+        raise Http404
+    customer.masked = reach.masked and not holds
     can_change = request.user.has_perm("service.change_appointment") and not customer.masked
     if write and not can_change:
         raise Http404
@@ -103,6 +111,53 @@ def parse_day(value, tenant) -> tuple[date, bool]:
     except ValidationError:
         return tenant_today(tenant), True
     return (day or tenant_today(tenant)), False
+
+
+SLOT_STEP = timedelta(minutes=30)  # free times are offered on the half hour from the workshop's opening
+BOOKING_AHEAD = timedelta(days=365)  # appointments are booked at most this far ahead
+
+
+@dataclass
+class AdvisorSlots:
+    """One advisor's free start times on a day (on the tenant's clock) for an appointment of a length."""
+
+    advisor: Staff
+    times: list[datetime] = field(default_factory=list)
+
+
+def free_slots(*, tenant, day: date, duration_minutes: int, customer: Customer | None = None,
+               now: datetime | None = None) -> list[AdvisorSlots]:
+    """Each advisor's start times on `day` at which an appointment of `duration_minutes` fits within the
+    workshop's hours, begins after `now`, and overlaps none of the advisor's booked or arrived appointments
+    nor one of the customer's (the same rule as `appointment_book`, so a time offered is one it accepts).
+    Two queries (the advisors, the day's appointments) however many advisors and times."""
+    now = now or timezone.now()
+    rules = call_settings(tenant)
+    zone = ZoneInfo(tenant.timezone)
+    opens = datetime.combine(day, rules.workshop_opens, tzinfo=zone)
+    closes = datetime.combine(day, rules.workshop_closes, tzinfo=zone)
+    length = timedelta(minutes=duration_minutes)
+    rows = [AdvisorSlots(advisor) for advisor in advisors()]
+    taken = Q(advisor__in=[row.advisor.pk for row in rows])
+    if customer is not None:
+        taken |= Q(customer=customer)
+    busy: dict[int, list[tuple[datetime, datetime]]] = {}
+    customer_busy: list[tuple[datetime, datetime]] = []
+    for advisor_id, customer_id, start, end in (
+            Appointment.objects.filter(taken, status__in=Appointment.HOLDS_TIME, starts_at__lt=closes,
+                                       ends_at__gt=opens).values_list("advisor_id", "customer_id", "starts_at",
+                                                                       "ends_at")):
+        busy.setdefault(advisor_id, []).append((start, end))
+        if customer is not None and customer_id == customer.pk:
+            customer_busy.append((start, end))
+    for row in rows:
+        held = busy.get(row.advisor.pk, []) + customer_busy
+        start = opens
+        while start + length <= closes:
+            if start > now and not any(s < start + length and start < e for s, e in held):
+                row.times.append(start)
+            start += SLOT_STEP
+    return rows
 
 
 class AppointmentFilter(django_filters.FilterSet):
@@ -166,7 +221,8 @@ def day_view(user, params, *, tenant) -> DayView:
         columns = {chosen.pk: columns.get(chosen.pk, Column(chosen))}
     for row in rows:
         customer = row.customer
-        customer.masked = v.is_masked(customer.owner_id, customer.department_id)
+        customer.masked = (v.is_masked(customer.owner_id, customer.department_id)
+                           and not v.allows(row.advisor_id, write=True))
         row.can_change = may_change and not customer.masked and row.status == Status.BOOKED
         row.local_start = local_time(tenant, row.starts_at)
         row.local_end = local_time(tenant, row.ends_at)
@@ -193,13 +249,13 @@ def inbound_call_match(user, *, mobile: str) -> InboundMatch:
     except ValidationError as error:
         raise ValidationError({"mobile": error.messages}) from None
     match = InboundMatch(mobile=normalized)
-    v = visibility_for(user)
     now = timezone.now()
     for customer in Customer.objects.filter(mobile=normalized, is_active=True).order_by("pk"):
-        if openable_customer(user, customer) is None:
+        reach = customer_reach(user, customer)
+        if not reach.visible:
             match.hidden = True
             continue
-        customer.masked = v.is_masked(customer.owner_id, customer.department_id)
+        customer.masked, customer.work = reach.masked, reach.work
         customer.can_book = user.has_perm("service.add_appointment") and not customer.masked
         customer.vehicle_list = vehicles_of(customer)
         customer.open_followups = list(FollowUp.objects.filter(customer=customer, status=FollowUp.Status.OPEN)

@@ -12,14 +12,14 @@ from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext
+from django.utils.translation import pgettext, pgettext_lazy
 
-from accounts.visibility import visibility_for, visible
+from accounts.visibility import WorkSource, register_work, visibility_for, visible
 from crm.paging import Page, keyset_page
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
-from customers.selectors import MAX_ID, openable_customer, vehicles_of
+from customers.selectors import MAX_ID, customer_reach, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question, Survey, SurveyInvitation
@@ -144,6 +144,8 @@ class Summary:
     open_followups: list
     calls: list
     open_leads: list
+    appointments: list  # the customer's booked appointments
+    can_book: bool  # whether this user may book for the customer (their role's or the call's reach)
 
 
 # what the caller sees of the customer: prepared, as this page is asked for all day long
@@ -157,6 +159,9 @@ _CUSTOMER_CALLS = Prepared("call_customer_calls", lambda customer, tenant: Follo
                            .order_by("-created_at", "-id")[:10])
 _OPEN_LEADS = Prepared("call_open_leads", lambda customer, tenant: Lead.objects
                        .filter(customer=customer, status__in=OPEN_LEAD_STATUSES).order_by("-created_at", "-id")[:5])
+_BOOKED = Prepared("call_booked", lambda customer, tenant: Appointment.objects
+                   .filter(customer=customer, status=Appointment.Status.BOOKED)
+                   .select_related("advisor__user", "vehicle").order_by("starts_at", "id")[:5])
 _QUESTIONS = Prepared("call_questions", lambda version, tenant: Question.objects.filter(version=version)
                       .order_by("order", "id"))
 _ATTEMPTS = Prepared("call_attempts", lambda followup, tenant: FollowUpCall.objects.filter(followup=followup)
@@ -167,14 +172,18 @@ def customer_summary(user, followup: FollowUp) -> Summary:
     customer = followup.customer
     customer.masked = followup.masked
     ids = {"customer": customer.pk, "tenant": followup.tenant_id}
+    reach = customer_reach(user, customer) if customer.is_active else None
     return Summary(
         customer=customer,
-        customer_link=openable_customer(user, customer),
+        customer_link=customer if reach is not None and reach.visible else None,
         vehicles=vehicles_of(customer),
         visits=_VISITS.instances(**ids),
         open_followups=_OTHER_FOLLOWUPS.instances(**ids, followup=followup.pk),
         calls=_CUSTOMER_CALLS.instances(**ids),
         open_leads=_OPEN_LEADS.instances(**ids),
+        appointments=_BOOKED.instances(**ids),
+        can_book=(reach is not None and reach.visible and not reach.masked
+                  and user.has_perm("service.add_appointment")),
     )
 
 
@@ -349,3 +358,15 @@ def _appointment_entry(row: timeline.Row) -> timeline.Entry:
 
 
 timeline.register(timeline.Source("appointment", _appointment_rows, _appointment_entry))
+
+
+# --- access through work: the customers a caller reaches through their open follow-ups and appointments ----
+
+register_work("customers.Customer", WorkSource(
+    "followup", _("follow-up"), lambda user: followups_visible_to(user, write=True).filter(status=Status.OPEN),
+    "customer", "service:followup"))
+register_work("customers.Customer", WorkSource(
+    "appointment", pgettext_lazy("a booking", "appointment"),
+    lambda user: visible(Appointment.objects.filter(status=Appointment.Status.BOOKED), user, owner="advisor",
+                         write=True),
+    "customer", "service:appointment"))

@@ -14,7 +14,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.visibility import visibility_for, visible
+from accounts.visibility import WorkSource, register_work, visibility_for, visible
 from crm.paging import Page, keyset_page
 from crm.widgets import FastSelect
 from customers import timeline
@@ -182,3 +182,11 @@ def _complaint_entry(row: timeline.Row) -> timeline.Entry:
 
 
 timeline.register(timeline.Source("complaint", _complaint_rows, _complaint_entry))
+
+
+# --- access through work: the customers reached through an unresolved complaint one works on ---------------
+
+register_work("customers.Customer", WorkSource(
+    "complaint", _("complaint"),
+    lambda user: complaints_visible_to(user, write=True).exclude(status=Complaint.Status.CLOSED),
+    "customer", "service:complaint"))

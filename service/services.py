@@ -18,6 +18,7 @@ from customers.services import leads as lead_services
 from service.generation import local_time
 from service.models import (
     Answer,
+    Appointment,
     CallSettings,
     ContactOptOut,
     FollowUp,
@@ -209,6 +210,8 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
     if record.feedback == FollowUpCall.Feedback.PURCHASE_INTENT:
         call.lead = _purchase_intent_lead(followup, staff, settings, call.feedback_text)
     call.save()
+    # an appointment booked inside this call (before it was recorded) is linked to the call it came from
+    Appointment.objects.filter(followup=followup, followup_call__isnull=True).update(followup_call=call)
     call.complaint_opened = _complaints_of_call(call, followup, staff, record, now)
     Answer.objects.bulk_create(answers)
     if record.outcome == Outcome.COMPLETED and answers:

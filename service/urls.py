@@ -8,6 +8,7 @@ app_name = "service"
 urlpatterns = [
     path("followups/", views.workspace, name="followups"),
     path("followups/<int:pk>/", views.followup_call, name="followup"),
+    path("followups/<int:pk>/book/", views.followup_book, name="followup_book"),
     path("plans/", views.plan_list, name="plans"),
     path("plans/new/", views_team.plan_new, name="plan_new"),
     path("plans/<int:pk>/", views_team.plan_edit, name="plan_edit"),

@@ -5,6 +5,7 @@ taking the next call answers htmx with the call page itself (one round trip inst
 
 from datetime import timedelta
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
@@ -18,8 +19,10 @@ from django_htmx.http import push_url
 from crm.access import staff_view
 from crm.forms import apply_errors
 from service import selectors, services
+from service.appointments import customer_to_book
 from service.forms import CallForm
-from service.models import FollowUp, QuestionnaireVersion
+from service.models import Appointment, FollowUp, QuestionnaireVersion
+from service.views_appointments import book, booked_message, booking_form
 
 RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
 
@@ -77,8 +80,9 @@ def followup_call(request, pk):
     return _call_page(request, pk, posted=request.method == "POST", rules=services.call_settings(request.tenant))
 
 
-def _call_page(request, pk: int, *, posted: bool, rules) -> HttpResponse:
-    """The call page; `posted`: record the call the request's form describes."""
+def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpResponse:
+    """The call page; `posted`: record the call the request's form describes; `booking`: the booking form open
+    in the appointment card."""
     followup, can_call = selectors.followup_for(request, pk, write=posted)
     version_id = _version_id(request, followup, posted)
     form = None
@@ -109,10 +113,33 @@ def _call_page(request, pk: int, *, posted: bool, rules) -> HttpResponse:
         messages.error(request, _("This follow-up is closed already (%(status)s).")
                        % {"status": followup.get_status_display()})
     return render(request, "service/call.html", {
-        "followup": followup, "can_call": can_call, "form": form,
+        "followup": followup, "can_call": can_call, "form": form, "booking": booking,
         "summary": selectors.customer_summary(request.user, followup),
         "calls": selectors.calls_of(followup), **_calling_hours(request, rules),
         "feedback_complaints": _feedback_complaints(followup, can_call)})
+
+
+@staff_view(perm="service.add_appointment", model=FollowUp)
+@require_http_methods(["GET", "POST"])
+def followup_book(request, pk):
+    """Book an appointment inside the call: the form opens in the call page's appointment card with each
+    advisor's free times of the chosen day, and the booking shows there; the caller stays on the call and
+    records it. htmx swaps the card only; without JavaScript the whole call page does the same."""
+    followup, _can_call = selectors.followup_for(request, pk)
+    customer = customer_to_book(request.user, followup.customer_id)
+    form = booking_form(request, customer, initial={"source": Appointment.Source.CALL,
+                                                    "vehicle": followup.vehicle_id})
+    form.fields["source"].widget = forms.HiddenInput()
+    booked = book(request, form, customer=customer, followup=followup)
+    if booked is not None and not request.htmx:
+        messages.success(request, booked_message(request, booked))
+        return redirect("service:followup", pk=pk)
+    if not request.htmx:
+        return _call_page(request, pk, posted=False, rules=services.call_settings(request.tenant), booking=form)
+    return render(request, "service/partials/_call_booking.html", {
+        "followup": followup, "booking": None if booked else form,
+        "summary": selectors.customer_summary(request.user, followup),
+        "booked_now": booked_message(request, booked) if booked else ""})
 
 
 def _feedback_complaints(followup, can_call: bool) -> list:

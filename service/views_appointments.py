@@ -81,10 +81,48 @@ def _followup_of(request, customer):
     return followups_visible_to(request.user).filter(pk=int(raw), customer=customer).first()
 
 
+REFRESHED = ("day", "duration_minutes", "vehicle", "kind", "note", "slot", "source")
+
+
+def booking_form(request, customer, *, initial: dict) -> BookingForm:
+    """The booking form for `customer`: bound to a POST; on a GET (also the refresh when the day or the length
+    changes) unbound, showing what was typed so far and that day's free times."""
+    if request.method == "POST":
+        return BookingForm(request.POST, customer=customer, tenant=request.tenant, initial=initial)
+    typed = {name: request.GET[name] for name in REFRESHED if request.GET.get(name)}
+    return BookingForm(customer=customer, tenant=request.tenant, initial={**initial, **typed})
+
+
+def book(request, form: BookingForm, *, customer, followup=None) -> Appointment | None:
+    """Book what a valid form says (None when it is not, or the service refused: its errors are on the form,
+    a clash next to the free times)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        return appointments.appointment_book(tenant=request.tenant, booked_by=request.staff, customer=customer,
+                                             followup=followup, **form.booking())
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for name, messages_ in error.message_dict.items():
+                target = "slot" if name in ("starts_at", "advisor") else name
+                form.add_error(target if target in form.fields else None, messages_)
+        else:
+            form.add_error(None, error.messages)
+        return None
+
+
+def booked_message(request, booked: Appointment) -> str:
+    starts = local_time(request.tenant, booked.starts_at)
+    return _("Booked: %(customer)s on %(day)s at %(time)s with %(advisor)s.") % {
+        "customer": booked.customer.name, "day": starts.strftime("%Y-%m-%d"), "time": starts.strftime("%H:%M"),
+        "advisor": booked.advisor.user.display_name}
+
+
 @staff_view(perm="service.add_appointment")
 @require_http_methods(["GET", "POST"])
 def appointment_new(request):
-    """Book an appointment for `?customer=<id>` (from a call, the inbound-call page or the archive)."""
+    """Book an appointment for `?customer=<id>` (from the inbound-call page or the archive): the day's free
+    times of each advisor; htmx refreshes them when the day or the length changes."""
     raw = request.POST.get("customer") or request.GET.get("customer")
     if not raw:
         return render(request, "service/appointments/form.html", {"customer": None, "lookup": LookupForm()})
@@ -94,21 +132,14 @@ def appointment_new(request):
                else (Appointment.Source.CALL if followup else Appointment.Source.MANUAL)}
     if followup is not None and followup.vehicle_id:
         initial["vehicle"] = followup.vehicle_id
-    form = BookingForm(request.POST if request.method == "POST" else None, customer=customer, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            booked = appointments.appointment_book(tenant=request.tenant, booked_by=request.staff, customer=customer,
-                                                   followup=followup, **form.cleaned_data)
-        except ValidationError as error:
-            apply_errors(form, error)
-        else:
-            starts = local_time(request.tenant, booked.starts_at)
-            messages.success(request, _("Booked: %(customer)s on %(day)s at %(time)s with %(advisor)s.") % {
-                "customer": customer.name, "day": starts.strftime("%Y-%m-%d"), "time": starts.strftime("%H:%M"),
-                "advisor": booked.advisor.user.display_name})
-            return redirect(_day_url(starts.date()))
+    form = booking_form(request, customer, initial=initial)
+    booked = book(request, form, customer=customer, followup=followup)
+    if booked is not None:
+        messages.success(request, booked_message(request, booked))
+        return redirect(_day_url(local_time(request.tenant, booked.starts_at).date()))
+    hidden = [("customer", customer.pk)] + ([("followup", followup.pk)] if followup else [])
     return render(request, "service/appointments/form.html", {
-        "customer": customer, "form": form, "followup": followup,
+        "customer": customer, "form": form, "followup": followup, "extra_hidden": hidden,
         "history": appointments.appointments_of(customer, limit=5)})
 
 

@@ -53,11 +53,18 @@ class CustomerForm(forms.Form):
     consent_channel = forms.ChoiceField(label=_("Consent given by"), required=False,
                                         choices=[("", "—"), *Customer.ConsentChannel.choices])
 
-    def __init__(self, *args, **kwargs):
+    # what someone who reaches the customer through open work (a follow-up, a complaint…) may correct
+    CONTACT_FIELDS = ("mobile", "other_phone", "email", "wechat_id")
+
+    def __init__(self, *args, only: tuple[str, ...] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = staff_choices()
-        self.fields["department"].queryset = Department.objects.all()
-        self.fields["tags"].queryset = Tag.objects.all()
+        if only is not None:
+            for name in [name for name in self.fields if name not in only]:
+                del self.fields[name]
+        if "owner" in self.fields:
+            self.fields["owner"].queryset = staff_choices()
+            self.fields["department"].queryset = Department.objects.all()
+            self.fields["tags"].queryset = Tag.objects.all()
 
     @classmethod
     def initial_for(cls, customer: Customer) -> dict:

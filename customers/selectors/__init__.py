@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.selectors import staff_directory
-from accounts.visibility import visibility_for, visible
+from accounts.visibility import WorkReason, visibility_for, visible, work_reasons
 from crm.paging import Page, capped_count, keyset_page
 from crm.prepared import Prepared
 from customers.filters import CustomerFilter
@@ -41,13 +41,39 @@ def customers_visible_to(user, *, write: bool = False):
                    write=write)
 
 
+@dataclass(frozen=True)
+class Reach:
+    """How a user reaches one customer: `visible` at all; `masked`: personal data hidden (read-only);
+    `work`: the open work they reach them through (empty when their role gives full access)."""
+
+    visible: bool
+    masked: bool
+    work: tuple[WorkReason, ...] = ()
+
+
+def customer_reach(user, customer: Customer) -> Reach:
+    """The role's visibility of this customer's row, or else the open follow-ups, complaints and appointments
+    this user holds about them (the work registered with accounts.visibility: who holds it, or whose team
+    queue does, sees the customer unmasked while it is open). One query, only when the role falls short."""
+    v = visibility_for(user)
+    if v.allows(customer.owner_id, customer.department_id, write=True):
+        return Reach(True, False)
+    work = tuple(work_reasons(user, "customers.Customer", customer.pk))
+    if work:
+        return Reach(True, False, work)
+    if v.allows(customer.owner_id, customer.department_id):
+        return Reach(True, v.is_masked(customer.owner_id, customer.department_id))
+    return Reach(False, True)
+
+
 def openable_customer(user, customer: Customer | None, *, write: bool = False) -> Customer | None:
-    """The customer if this user may open them (with write=True: unmasked), else None: naming anyone else
-    would leak who they are. Checked on the row already loaded, by the rule of customers_visible_to."""
+    """The customer if this user may open them (with write=True: unmasked), by their role or through their
+    open work about them (`customer_reach`), else None: naming anyone else would leak who they are. Checked on
+    the row already loaded, by the rule of customer_for."""
     if customer is None or not customer.is_active:
         return None
-    allowed = visibility_for(user).allows(customer.owner_id, customer.department_id, write=write)
-    return customer if allowed else None
+    reach = customer_reach(user, customer)
+    return customer if reach.visible and not (write and reach.masked) else None
 
 
 MAX_QUERY = 100
@@ -149,22 +175,28 @@ _CARD = Prepared("customer_card", lambda customer, tenant: Customer.objects.filt
 MAX_ID = 2**63 - 1
 
 
-def customer_for(request, pk: int, *, write: bool = False) -> tuple[Customer, bool]:
-    """The customer if this user may see it (404 otherwise, also for another tenant's), and whether
-    they may change it. One prepared query by id and tenant; the role's visibility is then checked on the
-    row (`Visibility.allows`, the same rule as the list's filter). `customer.department_name` is set."""
+def customer_for(request, pk: int, *, write: bool = False, for_work: bool = False) -> tuple[Customer, bool]:
+    """The customer if this user may see it (404 otherwise, also for another tenant's), and whether they may
+    change it. One prepared query by id and tenant; the role's visibility is then checked on the row
+    (`Visibility.allows`, the same rule as the list's filter). Who holds open work about the customer (a
+    follow-up, a complaint, an appointment, or its team queue) sees them unmasked through it:
+    `customer.work` lists that work (empty when the role gives full access). Through work a user may do
+    only what the work needs: write=True with for_work=True lets such an action through (booking, a
+    complaint, a note, correcting contact details); other writes stay with the owner's side.
+    `customer.department_name` is set."""
     rows = _CARD.rows(customer=pk, tenant=request.tenant.pk) if 0 < pk <= MAX_ID else []
     if not rows:
         raise Http404
     *values, department_name = rows[0]
     customer = Customer.from_db("default", _CARD_COLUMNS, values)
-    v = visibility_for(request.user)
-    if not v.allows(customer.owner_id, customer.department_id):
+    reach = customer_reach(request.user, customer)
+    if not reach.visible:
         raise Http404
     customer.department_name = department_name
-    customer.masked = v.is_masked(customer.owner_id, customer.department_id)
-    can_edit = request.user.has_perm("customers.change_customer") and not customer.masked
-    if write and not can_edit:
+    customer.masked, customer.work = reach.masked, list(reach.work)
+    may_change = request.user.has_perm("customers.change_customer") and not customer.masked
+    can_edit = may_change and not customer.work
+    if write and not (can_edit or (for_work and may_change)):
         raise Http404
     return customer, can_edit
 

@@ -46,12 +46,15 @@ def _openable(request, customer):
 
 def _customer_form(request, customer=None):
     """Create (customer=None) or edit; errors go next to their fields, a duplicate mobile links the
-    existing customer when this user may open them."""
-    form = CustomerForm(request.POST or None, initial=CustomerForm.initial_for(customer) if customer else None)
+    existing customer when this user may open them. Who edits through open work (`customer.work`) corrects
+    the contact details only; the rest stays with the owner's side."""
+    only = CustomerForm.CONTACT_FIELDS if customer is not None and customer.work else None
+    form = CustomerForm(request.POST or None, initial=CustomerForm.initial_for(customer) if customer else None,
+                        only=only)
     existing = None
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
-        tags = data.pop("tags")
+        tags = data.pop("tags", None)
         try:
             if customer is None:
                 if not data["owner"] and not data["department"]:
@@ -64,7 +67,15 @@ def _customer_form(request, customer=None):
             existing = _duplicate(request, form, error)
         except ValidationError as error:
             apply_errors(form, error)
-    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer})
+    return render(request, "customers/form.html", {"form": form, "existing": existing, "customer": customer,
+                                                   "owner_name": _owner_name(request, customer)})
+
+
+def _owner_name(request, customer) -> str:
+    if customer is None or customer.owner_id is None:
+        return ""
+    owner = staff_directory(request.tenant.pk, include={customer.owner_id}).get(customer.owner_id)
+    return owner.name if owner else ""
 
 
 @staff_view(perm="customers.add_customer")
@@ -76,7 +87,7 @@ def customer_create(request):
 @staff_view(perm="customers.change_customer", model=Customer)
 @require_http_methods(["GET", "POST"])
 def customer_edit(request, pk):
-    customer, _can_edit = selectors.customer_for(request, pk, write=True)
+    customer, _can_edit = selectors.customer_for(request, pk, write=True, for_work=True)
     return _customer_form(request, customer)
 
 
@@ -88,10 +99,13 @@ def customer_detail(request, pk):
     except Http404:  # a merged customer's old address leads to the survivor (when both were visible)
         return redirect("customers:detail", pk=survivor_for(request.user, pk).pk)
     owner = staff_directory(request.tenant.pk, include={customer.owner_id}).get(customer.owner_id)
+    owner_name = owner.name if owner else ""
     return render(request, "customers/detail.html", {
         "customer": customer,
         "can_edit": can_edit,
-        "owner_name": owner.name if owner else "",
+        "can_work": can_edit or bool(customer.work),  # note, contact details, booking, complaint
+        "why_not": _why_not(customer, can_edit, owner_name),
+        "owner_name": owner_name,
         "vehicles": selectors.vehicles_of(customer),
         "tags": selectors.tag_names_of(customer),
         "timeline": timeline_for(customer),
@@ -103,9 +117,25 @@ def customer_detail(request, pk):
     })
 
 
-def _sub_form(request, pk, *, form_class, title, save, customer_kwarg=False):
-    """GET shows the form, POST calls `save(customer, cleaned_data)` and returns to the customer."""
-    customer, _can_edit = selectors.customer_for(request, pk, write=True)
+def _why_not(customer, can_edit: bool, owner_name: str) -> str:
+    """Why the actions shown disabled on the customer page are not this user's to take."""
+    if can_edit:
+        return ""
+    if customer.work:
+        if owner_name:
+            return _("Only %(owner)s and their team add vehicles, purchases, service visits and documents: you see "
+                     "this customer through open work.") % {"owner": owner_name}
+        return _("Only the customer's team adds vehicles, purchases, service visits and documents: you see this "
+                 "customer through open work.")
+    if customer.masked:
+        return _("You see this customer masked: only their owner's team changes them.")
+    return ""
+
+
+def _sub_form(request, pk, *, form_class, title, save, customer_kwarg=False, for_work=False):
+    """GET shows the form, POST calls `save(customer, cleaned_data)` and returns to the customer. `for_work`:
+    also for who reaches the customer through open work (see selectors.customer_for)."""
+    customer, _can_edit = selectors.customer_for(request, pk, write=True, for_work=for_work)
     extra = {"customer": customer} if customer_kwarg else {}
     form = form_class(request.POST or None, **extra)
     if request.method == "POST" and form.is_valid():
@@ -145,7 +175,7 @@ def visit_add(request, pk):
 @staff_view(perm="customers.add_customernote", model=Customer)
 @require_http_methods(["GET", "POST"])
 def note_add(request, pk):
-    return _sub_form(request, pk, form_class=NoteForm, title=_("Add a note"),
+    return _sub_form(request, pk, form_class=NoteForm, title=_("Add a note"), for_work=True,
                      save=lambda customer, data: services.note_add(customer=customer, author=request.staff,
                                                                     body=data["body"]))
 

@@ -18,7 +18,7 @@ from customers.models import Customer, CustomerNote, Vehicle
 from service import appointments as svc
 from service.generation import generate, tenant_today
 from service.models import Appointment, FollowUp, FollowUpPlan
-from tests.service.test_calls import staff
+from tests.service.test_calls import record, staff
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -209,43 +209,121 @@ def test_the_booking_form_limits_choices_and_shows_errors_next_to_fields(scoped,
     assert str(wang.vehicles.first().pk) in html and "京A12345" in html
     assert "京B67890" not in html  # 李强's car is not offered
     for a in svc.advisors():
-        assert a.user.display_name in html
-    past = client.post(url, {"customer": wang.pk, "advisor": advisor().pk, "starts_at": "2020-01-01T10:00",
+        assert f'id="slots-{a.pk}"' in html and a.user.display_name in html
+    past = client.post(url, {"customer": wang.pk, "day": "2020-01-01", "slot": f"{advisor().pk}@10:00",
                              "duration_minutes": 60, "kind": "maintenance", "source": "manual"})
     assert past.status_code == 200
-    assert re.search(r'is-invalid"[^>]*id="id_starts_at".*?Choose a time in the future', past.content.decode(), re.S)
-    foreign = client.post(url, {"customer": wang.pk, "advisor": advisor().pk, "vehicle": li.vehicles.first().pk,
-                                "starts_at": f"{future_day():%Y-%m-%d}T10:00", "duration_minutes": 60,
+    assert re.search(r'id="booking_day".*?Choose today or a later day', past.content.decode(), re.S)
+    far = client.post(url, {"customer": wang.pk, "day": "9999-12-31", "slot": f"{advisor().pk}@10:00",
+                            "duration_minutes": 60, "kind": "maintenance", "source": "manual"})
+    assert "Appointments are booked at most a year ahead." in far.content.decode()
+    no_time = client.post(url, {"customer": wang.pk, "day": f"{future_day():%Y-%m-%d}", "duration_minutes": 60,
+                                "kind": "maintenance", "source": "manual"})
+    assert "Choose one of the free times." in no_time.content.decode()
+    foreign = client.post(url, {"customer": wang.pk, "slot": f"{advisor().pk}@10:00", "vehicle": li.vehicles.first().pk,
+                                "day": f"{future_day():%Y-%m-%d}", "duration_minutes": 60,
                                 "kind": "maintenance", "source": "manual"})
     assert "Select a valid choice" in foreign.content.decode()
+    nonsense = client.post(url, {"customer": wang.pk, "slot": "x@99:99", "day": f"{future_day():%Y-%m-%d}",
+                                 "duration_minutes": 60, "kind": "maintenance", "source": "manual"})
+    assert nonsense.status_code == 200 and "That time is not free" in nonsense.content.decode()
     assert not Appointment.objects.exists()
     # a customer the specialist may not see, and nonsense, are a 404
     assert client.get(f"{reverse('service:appointment_new')}?customer={li.pk}").status_code == 404
     assert client.get(f"{reverse('service:appointment_new')}?customer=99999999999999999999").status_code == 404
 
 
-def test_booking_from_a_call_links_the_follow_up(scoped, client_as):
+def slot_values(html: str, advisor_pk: int) -> list[str]:
+    """The free times offered for one advisor on a booking form ("HH:MM")."""
+    return re.findall(rf'name="slot" id="slot-{advisor_pk}-\d+" value="{advisor_pk}@(\d\d:\d\d)"', html)
+
+
+def test_free_times_are_each_advisors_times_that_fit_and_clash_with_nothing(scoped):
+    day = future_day()
+    first, second = advisor(0), advisor(1)
+    book("王芳", at=at(day, 10), who=first, now=timezone.now())  # first: 10:00–11:00
+    book("李强", at=at(day, 14), who=second, now=timezone.now(), minutes=90)  # second: 14:00–15:30
+    rows = {row.advisor.pk: [f"{t:%H:%M}" for t in row.times]
+            for row in svc.free_slots(tenant=scoped, day=day, duration_minutes=60)}
+    assert rows[first.pk][:6] == ["08:00", "08:30", "09:00", "11:00", "11:30", "12:00"]
+    assert rows[first.pk][-1] == "19:00"  # the last hour that ends by 20:00
+    assert "13:30" not in rows[second.pk] and "15:00" not in rows[second.pk] and "15:30" in rows[second.pk]
+    # the customer cannot be in two places: 王芳's own 10:00 blocks every advisor for her
+    for_wang = {row.advisor.pk: [f"{t:%H:%M}" for t in row.times]
+                for row in svc.free_slots(tenant=scoped, day=day, duration_minutes=60, customer=customer("王芳"))}
+    assert "10:00" in rows[second.pk] and "10:00" not in for_wang[second.pk]
+    # nothing in the past: today only the times still ahead
+    today = tenant_today(scoped)
+    late = datetime.combine(today, time(15, 10), tzinfo=SHANGHAI)
+    ahead = svc.free_slots(tenant=scoped, day=today, duration_minutes=60, now=late)
+    assert all(t > late for row in ahead for t in row.times) and ahead[0].times[0].strftime("%H:%M") == "15:30"
+
+
+def test_a_time_taken_meanwhile_is_refused_next_to_the_free_times_and_not_offered_again(scoped, client_as):
+    day = future_day()
+    wang = customer("王芳")
+    client = client_as("demo.specialist")
+    url = f"{reverse('service:appointment_new')}?customer={wang.pk}"
+    form = client.get(url, {"customer": wang.pk, "day": day.isoformat()}).content.decode()
+    assert "10:00" in slot_values(form, advisor().pk)
+    book("赵敏", at=at(day, 10), who=advisor(), now=timezone.now(), vehicle=None)  # a colleague is quicker
+    late = client.post(url, {"customer": wang.pk, "day": day.isoformat(), "slot": f"{advisor().pk}@10:00",
+                             "duration_minutes": 60, "kind": "maintenance", "source": "manual"})
+    html = late.content.decode()
+    assert "That time is not free (any more)" in html
+    assert "10:00" not in slot_values(html, advisor().pk) and "11:00" in slot_values(html, advisor().pk)
+    assert not Appointment.objects.filter(customer=wang).exists()
+    # the day and the length chosen refresh the free times (htmx asks with what was typed so far)
+    refreshed = client.get(url, {"customer": wang.pk, "day": day.isoformat(), "duration_minutes": 240,
+                                 "note": "换轮胎"},
+                           HTTP_HX_REQUEST="true").content.decode()
+    assert slot_values(refreshed, advisor().pk)[:2] == ["11:00", "11:30"] and "16:30" not in slot_values(
+        refreshed, advisor().pk) and "换轮胎" in refreshed
+
+
+def test_booking_inside_the_call_keeps_the_caller_on_the_call(scoped, client_as):
     followup = FollowUp.objects.create(
         tenant=scoped, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer("王芳"),
         vehicle=customer("王芳").vehicles.first(), occasion=NOW.date(), due_on=NOW.date(), visible_from=NOW.date(),
         expires_on=NOW.date() + timedelta(days=5), assignee=staff("demo.specialist"))
     client = client_as("demo.specialist")
-    call_page = client.get(reverse("service:followup", args=[followup.pk])).content.decode()
-    link = (f"{reverse('service:appointment_new')}?customer={followup.customer_id}&amp;followup={followup.pk}"
-            "&amp;source=call")
-    assert link in call_page
-    form = client.get(link.replace("&amp;", "&")).content.decode()
-    assert 'value="call" selected' in form
+    call_url, book_url = reverse("service:followup", args=[followup.pk]), reverse("service:followup_book",
+                                                                                  args=[followup.pk])
+    call_page = client.get(call_url).content.decode()
+    assert f'hx-get="{book_url}"' in call_page and 'id="call-no-appointment"' in call_page
     day = future_day()
-    response = client.post(link.replace("&amp;", "&"), {
-        "customer": followup.customer_id, "followup": followup.pk, "advisor": advisor().pk,
-        "vehicle": followup.vehicle_id, "starts_at": f"{day:%Y-%m-%d}T09:30", "duration_minutes": 90,
-        "kind": "repair", "source": "call", "note": "异响"})
+    card = client.get(book_url, {"day": day.isoformat()}, HTTP_HX_REQUEST="true").content.decode()
+    assert card.startswith('\n<div class="card mb-3" id="call-booking">') or 'id="call-booking"' in card[:200]
+    assert "<html" not in card and "09:30" in slot_values(card, advisor().pk)
+    assert 'name="source" value="call"' in card  # booked through the call
+    done = client.post(book_url, {"day": day.isoformat(), "slot": f"{advisor().pk}@09:30", "duration_minutes": 90,
+                                  "vehicle": followup.vehicle_id, "kind": "repair", "source": "call", "note": "异响"},
+                       HTTP_HX_REQUEST="true")
     booked = Appointment.objects.get()
-    assert response.status_code == 302 and response["Location"] == f"{reverse('service:appointments')}?day={day}"
+    assert done.status_code == 200
+    html = done.content.decode()
+    assert f'id="call-appointment-{booked.pk}"' in html and "booked on this call" in html
+    assert "Now record the call below." in html and 'id="booking-form"' not in html
     assert (booked.source, booked.followup, booked.kind, booked.note) == ("call", followup, "repair", "异响")
     assert booked.starts_at == at(day, 9, 30) and booked.ends_at == at(day, 11)
     assert booked.booked_by == staff("demo.specialist")
+    # the call is still the caller's to record, and its page shows the appointment
+    followup.refresh_from_db()
+    assert followup.status == "open"
+    again = client.get(call_url).content.decode()
+    assert f'id="call-appointment-{booked.pk}"' in again and 'id="call-form"' in again
+    # without JavaScript: the whole call page with the form, and back to the call after booking
+    page = client.get(book_url).content.decode()
+    assert 'id="call-form"' in page and 'id="booking-form"' in page
+    plain = client.post(book_url, {"day": day.isoformat(), "slot": f"{advisor().pk}@14:00", "duration_minutes": 30,
+                                   "kind": "maintenance", "source": "call"})
+    assert plain.status_code == 302 and plain["Location"] == call_url
+    # a follow-up of another tenant is a 404
+    assert client_as("acme.specialist").get(book_url).status_code == 404
+    # recording the call links the appointments booked inside it to the call
+    call = record(followup, outcome="wrong_number", note="号码有误")
+    booked.refresh_from_db()
+    assert booked.followup_call == call
 
 
 # --- the day view ---------------------------------------------------------------------------------
