@@ -51,16 +51,27 @@ def staff(tenant, username="demo.director") -> Staff:
 
 
 def upload(tenant, data: bytes, name="export.csv", username="demo.director", configure=True, **options) -> ImportJob:
-    """Upload as `username`, then save the guessed mapping with these options (as the mapping page does)."""
+    """Upload as `username`, then save the guessed mapping with these options (as the mapping page does); the
+    worker's check of the rows follows each (run here, as the task would)."""
     who = staff(tenant, username)
     with scope(tenant=tenant):
         job = imports.import_upload(tenant=tenant, staff=who, upload=SimpleUploadedFile(name, data))
+        imports.import_check(job_id=job.pk)
         if not configure:
-            return job
+            return ImportJob.objects.get(pk=job.pk)
         settings = {"match_key": "mobile", "on_match": "skip", "all_or_nothing": False, "department": None,
                     **options}
         columns = settings.pop("columns", job.columns)
-        return imports.import_configure(job=job, columns=columns, **settings)
+        job = imports.import_configure(job=job, columns=columns, **settings)
+        imports.import_check(job_id=job.pk)
+        return ImportJob.objects.get(pk=job.pk)
+
+
+def check(job: ImportJob) -> ImportJob:
+    """What the worker does after a change of the mapping."""
+    with scope(tenant=job.tenant):
+        imports.import_check(job_id=job.pk)
+        return ImportJob.objects.get(pk=job.pk)
 
 
 def run(job: ImportJob) -> ImportJob:
@@ -90,12 +101,21 @@ def test_columns_are_guessed_from_chinese_and_english_headers():
                                      "详细地址", "身份证号码", "性别", "电子邮箱", "微信号", "客户等级", "备注"])
     assert chinese == {"客户名称": "name", "手机号": "mobile", "车架号/VIN": "vin", "车牌": "plate",
                        "车型": "model_name", "生日": "birthday", "详细地址": "address", "身份证号码": "id_number",
-                       "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier"}
+                       "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier",
+                       "备注": "notes"}
     english = imports.guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
                                      "Date of birth", "Owner", "Tags", "Marketing consent", "Consent channel"])
     assert english == {"Customer Name": "name", "Mobile Phone": "mobile", "E-mail": "email", "VIN": "vin",
                        "License Plate": "plate", "Date of birth": "birthday", "Owner": "owner", "Tags": "tags",
                        "Marketing consent": "marketing_consent", "Consent channel": "consent_channel"}
+    # a name in parts is imported from both columns (unless a column holds the whole name); "… Owner" is the owner
+    zoho = imports.guess_columns(["Contact Id", "Contact Owner", "First Name", "Last Name", "Email", "Mobile",
+                                  "Date of Birth", "Description", "Created Time"])
+    assert zoho == {"Contact Owner": "owner", "First Name": "name", "Last Name": "name", "Email": "email",
+                    "Mobile": "mobile", "Date of Birth": "birthday", "Description": "notes"}
+    assert imports.guess_columns(["姓", "名", "手机", "客户负责人"]) == {"姓": "name", "名": "name", "手机": "mobile",
+                                                                    "客户负责人": "owner"}
+    assert imports.guess_columns(["Full Name", "First Name", "Last Name"]) == {"Full Name": "name"}
     # "联系电话" alone is the mobile; next to a mobile column it is the other phone
     assert imports.guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
     assert imports.guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
@@ -198,7 +218,11 @@ def test_the_preview_shows_each_rows_errors_and_counts_the_whole_file(client_as,
                     "The name is missing.", "Tier “S” is not one of the choices."):
         assert message in page
     table = page[page.index('id="preview-rows"'):]
-    assert table[:table.index("</table>")].count("<tr") == imports.PREVIEW_ROWS + 1  # the first rows only
+    table = table[:table.index("</table>")]
+    # every rejected row first, then the first of the others
+    assert table.count("<tr") == 6 + imports.PREVIEW_ROWS + 1
+    assert table.count('class="table-danger"') == 6
+    assert table.index("Tier “S”") < table.index("郑0")
     with scope(tenant=demo):
         assert not Customer.objects.filter(name="赵一").exists()  # the preview writes nothing
 
