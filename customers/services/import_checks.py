@@ -197,7 +197,8 @@ def is_cjk(text: str) -> bool:
 
 def default_order(key: str, headers: list[str], samples: dict[str, list[str]]) -> list[str]:
     """The order several columns of one field are joined in: the file's, except for a name in parts — the
-    given name first ("John Smith"), the family name first when the names are Chinese ("张伟")."""
+    given name first ("John Smith"), the family name first when the names are Chinese ("张伟"; a Chinese name
+    reads so in any order, RowChecker.cell)."""
     if key != "name" or len(headers) < 2:
         return list(headers)
     chinese = any(is_cjk(value) for h in headers for value in samples.get(h, []))
@@ -443,6 +444,11 @@ class RowChecker:
         self.columns = {h: k for k, mapped in parts.items() for h in mapped}
         self.parts = {k: [headers.index(h) for h in mapped] for k, mapped in parts.items()}
         self.index = {k: idx[0] for k, idx in self.parts.items()}
+        # a Chinese name in a given-name and a family-name column reads family name first, whatever the order
+        roles = [name_part(headers[i]) for i in self.parts.get("name", ())]
+        self.family_first = ([i for i, r in zip(self.parts["name"], roles, strict=True) if r == "family"]
+                             + [i for i, r in zip(self.parts["name"], roles, strict=True) if r != "family"]
+                             if "family" in roles and "given" in roles else None)
         self.headers = headers
         self.user = user
         self.owners = OwnerIndex()
@@ -475,6 +481,8 @@ class RowChecker:
         idx = self.parts[key]
         if len(idx) == 1:
             return raw[idx[0]]
+        if key == "name" and self.family_first and all(is_cjk(raw[i]) for i in idx if raw[i]):
+            idx = self.family_first
         found = [raw[i] for i in idx if raw[i]]
         return join_parts(key, found) if found else ""
 
