@@ -98,7 +98,8 @@ def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
     columns = {h: columns.get(h, "") for h in sheet.headers if h}
     samples = {h: [v] for h, v in zip(sheet.headers, first, strict=True) if h and v}
     job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=sheet.headers,
-                    options={"order": _default_orders(columns, sheet.headers, samples)}, revision=1)
+                    options={"order": _default_orders(columns, sheet.headers, samples)}, revision=1,
+                    summary={"samples": samples})  # examples from the first row until the worker has read them all
     job.file.save(name, ContentFile(data), save=False)
     job.save()
     _check_later(job)

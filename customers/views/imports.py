@@ -110,9 +110,12 @@ def import_detail(request, pk):
     if not can_edit:
         form.disable()
     summary = job.summary if job.checked else {}
+    file_error = summary.get("error", "")
+    if not job.revision:  # uploaded before the worker read files: its rows were never checked
+        file_error = _("This draft was uploaded before the current version; upload the file again.")
     return render(request, "customers/imports/detail.html", {
         **_progress_context(job), **_rows_page(request, job), "form": form, "can_edit": can_edit,
-        "checked": job.checked, "summary": summary, "file_error": summary.get("error", ""),
+        "checked": job.checked, "summary": summary, "file_error": file_error,
         "column_rows": form.column_rows(_samples(job, headers)), "reasons": summary.get("reasons", []),
         "order_fields": [form[name] for name in form.order_fields], "column_errors": form.non_field_errors(),
     })
