@@ -582,7 +582,10 @@ class RowChecker:
         return _text(raw, 60, self.labels["model_name"])
 
     def _purchased_on(self, raw):
-        return self._date(raw, "purchased_on")
+        value = self._date(raw, "purchased_on")
+        if not 1900 <= value.year <= 2100:
+            raise Bad(_("The purchase date %(value)s cannot be right.") % {"value": value.isoformat()})
+        return value
 
     def _notes(self, raw):
         lines = [" ".join(line.split()) for line in raw.splitlines()]

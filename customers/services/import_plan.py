@@ -181,7 +181,8 @@ class Planner:
         gc.disable()  # hundreds of thousands of small objects, none in a cycle: no collection while reading
         try:
             while True:
-                raw_rows = list(itertools.islice(rows, size))
+                # the first chunk at least CHUNK rows: the date orders are detected from it, alike for any size
+                raw_rows = list(itertools.islice(rows, size if self.plan.total else max(size, CHUNK)))
                 if not raw_rows:
                     return
                 if not self.plan.total:

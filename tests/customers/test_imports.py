@@ -767,6 +767,15 @@ def test_dates_in_every_order():
             imports.parse_date(raw, order)
 
 
+def test_a_date_outside_1900_to_2100_is_rejected_not_stored(demo):
+    job = run(upload(demo, csv_bytes([["姓名", "手机", "车架号", "车型", "购车日期"],
+                                      ["龙一", "13855550051", vin(5101), "大众朗逸", "9999-12-31"],
+                                      ["龙二", "13855550052", vin(5102), "大众朗逸", "0001-01-01"]])))
+    assert (job.created_count, job.rejected_count) == (0, 2)
+    reasons = [row[1] for row in report_rows(job)[1:]]
+    assert reasons == ["The purchase date 9999-12-31 cannot be right.", "The purchase date 0001-01-01 cannot be right."]
+
+
 # --- rows with one mobile: one customer, whether new or already there -----------------------------------
 
 
