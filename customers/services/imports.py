@@ -269,8 +269,14 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
                        "dates": plan.date_orders, "fields": [f.key for f in plan.shown_fields], "error": "",
                        "shown": len(rows)}
             report = report_csv(plan) if plan.rejected else None
-        except ValidationError as error:
-            summary = {"revision": revision, "error": " ".join(error.messages), "counts": {}, "reasons": [],
+        except Exception as error:  # shown where the importer looks, instead of a check that never ends
+            if isinstance(error, ValidationError):
+                message = " ".join(error.messages)
+            else:
+                logger.exception("import %s: the check failed", job_id)
+                message = _("The rows could not be checked because of an unexpected error. Upload the file again.")
+            plan = None
+            summary = {"revision": revision, "error": message, "counts": {}, "reasons": [],
                        "samples": job.summary.get("samples", {}), "dates": {}, "fields": []}
         with transaction.atomic():
             job = ImportJob.objects.select_for_update().get(pk=job_id)
@@ -279,6 +285,8 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
             keep_rows(job, plan, rows if plan is not None else [])
             job.summary = summary
             job.total_rows = summary.get("total")
+            if job.report:  # the previous check's
+                job.report.delete(save=False)
             if report is not None:
                 job.report.save("rejected.csv", ContentFile(report), save=False)
             else:

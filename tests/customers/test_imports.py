@@ -897,3 +897,18 @@ def test_a_shift_jis_file_is_refused_not_imported_as_garbled_text(demo, client_a
     assert "The file is neither UTF-8 nor GB18030 text." in response.content.decode()
     with scope(tenant=demo):
         assert not ImportJob.objects.filter(original_name="jp.csv").exists()
+
+
+def test_a_check_that_fails_says_so_instead_of_checking_for_ever(demo, client_as, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易一", "13855550061"]]), configure=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(imports, "plan_import", broken)
+    with scope(tenant=demo):
+        job = imports.import_configure(job=job, columns=job.columns, match_key="mobile", on_match="skip",
+                                       all_or_nothing=False, department=None)
+    job = check(job)
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "The rows could not be checked because of an unexpected error." in page and "every 1s" not in page
