@@ -560,11 +560,41 @@ class ImportJob(TenantModel):
     report = models.FileField(_("report"), upload_to=import_path, max_length=200, blank=True)
     error = models.TextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # the file's header row, read at the upload; the rows are read by the worker only (import_check, import_run)
+    headers = models.JSONField(_("headers"), default=list, blank=True)
+    # chosen on the mapping page: {"dates": {header: date order}, "order": {field: [header, …]}}
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    # each change of the mapping or options counts up; the worker's check of the rows is for one revision
+    revision = models.PositiveIntegerField(_("revision"), default=0)
+    # the worker's check for a revision: {"revision", "total", "counts", "reasons", "samples", "dates", "error"}
+    summary = models.JSONField(_("summary"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("import")
         verbose_name_plural = _("imports")
         indexes = [models.Index(fields=["tenant", "created_at", "id"], name="import_tenant_created")]
+
+    @property
+    def checked(self) -> bool:
+        """Whether the rows were checked with the mapping and options saved now."""
+        return self.summary.get("revision") == self.revision
+
+
+class ImportRow(TenantModel):
+    """A row of an import as its pages show it: before the run every rejected row and the first others, after
+    the run every rejected row. Numbered in the order shown (rejected first), so a page is a range."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="shown_rows")
+    position = models.PositiveIntegerField()
+    line = models.PositiveIntegerField(_("row"))
+    outcome = models.CharField(_("outcome"), max_length=10)
+    cells = models.JSONField(default=list)  # [[text, read], …] per shown field
+    errors = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("import row")
+        verbose_name_plural = _("import rows")
+        constraints = [models.UniqueConstraint(fields=["tenant", "job", "position"], name="import_row_position")]
 
 
 class ExportJob(TenantModel):

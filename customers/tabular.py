@@ -1,12 +1,18 @@
 """Reading uploaded spreadsheets: CSV (UTF-8 with or without BOM, or GB18030 as Excel in China saves
-it) and XLSX, as a header row and rows of strings. Used by the customer and the lead imports."""
+it) and XLSX, as a header row and rows of strings. Used by the customer, lead and manufacturer imports.
+
+Everything read is held to limits that keep a small file from taking the server: columns (named by the header
+row; empty columns past the last header are not read), cells (rows read × columns, empty rows of a sparse
+sheet included), the length of a cell (Excel's own limit) and the unpacked size of a workbook. Going past one
+is a ValidationError that says which and where. Text that is not UTF-8 or GB18030 (Shift-JIS, Latin-1…) is
+refused: GB18030 decodes almost any bytes, so the decoded text must also look like Chinese."""
 
 from __future__ import annotations
 
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -27,6 +33,10 @@ def safe_cell(value: str) -> str:
 
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_COLUMNS = 300
+MAX_CELLS = 20_000_000  # rows read × columns, empty rows included
+MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
+MAX_UNPACKED_BYTES = 400 * 1024 * 1024  # an XLSX's parts, unzipped
 ENCODINGS = ("utf-8-sig", "gb18030")
 
 
@@ -52,10 +62,42 @@ def _fit(row: list[str], width: int) -> list[str]:
     return (row + [""] * width)[:width] if len(row) != width else row
 
 
+def _column_name(index: int) -> str:
+    """0 → A, 26 → AA: as a spreadsheet names its columns."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
+
+
+def _too_long(line: int, column: int, length: int) -> ValidationError:
+    return ValidationError(
+        _("Row %(row)s, column %(column)s holds %(length)s characters; a cell may hold at most %(limit)s. "
+          "Shorten it or remove it and upload the file again.") % {
+            "row": line, "column": _column_name(column), "length": f"{length:,}", "limit": f"{MAX_CELL_CHARS:,}"})
+
+
+def _checked(row: list[str], line: int) -> list[str]:
+    for column, value in enumerate(row):
+        if len(value) > MAX_CELL_CHARS:
+            raise _too_long(line, column, len(value))
+    return row
+
+
 def _headers(raw: list[str]) -> list[str]:
     headers = [h.strip() for h in raw]
+    while headers and not headers[-1]:  # empty columns after the last named one are not read
+        headers.pop()
     if not any(headers):
         raise ValidationError(_("The first row must name the columns."))
+    if len(headers) > MAX_COLUMNS:
+        raise ValidationError(
+            _("The first row has %(count)s columns (up to column %(last)s); at most %(limit)s can be imported. "
+              "Delete the columns you do not need, and any stray cell far to the right.") % {
+                "count": f"{len(headers):,}", "last": _column_name(len(headers) - 1), "limit": MAX_COLUMNS})
+    _checked(headers, 1)
     seen = set()
     for header in headers:
         if header and header in seen:
@@ -68,30 +110,77 @@ def _unreadable() -> ValidationError:
     return ValidationError(_("The file could not be read: it is damaged or not a table."))
 
 
-def _guarded(rows: Iterator[list[str]]) -> Iterator[list[str]]:
-    """Rows are read lazily: a damaged part further down (an unbalanced quote that makes a cell of
-    megabytes, a broken XML part of a workbook) must still be a readable refusal, not a 500."""
+def _too_many_cells() -> ValidationError:
+    return ValidationError(
+        _("The file has more than %(limit)s cells (rows × columns, empty rows included): delete the columns and "
+          "rows you do not need, or split it.") % {"limit": f"{MAX_CELLS:,}"})
+
+
+def _guarded(raw_rows: Iterator, width: int, cell: Callable = str.strip) -> Iterator[list[str]]:
+    """The non-empty rows, each as long as the header row. Rows are read lazily: a damaged part further down
+    (an unbalanced quote, a broken XML part of a workbook) or a limit passed there must still be a readable
+    refusal, not a 500."""
+    budget = MAX_CELLS // max(width, 1)  # rows that may be read, empty ones included
+    line = 1
     try:
-        yield from rows
+        for raw in raw_rows:
+            line += 1
+            if line > budget:
+                raise _too_many_cells()
+            row = [cell(v) for v in raw[:width]]
+            if any(row):
+                yield _checked(_fit(row, width), line)
     except ValidationError:
         raise
-    except Exception:  # csv.Error, zipfile.BadZipFile, XML errors, …
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise ValidationError(
+                _("The file could not be read: a cell below row %(row)s is longer than %(limit)s characters "
+                  "(or a quote is not closed).") % {"row": line, "limit": f"{MAX_CELL_CHARS:,}"}) from None
+        raise _unreadable() from None
+    except Exception:  # zipfile.BadZipFile, XML errors, …
         raise _unreadable() from None
 
 
-def _read_csv(data: bytes) -> Sheet:
-    for encoding in ENCODINGS:
+def looks_like_chinese_text(text: str) -> bool:
+    """Whether text decoded as GB18030 is Chinese (GB18030 decodes nearly any bytes: Shift-JIS or Latin-1
+    come out as rare characters). Chinese text is nearly all in GB2312's 6,763 common characters."""
+    sample = [c for c in text[:200_000] if ord(c) > 127]
+    if not sample:
+        return True
+    rare = 0
+    for char in sample:
         try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise ValidationError(_("The file is neither UTF-8 nor GB18030 text."))
+            char.encode("gb2312")
+        except UnicodeEncodeError:
+            rare += 1
+    return rare <= max(2, len(sample) // 4)  # rare names (喆, 玥) are a few; Shift-JIS text is mostly rare
+
+
+def decode_text(data: bytes) -> str:
+    """A CSV's text: UTF-8 (with or without BOM) or GB18030; anything else is refused with a message."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or not looks_like_chinese_text(text):
+        raise ValidationError(_("The file is neither UTF-8 nor GB18030 text. Save it again as “CSV UTF-8” "
+                                "(in Excel: Save As → CSV UTF-8) and upload that."))
+    return text
+
+
+def _read_csv(data: bytes) -> Sheet:
+    text = decode_text(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
+    if csv.field_size_limit() != MAX_CELL_CHARS + 1:
+        csv.field_size_limit(MAX_CELL_CHARS + 1)  # a longer cell is refused by _guarded with its row
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
     try:
         headers = _headers(next(reader))
@@ -99,27 +188,34 @@ def _read_csv(data: bytes) -> Sheet:
         raise ValidationError(_("The file is empty.")) from None
     except csv.Error:
         raise _unreadable() from None
-    width = len(headers)
-    rows = (_fit([c.strip() for c in row], width) for row in reader if any(c.strip() for c in row))
-    return Sheet(headers, _guarded(rows))
+    return Sheet(headers, _guarded(reader, len(headers)))
 
 
 def _read_xlsx(data: bytes) -> Sheet:
     from openpyxl import load_workbook
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except Exception:
+        raise ValidationError(_("The file could not be read as an Excel workbook.")) from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ValidationError(_("The workbook unpacks to more than %(size)s MB: delete what you do not need "
+                                "(other sheets, pictures, empty formatted rows) or save it as CSV.") % {
+                                    "size": MAX_UNPACKED_BYTES // 1024 // 1024})
+    try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        values = book.worksheets[0].iter_rows(values_only=True)
-        headers = _headers([_cell(v) for v in next(values)])
+        sheet = book.worksheets[0]
+        headers = _headers([_cell(v) for v in next(sheet.iter_rows(max_row=1, values_only=True))])
+        # only the named columns: a stray cell at column XFD must not make every row 16,384 cells long
+        values = sheet.iter_rows(min_row=2, max_col=len(headers), values_only=True)
     except StopIteration:
         raise ValidationError(_("The file is empty.")) from None
     except ValidationError:
         raise
     except Exception:  # openpyxl raises many kinds on a damaged file (and a workbook may have no sheet)
         raise ValidationError(_("The file could not be read as an Excel workbook.")) from None
-    width = len(headers)
-    rows = (_fit([_cell(v) for v in row], width) for row in values if any(v not in (None, "") for v in row))
-    return Sheet(headers, _guarded(rows))
+    return Sheet(headers, _guarded(values, len(headers), _cell))
 
 
 def read_sheet(data: bytes, filename: str) -> Sheet:

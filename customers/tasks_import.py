@@ -14,3 +14,12 @@ def import_customers(*, tenant_id: int, import_id: int) -> None:
     from customers.services.imports import import_run
 
     import_run(job_id=import_id)
+
+
+@shared_task(base=TenantTask, acks_late=True, name="customers.check_import")
+def check_import(*, tenant_id: int, import_id: int, revision: int) -> None:
+    """Read and check every row of a draft import for its mapping's revision (the page shows the result).
+    Idempotent: a check of an older revision, or of a started import, keeps nothing."""
+    from customers.services.imports import import_check
+
+    import_check(job_id=import_id, revision=revision)

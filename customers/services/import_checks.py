@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
+from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -39,10 +41,13 @@ class Field:
         return self.short or self.label
 
 
+GIVEN_NAMES = ("first name", "given name", "forename", "名", "名字")
+FAMILY_NAMES = ("last name", "surname", "family name", "姓", "姓氏")
+
 FIELDS = [
     Field("name", gettext_lazy("Name"), ("name", "customer name", "customer", "full name", "client", "姓名",
                                          "客户名称", "客户姓名", "客户名", "名称", "客户", "车主", "车主姓名",
-                                         "联系人", "公司名称", "单位名称")),
+                                         "联系人", "公司名称", "单位名称", *GIVEN_NAMES, *FAMILY_NAMES)),
     Field("kind", gettext_lazy("Kind (person or company)"), ("kind", "type", "customer type", "客户类型",
                                                              "客户性质", "类型", "客户类别"), gettext_lazy("Kind")),
     Field("mobile", gettext_lazy("Mobile"), ("mobile", "mobile phone", "mobile number", "mobile no", "cell",
@@ -68,7 +73,9 @@ FIELDS = [
                                                      "生命周期", "客户阶段")),
     Field("owner", gettext_lazy("Owner (employee number or name)"), (
         "owner", "consultant", "sales consultant", "account manager", "负责人", "归属人", "销售顾问",
-        "所属顾问", "专属顾问", "客户经理", "跟进人", "归属顾问"), gettext_lazy("Owner")),
+        "所属顾问", "专属顾问", "客户经理", "跟进人", "归属顾问", "contact owner", "lead owner", "account owner",
+        "customer owner", "record owner", "owner name", "assigned to", "salesperson", "sales rep", "客户负责人",
+        "所有者", "客户所有者", "负责销售"), gettext_lazy("Owner")),
     Field("tags", gettext_lazy("Tags (separated by , ; 、)"), ("tags", "tag", "labels", "标签", "客户标签"),
           gettext_lazy("Tags")),
     Field("marketing_consent", gettext_lazy("Marketing consent (yes/no)"), (
@@ -87,8 +94,14 @@ FIELDS = [
     Field("purchased_on", gettext_lazy("Vehicle purchase date"), ("purchase date", "purchased on", "date of purchase",
                                                                   "购车日期", "购买日期", "开票日期", "交车日期",
                                                                   "购车时间"), gettext_lazy("Purchased")),
+    Field("notes", gettext_lazy("Note (added to the customer's notes)"), (
+        "notes", "note", "description", "remark", "remarks", "comment", "comments", "memo", "备注", "备注信息",
+        "客户备注", "说明", "描述", "客户描述", "留言"), gettext_lazy("Note")),
 ]
 FIELD_BY_KEY = {f.key: f for f in FIELDS}
+# fields several columns can fill together, joined in the order chosen on the mapping page
+COMBINED = ("name", "address", "notes")
+MAX_PARTS = 4
 VEHICLE_FIELDS = ("vin", "plate", "model_name", "purchased_on")
 
 _BRACKETS = re.compile(r"[(（\[【<《].*?[)）\]】>》]")
@@ -124,29 +137,87 @@ def _alias_index() -> dict[str, str]:
     return index
 
 
-def guess_columns(headers: list[str]) -> dict[str, str]:
-    """{header: field} from the header spellings alone; each field taken by the first column that names it."""
+_OWNER_SUFFIXES = ("owner", "负责人", "所有者")  # "Deal Owner", "客户负责人": whose the record is
+
+
+def _guess(header: str) -> str | None:
     index = _alias_index()
+    key = index.get(_norm(header))
+    if key is None:  # "车架号/VIN", "手机|Mobile"
+        for part in _SPLIT_HEADER.split(header):
+            key = index.get(_norm(part))
+            if key is not None:
+                break
+    if key is None and _norm(header).endswith(_OWNER_SUFFIXES):
+        key = "owner"
+    return key
+
+
+def name_part(header: str) -> str | None:
+    """"given" or "family" for a column of a part of the name ("First Name", "姓"), else None."""
+    norm = _norm(header)
+    if norm in {_norm(a) for a in GIVEN_NAMES}:
+        return "given"
+    if norm in {_norm(a) for a in FAMILY_NAMES}:
+        return "family"
+    return None
+
+
+def guess_columns(headers: list[str]) -> dict[str, str]:
+    """{header: field} from the header spellings alone; each field taken by the first column that names it,
+    except a name in parts ("First Name" and "Last Name", "姓" and "名"), which both columns fill together
+    when no column holds the whole name."""
     columns: dict[str, str] = {}
     used: set[str] = set()
+    parts = []
     for header in headers:
         if not header:
             continue
-        key = index.get(_norm(header))
-        if key is None:  # "车架号/VIN", "手机|Mobile"
-            for part in _SPLIT_HEADER.split(header):
-                key = index.get(_norm(part))
-                if key is not None:
-                    break
+        key = _guess(header)
+        if key == "name" and name_part(header):
+            parts.append(header)
+            continue
         if key is not None and key not in used:
             columns[header] = key
             used.add(key)
+    if "name" not in used:
+        for header in parts[:MAX_PARTS]:
+            columns[header] = "name"
     if "mobile" not in used:  # "联系电话" / "Phone" alone is the mobile in most exports
         for header, key in columns.items():
             if key == "other_phone":
                 columns[header] = "mobile"
                 break
     return columns
+
+
+def is_cjk(text: str) -> bool:
+    return bool(text) and all("\u2e80" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c.isspace() for c in text)
+
+
+def default_order(key: str, headers: list[str], samples: dict[str, list[str]]) -> list[str]:
+    """The order several columns of one field are joined in: the file's, except for a name in parts — the
+    given name first ("John Smith"), the family name first when the names are Chinese ("张伟"; a Chinese name
+    reads so in any order, RowChecker.cell)."""
+    if key != "name" or len(headers) < 2:
+        return list(headers)
+    chinese = any(is_cjk(value) for h in headers for value in samples.get(h, []))
+    first = "family" if chinese else "given"
+    return sorted(headers, key=lambda h: 0 if name_part(h) == first else (2 if name_part(h) else 1))
+
+
+def join_parts(key: str, parts: list[str]) -> str:
+    """Cells of several columns as one value: a note line by line; a name or an address with a space (a comma
+    in an address) between words, and nothing between Chinese ones ("张" + "伟" → "张伟")."""
+    if key == "notes":
+        return "\n".join(parts)
+    text = parts[0]
+    for part in parts[1:]:
+        if is_cjk(text[-1]) and is_cjk(part[0]):
+            text += part
+        else:
+            text += (", " if key == "address" else " ") + part
+    return text
 
 
 def saved_mapping_for(headers: list[str]) -> ImportMapping | None:
@@ -216,7 +287,7 @@ class Bad(Exception):
 
 _MOBILE_JUNK = re.compile(r"[\s\-()（）]")
 _CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
                    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
 _SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 1 is 1900-01-01, counting its 1900-02-29
@@ -242,19 +313,81 @@ def parse_mobile(raw: str) -> str:
         raise Bad(error.messages[0]) from None
 
 
-def parse_date(raw: str) -> date:
-    """2024-01-31, 2024/1/31, 2024.1.31, 2024年1月31日, 20240131, with or without a time; Excel day numbers."""
-    match = _DATE.fullmatch(raw)
+class DateOrder(models.TextChoices):
+    """How the dates of a column are written; chosen per column on the mapping page, or detected."""
+
+    YMD = "ymd", gettext_lazy("year-month-day (2024-01-31, 2024/1/31, 20240131)")
+    MDY = "mdy", gettext_lazy("month/day/year (01/31/2024), as in the USA")
+    DMY = "dmy", gettext_lazy("day/month/year (31/01/2024), as in Europe")
+    CN = "cn", gettext_lazy("年月日 (2024年1月31日)")
+    SERIAL = "serial", gettext_lazy("Excel day numbers (45322)")
+
+
+DATE_FIELDS = ("birthday", "purchased_on")
+_SHORT_DATE = re.compile(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})"
+                         r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?)?")
+
+
+def _year(text: str) -> int:
+    """A four-digit year, or a two-digit one in the last hundred years (91 → 1991, 05 → 2005)."""
+    year = int(text)
+    if len(text) == 2:
+        now = timezone.localdate().year
+        year += now - now % 100
+        if year > now:
+            year -= 100
+    return year
+
+
+def parse_date(raw: str, order: str = DateOrder.YMD) -> date:
+    """A date written in the column's order: year first (2024-01-31, 2024/1/31, 2024.1.31, 2024年1月31日,
+    20240131), month/day/year or day/month/year (08/23/1991, 23.08.91), or an Excel day number; each with or
+    without a time. A date with the year first is read in every order, an Excel day number in all but
+    month/day/year and day/month/year."""
     try:
+        match = _DATE.fullmatch(raw)
         if match:
             return date(int(match[1]), int(match[2]), int(match[3]))
-        if len(raw) == 8 and raw.isascii() and raw.isdigit():
-            return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-        if _SERIAL.fullmatch(raw) and 0 < float(raw) < 2_958_466:
-            return EXCEL_EPOCH + timedelta(days=int(float(raw)))
+        if order in (DateOrder.MDY, DateOrder.DMY):
+            match = _SHORT_DATE.fullmatch(raw)
+            if match:
+                first, second = int(match[1]), int(match[2])
+                month, day = (first, second) if order == DateOrder.MDY else (second, first)
+                return date(_year(match[3]), month, day)
+        else:
+            if order != DateOrder.SERIAL and len(raw) == 8 and raw.isascii() and raw.isdigit():
+                return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+            if _SERIAL.fullmatch(raw) and 0 < float(raw) < 2_958_466:
+                return EXCEL_EPOCH + timedelta(days=int(float(raw)))
     except (ValueError, OverflowError):
         pass
-    raise Bad(_("“%(value)s” is not a date (write e.g. 2024-01-31).") % {"value": raw[:40]})
+    example = {DateOrder.MDY: "01/31/2024", DateOrder.DMY: "31/01/2024", DateOrder.SERIAL: "45322",
+               DateOrder.CN: "2024年1月31日"}.get(order, "2024-01-31")
+    raise Bad(_("“%(value)s” is not a date (write e.g. %(example)s, or choose another date order for the "
+                "column).") % {"value": raw[:40], "example": example})
+
+
+def detect_date_order(values: Iterable[str]) -> str:
+    """The order a column's dates are written in, from its values: day/month/year when a first number is over
+    12, month/day/year when the second is (or when nothing tells: the usual order of files with the year last,
+    exported by American CRMs); Excel day numbers; 年月日; otherwise year first."""
+    short = day_first = month_first = serial = chinese = other = 0
+    for value in values:
+        match = _SHORT_DATE.fullmatch(value)
+        if match:
+            short += 1
+            day_first += int(match[1]) > 12
+            month_first += int(match[2]) > 12
+        elif _SERIAL.fullmatch(value) and not (len(value) == 8 and value.isdigit()):
+            serial += 1
+        else:
+            other += 1
+            chinese += "年" in value
+    if short and short >= serial:
+        return DateOrder.DMY if day_first > month_first else DateOrder.MDY
+    if serial and not other:
+        return DateOrder.SERIAL
+    return DateOrder.CN if chinese and chinese * 2 >= other else DateOrder.YMD
 
 
 def _unescape(raw: str) -> str:
@@ -276,6 +409,7 @@ class Row:
     values: dict = field(default_factory=dict)  # customer fields, tags apart
     vehicle: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    note: str = ""
     errors: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)  # what each error is about, for the counts over the file
     outcome: str = ""  # create, update, skip, reject
@@ -286,16 +420,43 @@ class Row:
         self.kinds.append(kind or message)
 
 
+def column_parts(job: ImportJob, headers: list[str]) -> dict[str, list[str]]:
+    """{field: [header, …]}: the columns mapped to each field, several in the order chosen for the field (a
+    chosen order that no longer lists exactly the mapped columns gives way to the file's order)."""
+    parts: dict[str, list[str]] = {}
+    for header in headers:
+        key = (job.columns or {}).get(header) if header else None
+        if key in FIELD_BY_KEY:
+            parts.setdefault(key, []).append(header)
+    chosen = (job.options or {}).get("order", {})
+    for key, mapped in parts.items():
+        if len(mapped) > 1 and sorted(chosen.get(key) or []) == sorted(mapped):
+            parts[key] = list(chosen[key])
+    return parts
+
+
 class RowChecker:
     """Turns raw rows into values or reasons, with everything it needs read from the database first."""
 
     def __init__(self, job: ImportJob, headers: list[str], user: User):
         self.job = job
-        self.columns = {h: k for h, k in (job.columns or {}).items() if k in FIELD_BY_KEY}
-        self.index = {k: headers.index(h) for h, k in self.columns.items() if h in headers}
+        parts = column_parts(job, headers)
+        self.columns = {h: k for k, mapped in parts.items() for h in mapped}
+        self.parts = {k: [headers.index(h) for h in mapped] for k, mapped in parts.items()}
+        self.index = {k: idx[0] for k, idx in self.parts.items()}
+        # a Chinese name in a given-name and a family-name column reads family name first, whatever the order
+        roles = [name_part(headers[i]) for i in self.parts.get("name", ())]
+        self.family_first = ([i for i, r in zip(self.parts["name"], roles, strict=True) if r == "family"]
+                             + [i for i, r in zip(self.parts["name"], roles, strict=True) if r != "family"]
+                             if "family" in roles and "given" in roles else None)
+        self.headers = headers
         self.user = user
         self.owners = OwnerIndex()
-        self.dates: dict[str, object] = {}
+        self.dates: dict[tuple[str, str], object] = {}
+        chosen = (job.options or {}).get("dates", {})
+        self.date_headers = {k: parts[k][0] for k in DATE_FIELDS if k in parts}
+        self.date_orders = {k: chosen.get(h) for k, h in self.date_headers.items()
+                            if chosen.get(h) in DateOrder.values}
         self.today = timezone.localdate()
         self.labels = {f.key: str(f.heading) for f in FIELDS}
         self.kinds = {f.key: _("%(field)s: not valid") % {"field": f.heading} for f in FIELDS}
@@ -303,6 +464,27 @@ class RowChecker:
                         for key, idx in sorted(self.index.items(), key=lambda kv: kv[1])]
         self.choices: dict[tuple[str, str], object] = {}
         self.vehicle_columns = [idx for key, idx in self.index.items() if key in VEHICLE_FIELDS]
+
+    def detect(self, rows: list[list[str]]) -> None:
+        """The date order of each date column without a chosen one, from these (the first) rows."""
+        for key in self.date_headers:
+            if key not in self.date_orders:
+                idx = self.index[key]
+                self.date_orders[key] = detect_date_order(raw[idx] for raw in rows if raw[idx])
+
+    def header_date_orders(self) -> dict[str, str]:
+        """{header: date order} of the date columns, as read."""
+        return {self.date_headers[k]: order for k, order in self.date_orders.items()}
+
+    def cell(self, key: str, raw: list[str]) -> str:
+        """The text of a field in a row: its column's cell, or its columns' cells joined."""
+        idx = self.parts[key]
+        if len(idx) == 1:
+            return raw[idx[0]]
+        if key == "name" and self.family_first and all(is_cjk(raw[i]) for i in idx if raw[i]):
+            idx = self.family_first
+        found = [raw[i] for i in idx if raw[i]]
+        return join_parts(key, found) if found else ""
 
     # one parser per field: raw (non-empty, stripped) → value, or raise Bad
     def _name(self, raw):
@@ -334,7 +516,7 @@ class RowChecker:
         return self._choice("gender", raw)
 
     def _birthday(self, raw):
-        value = self._date(raw)
+        value = self._date(raw, "birthday")
         if value > self.today or value.year < 1900:
             raise Bad(_("The birthday %(value)s cannot be right.") % {"value": value.isoformat()})
         return value
@@ -400,7 +582,18 @@ class RowChecker:
         return _text(raw, 60, self.labels["model_name"])
 
     def _purchased_on(self, raw):
-        return self._date(raw)
+        value = self._date(raw, "purchased_on")
+        if not 1900 <= value.year <= 2100:
+            raise Bad(_("The purchase date %(value)s cannot be right.") % {"value": value.isoformat()})
+        return value
+
+    def _notes(self, raw):
+        lines = [" ".join(line.split()) for line in raw.splitlines()]
+        value = "\n".join(line for line in lines if line)
+        if len(value) > 4000:
+            raise Bad(_("%(field)s is longer than %(limit)s characters.") % {"field": self.labels["notes"],
+                                                                               "limit": 4000})
+        return value
 
     def _choice(self, key, raw):
         value = self.choices.get((key, raw))
@@ -414,14 +607,15 @@ class RowChecker:
             raise value
         return value
 
-    def _date(self, raw):
-        found = self.dates.get(raw)
+    def _date(self, raw, key):
+        order = self.date_orders.get(key) or DateOrder.YMD
+        found = self.dates.get((order, raw))
         if found is None:
             try:
-                found = parse_date(raw)
+                found = parse_date(raw, order)
             except Bad as error:
                 found = error
-            self.dates[raw] = found
+            self.dates[order, raw] = found
         if isinstance(found, Bad):
             raise found
         return found
@@ -430,7 +624,7 @@ class RowChecker:
         row = Row(line, raw)
         values, vehicle = row.values, row.vehicle
         for key, idx, parse, of_vehicle in self.parsers:
-            cell = raw[idx]
+            cell = raw[idx] if len(self.parts[key]) == 1 else self.cell(key, raw)
             if not cell:
                 continue
             try:
@@ -442,6 +636,8 @@ class RowChecker:
                 row.add(str(error), self.kinds[key])
         if "tags" in values:
             row.tags = values.pop("tags")
+        if "notes" in values:
+            row.note = values.pop("notes")
         given = self.given
         if values.get("marketing_consent") and not given("consent_channel", raw):
             row.add(_("Consent needs how it was given (a “Consent given by” column)."))
@@ -450,8 +646,7 @@ class RowChecker:
         return row
 
     def given(self, key: str, raw: list[str]) -> bool:
-        idx = self.index.get(key)
-        return idx is not None and bool(raw[idx])
+        return any(raw[i] for i in self.parts.get(key, ()))
 
 
 class OwnerIndex:

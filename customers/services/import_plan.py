@@ -20,11 +20,12 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff, User
 from accounts.visibility import visibility_for
-from customers.models import ImportJob
-from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker
+from customers.models import ImportJob, ImportRow
+from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, join_parts
 from customers.tabular import Sheet, read_sheet, safe_cell
 
-PREVIEW_ROWS = 20
+PREVIEW_ROWS = 20  # rows shown besides the rejected ones (all of those are shown, rejected first)
+MAX_ROWS = 500_000
 CHUNK = 5_000  # rows read and checked together: one query for their mobiles, one for their VINs
 
 # --- reading the file -------------------------------------------------------------------------------
@@ -55,6 +56,7 @@ class NewCustomer:
     values: dict
     vehicles: list[dict] = field(default_factory=list)
     tags: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     pk: int | None = None
     handed_over: bool = False  # to the writers: later rows of the file add to it afterwards (Planner.additions)
@@ -67,6 +69,7 @@ class CustomerChange:
     new_vehicles: list[dict] = field(default_factory=list)
     vehicle_changes: dict[int, dict] = field(default_factory=dict)
     tags: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
 
 
@@ -83,6 +86,8 @@ class Plan:
     updates: dict[int, CustomerChange] = field(default_factory=dict)
     additions: list[CustomerChange] = field(default_factory=list)  # vehicles and tags for customers created earlier
     tag_names: set[str] = field(default_factory=set)
+    date_orders: dict[str, str] = field(default_factory=dict)  # {header: order} of the date columns
+    parts: dict[str, list[int]] = field(default_factory=dict)  # {field: positions of its columns, in order}
 
     def reject(self, row: Row, *reasons: tuple[str, str | None]) -> None:
         for message, kind in reasons:
@@ -94,6 +99,11 @@ class Plan:
     def shown_fields(self) -> list[Field]:
         mapped = set(self.columns.values())
         return [f for f in FIELDS if f.key in mapped]
+
+    @property
+    def shown_rows(self) -> list[Row]:
+        """The rejected rows first, all of them, then the first rows of the others."""
+        return sorted(self.rejected, key=lambda r: r.line) + [r for r in self.preview if r.outcome != "reject"]
 
 
 def _lookup(sql: str, params: list) -> list[tuple]:
@@ -155,12 +165,13 @@ class Planner:
         self.job = job
         self.sheet = read_job_file(job)
         self.checker = RowChecker(job, self.sheet.headers, user)
-        self.plan = Plan(headers=self.sheet.headers, columns=self.checker.columns)
+        self.plan = Plan(headers=self.sheet.headers, columns=self.checker.columns, parts=self.checker.parts)
         self.keep_preview = keep_preview
         self.visibility = visibility_for(user)  # whether the importer may change an existing customer
         self.new_by_mobile: dict[str, NewCustomer] = {}
         self.vin_lines: dict[str, int] = {}
         self.mobile_claims: dict[str, object] = {}  # mobile → the customer (id or NewCustomer) the file gives it to
+        self.mobile_rows: dict[str, Row] = {}  # mobile → the first row of the file with it (not rejected)
         self.additions: dict[int, tuple[NewCustomer, CustomerChange]] = {}  # to customers already handed to writers
 
     def chunks(self, size: int = CHUNK):
@@ -170,9 +181,17 @@ class Planner:
         gc.disable()  # hundreds of thousands of small objects, none in a cycle: no collection while reading
         try:
             while True:
-                chunk = [self.checker.parse(line, raw) for line, raw in itertools.islice(rows, size)]
-                if not chunk:
+                # the first chunk at least CHUNK rows: the date orders are detected from it, alike for any size
+                raw_rows = list(itertools.islice(rows, size if self.plan.total else max(size, CHUNK)))
+                if not raw_rows:
                     return
+                if not self.plan.total:
+                    self.checker.detect([raw for _line, raw in raw_rows])
+                    self.plan.date_orders = self.checker.header_date_orders()
+                if raw_rows[-1][0] - 1 > MAX_ROWS:
+                    raise ValidationError(_("The file has more than %(count)s rows: split it.")
+                                          % {"count": f"{MAX_ROWS:,}"})
+                chunk = [self.checker.parse(line, raw) for line, raw in raw_rows]
                 first_new = len(self.plan.creates)
                 self._classify(chunk)
                 self._count(chunk)
@@ -196,7 +215,7 @@ class Planner:
             plan.counts[row.outcome] += 1
             for kind in set(row.kinds):
                 plan.reasons[kind] += 1
-            if len(plan.preview) < self.keep_preview:
+            if len(plan.preview) < self.keep_preview and row.outcome != "reject":
                 plan.preview.append(row)
             if row.outcome in ("create", "update"):
                 plan.tag_names.update(row.tags)
@@ -210,105 +229,128 @@ class Planner:
         update = job.on_match == ImportJob.OnMatch.UPDATE
         same_vin = _("The same VIN as an earlier row")
         no_model = _("A new vehicle needs its model.")
+        same_name = _("The same mobile as an earlier row, with another name")
         new_by_mobile, vin_lines, mobile_claims = self.new_by_mobile, self.vin_lines, self.mobile_claims
+        mobile_rows = self.mobile_rows
         for row in rows:
-            if row.errors:
-                plan.reject(row)
-                continue
-            values, vehicle = row.values, row.vehicle
-            mobile, vin = values.get("mobile"), vehicle.get("vin")
-            if vin and vin in vin_lines:  # first: the writers may have saved the earlier row's vehicle already
-                plan.reject(row, (_("Row %(line)s has the same VIN.") % {"line": vin_lines[vin]}, same_vin))
-                continue
-            existing = None
-            if mobile and mobile in new_by_mobile:
-                pass  # a customer this file creates (and the writers may have saved already)
-            elif key == ImportJob.MatchKey.MOBILE and mobile and mobile in by_mobile:
-                existing = by_mobile[mobile]
-            elif key == ImportJob.MatchKey.VIN and vin and vin in by_vin and by_vin[vin][4]:
-                existing = by_vin[vin][1:4]
+            registered = None
+            try:
+                if row.errors:
+                    plan.reject(row)
+                    continue
+                values, vehicle = row.values, row.vehicle
+                mobile, vin = values.get("mobile"), vehicle.get("vin")
+                if vin and vin in vin_lines:  # first: the writers may have saved the earlier row's vehicle already
+                    plan.reject(row, (_("Row %(line)s has the same VIN.") % {"line": vin_lines[vin]}, same_vin))
+                    continue
+                # rows with one mobile are one customer, whether the file creates it or it exists already
+                first = mobile_rows.get(mobile) if mobile else None
+                name = values.get("name")
+                if first is not None and name and first.values.get("name", name) != name:
+                    plan.reject(row, (_("Row %(line)s has the same mobile but another name.") % {"line": first.line},
+                                      same_name))
+                    continue
+                if mobile and first is None:
+                    mobile_rows[mobile] = row
+                    registered = mobile
+                existing = None
+                if mobile and mobile in new_by_mobile:
+                    pass  # a customer this file creates (and the writers may have saved already)
+                elif key == ImportJob.MatchKey.MOBILE and mobile and mobile in by_mobile:
+                    existing = by_mobile[mobile]
+                elif key == ImportJob.MatchKey.VIN and vin and vin in by_vin and by_vin[vin][4]:
+                    existing = by_vin[vin][1:4]
 
-            if existing is not None:
-                pk, owner_id, team_id = existing
-                if not update:
-                    row.outcome = "skip"
+                if existing is not None:
+                    pk, owner_id, team_id = existing
+                    if not update:
+                        row.outcome = "skip"
+                        continue
+                    if not self.visibility.allows(owner_id, team_id, write=True):
+                        plan.reject(row, (_("The existing customer is not yours to change."), None))
+                        continue
+                    reasons = []
+                    if mobile and mobile in by_mobile and by_mobile[mobile][0] != pk:
+                        reasons.append((_("This mobile belongs to another customer."), None))
+                    elif mobile and mobile_claims.get(mobile, pk) != pk:
+                        reasons.append((_("Another row gives this mobile to another customer."), None))
+                    vehicle_id = None
+                    if vin:
+                        if vin in by_vin and by_vin[vin][1] != pk:
+                            reasons.append((_("This VIN is registered to another customer."), None))
+                        elif vin in by_vin:
+                            vehicle_id = by_vin[vin][0]
+                        elif "model_name" not in vehicle:
+                            reasons.append((no_model, None))
+                    if reasons:
+                        plan.reject(row, *reasons)
+                        continue
+                    change = plan.updates.get(pk)
+                    if change is None:
+                        change = plan.updates[pk] = CustomerChange(pk)
+                    for name, value in values.items():  # as for a new customer: the first row's value stands
+                        change.values.setdefault(name, value)
+                    change.tags.update(row.tags)
+                    if row.note and row.note not in change.notes:
+                        change.notes.append(row.note)
+                    if vin:
+                        vin_lines[vin] = row.line
+                        if vehicle_id is not None:
+                            change.vehicle_changes[vehicle_id] = vehicle
+                        else:
+                            change.new_vehicles.append(vehicle)
+                    if mobile:
+                        mobile_claims[mobile] = pk
+                    change.rows.append(row)
+                    row.outcome, row.target = "update", pk
                     continue
-                if not self.visibility.allows(owner_id, team_id, write=True):
-                    plan.reject(row, (_("The existing customer is not yours to change."), None))
-                    continue
+
+                # a new customer, or another vehicle of one an earlier row creates
+                group = new_by_mobile.get(mobile) if mobile else None
                 reasons = []
-                if mobile and mobile in by_mobile and by_mobile[mobile][0] != pk:
-                    reasons.append((_("This mobile belongs to another customer."), None))
-                elif mobile and mobile_claims.get(mobile, pk) != pk:
+                if group is None and mobile and mobile in by_mobile:
+                    reasons.append((_("This mobile belongs to an existing customer (the duplicate key is the VIN)."),
+                                    None))
+                if vin and vin in by_vin:
+                    reasons.append((_("This VIN is registered to an existing customer."), None))
+                if vin and "model_name" not in vehicle:
+                    reasons.append((no_model, None))
+                if group is None and mobile and mobile in mobile_claims:
                     reasons.append((_("Another row gives this mobile to another customer."), None))
-                vehicle_id = None
-                if vin:
-                    if vin in by_vin and by_vin[vin][1] != pk:
-                        reasons.append((_("This VIN is registered to another customer."), None))
-                    elif vin in by_vin:
-                        vehicle_id = by_vin[vin][0]
-                    elif "model_name" not in vehicle:
-                        reasons.append((no_model, None))
+                if group is None and not values.get("name"):
+                    reasons.append((_("The name is missing."), None))
                 if reasons:
                     plan.reject(row, *reasons)
                     continue
-                change = plan.updates.get(pk)
-                if change is None:
-                    change = plan.updates[pk] = CustomerChange(pk)
-                change.values.update(values)
-                change.tags.update(row.tags)
+                row.outcome, row.target = "create", group
                 if vin:
                     vin_lines[vin] = row.line
-                    if vehicle_id is not None:
-                        change.vehicle_changes[vehicle_id] = vehicle
-                    else:
+                if group is None:
+                    group = row.target = NewCustomer(row=row, values=values)
+                    plan.creates.append(group)
+                    if mobile:
+                        new_by_mobile[mobile] = group
+                        mobile_claims[mobile] = group
+                elif group.handed_over:  # its customer is being written: add to it afterwards
+                    change = self.additions.setdefault(id(group), (group, CustomerChange(0)))[1]
+                    if vin:
                         change.new_vehicles.append(vehicle)
-                if mobile:
-                    mobile_claims[mobile] = pk
-                change.rows.append(row)
-                row.outcome, row.target = "update", pk
-                continue
-
-            # a new customer, or another vehicle of one an earlier row creates
-            group = new_by_mobile.get(mobile) if mobile else None
-            reasons = []
-            if group is None and mobile and mobile in by_mobile:
-                reasons.append((_("This mobile belongs to an existing customer (the duplicate key is the VIN)."),
-                                None))
-            if vin and vin in by_vin:
-                reasons.append((_("This VIN is registered to an existing customer."), None))
-            if vin and "model_name" not in vehicle:
-                reasons.append((no_model, None))
-            if group is None and mobile and mobile in mobile_claims:
-                reasons.append((_("Another row gives this mobile to another customer."), None))
-            if group is not None and values.get("name") and values["name"] != group.values.get("name"):
-                reasons.append((_("Row %(line)s has the same mobile but another name.") % {"line": group.row.line},
-                                _("The same mobile as an earlier row, with another name")))
-            if group is None and not values.get("name"):
-                reasons.append((_("The name is missing."), None))
-            if reasons:
-                plan.reject(row, *reasons)
-                continue
-            row.outcome, row.target = "create", group
-            if vin:
-                vin_lines[vin] = row.line
-            if group is None:
-                group = row.target = NewCustomer(row=row, values=values)
-                plan.creates.append(group)
-                if mobile:
-                    new_by_mobile[mobile] = group
-                    mobile_claims[mobile] = group
-            elif group.handed_over:  # its customer is being written: add to it afterwards
-                change = self.additions.setdefault(id(group), (group, CustomerChange(0)))[1]
+                    change.tags.update(row.tags)
+                    if row.note and row.note not in change.notes:
+                        change.notes.append(row.note)
+                    change.rows.append(row)
+                    continue
                 if vin:
-                    change.new_vehicles.append(vehicle)
-                change.tags.update(row.tags)
-                change.rows.append(row)
-                continue
-            if vin:
-                group.vehicles.append(vehicle)
-            group.tags.update(row.tags)
-            group.rows.append(row)
+                    group.vehicles.append(vehicle)
+                for name, value in values.items():  # later rows fill in what the first left empty
+                    group.values.setdefault(name, value)
+                group.tags.update(row.tags)
+                if row.note and row.note not in group.notes:
+                    group.notes.append(row.note)
+                group.rows.append(row)
+            finally:
+                if registered and row.outcome == "reject":  # only a row that stays in speaks for its mobile
+                    del mobile_rows[registered]
 
 
 # --- showing rows --------------------------------------------------------------------------------
@@ -333,9 +375,61 @@ def shown_value(key: str, value) -> str:
     return str(value)
 
 
-def owner_labels(plan: Plan) -> dict[int, str]:
-    ids = {r.values["owner"] for r in plan.preview if "owner" in r.values}
+SHOWN_CHARS = 200  # of a cell on the preview and report pages (the CSV report has the whole row)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
+
+
+def owner_labels(plan: Plan, rows: list[Row]) -> dict[int, str]:
+    ids = {r.values["owner"] for r in rows if "owner" in r.values}
     return {s.pk: str(s) for s in Staff.objects.filter(pk__in=ids).select_related("user")}
+
+
+def shown_rows(plan: Plan, rows: list[Row]) -> list[dict]:
+    """Rows as the preview and the report show them: each mapped field's value as read, or the text of the
+    file it could not read (flagged), and the reasons a row is rejected."""
+    owners = owner_labels(plan, rows)
+    fields = plan.shown_fields
+    shown = []
+    for row in rows:
+        cells = []
+        for item in fields:
+            if item.key in row.values or item.key in row.vehicle:
+                value = row.values.get(item.key, row.vehicle.get(item.key))
+                text = owners.get(value, "") if item.key == "owner" else shown_value(item.key, value)
+                cells.append((_cut(text), True))
+            elif item.key == "tags" and row.tags:
+                cells.append((_cut(shown_value("tags", row.tags)), True))
+            elif item.key == "notes" and row.note:
+                cells.append((_cut(row.note), True))
+            else:
+                found = [row.raw[i] for i in plan.parts.get(item.key, ()) if row.raw[i]]
+                cells.append((_cut(join_parts(item.key, found) if found else ""), False))
+        shown.append({"line": row.line, "outcome": row.outcome, "cells": cells,
+                      "errors": [_cut(e) for e in row.errors]})
+    return shown
+
+
+ROWS_BATCH = 2_000
+
+
+def keep_rows(job: ImportJob, plan: Plan | None, rows: list[Row]) -> None:
+    """The rows the job's pages show, numbered in the order shown (replacing those kept before); one
+    transaction."""
+    with transaction.atomic():
+        _replace_rows(job, plan, rows)
+
+
+def _replace_rows(job: ImportJob, plan: Plan | None, rows: list[Row]) -> None:
+    ImportRow.objects.filter(job=job).delete()
+    for start in range(0, len(rows), ROWS_BATCH):
+        batch = rows[start:start + ROWS_BATCH]
+        ImportRow.objects.bulk_create([
+            ImportRow(tenant_id=job.tenant_id, job=job, position=start + n + 1, line=shown["line"],
+                      outcome=shown["outcome"], cells=shown["cells"], errors=shown["errors"])
+            for n, shown in enumerate(shown_rows(plan, batch))])
 
 
 # --- the report of rejected rows ---------------------------------------------------------------
@@ -349,10 +443,3 @@ def report_csv(plan: Plan) -> bytes:
     for row in sorted(plan.rejected, key=lambda r: r.line):
         writer.writerow([row.line, " ".join(row.errors), *(safe_cell(c) for c in row.raw)])
     return "\ufeff".encode() + out.getvalue().encode("utf-8")
-
-
-def draft_report(job: ImportJob, *, user: User) -> bytes:
-    """The rows the import would reject now, before it runs."""
-    return report_csv(plan_import(job, user=user, keep_preview=0))
-
-

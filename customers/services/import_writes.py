@@ -39,7 +39,15 @@ from crm.history import bulk_history
 from customers.models import Customer, ImportJob, JobStatus
 from customers.services import quality
 from customers.services.import_checks import COMPANY_WORDS, Row
-from customers.services.import_plan import CustomerChange, NewCustomer, Plan, Planner, plan_import, report_csv
+from customers.services.import_plan import (
+    CustomerChange,
+    NewCustomer,
+    Plan,
+    Planner,
+    keep_rows,
+    plan_import,
+    report_csv,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +183,7 @@ class Importer:
         job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
                                 "processed_rows", "total_rows", "status", "finished_at", "error", "report",
                                 "updated_at"])
+        keep_rows(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
         return job
 
     def progress_base(self) -> int:
@@ -311,6 +320,7 @@ class Importer:
     VEHICLE_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "vin", "plate", "model_name",
                        "purchased_on"]
     TAG_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "tag_id"]
+    NOTE_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "author_id", "body"]
 
     def _write_creates(self, cursor, groups: list[NewCustomer]) -> None:  # noqa: C901 - runs 100,000 times
         cursor.execute("SELECT nextval(pg_get_serial_sequence('customers_customer', 'id')) "
@@ -325,7 +335,8 @@ class Importer:
         self._history(cursor)
         tag_ids = self.tag_ids
         esc = _copy_text
-        customers, vehicles, links = [], [], []
+        customers, vehicles, links, notes = [], [], [], []
+        author = str(job.created_by_id) if job.created_by_id else null
         for pk, group in zip(ids, groups, strict=True):
             group.pk = pk
             v = group.values
@@ -354,6 +365,8 @@ class Importer:
                     bought.isoformat() if bought else null)) + "\n")
             for tag in group.tags:
                 links.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{tag_ids[tag]}\n")
+            for note in group.notes:
+                notes.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{author}\t{esc(note)}\n")
         _copy(cursor, "customers_vehicle", self.VEHICLE_COLUMNS, vehicles)  # first: the score looks at them
         # through a temporary table, to write each customer's completeness score with the row
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer) "
@@ -364,6 +377,7 @@ class Importer:
         cursor.execute(f"INSERT INTO customers_customer ({listed}, completeness) "
                        f"SELECT {listed}, {self.score_sql} FROM {NEW_CUSTOMERS} c")
         _copy(cursor, "customers_customertag", self.TAG_COLUMNS, links)
+        _copy(cursor, "customers_customernote", self.NOTE_COLUMNS, notes)
         from customers.models import Vehicle
 
         self._events(cursor, Customer, "insert", "WHERE tenant_id = %s AND id = ANY(%s)", [self.tenant_id, ids])
@@ -415,6 +429,16 @@ class Importer:
             if rewritten:
                 self._events(cursor, Vehicle, "update", "WHERE tenant_id = %s AND id = ANY(%s)", [tenant, rewritten])
         self._update_customers(cursor, changes)
+        notes = [(c.pk, note) for c in changes for note in c.notes]
+        if notes:  # a note the customer has already (the same file imported again) is not added twice
+            cursor.execute("""
+                INSERT INTO customers_customernote (tenant_id, created_at, updated_at, customer_id, author_id, body)
+                SELECT %s, %s, %s, t.customer_id, %s, t.body FROM unnest(%s::bigint[], %s::text[])
+                    AS t(customer_id, body)
+                WHERE NOT EXISTS (SELECT 1 FROM customers_customernote n WHERE n.tenant_id = %s
+                                  AND n.customer_id = t.customer_id AND n.body = t.body)""",
+                           [tenant, self.now, self.now, self.job.created_by_id, [pk for pk, _n in notes],
+                            [n for _pk, n in notes], tenant])
         links = [(c.pk, self.tag_ids[t]) for c in changes for t in c.tags]
         if links:
             cursor.execute("""
@@ -427,7 +451,7 @@ class Importer:
         """One UPDATE for the batch: each column the file fills replaces the customer's value, consent keeps
         when and how it was given or withdrawn, and the completeness score is computed on the new values.
         Only rows that change are rewritten (and audited): importing the same file twice writes nothing."""
-        changes = [c for c in changes if c.values or c.new_vehicles]
+        changes = [c for c in changes if c.values or c.new_vehicles]  # (notes and tags are written apart)
         if not changes:
             return
         fields = self.UPDATE_FIELDS

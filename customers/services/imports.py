@@ -1,9 +1,14 @@
 """Import of customers (with their vehicles) from CSV or XLSX, including files exported by other CRMs.
 
-upload (a draft ImportJob with the stored file) → column mapping (guessed from the headers in English and
-Chinese, or from a saved ImportMapping with the same headers) → preview (every row of the file checked,
-the first rows shown as they would be imported) → start (queued; Celery runs `import_run`) → a report of
-every rejected row and why.
+upload (a draft ImportJob with the stored file; only its header row and first row are read) → column mapping
+(guessed from the headers in English and Chinese, or from a saved ImportMapping with the same headers; several
+columns may fill a name, an address or a note; each date column has its order, detected or chosen) → preview
+(the worker checks every row of the file once per change of the mapping, `import_check`, and keeps what the
+page shows: counts, reasons, every rejected row and the first others) → start (queued; Celery runs
+`import_run`) → every rejected row and why, on the page and as CSV.
+
+The pages never read the file: a 300 KB workbook can unpack to a great many cells, and reading it belongs to
+the worker, within the limits of customers.tabular.
 
 The work is split: customers.services.import_checks reads and checks cells, import_plan decides each row's
 outcome (the preview and the report), import_writes writes in bulk (see its notes on speed, and
@@ -29,37 +34,41 @@ from django.utils.translation import gettext as _
 from accounts.models import Department, Staff
 from customers.models import ImportJob, ImportMapping, JobStatus
 from customers.services.import_checks import (
+    COMBINED,
+    DATE_FIELDS,
     FIELD_BY_KEY,
     FIELDS,
+    MAX_PARTS,
     Bad,
+    DateOrder,
+    default_order,
     guess_columns,
     parse_date,
     parse_mobile,
     saved_mapping_for,
 )
 from customers.services.import_plan import (
+    MAX_ROWS,
     PREVIEW_ROWS,
     Plan,
-    draft_report,
-    job_headers,
-    owner_labels,
+    keep_rows,
     plan_import,
     report_csv,
+    shown_rows,
     shown_value,
 )
 from customers.services.import_writes import Conflict, Importer, Progress
 from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
 
 __all__ = [
-    "FIELDS", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "Plan", "check_columns", "draft_report",
-    "guess_columns", "import_configure", "import_run", "import_start", "import_upload", "job_headers",
-    "mapping_load", "mapping_save", "owner_labels", "parse_date", "parse_mobile", "plan_import", "report_csv",
-    "shown_value",
+    "FIELDS", "FIELD_BY_KEY", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder", "Plan", "check_columns",
+    "guess_columns", "import_check", "import_configure", "import_run", "import_start", "import_upload",
+    "job_headers", "mapping_load", "mapping_save", "parse_date", "parse_mobile", "plan_import", "report_csv",
+    "shown_rows", "shown_value",
 ]
 
 logger = logging.getLogger(__name__)
 
-MAX_ROWS = 500_000
 STALE_AFTER = timedelta(minutes=10)  # a running import without progress for this long lost its worker
 CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
@@ -69,7 +78,9 @@ CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
 @transaction.atomic
 def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
-    """A draft import of the uploaded CSV/XLSX, its columns mapped as well as the headers allow."""
+    """A draft import of the uploaded CSV/XLSX, its columns mapped as well as the headers allow. Only the header
+    row and the first row are read here (what cannot be read at all is refused at once); the worker reads and
+    checks every row (import_check)."""
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than %(size)s MB.") % {
             "size": MAX_UPLOAD_BYTES // 1024 // 1024}})
@@ -77,49 +88,86 @@ def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
     name = (upload.name or "upload.csv")[-200:]
     try:
         sheet = read_sheet(data, name)
-        total = 0
-        for _row in sheet.rows:
-            total += 1
-            if total > MAX_ROWS:
-                raise ValidationError(_("The file has more than %(count)s rows: split it.")
-                                      % {"count": f"{MAX_ROWS:,}"})
+        first = next(sheet.rows, None)
     except ValidationError as error:
         raise ValidationError({"file": error.messages}) from None
-    if total == 0:
+    if first is None:
         raise ValidationError({"file": _("The file has no rows below its header row.")})
-    if not any(sheet.headers):
-        raise ValidationError({"file": _("The first row must name the columns.")})
     saved = saved_mapping_for(sheet.headers)
     columns = dict(saved.columns) if saved else guess_columns(sheet.headers)
-    job = ImportJob(tenant=tenant, created_by=staff, original_name=name, total_rows=total,
-                    columns={h: columns.get(h, "") for h in sheet.headers if h})
+    columns = {h: columns.get(h, "") for h in sheet.headers if h}
+    samples = {h: [v] for h, v in zip(sheet.headers, first, strict=True) if h and v}
+    job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=sheet.headers,
+                    options={"order": _default_orders(columns, sheet.headers, samples)}, revision=1,
+                    summary={"samples": samples})  # examples from the first row until the worker has read them all
     job.file.save(name, ContentFile(data), save=False)
     job.save()
+    _check_later(job)
     return job
+
+
+def _default_orders(columns: dict[str, str], headers: list[str], samples: dict[str, list[str]]) -> dict:
+    """{field: [header, …]} for the fields several columns fill."""
+    orders = {}
+    for key in COMBINED:
+        mapped = [h for h in headers if h and columns.get(h) == key]
+        if len(mapped) > 1:
+            orders[key] = default_order(key, mapped, samples)
+    return orders
+
+
+def _check_later(job: ImportJob) -> None:
+    """The worker checks the rows with the job's mapping and options as they are now (after commit)."""
+    from customers.tasks_import import check_import
+
+    tenant_id, job_id, revision = job.tenant_id, job.pk, job.revision
+    transaction.on_commit(lambda: check_import.delay(tenant_id=tenant_id, import_id=job_id, revision=revision))
+
+
+def job_headers(job: ImportJob) -> list[str]:
+    return list(job.headers)
 
 
 # --- mapping and options ------------------------------------------------------------------------
 
 
 def check_columns(columns: dict[str, str], *, headers: list[str]) -> dict[str, str]:
-    """{header: field or ""} for the file's headers; a field mapped twice or a missing name is refused."""
+    """{header: field or ""} for the file's headers; a field mapped twice (but a name, an address or a note,
+    which up to four columns fill together) or a missing name is refused."""
     clean = {h: (columns.get(h) or "") for h in headers if h}
     unknown = {v for v in clean.values() if v and v not in FIELD_BY_KEY}
     if unknown:
         raise ValidationError({"columns": _("Choose a field from the list for every column.")})
     counts = Counter(v for v in clean.values() if v)
-    twice = [str(FIELD_BY_KEY[k].label) for k, n in counts.items() if n > 1]
+    twice = [str(FIELD_BY_KEY[k].label) for k, n in counts.items() if n > 1 and k not in COMBINED]
     if twice:
         raise ValidationError({"columns": _("Only one column can be imported as %(fields)s.") % {
             "fields": "、".join(twice)}})
+    many = [str(FIELD_BY_KEY[k].label) for k, n in counts.items() if n > MAX_PARTS]
+    if many:
+        raise ValidationError({"columns": _("At most %(count)s columns can be imported together as %(fields)s.")
+                               % {"count": MAX_PARTS, "fields": "、".join(many)}})
     if "name" not in counts:
         raise ValidationError({"columns": _("Choose the column that holds the customers’ names.")})
     return clean
 
 
+def check_options(options: dict, *, columns: dict[str, str], headers: list[str], samples: dict) -> dict:
+    """{"dates": {header: order}, "order": {field: [header, …]}}, kept only for columns mapped that way; an
+    order that does not list exactly the field's columns becomes the default order."""
+    dates = {h: o for h, o in (options.get("dates") or {}).items()
+             if columns.get(h) in DATE_FIELDS and o in DateOrder.values}
+    orders = _default_orders(columns, headers, samples)
+    for key, default in orders.items():
+        chosen = (options.get("order") or {}).get(key)
+        if chosen and sorted(chosen) == sorted(default):
+            orders[key] = list(chosen)
+    return {"dates": dates, "order": orders}
+
+
 @transaction.atomic
 def import_configure(*, job: ImportJob, columns: dict[str, str], match_key: str, on_match: str,
-                     all_or_nothing: bool, department: Department | None) -> ImportJob:
+                     all_or_nothing: bool, department: Department | None, options: dict | None = None) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
         raise ValidationError(_("This import has started already; its options cannot change."))
@@ -130,8 +178,13 @@ def import_configure(*, job: ImportJob, columns: dict[str, str], match_key: str,
         raise ValidationError({"on_match": _("Choose what happens to a row that matches a customer.")})
     if department is not None and department.tenant_id != job.tenant_id:
         raise ValidationError({"department": _("Choose an item of the same company.")})
+    job.options = check_options(job.options if options is None else options, columns=job.columns,
+                                headers=job_headers(job), samples=job.summary.get("samples", {}))
     job.match_key, job.on_match, job.all_or_nothing, job.department = match_key, on_match, all_or_nothing, department
-    job.save(update_fields=["columns", "match_key", "on_match", "all_or_nothing", "department", "updated_at"])
+    job.revision += 1
+    job.save(update_fields=["columns", "options", "match_key", "on_match", "all_or_nothing", "department",
+                            "revision", "updated_at"])
+    _check_later(job)
     return job
 
 
@@ -162,7 +215,83 @@ def mapping_load(*, job: ImportJob, mapping: ImportMapping) -> ImportJob:
             chosen = mapping.columns.get(header) or ""
             columns[header] = chosen if chosen in FIELD_BY_KEY else ""
     job.columns = columns
-    job.save(update_fields=["columns", "updated_at"])
+    job.options = check_options(job.options, columns=columns, headers=job_headers(job),
+                                samples=job.summary.get("samples", {}))
+    job.revision += 1
+    job.save(update_fields=["columns", "options", "revision", "updated_at"])
+    _check_later(job)
+    return job
+
+
+# --- the worker's check of the rows -----------------------------------------------------------------
+
+def _samples(plan: Plan, rows) -> dict[str, list[str]]:
+    """Up to two example values per column, from the first rows."""
+    samples: dict[str, list[str]] = {}
+    for column, header in enumerate(plan.headers):
+        if not header:
+            continue
+        found = []
+        for row in rows:
+            value = row.raw[column]
+            if value and value[:40] not in found:
+                found.append(value[:40])
+            if len(found) == 2:
+                break
+        samples[header] = found
+    return samples
+
+
+def _language(job: ImportJob) -> str:
+    user = job.created_by.user if job.created_by else None
+    return (user.language if user else "") or job.tenant.default_language
+
+
+def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | None:
+    """What the worker does after an upload and after each change of the mapping: read the file once, check
+    every row as the import would, and keep the counts, the reasons, the rejected rows (all of them) and the
+    first others for the page, and the rejected rows as CSV. A check for an older revision, or of an import
+    that has started, keeps nothing (None)."""
+    job = ImportJob.objects.select_related("created_by__user", "tenant").get(pk=job_id)
+    revision = job.revision if revision is None else revision
+    if job.revision != revision or job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
+        return None
+    user = job.created_by.user if job.created_by else None
+    plan, report = None, None
+    with translation.override(_language(job)):
+        try:
+            if user is None:
+                raise ValidationError(_("The person who uploaded this file can no longer import it."))
+            plan = plan_import(job, user=user)
+            rows = plan.shown_rows
+            summary = {"revision": revision, "total": plan.total, "counts": dict(plan.counts),
+                       "reasons": plan.reasons.most_common(12), "samples": _samples(plan, plan.preview + rows),
+                       "dates": plan.date_orders, "fields": [f.key for f in plan.shown_fields], "error": "",
+                       "shown": len(rows)}
+            report = report_csv(plan) if plan.rejected else None
+        except Exception as error:  # shown where the importer looks, instead of a check that never ends
+            if isinstance(error, ValidationError):
+                message = " ".join(error.messages)
+            else:
+                logger.exception("import %s: the check failed", job_id)
+                message = _("The rows could not be checked because of an unexpected error. Upload the file again.")
+            plan = None
+            summary = {"revision": revision, "error": message, "counts": {}, "reasons": [],
+                       "samples": job.summary.get("samples", {}), "dates": {}, "fields": []}
+        with transaction.atomic():
+            job = ImportJob.objects.select_for_update().get(pk=job_id)
+            if job.revision != revision or job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
+                return None
+            keep_rows(job, plan, rows if plan is not None else [])
+            job.summary = summary
+            job.total_rows = summary.get("total")
+            if job.report:  # the previous check's
+                job.report.delete(save=False)
+            if report is not None:
+                job.report.save("rejected.csv", ContentFile(report), save=False)
+            else:
+                job.report = ""
+            job.save(update_fields=["summary", "total_rows", "report", "updated_at"])
     return job
 
 
@@ -177,9 +306,11 @@ def import_start(*, job: ImportJob, staff: Staff) -> ImportJob:
     if staff.pk != job.created_by_id:
         raise ValidationError(_("Only the person who uploaded the file can start its import."))
     check_columns(job.columns, headers=job_headers(job))
+    if job.summary.get("error"):
+        raise ValidationError(job.summary["error"])
     started = ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.DRAFT, JobStatus.FAILED]).update(
         status=JobStatus.QUEUED, processed_rows=0, created_count=0, updated_count=0, skipped_count=0,
-        rejected_count=0, error="", finished_at=None, updated_at=timezone.now())
+        rejected_count=0, error="", finished_at=None, report="", updated_at=timezone.now())
     if not started:
         raise ValidationError(_("This import has started already."))
     tenant_id, job_id = job.tenant_id, job.pk
@@ -202,10 +333,9 @@ def import_run(*, job_id: int) -> ImportJob | None:
         return None
     job = ImportJob.objects.select_related("created_by__user", "department", "tenant").get(pk=job_id)
     user = job.created_by.user if job.created_by else None
-    language = (user.language if user else "") or job.tenant.default_language
     progress = Progress(job)
     try:
-        with translation.override(language):
+        with translation.override(_language(job)):
             result = Importer(job, user, progress).run()
     except Exception as error:  # recorded where the person who started it looks
         logger.exception("import %s failed", job_id)

@@ -11,14 +11,12 @@ from django.views.decorators.http import require_http_methods, require_safe
 from crm.access import staff_view
 from crm.forms import apply_errors
 from customers.forms.imports import ImportOptionsForm, ImportUploadForm
-from customers.models import ImportJob, JobStatus
+from customers.models import ImportJob, ImportRow, JobStatus
 from customers.selectors import imports as selectors
 from customers.services import imports as services
 
 PERM = "customers.import_customer"
 EDITABLE = (JobStatus.DRAFT, JobStatus.FAILED)
-
-
 
 
 @staff_view(perm=PERM)
@@ -47,59 +45,46 @@ def _progress_context(job: ImportJob) -> dict:
     return {"job": job, "finished": finished, "percent": percent, "nothing_imported": nothing}
 
 
-def _preview_rows(plan: services.Plan) -> list[dict]:
-    """The first rows as the import sees them: each mapped field's value (or the raw text it could not read)."""
-    owners = services.owner_labels(plan)
-    fields = plan.shown_fields
-    index = {key: plan.headers.index(header) for header, key in plan.columns.items() if header in plan.headers}
-    rows = []
-    for row in plan.preview:
-        cells = []
-        for item in fields:
-            if item.key in row.values or item.key in row.vehicle:
-                value = row.values.get(item.key, row.vehicle.get(item.key))
-                text = owners.get(value, "") if item.key == "owner" else services.shown_value(item.key, value)
-                cells.append((text, True))
-            elif item.key == "tags" and row.tags:
-                cells.append((services.shown_value("tags", row.tags), True))
-            else:
-                cells.append((row.raw[index[item.key]] if item.key in index else "", False))
-        rows.append({"line": row.line, "outcome": row.outcome, "cells": cells, "errors": row.errors})
-    return rows
+ROWS_PER_PAGE = 50
 
 
-def _samples(plan: services.Plan | None) -> dict[int, list[str]]:
-    """Up to two example values per column (by position among the named columns)."""
-    if plan is None:
-        return {}
-    named = [i for i, h in enumerate(plan.headers) if h]
-    samples: dict[int, list[str]] = {}
-    for position, column in enumerate(named):
-        found = []
-        for row in plan.preview:
-            value = row.raw[column]
-            if value and value not in found:
-                found.append(value[:40])
-            if len(found) == 2:
-                break
-        samples[position] = found
-    return samples
+def _rows_page(request, job: ImportJob) -> dict:
+    """One page of the rows the job shows (every rejected row first), from the rows the worker kept."""
+    if job.status == JobStatus.DONE:
+        total = job.rejected_count
+    else:
+        total = job.summary.get("shown", 0) if job.checked else 0
+    pages = max(1, -(-total // ROWS_PER_PAGE))
+    try:
+        number = min(max(1, int(request.GET.get("rows", 1))), pages)
+    except (TypeError, ValueError):
+        number = 1
+    first = (number - 1) * ROWS_PER_PAGE
+    rows = ImportRow.objects.filter(job=job, position__gt=first, position__lte=first + ROWS_PER_PAGE).order_by(
+        "position") if total else []
+    fields = [services.FIELD_BY_KEY[k] for k in job.summary.get("fields", []) if k in services.FIELD_BY_KEY]
+    return {"rows": rows, "rows_page": number, "rows_pages": pages, "rows_first": first + 1,
+            "rows_last": min(total, first + ROWS_PER_PAGE), "rows_total": total, "shown_fields": fields,
+            "rows_previous": number - 1 if number > 1 else None, "rows_next": number + 1 if number < pages else None}
+
+
+def _samples(job: ImportJob, headers: list[str]) -> dict[int, list[str]]:
+    """Up to two example values per column (by position among the named columns), as the worker found them."""
+    found = job.summary.get("samples", {})
+    return {position: found.get(header, []) for position, header in enumerate(h for h in headers if h)}
 
 
 @staff_view(perm=PERM, model=ImportJob)
 @require_http_methods(["GET", "POST"])
 def import_detail(request, pk):
-    """A draft: its column mapping, options and preview (POST: check, save or load a mapping, or start).
-    Started: its progress, counts and report."""
+    """A draft: its column mapping, options and the rows as the worker checked them (POST: check, save or load
+    a mapping, or start). Started: its progress, counts and every rejected row. The file is not read here."""
     job = selectors.import_for(request, pk)
     if job.status not in EDITABLE:
-        return render(request, "customers/imports/detail.html", _progress_context(job))
-    can_edit = job.created_by_id == request.staff.pk
-    try:
-        headers = services.job_headers(job)
-    except ValidationError as error:
         return render(request, "customers/imports/detail.html", {**_progress_context(job),
-                                                                 "file_error": error.messages[0]})
+                                                                 **_rows_page(request, job)})
+    can_edit = job.created_by_id == request.staff.pk
+    headers = services.job_headers(job)
     form = ImportOptionsForm(request.POST if request.method == "POST" and can_edit else None, job=job,
                              headers=headers)
     if request.method == "POST" and can_edit and form.is_valid():
@@ -114,7 +99,7 @@ def import_detail(request, pk):
                                                 match_key=form.cleaned_data["match_key"],
                                                 on_match=form.cleaned_data["on_match"],
                                                 all_or_nothing=form.cleaned_data["all_or_nothing"],
-                                                department=form.cleaned_data["department"])
+                                                department=form.cleaned_data["department"], options=form.options())
                 if action == "save":
                     services.mapping_save(job=job, name=form.cleaned_data["mapping_name"])
                 elif action == "start":
@@ -124,12 +109,15 @@ def import_detail(request, pk):
             apply_errors(form, error)
     if not can_edit:
         form.disable()
-    plan = services.plan_import(job, user=request.user)
+    summary = job.summary if job.checked else {}
+    file_error = summary.get("error", "")
+    if not job.revision:  # uploaded before the worker read files: its rows were never checked
+        file_error = _("This draft was uploaded before the current version; upload the file again.")
     return render(request, "customers/imports/detail.html", {
-        **_progress_context(job), "form": form, "can_edit": can_edit, "plan": plan,
-        "column_rows": form.column_rows(_samples(plan)), "preview": _preview_rows(plan),
-        "reasons": plan.reasons.most_common(12), "shown_fields": plan.shown_fields,
-        "column_errors": form.non_field_errors(),
+        **_progress_context(job), **_rows_page(request, job), "form": form, "can_edit": can_edit,
+        "checked": job.checked, "summary": summary, "file_error": file_error,
+        "column_rows": form.column_rows(_samples(job, headers)), "reasons": summary.get("reasons", []),
+        "order_fields": [form[name] for name in form.order_fields], "column_errors": form.non_field_errors(),
     })
 
 
@@ -145,7 +133,7 @@ def import_progress(request, pk):
 @require_safe
 def import_report(request, pk):
     """Every rejected row with its row number and reasons (CSV, UTF-8 with BOM): the run's report, or
-    before the run what the import would reject now."""
+    before the run what the import would reject now (both written by the worker)."""
     job = selectors.import_for(request, pk)
     filename = f"import-{job.pk}-rejected.csv"
     if job.report:
@@ -154,13 +142,7 @@ def import_report(request, pk):
                                 content_type="text/csv; charset=utf-8")
         except (FileNotFoundError, OSError):
             pass
-    if job.status in EDITABLE:
-        try:
-            data = services.draft_report(job, user=request.user)
-        except ValidationError:
-            data = services.report_csv(services.Plan(headers=[], columns={}))
-    else:
-        data = services.report_csv(services.Plan(headers=[], columns={}))  # nothing was rejected
+    data = services.report_csv(services.Plan(headers=[], columns={}))  # nothing was rejected
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

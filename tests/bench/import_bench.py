@@ -268,9 +268,9 @@ def _through_worker(tenant, director, path):
                               cwd=ROOT, env={**os.environ}, stdout=subprocess.DEVNULL)
     try:
         time.sleep(3)  # the worker connects to the broker
-        job = _job(tenant, director, path, on_match="skip")
         started = time.perf_counter()
-        with transaction.atomic():
+        with transaction.atomic():  # the checks of the upload are queued with the start: they find it started
+            job = _job(tenant, director, path, on_match="skip")
             imports.import_start(job=job, staff=director)
         while True:
             job.refresh_from_db()

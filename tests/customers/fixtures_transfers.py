@@ -23,6 +23,7 @@ def seed(tenant):
     director = Staff.objects.get(user__username=f"{tenant.slug}.director")
     job = ImportJob(tenant=tenant, created_by=director, original_name="客户导出.csv", total_rows=2,
                     columns={"姓名": "name", "手机号码": "mobile", "车架号": "vin", "车型": "model_name",
-                             "客户等级": "tier"})
+                             "客户等级": "tier"},
+                    headers=["姓名", "手机号码", "车架号", "车型", "客户等级"], revision=1)
     job.file.name = name
     job.save()

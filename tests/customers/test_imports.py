@@ -6,6 +6,7 @@ import csv
 import io
 import random
 import time
+import zipfile
 from datetime import date, datetime
 
 import psycopg2
@@ -51,16 +52,27 @@ def staff(tenant, username="demo.director") -> Staff:
 
 
 def upload(tenant, data: bytes, name="export.csv", username="demo.director", configure=True, **options) -> ImportJob:
-    """Upload as `username`, then save the guessed mapping with these options (as the mapping page does)."""
+    """Upload as `username`, then save the guessed mapping with these options (as the mapping page does); the
+    worker's check of the rows follows each (run here, as the task would)."""
     who = staff(tenant, username)
     with scope(tenant=tenant):
         job = imports.import_upload(tenant=tenant, staff=who, upload=SimpleUploadedFile(name, data))
+        imports.import_check(job_id=job.pk)
         if not configure:
-            return job
+            return ImportJob.objects.get(pk=job.pk)
         settings = {"match_key": "mobile", "on_match": "skip", "all_or_nothing": False, "department": None,
                     **options}
         columns = settings.pop("columns", job.columns)
-        return imports.import_configure(job=job, columns=columns, **settings)
+        job = imports.import_configure(job=job, columns=columns, **settings)
+        imports.import_check(job_id=job.pk)
+        return ImportJob.objects.get(pk=job.pk)
+
+
+def check(job: ImportJob) -> ImportJob:
+    """What the worker does after a change of the mapping."""
+    with scope(tenant=job.tenant):
+        imports.import_check(job_id=job.pk)
+        return ImportJob.objects.get(pk=job.pk)
 
 
 def run(job: ImportJob) -> ImportJob:
@@ -90,12 +102,21 @@ def test_columns_are_guessed_from_chinese_and_english_headers():
                                      "详细地址", "身份证号码", "性别", "电子邮箱", "微信号", "客户等级", "备注"])
     assert chinese == {"客户名称": "name", "手机号": "mobile", "车架号/VIN": "vin", "车牌": "plate",
                        "车型": "model_name", "生日": "birthday", "详细地址": "address", "身份证号码": "id_number",
-                       "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier"}
+                       "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier",
+                       "备注": "notes"}
     english = imports.guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
                                      "Date of birth", "Owner", "Tags", "Marketing consent", "Consent channel"])
     assert english == {"Customer Name": "name", "Mobile Phone": "mobile", "E-mail": "email", "VIN": "vin",
                        "License Plate": "plate", "Date of birth": "birthday", "Owner": "owner", "Tags": "tags",
                        "Marketing consent": "marketing_consent", "Consent channel": "consent_channel"}
+    # a name in parts is imported from both columns (unless a column holds the whole name); "… Owner" is the owner
+    zoho = imports.guess_columns(["Contact Id", "Contact Owner", "First Name", "Last Name", "Email", "Mobile",
+                                  "Date of Birth", "Description", "Created Time"])
+    assert zoho == {"Contact Owner": "owner", "First Name": "name", "Last Name": "name", "Email": "email",
+                    "Mobile": "mobile", "Date of Birth": "birthday", "Description": "notes"}
+    assert imports.guess_columns(["姓", "名", "手机", "客户负责人"]) == {"姓": "name", "名": "name", "手机": "mobile",
+                                                                    "客户负责人": "owner"}
+    assert imports.guess_columns(["Full Name", "First Name", "Last Name"]) == {"Full Name": "name"}
     # "联系电话" alone is the mobile; next to a mobile column it is the other phone
     assert imports.guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
     assert imports.guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
@@ -198,7 +219,11 @@ def test_the_preview_shows_each_rows_errors_and_counts_the_whole_file(client_as,
                     "The name is missing.", "Tier “S” is not one of the choices."):
         assert message in page
     table = page[page.index('id="preview-rows"'):]
-    assert table[:table.index("</table>")].count("<tr") == imports.PREVIEW_ROWS + 1  # the first rows only
+    table = table[:table.index("</table>")]
+    # every rejected row first, then the first of the others
+    assert table.count("<tr") == 6 + imports.PREVIEW_ROWS + 1
+    assert table.count('class="table-danger"') == 6
+    assert table.index("Tier “S”") < table.index("郑0")
     with scope(tenant=demo):
         assert not Customer.objects.filter(name="赵一").exists()  # the preview writes nothing
 
@@ -666,3 +691,224 @@ def test_a_tab_or_line_break_inside_a_cell_does_not_shift_the_row(demo):
     with scope(tenant=demo):
         vehicle = Vehicle.objects.get(vin=vin(990101))
         assert vehicle.plate == "京A12345" and vehicle.customer.name == "蔡一"
+
+
+# --- files exported by other CRMs: Zoho's US dates, names in parts, descriptions, owners ---------------
+
+
+def zoho_csv(owner: str) -> bytes:
+    """Contacts as Zoho CRM exports them (US dates, the name in two columns, a Description, a Contact Owner)."""
+    return csv_bytes([
+        ["Contact Id", "Contact Owner", "Salutation", "First Name", "Last Name", "Email", "Mobile",
+         "Date of Birth", "Mailing City", "Description", "Created Time"],
+        ["zcrm_4876000000123001", owner, "Mr.", "John", "Smith", "john.smith@example.com", "13855550001",
+         "08/23/1991", "Shanghai", "Met at the auto show; wants a test drive", "09/01/2024 10:15 AM"],
+        ["zcrm_4876000000123002", owner, "Ms.", "Mary", "Jones", "mary@example.com", "+86 138 5555 0002",
+         "12/01/1985", "Beijing", "", "09/02/2024 11:00 AM"],
+        ["zcrm_4876000000123003", owner, "", "伟", "张", "", "13855550003", "01/02/1979", "", "老客户介绍", ""],
+    ])
+
+
+def test_a_zoho_export_is_imported_with_us_dates_whole_names_notes_and_owners(demo, client_as):
+    director = staff(demo)
+    job = upload(demo, zoho_csv(director.user.display_name))
+    assert job.columns == {"Contact Id": "", "Contact Owner": "owner", "Salutation": "", "First Name": "name",
+                           "Last Name": "name", "Email": "email", "Mobile": "mobile", "Date of Birth": "birthday",
+                           "Mailing City": "", "Description": "notes", "Created Time": ""}
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "3 to create" in page and "0 rejected" in page
+    assert "found: month/day/year" in page  # the date order read from the column, and offered for a change
+    assert "First Name + Last Name" in page and "Last Name + First Name" in page
+    job = run(job)
+    assert (job.created_count, job.rejected_count) == (3, 0), job.error
+    with scope(tenant=demo):
+        john = Customer.objects.get(mobile="+8613855550001")
+        assert (john.name, john.birthday, john.email, john.owner_id) == (
+            "John Smith", date(1991, 8, 23), "john.smith@example.com", director.pk)
+        assert list(john.notes.values_list("body", "author")) == [("Met at the auto show; wants a test drive",
+                                                                    director.pk)]
+        assert Customer.objects.get(mobile="+8613855550002").birthday == date(1985, 12, 1)
+        assert Customer.objects.get(mobile="+8613855550003").name == "张伟"  # a Chinese name: family name first
+        assert list(search(Customer.objects.all(), "Smith")) == [john]
+
+
+def test_the_date_order_and_the_order_of_joined_columns_are_chosen_on_the_mapping_page(demo, client_as):
+    data = csv_bytes([["名", "姓", "手机", "生日", "备注", "说明"],
+                      ["芳", "王", "13855550011", "03/04/1990", "VIP", "常来"],
+                      ["强", "李", "13855550012", "", "", ""]])
+    job = upload(demo, data)
+    assert job.options["order"] == {"name": ["姓", "名"]}  # Chinese names: the family name first
+    assert job.summary["dates"] == {"生日": "mdy"}
+    client = client_as("demo.director")
+    form = {"match_key": "mobile", "on_match": "skip", "action": "check", "col0": "name", "col1": "name",
+            "col2": "mobile", "col3": "birthday", "col4": "notes", "col5": "notes"}
+    assert client.post(f"/customers/imports/{job.pk}/", form).status_code == 302  # 说明 joins 备注
+    job = check(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "备注 + 说明" in page and "说明 + 备注" in page and "found: month/day/year" in page
+    form.update({"date3": "dmy", "order_name": "1,0", "order_notes": "5,4"})
+    assert client.post(f"/customers/imports/{job.pk}/", form).status_code == 302
+    job = check(job)
+    assert job.options == {"dates": {"生日": "dmy"}, "order": {"name": ["姓", "名"], "notes": ["说明", "备注"]}}
+    job = run(job)
+    assert (job.created_count, job.rejected_count) == (2, 0), job.error
+    with scope(tenant=demo):
+        wang = Customer.objects.get(mobile="+8613855550011")
+        assert (wang.name, wang.birthday) == ("王芳", date(1990, 4, 3))
+        assert list(wang.notes.values_list("body", flat=True)) == ["常来\nVIP"]
+
+
+def test_dates_in_every_order():
+    assert imports.parse_date("08/23/1991", "mdy") == imports.parse_date("23.08.1991", "dmy") == date(1991, 8, 23)
+    assert imports.parse_date("1991-08-23", "mdy") == date(1991, 8, 23)  # the year first reads in every order
+    assert imports.parse_date("1991年8月23日", "cn") == imports.parse_date("33473", "serial") == date(1991, 8, 23)
+    for raw, order in (("08/23/1991", "dmy"), ("08/23/1991", "ymd"), ("13/13/1991", "mdy")):
+        with pytest.raises(imports.Bad, match="not a date"):
+            imports.parse_date(raw, order)
+
+
+def test_a_date_outside_1900_to_2100_is_rejected_not_stored(demo):
+    job = run(upload(demo, csv_bytes([["姓名", "手机", "车架号", "车型", "购车日期"],
+                                      ["龙一", "13855550051", vin(5101), "大众朗逸", "9999-12-31"],
+                                      ["龙二", "13855550052", vin(5102), "大众朗逸", "0001-01-01"]])))
+    assert (job.created_count, job.rejected_count) == (0, 2)
+    reasons = [row[1] for row in report_rows(job)[1:]]
+    assert reasons == ["The purchase date 9999-12-31 cannot be right.", "The purchase date 0001-01-01 cannot be right."]
+
+
+# --- rows with one mobile: one customer, whether new or already there -----------------------------------
+
+
+@pytest.mark.parametrize("mobile", ["13812345678", "13855550021"])  # 王芳's, and a new customer's
+def test_a_repeated_mobile_with_another_name_is_rejected_for_new_and_existing_customers(demo, mobile):
+    job = run(upload(demo, csv_bytes([["姓名", "手机", "邮箱"], ["王芳", mobile, "first@example.com"],
+                                      ["王芳芳", mobile, ""], ["王芳", mobile, "second@example.com"]]),
+                     on_match="update"))
+    reasons = {row[0]: row[1] for row in report_rows(job)[1:]}
+    assert reasons == {"3": "Row 2 has the same mobile but another name."}
+    assert job.rejected_count == 1 and job.created_count + job.updated_count == 2
+    with scope(tenant=demo):
+        customer = Customer.objects.get(mobile=normalize_mobile(mobile))
+        assert (customer.name, customer.email) == ("王芳", "first@example.com")  # the first row's values stand
+
+
+# --- every rejected row shown, paged, before and after the run ------------------------------------------
+
+
+def test_every_rejected_row_is_shown_first_page_by_page_on_the_preview_and_the_report(demo, client_as):
+    rows = [["姓名", "手机"]] + [[f"好{i}", f"1385556{i:04d}"] for i in range(30)]
+    rows += [[f"坏{i}", f"12{i:03d}"] for i in range(70)]  # rows 32-101: a mobile that cannot be
+    job = upload(demo, csv_bytes(rows))
+    client = client_as("demo.director")
+    url = f"/customers/imports/{job.pk}/"
+    def table(query=""):
+        page = client.get(url + query).content.decode()
+        part = page[page.index('id="preview-rows"'):]
+        return page, part[:part.index("</table>")]
+
+    page, first = table()
+    _page, second = table("?rows=2")
+    assert "70 rejected" in page and "Rows 1–50 of 90 shown" in page
+    assert first.count('class="table-danger"') == 50 and "坏0" in first and "好0" not in first
+    assert second.count('class="table-danger"') == 20 and "坏69" in second and "好0" in second
+    assert "Enter a valid mobile number" in second
+    job = run(job)
+    assert (job.created_count, job.rejected_count) == (30, 70)
+    page, done = table("?rows=2")
+    assert "Rows 51–70 of 70 shown" in page and "坏69" in done and "好" not in done
+    assert "Enter a valid mobile number" in done
+
+
+# --- limits: the page never reads the file; the worker reads it within limits ---------------------------
+
+
+def test_the_import_page_does_not_read_the_file(demo, client_as):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["严一", "13855550031"], ["严二", "123"]]))
+    with scope(tenant=demo):
+        job.file.delete(save=False)  # the worker read it; the page must not need it
+    client = client_as("demo.director")
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "1 to create" in page and "1 rejected" in page and "严二" in page
+    assert len(queries) < 20
+
+
+def big_cell_xlsx(size: int, row: int = 3) -> bytes:
+    """A workbook with one cell of `size` characters (openpyxl itself writes at most 32,767: the XML is edited)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "备注"])
+    for n in range(2, row):
+        sheet.append([f"柳{n}", ""])
+    sheet.append(["柳大", "x" * 32767])
+    source, out = io.BytesIO(), io.BytesIO()
+    book.save(source)
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename).replace(b"x" * 32767, b"x" * size))
+    return out.getvalue()
+
+
+def test_a_cell_of_30_mb_is_refused_with_its_row_and_column(demo, client_as):
+    data = big_cell_xlsx(30 * 1024 * 1024)
+    assert len(data) < 64 * 1024
+    job = upload(demo, data, name="big.xlsx", configure=False)
+    response = client_as("demo.director").get(f"/customers/imports/{job.pk}/")
+    page = response.content.decode()
+    assert "Row 3, column B holds 31,457,280 characters; a cell may hold at most 32,767." in page
+    assert len(response.content) < 200_000 and 'id="import-start"' not in page
+    with scope(tenant=demo), pytest.raises(Exception, match="31,457,280"):
+        imports.import_start(job=job, staff=staff(demo))
+    # in the first rows it is refused at the upload, next to the field
+    response = client_as("demo.director").post("/customers/imports/", {
+        "file": SimpleUploadedFile("big2.xlsx", big_cell_xlsx(40_000, row=2))})
+    assert "Row 2, column B holds 40,000 characters" in response.content.decode()
+
+
+def test_a_sparse_workbook_is_read_only_as_far_as_its_named_columns(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机"])
+    sheet.append(["沈一", "13855550041"])
+    sheet.cell(row=2, column=16384, value="stray")  # column XFD: rows are not read 16,384 cells wide
+    sheet.cell(row=5000, column=16000, value="stray")
+    data = io.BytesIO()
+    book.save(data)
+    job = upload(demo, data.getvalue(), name="sparse.xlsx")
+    assert (job.total_rows, job.summary["counts"], job.headers) == (1, {"create": 1}, ["姓名", "手机"])
+    # a cap on the cells read (empty rows of the sheet too)
+    monkeypatch.setattr(tabular, "MAX_CELLS", 2_000)
+    job = upload(demo, data.getvalue(), name="sparse.xlsx")
+    assert "more than 2,000 cells" in job.summary["error"]
+    # a stray header far to the right: too many columns, refused at the upload
+    sheet.cell(row=1, column=16384, value="stray")
+    wide = io.BytesIO()
+    book.save(wide)
+    page = client_as("demo.director").post("/customers/imports/", {
+        "file": SimpleUploadedFile("wide.xlsx", wide.getvalue())}).content.decode()
+    assert "The first row has 16,384 columns (up to column XFD); at most 300 can be imported." in page
+
+
+def test_a_shift_jis_file_is_refused_not_imported_as_garbled_text(demo, client_as):
+    data = "名前,携帯\r\nテスト太郎,13800000000\r\n山田花子,13800000001\r\n".encode("shift_jis")
+    response = client_as("demo.director").post("/customers/imports/", {"file": SimpleUploadedFile("jp.csv", data)})
+    assert "The file is neither UTF-8 nor GB18030 text." in response.content.decode()
+    with scope(tenant=demo):
+        assert not ImportJob.objects.filter(original_name="jp.csv").exists()
+
+
+def test_a_check_that_fails_says_so_instead_of_checking_for_ever(demo, client_as, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易一", "13855550061"]]), configure=False)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(imports, "plan_import", broken)
+    with scope(tenant=demo):
+        job = imports.import_configure(job=job, columns=job.columns, match_key="mobile", on_match="skip",
+                                       all_or_nothing=False, department=None)
+    job = check(job)
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "The rows could not be checked because of an unexpected error." in page and "every 1s" not in page
