@@ -27,12 +27,23 @@ document.addEventListener("DOMContentLoaded", () => {
         if (own) shown += 1;
         d.open = !needle || inside;
       });
+      // the drawn charts keep their shape: the boxes that match are outlined
+      document.querySelectorAll(".org-tree [data-org-text]").forEach((box) =>
+        box.classList.toggle("org-hit", !!needle && matches(box)));
       count.textContent = needle ? count.dataset.template.replace("%s", shown) : "";
     });
-    document.getElementById("org-expand")?.addEventListener("click", () =>
-      document.querySelectorAll("details.org-department").forEach((d) => (d.open = true)));
-    document.getElementById("org-collapse")?.addEventListener("click", () =>
-      document.querySelectorAll("details.org-department").forEach((d) => (d.open = false)));
+    const showOutline = () => {
+      const tab = document.getElementById("org-tab-outline");
+      if (tab && window.bootstrap) window.bootstrap.Tab.getOrCreateInstance(tab).show();
+    };
+    document.getElementById("org-expand")?.addEventListener("click", () => {
+      showOutline();
+      document.querySelectorAll("details.org-department").forEach((d) => (d.open = true));
+    });
+    document.getElementById("org-collapse")?.addEventListener("click", () => {
+      showOutline();
+      document.querySelectorAll("details.org-department").forEach((d) => (d.open = false));
+    });
   }
 });
 
