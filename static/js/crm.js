@@ -47,6 +47,30 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
+// Phones: list tables turn into cards (crm.css); each cell is named by its column's header. Runs on the page
+// and on every part htmx swaps in (htmx:load fires for both once htmx is loaded).
+function labelTableCells(root) {
+  const tables = root.matches?.("table") ? [root] : root.querySelectorAll?.("table") || [];
+  tables.forEach((table) => {
+    const headerRow = table.tHead?.rows[table.tHead.rows.length - 1];
+    if (!headerRow) return;
+    const names = [];
+    Array.from(headerRow.cells).forEach((cell) => {
+      for (let i = 0; i < cell.colSpan; i += 1) names.push(cell.textContent.trim().replace(/\s+/g, " "));
+    });
+    Array.from(table.tBodies).concat(table.tFoot ? [table.tFoot] : []).forEach((section) =>
+      Array.from(section.rows).forEach((row) => {
+        let column = 0;
+        Array.from(row.cells).forEach((cell) => {
+          if (!cell.hasAttribute("data-label") && cell.colSpan === 1 && names[column]) cell.dataset.label = names[column];
+          column += cell.colSpan;
+        });
+      }));
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelTableCells(document));
+document.addEventListener("htmx:load", (event) => labelTableCells(event.target.closest?.("table") || event.target));
+
 // Keyboard: an element with data-hotkey="k" is clicked when k is pressed outside a text field (the
 // follow-up workspace: N for the next call, 1–5 for a call's outcome); Ctrl+Enter in a form with
 // data-ctrl-enter submits it through its button of that value ("save and next call"). Listening on the
