@@ -32,6 +32,15 @@ document.addEventListener("DOMContentLoaded", () => {
         box.classList.toggle("org-hit", !!needle && matches(box)));
       count.textContent = needle ? count.dataset.template.replace("%s", shown) : "";
     });
+    // a chart wider than the screen opens centred on its top box, not on its leftmost branch
+    const centre = () => document.querySelectorAll(".org-tree-scroll").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth && box.dataset.centred !== "1" && box.clientWidth) {
+        box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
+        box.dataset.centred = "1";
+      }
+    });
+    centre();
+    document.getElementById("org-views")?.addEventListener("shown.bs.tab", centre);
     const showOutline = () => {
       const tab = document.getElementById("org-tab-outline");
       if (tab && window.bootstrap) window.bootstrap.Tab.getOrCreateInstance(tab).show();
