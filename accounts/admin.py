@@ -238,11 +238,27 @@ class TenantUsernameMixin:
         return super().clean_username() if hasattr(super(), "clean_username") else username
 
 
-class StaffUserCreationForm(TenantUsernameMixin, AdminUserCreationForm):
+class PositionChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.title} ({obj.department.name})"
+
+
+class StaffPositionsMixin(forms.Form):
+    """The positions a staff account holds, chosen on the account's own form: an account and its
+    positions are created in one step. The choices are set per request (StaffUserAdmin.get_form)."""
+
+    positions = PositionChoiceField(
+        queryset=Position.objects.none(), required=False, label=_("positions"),
+        widget=admin.widgets.FilteredSelectMultiple(_("positions"), is_stacked=False),
+        help_text=_("The positions this staff member holds: their role kinds decide what they may see and do."),
+    )
+
+
+class StaffUserCreationForm(TenantUsernameMixin, StaffPositionsMixin, AdminUserCreationForm):
     pass
 
 
-class StaffUserChangeForm(TenantUsernameMixin, UserChangeForm):
+class StaffUserChangeForm(TenantUsernameMixin, StaffPositionsMixin, UserChangeForm):
     pass
 
 
@@ -262,6 +278,7 @@ class StaffUserAdmin(AdminRightsMixin, NotFoundMixin, UserAdmin):
         (None, {"fields": ("username", "password")}),
         (_("Personal info"), {"fields": ("last_name", "first_name", "email", "language")}),
         (_("Access"), {"fields": ("is_active", "is_staff")}),
+        (_("Positions"), {"fields": ("positions",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",),
@@ -301,6 +318,14 @@ class StaffUserAdmin(AdminRightsMixin, NotFoundMixin, UserAdmin):
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)  # a new class per request
         form.tenant_slug = None if is_platform(request) else request.tenant.slug
+        if is_platform(request):  # operators manage accounts; a company's positions are its administrator's
+            form.base_fields.pop("positions", None)
+        elif "positions" in form.base_fields:
+            field = form.base_fields["positions"] = copy.deepcopy(form.base_fields["positions"])
+            field.queryset = Position.objects.select_related("department").order_by("department__sort_order",
+                                                                                    "department__name", "title")
+            staff = getattr(obj, "staff", None) if obj is not None else None
+            field.initial = list(staff.assignments.values_list("position_id", flat=True)) if staff else []
         return form
 
     def get_fieldsets(self, request, obj=None):
@@ -308,5 +333,13 @@ class StaffUserAdmin(AdminRightsMixin, NotFoundMixin, UserAdmin):
             fieldsets = super().get_fieldsets(request, obj)
             if obj is not None:
                 fieldsets = (*fieldsets, (_("Interface"), {"fields": ("language",)}))
+            elif not is_platform(request):
+                fieldsets = (*fieldsets, (_("Positions"), {"fields": ("positions",)}))
             return fieldsets
         return self.tenant_fieldsets
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)  # the staff membership (inline) first
+        staff = Staff.objects.filter(user=form.instance).first()
+        if "positions" in form.cleaned_data and staff is not None:
+            services.staff_set_positions(staff=staff, positions=form.cleaned_data["positions"])

@@ -36,6 +36,10 @@ class Tenant(models.Model):
     is_active = models.BooleanField(_("active"), default=True,
                                     help_text=_("Staff of an inactive company cannot log in."))
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # Changes whenever the org chart may have changed (a department, position, holder, staff member or a
+    # staff member's name or activity): set by database triggers (migration 0003) from a sequence, so bulk
+    # updates count too and a rolled-back value is never used again. The org chart page is cached under it.
+    org_version = models.BigIntegerField(_("org chart version"), default=0, editable=False)
 
     class Meta:
         verbose_name = _("company")

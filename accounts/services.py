@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm, remove_perm
 
-from accounts.models import Department, User
+from accounts.models import Department, PositionAssignment, Staff, User
 from accounts.roles import TENANT_ADMIN_GROUP
 from accounts.selectors import position_editors
 
@@ -48,6 +48,20 @@ def _drop_admin_access_if_unused(user: User) -> None:
     if not UserObjectPermission.objects.filter(user=user, permission__codename="manage_positions").exists():
         user.is_staff = False
         user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def staff_set_positions(*, staff: Staff, positions) -> None:
+    """`staff` holds exactly `positions` afterwards, all of their own company's."""
+    wanted = {position.pk: position for position in positions}
+    if any(position.tenant_id != staff.tenant_id for position in wanted.values()):
+        raise ValidationError(_("Only positions of this company can be given to its staff."))
+    held = set(PositionAssignment.objects.filter(staff=staff).values_list("position_id", flat=True))
+    PositionAssignment.objects.filter(staff=staff, position_id__in=held - wanted.keys()).delete()
+    PositionAssignment.objects.bulk_create([
+        PositionAssignment(tenant_id=staff.tenant_id, staff=staff, position=wanted[pk])
+        for pk in sorted(wanted.keys() - held)
+    ])
 
 
 @transaction.atomic

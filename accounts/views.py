@@ -2,9 +2,13 @@ from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.cache import caches
 from django.http import HttpResponseRedirect
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,9 +28,23 @@ def home(request):
     })
 
 
+ORG_CHART_TTL = 60 * 60  # a version is never reused; the time only bounds how long an old one is kept
+
+
 @staff_view(perm="accounts.view_org_chart")
 def org_chart(request):
-    return render(request, "accounts/org_chart.html", {"roots": selectors.org_chart()})
+    """The chart is the same for everyone of the company who may see it: rendered once per org chart
+    version (Tenant.org_version, bumped by database triggers on every change) and language, in each
+    process's memory (a deployment's new templates start from an empty cache)."""
+    tenant = request.tenant
+    key = f"crm:org-chart:{tenant.pk}:{tenant.org_version}:{get_language()}"
+    chart = caches["local"].get(key)
+    if chart is None:
+        roots = selectors.org_chart()
+        chart = render_to_string("accounts/partials/_org_chart_body.html", {"roots": roots}) if roots else ""
+        caches["local"].set(key, str(chart), ORG_CHART_TTL)
+    # our own template's output, escaped when it was rendered
+    return render(request, "accounts/org_chart.html", {"chart": mark_safe(chart)})  # noqa: S308
 
 
 class LoginView(auth_views.LoginView):

@@ -43,14 +43,58 @@ document.addEventListener("DOMContentLoaded", () => {
         if (own) shown += 1;
         d.open = !needle || inside;
       });
+      // the drawn charts keep their shape: the boxes that match are outlined
+      document.querySelectorAll(".org-tree [data-org-text]").forEach((box) =>
+        box.classList.toggle("org-hit", !!needle && matches(box)));
       count.textContent = needle ? count.dataset.template.replace("%s", shown) : "";
     });
-    document.getElementById("org-expand")?.addEventListener("click", () =>
-      document.querySelectorAll("details.org-department").forEach((d) => (d.open = true)));
-    document.getElementById("org-collapse")?.addEventListener("click", () =>
-      document.querySelectorAll("details.org-department").forEach((d) => (d.open = false)));
+    // a chart wider than the screen opens centred on its top box, not on its leftmost branch
+    const centre = () => document.querySelectorAll(".org-tree-scroll").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth && box.dataset.centred !== "1" && box.clientWidth) {
+        box.scrollLeft = (box.scrollWidth - box.clientWidth) / 2;
+        box.dataset.centred = "1";
+      }
+    });
+    centre();
+    document.getElementById("org-views")?.addEventListener("shown.bs.tab", centre);
+    const showOutline = () => {
+      const tab = document.getElementById("org-tab-outline");
+      if (tab && window.bootstrap) window.bootstrap.Tab.getOrCreateInstance(tab).show();
+    };
+    document.getElementById("org-expand")?.addEventListener("click", () => {
+      showOutline();
+      document.querySelectorAll("details.org-department").forEach((d) => (d.open = true));
+    });
+    document.getElementById("org-collapse")?.addEventListener("click", () => {
+      showOutline();
+      document.querySelectorAll("details.org-department").forEach((d) => (d.open = false));
+    });
   }
 });
+
+// Phones: list tables turn into cards (crm.css); each cell is named by its column's header. Runs on the page
+// and on every part htmx swaps in (htmx:load fires for both once htmx is loaded).
+function labelTableCells(root) {
+  const tables = root.matches?.("table") ? [root] : root.querySelectorAll?.("table") || [];
+  tables.forEach((table) => {
+    const headerRow = table.tHead?.rows[table.tHead.rows.length - 1];
+    if (!headerRow) return;
+    const names = [];
+    Array.from(headerRow.cells).forEach((cell) => {
+      for (let i = 0; i < cell.colSpan; i += 1) names.push(cell.textContent.trim().replace(/\s+/g, " "));
+    });
+    Array.from(table.tBodies).concat(table.tFoot ? [table.tFoot] : []).forEach((section) =>
+      Array.from(section.rows).forEach((row) => {
+        let column = 0;
+        Array.from(row.cells).forEach((cell) => {
+          if (!cell.hasAttribute("data-label") && cell.colSpan === 1 && names[column]) cell.dataset.label = names[column];
+          column += cell.colSpan;
+        });
+      }));
+  });
+}
+document.addEventListener("DOMContentLoaded", () => labelTableCells(document));
+document.addEventListener("htmx:load", (event) => labelTableCells(event.target.closest?.("table") || event.target));
 
 // Keyboard: an element with data-hotkey="k" is clicked when k is pressed outside a text field (the
 // follow-up workspace: N for the next call, 1–5 for a call's outcome); Ctrl+Enter in a form with

@@ -162,6 +162,55 @@ def test_tenant_admin_creates_a_staff_account(demo, client_as):
     assert not created.is_superuser
 
 
+def test_tenant_admin_creates_a_staff_account_with_its_positions_in_one_form(demo, acme, client_as):
+    client = client_as("demo.admin")
+    form = client.get("/admin/accounts/user/add/").content.decode()
+    assert 'name="positions"' in form and "客服专员（服务） (客服组)" in form
+    assert f'value="{position(acme, "客服经理").pk}"' not in form
+    desk, seller = position(demo, "客服专员（服务）"), position(demo, "销售顾问")
+    response = client.post("/admin/accounts/user/add/", {
+        "username": "demo.caller", "usable_password": "true",
+        "password1": "Quiet-Meadow-417", "password2": "Quiet-Meadow-417",
+        "last_name": "钱", "first_name": "多多", "email": "", "language": "",
+        "positions": [desk.pk, seller.pk],
+        "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 0, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
+        "staff-0-employee_no": "D0997", "staff-0-is_active": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    created = User.objects.get(username="demo.caller")
+    with scope(tenant=demo):
+        assert set(Position.objects.filter(holders__user=created).values_list("title", flat=True)) == {
+            "客服专员（服务）", "销售顾问"}
+    # the account's page shows them and changes them
+    page = client.get(f"/admin/accounts/user/{created.pk}/change/").content.decode()
+    assert 'name="positions"' in page
+    response = client.post(f"/admin/accounts/user/{created.pk}/change/", {
+        "username": "demo.caller", "last_name": "钱", "first_name": "多多", "email": "", "language": "",
+        "is_active": "on", "positions": [seller.pk],
+        "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 1, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
+        "staff-0-id": created.staff.pk, "staff-0-user": created.pk,
+        "staff-0-employee_no": "D0997", "staff-0-is_active": "on",
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    with scope(tenant=demo):
+        assert list(Position.objects.filter(holders__user=created).values_list("title", flat=True)) == ["销售顾问"]
+    # the org chart shows the new holder at once
+    assert created.display_name in client_as("demo.director").get("/org/").content.decode()
+
+
+def test_a_staff_account_cannot_be_given_another_companys_position(demo, acme, client_as):
+    response = client_as("demo.admin").post("/admin/accounts/user/add/", {
+        "username": "demo.mole", "usable_password": "true",
+        "password1": "Quiet-Meadow-417", "password2": "Quiet-Meadow-417", "last_name": "x", "first_name": "y",
+        "positions": [position(acme, "客服经理").pk],
+        "staff-TOTAL_FORMS": 1, "staff-INITIAL_FORMS": 0, "staff-MIN_NUM_FORMS": 1, "staff-MAX_NUM_FORMS": 1,
+        "staff-0-employee_no": "D0996", "staff-0-is_active": "on",
+    })
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not User.objects.filter(username="demo.mole").exists()
+
+
 def test_tenant_admin_cannot_grant_superuser_groups_or_permissions(demo, client_as, user):
     from django.contrib.auth.models import Group, Permission
 

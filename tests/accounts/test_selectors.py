@@ -1,5 +1,7 @@
 """The org chart and the visibility module later apps call."""
 
+from html.parser import HTMLParser
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -40,10 +42,17 @@ def test_org_chart_in_chinese(client_as, user):
 
 
 def test_org_chart_query_count_does_not_grow_with_staff(demo, client_as, new_staff):
+    from django.db.models import F
+
     client = client_as("demo.director")
     client.get("/org/")
+    with scope(tenant=demo):  # a change (of nothing): the chart is computed again, not the cached one
+        Department.objects.filter(parent=None).update(sort_order=F("sort_order"))
     with CaptureQueriesContext(connection) as before:
         client.get("/org/")
+    with CaptureQueriesContext(connection) as cached:
+        client.get("/org/")
+    assert len(cached) < len(before)
     with scope(tenant=demo):
         position = Position.objects.get(title="销售顾问")
     for n in range(50):
@@ -54,6 +63,106 @@ def test_org_chart_query_count_does_not_grow_with_staff(demo, client_as, new_sta
         page = client.get("/org/").content.decode()
     assert "钱员49" in page
     assert len(after) == len(before)
+
+
+class _Ancestry(HTMLParser):
+    """Every element id of a page with the ids of the elements around it, innermost first."""
+
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str | None] = []
+        self.ancestors: dict[str, list[str]] = {}
+
+    def handle_starttag(self, tag, attrs):
+        element_id = dict(attrs).get("id")
+        if element_id:
+            self.ancestors[element_id] = [a for a in reversed(self.stack) if a]
+        if tag not in self.VOID:
+            self.stack.append(element_id)
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID:
+            self.stack.pop()
+
+
+def ancestry(page: str) -> dict[str, list[str]]:
+    parser = _Ancestry()
+    parser.feed(page)
+    return parser.ancestors
+
+
+def test_org_chart_draws_departments_and_reporting_lines_as_trees_of_boxes(demo, client_as, in_scope):
+    page = client_as("demo.director").get("/org/").content.decode()
+    with in_scope(demo):
+        dept = {d.name: d.pk for d in Department.objects.all()}
+        post = {p.title: p.pk for p in Position.objects.all()}
+    around = ancestry(page)
+    # by department: 客服组's box hangs in the list below 客户关系管理部's box (the same <li> holds both)
+    assert around[f"chart-department-{dept['客服组']}"][:1] == ["org-by-department"]  # boxes are not nested
+    charted = page[page.index('id="org-by-department"'):page.index('id="org-by-reporting"')]
+    parent_box = charted.index(f"chart-department-{dept['客户关系管理部']}")
+    item = charted[charted.rindex("<li>", 0, parent_box):]
+    assert '<ul class="org-level">' in item[:_closing_li(item)]
+    assert 0 < item.index(f"chart-department-{dept['客服组']}") < _closing_li(item)
+    assert item.find(f"chart-department-{dept['销售部']}") not in range(_closing_li(item))
+    # by reporting line: 客服经理 reports to 客户管理经理, who reports to 客户关系管理总监 (another department's box)
+    assert around[f"chart-position-{post['客服经理']}"][:1] == ["org-by-reporting"]
+    reporting = page[page.index('id="org-by-reporting"'):page.index('id="org-outline"')]
+    director_box = reporting.index(f"chart-position-{post['客户关系管理总监']}")
+    manager_box = reporting.index(f"chart-position-{post['客户管理经理']}")
+    desk_box = reporting.index(f"chart-position-{post['客服经理']}")
+    assert director_box < manager_box < desk_box
+    # the desk manager's box sits in the list below the 客户管理经理's box: the same <li> holds both
+    item = reporting[reporting.rindex("<li>", 0, manager_box):]
+    assert item.index(f"chart-position-{post['客服经理']}") < _closing_li(item)
+    # and the outline is still there, with every holder
+    outline = around[f"department-{dept['客服组']}"]
+    assert outline[0] == f"department-{dept['客户关系管理部']}" and "org-outline" in outline
+
+
+def _closing_li(html: str) -> int:
+    """Where the <li> that `html` starts with ends."""
+    depth, at = 0, 0
+    while True:
+        opening, closing = html.find("<li", at), html.find("</li>", at)
+        if opening != -1 and opening < closing:
+            depth, at = depth + 1, opening + 3
+        else:
+            depth, at = depth - 1, closing + 5
+            if depth == 0:
+                return closing
+
+
+def test_org_chart_shows_a_change_at_once_even_a_bulk_one(demo, client_as, in_scope):
+    """The page is cached per org chart version: database triggers bump it on every change, also on a
+    QuerySet.update() that sends no signal, and on a holder's new name."""
+    client = client_as("demo.director")
+    assert "客服组" in client.get("/org/").content.decode()
+    with in_scope(demo):
+        Department.objects.filter(name="客服组").update(name="客户服务组")
+    page = client.get("/org/").content.decode()
+    assert "客户服务组" in page and "客服组<" not in page
+    manager = User.objects.get(username="demo.manager")
+    User.objects.filter(pk=manager.pk).update(last_name="欧阳")
+    assert User.objects.get(pk=manager.pk).display_name in client.get("/org/").content.decode()
+    with in_scope(demo):
+        Staff.objects.filter(user=manager).update(is_active=False)
+    assert User.objects.get(pk=manager.pk).display_name not in client.get("/org/").content.decode()
+
+
+def test_a_stale_tenant_save_does_not_set_the_org_chart_version_back(demo, in_scope):
+    from accounts.models import Tenant
+
+    stale = Tenant.objects.get(pk=demo.pk)
+    with in_scope(demo):
+        Department.objects.filter(name="客服组").update(sort_order=7)
+    bumped = Tenant.objects.get(pk=demo.pk).org_version
+    assert bumped > stale.org_version
+    stale.name = "示范汽车"
+    stale.save()
+    assert Tenant.objects.get(pk=demo.pk).org_version == bumped
 
 
 def test_org_chart_headcount_counts_each_person_once(demo):

@@ -49,6 +49,17 @@ def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(see
     expect(page).to_have_url(base + "/org/")
     chart = page.locator(".org-chart")
     expect(page.locator("main h1")).to_have_text("Org chart")
+    # first the drawing by department: 客服组's box below 客户关系管理部's, joined by a line
+    drawn = page.locator("#org-by-department")
+    parent_box = drawn.locator(".org-box-department", has_text="客户关系管理部").first
+    child_box = drawn.locator(".org-box-department", has_text="客服组").first
+    expect(parent_box).to_be_visible()
+    above, below = parent_box.bounding_box(), child_box.bounding_box()
+    assert below["y"] >= above["y"] + above["height"] + 10
+    page.get_by_role("tab", name="Chart by reporting line").click()
+    expect(page.locator("#org-by-reporting .org-box", has_text="客服经理").first).to_be_visible()
+    # the outline: every holder, foldable
+    page.get_by_role("tab", name="Outline").click()
     expect(chart.locator("summary", has_text="客户关系管理部")).to_be_visible()
     expect(chart.locator("summary", has_text="客服组")).to_be_visible()
     expect(chart.locator("summary", has_text="客户关系管理部").locator(".badge")).to_have_text(
@@ -77,6 +88,8 @@ def test_director_logs_in_filters_org_chart_switches_to_chinese_and_logs_out(see
     expect(nav.get_by_role("button", name="报表")).to_be_visible()
     expect(nav.get_by_role("link", name="组织架构")).to_be_visible()
     expect(page.locator("main h1")).to_have_text("组织架构")
+    expect(page.locator("#org-by-department .org-box-department", has_text="客户关系管理部")).to_contain_text("人")
+    page.locator("#org-tab-outline").click()
     expect(chart.locator("summary", has_text="客户关系管理部")).to_be_visible()
     expect(manager).to_be_visible()
     expect(page.locator("#language-select")).to_have_value("zh-hans")
