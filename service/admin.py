@@ -197,11 +197,12 @@ class SurveyAdmin(TenantAdmin):
     how long after, by which channels, how long the link works, one reminder, and how often a customer may
     be asked."""
 
-    list_display = ("name", "kind", "trigger", "delay_days", "by_sms", "by_email", "is_active")
+    list_display = ("name", "kind", "department", "trigger", "delay_days", "by_sms", "by_email", "is_active")
     list_filter = ("kind", "trigger", "is_active")
+    list_select_related = ("department",)
     search_fields = ("name",)
     fieldsets = (
-        (None, {"fields": ("name", "kind", "questionnaire", "is_active")}),
+        (None, {"fields": ("name", "kind", "department", "questionnaire", "is_active")}),
         (_("When"), {"fields": ("trigger", "delay_days", "customer_filter", "send_on")}),
         (_("How"), {"fields": ("by_sms", "by_email", "phone_plan", "response_days", "reminder_days",
                                "sample_days")}),

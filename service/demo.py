@@ -127,13 +127,18 @@ def seed_call_setup(tenant) -> None:
         FollowUpPlan.objects.filter(name=plan_name).update(questionnaire=questionnaire)
 
 
+SURVEY_TEAM = "客服组"  # the customer-service desk runs the satisfaction surveys
+
+
 def seed_surveys(tenant) -> None:
-    """The sales and service satisfaction surveys with their questionnaires (version 1, published); skipped when
-    the tenant has them."""
+    """The sales and service satisfaction surveys with their questionnaires (version 1, published), run by the
+    customer-service desk; skipped when the tenant has them."""
     from service.models import Survey
 
+    team = Department.objects.filter(name=SURVEY_TEAM).first()
     for name, kind, trigger, delay, questionnaire_name, questions in SURVEYS:
         if Survey.objects.filter(name=name).exists():
+            Survey.objects.filter(name=name, department__isnull=True).update(department=team)
             continue
         questionnaire = Questionnaire.objects.create(tenant=tenant, name=questionnaire_name)
         version = QuestionnaireVersion.objects.create(tenant=tenant, questionnaire=questionnaire, number=1,
@@ -143,4 +148,4 @@ def seed_surveys(tenant) -> None:
                      scale_min=low, scale_max=high, required=required, weight=weight, measure=measure)
             for order, (qkind, text, choices, (low, high), required, weight, measure) in enumerate(questions, start=1)])
         Survey.objects.create(tenant=tenant, name=name, kind=kind, trigger=trigger, delay_days=delay,
-                              questionnaire=questionnaire)
+                              questionnaire=questionnaire, department=team)

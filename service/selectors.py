@@ -275,8 +275,10 @@ INVITATION_ORDER = ("-occasion_on", "-id")
 
 
 def invitations_visible_to(user, *, write: bool = False) -> QuerySet:
-    """A survey invitation belongs to the consultant or advisor of its occasion and their team."""
-    return visible(SurveyInvitation.objects.all(), user, owner="staff", department="department", write=write)
+    """A survey invitation belongs to the consultant or advisor of its occasion and their team; the team that
+    runs the survey (its department) sees all of the survey's invitations."""
+    return visible(SurveyInvitation.objects.all(), user, owner="staff", department="department",
+                   run_by="survey__department", write=write)
 
 
 def survey_rows(user) -> list[Survey]:
@@ -305,7 +307,8 @@ def invitation_page(user, params, *, request):
                        cursor=params.get("after"), size=PAGE_SIZE)
     v = visibility_for(user)
     for invitation in page.rows:
-        invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id)
+        invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id,
+                                        run_by=invitation.survey.department_id)
     return filterset, page
 
 
