@@ -70,3 +70,42 @@ def test_a_version_without_questions_is_not_published(demo, in_scope, client_as)
     with in_scope(demo):
         empty.refresh_from_db()
         assert not empty.is_published
+
+
+def test_a_question_and_its_choices_are_written_per_language_where_questionnaires_are_edited(demo, in_scope,
+                                                                                             client_as):
+    from service.models import Questionnaire
+
+    with in_scope(demo):
+        questionnaire = Questionnaire.objects.create(tenant=demo, name="试驾问卷")
+        version = QuestionnaireVersion.objects.create(tenant=demo, questionnaire=questionnaire, number=1)
+        question = Question.objects.create(tenant=demo, version=version, order=1, kind="single", text="试驾车型？",
+                                           choices="轿车\nSUV")
+    admin = client_as("demo.admin")
+    change = reverse("admin:service_questionnaireversion_change", args=[version.pk])
+    form = admin.get(change).content.decode()
+    assert 'name="questions-0-text_en"' in form and 'name="questions-0-choices_en"' in form
+    assert "Question (English)" in form
+
+    def post(choices_en):
+        return admin.post(change, {
+            "is_published": "on", "note": "",
+            "questions-TOTAL_FORMS": "1", "questions-INITIAL_FORMS": "1", "questions-MIN_NUM_FORMS": "0",
+            "questions-MAX_NUM_FORMS": "1000", "questions-0-id": question.pk, "questions-0-version": version.pk,
+            "questions-0-order": "1", "questions-0-kind": "single", "questions-0-text": "试驾车型？",
+            "questions-0-choices": "轿车\nSUV", "questions-0-text_en": "Which car did you drive?",
+            "questions-0-choices_en": choices_en, "questions-0-text_zh_hans": "", "questions-0-choices_zh_hans": "",
+            "questions-0-scale_min": "1", "questions-0-scale_max": "5", "questions-0-required": "on",
+            "questions-0-weight": "1", "questions-0-measure": ""})
+
+    refused = post("Saloon")  # one line for two choices
+    assert refused.status_code == 200 and "Give one line for each of the 2 choices" in refused.content.decode()
+    assert post("Saloon\nSUV").status_code == 302
+    with in_scope(demo):
+        question.refresh_from_db()
+        assert question.translations == {"en": {"text": "Which car did you drive?", "choices": "Saloon\nSUV"}}
+        assert question.choice_labels("en") == ["Saloon", "SUV"]
+        assert question.choice_labels("zh-hans") == ["轿车", "SUV"]
+
+    questionnaire_page = admin.get(reverse("admin:service_questionnaire_change", args=[questionnaire.pk]))
+    assert 'name="title_en"' in questionnaire_page.content.decode()
