@@ -289,7 +289,7 @@ def survey_rows(user) -> list[Survey]:
     for survey_id, status, count in (invitations_visible_to(user).order_by().values_list("survey_id", "status")
                                      .annotate(n=Count("*"))):
         counts.setdefault(survey_id, {})[status] = count
-    surveys = list(Survey.objects.select_related("phone_plan").order_by("-is_active", "name"))
+    surveys = list(Survey.objects.select_related("phone_plan", "department").order_by("-is_active", "name"))
     for survey in surveys:
         survey.counts = {status: counts.get(survey.pk, {}).get(status, 0) for status in Status.values}
         reached = survey.counts[Status.SENT] + survey.counts[Status.ANSWERED] + survey.counts[Status.EXPIRED]

@@ -35,6 +35,7 @@ def test_the_team_that_runs_the_surveys_sees_all_their_invitations(invited, clie
         html = rows(client_as(username))
         assert f'id="invitation-{invited.answered.pk}"' in html and f'id="invitation-{invited.failed.pk}"' in html
         assert 'id="invitations-empty"' not in html
+        assert f'id="survey-team-{invited.failed.survey_id}">run by 客服组<' in html  # why they see them
     # the manager of the team sends a failed one again; the specialist reads only
     assert f'id="send-again-{invited.failed.pk}"' in rows(client_as("demo.manager"))
     assert f'id="send-again-{invited.failed.pk}"' not in rows(client_as("demo.specialist"))
