@@ -108,7 +108,8 @@ class QuestionForm(TranslationForm):
 
     def clean(self):
         data = super().clean()
-        count = len([line for line in (data.get("choices") or "").splitlines() if line.strip()])
+        choices = data.get("choices") if "choices" in self.fields else self.instance.choices  # frozen: shown only
+        count = len([line for line in (choices or "").splitlines() if line.strip()])
         for code, _name in settings.LANGUAGES:
             name = field_name("choices", code)
             lines = [line for line in (data.get(name) or "").splitlines() if line.strip()]
@@ -120,22 +121,25 @@ class QuestionForm(TranslationForm):
 
 class QuestionInline(TenantInline):
     """The questions of a version; each in the company's language and, optionally, in the others (the public
-    survey page shows a customer the texts of their language)."""
+    survey page shows a customer the texts of their language). An answered version is frozen, except its
+    translations: they say the same in another language, and answers keep the company's texts."""
 
     model = Question
     form = translation_form(Question, ("text", "choices"), base=QuestionForm)
     fields = ("tenant", "order", "kind", "text", "choices", *translation_field_names(("text", "choices")),
               "scale_min", "scale_max", "required", "weight", "measure")
+    frozen_fields = ("order", "kind", "text", "choices", "scale_min", "scale_max", "required", "weight", "measure")
     extra = 1
 
     def _frozen(self, obj):
         return answered(obj)
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, *self.frozen_fields) if self._frozen(obj) else readonly
+
     def has_add_permission(self, request, obj=None):
         return not self._frozen(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return not self._frozen(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return not self._frozen(obj) and super().has_delete_permission(request, obj)

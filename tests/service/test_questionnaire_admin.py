@@ -109,3 +109,29 @@ def test_a_question_and_its_choices_are_written_per_language_where_questionnaire
 
     questionnaire_page = admin.get(reverse("admin:service_questionnaire_change", args=[questionnaire.pk]))
     assert 'name="title_en"' in questionnaire_page.content.decode()
+
+
+def test_an_answered_version_can_still_be_translated_but_not_changed(demo, in_scope, client_as):
+    with in_scope(demo):
+        version = QuestionnaireVersion.objects.get(questionnaire__name="维修后回访问卷", number=1)
+        answer_once(demo, version)
+        questions = list(version.questions.order_by("order", "id"))
+    admin = client_as("demo.admin")
+    change = reverse("admin:service_questionnaireversion_change", args=[version.pk])
+    page = admin.get(change).content.decode()
+    assert 'name="questions-0-text"' not in page and 'name="questions-0-text_en"' in page
+    data = {"note": "", "questions-TOTAL_FORMS": str(len(questions)), "questions-INITIAL_FORMS": str(len(questions)),
+            "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000"}
+    for n, question in enumerate(questions):
+        data.update({f"questions-{n}-id": question.pk, f"questions-{n}-version": version.pk,
+                     f"questions-{n}-text_en": f"Question {n + 1}", f"questions-{n}-choices_en": "",
+                     f"questions-{n}-text_zh_hans": "", f"questions-{n}-choices_zh_hans": "",
+                     f"questions-{n}-text": "改掉的问题"})  # a change of the frozen text is ignored
+    choice = next(n for n, q in enumerate(questions) if q.kind == "single")
+    data[f"questions-{choice}-choices_en"] = "Very satisfied\nSatisfied\nSo-so\nDissatisfied"
+    assert admin.post(change, data).status_code == 302
+    with in_scope(demo):
+        texts = {q.pk: (q.text, q.translations) for q in version.questions.all()}
+    assert all(text == q.text for (text, _t), q in zip(texts.values(), questions, strict=True))
+    assert texts[questions[0].pk][1] == {"en": {"text": "Question 1"}}
+    assert texts[questions[choice].pk][1]["en"]["choices"].startswith("Very satisfied")
