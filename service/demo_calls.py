@@ -10,6 +10,8 @@ import random
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import F
 
 from accounts.models import PositionAssignment
@@ -59,12 +61,16 @@ def seed_call_history(tenant, *, calls: int = CALLS) -> int:
                                    occasion=occasion).exists():
             continue
         due = occasion + timedelta(days=plan.offset_days)
-        followup = FollowUp.objects.create(
-            tenant=tenant, plan=plan, customer_id=customer_id, vehicle_id=vehicle_id, occasion=occasion, due_on=due,
-            visible_from=due - timedelta(days=plan.shows_days_before),
-            expires_on=due + timedelta(days=plan.expires_days_after), assignee_id=rng.choice(callers),
-            priority=plan.priority)
-        _calls(followup, version, questions, zone, rng)
+        try:
+            with transaction.atomic():  # a questionnaire an administrator changed may refuse these answers: skip
+                followup = FollowUp.objects.create(
+                    tenant=tenant, plan=plan, customer_id=customer_id, vehicle_id=vehicle_id, occasion=occasion,
+                    due_on=due, visible_from=due - timedelta(days=plan.shows_days_before),
+                    expires_on=due + timedelta(days=plan.expires_days_after), assignee_id=rng.choice(callers),
+                    priority=plan.priority)
+                _calls(followup, version, questions, zone, rng)
+        except ValidationError:
+            continue
         made += 1
     return made
 

@@ -85,3 +85,9 @@ def test_the_seeded_demo_tells_the_truth(demo, client_as):
     assert calls >= 20 and 0 < reached <= calls
     completed = int(re.search(r"(\d+) completed of \d+ due", html).group(1))
     assert completed >= 10
+    # a second run adds no calls
+    with scope(tenant=demo):
+        calls = FollowUpCall.objects.count()
+    call_command("seed_demo", customers=wanted, verbosity=0)
+    with scope(tenant=demo):
+        assert FollowUpCall.objects.count() == calls
