@@ -47,8 +47,9 @@ _ADMIN_SERVICE = [f"service.{action}_{model}" for model in _SERVICE_ADMIN_MODELS
 _APPOINTMENTS_READ = ["service.view_appointment"]
 _APPOINTMENTS_WORK = _APPOINTMENTS_READ + ["service.add_appointment", "service.change_appointment"]
 
-# satisfaction surveys: directors, managers and analysts read the invitations and results; directors and
-# managers send a failed invitation again
+# satisfaction surveys: directors, managers, specialists and analysts read the invitations and results (a
+# specialist those of their own customers and of the programmes their team runs); directors and managers send
+# a failed invitation again
 _SURVEYS_READ = ["service.view_survey", "service.view_surveyinvitation"]
 _SURVEYS_LEADING = _SURVEYS_READ + ["service.change_surveyinvitation"]
 
@@ -63,7 +64,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     role_group_name(RoleKind.MANAGER): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
     + _APPOINTMENTS_WORK + _SURVEYS_LEADING + _COMPLAINTS_WORK,
     role_group_name(RoleKind.SPECIALIST): _ORG_CHART + _CUSTOMERS_WORK + _FOLLOWUPS_WORK + _APPOINTMENTS_WORK
-    + _COMPLAINTS_WORK,
+    + _SURVEYS_READ + _COMPLAINTS_WORK,
     role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ
     + _APPOINTMENTS_READ + _SURVEYS_READ + _COMPLAINTS_READ,
     TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,

@@ -5,7 +5,11 @@ those departments' unassigned queues ·
 specialist: records assigned to them and their department's unassigned queue · data analyst:
 everything, read-only, personal data masked. Several positions add up: a manager who is also an
 analyst works on their subtree and reads the rest masked. Per-object exceptions (django-guardian
-grants) are added by each app's selector on top of `visible()`."""
+grants) are added by each app's selector on top of `visible()`.
+
+Work run by a department (a survey programme): besides the owner rule, everyone who works in that department
+— its specialists, and the managers of it or of a department above it (`queue_department_ids`) — sees all of
+that work's records in full (`run_by=` of `visible()`, `runs()`)."""
 
 from __future__ import annotations
 
@@ -42,14 +46,27 @@ class Visibility:
             return owner_id in self.staff_ids
         return department_id is not None and department_id in self.queue_department_ids
 
-    def is_masked(self, owner_id: int | None, department_id: int | None = None) -> bool:
-        """Whether a visible record's personal data must be masked for this user."""
-        if self.everything or owner_id in self.staff_ids:
+    def runs(self, department_id: int | None) -> bool:
+        """Whether this user works in the department that runs a piece of work (a survey programme): then they
+        see all of its records in full."""
+        return department_id is not None and department_id in self.queue_department_ids
+
+    def is_masked(self, owner_id: int | None, department_id: int | None = None, *,
+                  run_by: int | None = None) -> bool:
+        """Whether a visible record's personal data must be masked for this user (`run_by`: the department that
+        runs the work the record belongs to, if any)."""
+        if self.everything or owner_id in self.staff_ids or self.runs(run_by):
             return False
         return not (owner_id is None and department_id in self.queue_department_ids)
 
 
 NONE = Visibility(False, frozenset(), frozenset(), False)
+
+
+def sees_records(user) -> bool:
+    """`not visibility_for(user).nothing`, without computing the rows: whether the user holds a position (a
+    tenant administrator without one sees no record on the staff pages)."""
+    return bool(role_kinds_of(user)) and getattr(user, "staff", None) is not None
 
 
 def visibility_for(user) -> Visibility:
@@ -88,16 +105,19 @@ def visibility_for(user) -> Visibility:
 
 
 def visible(queryset: QuerySet, user, *, owner: str = "owner", department: str | None = None,
-            write: bool = False) -> QuerySet:
+            run_by: str | None = None, write: bool = False) -> QuerySet:
     """Filter a tenant-scoped queryset of owned records to what `user` may read (or, with
     write=True, change). Rows outside the user's full access come back only to an analyst reading:
-    render them through `visibility_for(user).is_masked(...)`."""
+    render them through `visibility_for(user).is_masked(...)`. `run_by`: the path to the department that
+    runs the work a record belongs to (e.g. ``survey__department``); its people see all of that work."""
     v = visibility_for(user)
     if v.everything or (v.reads_all_masked and not write):
         return queryset
     condition = Q(**{f"{owner}__in": v.staff_ids}) if v.staff_ids else Q(pk__in=[])
     if department and v.queue_department_ids:
         condition |= Q(**{f"{owner}__isnull": True, f"{department}__in": v.queue_department_ids})
+    if run_by and v.queue_department_ids:
+        condition |= Q(**{f"{run_by}__in": v.queue_department_ids})
     return queryset.filter(condition)
 
 

@@ -197,14 +197,19 @@ class Report:
 # --- who sees what ----------------------------------------------------------------------------------------
 
 
-def visible_condition(user, *, staff: str = "staff", department: str = "department") -> Q | None:
-    """The rollup (or call) rows this user may count; None: all of the tenant."""
+def visible_condition(user, *, staff: str = "staff", department: str = "department",
+                      run_by: str | None = None) -> Q | None:
+    """The rollup (or call) rows this user may count; None: all of the tenant. `run_by`: the path to the
+    department that runs the work counted (a survey programme): its people count all of it
+    (accounts.visibility)."""
     v = visibility_for(user)
     if v.everything or v.reads_all_masked:
         return None
     condition = Q(**{f"{staff}__in": v.staff_ids}) if v.staff_ids else Q(pk__in=[])
     if RoleKind.MANAGER in role_kinds_of(user) and v.queue_department_ids:  # a specialist: only their own
         condition |= Q(**{f"{staff}__isnull": True, f"{department}__in": v.queue_department_ids})
+    if run_by and v.queue_department_ids:
+        condition |= Q(**{f"{run_by}__in": v.queue_department_ids})
     return condition
 
 
@@ -213,14 +218,13 @@ def visibility_key(user) -> str:
     v = visibility_for(user)
     if v.everything or v.reads_all_masked:
         return "all"
-    queues = sorted(v.queue_department_ids) if RoleKind.MANAGER in role_kinds_of(user) else []
-    return f"{sorted(v.staff_ids)}{queues}"
+    return f"{sorted(v.staff_ids)}{sorted(v.queue_department_ids)}"  # queues: those and the work they run
 
 
-def staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
+def staff_choices(user, tenant_id: int, *, everyone: bool = False) -> list[tuple[int, str]]:
     v = visibility_for(user)
     directory = staff_directory(tenant_id)
-    everyone = v.everything or v.reads_all_masked
+    everyone = everyone or v.everything or v.reads_all_masked
     return [(pk, entry.label) for pk, entry in directory.items() if everyone or pk in v.staff_ids]
 
 
@@ -287,7 +291,7 @@ def whole_month_edges(day_model, start: date, end: date) -> tuple[date, date]:
 
 
 def rollup_rows(day_model, month_model, user, filterset: ReportFilter, columns: tuple[str, ...], *,
-                by_month: bool = False):
+                by_month: bool = False, run_by: str | None = None):
     """SQL and params of the rollup rows (these columns) the user may see and the filters select: day rows for
     the edges of the period, month rows for the months it covers whole. With by_month, a first column
     `period`: the row's month (its first day). None: no rows at all."""
@@ -302,7 +306,7 @@ def rollup_rows(day_model, month_model, user, filterset: ReportFilter, columns: 
         parts.append(month_rows.annotate(period=F("month")) if by_month else month_rows)
     if by_month:
         columns = ("period", *columns)
-    condition = visible_condition(user)
+    condition = visible_condition(user, run_by=run_by)
     sqls, params = [], []
     for queryset in parts:
         if condition is not None:
@@ -350,9 +354,9 @@ def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_na
 
 
 def answer_results(user, filterset: ReportFilter, *, day_model=AnswerDay, month_model=AnswerMonth,
-                   ) -> list[QuestionResult]:
+                   run_by: str | None = None) -> list[QuestionResult]:
     """Each question: how often each value was answered, and the mean of a scale (from these answer rollups)."""
-    rows = rollup_rows(day_model, month_model, user, filterset, ("question_id", "value", "count"))
+    rows = rollup_rows(day_model, month_model, user, filterset, ("question_id", "value", "count"), run_by=run_by)
     if rows is None:
         return []
     counts: dict[int, dict[str, int]] = defaultdict(dict)

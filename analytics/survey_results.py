@@ -4,7 +4,8 @@ consultant or advisor, ours next to the manufacturer's; the answers per question
 The figures come from the rollup tables (analytics.survey_rollups) in one GROUPING SETS query, the answers per
 question in a second, the verbatims from raw rows with a limit (the newest responses' written answers, along
 their own index): a fixed number of queries whatever the period or the amount of data. Role visibility
-and the filters are those of the follow-up report (analytics.selectors)."""
+and the filters are those of the follow-up report (analytics.selectors), and a survey programme's team (the
+department that runs it) sees all of that programme's results."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from django_scopes import scope
 
 from accounts.models import Department
 from accounts.selectors import staff_directory
+from accounts.visibility import visibility_for
 from analytics import selectors
 from analytics.filters import SurveyReportFilter, department_condition
 from analytics.models import (
@@ -50,6 +52,7 @@ from service.models import Survey, SurveyAnswer
 FIGURES = ("invited", "answered", "csi_count", "csi_sum", "satisfaction_count", "satisfied", "recommend_count",
            "promoters", "detractors")
 VERBATIMS = 30
+RUN_BY = "survey__department"  # a survey programme is run by a department: its people see all of its results
 
 FORMULAS = (
     (_("Response rate"), _("responses ÷ invitations that reached the customer (sent, answered or expired)")),
@@ -157,6 +160,7 @@ class SurveyReport:
         self.valid = filterset.is_valid()
         self.query = urlencode(sorted(params.lists()), doseq=True)
         self.start = self.end = self.refreshed_at = None
+        self.programmes: list[int] = []
         if self.valid:
             self.start, self.end = filterset.form.cleaned_data["date_from"], filterset.form.cleaned_data["date_to"]
 
@@ -201,7 +205,8 @@ class SurveyReport:
     @property
     def figures_key(self) -> str:
         refreshed = self.refreshed_at.isoformat() if self.refreshed_at else "never"
-        return "|".join([str(self.tenant.pk), refreshed, visibility_key(self.user), self.query])
+        return "|".join([str(self.tenant.pk), refreshed, visibility_key(self.user), str(self.programmes),
+                         self.query])
 
 
 def months_of(start: date, end: date) -> list[date]:
@@ -220,7 +225,8 @@ def score_tables(user, filterset: SurveyReportFilter, *, tenant_id: int) -> Tabl
     by_month = {month: Line(month, f"{month:%Y-%m}") for month in months_of(data["date_from"], data["date_to"])}
     found: dict[str, dict] = {"survey": {}, "department": {}, "staff": {}}
     rows = rollup_rows(SurveyDay, SurveyMonth, user, filterset,
-                       ("survey_id", "department_id", "staff_id", "source", *FIGURES), by_month=True)
+                       ("survey_id", "department_id", "staff_id", "source", *FIGURES), by_month=True,
+                       run_by=RUN_BY)
     if rows is not None:
         sums = ", ".join(f"sum({name})" for name in FIGURES)
         keys = ("period", "survey_id", "department_id", "staff_id")
@@ -264,7 +270,8 @@ def _labelled(found: dict[str, dict], tenant_id: int) -> tuple[list[Line], list[
 
 def answer_results(user, filterset: SurveyReportFilter) -> list[QuestionResult]:
     """Each question of our surveys: how often each value was answered, and the mean of a scale."""
-    return selectors.answer_results(user, filterset, day_model=SurveyAnswerDay, month_model=SurveyAnswerMonth)
+    return selectors.answer_results(user, filterset, day_model=SurveyAnswerDay, month_model=SurveyAnswerMonth,
+                                    run_by=RUN_BY)
 
 
 def _condition(user, filterset: SurveyReportFilter, *, prefix: str, date_field: str) -> Q:
@@ -272,7 +279,7 @@ def _condition(user, filterset: SurveyReportFilter, *, prefix: str, date_field: 
     data = filterset.form.cleaned_data
     staff, department = f"{prefix}staff", f"{prefix}department"
     condition = Q(**{f"{prefix}{date_field}__range": (data["date_from"], data["date_to"])})
-    visible = visible_condition(user, staff=staff, department=department)
+    visible = visible_condition(user, staff=staff, department=department, run_by=f"{prefix}{RUN_BY}")
     if visible is not None:
         condition &= visible
     if data.get("staff"):
@@ -313,9 +320,12 @@ def verbatims(user, filterset: SurveyReportFilter, tenant, *, until: datetime | 
 
 def survey_report(user, params: QueryDict, *, tenant, tables_only: bool = False) -> SurveyReport:
     today = tenant_today(tenant)
+    teams = visibility_for(user).queue_department_ids
+    runs = sorted(Survey.objects.filter(department__in=teams).values_list("pk", flat=True)) if teams else []
     filterset = SurveyReportFilter(report_params(params, today), queryset=SurveyDay.objects.all(),
-                                   staff_choices=staff_choices(user, tenant.pk))
+                                   staff_choices=staff_choices(user, tenant.pk, everyone=bool(runs)))
     report = SurveyReport(filterset, presets(today), user=user, tenant=tenant, params=params)
+    report.programmes = runs  # the surveys the user's teams run: part of what they see
     if report.valid and not tables_only:
         report.refreshed_at = RollupState.objects.values_list("surveys_refreshed_at", flat=True).first()
     return report

@@ -16,6 +16,9 @@ class NavItem:
     label: str
     perm: str | None = None  # None: every staff member of a tenant
     group: str | None = None  # entries of a group share one menu (a group with one entry the user may open is a link)
+    # a page of records shown by role visibility: offered only to someone who sees records (a tenant
+    # administrator holds the models' permissions for the administration, but no position: it is always empty)
+    records: bool = True
 
 
 REPORTS = _("Reports")
@@ -34,7 +37,7 @@ NAV_ITEMS = [
     NavItem("analytics:surveys", _("Survey results"), "analytics.view_survey_report", REPORTS),
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
-    NavItem("org_chart", _("Org chart"), "accounts.view_org_chart"),
+    NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 
 
@@ -50,9 +53,14 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
         return {"nav_items": []}
+    from accounts.visibility import sees_records  # the one visibility module (an app above crm)
+
+    records = sees_records(user)
     path = request.path
     items, groups = [], {}
     for item in NAV_ITEMS:
+        if item.records and not records:
+            continue
         if item.perm is None or user.has_perm(item.perm):
             url = reverse(item.url_name)
             link = {"url": url, "label": item.label, "active": path.startswith(url)}

@@ -452,6 +452,10 @@ class _Plan:
         self.dates = [date.fromordinal(o).isoformat() for o in range(self.base, self.today + 400)]
         self.times = [f" {h:02d}:{m:02d}:{s:02d}{zone_suffix}" for h in range(8, 20) for m in range(60)
                       for s in (7, 23, 41)]
+        # the times of day a row may carry, per day: today's are not later than now (nothing happened later)
+        until = f" {now:%H:%M:%S}{zone_suffix}"
+        today_times = [min(t, until) for t in self.times]
+        self.clock = [self.times] * (self.today - self.base) + [today_times] * 400
         self.ids: dict = {}
         self.taken: set[str] = set()
 
@@ -558,8 +562,8 @@ class _Plan:
         rng = random.Random(f"demo:{self.slug}:{numbers[0]}")
         rnd = rng.random
         tenant = str(self.tenant.pk)
-        dates, times, base, today = self.dates, self.times, self.base, self.today
-        n_times = len(times)
+        dates, clock, base, today = self.dates, self.clock, self.base, self.today
+        n_times = len(self.times)
         owners, n_owners, desk = self.owners, len(self.owners), self.desk
         consultants, advisors, tags = self.consultants, self.advisors, self.tags
         surnames, n_surnames = self.surnames, len(self.surnames)
@@ -617,7 +621,7 @@ class _Plan:
                     contract = bought - int(rnd() * 21)
                     registered = contract
                     amount = (low + int(rnd() * (high - low))) * 100
-                    stamp = dates[contract - base] + times[int(rnd() * n_times)]
+                    stamp = dates[contract - base] + clock[contract - base][int(rnd() * n_times)]
                     purchases.append(f"{purchase_id}\t{tenant}\t{stamp}\t{stamp}\t{cid}\t{vid}"
                                      f"\t{dates[contract - base]}\t{consultants[int(rnd() * len(consultants))]}"
                                      f"\t{amount}.00\n")
@@ -645,7 +649,7 @@ class _Plan:
                         amount = 0
                     else:
                         amount = 1_500 + int(rnd() * 2_350) * 10
-                    stamp = dates[day - base] + times[int(rnd() * n_times)]
+                    stamp = dates[day - base] + clock[day - base][int(rnd() * n_times)]
                     visits.append(f"{visit_id}\t{tenant}\t{stamp}\t{stamp}\t{cid}\t{vid}\t{dates[day - base]}\t{kind}"
                                   f"\t{km}\t{advisors[int(rnd() * len(advisors))]}\t{amount}.00\n")
                     readings.append(f"{reading_id}\t{tenant}\t{stamp}\t{stamp}\t{vid}\t{dates[day - base]}\t{km}\n")
@@ -662,10 +666,10 @@ class _Plan:
                         kind, day = "accident", day + 10 + int(rnd() * 300)
                     else:
                         kind, day = "routine", day + 180 + int(rnd() * 185)
-                registered_at = dates[registered - base] + times[int(rnd() * n_times)]
+                registered_at = dates[registered - base] + clock[registered - base][int(rnd() * n_times)]
                 if visit_day is not None:
                     activity.append(visit_day)
-                    stamp = dates[visit_day - base] + times[int(rnd() * n_times)]
+                    stamp = dates[visit_day - base] + clock[visit_day - base][int(rnd() * n_times)]
                 else:
                     stamp = registered_at
                 vehicles.append(f"{vid}\t{tenant}\t{registered_at}\t{stamp}"
@@ -680,7 +684,7 @@ class _Plan:
                 created = today - int(rnd() * 730)
             else:
                 created = max(first_seen - int(rnd() * 30), base + 1)
-            created_at = dates[created - base] + times[int(rnd() * n_times)]
+            created_at = dates[created - base] + clock[created - base][int(rnd() * n_times)]
             last_visit = max(activity) if activity else None
             u = rnd()
             if u < 0.07:
@@ -756,18 +760,20 @@ class _Plan:
             updated = latest if latest is not None and latest > created else created
             if u < 0.68:
                 given_on = created + int(rnd() * (today - created + 1))
-                consent_at = dates[given_on - base] + times[int(rnd() * n_times)]
+                consent_at = dates[given_on - base] + clock[given_on - base][int(rnd() * n_times)]
                 channel = CONSENT_CHANNELS[int(rnd() * 100)]
                 updated = max(updated, given_on)
                 if u < 0.03:
                     withdrawn_on = given_on + int(rnd() * (today - given_on + 1))
-                    consent = ("f", consent_at, channel, dates[withdrawn_on - base] + times[int(rnd() * n_times)])
+                    withdrawn_at = dates[withdrawn_on - base] + clock[withdrawn_on - base][int(rnd() * n_times)]
+                    consent = ("f", consent_at, channel, withdrawn_at)
                     updated = max(updated, withdrawn_on)
                 else:
                     consent = ("t", consent_at, channel, r"\N")
             else:
                 consent = ("f", r"\N", "", r"\N")
-            updated_at = created_at if updated == created else dates[updated - base] + times[int(rnd() * n_times)]
+            updated_at = (created_at if updated == created
+                          else dates[updated - base] + clock[updated - base][int(rnd() * n_times)])
             customers.append(
                 f"{cid}\t{tenant}\t{created_at}\t{updated_at}\t{kind}\t{name}\t{mobile}\t{other_phone}\t{email}"
                 f"\t{wechat}\t{gender}\t{birthday}\t{address}\t{id_number}\t{source}\t{tier}\t{stage}\t{owner}"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Max
@@ -5,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from crm.admin import TenantAdmin, TenantInline
+from crm.translated import TranslationForm, field_name, translation_field_names, translation_form
 from service.models import (
     Answer,
     Appointment,
@@ -91,7 +93,8 @@ class QuestionnaireAdmin(TenantAdmin):
 
     list_display = ("name", "created_at")
     search_fields = ("name",)
-    fields = ("name",)
+    form = translation_form(Questionnaire, ("title", "intro"))
+    fields = ("name", "title", "intro", *translation_field_names(("title", "intro")))
     inlines = [VersionInline]
 
     def save_model(self, request, obj, form, change):
@@ -100,19 +103,43 @@ class QuestionnaireAdmin(TenantAdmin):
             QuestionnaireVersion.objects.create(tenant=obj.tenant, questionnaire=obj, number=1)
 
 
+class QuestionForm(TranslationForm):
+    """A question with its text and choices per language; a translation of the choices has one line per choice."""
+
+    def clean(self):
+        data = super().clean()
+        choices = data.get("choices") if "choices" in self.fields else self.instance.choices  # frozen: shown only
+        count = len([line for line in (choices or "").splitlines() if line.strip()])
+        for code, _name in settings.LANGUAGES:
+            name = field_name("choices", code)
+            lines = [line for line in (data.get(name) or "").splitlines() if line.strip()]
+            if lines and len(lines) != count:
+                self.add_error(name, _("Give one line for each of the %(count)d choices, in the same order.")
+                               % {"count": count})
+        return data
+
+
 class QuestionInline(TenantInline):
+    """The questions of a version; each in the company's language and, optionally, in the others (the public
+    survey page shows a customer the texts of their language). An answered version is frozen, except its
+    translations: they say the same in another language, and answers keep the company's texts."""
+
     model = Question
-    fields = ("tenant", "order", "kind", "text", "choices", "scale_min", "scale_max", "required", "weight", "measure")
+    form = translation_form(Question, ("text", "choices"), base=QuestionForm)
+    fields = ("tenant", "order", "kind", "text", "choices", *translation_field_names(("text", "choices")),
+              "scale_min", "scale_max", "required", "weight", "measure")
+    frozen_fields = ("order", "kind", "text", "choices", "scale_min", "scale_max", "required", "weight", "measure")
     extra = 1
 
     def _frozen(self, obj):
         return answered(obj)
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        return (*readonly, *self.frozen_fields) if self._frozen(obj) else readonly
+
     def has_add_permission(self, request, obj=None):
         return not self._frozen(obj) and super().has_add_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        return not self._frozen(obj) and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return not self._frozen(obj) and super().has_delete_permission(request, obj)
@@ -153,7 +180,7 @@ class QuestionnaireVersionAdmin(TenantAdmin):
                 Question.objects.bulk_create([
                     Question(tenant=q.tenant, version=copy, order=q.order, kind=q.kind, text=q.text,
                              choices=q.choices, scale_min=q.scale_min, scale_max=q.scale_max, required=q.required,
-                             weight=q.weight, measure=q.measure)
+                             weight=q.weight, measure=q.measure, translations=q.translations)
                     for q in version.questions.order_by("order", "id")])
                 made += 1
         self.message_user(request, ngettext("%(count)d draft version made; edit it, then publish it.",
@@ -197,11 +224,12 @@ class SurveyAdmin(TenantAdmin):
     how long after, by which channels, how long the link works, one reminder, and how often a customer may
     be asked."""
 
-    list_display = ("name", "kind", "trigger", "delay_days", "by_sms", "by_email", "is_active")
+    list_display = ("name", "kind", "department", "trigger", "delay_days", "by_sms", "by_email", "is_active")
     list_filter = ("kind", "trigger", "is_active")
+    list_select_related = ("department",)
     search_fields = ("name",)
     fieldsets = (
-        (None, {"fields": ("name", "kind", "questionnaire", "is_active")}),
+        (None, {"fields": ("name", "kind", "department", "questionnaire", "is_active")}),
         (_("When"), {"fields": ("trigger", "delay_days", "customer_filter", "send_on")}),
         (_("How"), {"fields": ("by_sms", "by_email", "phone_plan", "response_days", "reminder_days",
                                "sample_days")}),

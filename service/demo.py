@@ -57,6 +57,70 @@ SURVEYS = [
     ]),
 ]
 
+# the demo questionnaires in English (the public survey page shows them to a customer who reads English):
+# questionnaire: (title, intro) in Chinese and in English; question or choices: English
+QUESTIONNAIRE_TEXTS = {
+    "服务满意度问卷": (("售后服务满意度调查", "感谢您选择我们！请花一分钟告诉我们本次服务的感受。"),
+                      ("Service satisfaction survey",
+                       "Thank you for choosing us! Please take a minute to tell us how your visit went.")),
+    "销售满意度问卷": (("购车满意度调查", "感谢您选择我们！请花一分钟告诉我们您的购车感受。"),
+                      ("Purchase satisfaction survey",
+                       "Thank you for choosing us! Please take a minute to tell us about buying your car.")),
+}
+ENGLISH = {
+    "您对本次购车体验的整体满意度如何？（1-5分）": "How satisfied are you with buying your car overall? (1–5)",
+    "交车时销售顾问是否为您讲解了车辆功能和使用注意事项？":
+        "At the handover, did the sales consultant explain the car's features and how to look after it?",
+    "您最满意的环节是哪一个？": "Which part pleased you most?",
+    "销售顾问的专业程度\n交车仪式\n价格与手续办理\n展厅环境":
+        "The consultant's expertise\nThe handover ceremony\nPrice and paperwork\nThe showroom",
+    "您希望我们在哪些方面改进？": "Where should we improve?",
+    "等待时间\n讲解详细程度\n交车准备\n售后服务说明":
+        "Waiting time\nHow much was explained\nPreparing the car\nExplaining after-sales service",
+    "您向亲友推荐我店的可能性有多大？（0-10分）": "How likely are you to recommend us to friends and family? (0–10)",
+    "您还有其他意见或建议吗？": "Anything else you would like to tell us?",
+    "您对本次维修保养服务的整体满意度如何？（1-5分）": "How satisfied are you with this service visit overall? (1–5)",
+    "车辆是否按约定时间交付？": "Was your car ready at the agreed time?",
+    "故障是否已经完全排除？": "Has the fault been fixed completely?",
+    "您对服务顾问的接待态度评价如何？": "How did the service advisor treat you?",
+    "非常满意\n满意\n一般\n不满意": "Very satisfied\nSatisfied\nSo-so\nDissatisfied",
+    "您对本次维修保养服务的总体满意度如何？": "How satisfied are you with this service visit overall?",
+    "您对服务顾问的接待与沟通是否满意？":
+        "How satisfied are you with how the service advisor received you and kept you informed?",
+    "您对维修质量是否满意？": "How satisfied are you with the quality of the work?",
+    "您对交车时间和车辆清洁是否满意？": "How satisfied are you with the handover time and how clean your car was?",
+    "您有多大可能向亲友推荐我店的售后服务？": "How likely are you to recommend our service to friends and family?",
+    "您对我们还有什么意见或建议？": "Anything else you would like to tell us?",
+    "您对本次购车经历的总体满意度如何？": "How satisfied are you with buying your car overall?",
+    "您对销售顾问的专业程度是否满意？": "How satisfied are you with the sales consultant's expertise?",
+    "您对交车过程是否满意？": "How satisfied are you with the handover?",
+    "您有多大可能向亲友推荐我店？": "How likely are you to recommend us to friends and family?",
+}
+
+
+def english(text: str, choices: str = "") -> dict:
+    """A demo question's `translations`: its English text and choices."""
+    texts = {"text": ENGLISH[text]}
+    if choices:
+        texts["choices"] = ENGLISH[choices]
+    return {"en": texts}
+
+
+def translate_questionnaire(questionnaire) -> None:
+    """Give a demo questionnaire its title and introduction, and its questions their English texts, where they
+    have none yet (an administrator's own texts stay)."""
+    texts = QUESTIONNAIRE_TEXTS.get(questionnaire.name)
+    if texts and not questionnaire.title:
+        (title, intro), (title_en, intro_en) = texts
+        questionnaire.title, questionnaire.intro = title, intro
+        questionnaire.translations = {"en": {"title": title_en, "intro": intro_en}}
+        questionnaire.save(update_fields=["title", "intro", "translations", "updated_at"])
+    for question in Question.objects.filter(version__questionnaire=questionnaire, translations={}):
+        if question.text in ENGLISH and (not question.choices or question.choices in ENGLISH):
+            question.translations = english(question.text, question.choices)
+            question.save(update_fields=["translations", "updated_at"])
+
+
 # name, trigger, contact type, months, offset days, shows before, expires after, assignment, queue or position,
 # priority, script
 PLANS = [
@@ -116,31 +180,43 @@ def seed_call_setup(tenant) -> None:
                                     lead_department=Department.objects.filter(name="销售部").first())
     for name, plan_name, questions in QUESTIONNAIRES:
         if Questionnaire.objects.filter(name=name).exists():
+            translate_questionnaire(Questionnaire.objects.get(name=name))
             continue
         questionnaire = Questionnaire.objects.create(tenant=tenant, name=name)
         version = QuestionnaireVersion.objects.create(tenant=tenant, questionnaire=questionnaire, number=1,
                                                       is_published=True)
         Question.objects.bulk_create([
             Question(tenant=tenant, version=version, order=order, kind=kind, text=text, choices=choices,
-                     scale_min=low, scale_max=high, required=required)
+                     scale_min=low, scale_max=high, required=required, translations=english(text, choices))
             for order, (kind, text, choices, low, high, required) in enumerate(questions, start=1)])
         FollowUpPlan.objects.filter(name=plan_name).update(questionnaire=questionnaire)
 
 
+SURVEY_TEAM = "客服组"  # the customer-service desk runs the satisfaction surveys
+
+
 def seed_surveys(tenant) -> None:
-    """The sales and service satisfaction surveys with their questionnaires (version 1, published); skipped when
-    the tenant has them."""
+    """The sales and service satisfaction surveys with their questionnaires (version 1, published), run by the
+    customer-service desk; skipped when the tenant has them."""
     from service.models import Survey
 
+    team = Department.objects.filter(name=SURVEY_TEAM).first()
     for name, kind, trigger, delay, questionnaire_name, questions in SURVEYS:
         if Survey.objects.filter(name=name).exists():
+            Survey.objects.filter(name=name, department__isnull=True).update(department=team)
+            for questionnaire in Questionnaire.objects.filter(name=questionnaire_name):
+                translate_questionnaire(questionnaire)
             continue
-        questionnaire = Questionnaire.objects.create(tenant=tenant, name=questionnaire_name)
+        (title, intro), (title_en, intro_en) = QUESTIONNAIRE_TEXTS[questionnaire_name]
+        questionnaire = Questionnaire.objects.create(
+            tenant=tenant, name=questionnaire_name, title=title, intro=intro,
+            translations={"en": {"title": title_en, "intro": intro_en}})
         version = QuestionnaireVersion.objects.create(tenant=tenant, questionnaire=questionnaire, number=1,
                                                       is_published=True)
         Question.objects.bulk_create([
             Question(tenant=tenant, version=version, order=order, kind=qkind, text=text, choices=choices,
-                     scale_min=low, scale_max=high, required=required, weight=weight, measure=measure)
+                     scale_min=low, scale_max=high, required=required, weight=weight, measure=measure,
+                     translations=english(text, choices))
             for order, (qkind, text, choices, (low, high), required, weight, measure) in enumerate(questions, start=1)])
         Survey.objects.create(tenant=tenant, name=name, kind=kind, trigger=trigger, delay_days=delay,
-                              questionnaire=questionnaire)
+                              questionnaire=questionnaire, department=team)

@@ -67,6 +67,8 @@ def seed_complaints(tenant, *, count: int = COUNT) -> int:
             age = rng.randrange(DAYS) if n >= 6 else n  # the first few are recent: some still open
             opened = datetime.combine(today - timedelta(days=age), time(rng.randint(9, 16), rng.choice([0, 30])),
                                       tzinfo=zone)
+            if opened > now:  # today's, at an hour still ahead: it came in a little while ago instead
+                opened = now - timedelta(minutes=rng.randint(20, 90))
             owner = rng.choice(owners)
             complaint = complaints.register(tenant=tenant, actor=owner, now=opened, complaint=Complaint(
                 customer_id=customers[n % len(customers)], channel=rng.choice(Complaint.Channel.values),

@@ -1,12 +1,17 @@
 """Six months of answered satisfaction surveys for the demo (seed_demo), so the survey results have something
 to show: a few hundred invitations of the seeded surveys for the sales consultants' and service advisors'
-customers, seven in ten answered. Skipped when the tenant has them, or has no customers."""
+customers, seven in ten answered. Skipped when the tenant has them, or has no customers.
+
+Everything is in the past: the occasions end a few days ago, so every invitation went out before today and
+every answer came back before today; an unanswered one is expired only once its link stopped working."""
 
 from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from django.utils import timezone
 
 from accounts.models import PositionAssignment
 from customers.models import Customer
@@ -27,7 +32,7 @@ def seed_survey_responses(tenant, *, invitations: int = INVITATIONS) -> int:
     if not customers:
         return 0
     rng = random.Random(f"{tenant.slug}-surveys")
-    zone, today = ZoneInfo(tenant.timezone), tenant_today(tenant)
+    zone, today, now = ZoneInfo(tenant.timezone), tenant_today(tenant), timezone.now()
     plans = []
     for survey in Survey.objects.order_by("pk"):
         title = "销售顾问" if survey.kind == Survey.Kind.SALES else "服务顾问"
@@ -43,14 +48,16 @@ def seed_survey_responses(tenant, *, invitations: int = INVITATIONS) -> int:
     for n in range(invitations):
         survey, staff, version, questions = plans[n % len(plans)]
         staff_id, department_id = rng.choice(staff)
-        occasion = today - timedelta(days=rng.randrange(DAYS))
+        # sent at 10:00 at least three days ago, so an answer (within two days) came before today
+        occasion = today - timedelta(days=rng.randrange(survey.delay_days + 3, DAYS))
         sent = datetime.combine(occasion + timedelta(days=survey.delay_days), time(10), tzinfo=zone)
+        expires = sent + timedelta(days=survey.response_days)
         answered = rng.random() < 0.7
-        status = "answered" if answered else rng.choice(["sent", "expired"])
+        status = "answered" if answered else ("expired" if expires <= now else "sent")
         invitation = SurveyInvitation.objects.create(
             tenant=tenant, survey=survey, customer_id=customers[n % len(customers)], occasion_key=f"demo:{n}",
             occasion_on=occasion, staff_id=staff_id, department_id=department_id, version=version, status=status,
-            send_after=sent, sent_at=sent, expires_at=sent + timedelta(days=survey.response_days))
+            send_after=sent, sent_at=sent, expires_at=expires)
         made += 1
         if not answered:
             continue

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Position
+from crm.translated import translated
 from service.models import FollowUpCall, FollowUpPlan, Question, Questionnaire
 from service.services import CallRecord
 
@@ -14,19 +15,22 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 YES_NO = [("yes", _("Yes")), ("no", _("No"))]
 
 
-def question_field(question: Question) -> forms.Field:
+def question_field(question: Question, language: str | None = None) -> forms.Field:
+    """The question as a form field; with `language`, its text and choices as written for that language (the
+    values stay the company's texts, so answers count together whatever language they were given in)."""
     Kind = Question.Kind
-    common = {"label": question.text, "required": False}  # required answers are checked for completed calls only
+    # required answers are checked for completed calls only
+    common = {"label": translated(question, "text", language), "required": False}
     if question.kind == Kind.SCALE:
         choices = [(str(n), str(n)) for n in range(question.scale_min, question.scale_max + 1)]
         return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
     if question.kind == Kind.YES_NO:
         return forms.ChoiceField(choices=YES_NO, widget=forms.RadioSelect, **common)
+    choices = list(zip(question.choice_list, question.choice_labels(language), strict=True))
     if question.kind == Kind.SINGLE:
-        return forms.ChoiceField(choices=[(c, c) for c in question.choice_list], widget=forms.RadioSelect, **common)
+        return forms.ChoiceField(choices=choices, widget=forms.RadioSelect, **common)
     if question.kind == Kind.MULTIPLE:
-        return forms.MultipleChoiceField(choices=[(c, c) for c in question.choice_list],
-                                         widget=forms.CheckboxSelectMultiple, **common)
+        return forms.MultipleChoiceField(choices=choices, widget=forms.CheckboxSelectMultiple, **common)
     return forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), **common)
 
 
@@ -75,11 +79,11 @@ class SurveyForm(forms.Form):
     """The public survey page: the invitation's questions. Required answers are checked on submission only,
     so a half-answered survey can be saved for later."""
 
-    def __init__(self, *args, questions: list[Question], submit: bool, **kwargs):
+    def __init__(self, *args, questions: list[Question], submit: bool, language: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.questions = questions
         for question in questions:
-            field = question_field(question)
+            field = question_field(question, language)
             field.required = submit and question.required
             self.fields[f"q_{question.pk}"] = field
 

@@ -284,8 +284,10 @@ INVITATION_ORDER = ("-occasion_on", "-id")
 
 
 def invitations_visible_to(user, *, write: bool = False) -> QuerySet:
-    """A survey invitation belongs to the consultant or advisor of its occasion and their team."""
-    return visible(SurveyInvitation.objects.all(), user, owner="staff", department="department", write=write)
+    """A survey invitation belongs to the consultant or advisor of its occasion and their team; the team that
+    runs the survey (its department) sees all of the survey's invitations."""
+    return visible(SurveyInvitation.objects.all(), user, owner="staff", department="department",
+                   run_by="survey__department", write=write)
 
 
 def survey_rows(user) -> list[Survey]:
@@ -296,7 +298,7 @@ def survey_rows(user) -> list[Survey]:
     for survey_id, status, count in (invitations_visible_to(user).order_by().values_list("survey_id", "status")
                                      .annotate(n=Count("*"))):
         counts.setdefault(survey_id, {})[status] = count
-    surveys = list(Survey.objects.select_related("phone_plan").order_by("-is_active", "name"))
+    surveys = list(Survey.objects.select_related("phone_plan", "department").order_by("-is_active", "name"))
     for survey in surveys:
         survey.counts = {status: counts.get(survey.pk, {}).get(status, 0) for status in Status.values}
         reached = survey.counts[Status.SENT] + survey.counts[Status.ANSWERED] + survey.counts[Status.EXPIRED]
@@ -314,7 +316,8 @@ def invitation_page(user, params, *, request):
                        cursor=params.get("after"), size=PAGE_SIZE)
     v = visibility_for(user)
     for invitation in page.rows:
-        invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id)
+        invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id,
+                                        run_by=invitation.survey.department_id)
     return filterset, page
 
 

@@ -1,5 +1,7 @@
 """The public survey page (`/s/<token>/`): no login; the tenant comes from the signed link. It speaks the
-tenant's language, with a switch, and shows a clear page for a changed, expired or answered link."""
+tenant's language, with a switch, and shows a clear page for a changed, expired or answered link. The
+questionnaire's title, introduction, questions and choices are shown as written for the page's language, else
+in the company's language."""
 
 import secrets
 
@@ -12,6 +14,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from crm.access import public_view
+from crm.translated import translated
 from service import surveys
 from service.forms import SurveyForm
 from service.models import SurveyInvitation
@@ -45,7 +48,8 @@ def survey_page(request, token):
 
 
 def _survey(request, tenant, invitation_id: int) -> HttpResponse:
-    invitation = SurveyInvitation.objects.select_related("survey").filter(pk=invitation_id).first()
+    invitation = SurveyInvitation.objects.select_related("survey", "version__questionnaire").filter(
+        pk=invitation_id).first()
     if invitation is None:
         return _message(request, tenant, "invalid", status=404)
     state = surveys.state_of(invitation)
@@ -56,8 +60,9 @@ def _survey(request, tenant, invitation_id: int) -> HttpResponse:
     device = surveys.device_key(cookie)
     questions = surveys.questions_of(invitation)
     submit = request.method == "POST" and request.POST.get("action") != "save"
+    language = translation.get_language()  # the questions as written for it, else in the company's language
     if request.method == "POST":
-        form = SurveyForm(request.POST, questions=questions, submit=submit)
+        form = SurveyForm(request.POST, questions=questions, submit=submit, language=language)
         if form.is_valid():
             if not surveys.response_save(invitation=invitation, device=device, questions=questions,
                                          values=form.values(), submit=submit):
@@ -70,10 +75,13 @@ def _survey(request, tenant, invitation_id: int) -> HttpResponse:
             return response
     else:
         draft = surveys.draft_of(invitation, device)
-        form = SurveyForm(initial={f"q_{pk}": value for pk, value in draft.items()}, questions=questions, submit=False)
+        form = SurveyForm(initial={f"q_{pk}": value for pk, value in draft.items()}, questions=questions, submit=False,
+                          language=language)
+    questionnaire = invitation.version.questionnaire
     response = render(request, "service/surveys/public.html", {
         "tenant": tenant, "invitation": invitation, "form": form, "saved": request.GET.get("saved") == "1",
-        "languages": settings.LANGUAGES})
+        "title": translated(questionnaire, "title", language) or invitation.survey.name,
+        "intro": translated(questionnaire, "intro", language), "languages": settings.LANGUAGES})
     _remember(response, cookie)
     return response
 

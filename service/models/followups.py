@@ -11,6 +11,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
+from crm.translated import translated, translations_field
 
 
 class ContactType(models.TextChoices):
@@ -239,6 +240,12 @@ class Questionnaire(TenantModel):
     frozen, so old answers keep the questions they answered; changes go into a new version."""
 
     name = models.CharField(_("name"), max_length=100)
+    # what a customer reads on the public survey page, in the company's language (other languages: translations)
+    title = models.CharField(_("title for customers"), max_length=100, blank=True,
+                             help_text=_("The heading of the survey page; empty: the survey's name."))
+    intro = models.TextField(_("introduction for customers"), max_length=1000, blank=True,
+                             help_text=_("A few words above the questions of the survey page."))
+    translations = translations_field()
 
     class Meta:
         verbose_name = _("questionnaire")
@@ -307,6 +314,7 @@ class Question(TenantModel):
     measure = models.CharField(
         _("measures"), max_length=12, choices=Measure.choices, default=Measure.NONE, blank=True,
         help_text=_("The scale question a survey's NPS or CSAT is read from."))
+    translations = translations_field()  # the question and its choices in other languages (crm.translated)
 
     class Meta:
         verbose_name = _("question")
@@ -325,6 +333,12 @@ class Question(TenantModel):
     @property
     def choice_list(self) -> list[str]:
         return [line.strip() for line in self.choices.splitlines() if line.strip()]
+
+    def choice_labels(self, language: str | None) -> list[str]:
+        """The choices as a customer reads them in `language`: the translation when it has as many lines (an
+        answer stores the company's text, whatever language it was given in), else the company's."""
+        labels = [line.strip() for line in translated(self, "choices", language).splitlines() if line.strip()]
+        return labels if len(labels) == len(self.choice_list) else self.choice_list
 
     def clean(self):
         super().clean()

@@ -55,6 +55,12 @@ class Survey(TenantModel):
     complaint_below = models.PositiveSmallIntegerField(
         _("open a complaint below CSI"), null=True, blank=True, default=60, validators=[MaxValueValidator(100)],
         help_text=_("A response scoring below this (0–100) opens a complaint; empty: never."))
+    department = models.ForeignKey(
+        "accounts.Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("run by"),
+        help_text=_("The team that runs this survey: its managers and specialists (and the managers above it) see "
+                    "all of its invitations and results. Consultants and advisors see their own customers' either "
+                    "way."))
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

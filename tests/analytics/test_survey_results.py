@@ -140,15 +140,24 @@ def test_a_period_without_rows_at_its_edges_reads_the_month_rows(march, client_a
     assert "analytics_surveyday" in sql and "analytics_surveymonth" not in sql
 
 
-def test_each_role_sees_its_share(march, client_as):
-    # the manager of 客服组: only its queue's occasion (the advisors are outside their department)
+def test_each_role_sees_its_share(march, client_as, demo, in_scope):
+    # the surveys are run by 客服组: its manager and its specialists see all of their results, the advisors'
+    # and the consultants' customers included
+    for username in ("demo.manager", "demo.specialist"):
+        html = page(client_as(username))
+        assert 'id="kpi-csi">64.0' in html and "等待时间太长了" in html, username
+    # the analyst reads everything
+    assert 'id="kpi-csi">64.0' in page(client_as("demo.analyst"))
+    # an advisor sees only their own occasions (A: 85 and 65), the consultant only theirs (50)
+    assert 'id="kpi-csi">75.0' in page(client_as(march.a.user.username))
+    assert 'id="kpi-csi">50.0' in page(client_as(march.seller.user.username))
+    # a programme run by another team: the manager of 客服组 is back to their queue's occasion
+    with in_scope(demo):
+        Survey.objects.update(department=Department.objects.get(name="售后服务部"))
     html = page(client_as("demo.manager"))
     assert 'id="kpi-response-rate">100.0%' in html and 'id="kpi-csi">45.0' in html and 'id="kpi-nps">-100.0' in html
     assert "等待时间太长了" not in html
-    # the analyst reads everything
-    assert 'id="kpi-csi">64.0' in page(client_as("demo.analyst"))
-    # a specialist: only their own occasions (none)
-    assert 'id="report-empty"' in page(client_as("demo.specialist"))
+    assert 'id="report-empty"' in page(client_as("demo.specialist"))  # no occasion of their own
 
 
 def test_filters_by_survey_and_advisor(march, client_as, demo, in_scope):

@@ -70,3 +70,68 @@ def test_a_version_without_questions_is_not_published(demo, in_scope, client_as)
     with in_scope(demo):
         empty.refresh_from_db()
         assert not empty.is_published
+
+
+def test_a_question_and_its_choices_are_written_per_language_where_questionnaires_are_edited(demo, in_scope,
+                                                                                             client_as):
+    from service.models import Questionnaire
+
+    with in_scope(demo):
+        questionnaire = Questionnaire.objects.create(tenant=demo, name="试驾问卷")
+        version = QuestionnaireVersion.objects.create(tenant=demo, questionnaire=questionnaire, number=1)
+        question = Question.objects.create(tenant=demo, version=version, order=1, kind="single", text="试驾车型？",
+                                           choices="轿车\nSUV")
+    admin = client_as("demo.admin")
+    change = reverse("admin:service_questionnaireversion_change", args=[version.pk])
+    form = admin.get(change).content.decode()
+    assert 'name="questions-0-text_en"' in form and 'name="questions-0-choices_en"' in form
+    assert "Question (English)" in form
+
+    def post(choices_en):
+        return admin.post(change, {
+            "is_published": "on", "note": "",
+            "questions-TOTAL_FORMS": "1", "questions-INITIAL_FORMS": "1", "questions-MIN_NUM_FORMS": "0",
+            "questions-MAX_NUM_FORMS": "1000", "questions-0-id": question.pk, "questions-0-version": version.pk,
+            "questions-0-order": "1", "questions-0-kind": "single", "questions-0-text": "试驾车型？",
+            "questions-0-choices": "轿车\nSUV", "questions-0-text_en": "Which car did you drive?",
+            "questions-0-choices_en": choices_en, "questions-0-text_zh_hans": "", "questions-0-choices_zh_hans": "",
+            "questions-0-scale_min": "1", "questions-0-scale_max": "5", "questions-0-required": "on",
+            "questions-0-weight": "1", "questions-0-measure": ""})
+
+    refused = post("Saloon")  # one line for two choices
+    assert refused.status_code == 200 and "Give one line for each of the 2 choices" in refused.content.decode()
+    assert post("Saloon\nSUV").status_code == 302
+    with in_scope(demo):
+        question.refresh_from_db()
+        assert question.translations == {"en": {"text": "Which car did you drive?", "choices": "Saloon\nSUV"}}
+        assert question.choice_labels("en") == ["Saloon", "SUV"]
+        assert question.choice_labels("zh-hans") == ["轿车", "SUV"]
+
+    questionnaire_page = admin.get(reverse("admin:service_questionnaire_change", args=[questionnaire.pk]))
+    assert 'name="title_en"' in questionnaire_page.content.decode()
+
+
+def test_an_answered_version_can_still_be_translated_but_not_changed(demo, in_scope, client_as):
+    with in_scope(demo):
+        version = QuestionnaireVersion.objects.get(questionnaire__name="维修后回访问卷", number=1)
+        answer_once(demo, version)
+        questions = list(version.questions.order_by("order", "id"))
+    admin = client_as("demo.admin")
+    change = reverse("admin:service_questionnaireversion_change", args=[version.pk])
+    page = admin.get(change).content.decode()
+    assert 'name="questions-0-text"' not in page and 'name="questions-0-text_en"' in page
+    data = {"note": "", "questions-TOTAL_FORMS": str(len(questions)), "questions-INITIAL_FORMS": str(len(questions)),
+            "questions-MIN_NUM_FORMS": "0", "questions-MAX_NUM_FORMS": "1000"}
+    for n, question in enumerate(questions):
+        data.update({f"questions-{n}-id": question.pk, f"questions-{n}-version": version.pk,
+                     f"questions-{n}-text_en": f"Question {n + 1}", f"questions-{n}-choices_en": "",
+                     f"questions-{n}-text_zh_hans": "", f"questions-{n}-choices_zh_hans": "",
+                     f"questions-{n}-text": "改掉的问题"})  # a change of the frozen text is ignored
+    choice = next(n for n, q in enumerate(questions) if q.kind == "single")
+    data[f"questions-{choice}-choices_en"] = "Very satisfied\nSatisfied\nSo-so\nDissatisfied"
+    assert admin.post(change, data).status_code == 302
+    with in_scope(demo):
+        texts = {q.pk: (q.text, q.translations) for q in version.questions.all()}
+    assert all(text == q.text for (text, _t), q in zip(texts.values(), questions, strict=True))
+    assert texts[questions[0].pk][1] == {"en": {"text": "Question 1"}}
+    assert texts[questions[choice].pk][1]["en"]["choices"].startswith("Very satisfied")

@@ -52,7 +52,40 @@ def test_the_link_opens_in_the_tenant_language_with_a_switch_and_no_login(scoped
     assert scoped.name in page and "您对本次维修保养服务的总体满意度如何？" in page
     assert "提交我的答案" in page and "English" in page
     english = Client().get(link(inv) + "?lang=en").content.decode()
-    assert "Send my answers" in english and "您对本次维修保养服务的总体满意度如何？" in english  # questions as written
+    assert "Send my answers" in english and "How satisfied are you with this service visit overall?" in english
+    assert "您对本次维修保养服务的总体满意度如何？" not in english  # the questions speak English too
+
+
+def test_the_questions_title_and_choices_speak_the_page_language_else_the_company_one(scoped):
+    inv = invitation(scoped)
+    questionnaire = inv.version.questionnaire
+    Question.objects.create(tenant=scoped, version=inv.version, order=10, kind="single", required=False,
+                            text="您最喜欢哪项服务？", choices="免费洗车\n代步车",
+                            translations={"en": {"text": "Which service do you like best?",
+                                                 "choices": "Free car wash\nA courtesy car"}})
+    untranslated = Question.objects.create(tenant=scoped, version=inv.version, order=11, kind="text",
+                                           required=False, text="您的车牌号是？")
+    english = Client().get(link(inv) + "?lang=en").content.decode()
+    assert f'id="survey-name">{questionnaire.translations["en"]["title"]}<' in english
+    assert "Please take a minute to tell us how your visit went." in english
+    assert "Which service do you like best?" in english and "A courtesy car" in english
+    assert "您的车牌号是？" in english  # no English written: the company's text
+    assert 'value="代步车"' in english  # the answer keeps the company's text, whatever the page's language
+    chinese = Client().get(link(inv) + "?lang=zh-hans").content.decode()
+    assert 'id="survey-name">售后服务满意度调查<' in chinese and "您最喜欢哪项服务？" in chinese
+    assert "Which service" not in chinese and "代步车" in chinese
+    choice = Question.objects.get(version=inv.version, order=10)
+    data = {**full_answers(inv), f"q_{choice.pk}": "代步车", f"q_{untranslated.pk}": "京A12345"}
+    assert Client().post(link(inv) + "?lang=en", data).status_code == 200
+    response = SurveyResponse.objects.get(invitation=inv)
+    assert response.answers.get(question=choice).choices == ["代步车"]
+
+
+def test_the_demo_questionnaires_have_english_texts(scoped):
+    for survey in Survey.objects.select_related("questionnaire"):
+        assert survey.questionnaire.translations["en"]["title"]
+        questions = Question.objects.filter(version__questionnaire=survey.questionnaire)
+        assert questions and all(q.translations["en"]["text"] for q in questions)
 
 
 def test_the_survey_page_of_a_customer_is_never_stored_by_a_browser_or_proxy(scoped):

@@ -22,6 +22,7 @@ from customers.demo_leads import seed_leads
 from customers.services.quality import completeness_seed
 from service.demo import seed_call_setup, seed_plans, seed_surveys
 from service.demo_appointments import seed_appointments
+from service.demo_calls import seed_call_history
 from service.demo_complaints import seed_complaint_setup, seed_complaints
 from service.demo_surveys import seed_survey_responses
 from service.generation import generate
@@ -76,6 +77,8 @@ GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
 def vacuum_customer_tables() -> None:
     """After a bulk load the visibility map is empty, so list counts could not be answered from the
     indexes until autovacuum came by; do it now (outside any transaction)."""
+    if connection.in_atomic_block:  # VACUUM cannot run inside a transaction (a test's): autovacuum will come
+        return
     tables = [m._meta.db_table for m in apps.get_app_config("customers").get_models()]
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM {', '.join(tables)}")  # seed_customers has analyzed them
@@ -115,6 +118,7 @@ class Command(BaseCommand):
                 seed_appointments(tenant)  # appointments (预约) around today, before the reminders
                 with timezone.override(tenant.timezone):
                     generated = generate(tenant)
+                    seed_call_history(tenant)  # three months of past calls, made at the time
                     followup_rollup_rebuild(tenant=tenant)  # the follow-up report's figures
                     seed_survey_responses(tenant)  # six months of answered surveys
                     survey_rollup_rebuild(tenant=tenant)  # the survey results' figures
