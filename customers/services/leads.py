@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Department, Position, RoleKind, Staff
+from crm.forms import check_date_range
 from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent, RoundRobin
 from customers.services import DuplicateMobile, customer_create, purchase_record, vehicle_add
 from customers.validators import normalize_mobile
@@ -419,6 +420,7 @@ def parse_time(text: str) -> datetime:
                 continue
     if value is None:
         raise ValidationError(_("“%(value)s” is not a date and time, e.g. 2024-05-01 14:30.") % {"value": text[:40]})
+    check_date_range(value)  # a year 9999 would overflow the time-zone step below
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     return value

@@ -676,3 +676,13 @@ def test_seed_leads_spreads_over_statuses_channels_and_platforms_once(demo):
         assert any(lead.consultant is None for lead in leads)
         assert LeadEvent.objects.filter(lead__status=Status.LOST).exclude(note="").exists()
         assert seed_leads(demo, 1000) == 0
+
+
+def test_an_imported_lead_time_outside_1900_to_2100_is_refused_not_overflowed(demo):
+    from customers.services.leads import parse_time
+
+    with scope(tenant=demo):
+        for text in ("9999-12-31 23:59", "0001-01-01 00:00"):
+            with pytest.raises(ValidationError, match="between 1900 and 2100"):
+                parse_time(text)
+        assert parse_time("2024-05-01 14:30").year == 2024

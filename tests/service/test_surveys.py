@@ -91,7 +91,7 @@ def test_the_demo_questionnaires_have_english_texts(scoped):
 def test_the_survey_page_of_a_customer_is_never_stored_by_a_browser_or_proxy(scoped):
     inv = invitation(scoped)
     page = Client().get(link(inv))
-    assert "您对本次维修保养服务的总体满意度如何？" in page.content.decode()
+    assert "How satisfied are you with this service visit overall?" in page.content.decode()
     assert "no-store" in page["Cache-Control"] and "private" in page["Cache-Control"]
 
 
