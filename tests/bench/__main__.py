@@ -223,6 +223,8 @@ def main() -> int:
             floor_figures, list_by_size[size] = measure(env, args, cookie, {"floor list": "/floor/customers"},
                                                         list_paths(mobiles, names))
             list_floors[size] = floor_figures["floor list"]
+            # printed now too: a later phase that fails loses only its own figures
+            print("\n".join(list_lines({size: list_by_size[size]}, list_floors, args.users)), flush=True)
             print(f"  topping the demo up to {args.customers:,} customers", flush=True)
         print("  measuring follow-up generation", flush=True)
         generation = eval(django_eval(env, "from tests.bench.followup_bench import measure_generation; "  # noqa: S307
