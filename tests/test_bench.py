@@ -11,11 +11,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_transactional, live_server, settings):
     from django.core.management import call_command
 
-    from tests.bench import followup_bench, report_bench, survey_bench, survey_results_bench
-    from tests.bench.floor import settle
+    from tests.bench import followup_bench, list_bench, report_bench, survey_bench, survey_results_bench
+    from tests.bench.__main__ import get
+    from tests.bench.floor import login_session, samples, settle
 
     settings.ALLOWED_HOSTS = ["127.0.0.1"]  # the bench's requests name the host as gunicorn serves it
     call_command("seed_demo", customers=300, verbosity=0)
+
+    port = int(live_server.url.rsplit(":", 1)[1])
+    _ids, mobiles, names, _cursor = samples()
+    cookie = {"sessionid": login_session("demo.director")}
+    for paths in list_bench.list_paths(mobiles[:3], names[:3]).values():
+        for path in paths if isinstance(paths, list) else [paths]:
+            get(port, path, cookie)  # answered 200 (names are quoted: http.client sends ASCII only)
+    lines = list_bench.list_lines({100_000: {list_bench.BY_DIGITS: (20.0, 150.0, 900, 80.0)},
+                                   1_000_000: {list_bench.BY_DIGITS: (20.0, 60.0, 900, 100.0)}},
+                                  {100_000: (5.0, 9.0, 900, 200.0), 1_000_000: (5.0, 9.0, 900, 200.0)}, users=50)
+    assert [line.split()[0] for line in lines[2:]] == ["100,000", "1,000,000"]
+    assert [line.split()[-1] for line in lines[2:]] == ["MISSED", "met"]
 
     generation = followup_bench.measure_generation()
     assert generation["created"] > 0 and generation["again_created"] == 0
@@ -29,7 +42,6 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
     assert (results["invitations"], results["responses"]) == (100, 70)
     assert settle() >= 0
 
-    port = int(live_server.url.rsplit(":", 1)[1])
     workspace = followup_bench.workspace_under_load(port, sessions, seconds=8)
     assert workspace["next call"][2] > 0 and workspace["record a call"][2] == workspace["next call"][2]
 

@@ -7,6 +7,9 @@ project, and a bare Django project on the same database (tests/bench/floor.py) �
 
 - latency under load: USERS simulated users, each waiting 1–3 s between requests, p50 / p95;
 - throughput at saturation: CLIENTS clients without think time, requests per second;
+- the customer list (first page, search by a mobile's last four digits, by name) first at each of
+  --list-sizes (100,000 customers: a typical dealer), then at --customers after the demo is topped up,
+  each next to the floor at that size and against its target (tests/bench/list_bench.py);
 - the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py);
 - follow-up generation next to a bare INSERT … SELECT, and the call workspace with 200,000 open follow-ups
   and 50 specialists calling (tests/bench/followup_bench.py);
@@ -19,7 +22,8 @@ Between the preparation (which deletes and rewrites a million rows) and the meas
 vacuumed and analysed, so the pages are measured on a settled database, not beside autovacuum.
 
     make bench                                       # 1,000,000 customers (seeding takes minutes)
-    make bench ARGS="--customers 100000 --seconds 10" # quicker
+    make bench ARGS="--customers 100000 --seconds 10" # quicker (the list at 100,000 only)
+    make bench ARGS="--list-sizes '20000 200000'"      # the list at 20,000, 200,000 and 1,000,000
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import time
 from pathlib import Path
 
 from tests.bench.followup_bench import generation_lines, workspace_under_load
+from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
 from tests.bench.report_bench import report_lines, report_paths
 from tests.bench.survey_bench import sending_lines
 from tests.bench.survey_results_bench import results_lines, results_paths
@@ -44,6 +49,10 @@ from tests.bench.survey_results_bench import results_lines, results_paths
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 BENCH_STAFF = 200
+
+
+def int_list(text: str) -> list[int]:
+    return [int(part.replace("_", "").replace(",", "")) for part in text.split() if part] if text else []
 
 
 def manage(env, *args):
@@ -151,9 +160,34 @@ def saturated(port, paths, cookies, clients: int, seconds: float) -> float:
     return sum(done) / seconds
 
 
+def measure(env, args, cookie, floors: dict, pages: dict, then=None) -> tuple[dict, dict]:
+    """Start the project and the floor under gunicorn; measure each floor path, then each page (latency under
+    load, then throughput at saturation); `then(app_port)` measures more before the servers stop. Returns
+    ({floor name: figures}, {page name: figures}), figures = (p50, p95, n, req/s)."""
+    app = Server(env, "crm.settings", args.workers)
+    floor = Server(env, "tests.bench.floor_settings", args.workers)
+    measured = ({}, {})
+    try:
+        for (port, named), results in zip(((floor.port, floors), (app.port, pages)), measured, strict=True):
+            for name, path in named.items():
+                paths = path if isinstance(path, list) else [path]
+                results[name] = (*under_load(port, paths, cookie, args.users, args.seconds),
+                                 saturated(port, paths, cookie, args.clients, args.saturation_seconds))
+                print(f"  measured {name}", flush=True)
+        if then is not None:
+            then(app.port)
+    finally:
+        app.stop()
+        floor.stop()
+    return measured
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000, help="customers in demo (acme gets N/5)")
+    parser.add_argument("--list-sizes", type=int_list, default=[100_000], metavar="'N ...'",
+                        help="smaller demo sizes at which the customer list is measured first, before the demo is "
+                             "topped up to --customers (default 100000; sizes from --customers up are skipped)")
     parser.add_argument("--seconds", type=float, default=30.0, help="duration of each latency phase")
     parser.add_argument("--saturation-seconds", type=float, default=8.0)
     parser.add_argument("--users", type=int, default=50)
@@ -166,18 +200,32 @@ def main() -> int:
         env = {**os.environ, "DEBUG": "0", "STATIC_ROOT": static_root, "SECURE_SSL_REDIRECT": "0",
                "SECURE_COOKIES": "0", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1",
                "LOG_LEVEL": "WARNING"}
-        print(f"preparing: migrate, seed_demo --customers {args.customers:,}, {BENCH_STAFF} staff, collectstatic",
-              flush=True)
+        sizes = sorted({size for size in args.list_sizes if 0 < size < args.customers})
+        steps = " → ".join(f"{size:,}" for size in [*sizes, args.customers])
+        print(f"preparing: migrate, collectstatic, seed_demo --customers {steps}, {BENCH_STAFF} staff", flush=True)
         manage(env, "migrate", "--no-input", "-v0")
-        started = time.perf_counter()
-        manage(env, "seed_demo", "--customers", str(args.customers))
-        seed_seconds = time.perf_counter() - started
-        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
         manage(env, "collectstatic", "--no-input", "-v0")
-        samples = django_eval(env, "from tests.bench.floor import samples; print(samples())")
-        customer_ids, mobiles, deep_cursor = eval(samples)  # noqa: S307 - our own repr
-        cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
-                                                "print(login_session('demo.director'))")}
+        seed_seconds = 0.0
+        list_by_size, list_floors = {}, {}
+        for size in [*sizes, args.customers]:
+            started = time.perf_counter()
+            manage(env, "seed_demo", "--customers", str(size))  # tops the demo up to this size
+            seed_seconds += time.perf_counter() - started
+            django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+            samples = django_eval(env, "from tests.bench.floor import samples; print(samples())")
+            customer_ids, mobiles, names, deep_cursor = eval(samples)  # noqa: S307 - our own repr
+            cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
+                                                    "print(login_session('demo.director'))")}
+            if size == args.customers:
+                break
+            settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+            print(f"  {size:,} customers: measuring the customer list (VACUUM ANALYZE: {settled:.0f} s)", flush=True)
+            floor_figures, list_by_size[size] = measure(env, args, cookie, {"floor list": "/floor/customers"},
+                                                        list_paths(mobiles, names))
+            list_floors[size] = floor_figures["floor list"]
+            # printed now too: a later phase that fails loses only its own figures
+            print("\n".join(list_lines({size: list_by_size[size]}, list_floors, args.users)), flush=True)
+            print(f"  topping the demo up to {args.customers:,} customers", flush=True)
         print("  measuring follow-up generation", flush=True)
         generation = eval(django_eval(env, "from tests.bench.followup_bench import measure_generation; "  # noqa: S307
                                            "print(repr(measure_generation()))"))
@@ -192,10 +240,12 @@ def main() -> int:
         settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
         print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
 
+        lists = list_paths(mobiles, names)
         pages = {
             "customer list, filter tier=A": ("/customers/?tier=a", "floor list"),
-            "customer list, search last 4 digits": ([f"/customers/?q={m[-4:]}" for m in mobiles], "floor list"),
-            "customer list, first page": ("/customers/", "floor list"),
+            BY_DIGITS: (lists[BY_DIGITS], "floor list"),
+            BY_NAME: (lists[BY_NAME], "floor list"),
+            FIRST_PAGE: (lists[FIRST_PAGE], "floor list"),
             "customer list, deep page (100,000 in)": (f"/customers/?after={deep_cursor}", "floor list"),
             "customer page": ([f"/customers/{pk}/" for pk in customer_ids], "floor detail"),
             "org chart (200 staff)": ("/org/", "floor list"),
@@ -204,28 +254,19 @@ def main() -> int:
         pages.update({name: (path, "floor list") for name, path in results_paths(results_data).items()})
         floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
 
-        app = Server(env, "crm.settings", args.workers)
-        floor = Server(env, "tests.bench.floor_settings", args.workers)
-        results, floor_results = {}, {}
-        try:
-            for name, path in floors.items():
-                paths = path if isinstance(path, list) else [path]
-                floor_results[name] = (*under_load(floor.port, paths, cookie, args.users, args.seconds),
-                                       saturated(floor.port, paths, cookie, args.clients, args.saturation_seconds))
-                print(f"  measured {name}", flush=True)
-            for name, (path, _floor_name) in pages.items():
-                paths = path if isinstance(path, list) else [path]
-                results[name] = (*under_load(app.port, paths, cookie, args.users, args.seconds),
-                                 saturated(app.port, paths, cookie, args.clients, args.saturation_seconds))
-                print(f"  measured {name}", flush=True)
-            workspace = workspace_under_load(app.port, specialists, args.seconds * 2)
+        workspace = {}
+
+        def the_workspace(app_port):
+            workspace.update(workspace_under_load(app_port, specialists, args.seconds * 2))
             print("  measured the call workspace", flush=True)
-        finally:
-            app.stop()
-            floor.stop()
+
+        floor_results, results = measure(env, args, cookie, floors, {name: path for name, (path, _f) in pages.items()},
+                                         then=the_workspace)
+        list_floors[args.customers] = floor_results["floor list"]
+        list_by_size[args.customers] = {name: results[name] for name in (FIRST_PAGE, BY_DIGITS, BY_NAME)}
         # each phase's figures as soon as it is measured: a later phase that fails loses only its own
         print()
-        print(f"seed_demo --customers {args.customers:,}: {seed_seconds:.0f} s "
+        print(f"seed_demo --customers {steps}: {seed_seconds:.0f} s "
               f"({args.customers * 1.2 / seed_seconds:,.0f} customers/s over demo and acme)")
         print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; latency: {args.users} users "
               f"waiting 1–3 s, {args.seconds:.0f} s; throughput: {args.clients} clients, no wait, "
@@ -240,6 +281,9 @@ def main() -> int:
                   f"{f95:6.1f} {frps:7.0f}  {100 * rps / frps:6.0f}%")
         first, deep = results["customer list, first page"][1], results["customer list, deep page (100,000 in)"][1]
         print(f"deep page p95 / first page p95: {deep / first:.2f}")
+        print()
+        print("\n".join(list_lines(list_by_size, list_floors, args.users)))
+        print()
         f50, f95, _fn, _frps = floor_results["floor detail"]
         for name, (p50, p95, count) in workspace.items():
             print(f"{'workspace: ' + name:40} {p50:7.1f} {p95:7.1f} {count:5d} {'':>7}   {'floor detail':13} "

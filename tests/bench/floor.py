@@ -44,8 +44,8 @@ def customer_detail(request, pk):
     return HttpResponse(PAGE.render({"title": "customer", "customer": customer, "user": request.user}))
 
 
-def samples() -> tuple[list[int], list[str], str]:
-    """Customers to open, mobiles to search by, and the cursor of a page 100,000 rows deep."""
+def samples() -> tuple[list[int], list[str], list[str], str]:
+    """Customers to open, mobiles and names to search by, and the cursor of a page 100,000 rows deep."""
     from django.core import signing
 
     from crm.paging import SALT
@@ -54,10 +54,11 @@ def samples() -> tuple[list[int], list[str], str]:
     with scope(tenant=tenant):
         ids = list(Customer.objects.order_by("?").values_list("pk", flat=True)[:200])
         mobiles = list(Customer.objects.exclude(mobile="").order_by("?").values_list("mobile", flat=True)[:50])
+        names = list(Customer.objects.filter(is_active=True).order_by("?").values_list("name", flat=True)[:50])
         deep = Customer.objects.filter(is_active=True).order_by("-created_at", "-id")[100_000:100_001]
         cursor = signing.dumps({"order": ["-created_at", "-id"],
                                 "values": [str(deep[0].created_at), deep[0].pk] if deep else []}, salt=SALT)
-    return ids, mobiles, cursor
+    return ids, mobiles, names, cursor
 
 
 urlpatterns = [
