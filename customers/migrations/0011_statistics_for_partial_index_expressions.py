@@ -30,7 +30,7 @@ DROP = [f"DROP STATISTICS IF EXISTS {name}" for name, _table, _expression in STA
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0009_birthday_index'),
+        ('customers', '0010_import_checked_by_the_worker'),
     ]
 
     operations = [
