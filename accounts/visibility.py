@@ -127,6 +127,8 @@ def visible(queryset: QuerySet, user, *, owner: str = "owner", department: str |
 # when the record is owned outside their part of the org chart (a customer-service specialist calling a
 # sales consultant's customer). The app that owns the work registers where it is (`register_work`); the
 # rule of who holds it is `visible(..., write=True)` above, so it follows the same roles, teams and grants.
+# Each source says what "open" means, so access ends with the work: a follow-up while open and not expired,
+# an appointment while booked from 60 days before its start to a day after it, a complaint until it is closed.
 
 
 @dataclass(frozen=True)

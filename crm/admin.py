@@ -80,7 +80,8 @@ class CRMAdminSite(admin.AdminSite):
 
         @wraps(inner)
         def wrapper(request, *args, **kwargs):
-            if request.method == "GET" and (refused := _checked_query(request)) is not None:
+            # every method: a changelist action is a POST that keeps the list's query string
+            if (refused := _checked_query(request)) is not None:
                 return refused
             if request.user.is_active and request.user.is_superuser:
                 with scopes_disabled():  # platform operators see every tenant

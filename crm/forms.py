@@ -59,3 +59,17 @@ def parse_date_param(value) -> date | None:
     if value in (None, ""):
         return None
     return forms.DateField(input_formats=["%Y-%m-%d"]).clean(str(value)[:20])
+
+
+MAX_ID = 2**63 - 1  # the largest primary key PostgreSQL's bigint holds
+
+
+def parse_id(value, *, high: int = MAX_ID) -> int | None:
+    """A positive whole number a user typed or a page sent back (`?customer=12`, a form's hidden id, a
+    token's part): ASCII digits only, 1..`high`; None for anything else. `str.isdigit()` alone is not enough:
+    "²" and "١" pass it, and int("²") raises (a 500)."""
+    text = value.strip() if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    number = int(text)
+    return number if 0 < number <= high else None

@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import PositionAssignment, Staff
 from accounts.visibility import visibility_for, visible
-from crm.forms import parse_date_param
+from crm.forms import parse_date_param, parse_id
 from customers import services as customer_services
 from customers.models import Customer, Vehicle
 from customers.selectors import customer_reach, openable_customer, vehicles_of
@@ -67,9 +67,13 @@ def advisors() -> QuerySet:
 
 
 def appointment_for(request, pk: int, *, write: bool = False) -> tuple[Appointment, bool]:
-    """The appointment if this user may see it (404 otherwise, also another tenant's), and whether they may
-    change its status: by the customer (their role's reach of them, or open work of theirs about them), or
-    as the advisor who holds it (or their manager)."""
+    """The appointment if this user may see it (404 otherwise, also another tenant's): by the customer (their
+    role's reach of them, or open work of theirs about them), or as the advisor who holds it (or their
+    manager). The customer shows unmasked to the advisor's side only while the appointment is work about them
+    (`Appointment.is_open_work`: booked, from 60 days ahead to a day after); a cancelled or a long past one
+    falls back to the role's masking. Whether they may change its status: the advisor's side while it is
+    booked, or who may change the customer by their role — not who reaches the customer only through other
+    work (a specialist calling about them does not cancel another team's appointment)."""
     appointment = (Appointment.objects.select_related(
         "customer", "vehicle", "advisor__user", "booked_by__user", "status_changed_by__user", "followup__plan")
         .filter(pk=pk).first() if 0 < pk < 2**63 else None)
@@ -77,11 +81,14 @@ def appointment_for(request, pk: int, *, write: bool = False) -> tuple[Appointme
         raise Http404
     customer = appointment.customer
     reach = customer_reach(request.user, customer)
-    holds = visibility_for(request.user).allows(appointment.advisor_id, write=True)
-    if not (reach.visible or holds):
+    v = visibility_for(request.user)
+    advisor_side = v.allows(appointment.advisor_id, write=True)
+    if not (reach.visible or advisor_side):
         raise Http404
-    customer.masked = reach.masked and not holds
-    can_change = request.user.has_perm("service.change_appointment") and not customer.masked
+    customer.masked = reach.masked and not (advisor_side and appointment.is_open_work())
+    can_change = request.user.has_perm("service.change_appointment") and (
+        (advisor_side and appointment.status == Status.BOOKED)
+        or v.allows(customer.owner_id, customer.department_id, write=True))
     if write and not can_change:
         raise Http404
     return appointment, can_change
@@ -89,7 +96,7 @@ def appointment_for(request, pk: int, *, write: bool = False) -> tuple[Appointme
 
 def customer_to_book(user, pk) -> Customer:
     """The customer an appointment is booked for: one this user may change (404 otherwise)."""
-    pk = int(pk) if str(pk).isdigit() and 0 < int(pk) < 2**63 else None
+    pk = parse_id(pk)
     customer = Customer.objects.filter(pk=pk).first() if pk else None
     if openable_customer(user, customer, write=True) is None:
         raise Http404
@@ -221,9 +228,11 @@ def day_view(user, params, *, tenant) -> DayView:
         columns = {chosen.pk: columns.get(chosen.pk, Column(chosen))}
     for row in rows:
         customer = row.customer
+        advisor_side = v.allows(row.advisor_id, write=True)  # the rule of appointment_for, on each row
         customer.masked = (v.is_masked(customer.owner_id, customer.department_id)
-                           and not v.allows(row.advisor_id, write=True))
-        row.can_change = may_change and not customer.masked and row.status == Status.BOOKED
+                           and not (advisor_side and row.is_open_work()))
+        row.can_change = may_change and row.status == Status.BOOKED and (
+            advisor_side or v.allows(customer.owner_id, customer.department_id, write=True))
         row.local_start = local_time(tenant, row.starts_at)
         row.local_end = local_time(tenant, row.ends_at)
         columns.setdefault(row.advisor_id, Column(row.advisor)).rows.append(row)

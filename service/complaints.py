@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff
+from crm.forms import parse_id
 from service.models import (
     CallSettings,
     Complaint,
@@ -298,9 +299,10 @@ def _occasion(key: str) -> dict:
 
     kind, _colon, pk = key.partition(":")
     model = {"visit": ServiceVisit, "purchase": Purchase}.get(kind)
-    if model is None or not pk.isdigit() or not model.objects.filter(pk=int(pk)).exists():
+    pk = parse_id(pk)
+    if model is None or pk is None or not model.objects.filter(pk=pk).exists():
         return {}
-    return {f"{kind}_id": int(pk)}
+    return {f"{kind}_id": pk}
 
 
 def _summary(text: str) -> str:

@@ -12,6 +12,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import parse_id
 from customers.models import Vehicle
 from service.appointments import BOOKING_AHEAD, free_slots
 from service.generation import local_time
@@ -65,7 +66,8 @@ class BookingForm(forms.Form):
         if day is not None and self._day_error(day):
             day = None
         durations = {minutes for minutes, _label in DURATIONS}
-        duration = int(raw_duration) if str(raw_duration).isdigit() and int(raw_duration) in durations else 60
+        duration = parse_id(raw_duration)
+        duration = duration if duration in durations else 60
         return day, duration
 
     def _day_error(self, day: date) -> str | None:

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import parse_id
 from customers.models import Purchase, ServiceVisit, Vehicle
 from service.filters import team_departments, team_staff_choices
 from service.models import Complaint, ComplaintCategory, Severity
@@ -23,9 +24,10 @@ def _owner_choices(request) -> list:
 
 def _owner_value(value: str) -> dict:
     kind, _colon, pk = (value or "").partition(":")
-    if not pk.isdigit():
+    pk = parse_id(pk)
+    if pk is None:
         return {}
-    return {"owner_id": int(pk)} if kind == "staff" else {"department_id": int(pk)}
+    return {"owner_id": pk} if kind == "staff" else {"department_id": pk}
 
 
 class ComplaintForm(forms.ModelForm):

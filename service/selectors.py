@@ -365,11 +365,22 @@ timeline.register(timeline.Source("appointment", _appointment_rows, _appointment
 
 # --- access through work: the customers a caller reaches through their open follow-ups and appointments ----
 
+def _open_followups(user) -> QuerySet:
+    """The open follow-ups this user (or their team queue) holds that have not expired on the tenant's clock:
+    access does not outlast the expiry because the nightly expiry job runs late."""
+    staff = getattr(user, "staff", None)
+    today = tenant_today(staff.tenant) if staff is not None else timezone.localdate()
+    return followups_visible_to(user, write=True).filter(status=Status.OPEN, expires_on__gte=today)
+
+
+def _booked_appointments(user) -> QuerySet:
+    """The booked appointments this user (as the advisor, or the advisor's manager) holds inside the window of
+    `Appointment.open_work` (60 days ahead to a day after the start)."""
+    return visible(Appointment.objects.filter(Appointment.open_work()), user, owner="advisor", write=True)
+
+
 register_work("customers.Customer", WorkSource(
-    "followup", _("follow-up"), lambda user: followups_visible_to(user, write=True).filter(status=Status.OPEN),
-    "customer", "service:followup"))
+    "followup", _("follow-up"), _open_followups, "customer", "service:followup"))
 register_work("customers.Customer", WorkSource(
-    "appointment", pgettext_lazy("a booking", "appointment"),
-    lambda user: visible(Appointment.objects.filter(status=Appointment.Status.BOOKED), user, owner="advisor",
-                         write=True),
-    "customer", "service:appointment"))
+    "appointment", pgettext_lazy("a booking", "appointment"), _booked_appointments, "customer",
+    "service:appointment"))

@@ -184,7 +184,9 @@ def _complaint_entry(row: timeline.Row) -> timeline.Entry:
 timeline.register(timeline.Source("complaint", _complaint_rows, _complaint_entry))
 
 
-# --- access through work: the customers reached through an unresolved complaint one works on ---------------
+# --- access through work: the customers reached through a complaint one works on, until it is closed -------
+# On purpose a RESOLVED complaint still gives access: it waits for the customer's confirmation (the owner calls
+# them, reopens or closes it), which is part of the work; the customer page says so next to the complaint.
 
 register_work("customers.Customer", WorkSource(
     "complaint", _("complaint"),

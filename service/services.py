@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.forms import parse_id
 from crm.prepared import Prepared
 from customers.models import Lead
 from customers.services import leads as lead_services
@@ -299,7 +300,7 @@ def take_next(*, user, staff: Staff, tenant, now: datetime | None = None,
 @transaction.atomic
 def plan_set_active(*, plan_id, active: bool, staff: Staff) -> FollowUpPlan:
     """Pause or resume a plan (the scope keeps it to the user's tenant)."""
-    plan = FollowUpPlan.objects.select_for_update().filter(pk=plan_id if str(plan_id).isdigit() else None).first()
+    plan = FollowUpPlan.objects.select_for_update().filter(pk=parse_id(plan_id)).first()
     if plan is None:
         raise ValidationError(_("This plan does not exist (any more)."))
     plan.is_active = active

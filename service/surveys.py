@@ -16,6 +16,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from crm.forms import parse_id
 from service import selectors
 from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
 from service.services import answer_for
@@ -35,7 +36,8 @@ def read_token(token: str) -> tuple[int, int] | None:
     except signing.BadSignature:
         return None
     tenant, _dot, invitation = value.partition(".")
-    return (int(tenant), int(invitation)) if tenant.isdigit() and invitation.isdigit() else None
+    tenant_id, invitation_id = parse_id(tenant), parse_id(invitation)
+    return (tenant_id, invitation_id) if tenant_id and invitation_id else None
 
 
 def device_key(cookie: str) -> str:

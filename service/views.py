@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 from django_htmx.http import push_url
 
 from crm.access import staff_view
-from crm.forms import apply_errors
+from crm.forms import apply_errors, parse_id
 from service import selectors, services
 from service.appointments import customer_to_book
 from service.forms import CallForm
@@ -65,9 +65,10 @@ def _version_id(request, followup, posted: bool) -> int | None:
     """The questionnaire version of the form: the one the caller was shown (when it still belongs to the
     plan's questionnaire), else the newest published one."""
     posted = request.POST.get("version") if posted else None
-    if posted and posted.isdigit() and followup.plan.questionnaire_id and QuestionnaireVersion.objects.filter(
-            pk=int(posted), questionnaire_id=followup.plan.questionnaire_id).exists():
-        return int(posted)
+    posted = parse_id(posted)
+    if posted and followup.plan.questionnaire_id and QuestionnaireVersion.objects.filter(
+            pk=posted, questionnaire_id=followup.plan.questionnaire_id).exists():
+        return posted
     version = services.current_version(followup.plan)
     return version.pk if version else None
 
@@ -124,8 +125,18 @@ def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpRe
 def followup_book(request, pk):
     """Book an appointment inside the call: the form opens in the call page's appointment card with each
     advisor's free times of the chosen day, and the booking shows there; the caller stays on the call and
-    records it. htmx swaps the card only; without JavaScript the whole call page does the same."""
-    followup, _can_call = selectors.followup_for(request, pk)
+    records it. htmx swaps the card only; without JavaScript the whole call page does the same. Only who may
+    call for the follow-up books through it (404 otherwise), and only while it is open: a closed one sends the
+    caller back to its page with the reason."""
+    followup, can_call = selectors.followup_for(request, pk, write=True)
+    if not can_call:
+        messages.error(request, _("This follow-up is closed already (%(status)s).")
+                       % {"status": followup.get_status_display()})
+        back = redirect("service:followup", pk=pk)
+        if request.htmx:
+            back = HttpResponse(status=204)
+            back["HX-Redirect"] = reverse("service:followup", args=[pk])
+        return back
     customer = customer_to_book(request.user, followup.customer_id)
     form = booking_form(request, customer, initial={"source": Appointment.Source.CALL,
                                                     "vehicle": followup.vehicle_id})

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
-from crm.forms import apply_errors
+from crm.forms import apply_errors, parse_id
 from customers.services import DuplicateMobile, DuplicateVin
 from service import appointments
 from service.forms_appointments import BookingForm, LookupForm, RegisterForm
@@ -75,10 +75,10 @@ def appointment_detail(request, pk):
 def _followup_of(request, customer):
     """The follow-up an appointment is booked from (`?followup=`), when this user sees it and it is the
     customer's; otherwise none."""
-    raw = request.POST.get("followup") or request.GET.get("followup") or ""
-    if not raw.isdigit() or not 0 < int(raw) < 2**63:
+    pk = parse_id(request.POST.get("followup") or request.GET.get("followup"))
+    if pk is None:
         return None
-    return followups_visible_to(request.user).filter(pk=int(raw), customer=customer).first()
+    return followups_visible_to(request.user).filter(pk=pk, customer=customer).first()
 
 
 REFRESHED = ("day", "duration_minutes", "vehicle", "kind", "note", "slot", "source")

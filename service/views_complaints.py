@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Staff
 from crm.access import staff_view
-from crm.forms import apply_errors
+from crm.forms import apply_errors, parse_id
 from customers.models import Customer
 from customers.selectors import customers_visible_to, openable_customer, search
 from service import complaints, selectors_complaints
@@ -45,8 +45,9 @@ def complaint_new(request):
     raw = request.POST.get("customer") or request.GET.get("customer") or ""
     customer = None
     if raw:
-        customer = openable_customer(request.user, Customer.objects.filter(pk=int(raw)).first()
-                                     if raw.isdigit() and len(raw) < 12 else None, write=True)
+        pk = parse_id(raw)
+        customer = openable_customer(request.user, Customer.objects.filter(pk=pk).first() if pk else None,
+                                     write=True)
         if customer is None:
             raise Http404
     if customer is None:

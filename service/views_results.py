@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
+from crm.forms import parse_id
 from service import selectors, survey_sending
 
 
@@ -35,4 +36,4 @@ def survey_list(request):
 
 
 def _int(value) -> int:
-    return int(value) if value and str(value).isdigit() else 0
+    return parse_id(value) or 0

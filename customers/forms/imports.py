@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
+from crm.forms import parse_id
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
 from customers.models import ImportJob, ImportMapping, JobStatus
@@ -135,8 +136,8 @@ class ImportOptionsForm(forms.Form):
         order = {}
         for name in self.order_fields:
             value = self.cleaned_data.get(name) or ""
-            order[name.removeprefix("order_")] = [self.headers[int(i)] for i in value.split(",") if i.isdigit()
-                                                  and int(i) < len(self.headers)]
+            order[name.removeprefix("order_")] = [self.headers[int(i)] for i in value.split(",")
+                                                  if i == "0" or parse_id(i, high=len(self.headers) - 1)]
         return {"dates": dates, "order": order}
 
     def date_field(self, index: int):

@@ -1,6 +1,6 @@
 """Follow-up calls (回访): the tenant's plans, the follow-ups generated from them, and opt-outs."""
 
-from datetime import time
+from datetime import datetime, time, timedelta
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
@@ -548,6 +549,23 @@ class Appointment(TenantModel):
         MANUAL = "manual", _("Entered by staff")
 
     HOLDS_TIME = (Status.BOOKED, Status.ARRIVED)
+    # A booked appointment is work about its customer (access through work: its advisor and their managers
+    # open the customer unmasked) from WORK_AHEAD before its start until WORK_AFTER after it — not for a
+    # year ahead, and not for ever when nobody marked it arrived or a no-show.
+    WORK_AHEAD = timedelta(days=60)
+    WORK_AFTER = timedelta(days=1)
+
+    @classmethod
+    def open_work(cls, now: datetime | None = None) -> Q:
+        """The appointments that are work about their customer at `now`."""
+        now = now or timezone.now()
+        return Q(status=cls.Status.BOOKED, starts_at__gte=now - cls.WORK_AFTER, starts_at__lte=now + cls.WORK_AHEAD)
+
+    def is_open_work(self, now: datetime | None = None) -> bool:
+        """This appointment is work about its customer at `now` (the rule of `open_work`, on the row)."""
+        now = now or timezone.now()
+        return (self.status == self.Status.BOOKED
+                and now - self.WORK_AFTER <= self.starts_at <= now + self.WORK_AHEAD)
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="appointments",
                                  db_index=False, verbose_name=_("customer"))

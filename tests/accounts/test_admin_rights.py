@@ -145,3 +145,13 @@ def test_every_admins_date_drill_down_is_checked(client_as, operator):
         response = client.get(f"{changelist}?{model_admin.date_hierarchy}__year=9999", follow=True)
         assert response.status_code == 200
         assert "Enter a date between 1900 and 2100." in response.content.decode(), model
+
+
+def test_a_nul_character_in_the_query_of_an_admin_action_post_is_dropped_with_a_message(client_as):
+    """A changelist action is a POST to the list's address with its query string: the same guard applies."""
+    client = client_as("demo.admin")
+    response = client.post("/admin/service/appointment/?status__exact=%00&o=1",
+                           {"action": "delete_selected", "_selected_action": ["1"]})
+    assert response.status_code == 302 and response["Location"] == "/admin/service/appointment/?o=1"
+    page = client.get(response["Location"]).content.decode()
+    assert "a character that is not allowed" in page

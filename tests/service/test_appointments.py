@@ -479,3 +479,56 @@ def test_the_customer_page_books_and_shows_appointments_on_the_timeline(scoped, 
     assert booked.advisor.user.display_name in entry.group(0)
     # the analyst reads the customer masked: no booking button
     assert 'id="customer-book"' not in client_as("demo.analyst").get(url).content.decode()
+
+
+# --- what a user types ----------------------------------------------------------------------------
+
+
+SUPERSCRIPT_TWO = "²"  # str.isdigit() says yes, int() raises
+
+
+def test_a_number_that_is_not_ascii_digits_is_refused_everywhere_not_a_500(scoped, client_as):
+    from django.core import signing
+
+    from service import complaints as complaint_services
+    from service import forms_complaints, surveys
+    from service import services as service_services
+
+    client = client_as("demo.manager")
+    wang = customer("王芳")
+    new = reverse("service:appointment_new")
+    page = client.get(new, {"customer": wang.pk, "duration_minutes": SUPERSCRIPT_TWO})
+    assert page.status_code == 200 and 'id="booking-form"' in page.content.decode()
+    assert client.get(new, {"customer": wang.pk, "followup": SUPERSCRIPT_TWO}).status_code == 200
+    assert client.get(new, {"customer": SUPERSCRIPT_TWO}).status_code == 404
+    assert client.get(reverse("service:complaint_new"), {"customer": SUPERSCRIPT_TWO}).status_code == 404
+    assert client.post(reverse("service:surveys"), {"send_again": SUPERSCRIPT_TWO}).status_code == 404
+    plans = client.post(reverse("service:plans"), {"plan": SUPERSCRIPT_TWO, "active": "0"}, follow=True)
+    assert plans.status_code == 200 and "This plan does not exist" in plans.content.decode()
+    with pytest.raises(ValidationError):
+        service_services.plan_set_active(plan_id="1" + SUPERSCRIPT_TWO, active=False, staff=staff("demo.manager"))
+    # a genuine token whose parts are not ascii digits, a complaint's owner or occasion choice
+    token = signing.Signer(salt=surveys.SALT).sign(f"{SUPERSCRIPT_TWO}.{SUPERSCRIPT_TWO}")
+    assert surveys.read_token(token) is None
+    assert forms_complaints._owner_value(f"staff:{SUPERSCRIPT_TWO}") == {}
+    assert complaint_services._occasion(f"visit:{SUPERSCRIPT_TWO}") == {}
+
+
+def test_booking_inside_a_call_needs_the_right_to_call_and_an_open_follow_up(scoped, client_as):
+    today = tenant_today(scoped)
+    followup = FollowUp.objects.create(
+        tenant=scoped, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer("王芳"),
+        vehicle=customer("王芳").vehicles.first(), occasion=today, due_on=today, visible_from=today,
+        expires_on=today + timedelta(days=5), assignee=staff("demo.specialist"))
+    book_url = reverse("service:followup_book", args=[followup.pk])
+    day = future_day()
+    posted = {"day": day.isoformat(), "slot": f"{advisor().pk}@09:30", "duration_minutes": 60, "kind": "repair",
+              "source": "call"}
+    FollowUp.objects.filter(pk=followup.pk).update(status=FollowUp.Status.DONE, closed_at=timezone.now())
+    client = client_as("demo.specialist")
+    refused = client.post(book_url, posted, follow=True)
+    assert "This follow-up is closed already" in refused.content.decode()
+    htmx = client.post(book_url, posted, HTTP_HX_REQUEST="true")
+    assert htmx["HX-Redirect"] == reverse("service:followup", args=[followup.pk])
+    assert not Appointment.objects.exists()
+    assert 'id="booking-form"' not in client.get(book_url, follow=True).content.decode()

@@ -14,9 +14,11 @@ from accounts.models import Department
 from customers.models import Customer, CustomerNote
 from customers.selectors import customer_reach
 from service import appointments as appointment_services
+from service.generation import local_time, tenant_today
 from service.models import Appointment, Complaint, ComplaintCategory, FollowUp
 from tests.service.test_appointments import at, future_day
-from tests.service.test_calls import followup, staff
+from tests.service.test_calls import followup as followup_at
+from tests.service.test_calls import staff
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +29,12 @@ def no_open_work(scoped):
     FollowUp.objects.all().delete()
     Appointment.objects.all().delete()
     Complaint.objects.all().delete()
+
+
+def followup(name, **extra):
+    """An open follow-up due today (so not expired: expired work opens nothing)."""
+    extra.setdefault("due", tenant_today(staff("demo.director").tenant))
+    return followup_at(name, **extra)
 
 
 def li():
@@ -141,3 +149,87 @@ def test_work_opens_the_customer_urls_the_work_needs_and_no_other(scoped, client
     followup("李强")
     opened = {name for name, url in urls.items() if client.get(url).status_code == 200}
     assert opened == {"customers:detail", "customers:edit", "customers:note_add"}
+
+
+def _advisor_outside(customer):
+    return next(a for a in appointment_services.advisors() if not customer_reach(a.user, customer).visible)
+
+
+def _booked(scoped, advisor, *, days: float):
+    """A booked appointment of 李强 with `advisor`, moved to start `days` from now (negative: in the past)."""
+    booked = appointment_services.appointment_book(
+        tenant=scoped, booked_by=staff("demo.manager"), customer=li(), advisor=advisor,
+        starts_at=at(future_day(), 10))
+    starts = timezone.now() + timezone.timedelta(days=days)
+    Appointment.objects.filter(pk=booked.pk).update(starts_at=starts, ends_at=starts + timezone.timedelta(hours=1))
+    return booked
+
+
+@pytest.mark.parametrize(("days", "opens"), [(-200, False), (-3, False), (-0.5, True), (30, True), (90, False),
+                                             (300, False)])
+def test_a_booked_appointment_opens_its_customer_only_from_60_days_ahead_to_a_day_after(scoped, days, opens):
+    advisor = _advisor_outside(li())
+    booked = _booked(scoped, advisor, days=days)
+    reach = customer_reach(advisor.user, li())
+    assert reach.visible is opens
+    assert [(w.kind, w.pk) for w in reach.work] == ([("appointment", booked.pk)] if opens else [])
+
+
+def test_an_expired_follow_up_opens_nothing_even_before_the_expiry_job_closed_it(scoped, client_as):
+    today = tenant_today(staff("demo.director").tenant)
+    f = followup("李强", due=today - timezone.timedelta(days=6))  # expired yesterday, still "open"
+    assert FollowUp.objects.get(pk=f.pk).status == FollowUp.Status.OPEN
+    assert detail(client_as("demo.specialist"), li()).status_code == 404
+    FollowUp.objects.filter(pk=f.pk).update(expires_on=today)  # the last day counts
+    assert detail(client_as("demo.specialist"), li()).status_code == 200
+
+
+def test_a_cancelled_or_long_past_appointment_no_longer_shows_its_customer_unmasked(scoped, client_as):
+    advisor = _advisor_outside(li())
+    booked = _booked(scoped, advisor, days=2)
+    client = client_as(advisor.user.username)
+    url = reverse("service:appointment", args=[booked.pk])
+    assert "8765" in client.get(url).content.decode()  # while it is work, unmasked
+    Appointment.objects.filter(pk=booked.pk).update(status=Appointment.Status.CANCELLED)
+    assert detail(client, li()).status_code == 404
+    page = client.get(url)
+    assert page.status_code == 200 and "8765" not in page.content.decode()  # the advisor's page, masked
+    Appointment.objects.filter(pk=booked.pk).update(status=Appointment.Status.BOOKED,
+                                                    starts_at=timezone.now() - timezone.timedelta(days=5),
+                                                    ends_at=timezone.now() - timezone.timedelta(days=5, hours=-1))
+    assert "8765" not in client.get(url).content.decode()  # never marked, 5 days ago: masked too
+
+
+def test_who_reaches_the_customer_through_other_work_cannot_change_another_teams_appointment(scoped, client_as):
+    advisor = _advisor_outside(li())
+    booked = _booked(scoped, advisor, days=2)
+    followup("李强")  # the specialist calls 李强: she sees him, and his appointments
+    client = client_as("demo.specialist")
+    url = reverse("service:appointment", args=[booked.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and 'value="cancelled"' not in page.content.decode()
+    refused = client.post(url, {"status": "cancelled"}, follow=True)
+    assert "You may not change this appointment." in refused.content.decode()
+    assert Appointment.objects.get(pk=booked.pk).status == Appointment.Status.BOOKED
+    day = local_time(scoped, Appointment.objects.get(pk=booked.pk).starts_at).date()
+    day_url = f'{reverse("service:appointments")}?day={day.isoformat()}'
+    day_page = client.get(day_url).content.decode()
+    assert f'id="arrived-{booked.pk}"' not in day_page
+    assert f'id="arrived-{booked.pk}"' in client_as(advisor.user.username).get(day_url).content.decode()
+    # the advisor who holds it, and the customer's owner, still do
+    assert 'value="cancelled"' in client_as(advisor.user.username).get(url).content.decode()
+    assert 'value="cancelled"' in client_as("demo.manager").get(url).content.decode()
+
+
+def test_a_resolved_complaint_still_opens_its_customer_until_it_is_closed(scoped, user, client_as):
+    """A resolved complaint waits for the customer's confirmation, which is part of the work: the page says so."""
+    complaint = Complaint.objects.create(
+        tenant=scoped, customer=li(), channel="phone", category=ComplaintCategory.objects.first(),
+        summary="异响", description="异响", owner=staff("demo.specialist"), opened_at=timezone.now(),
+        response_due=timezone.now(), resolution_due=timezone.now(), status=Complaint.Status.RESOLVED)
+    assert [w.pk for w in customer_reach(user("demo.specialist"), li()).work] == [complaint.pk]
+    html = detail(client_as("demo.specialist"), li()).content.decode()
+    assert f'id="customer-work-complaint-{complaint.pk}"' in html
+    assert "a resolved complaint waits for the customer" in html  # the apostrophe is escaped on the page
+    Complaint.objects.filter(pk=complaint.pk).update(status=Complaint.Status.CLOSED)
+    assert detail(client_as("demo.specialist"), li()).status_code == 404
