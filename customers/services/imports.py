@@ -1,6 +1,7 @@
 """Import of customers (with their vehicles) from CSV or XLSX, including files exported by other CRMs.
 
-upload (a draft ImportJob with the stored file; only its header row and first row are read) → column mapping
+upload (a draft ImportJob with the stored file; only its header row and first row are read, and no more than
+customers.tabular.SCAN_CELLS cells looking for that row) → column mapping
 (guessed from the headers in English and Chinese, or from a saved ImportMapping with the same headers; several
 columns may fill a name, an address or a note; each date column has its order, detected or chosen) → preview
 (the worker checks every row of the file once per change of the mapping, `import_check`, and keeps what the
@@ -58,7 +59,7 @@ from customers.services.import_plan import (
     shown_value,
 )
 from customers.services.import_writes import Conflict, Importer, Progress
-from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
+from customers.tabular import MAX_UPLOAD_BYTES, read_first_row
 
 __all__ = [
     "FIELDS", "FIELD_BY_KEY", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder", "Plan", "check_columns",
@@ -79,26 +80,25 @@ CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 @transaction.atomic
 def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
     """A draft import of the uploaded CSV/XLSX, its columns mapped as well as the headers allow. Only the header
-    row and the first row are read here (what cannot be read at all is refused at once); the worker reads and
-    checks every row (import_check)."""
+    row and the first row are read here, within tabular.SCAN_CELLS cells (what cannot be read at all is refused
+    at once); the worker reads and checks every row (import_check)."""
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than %(size)s MB.") % {
             "size": MAX_UPLOAD_BYTES // 1024 // 1024}})
     data = upload.read()
     name = (upload.name or "upload.csv")[-200:]
     try:
-        sheet = read_sheet(data, name)
-        first = next(sheet.rows, None)
+        headers, first, whole = read_first_row(data, name)
     except ValidationError as error:
         raise ValidationError({"file": error.messages}) from None
-    if first is None:
+    if first is None and whole:
         raise ValidationError({"file": _("The file has no rows below its header row.")})
-    saved = saved_mapping_for(sheet.headers)
-    columns = dict(saved.columns) if saved else guess_columns(sheet.headers)
-    columns = {h: columns.get(h, "") for h in sheet.headers if h}
-    samples = {h: [v] for h, v in zip(sheet.headers, first, strict=True) if h and v}
-    job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=sheet.headers,
-                    options={"order": _default_orders(columns, sheet.headers, samples)}, revision=1,
+    saved = saved_mapping_for(headers)
+    columns = dict(saved.columns) if saved else guess_columns(headers)
+    columns = {h: columns.get(h, "") for h in headers if h}
+    samples = {h: [v] for h, v in zip(headers, first or [""] * len(headers), strict=True) if h and v}
+    job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=headers,
+                    options={"order": _default_orders(columns, headers, samples)}, revision=1,
                     summary={"samples": samples})  # examples from the first row until the worker has read them all
     job.file.save(name, ContentFile(data), save=False)
     job.save()

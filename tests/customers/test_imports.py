@@ -912,3 +912,99 @@ def test_a_check_that_fails_says_so_instead_of_checking_for_ever(demo, client_as
     job = check(job)
     page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
     assert "The rows could not be checked because of an unexpected error." in page and "every 1s" not in page
+
+
+def padded_xlsx(blank_rows: int, *, strays: int = 1, tail: list | None = None, long_cell: int = 0) -> bytes:
+    """A workbook: a header row (姓名, 手机), `blank_rows` rows that hold only a blank text and `strays` cells
+    past the named columns, then `tail` (its second cell made `long_cell` characters long by editing the XML)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机"])
+    for _n in range(blank_rows):
+        sheet.append([" ", None, *(["·"] * strays)])
+    if tail:
+        sheet.append(tail[:1] + (["x" * 32767] if long_cell else tail[1:]))
+    source, out = io.BytesIO(), io.BytesIO()
+    book.save(source)
+    if not long_cell:
+        return source.getvalue()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename).replace(b"x" * 32767, b"x" * long_cell))
+    return out.getvalue()
+
+
+def test_the_upload_reads_only_the_first_rows_and_the_worker_the_rest(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
+    data = padded_xlsx(3_000, tail=["柳大"], long_cell=40_000)
+    client = client_as("demo.director")
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("late.xlsx", data)})
+    assert response.status_code == 302  # the upload did not read down to row 3,002
+    with scope(tenant=demo):
+        job = ImportJob.objects.get(original_name="late.xlsx")
+        assert job.summary["samples"] == {}
+    job = check(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "Row 3002, column B holds 40,000 characters" in page and 'id="import-start"' not in page
+
+
+def test_cells_past_the_named_columns_count_against_the_cell_limit(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    data = padded_xlsx(200, strays=20, tail=["柳二", "13855550071"])
+    monkeypatch.setattr(tabular, "MAX_CELLS", 3_000)  # 202 rows × 2 named columns, but 4,000 stray cells parsed
+    response = client_as("demo.director").post("/customers/imports/", {"file": SimpleUploadedFile("s.xlsx", data)})
+    assert "The file has more than 3,000 cells" in response.content.decode()
+
+
+def shared_strings_xlsx(texts: list[str]) -> bytes:
+    """A workbook whose cells refer to a table of texts (xl/sharedStrings.xml), as Excel writes it (openpyxl
+    writes its texts inline): the header row 姓名, 手机 and one row."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    items = "".join(f"<si><t>{t}</t></si>" for t in ["姓名", "手机", "柳一", "13855550081", *texts])
+    cells = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>{a}</v></c><c r="B{r}" t="s"><v>{b}</v></c></row>'
+                    for r, a, b in ((1, 0, 1), (2, 2, 3)))
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+        'PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override '
+        'PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/>'
+        "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": '<Relationships '
+        'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/sharedStrings.xml": f"<sst {ns}>{items}</sst>",
+        "xl/worksheets/sheet1.xml": f"<worksheet {ns}><sheetData>{cells}</sheetData></worksheet>",
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def test_a_workbook_with_a_huge_table_of_texts_is_refused_at_the_upload(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    client = client_as("demo.director")
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("few.xlsx", shared_strings_xlsx([]))})
+    assert response.status_code == 302
+    monkeypatch.setattr(tabular, "MAX_SHARED_STRINGS_BYTES", 1024 * 1024, raising=False)
+    data = shared_strings_xlsx([f"{n:07d}" for n in range(100_000)])  # 2 MB of texts no cell uses
+    assert len(data) < 400_000
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("texts.xlsx", data)})
+    assert "The workbook’s texts unpack to more than 1 MB: save it as CSV" in response.content.decode()
+    with scope(tenant=demo):
+        assert ImportJob.objects.filter(original_name="few.xlsx").exists()
+        assert not ImportJob.objects.filter(original_name="texts.xlsx").exists()
