@@ -178,12 +178,21 @@ class Importer:
         job.skipped_count, job.rejected_count = counts["skip"], counts["reject"]
         job.processed_rows, job.total_rows = plan.total, plan.total
         job.status, job.finished_at, job.error = JobStatus.DONE, timezone.now(), ""
+        # the check's report and rows stay until the run is done: done, its report and rows replace them in
+        # one transaction (a worker dying in between leaves the check's, consistent with a job not done)
+        previous = job.report.name if job.report else ""
         if report is not None:
             job.report.save("report.csv", ContentFile(report), save=False)
-        job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
-                                "processed_rows", "total_rows", "status", "finished_at", "error", "report",
-                                "updated_at"])
-        keep_rows(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
+        else:
+            job.report = ""
+        with transaction.atomic():
+            job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
+                                    "processed_rows", "total_rows", "status", "finished_at", "error", "report",
+                                    "updated_at"])
+            keep_rows(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
+            if previous and previous != job.report.name:
+                storage = job.report.storage
+                transaction.on_commit(lambda: storage.delete(previous))
         return job
 
     def progress_base(self) -> int:

@@ -25,6 +25,7 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -71,6 +72,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)  # a running import without progress for this long lost its worker
+MAX_ATTEMPTS = 2  # runs (or checks) of one job that may take their worker down before the job fails
 CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
 
@@ -254,12 +256,22 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
     that has started, keeps nothing (None)."""
     job = ImportJob.objects.select_related("created_by__user", "tenant").get(pk=job_id)
     revision = job.revision if revision is None else revision
-    if job.revision != revision or job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
-        return None
+    with transaction.atomic():  # counted before the file is read: a check that takes its worker down ends
+        locked = ImportJob.objects.select_for_update().get(pk=job_id)
+        if locked.revision != revision or locked.status not in (JobStatus.DRAFT, JobStatus.FAILED):
+            return None
+        tried = locked.summary.get("checking") or {}
+        attempt = tried.get("attempts", 0) + 1 if tried.get("revision") == revision else 1
+        locked.summary["checking"] = {"revision": revision, "attempts": attempt}
+        locked.save(update_fields=["summary", "updated_at"])
     user = job.created_by.user if job.created_by else None
     plan, report = None, None
     with translation.override(_language(job)):
         try:
+            if attempt > MAX_ATTEMPTS:
+                raise ValidationError(_("Checking the rows of this file stopped the server %(count)s times: it is "
+                                        "too large or damaged. Split it or save it as CSV, and upload it again.")
+                                      % {"count": MAX_ATTEMPTS})
             if user is None:
                 raise ValidationError(_("The person who uploaded this file can no longer import it."))
             plan = plan_import(job, user=user)
@@ -272,6 +284,8 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
         except Exception as error:  # shown where the importer looks, instead of a check that never ends
             if isinstance(error, ValidationError):
                 message = " ".join(error.messages)
+            elif isinstance(error, SoftTimeLimitExceeded):
+                message = _("Checking the rows took too long: split the file and upload the parts.")
             else:
                 logger.exception("import %s: the check failed", job_id)
                 message = _("The rows could not be checked because of an unexpected error. Upload the file again.")
@@ -308,9 +322,10 @@ def import_start(*, job: ImportJob, staff: Staff) -> ImportJob:
     check_columns(job.columns, headers=job_headers(job))
     if job.summary.get("error"):
         raise ValidationError(job.summary["error"])
+    # the check's report (and rows) stay until the run is done: a failed run still offers them
     started = ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.DRAFT, JobStatus.FAILED]).update(
         status=JobStatus.QUEUED, processed_rows=0, created_count=0, updated_count=0, skipped_count=0,
-        rejected_count=0, error="", finished_at=None, report="", updated_at=timezone.now())
+        rejected_count=0, error="", finished_at=None, updated_at=timezone.now())
     if not started:
         raise ValidationError(_("This import has started already."))
     tenant_id, job_id = job.tenant_id, job.pk
@@ -326,11 +341,22 @@ def import_run(*, job_id: int) -> ImportJob | None:
     are checked again, so what the dead run wrote now matches and is skipped or updated, and an
     all-or-nothing run wrote nothing (PostgreSQL rolled its transaction back with its connection)."""
     now = timezone.now()
-    claimed = ImportJob.objects.filter(
-        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, updated_at__lt=now - STALE_AFTER), pk=job_id,
-    ).update(status=JobStatus.RUNNING, processed_rows=0, updated_at=now)
-    if not claimed:
-        return None
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(
+            Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, updated_at__lt=now - STALE_AFTER), pk=job_id,
+        ).first()
+        if job is None:
+            return None
+        attempt = job.summary.get("run_attempts", 0) + 1 if job.status == JobStatus.RUNNING else 1
+        job.summary["run_attempts"] = attempt
+        job.status, job.processed_rows, job.updated_at = JobStatus.RUNNING, 0, now
+        job.save(update_fields=["summary", "status", "processed_rows", "updated_at"])
+    if attempt > MAX_ATTEMPTS:  # each run so far took its worker down: the file must not take the next one
+        with translation.override(_language(job)):
+            _run_failed(job_id, _("The import stopped its worker %(count)s times (the file is too large or "
+                                  "damaged); nothing more was written. Split the file or save it as CSV, and "
+                                  "upload it again.") % {"count": MAX_ATTEMPTS})
+        return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.select_related("created_by__user", "department", "tenant").get(pk=job_id)
     user = job.created_by.user if job.created_by else None
     progress = Progress(job)
@@ -339,14 +365,31 @@ def import_run(*, job_id: int) -> ImportJob | None:
             result = Importer(job, user, progress).run()
     except Exception as error:  # recorded where the person who started it looks
         logger.exception("import %s failed", job_id)
-        message = (str(error) if isinstance(error, Conflict) else
-                   (" ".join(error.messages) if isinstance(error, ValidationError) else
-                    _("The import stopped on an unexpected error; nothing more was written.")))
-        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=message[:2000],
-                                                   finished_at=timezone.now(), updated_at=timezone.now())
+        with translation.override(_language(job)):
+            message = (str(error) if isinstance(error, Conflict) else
+                       (" ".join(error.messages) if isinstance(error, ValidationError) else
+                        _("The import took too long and was stopped; nothing more was written. Split the file "
+                          "and import the parts.") if isinstance(error, SoftTimeLimitExceeded) else
+                        _("The import stopped on an unexpected error; nothing more was written.")))
+        _run_failed(job_id, message, check_again=True)
         return ImportJob.objects.get(pk=job_id)
     finally:
         progress.close()
     return result
+
+
+@transaction.atomic
+def _run_failed(job_id: int, message: str, *, check_again: bool = False) -> None:
+    """The run failed: say why. The check's counts, rows and report stay on the page; checked again (what
+    the run wrote before failing now matches) when the run may have written something, so that they are
+    those of starting again."""
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    job.status, job.error, job.finished_at = JobStatus.FAILED, message[:2000], timezone.now()
+    job.summary.pop("run_attempts", None)
+    if check_again:
+        job.revision += 1
+    job.save(update_fields=["status", "error", "finished_at", "revision", "summary", "updated_at"])
+    if check_again:
+        _check_later(job)
 
 

@@ -1008,3 +1008,94 @@ def test_a_workbook_with_a_huge_table_of_texts_is_refused_at_the_upload(demo, cl
     with scope(tenant=demo):
         assert ImportJob.objects.filter(original_name="few.xlsx").exists()
         assert not ImportJob.objects.filter(original_name="texts.xlsx").exists()
+
+
+class WorkerDied(BaseException):
+    """What the task sees of its worker process being killed (out of memory, the hard time limit)."""
+
+
+def test_a_check_that_takes_its_worker_down_twice_ends_with_a_message(demo, client_as, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易二", "13855550091"]]), configure=False)
+    with scope(tenant=demo):
+        job = imports.import_configure(job=job, columns=job.columns, match_key="mobile", on_match="skip",
+                                       all_or_nothing=False, department=None)
+    calls = []
+
+    def dies(*args, **kwargs):
+        calls.append(1)
+        raise WorkerDied
+
+    monkeypatch.setattr(imports, "plan_import", dies)
+    for _attempt in range(2):  # the task is delivered again after each death
+        with pytest.raises(WorkerDied):
+            check(job)
+    job = check(job)  # the third delivery does not read the file again
+    assert len(calls) == 2
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "Checking the rows of this file stopped the server 2 times" in page and "every 1s" not in page
+
+
+def test_an_import_that_takes_its_worker_down_twice_fails_with_a_message(demo, client_as, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易三", "13855550092"]]))
+    calls = []
+
+    def dies(self):
+        calls.append(1)
+        raise WorkerDied
+
+    monkeypatch.setattr(import_writes.Importer, "run", dies)
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+        for _attempt in range(2):  # taken over once its worker is found dead
+            with pytest.raises(WorkerDied):
+                imports.import_run(job_id=job.pk)
+            ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - imports.STALE_AFTER * 1.1)
+        job = imports.import_run(job_id=job.pk)
+    assert len(calls) == 2 and job.status == JobStatus.FAILED
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "The import stopped its worker 2 times" in page
+
+
+def test_the_import_tasks_have_time_limits_below_the_redelivery_timeout(settings):
+    from customers.tasks_import import check_import
+
+    for task in (import_customers, check_import):
+        assert task.soft_time_limit < task.time_limit < settings.CELERY_VISIBILITY_TIMEOUT
+
+
+def test_after_a_failed_run_the_checks_rejected_rows_are_still_offered_and_checked_again(demo, client_as,
+                                                                                        monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易四", "13855550093"], ["易五", "123"]]))
+    assert job.summary["counts"] == {"create": 1, "reject": 1}
+
+    def broken(self):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(import_writes.Importer, "run", broken)
+    with scope(tenant=demo):
+        imports.import_start(job=job, staff=staff(demo))
+        job = imports.import_run(job_id=job.pk)
+    assert job.status == JobStatus.FAILED
+    client = client_as("demo.director")
+    report = client.get(f"/customers/imports/{job.pk}/report/")
+    assert "易五" in b"".join(report.streaming_content if report.streaming else [report.content]).decode()
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "every 1s" in page  # checked again: the failed run may have written rows
+    job = check(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "1 rejected" in page and "Download the rejected rows" in page and "易五" in page
+
+
+def test_a_run_that_dies_while_finishing_is_not_done_with_the_checks_rows(demo, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易六", "13855550094"], ["易七", "123"]]))
+
+    def dies(*args, **kwargs):
+        raise WorkerDied
+
+    monkeypatch.setattr(import_writes, "keep_rows", dies)
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+        with pytest.raises(WorkerDied):
+            imports.import_run(job_id=job.pk)
+        job = ImportJob.objects.get(pk=job.pk)
+    assert job.status == JobStatus.RUNNING  # taken over later (STALE_AFTER), not DONE without its rows
