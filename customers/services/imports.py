@@ -5,8 +5,8 @@ customers.tabular.SCAN_CELLS cells looking for that row) → column mapping
 (guessed from the headers in English and Chinese, or from a saved ImportMapping with the same headers; several
 columns may fill a name, an address or a note; each date column has its order, detected or chosen) → preview
 (the worker checks every row of the file once per change of the mapping, `import_check`, and keeps what the
-page shows: counts, reasons, every rejected row and the first others) → start (queued; Celery runs
-`import_run`) → every rejected row and why, on the page and as CSV.
+page shows: counts, reasons, the first 10,000 rejected rows and the first others) → start (queued; Celery runs
+`import_run`) → every rejected row and why as CSV (the first 10,000 on the page).
 
 The pages never read the file: a 300 KB workbook can unpack to a great many cells, and reading it belongs to
 the worker, within the limits of customers.tabular.
@@ -50,12 +50,14 @@ from customers.services.import_checks import (
     saved_mapping_for,
 )
 from customers.services.import_plan import (
+    MAX_KEPT_REJECTED,
     MAX_ROWS,
     PREVIEW_ROWS,
     Plan,
     keep_rows,
     plan_import,
     report_csv,
+    report_file,
     shown_rows,
     shown_value,
 )
@@ -63,10 +65,10 @@ from customers.services.import_writes import Conflict, Importer, Progress
 from customers.tabular import MAX_UPLOAD_BYTES, read_first_row
 
 __all__ = [
-    "FIELDS", "FIELD_BY_KEY", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder", "Plan", "check_columns",
-    "guess_columns", "import_check", "import_configure", "import_run", "import_start", "import_upload",
-    "job_headers", "mapping_load", "mapping_save", "parse_date", "parse_mobile", "plan_import", "report_csv",
-    "shown_rows", "shown_value",
+    "FIELDS", "FIELD_BY_KEY", "MAX_KEPT_REJECTED", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder",
+    "Plan", "check_columns", "guess_columns", "import_check", "import_configure", "import_run", "import_start",
+    "import_upload", "job_headers", "mapping_load", "mapping_save", "parse_date", "parse_mobile", "plan_import",
+    "report_csv", "shown_rows", "shown_value",
 ]
 
 logger = logging.getLogger(__name__)
@@ -251,8 +253,8 @@ def _language(job: ImportJob) -> str:
 
 def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | None:
     """What the worker does after an upload and after each change of the mapping: read the file once, check
-    every row as the import would, and keep the counts, the reasons, the rejected rows (all of them) and the
-    first others for the page, and the rejected rows as CSV. A check for an older revision, or of an import
+    every row as the import would, and keep the counts, the reasons, the first MAX_KEPT_REJECTED rejected rows
+    and the first others for the page, and every rejected row as CSV. A check for an older revision, or of an import
     that has started, keeps nothing (None)."""
     job = ImportJob.objects.select_related("created_by__user", "tenant").get(pk=job_id)
     revision = job.revision if revision is None else revision
@@ -280,7 +282,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
                        "reasons": plan.reasons.most_common(12), "samples": _samples(plan, plan.preview + rows),
                        "dates": plan.date_orders, "fields": [f.key for f in plan.shown_fields], "error": "",
                        "shown": len(rows)}
-            report = report_csv(plan) if plan.rejected else None
+            report = report_file(plan) if plan.rejected else None
         except Exception as error:  # shown where the importer looks, instead of a check that never ends
             if isinstance(error, ValidationError):
                 message = " ".join(error.messages)
@@ -302,7 +304,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
             if job.report:  # the previous check's
                 job.report.delete(save=False)
             if report is not None:
-                job.report.save("rejected.csv", ContentFile(report), save=False)
+                job.report.save("rejected.csv", report, save=False)
             else:
                 job.report = ""
             job.save(update_fields=["summary", "total_rows", "report", "updated_at"])

@@ -1099,3 +1099,26 @@ def test_a_run_that_dies_while_finishing_is_not_done_with_the_checks_rows(demo, 
             imports.import_run(job_id=job.pk)
         job = ImportJob.objects.get(pk=job.pk)
     assert job.status == JobStatus.RUNNING  # taken over later (STALE_AFTER), not DONE without its rows
+
+
+def test_only_the_first_rejected_rows_are_kept_for_the_pages_and_the_csv_has_them_all(demo, client_as,
+                                                                                      monkeypatch):
+    from customers.models import ImportRow
+    from customers.services import import_plan
+
+    monkeypatch.setattr(import_plan, "MAX_KEPT_REJECTED", 3, raising=False)
+    monkeypatch.setattr(imports, "MAX_KEPT_REJECTED", 3, raising=False)
+    rows = [["姓名", "手机"], ["甘一", "13855550101"], *([f"甘{n}", "123"] for n in range(2, 7))]
+    job = upload(demo, csv_bytes(rows))
+    client = client_as("demo.director")
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "5 rejected" in page and "The first 3 of the 5 rejected rows are shown here" in page
+    with scope(tenant=demo):
+        assert ImportRow.objects.filter(job=job, outcome="reject").count() == 3
+    assert [r[0] for r in report_rows(job)[1:]] == ["3", "4", "5", "6", "7"]
+    job = run(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert job.rejected_count == 5 and "The first 3 of the 5 rejected rows are shown here" in page
+    with scope(tenant=demo):
+        assert ImportRow.objects.filter(job=job).count() == 3
+    assert [r[0] for r in report_rows(job)[1:]] == ["3", "4", "5", "6", "7"]
