@@ -277,6 +277,8 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
             if user is None:
                 raise ValidationError(_("The person who uploaded this file can no longer import it."))
             plan = plan_import(job, user=user)
+            if not plan.total:  # the upload looks for the first row only so far (tabular.SCAN_CELLS)
+                raise ValidationError(_("The file has no rows below its header row."))
             rows = plan.shown_rows
             summary = {"revision": revision, "total": plan.total, "counts": dict(plan.counts),
                        "reasons": plan.reasons.most_common(12), "samples": _samples(plan, plan.preview + rows),

@@ -1122,3 +1122,13 @@ def test_only_the_first_rejected_rows_are_kept_for_the_pages_and_the_csv_has_the
     with scope(tenant=demo):
         assert ImportRow.objects.filter(job=job).count() == 3
     assert [r[0] for r in report_rows(job)[1:]] == ["3", "4", "5", "6", "7"]
+
+
+def test_a_file_whose_rows_are_all_empty_past_the_uploads_look_is_refused_by_the_check(demo, client_as,
+                                                                                        monkeypatch):
+    from customers import tabular
+
+    monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
+    job = upload(demo, padded_xlsx(3_000), name="blank.xlsx", configure=False)
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "The file has no rows below its header row." in page and 'id="import-start"' not in page
