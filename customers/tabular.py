@@ -2,9 +2,12 @@
 it) and XLSX, as a header row and rows of strings. Used by the customer, lead and manufacturer imports.
 
 Everything read is held to limits that keep a small file from taking the server: columns (named by the header
-row; empty columns past the last header are not read), cells (rows read × columns, empty rows of a sparse
-sheet included), the length of a cell (Excel's own limit) and the unpacked size of a workbook. Going past one
-is a ValidationError that says which and where. Text that is not UTF-8 or GB18030 (Shift-JIS, Latin-1…) is
+row; empty columns past the last header are not kept), cells (rows read × columns, empty rows of a sparse
+sheet included, plus every cell the file holds past the named columns: parsing them is work too), the length
+of a cell (Excel's own limit), the unpacked size of a workbook and of its table of texts (sharedStrings.xml,
+which the XLSX reader loads whole when it opens the file). Going past one is a ValidationError that says
+which and where. A web request reads only the header row and the first row (read_first_row, which stops
+after SCAN_CELLS); the whole file is read by a worker. Text that is not UTF-8 or GB18030 (Shift-JIS, Latin-1…) is
 refused: GB18030 decodes almost any bytes, so the decoded text must also look like Chinese."""
 
 from __future__ import annotations
@@ -34,10 +37,16 @@ def safe_cell(value: str) -> str:
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 MAX_COLUMNS = 300
-MAX_CELLS = 20_000_000  # rows read × columns, empty rows included
+MAX_CELLS = 10_000_000  # rows read × columns, empty rows included, + cells past the named columns
 MAX_CELL_CHARS = 32_767  # Excel's own limit for a cell
-MAX_UNPACKED_BYTES = 400 * 1024 * 1024  # an XLSX's parts, unzipped
+MAX_UNPACKED_BYTES = 250 * 1024 * 1024  # an XLSX's parts, unzipped
+MAX_SHARED_STRINGS_BYTES = 32 * 1024 * 1024  # xl/sharedStrings.xml unzipped: loaded whole when the file is opened
+SCAN_CELLS = 20_000  # cells a web request reads looking for the first row below the header row (~0.5 s)
 ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+class _ScanOver(Exception):  # noqa: N818
+    """The first rows a web request may read were read (read_first_row)."""
 
 
 @dataclass
@@ -116,21 +125,28 @@ def _too_many_cells() -> ValidationError:
           "rows you do not need, or split it.") % {"limit": f"{MAX_CELLS:,}"})
 
 
-def _guarded(raw_rows: Iterator, width: int, cell: Callable = str.strip) -> Iterator[list[str]]:
-    """The non-empty rows, each as long as the header row. Rows are read lazily: a damaged part further down
-    (an unbalanced quote, a broken XML part of a workbook) or a limit passed there must still be a readable
-    refusal, not a 500."""
-    budget = MAX_CELLS // max(width, 1)  # rows that may be read, empty ones included
+def _guarded(raw_rows: Iterator[tuple[int, int, list]], width: int, cell: Callable = str.strip, *,
+             budget: int | None = None) -> Iterator[list[str]]:
+    """The non-empty rows, each as long as the header row, from (line, cells parsed, values) of the file.
+    Rows are read lazily: a damaged part further down (an unbalanced quote, a broken XML part of a workbook)
+    or a limit passed there must still be a readable refusal, not a 500. The cells read are the rows so far ×
+    the header's width (empty rows of a sparse sheet included) plus every cell parsed past the named columns;
+    past MAX_CELLS the file is refused; past `budget` (a web request's first look) reading stops (_ScanOver)."""
+    width = max(width, 1)
+    extra = 0
     line = 1
     try:
-        for raw in raw_rows:
-            line += 1
-            if line > budget:
+        for line, parsed, raw in raw_rows:
+            extra += max(parsed - width, 0)
+            read = line * width + extra
+            if budget is not None and read > budget:
+                raise _ScanOver
+            if read > MAX_CELLS:
                 raise _too_many_cells()
             row = [cell(v) for v in raw[:width]]
             if any(row):
                 yield _checked(_fit(row, width), line)
-    except ValidationError:
+    except (ValidationError, _ScanOver):
         raise
     except csv.Error as error:
         if "field larger than field limit" in str(error):
@@ -173,7 +189,7 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def _read_csv(data: bytes) -> Sheet:
+def _read_csv(data: bytes, budget: int | None = None) -> Sheet:
     text = decode_text(data)
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
@@ -188,43 +204,92 @@ def _read_csv(data: bytes) -> Sheet:
         raise ValidationError(_("The file is empty.")) from None
     except csv.Error:
         raise _unreadable() from None
-    return Sheet(headers, _guarded(reader, len(headers)))
+    numbered = ((line, len(raw), raw) for line, raw in enumerate(reader, start=2))
+    return Sheet(headers, _guarded(numbered, len(headers), budget=budget))
 
 
-def _read_xlsx(data: bytes) -> Sheet:
-    from openpyxl import load_workbook
+def _values(cells: list[dict], width: int | None = None) -> list:
+    """A parsed row's values by column (1 → index 0), as long as `width` (or its last cell)."""
+    width = width if width is not None else max((c["column"] for c in cells), default=0)
+    values = [None] * width
+    for item in cells:
+        if item["column"] <= width:
+            values[item["column"] - 1] = item["value"]
+    return values
 
+
+def _parsed_rows(data: bytes) -> Iterator[tuple[int, list[dict]]]:
+    """(row number, its cells) of the workbook's first sheet, straight from its XML. Not through
+    openpyxl.load_workbook: it reads every sheet to its end when the sheet does not state its size, and its
+    row reader pads every row to the sheet's stated width (16,384 cells for a stray cell at column XFD) and
+    hides how many cells were parsed. The workbook's parts are opened as load_workbook opens them."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True)
+    reader.read_manifest()
+    reader.read_strings()
+    reader.read_workbook()
+    apply_stylesheet(reader.archive, reader.wb)  # which number formats are dates
+    path = next(rel.target for _sheet, rel in reader.parser.find_sheets()
+                if rel.target in reader.valid_files and "chartsheet" not in rel.Type)
+    book = reader.wb
+    with reader.archive.open(path) as source:
+        parser = WorkSheetParser(source, reader.shared_strings, data_only=True, epoch=book.epoch,
+                                 date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
+        yield from parser.parse()
+
+
+def _read_xlsx(data: bytes, budget: int | None = None) -> Sheet:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(item.file_size for item in archive.infolist())
+            parts = archive.infolist()
     except Exception:
         raise ValidationError(_("The file could not be read as an Excel workbook.")) from None
-    if unpacked > MAX_UNPACKED_BYTES:
+    if sum(item.file_size for item in parts) > MAX_UNPACKED_BYTES:
         raise ValidationError(_("The workbook unpacks to more than %(size)s MB: delete what you do not need "
                                 "(other sheets, pictures, empty formatted rows) or save it as CSV.") % {
                                     "size": MAX_UNPACKED_BYTES // 1024 // 1024})
+    if any(item.filename.lower().endswith("sharedstrings.xml") and item.file_size > MAX_SHARED_STRINGS_BYTES
+           for item in parts):
+        raise ValidationError(_("The workbook’s texts unpack to more than %(size)s MB: save it as CSV (in Excel: "
+                                "Save As → CSV UTF-8) and upload that.") % {
+                                    "size": MAX_SHARED_STRINGS_BYTES // 1024 // 1024})
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        sheet = book.worksheets[0]
-        headers = _headers([_cell(v) for v in next(sheet.iter_rows(max_row=1, values_only=True))])
-        # only the named columns: a stray cell at column XFD must not make every row 16,384 cells long
-        values = sheet.iter_rows(min_row=2, max_col=len(headers), values_only=True)
+        parsed = _parsed_rows(data)
+        line, cells = next(parsed)
+        headers = _headers([_cell(v) for v in (_values(cells) if line == 1 else [])])
     except StopIteration:
         raise ValidationError(_("The file is empty.")) from None
     except ValidationError:
         raise
     except Exception:  # openpyxl raises many kinds on a damaged file (and a workbook may have no sheet)
         raise ValidationError(_("The file could not be read as an Excel workbook.")) from None
-    return Sheet(headers, _guarded(values, len(headers), _cell))
+    width = len(headers)
+    # only the named columns are kept: a stray cell at column XFD must not make every row 16,384 cells long
+    rows = ((line, len(cells), _values(cells, width)) for line, cells in parsed)
+    return Sheet(headers, _guarded(rows, width, _cell, budget=budget))
 
 
-def read_sheet(data: bytes, filename: str) -> Sheet:
+def read_sheet(data: bytes, filename: str, *, budget: int | None = None) -> Sheet:
     """The first sheet of an uploaded file; ValidationError with a readable message otherwise."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise ValidationError(_("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
     name = filename.lower()
     if name.endswith(".xlsx") or zipfile.is_zipfile(io.BytesIO(data)):
-        return _read_xlsx(data)
+        return _read_xlsx(data, budget)
     if name.endswith((".csv", ".txt")):
-        return _read_csv(data)
+        return _read_csv(data, budget)
     raise ValidationError(_("Upload a CSV or an XLSX file."))
+
+
+def read_first_row(data: bytes, filename: str) -> tuple[list[str], list[str] | None, bool]:
+    """What a web request may read of an upload: (headers, the first non-empty row or None, whether the file
+    was read to its end looking for it). Reading stops after SCAN_CELLS cells: a small file may hold a great
+    many empty rows, which are the worker's to read."""
+    sheet = read_sheet(data, filename, budget=SCAN_CELLS)
+    try:
+        return sheet.headers, next(sheet.rows, None), True
+    except _ScanOver:
+        return sheet.headers, None, False

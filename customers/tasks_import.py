@@ -1,4 +1,11 @@
-"""Celery task of the customer import: a thin wrapper over customers.services.imports.import_run.
+"""Celery tasks of the customer import: thin wrappers over customers.services.imports.import_run and
+import_check.
+
+Both run with acks_late (a task whose worker died is delivered again) and time limits: past the soft limit the
+job fails with a message; past the hard one the worker process is killed and the task delivered again, and the
+job counts its attempts (customers.services.imports.MAX_ATTEMPTS) so that a file that takes its worker down
+ends with a message instead of taking down the next one. The hard limits stay below
+CELERY_VISIBILITY_TIMEOUT.
 
 Found by the worker through customers/apps.py (ready() imports this module)."""
 
@@ -6,17 +13,26 @@ from celery import shared_task
 
 from crm.tenancy import TenantTask
 
+RUN_SOFT_LIMIT, RUN_HARD_LIMIT = 45 * 60, 50 * 60  # seconds: 500,000 rows take a few minutes
+CHECK_SOFT_LIMIT, CHECK_HARD_LIMIT = 15 * 60, 17 * 60
 
-@shared_task(base=TenantTask, acks_late=True, name="customers.import_customers")
-def import_customers(*, tenant_id: int, import_id: int) -> None:
+
+@shared_task(base=TenantTask, bind=True, acks_late=True, name="customers.import_customers", max_retries=10,
+             soft_time_limit=RUN_SOFT_LIMIT, time_limit=RUN_HARD_LIMIT)
+def import_customers(self, *, tenant_id: int, import_id: int) -> None:
     """Run one queued import. Idempotent: the run claims the job with a compare-and-set from queued to
-    running, so a re-delivered task for a job that is running or done does nothing."""
-    from customers.services.imports import import_run
+    running, so a re-delivered task for a job that is running or done does nothing. Re-delivered while the
+    job is running (its worker died), the task comes back once the job is stale and takes it over."""
+    from customers.models import ImportJob, JobStatus
+    from customers.services.imports import STALE_AFTER, import_run
 
-    import_run(job_id=import_id)
+    if import_run(job_id=import_id) is None and ImportJob.objects.filter(
+            pk=import_id, status=JobStatus.RUNNING).exists():
+        raise self.retry(countdown=STALE_AFTER.total_seconds() + 60)
 
 
-@shared_task(base=TenantTask, acks_late=True, name="customers.check_import")
+@shared_task(base=TenantTask, acks_late=True, name="customers.check_import", soft_time_limit=CHECK_SOFT_LIMIT,
+             time_limit=CHECK_HARD_LIMIT)
 def check_import(*, tenant_id: int, import_id: int, revision: int) -> None:
     """Read and check every row of a draft import for its mapping's revision (the page shows the result).
     Idempotent: a check of an older revision, or of a started import, keeps nothing."""

@@ -9,12 +9,14 @@ import csv
 import gc
 import io
 import itertools
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
@@ -24,7 +26,8 @@ from customers.models import ImportJob, ImportRow
 from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, join_parts
 from customers.tabular import Sheet, read_sheet, safe_cell
 
-PREVIEW_ROWS = 20  # rows shown besides the rejected ones (all of those are shown, rejected first)
+PREVIEW_ROWS = 20  # rows shown besides the rejected ones (shown first)
+MAX_KEPT_REJECTED = 10_000  # rejected rows kept for the pages; the CSV report has every one
 MAX_ROWS = 500_000
 CHUNK = 5_000  # rows read and checked together: one query for their mobiles, one for their VINs
 
@@ -81,7 +84,7 @@ class Plan:
     counts: Counter = field(default_factory=Counter)  # outcome → rows
     reasons: Counter = field(default_factory=Counter)  # reason → rows
     preview: list[Row] = field(default_factory=list)
-    rejected: list[Row] = field(default_factory=list)
+    rejected: list[Row] = field(default_factory=list)  # the first MAX_KEPT_REJECTED of them (the report has all)
     creates: list[NewCustomer] = field(default_factory=list)
     updates: dict[int, CustomerChange] = field(default_factory=dict)
     additions: list[CustomerChange] = field(default_factory=list)  # vehicles and tags for customers created earlier
@@ -89,11 +92,22 @@ class Plan:
     date_orders: dict[str, str] = field(default_factory=dict)  # {header: order} of the date columns
     parts: dict[str, list[int]] = field(default_factory=dict)  # {field: positions of its columns, in order}
 
+    report: RejectedRows | None = None  # every rejected row, as CSV, written as rows are rejected
+
     def reject(self, row: Row, *reasons: tuple[str, str | None]) -> None:
         for message, kind in reasons:
             row.add(message, kind)
         row.outcome = "reject"
-        self.rejected.append(row)
+        self.keep_rejected(row)
+
+    def keep_rejected(self, row: Row) -> None:
+        """A rejected row goes to the report; the first MAX_KEPT_REJECTED are kept for the pages too (a file
+        of 500,000 rejected rows would otherwise be held in memory and written to the database whole)."""
+        if self.report is None:
+            self.report = RejectedRows(self.headers)
+        self.report.write(row)
+        if len(self.rejected) < MAX_KEPT_REJECTED:
+            self.rejected.append(row)
 
     @property
     def shown_fields(self) -> list[Field]:
@@ -102,7 +116,7 @@ class Plan:
 
     @property
     def shown_rows(self) -> list[Row]:
-        """The rejected rows first, all of them, then the first rows of the others."""
+        """The rejected rows first (up to MAX_KEPT_REJECTED), then the first rows of the others."""
         return sorted(self.rejected, key=lambda r: r.line) + [r for r in self.preview if r.outcome != "reject"]
 
 
@@ -435,11 +449,32 @@ def _replace_rows(job: ImportJob, plan: Plan | None, rows: list[Row]) -> None:
 # --- the report of rejected rows ---------------------------------------------------------------
 
 
+class RejectedRows:
+    """The report of rejected rows, written to a temporary file as the rows are rejected: their row number and
+    reasons, then the row as it was (UTF-8 with BOM, so that Excel shows the Chinese)."""
+
+    def __init__(self, headers: list[str]):
+        self.file = tempfile.TemporaryFile()
+        self.text = io.TextIOWrapper(self.file, encoding="utf-8", newline="")
+        self.text.write("\ufeff")
+        self.writer = csv.writer(self.text)
+        self.writer.writerow([_("Row"), _("Reasons"), *(safe_cell(h) for h in headers)])
+
+    def write(self, row: Row) -> None:
+        self.writer.writerow([row.line, " ".join(row.errors), *(safe_cell(c) for c in row.raw)])
+
+    def done(self) -> File:
+        """The report to read (once: nothing more is written)."""
+        self.text.detach()  # flushed; the file stays open when the writer goes
+        self.file.seek(0)
+        return File(self.file, name="report.csv")
+
+
+def report_file(plan: Plan) -> File:
+    """Every rejected row with its row number and reasons, then the row as it was: a file to store."""
+    return (plan.report or RejectedRows(plan.headers)).done()
+
+
 def report_csv(plan: Plan) -> bytes:
-    """Every rejected row with its row number and reasons, then the row as it was (UTF-8 with BOM)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_("Row"), _("Reasons"), *(safe_cell(h) for h in plan.headers)])
-    for row in sorted(plan.rejected, key=lambda r: r.line):
-        writer.writerow([row.line, " ".join(row.errors), *(safe_cell(c) for c in row.raw)])
-    return "\ufeff".encode() + out.getvalue().encode("utf-8")
+    """report_file's content."""
+    return report_file(plan).read()

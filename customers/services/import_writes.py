@@ -28,7 +28,6 @@ from collections.abc import Callable
 
 import psycopg2
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,7 +45,7 @@ from customers.services.import_plan import (
     Planner,
     keep_rows,
     plan_import,
-    report_csv,
+    report_file,
 )
 
 logger = logging.getLogger(__name__)
@@ -170,20 +169,29 @@ class Importer:
         for row, outcome in self.conflicts:
             counts[outcome] -= 1
             counts["reject"] += 1
-            plan.rejected.append(row)
+            plan.keep_rejected(row)  # after the rows rejected while reading, in the report too
         if job.all_or_nothing and plan.counts["reject"]:
             counts = Counter(reject=counts["reject"])  # nothing was written
-        report = report_csv(plan) if plan.rejected else None
+        report = report_file(plan) if plan.rejected else None
         job.created_count, job.updated_count = counts["create"], counts["update"]
         job.skipped_count, job.rejected_count = counts["skip"], counts["reject"]
         job.processed_rows, job.total_rows = plan.total, plan.total
         job.status, job.finished_at, job.error = JobStatus.DONE, timezone.now(), ""
+        # the check's report and rows stay until the run is done: done, its report and rows replace them in
+        # one transaction (a worker dying in between leaves the check's, consistent with a job not done)
+        previous = job.report.name if job.report else ""
         if report is not None:
-            job.report.save("report.csv", ContentFile(report), save=False)
-        job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
-                                "processed_rows", "total_rows", "status", "finished_at", "error", "report",
-                                "updated_at"])
-        keep_rows(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
+            job.report.save("report.csv", report, save=False)
+        else:
+            job.report = ""
+        with transaction.atomic():
+            job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
+                                    "processed_rows", "total_rows", "status", "finished_at", "error", "report",
+                                    "updated_at"])
+            keep_rows(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
+            if previous and previous != job.report.name:
+                storage = job.report.storage
+                transaction.on_commit(lambda: storage.delete(previous))
         return job
 
     def progress_base(self) -> int:

@@ -1,11 +1,12 @@
 """Import of customers (with their vehicles) from CSV or XLSX, including files exported by other CRMs.
 
-upload (a draft ImportJob with the stored file; only its header row and first row are read) → column mapping
+upload (a draft ImportJob with the stored file; only its header row and first row are read, and no more than
+customers.tabular.SCAN_CELLS cells looking for that row) → column mapping
 (guessed from the headers in English and Chinese, or from a saved ImportMapping with the same headers; several
 columns may fill a name, an address or a note; each date column has its order, detected or chosen) → preview
 (the worker checks every row of the file once per change of the mapping, `import_check`, and keeps what the
-page shows: counts, reasons, every rejected row and the first others) → start (queued; Celery runs
-`import_run`) → every rejected row and why, on the page and as CSV.
+page shows: counts, reasons, the first 10,000 rejected rows and the first others) → start (queued; Celery runs
+`import_run`) → every rejected row and why as CSV (the first 10,000 on the page).
 
 The pages never read the file: a 300 KB workbook can unpack to a great many cells, and reading it belongs to
 the worker, within the limits of customers.tabular.
@@ -24,6 +25,7 @@ import logging
 from collections import Counter
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -48,28 +50,31 @@ from customers.services.import_checks import (
     saved_mapping_for,
 )
 from customers.services.import_plan import (
+    MAX_KEPT_REJECTED,
     MAX_ROWS,
     PREVIEW_ROWS,
     Plan,
     keep_rows,
     plan_import,
     report_csv,
+    report_file,
     shown_rows,
     shown_value,
 )
 from customers.services.import_writes import Conflict, Importer, Progress
-from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
+from customers.tabular import MAX_UPLOAD_BYTES, read_first_row
 
 __all__ = [
-    "FIELDS", "FIELD_BY_KEY", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder", "Plan", "check_columns",
-    "guess_columns", "import_check", "import_configure", "import_run", "import_start", "import_upload",
-    "job_headers", "mapping_load", "mapping_save", "parse_date", "parse_mobile", "plan_import", "report_csv",
-    "shown_rows", "shown_value",
+    "FIELDS", "FIELD_BY_KEY", "MAX_KEPT_REJECTED", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder",
+    "Plan", "check_columns", "guess_columns", "import_check", "import_configure", "import_run", "import_start",
+    "import_upload", "job_headers", "mapping_load", "mapping_save", "parse_date", "parse_mobile", "plan_import",
+    "report_csv", "shown_rows", "shown_value",
 ]
 
 logger = logging.getLogger(__name__)
 
 STALE_AFTER = timedelta(minutes=10)  # a running import without progress for this long lost its worker
+MAX_ATTEMPTS = 2  # runs (or checks) of one job that may take their worker down before the job fails
 CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
 
@@ -79,26 +84,25 @@ CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 @transaction.atomic
 def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
     """A draft import of the uploaded CSV/XLSX, its columns mapped as well as the headers allow. Only the header
-    row and the first row are read here (what cannot be read at all is refused at once); the worker reads and
-    checks every row (import_check)."""
+    row and the first row are read here, within tabular.SCAN_CELLS cells (what cannot be read at all is refused
+    at once); the worker reads and checks every row (import_check)."""
     if upload.size > MAX_UPLOAD_BYTES:
         raise ValidationError({"file": _("The file is larger than %(size)s MB.") % {
             "size": MAX_UPLOAD_BYTES // 1024 // 1024}})
     data = upload.read()
     name = (upload.name or "upload.csv")[-200:]
     try:
-        sheet = read_sheet(data, name)
-        first = next(sheet.rows, None)
+        headers, first, whole = read_first_row(data, name)
     except ValidationError as error:
         raise ValidationError({"file": error.messages}) from None
-    if first is None:
+    if first is None and whole:
         raise ValidationError({"file": _("The file has no rows below its header row.")})
-    saved = saved_mapping_for(sheet.headers)
-    columns = dict(saved.columns) if saved else guess_columns(sheet.headers)
-    columns = {h: columns.get(h, "") for h in sheet.headers if h}
-    samples = {h: [v] for h, v in zip(sheet.headers, first, strict=True) if h and v}
-    job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=sheet.headers,
-                    options={"order": _default_orders(columns, sheet.headers, samples)}, revision=1,
+    saved = saved_mapping_for(headers)
+    columns = dict(saved.columns) if saved else guess_columns(headers)
+    columns = {h: columns.get(h, "") for h in headers if h}
+    samples = {h: [v] for h, v in zip(headers, first or [""] * len(headers), strict=True) if h and v}
+    job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=headers,
+                    options={"order": _default_orders(columns, headers, samples)}, revision=1,
                     summary={"samples": samples})  # examples from the first row until the worker has read them all
     job.file.save(name, ContentFile(data), save=False)
     job.save()
@@ -249,29 +253,43 @@ def _language(job: ImportJob) -> str:
 
 def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | None:
     """What the worker does after an upload and after each change of the mapping: read the file once, check
-    every row as the import would, and keep the counts, the reasons, the rejected rows (all of them) and the
-    first others for the page, and the rejected rows as CSV. A check for an older revision, or of an import
+    every row as the import would, and keep the counts, the reasons, the first MAX_KEPT_REJECTED rejected rows
+    and the first others for the page, and every rejected row as CSV. A check for an older revision, or of an import
     that has started, keeps nothing (None)."""
     job = ImportJob.objects.select_related("created_by__user", "tenant").get(pk=job_id)
     revision = job.revision if revision is None else revision
-    if job.revision != revision or job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
-        return None
+    with transaction.atomic():  # counted before the file is read: a check that takes its worker down ends
+        locked = ImportJob.objects.select_for_update().get(pk=job_id)
+        if locked.revision != revision or locked.status not in (JobStatus.DRAFT, JobStatus.FAILED):
+            return None
+        tried = locked.summary.get("checking") or {}
+        attempt = tried.get("attempts", 0) + 1 if tried.get("revision") == revision else 1
+        locked.summary["checking"] = {"revision": revision, "attempts": attempt}
+        locked.save(update_fields=["summary", "updated_at"])
     user = job.created_by.user if job.created_by else None
     plan, report = None, None
     with translation.override(_language(job)):
         try:
+            if attempt > MAX_ATTEMPTS:
+                raise ValidationError(_("Checking the rows of this file stopped the server %(count)s times: it is "
+                                        "too large or damaged. Split it or save it as CSV, and upload it again.")
+                                      % {"count": MAX_ATTEMPTS})
             if user is None:
                 raise ValidationError(_("The person who uploaded this file can no longer import it."))
             plan = plan_import(job, user=user)
+            if not plan.total:  # the upload looks for the first row only so far (tabular.SCAN_CELLS)
+                raise ValidationError(_("The file has no rows below its header row."))
             rows = plan.shown_rows
             summary = {"revision": revision, "total": plan.total, "counts": dict(plan.counts),
                        "reasons": plan.reasons.most_common(12), "samples": _samples(plan, plan.preview + rows),
                        "dates": plan.date_orders, "fields": [f.key for f in plan.shown_fields], "error": "",
                        "shown": len(rows)}
-            report = report_csv(plan) if plan.rejected else None
+            report = report_file(plan) if plan.rejected else None
         except Exception as error:  # shown where the importer looks, instead of a check that never ends
             if isinstance(error, ValidationError):
                 message = " ".join(error.messages)
+            elif isinstance(error, SoftTimeLimitExceeded):
+                message = _("Checking the rows took too long: split the file and upload the parts.")
             else:
                 logger.exception("import %s: the check failed", job_id)
                 message = _("The rows could not be checked because of an unexpected error. Upload the file again.")
@@ -288,7 +306,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
             if job.report:  # the previous check's
                 job.report.delete(save=False)
             if report is not None:
-                job.report.save("rejected.csv", ContentFile(report), save=False)
+                job.report.save("rejected.csv", report, save=False)
             else:
                 job.report = ""
             job.save(update_fields=["summary", "total_rows", "report", "updated_at"])
@@ -308,9 +326,10 @@ def import_start(*, job: ImportJob, staff: Staff) -> ImportJob:
     check_columns(job.columns, headers=job_headers(job))
     if job.summary.get("error"):
         raise ValidationError(job.summary["error"])
+    # the check's report (and rows) stay until the run is done: a failed run still offers them
     started = ImportJob.objects.filter(pk=job.pk, status__in=[JobStatus.DRAFT, JobStatus.FAILED]).update(
         status=JobStatus.QUEUED, processed_rows=0, created_count=0, updated_count=0, skipped_count=0,
-        rejected_count=0, error="", finished_at=None, report="", updated_at=timezone.now())
+        rejected_count=0, error="", finished_at=None, updated_at=timezone.now())
     if not started:
         raise ValidationError(_("This import has started already."))
     tenant_id, job_id = job.tenant_id, job.pk
@@ -326,11 +345,22 @@ def import_run(*, job_id: int) -> ImportJob | None:
     are checked again, so what the dead run wrote now matches and is skipped or updated, and an
     all-or-nothing run wrote nothing (PostgreSQL rolled its transaction back with its connection)."""
     now = timezone.now()
-    claimed = ImportJob.objects.filter(
-        Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, updated_at__lt=now - STALE_AFTER), pk=job_id,
-    ).update(status=JobStatus.RUNNING, processed_rows=0, updated_at=now)
-    if not claimed:
-        return None
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(
+            Q(status=JobStatus.QUEUED) | Q(status=JobStatus.RUNNING, updated_at__lt=now - STALE_AFTER), pk=job_id,
+        ).first()
+        if job is None:
+            return None
+        attempt = job.summary.get("run_attempts", 0) + 1 if job.status == JobStatus.RUNNING else 1
+        job.summary["run_attempts"] = attempt
+        job.status, job.processed_rows, job.updated_at = JobStatus.RUNNING, 0, now
+        job.save(update_fields=["summary", "status", "processed_rows", "updated_at"])
+    if attempt > MAX_ATTEMPTS:  # each run so far took its worker down: the file must not take the next one
+        with translation.override(_language(job)):
+            _run_failed(job_id, _("The import stopped its worker %(count)s times (the file is too large or "
+                                  "damaged); nothing more was written. Split the file or save it as CSV, and "
+                                  "upload it again.") % {"count": MAX_ATTEMPTS})
+        return ImportJob.objects.get(pk=job_id)
     job = ImportJob.objects.select_related("created_by__user", "department", "tenant").get(pk=job_id)
     user = job.created_by.user if job.created_by else None
     progress = Progress(job)
@@ -339,14 +369,31 @@ def import_run(*, job_id: int) -> ImportJob | None:
             result = Importer(job, user, progress).run()
     except Exception as error:  # recorded where the person who started it looks
         logger.exception("import %s failed", job_id)
-        message = (str(error) if isinstance(error, Conflict) else
-                   (" ".join(error.messages) if isinstance(error, ValidationError) else
-                    _("The import stopped on an unexpected error; nothing more was written.")))
-        ImportJob.objects.filter(pk=job_id).update(status=JobStatus.FAILED, error=message[:2000],
-                                                   finished_at=timezone.now(), updated_at=timezone.now())
+        with translation.override(_language(job)):
+            message = (str(error) if isinstance(error, Conflict) else
+                       (" ".join(error.messages) if isinstance(error, ValidationError) else
+                        _("The import took too long and was stopped; nothing more was written. Split the file "
+                          "and import the parts.") if isinstance(error, SoftTimeLimitExceeded) else
+                        _("The import stopped on an unexpected error; nothing more was written.")))
+        _run_failed(job_id, message, check_again=True)
         return ImportJob.objects.get(pk=job_id)
     finally:
         progress.close()
     return result
+
+
+@transaction.atomic
+def _run_failed(job_id: int, message: str, *, check_again: bool = False) -> None:
+    """The run failed: say why. The check's counts, rows and report stay on the page; checked again (what
+    the run wrote before failing now matches) when the run may have written something, so that they are
+    those of starting again."""
+    job = ImportJob.objects.select_for_update().get(pk=job_id)
+    job.status, job.error, job.finished_at = JobStatus.FAILED, message[:2000], timezone.now()
+    job.summary.pop("run_attempts", None)
+    if check_again:
+        job.revision += 1
+    job.save(update_fields=["status", "error", "finished_at", "revision", "summary", "updated_at"])
+    if check_again:
+        _check_later(job)
 
 

@@ -51,8 +51,10 @@ ROWS_PER_PAGE = 50
 def _rows_page(request, job: ImportJob) -> dict:
     """One page of the rows the job shows (every rejected row first), from the rows the worker kept."""
     if job.status == JobStatus.DONE:
-        total = job.rejected_count
+        rejected = job.rejected_count
+        total = min(rejected, services.MAX_KEPT_REJECTED)  # the report CSV has them all
     else:
+        rejected = (job.summary.get("counts") or {}).get("reject", 0) if job.checked else 0
         total = job.summary.get("shown", 0) if job.checked else 0
     pages = max(1, -(-total // ROWS_PER_PAGE))
     try:
@@ -65,7 +67,9 @@ def _rows_page(request, job: ImportJob) -> dict:
     fields = [services.FIELD_BY_KEY[k] for k in job.summary.get("fields", []) if k in services.FIELD_BY_KEY]
     return {"rows": rows, "rows_page": number, "rows_pages": pages, "rows_first": first + 1,
             "rows_last": min(total, first + ROWS_PER_PAGE), "rows_total": total, "shown_fields": fields,
-            "rows_previous": number - 1 if number > 1 else None, "rows_next": number + 1 if number < pages else None}
+            "rows_previous": number - 1 if number > 1 else None, "rows_next": number + 1 if number < pages else None,
+            "rejected_cut": rejected > services.MAX_KEPT_REJECTED, "rejected_kept": services.MAX_KEPT_REJECTED,
+            "rejected_total": rejected}
 
 
 def _samples(job: ImportJob, headers: list[str]) -> dict[int, list[str]]:

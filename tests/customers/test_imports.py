@@ -912,3 +912,223 @@ def test_a_check_that_fails_says_so_instead_of_checking_for_ever(demo, client_as
     job = check(job)
     page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
     assert "The rows could not be checked because of an unexpected error." in page and "every 1s" not in page
+
+
+def padded_xlsx(blank_rows: int, *, strays: int = 1, tail: list | None = None, long_cell: int = 0) -> bytes:
+    """A workbook: a header row (姓名, 手机), `blank_rows` rows that hold only a blank text and `strays` cells
+    past the named columns, then `tail` (its second cell made `long_cell` characters long by editing the XML)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "手机"])
+    for _n in range(blank_rows):
+        sheet.append([" ", None, *(["·"] * strays)])
+    if tail:
+        sheet.append(tail[:1] + (["x" * 32767] if long_cell else tail[1:]))
+    source, out = io.BytesIO(), io.BytesIO()
+    book.save(source)
+    if not long_cell:
+        return source.getvalue()
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            zout.writestr(item.filename, zin.read(item.filename).replace(b"x" * 32767, b"x" * long_cell))
+    return out.getvalue()
+
+
+def test_the_upload_reads_only_the_first_rows_and_the_worker_the_rest(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
+    data = padded_xlsx(3_000, tail=["柳大"], long_cell=40_000)
+    client = client_as("demo.director")
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("late.xlsx", data)})
+    assert response.status_code == 302  # the upload did not read down to row 3,002
+    with scope(tenant=demo):
+        job = ImportJob.objects.get(original_name="late.xlsx")
+        assert job.summary["samples"] == {}
+    job = check(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "Row 3002, column B holds 40,000 characters" in page and 'id="import-start"' not in page
+
+
+def test_cells_past_the_named_columns_count_against_the_cell_limit(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    data = padded_xlsx(200, strays=20, tail=["柳二", "13855550071"])
+    monkeypatch.setattr(tabular, "MAX_CELLS", 3_000)  # 202 rows × 2 named columns, but 4,000 stray cells parsed
+    response = client_as("demo.director").post("/customers/imports/", {"file": SimpleUploadedFile("s.xlsx", data)})
+    assert "The file has more than 3,000 cells" in response.content.decode()
+
+
+def shared_strings_xlsx(texts: list[str]) -> bytes:
+    """A workbook whose cells refer to a table of texts (xl/sharedStrings.xml), as Excel writes it (openpyxl
+    writes its texts inline): the header row 姓名, 手机 and one row."""
+    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    items = "".join(f"<si><t>{t}</t></si>" for t in ["姓名", "手机", "柳一", "13855550081", *texts])
+    cells = "".join(f'<row r="{r}"><c r="A{r}" t="s"><v>{a}</v></c><c r="B{r}" t="s"><v>{b}</v></c></row>'
+                    for r, a, b in ((1, 0, 1), (2, 2, 3)))
+    parts = {
+        "[Content_Types].xml": '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override '
+        'PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/><Override '
+        'PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook {ns} xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/>'
+        "</sheets></workbook>",
+        "xl/_rels/workbook.xml.rels": '<Relationships '
+        'xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/sharedStrings.xml": f"<sst {ns}>{items}</sst>",
+        "xl/worksheets/sheet1.xml": f"<worksheet {ns}><sheetData>{cells}</sheetData></worksheet>",
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def test_a_workbook_with_a_huge_table_of_texts_is_refused_at_the_upload(demo, client_as, monkeypatch):
+    from customers import tabular
+
+    client = client_as("demo.director")
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("few.xlsx", shared_strings_xlsx([]))})
+    assert response.status_code == 302
+    monkeypatch.setattr(tabular, "MAX_SHARED_STRINGS_BYTES", 1024 * 1024, raising=False)
+    data = shared_strings_xlsx([f"{n:07d}" for n in range(100_000)])  # 2 MB of texts no cell uses
+    assert len(data) < 400_000
+    response = client.post("/customers/imports/", {"file": SimpleUploadedFile("texts.xlsx", data)})
+    assert "The workbook’s texts unpack to more than 1 MB: save it as CSV" in response.content.decode()
+    with scope(tenant=demo):
+        assert ImportJob.objects.filter(original_name="few.xlsx").exists()
+        assert not ImportJob.objects.filter(original_name="texts.xlsx").exists()
+
+
+class WorkerDied(BaseException):
+    """What the task sees of its worker process being killed (out of memory, the hard time limit)."""
+
+
+def test_a_check_that_takes_its_worker_down_twice_ends_with_a_message(demo, client_as, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易二", "13855550091"]]), configure=False)
+    with scope(tenant=demo):
+        job = imports.import_configure(job=job, columns=job.columns, match_key="mobile", on_match="skip",
+                                       all_or_nothing=False, department=None)
+    calls = []
+
+    def dies(*args, **kwargs):
+        calls.append(1)
+        raise WorkerDied
+
+    monkeypatch.setattr(imports, "plan_import", dies)
+    for _attempt in range(2):  # the task is delivered again after each death
+        with pytest.raises(WorkerDied):
+            check(job)
+    job = check(job)  # the third delivery does not read the file again
+    assert len(calls) == 2
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "Checking the rows of this file stopped the server 2 times" in page and "every 1s" not in page
+
+
+def test_an_import_that_takes_its_worker_down_twice_fails_with_a_message(demo, client_as, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易三", "13855550092"]]))
+    calls = []
+
+    def dies(self):
+        calls.append(1)
+        raise WorkerDied
+
+    monkeypatch.setattr(import_writes.Importer, "run", dies)
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+        for _attempt in range(2):  # taken over once its worker is found dead
+            with pytest.raises(WorkerDied):
+                imports.import_run(job_id=job.pk)
+            ImportJob.objects.filter(pk=job.pk).update(updated_at=timezone.now() - imports.STALE_AFTER * 1.1)
+        job = imports.import_run(job_id=job.pk)
+    assert len(calls) == 2 and job.status == JobStatus.FAILED
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "The import stopped its worker 2 times" in page
+
+
+def test_the_import_tasks_have_time_limits_below_the_redelivery_timeout(settings):
+    from customers.tasks_import import check_import
+
+    for task in (import_customers, check_import):
+        assert task.soft_time_limit < task.time_limit < settings.CELERY_VISIBILITY_TIMEOUT
+
+
+def test_after_a_failed_run_the_checks_rejected_rows_are_still_offered_and_checked_again(demo, client_as,
+                                                                                        monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易四", "13855550093"], ["易五", "123"]]))
+    assert job.summary["counts"] == {"create": 1, "reject": 1}
+
+    def broken(self):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(import_writes.Importer, "run", broken)
+    with scope(tenant=demo):
+        imports.import_start(job=job, staff=staff(demo))
+        job = imports.import_run(job_id=job.pk)
+    assert job.status == JobStatus.FAILED
+    client = client_as("demo.director")
+    report = client.get(f"/customers/imports/{job.pk}/report/")
+    assert "易五" in b"".join(report.streaming_content if report.streaming else [report.content]).decode()
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "every 1s" in page  # checked again: the failed run may have written rows
+    job = check(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "1 rejected" in page and "Download the rejected rows" in page and "易五" in page
+
+
+def test_a_run_that_dies_while_finishing_is_not_done_with_the_checks_rows(demo, monkeypatch):
+    job = upload(demo, csv_bytes([["姓名", "手机"], ["易六", "13855550094"], ["易七", "123"]]))
+
+    def dies(*args, **kwargs):
+        raise WorkerDied
+
+    monkeypatch.setattr(import_writes, "keep_rows", dies)
+    with scope(tenant=demo):
+        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
+        with pytest.raises(WorkerDied):
+            imports.import_run(job_id=job.pk)
+        job = ImportJob.objects.get(pk=job.pk)
+    assert job.status == JobStatus.RUNNING  # taken over later (STALE_AFTER), not DONE without its rows
+
+
+def test_only_the_first_rejected_rows_are_kept_for_the_pages_and_the_csv_has_them_all(demo, client_as,
+                                                                                      monkeypatch):
+    from customers.models import ImportRow
+    from customers.services import import_plan
+
+    monkeypatch.setattr(import_plan, "MAX_KEPT_REJECTED", 3, raising=False)
+    monkeypatch.setattr(imports, "MAX_KEPT_REJECTED", 3, raising=False)
+    rows = [["姓名", "手机"], ["甘一", "13855550101"], *([f"甘{n}", "123"] for n in range(2, 7))]
+    job = upload(demo, csv_bytes(rows))
+    client = client_as("demo.director")
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "5 rejected" in page and "The first 3 of the 5 rejected rows are shown here" in page
+    with scope(tenant=demo):
+        assert ImportRow.objects.filter(job=job, outcome="reject").count() == 3
+    assert [r[0] for r in report_rows(job)[1:]] == ["3", "4", "5", "6", "7"]
+    job = run(job)
+    page = client.get(f"/customers/imports/{job.pk}/").content.decode()
+    assert job.rejected_count == 5 and "The first 3 of the 5 rejected rows are shown here" in page
+    with scope(tenant=demo):
+        assert ImportRow.objects.filter(job=job).count() == 3
+    assert [r[0] for r in report_rows(job)[1:]] == ["3", "4", "5", "6", "7"]
+
+
+def test_a_file_whose_rows_are_all_empty_past_the_uploads_look_is_refused_by_the_check(demo, client_as,
+                                                                                        monkeypatch):
+    from customers import tabular
+
+    monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
+    job = upload(demo, padded_xlsx(3_000), name="blank.xlsx", configure=False)
+    page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
+    assert "The file has no rows below its header row." in page and 'id="import-start"' not in page
