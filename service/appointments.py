@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import PositionAssignment, Staff
 from accounts.visibility import visibility_for, visible
-from crm.forms import parse_date_param, parse_id
+from crm.forms import MAX_ID, parse_date_param, parse_id
 from customers import services as customer_services
 from customers.models import Customer, Vehicle
 from customers.selectors import customer_reach, openable_customer, vehicles_of
@@ -76,7 +76,7 @@ def appointment_for(request, pk: int, *, write: bool = False) -> tuple[Appointme
     work (a specialist calling about them does not cancel another team's appointment)."""
     appointment = (Appointment.objects.select_related(
         "customer", "vehicle", "advisor__user", "booked_by__user", "status_changed_by__user", "followup__plan")
-        .filter(pk=pk).first() if 0 < pk < 2**63 else None)
+        .filter(pk=pk).first() if 0 < pk <= MAX_ID else None)
     if appointment is None:
         raise Http404
     customer = appointment.customer

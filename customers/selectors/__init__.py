@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.selectors import staff_directory
 from accounts.visibility import WorkReason, visibility_for, visible, work_reasons
+from crm.forms import MAX_ID
 from crm.paging import Page, capped_count, keyset_page
 from crm.prepared import Prepared
 from customers.filters import CustomerFilter
@@ -172,7 +173,6 @@ def customer_list(user, params, *, request=None) -> CustomerList:
 _CARD_COLUMNS = tuple(f.attname for f in Customer._meta.concrete_fields)
 _CARD = Prepared("customer_card", lambda customer, tenant: Customer.objects.filter(pk=customer, is_active=True)
                  .values_list(*_CARD_COLUMNS, "department__name"))
-MAX_ID = 2**63 - 1
 
 
 def customer_for(request, pk: int, *, write: bool = False, for_work: bool = False) -> tuple[Customer, bool]:
