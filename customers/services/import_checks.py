@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Staff, User
+from crm.forms import EARLIEST_YEAR, LATEST_YEAR
 from customers.models import Customer, ImportJob, ImportMapping
 from customers.validators import VIN_VALUES, normalize_mobile, normalize_vin, vin_check_digit
 
@@ -517,7 +518,7 @@ class RowChecker:
 
     def _birthday(self, raw):
         value = self._date(raw, "birthday")
-        if value > self.today or value.year < 1900:
+        if value > self.today or value.year < EARLIEST_YEAR:
             raise Bad(_("The birthday %(value)s cannot be right.") % {"value": value.isoformat()})
         return value
 
@@ -583,7 +584,7 @@ class RowChecker:
 
     def _purchased_on(self, raw):
         value = self._date(raw, "purchased_on")
-        if not 1900 <= value.year <= 2100:
+        if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:  # the years crm.forms takes anywhere
             raise Bad(_("The purchase date %(value)s cannot be right.") % {"value": value.isoformat()})
         return value
 
