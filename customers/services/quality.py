@@ -209,7 +209,7 @@ def completeness_seed(*, tenant, rules: bool, stdout=None) -> int:
     After a bulk load of a million customers every row needs its first score; rewriting them one index
     entry at a time would take minutes, so from HEAVY unscored customers the customer table's secondary
     indexes are dropped, the scores written, and the indexes rebuilt from their own definitions, in one
-    transaction (as customers.demo does for the load itself)."""
+    transaction (as crm.demo.customers does for the load itself)."""
     started = time.monotonic()
     if rules and not CompletenessRule.objects.filter(tenant=tenant).exists():
         CompletenessRule.objects.bulk_create([

@@ -227,7 +227,7 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
 
 def test_the_demo_seeds_six_months_of_answers_once(demo, in_scope, client_as):
     from analytics.survey_rollups import survey_rollup_rebuild
-    from service.demo_surveys import seed_survey_responses
+    from crm.demo.surveys import seed_survey_responses
 
     with in_scope(demo):
         assert seed_survey_responses(demo, invitations=40) == 40

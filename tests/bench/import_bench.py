@@ -63,7 +63,7 @@ def generate(path: Path, tenant, rows: int, first_number: int, variant: int = 0)
     same numbers: the same people and vehicles with another address, tier, source, tags and
     consent, as a later export of the same CRM would have them."""
     from accounts.models import Staff
-    from customers import demo
+    from crm.demo import customers as demo
 
     plan = demo._Plan(tenant)
     rng = random.Random(f"import-bench:{first_number}")
@@ -117,7 +117,7 @@ def generate(path: Path, tenant, rows: int, first_number: int, variant: int = 0)
 def _free_numbers(tenant, rows: int) -> int:
     """The first of `rows` customer numbers whose demo mobiles the tenant does not have yet (earlier runs
     took theirs): the file's customers are all new."""
-    from customers import demo
+    from crm.demo import customers as demo
     from customers.models import Customer
 
     plan = demo._Plan(tenant)

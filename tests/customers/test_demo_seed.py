@@ -9,9 +9,9 @@ from django.db.models import Count
 from django_scopes import scope
 
 from accounts.models import Department, PositionAssignment, Staff
-from customers import demo as demo_data
+from crm.demo import customers as demo_data
+from crm.demo.customers import seed_customers
 from customers import services
-from customers.demo import seed_customers
 from customers.models import Customer, CustomerTag, MileageReading, Purchase, ServiceVisit, Tag, Vehicle
 from customers.validators import normalize_mobile, normalize_vin, vin_check_digit
 

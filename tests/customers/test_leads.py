@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant
-from customers.demo_leads import seed_leads
+from crm.demo.leads import seed_leads
 from customers.models import Customer, ImportJob, Lead, LeadEvent, Purchase, RoundRobin, Vehicle
 from customers.services import leads as services
 from customers.services.leads import Assign, KnownMobile

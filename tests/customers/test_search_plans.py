@@ -12,7 +12,7 @@ from django.db import connection
 from django.http import QueryDict
 from django_scopes import scope
 
-from customers.demo import seed_customers
+from crm.demo.customers import seed_customers
 from customers.models import Customer
 from customers.selectors import LIST_FIELDS, PAGE_SIZE, SORTS, filtered_customers
 

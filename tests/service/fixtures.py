@@ -4,8 +4,8 @@ tests/conftest.py, inside the tenant scope). The plans, questionnaires and calli
 from datetime import timedelta
 
 from accounts.models import Staff
+from crm.demo.appointments import seed_appointments
 from customers.models import Customer
-from service.demo_appointments import seed_appointments
 from service.generation import tenant_today
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
 

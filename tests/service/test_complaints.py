@@ -459,7 +459,7 @@ def test_the_customer_page_offers_a_complaint_and_lists_it_in_the_timeline(scope
 
 
 def test_the_demo_seed_makes_complaints_in_every_state_once(scoped):
-    from service.demo_complaints import seed_complaints
+    from crm.demo.complaints import seed_complaints
 
     Complaint.objects.all().delete()
     made = seed_complaints(scoped)

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Department, PositionAssignment, RoleKind
-from customers.demo import FEMALE_CHARS, MALE_CHARS, MOBILE_PREFIXES, MODELS, SURNAMES
+from crm.demo.customers import FEMALE_CHARS, MALE_CHARS, MOBILE_PREFIXES, MODELS, SURNAMES
 from customers.models import Customer, Lead, LeadEvent, Purchase
 from customers.services.leads import OPEN_STATUSES, PLATFORMS, insert_rows
 

@@ -17,14 +17,14 @@ from accounts.models import Department, Position, PositionAssignment, RoleKind, 
 from accounts.roles import TENANT_ADMIN_GROUP
 from analytics.services import followup_rollup_rebuild
 from analytics.survey_rollups import survey_rollup_rebuild
-from customers.demo import seed_customers
-from customers.demo_leads import seed_leads
+from crm.demo.appointments import seed_appointments
+from crm.demo.calls import seed_call_history
+from crm.demo.complaints import seed_complaint_setup, seed_complaints
+from crm.demo.customers import seed_customers
+from crm.demo.leads import seed_leads
+from crm.demo.service import seed_call_setup, seed_plans, seed_surveys
+from crm.demo.surveys import seed_survey_responses
 from customers.services.quality import completeness_seed
-from service.demo import seed_call_setup, seed_plans, seed_surveys
-from service.demo_appointments import seed_appointments
-from service.demo_calls import seed_call_history
-from service.demo_complaints import seed_complaint_setup, seed_complaints
-from service.demo_surveys import seed_survey_responses
 from service.generation import generate
 
 DEMO_PASSWORD = "crm-demo-2026"
