@@ -13,9 +13,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from analytics.complaint_report import ComplaintReport
-from analytics.selectors import Figures, Report
-from analytics.survey_results import Line, SurveyReport
+from analytics.selectors.complaints import ComplaintReport
+from analytics.selectors.followups import Figures, Report
+from analytics.selectors.surveys import Line, SurveyReport
 from customers.tabular import risky
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -44,7 +44,8 @@ def department_condition(department_id: int, *, staff: str = "staff", department
 class ReportFilter(django_filters.FilterSet):
     """The period, department and staff member of a report over rollup rows (keyed by staff and department)."""
 
-    # the period is applied by analytics.selectors: day rows for its edges, month rows for the months it covers
+    # the period is applied by analytics.selectors.followups: day rows for its edges, month rows for the months
+    # it covers
     date_from = django_filters.DateFilter(label=_("From"), method="period",
                                           widget=forms.DateInput(attrs={"type": "date"}))
     date_to = django_filters.DateFilter(label=_("To"), method="period", widget=forms.DateInput(attrs={"type": "date"}))

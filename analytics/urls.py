@@ -2,16 +2,28 @@
 
 from django.urls import path
 
-from analytics import views, views_complaints, views_manufacturer, views_surveys
+from analytics.views import complaints, followups, manufacturer, surveys
 
 app_name = "analytics"
-urlpatterns = [
-    path("followups/", views.followup_report, name="followups"),
-    path("followups/export/", views.followup_report_export, name="followups_export"),
-    path("surveys/", views_surveys.survey_report, name="surveys"),
-    path("surveys/export/", views_surveys.survey_report_export, name="surveys_export"),
-    path("surveys/manufacturer/", views_manufacturer.import_list, name="manufacturer_imports"),
-    path("surveys/manufacturer/<int:pk>/", views_manufacturer.import_detail, name="manufacturer_import"),
-    path("complaints/", views_complaints.complaint_report_page, name="complaints"),
-    path("complaints/export/", views_complaints.complaint_report_export, name="complaints_export"),
+
+followup_patterns = [
+    path("followups/", followups.followup_report, name="followups"),
+    path("followups/export/", followups.followup_report_export, name="followups_export"),
 ]
+
+survey_patterns = [
+    path("surveys/", surveys.survey_report, name="surveys"),
+    path("surveys/export/", surveys.survey_report_export, name="surveys_export"),
+]
+
+manufacturer_patterns = [
+    path("surveys/manufacturer/", manufacturer.import_list, name="manufacturer_imports"),
+    path("surveys/manufacturer/<int:pk>/", manufacturer.import_detail, name="manufacturer_import"),
+]
+
+complaint_patterns = [
+    path("complaints/", complaints.complaint_report_page, name="complaints"),
+    path("complaints/export/", complaints.complaint_report_export, name="complaints_export"),
+]
+
+urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns

@@ -1,6 +1,6 @@
-"""Rollup tables of the follow-up report (回访报告), filled set-based by analytics.services from the raw
-follow-ups, calls and answers, so the report reads a few thousand rollup rows instead of a year of raw ones:
-days for the edges of a period, months for the calendar months it covers whole.
+"""Rollup tables of the follow-up report (回访报告), filled set-based by analytics.services.followup_rollups
+from the raw follow-ups, calls and answers, so the report reads a few thousand rollup rows instead of a year of raw
+ones: days for the edges of a period, months for the calendar months it covers whole.
 
 Rows are keyed by day (or month), plan, staff member and department, so the role's visibility is applied on the rollup
 rows exactly as on the follow-ups: a follow-up belongs to its assignee (or its department's queue when

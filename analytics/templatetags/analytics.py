@@ -38,7 +38,7 @@ THEIR_CELLS = ('<td class="text-end table-light">{}</td><td class="text-end tabl
 
 @register.simple_tag
 def score_line(line, manufacturer: bool) -> str:
-    """One line of a survey results table (analytics.survey_results.Line), ours then, with `manufacturer`, the
+    """One line of a survey results table (analytics.selectors.surveys.Line), ours then, with `manufacturer`, the
     manufacturer's figures. A tag rather than an included template: the staff table has hundreds of lines."""
     ours, theirs = line.ours, line.theirs
     cells = [line.label, ours.invited, ours.answered, percent(ours.response_rate), score(ours.csi),

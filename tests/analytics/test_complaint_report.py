@@ -16,7 +16,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from accounts.models import Department, Staff
-from analytics.complaint_report import complaint_report
+from analytics.selectors.complaints import complaint_report
 from customers.models import Customer
 from service.models import Complaint, ComplaintCategory
 

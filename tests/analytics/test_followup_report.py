@@ -15,8 +15,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth
-from analytics.selectors import split_period
-from analytics.services import followup_rollup_refresh
+from analytics.selectors.followups import split_period
+from analytics.services.followup_rollups import followup_rollup_refresh
 from service.generation import tenant_today
 from service.models import FollowUpPlan
 from tests.analytics.fixtures import PERIOD, Data, at, seed_march

@@ -20,8 +20,8 @@ from django_scopes import scope
 from openpyxl import Workbook
 
 from accounts.models import Department, Position, PositionAssignment, Staff, User
-from analytics import manufacturer
 from analytics.models import ManufacturerImport, ManufacturerResponse, SurveyDay
+from analytics.services import manufacturer
 from customers.models import Customer
 from service.models import Survey
 

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 from accounts.models import Department
 from analytics import tasks
 from analytics.models import RollupState, SurveyAnswerDay, SurveyDay, SurveyMonth
-from analytics.survey_rollups import recent_range, survey_rollup_refresh
+from analytics.services.survey_rollups import recent_range, survey_rollup_refresh
 from service.models import Survey
 from tests.analytics.fixtures_surveys import SALES, Results, staff_of
 
@@ -226,7 +226,7 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
 
 
 def test_the_demo_seeds_six_months_of_answers_once(demo, in_scope, client_as):
-    from analytics.survey_rollups import survey_rollup_rebuild
+    from analytics.services.survey_rollups import survey_rollup_rebuild
     from crm.demo.surveys import seed_survey_responses
 
     with in_scope(demo):

@@ -53,7 +53,7 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
     from django_scopes import scope
 
     from accounts.models import Department, PositionAssignment, Staff, Tenant
-    from analytics.services import followup_rollup_rebuild
+    from analytics.services.followup_rollups import followup_rollup_rebuild
     from service.generation import tenant_today
     from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan
 

@@ -24,7 +24,7 @@ def prepare_survey_year(responses: int = RESPONSES) -> dict:
     from django_scopes import scope
 
     from accounts.models import PositionAssignment, Tenant
-    from analytics.survey_rollups import survey_rollup_rebuild
+    from analytics.services.survey_rollups import survey_rollup_rebuild
     from customers.models import Customer
     from service.generation import tenant_today
     from service.models import QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse

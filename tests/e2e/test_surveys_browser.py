@@ -12,7 +12,7 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from accounts.models import Department, Tenant, User
-from analytics.survey_rollups import survey_rollup_refresh
+from analytics.services.survey_rollups import survey_rollup_refresh
 from customers.models import Customer
 from service import surveys
 from service.generation import tenant_today

@@ -46,13 +46,14 @@ RAW_SQL = {
     "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
     "customers/services/leads.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
     "customers/services/quality.py": 3,  # set-based completeness of one tenant
-    "analytics/services.py": 1,  # set-based refresh of one tenant's follow-up report rollups
-    "analytics/selectors.py": 2,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
-    "analytics/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
-    "analytics/survey_results.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
+    "analytics/services/followup_rollups.py": 1,  # set-based refresh of one tenant's follow-up report rollups
+    # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
+    "analytics/selectors/followups.py": 2,
+    "analytics/services/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
+    "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     # the manufacturer's results import: the tenant's survey-rollup advisory lock, and the upsert of one tenant's
     # rows (INSERT … ON CONFLICT on the questionnaire number; every row carries the batch's tenant)
-    "analytics/manufacturer.py": 2,
+    "analytics/services/manufacturer.py": 2,
     "service/generation.py": 1,  # set-based follow-up generation of one tenant
     # one tenant's survey invitations: queueing INSERT … SELECT and its lock, the due ones, claim-and-record,
     # phone calls, the sender's lock and its release

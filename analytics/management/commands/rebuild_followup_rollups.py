@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
-from analytics.services import followup_rollup_rebuild
-from analytics.survey_rollups import survey_rollup_rebuild
+from analytics.services.followup_rollups import followup_rollup_rebuild
+from analytics.services.survey_rollups import survey_rollup_rebuild
 
 
 def _day(value: str) -> date:

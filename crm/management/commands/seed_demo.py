@@ -15,8 +15,8 @@ from django_scopes import scope
 from accounts import selectors, services
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
-from analytics.services import followup_rollup_rebuild
-from analytics.survey_rollups import survey_rollup_rebuild
+from analytics.services.followup_rollups import followup_rollup_rebuild
+from analytics.services.survey_rollups import survey_rollup_rebuild
 from crm.demo.appointments import seed_appointments
 from crm.demo.calls import seed_call_history
 from crm.demo.complaints import seed_complaint_setup, seed_complaints

@@ -1,10 +1,10 @@
 """Reads of the survey results (满意度调查结果): response rate, CSI, CSAT and NPS per survey, month, department,
 consultant or advisor, ours next to the manufacturer's; the answers per question; the latest verbatim answers.
 
-The figures come from the rollup tables (analytics.survey_rollups) in one GROUPING SETS query, the answers per
+The figures come from the rollup tables (analytics.services.survey_rollups) in one GROUPING SETS query, the answers per
 question in a second, the verbatims from raw rows with a limit (the newest responses' written answers, along
 their own index): a fixed number of queries whatever the period or the amount of data. Role visibility
-and the filters are those of the follow-up report (analytics.selectors), and a survey programme's team (the
+and the filters are those of the follow-up report (analytics.selectors.followups), and a survey programme's team (the
 department that runs it) sees all of that programme's results."""
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from django_scopes import scope
 from accounts.models import Department
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
-from analytics import selectors
 from analytics.filters import SurveyReportFilter, department_condition
 from analytics.models import (
     ManufacturerResponse,
@@ -35,7 +34,8 @@ from analytics.models import (
     SurveyDay,
     SurveyMonth,
 )
-from analytics.selectors import (
+from analytics.selectors import followups
+from analytics.selectors.followups import (
     QuestionResult,
     month_start,
     presets,
@@ -270,7 +270,7 @@ def _labelled(found: dict[str, dict], tenant_id: int) -> tuple[list[Line], list[
 
 def answer_results(user, filterset: SurveyReportFilter) -> list[QuestionResult]:
     """Each question of our surveys: how often each value was answered, and the mean of a scale."""
-    return selectors.answer_results(user, filterset, day_model=SurveyAnswerDay, month_model=SurveyAnswerMonth,
+    return followups.answer_results(user, filterset, day_model=SurveyAnswerDay, month_model=SurveyAnswerMonth,
                                     run_by=RUN_BY)
 
 

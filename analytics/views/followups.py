@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from analytics import exports, selectors
+from analytics import exports
+from analytics.selectors.followups import followup_report as followup_report_for
 from crm.access import staff_view
 
 REPORT_PERM = "analytics.view_followup_report"
@@ -16,15 +17,15 @@ REPORT_PERM = "analytics.view_followup_report"
 @staff_view(perm=REPORT_PERM)
 @require_GET
 def followup_report(request):
-    report = selectors.followup_report(request.user, request.GET, tenant=request.tenant)
-    return render(request, "analytics/followup_report.html", {"report": report, "form": report.filterset.form})
+    report = followup_report_for(request.user, request.GET, tenant=request.tenant)
+    return render(request, "analytics/followups/report.html", {"report": report, "form": report.filterset.form})
 
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
 def followup_report_export(request):
     """The per-specialist and per-plan tables as an Excel workbook, with the page's filters."""
-    report = selectors.followup_report(request.user, request.GET, tenant=request.tenant, tables_only=True)
+    report = followup_report_for(request.user, request.GET, tenant=request.tenant, tables_only=True)
     if not report.valid:  # the page shows what is wrong with the filters
         return redirect(f"{reverse('analytics:followups')}?{request.GET.urlencode()}")
     workbook = exports.report_workbook(report, tenant_name=request.tenant.name)

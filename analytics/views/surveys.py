@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from analytics import exports, survey_results
+from analytics import exports
+from analytics.selectors.surveys import survey_report as survey_report_for
 from crm.access import staff_view
 
 REPORT_PERM = "analytics.view_survey_report"
@@ -16,8 +17,8 @@ REPORT_PERM = "analytics.view_survey_report"
 @staff_view(perm=REPORT_PERM)
 @require_GET
 def survey_report(request):
-    report = survey_results.survey_report(request.user, request.GET, tenant=request.tenant)
-    return render(request, "analytics/survey_report.html", {
+    report = survey_report_for(request.user, request.GET, tenant=request.tenant)
+    return render(request, "analytics/surveys/report.html", {
         "report": report, "form": report.filterset.form,
         "can_import": request.user.has_perm("analytics.import_manufacturer_results")})
 
@@ -26,7 +27,7 @@ def survey_report(request):
 @require_GET
 def survey_report_export(request):
     """The tables of the page (per month, survey, department, staff member, question) as an Excel workbook."""
-    report = survey_results.survey_report(request.user, request.GET, tenant=request.tenant, tables_only=True)
+    report = survey_report_for(request.user, request.GET, tenant=request.tenant, tables_only=True)
     if not report.valid:  # the page shows what is wrong with the filters
         return redirect(f"{reverse('analytics:surveys')}?{request.GET.urlencode()}")
     workbook = exports.survey_workbook(report, tenant_name=request.tenant.name)

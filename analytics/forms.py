@@ -1,10 +1,10 @@
 """Forms of the manufacturer's survey results import: the upload, and the mapping of their columns to our
-fields. They bind and check input; analytics.manufacturer decides."""
+fields. They bind and check input; analytics.services.manufacturer decides."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from analytics.manufacturer import FIELDS, MAX_ROWS, SCORES
+from analytics.services.manufacturer import FIELDS, MAX_ROWS, SCORES
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
 from customers.tabular import MAX_UPLOAD_BYTES

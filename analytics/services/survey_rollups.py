@@ -1,5 +1,5 @@
-"""Writes of the survey results: their rollups, refreshed set-based per tenant (as analytics.services does the
-follow-up report's).
+"""Writes of the survey results: their rollups, refreshed set-based per tenant (as
+analytics.services.followup_rollups does the follow-up report's).
 
 `survey_rollup_refresh` recomputes a range of occasion days from the raw invitations, responses, answers and
 the manufacturer's imported responses in one transaction: the range's day rows deleted and inserted again with
@@ -28,7 +28,7 @@ from analytics.models import (
     SurveyDay,
     SurveyMonth,
 )
-from analytics.services import MAX_RANGE_DAYS
+from analytics.services.followup_rollups import MAX_RANGE_DAYS
 from service.generation import tenant_today
 from service.models import Question, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 

@@ -9,9 +9,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from analytics import manufacturer as services
-from analytics.forms_manufacturer import ManufacturerMappingForm, ManufacturerUploadForm
+from analytics.forms import ManufacturerMappingForm, ManufacturerUploadForm
 from analytics.models import ManufacturerImport
+from analytics.selectors.manufacturer import manufacturer_file_columns, manufacturer_import_list
+from analytics.services import manufacturer as services
 from crm.access import staff_view
 from crm.forms import apply_errors
 
@@ -31,7 +32,7 @@ def import_list(request):
             return redirect("analytics:manufacturer_import", pk=batch.pk)
         except ValidationError as error:
             apply_errors(form, error)
-    imports = services.manufacturer_import_list(limit=LIST_LIMIT)
+    imports = manufacturer_import_list(limit=LIST_LIMIT)
     return render(request, "analytics/manufacturer/list.html", {
         "form": form, "imports": imports, "capped": len(imports) == LIST_LIMIT, "limit": LIST_LIMIT})
 
@@ -68,7 +69,7 @@ def import_detail(request, pk):
         context["mapping"] = [(labels[key], header) for key, header in batch.columns.items() if key in labels]
         return render(request, "analytics/manufacturer/detail.html", context)
     try:
-        columns = services.manufacturer_file_columns(batch)
+        columns = manufacturer_file_columns(batch)
     except ValidationError as error:
         return render(request, "analytics/manufacturer/detail.html", {**context, "file_error": error.messages[0]})
     form = ManufacturerMappingForm(request.POST if action else None, headers=columns.headers, columns=batch.columns)

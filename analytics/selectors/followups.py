@@ -33,7 +33,7 @@ from accounts.selectors import role_kinds_of, staff_directory
 from accounts.visibility import visibility_for
 from analytics.filters import FollowUpReportFilter, ReportFilter, department_condition
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
-from analytics.services import local_midnight
+from analytics.services.followup_rollups import local_midnight
 from crm.paging import Page, keyset_page
 from service.generation import tenant_today
 from service.models import Answer, FollowUpCall, Question

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import staff_directory
 from analytics.filters import ComplaintReportFilter
-from analytics.selectors import month_start, presets, rate, report_params, staff_choices
+from analytics.selectors.followups import month_start, presets, rate, report_params, staff_choices
 from service.generation import tenant_today
 from service.models import Complaint, Severity
 from service.selectors_complaints import complaints_visible_to

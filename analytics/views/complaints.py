@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from analytics import exports
-from analytics.complaint_report import complaint_report
+from analytics.selectors.complaints import complaint_report
 from crm.access import staff_view
 
 REPORT_PERM = "service.view_complaint_report"
@@ -18,7 +18,7 @@ REPORT_PERM = "service.view_complaint_report"
 @require_GET
 def complaint_report_page(request):
     report = complaint_report(request.user, request.GET, tenant=request.tenant)
-    return render(request, "analytics/complaint_report.html", {"report": report, "form": report.filterset.form})
+    return render(request, "analytics/complaints/report.html", {"report": report, "form": report.filterset.form})
 
 
 @staff_view(perm=REPORT_PERM)

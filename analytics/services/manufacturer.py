@@ -33,16 +33,15 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from accounts.models import Department, PositionAssignment, Staff, User
 from analytics.models import ManufacturerImport, ManufacturerResponse
-from analytics.services import MAX_RANGE_DAYS
-from analytics.survey_rollups import LOCK_NAMESPACE, survey_rollup_refresh
+from analytics.selectors.manufacturer import manufacturer_file_sheet
+from analytics.services.followup_rollups import MAX_RANGE_DAYS
+from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollup_refresh
 from customers.models import Customer, Vehicle
 from customers.services.import_checks import Bad, parse_date, parse_mobile
-from customers.tabular import MAX_UPLOAD_BYTES, Sheet, read_sheet
+from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
 from service.generation import tenant_today
 
 MAX_ROWS = 100_000  # a month of a large dealer group is ~20,000
-SAMPLE_ROWS = 50  # rows read for the sample values of the mapping page
-SAMPLES = 3  # distinct sample values shown per column
 SHOWN_ERRORS = 50  # row errors listed when an import is refused; the rest are counted
 LOOKUP_CHUNK = 5_000  # mobiles or VINs per query
 UPSERT_PAGE = 1_000  # rows per INSERT statement
@@ -192,48 +191,6 @@ def manufacturer_upload(*, tenant, staff: Staff, survey, upload) -> Manufacturer
     batch.file.save(name, ContentFile(data), save=False)
     batch.save()
     return batch
-
-
-def _read(batch: ManufacturerImport) -> Sheet:
-    try:
-        with batch.file.open("rb") as handle:
-            data = handle.read()
-    except (FileNotFoundError, OSError, ValueError):
-        raise ValidationError(_("The uploaded file is gone. Delete this import and upload the file again.")) \
-            from None
-    return read_sheet(data, batch.original_name)
-
-
-@dataclass
-class FileColumns:
-    headers: list[str]  # the named columns, in the file's order
-    samples: dict[str, list[str]]  # header → a few distinct values from the first rows
-
-    @property
-    def pairs(self) -> list[tuple[str, list[str]]]:
-        return [(header, self.samples[header]) for header in self.headers]
-
-
-def manufacturer_file_columns(batch: ManufacturerImport) -> FileColumns:
-    """The file's column headers and a few sample values of each, for the mapping page (the first rows only)."""
-    sheet = _read(batch)
-    named = [(i, h) for i, h in enumerate(sheet.headers) if h]
-    samples: dict[str, list[str]] = {h: [] for _i, h in named}
-    for count, row in enumerate(sheet.rows):
-        if count >= SAMPLE_ROWS:
-            break
-        for index, header in named:
-            found = samples[header]
-            value = row[index]
-            if value and len(found) < SAMPLES and value[:40] not in found:
-                found.append(value[:40])
-    return FileColumns([h for _i, h in named], samples)
-
-
-def manufacturer_import_list(*, limit: int = 50) -> list[ManufacturerImport]:
-    """The active tenant's newest imports (a read, for the list page: capped, two joins, no count)."""
-    return list(ManufacturerImport.objects.select_related("survey", "created_by__user")
-                .order_by("-created_at", "-id")[:limit])
 
 
 # --- checking the rows ---------------------------------------------------------------------------------
@@ -502,7 +459,7 @@ def _link_customers(tenant, rows: list[Row]) -> None:
 def check_rows(batch: ManufacturerImport, columns: dict[str, str], skip_unknown_staff: bool) -> Checked:
     """Every row of the batch's file checked with this mapping (nothing written)."""
     try:
-        sheet = _read(batch)
+        sheet = manufacturer_file_sheet(batch)
         headers = sheet.headers
         columns = check_columns(columns, headers=[h for h in headers if h])
         checker = RowChecker(batch, headers, columns, skip_unknown_staff)
