@@ -10,9 +10,9 @@ from django_scopes import scope
 
 from accounts.models import Department, PositionAssignment, Staff
 from customers import demo as demo_data
-from customers import services
 from customers.demo import seed_customers
 from customers.models import Customer, CustomerTag, MileageReading, Purchase, ServiceVisit, Tag, Vehicle
+from customers.services import customers as services
 from customers.validators import normalize_mobile, normalize_vin, vin_check_digit
 
 pytestmark = pytest.mark.django_db
