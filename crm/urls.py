@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from crm import views
+from customers.urls import lead_patterns
 from service import views_surveys
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),
     path("customers/", include("customers.urls")),
-    path("leads/", include("customers.urls_leads")),
+    path("leads/", include((lead_patterns, "leads"))),
     path("service/", include("service.urls")),
     path("s/<str:token>/", views_surveys.survey_page, name="survey"),
     path("reports/", include("analytics.urls")),

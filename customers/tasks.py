@@ -1,23 +1,39 @@
-"""Celery tasks of the customer archive: thin wrappers over services, called with ids.
+"""Celery tasks of the customer archive: thin wrappers over services, called with ids. Found by the worker
+through crm/celery.py's autodiscovery (and customers/apps.py's ready()).
 
-(The import's tasks live in customers/tasks_import.py.)"""
+The export: export_customers, purge_exports, purge_exports_all.
+
+The import (customers.services.imports.import_run and import_check): both run with acks_late (a task whose
+worker died is delivered again) and time limits: past the soft limit the job fails with a message; past the
+hard one the worker process is killed and the task delivered again, and the job counts its attempts
+(customers.services.imports.MAX_ATTEMPTS) so that a file that takes its worker down ends with a message
+instead of taking down the next one. The hard limits stay below CELERY_VISIBILITY_TIMEOUT.
+
+Data quality: completeness_recompute_task."""
 
 from celery import shared_task
+from django.db import OperationalError
 
 from crm.tenancy import TenantTask
-from customers.services import transfers_export
+from customers.services import transfers
+
+RUN_SOFT_LIMIT, RUN_HARD_LIMIT = 45 * 60, 50 * 60  # seconds: 500,000 rows take a few minutes
+CHECK_SOFT_LIMIT, CHECK_HARD_LIMIT = 15 * 60, 17 * 60
+
+
+# --- export -----------------------------------------------------------------------------------------
 
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.export_customers")
 def export_customers(*, tenant_id: int, export_id: int) -> None:
     """Write one export file (CSV or XLSX); idempotent: a second delivery finds the job claimed."""
-    transfers_export.export_run(export_id=export_id)
+    transfers.export_run(export_id=export_id)
 
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.purge_exports")
 def purge_exports(*, tenant_id: int) -> None:
-    """Delete one tenant's export files older than transfers_export.KEEP_DAYS (idempotent)."""
-    transfers_export.exports_purge()
+    """Delete one tenant's export files older than transfers.KEEP_DAYS (idempotent)."""
+    transfers.exports_purge()
 
 
 @shared_task(acks_late=True, name="customers.purge_exports_all")
@@ -27,3 +43,44 @@ def purge_exports_all() -> None:
 
     for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
         purge_exports.delay(tenant_id=tenant_id)
+
+
+# --- import -----------------------------------------------------------------------------------------
+
+
+@shared_task(base=TenantTask, bind=True, acks_late=True, name="customers.import_customers", max_retries=10,
+             soft_time_limit=RUN_SOFT_LIMIT, time_limit=RUN_HARD_LIMIT)
+def import_customers(self, *, tenant_id: int, import_id: int) -> None:
+    """Run one queued import. Idempotent: the run claims the job with a compare-and-set from queued to
+    running, so a re-delivered task for a job that is running or done does nothing. Re-delivered while the
+    job is running (its worker died), the task comes back once the job is stale and takes it over."""
+    from customers.models import ImportJob, JobStatus
+    from customers.services.imports import STALE_AFTER, import_run
+
+    if import_run(job_id=import_id) is None and ImportJob.objects.filter(
+            pk=import_id, status=JobStatus.RUNNING).exists():
+        raise self.retry(countdown=STALE_AFTER.total_seconds() + 60)
+
+
+@shared_task(base=TenantTask, acks_late=True, name="customers.check_import", soft_time_limit=CHECK_SOFT_LIMIT,
+             time_limit=CHECK_HARD_LIMIT)
+def check_import(*, tenant_id: int, import_id: int, revision: int) -> None:
+    """Read and check every row of a draft import for its mapping's revision (the page shows the result).
+    Idempotent: a check of an older revision, or of a started import, keeps nothing."""
+    from customers.services.imports import import_check
+
+    import_check(job_id=import_id, revision=revision)
+
+
+# --- data quality -----------------------------------------------------------------------------------
+
+
+@shared_task(base=TenantTask, name="customers.completeness_recompute", acks_late=True,
+             autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def completeness_recompute_task(*, tenant_id, stages=None) -> int:
+    """Rescore a tenant's customers (only `stages`, when given) after its completeness rules changed.
+    Idempotent: a second delivery finds nothing to change."""
+    from accounts.models import Tenant
+    from customers.services.quality import completeness_recompute
+
+    return completeness_recompute(tenant=Tenant.objects.get(pk=tenant_id), stages=stages)

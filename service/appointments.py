@@ -25,9 +25,9 @@ from django.utils.translation import gettext_lazy
 from accounts.models import PositionAssignment, Staff
 from accounts.visibility import visibility_for, visible
 from crm.forms import MAX_ID, parse_date_param, parse_id
-from customers import services as customer_services
 from customers.models import Customer, Vehicle
-from customers.selectors import customer_reach, openable_customer, vehicles_of
+from customers.selectors.customers import customer_reach, openable_customer, vehicles_of
+from customers.services import customers as customer_services
 from customers.validators import normalize_mobile
 from service.generation import local_time, tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan

@@ -239,7 +239,7 @@ def filtered_customer_ids(query: str) -> list[int]:
     from django.http import QueryDict
 
     from customers.filters import CustomerFilter
-    from customers.selectors import search
+    from customers.selectors.customers import search
 
     params = QueryDict(query)
     filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))

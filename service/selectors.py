@@ -15,11 +15,12 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext, pgettext_lazy
 
 from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
-from customers.selectors import MAX_ID, customer_reach, vehicles_of
+from customers.selectors.customers import customer_reach, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.generation import tenant_today
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question, Survey, SurveyInvitation

@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
 from crm.widgets import FastSelect
 from customers import timeline
-from customers.selectors import MAX_ID
 from service.filters import team_departments, team_staff_choices
 from service.models import Complaint, ComplaintCategory, Severity
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import apply_errors, parse_id
-from customers.services import DuplicateMobile, DuplicateVin
+from customers.services.customers import DuplicateMobile, DuplicateVin
 from service import appointments
 from service.forms_appointments import BookingForm, LookupForm, RegisterForm
 from service.generation import local_time

@@ -14,7 +14,7 @@ from accounts.models import Staff
 from crm.access import staff_view
 from crm.forms import apply_errors, parse_id
 from customers.models import Customer
-from customers.selectors import customers_visible_to, openable_customer, search
+from customers.selectors.customers import customers_visible_to, openable_customer, search
 from service import complaints, selectors_complaints
 from service.forms_complaints import (
     ComplaintForm,

@@ -24,8 +24,8 @@ CUSTOMERS = [
 
 def seed_test_customers():
     from accounts.models import Department
-    from customers import services
     from customers.models import CompletenessRule, Customer, Tag
+    from customers.services import customers as services
     from tests.analytics import fixtures_surveys
     from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
     from tests.service import fixtures as fixtures_service

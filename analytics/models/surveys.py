@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
-from customers.models import import_path
+from customers.models.files import import_path
 
 
 class Source(models.TextChoices):

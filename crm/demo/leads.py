@@ -18,7 +18,8 @@ from django.utils import timezone
 from accounts.models import Department, PositionAssignment, RoleKind
 from crm.demo.customers import FEMALE_CHARS, MALE_CHARS, MOBILE_PREFIXES, MODELS, SURNAMES
 from customers.models import Customer, Lead, LeadEvent, Purchase
-from customers.services.leads import OPEN_STATUSES, PLATFORMS, insert_rows
+from customers.services.lead_imports import insert_rows
+from customers.services.leads import OPEN_STATUSES, PLATFORMS
 
 MAX_LEADS = 300
 CUSTOMERS_PER_LEAD = 5

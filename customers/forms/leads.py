@@ -7,10 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Staff
 from crm.widgets import FastSelect
-from customers.forms import DATE, StaffChoice, staff_choices
+from customers.forms.customers import DATE, StaffChoice, staff_choices
 from customers.models import Customer, Lead
-from customers.selectors import customers_visible_to
-from customers.services.leads import IMPORT_FIELDS, REQUIRED_IMPORT_FIELDS, Assign, next_statuses
+from customers.selectors.customers import customers_visible_to
+from customers.services.lead_imports import IMPORT_FIELDS, REQUIRED_IMPORT_FIELDS
+from customers.services.leads import Assign, next_statuses
 
 
 class _AssignFields(forms.Form):

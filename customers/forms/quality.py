@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Staff
 from accounts.visibility import visibility_for
 from crm.widgets import FastSelect
+from customers.completeness import requirement_sql
 from customers.models import CompletenessRule, Customer
 from customers.services.merge import MERGE_FIELDS
-from customers.services.quality import requirement_sql
 from customers.validators import display_mobile
 
 RADIO = forms.RadioSelect(attrs={"class": "form-check-input"})

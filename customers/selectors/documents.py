@@ -14,7 +14,7 @@ from accounts.visibility import visibility_for
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import CustomerDocument
-from customers.selectors import customers_visible_to
+from customers.selectors.customers import customers_visible_to
 
 _COLUMNS = tuple(f.attname for f in CustomerDocument._meta.concrete_fields)
 _DOCUMENTS = Prepared("customer_documents", lambda customer, tenant: CustomerDocument.objects

@@ -27,7 +27,7 @@ from django.utils.translation import gettext
 
 from crm.paging import keyset_page
 from customers.models import Customer, DuplicateDismissal, Vehicle
-from customers.selectors import customers_visible_to
+from customers.selectors.customers import customers_visible_to
 from customers.validators import normalized_or_blank
 
 WINDOW = 200

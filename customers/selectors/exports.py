@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm.paging import Page, keyset_page
 from customers.filters import CustomerFilter
 from customers.models import ExportJob
-from customers.selectors import SORTS, filtered_customers
+from customers.selectors.customers import SORTS, filtered_customers
 
 # what the list's query string carries that is not a filter
 NOT_FILTERS = ("after", "format", "csrfmiddlewaretoken")
@@ -29,7 +29,7 @@ def export_params(params: QueryDict) -> str:
 
 def export_queryset(user, params: QueryDict, *, request=None) -> tuple[CustomerFilter, QuerySet, tuple[str, ...]]:
     """The customers of the list as `user` sees it with these parameters (its filterset, the rows, the list's
-    order): customers.selectors.customer_list without the page."""
+    order): customers.selectors.customers.customer_list without the page."""
     filterset, queryset, sort = filtered_customers(user, params, request=request)
     return filterset, queryset, SORTS[sort][1]
 

@@ -16,10 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.visibility import visibility_for, visible
 from crm.paging import Page, capped_count, keyset_page
 from customers import timeline
-from customers.filters_leads import LeadFilter
+from customers.filters import LeadFilter
 from customers.models import Customer, ImportJob, ImportMapping, Lead
-from customers.selectors import MAX_QUERY, SHOWN_TAIL, customers_visible_to
-from customers.selectors import search as customer_search
+from customers.selectors.customers import MAX_QUERY, SHOWN_TAIL, customers_visible_to
+from customers.selectors.customers import search as customer_search
 from customers.services.leads import OPEN_STATUSES
 
 SORTS = {

@@ -20,10 +20,11 @@ from accounts.visibility import visibility_for, visible
 from crm.paging import capped_count, keyset_after
 from crm.prepared import Prepared
 from customers import timeline
+from customers.completeness import met_case_sql, requirement_sql, score
 from customers.forms.quality import MissingDataFilter
 from customers.models import CompletenessRule, Customer
-from customers.selectors import customers_visible_to
-from customers.services.quality import met_case_sql, requirement_sql, score
+from customers.relations import customer_relations
+from customers.selectors.customers import customers_visible_to
 
 Requirement = CompletenessRule.Requirement
 REQUIREMENT_LABELS = dict(Requirement.choices)
@@ -249,10 +250,8 @@ def attached_counts(survivor: Customer, merged: Customer) -> list[tuple[str, int
     """(what, survivor's count, merged customer's count) for every kind of row a merge moves."""
     from django.db.models import Count
 
-    from customers.services.merge import _relations
-
     counts = []
-    for model, fk in _relations():
+    for model, fk in customer_relations():
         per = dict(model._default_manager.filter(**{f"{fk.name}__in": [survivor.pk, merged.pk]})
                    .values_list(fk.name).annotate(n=Count("pk")).order_by().values_list(fk.name, "n"))
         if per:

@@ -2,7 +2,7 @@
 
 * New customers are written with COPY, batch by batch, with primary keys taken from the sequence first so
   that their vehicles and tag links reference them without a round trip; each with its completeness score
-  (customers.services.quality's definition), through a temporary table. Customers to update are changed
+  (customers.completeness's definition), through a temporary table. Customers to update are changed
   with one `UPDATE … FROM unnest(…)` per batch, only where the file changes something.
 * Batches in their own transactions are written side by side by writer threads, one connection each,
   while the next chunk of the file is still being read (not for all or nothing: that is one transaction).
@@ -35,8 +35,8 @@ from django_scopes import scope
 
 from accounts.models import User
 from crm.history import bulk_history
+from customers.completeness import score_sql
 from customers.models import Customer, ImportJob, JobStatus
-from customers.services import quality
 from customers.services.import_checks import COMPANY_WORDS, Row
 from customers.services.import_plan import (
     CustomerChange,
@@ -149,7 +149,7 @@ class Importer:
         self.tag_ids: dict[str, int] = {}
         self.plan: Plan | None = None  # while reading and writing side by side
         self.conflicts: list[tuple[Row, str]] = []  # rows refused while writing, with what they were to be
-        self.score_sql = quality.score_sql(job.tenant)
+        self.score_sql = score_sql(job.tenant)
 
     # -- the steps
     def run(self) -> ImportJob:

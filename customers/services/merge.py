@@ -30,7 +30,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff
 from customers.models import Customer, CustomerMerge, DuplicateDismissal
-from customers.services import _check_mobile_free, _touch_last_visit, quality
+from customers.relations import customer_relations, is_history
+from customers.services import quality
+from customers.services.customers import check_mobile_free, touch_last_visit
 
 # The profile fields a user picks from one customer or the other; "consent" is the consent record as a
 # whole (given, when, how, withdrawn), never half of one and half of the other.
@@ -39,32 +41,6 @@ MERGE_FIELDS = [
     "source", "tier", "stage", "owner", "department", "credit_grade", "credit_limit", "credit_review_on", "consent",
 ]
 CONSENT_FIELDS = ["marketing_consent", "consent_at", "consent_channel", "consent_withdrawn_at"]
-
-
-def _is_history(model) -> bool:
-    import pghistory.models
-
-    return issubclass(model, pghistory.models.Event)
-
-
-def _relations():
-    """Every relation pointing at Customer from another row: (model, foreign-key field)."""
-    for relation in Customer._meta.get_fields(include_hidden=True):
-        if not (relation.auto_created and not relation.concrete and relation.is_relation):
-            continue
-        model = relation.related_model
-        if relation.many_to_many:
-            through = relation.through
-            if not through._meta.auto_created:
-                continue  # an explicit through model is a relation of its own, visited separately
-            fk = next(f for f in through._meta.concrete_fields
-                      if f.is_relation and f.related_model is Customer)
-            yield through, fk
-            continue
-        fk = relation.field
-        if _is_history(model) or (model is CustomerMerge and fk.name == "merged") or model is DuplicateDismissal:
-            continue
-        yield model, fk
 
 
 def _unique_sets(model, fk) -> list[tuple[list[str], Q | None]]:
@@ -88,14 +64,14 @@ def _row_data(obj) -> dict:
 
 
 def _has_dependents(model) -> bool:
-    return any(r.auto_created and not r.concrete and r.is_relation and not _is_history(r.related_model)
+    return any(r.auto_created and not r.concrete and r.is_relation and not is_history(r.related_model)
                for r in model._meta.get_fields(include_hidden=True))
 
 
 def _move_related(survivor: Customer, merged: Customer) -> tuple[dict, dict]:
     """Point every row of `merged` at `survivor`. Returns (moved counts, dropped duplicates)."""
     moved, dropped = {}, {}
-    for model, fk in _relations():
+    for model, fk in customer_relations():
         manager = model._default_manager
         key = f"{model._meta.label_lower}.{fk.name}"
         rows = manager.filter(**{fk.name: merged.pk})
@@ -185,9 +161,9 @@ def customer_merge(*, survivor: Customer, merged: Customer, by: Staff | None, fi
 
     _take(survivor, merged, fields)
     _check_profile(survivor)
-    _check_mobile_free(survivor)
+    check_mobile_free(survivor)
     survivor.save()  # a normal save: the change history shows which fields changed, by whom
-    _touch_last_visit(survivor)
+    touch_last_visit(survivor)
     quality.completeness_refresh(survivor)
     return CustomerMerge.objects.create(tenant=survivor.tenant, survivor=survivor, merged=merged, merged_by=by,
                                         snapshot=snapshot, moved=moved)

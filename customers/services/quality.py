@@ -3,21 +3,12 @@
 
 Score = sum of the weights of the requirements the customer meets / sum of the weights of the rules
 for their lifecycle stage × 100, rounded half up; NULL when the tenant set no rule for the stage.
-
-What each requirement means (`REQUIREMENT_SQL`, the only definition; pages and filters use it too):
-
-* mobile, e-mail, WeChat ID, gender, address, ID number: the field is filled in;
-* birthday: a date is recorded; owner: a staff member owns the customer (a team queue is not an owner);
-* consent: a marketing-consent decision is on record — consent given (``marketing_consent``) or a
-  withdrawal recorded (``consent_withdrawn_at``). A customer never asked has neither: that is what
-  is missing. (The archive cannot tell "asked and refused" from "never asked" unless consent was
-  once given and withdrawn, so a refusal is recorded by giving and withdrawing it.);
-* vehicle / purchase: at least one vehicle / purchase is registered.
+What each requirement means, and the SQL of the score, is customers.completeness.
 
 Writers:
 
 * `completeness_refresh(customer)`: one UPDATE … WHERE pk, reading the rules inside the statement;
-  called at the end of every archive write (customers.services) and after a merge.
+  called at the end of every archive write (customers.services.customers) and after a merge.
 * `completeness_recompute(tenant=…, stages=…)`: set-based UPDATEs for a whole tenant (one statement
   per range of 20,000 ids), the rules written into a CASE; run by the Celery task
   `customers.completeness_recompute` whenever a tenant administrator changes a rule, by
@@ -36,98 +27,21 @@ import time
 from django.db import connection, transaction
 from django.db.models import Max, Min
 
-from customers.models import CompletenessRule, Customer, Purchase, Vehicle
-
-Requirement = CompletenessRule.Requirement
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-# One SQL condition per requirement, over a customer row named {c}.
-REQUIREMENT_SQL = {
-    Requirement.MOBILE: "{c}.mobile <> ''",
-    Requirement.EMAIL: "{c}.email <> ''",
-    Requirement.WECHAT: "{c}.wechat_id <> ''",
-    Requirement.GENDER: "{c}.gender <> ''",
-    Requirement.BIRTHDAY: "{c}.birthday IS NOT NULL",
-    Requirement.ADDRESS: "{c}.address <> ''",
-    Requirement.ID_NUMBER: "{c}.id_number <> ''",
-    Requirement.OWNER: "{c}.owner_id IS NOT NULL",
-    Requirement.CONSENT: "({c}.marketing_consent OR {c}.consent_withdrawn_at IS NOT NULL)",
-    Requirement.VEHICLE: (f"EXISTS (SELECT 1 FROM {_table(Vehicle)} v "
-                          "WHERE v.tenant_id = {c}.tenant_id AND v.customer_id = {c}.id)"),
-    Requirement.PURCHASE: (f"EXISTS (SELECT 1 FROM {_table(Purchase)} p "
-                           "WHERE p.tenant_id = {c}.tenant_id AND p.customer_id = {c}.id)"),
-}
-assert set(REQUIREMENT_SQL) == set(Requirement), "every requirement needs its SQL"
-
-CUSTOMER_TABLE = _table(Customer)
-
-
-def requirement_sql(requirement: str, c: str = CUSTOMER_TABLE) -> str:
-    """The condition that `requirement` is met, for the customer row `c` (a table name or alias)."""
-    return REQUIREMENT_SQL[requirement].format(c=c)
-
-
-def met_case_sql(requirement_column: str, c: str) -> str:
-    """CASE <rule's requirement> WHEN 'mobile' THEN <met> … END: whether a rule row is met by customer `c`."""
-    whens = " ".join(f"WHEN '{req.value}' THEN {requirement_sql(req, c)}" for req in Requirement)
-    return f"(CASE {requirement_column} {whens} ELSE false END)"
-
-
-def score(met_weight: int, total_weight: int) -> int | None:
-    """The percentage, rounded half up as PostgreSQL's round(numeric) does for positive numbers."""
-    if not total_weight:
-        return None
-    return (200 * met_weight + total_weight) // (2 * total_weight)
-
-
-# --- one customer --------------------------------------------------------------------------------
-
-_REFRESH_SQL = f"""
-UPDATE {CUSTOMER_TABLE} AS c SET completeness = (
-    SELECT round(100.0 * sum(CASE WHEN {met_case_sql("r.requirement", "c")} THEN r.weight ELSE 0 END)
-                 / nullif(sum(r.weight), 0))
-    FROM {_table(CompletenessRule)} r WHERE r.tenant_id = c.tenant_id AND r.stage = c.stage)
-WHERE c.id = %s AND c.tenant_id = %s
-RETURNING c.completeness
-"""
+from customers.completeness import CUSTOMER_TABLE, REFRESH_SQL, Requirement, score_sql
+from customers.models import CompletenessRule, Customer
 
 
 def completeness_refresh(customer: Customer) -> int | None:
     """Recompute one customer's score after a write to their record: one UPDATE … WHERE pk (the rules
     are read inside the statement). Sets and returns `customer.completeness`."""
     with connection.cursor() as cursor:
-        cursor.execute(_REFRESH_SQL, [customer.pk, customer.tenant_id])
+        cursor.execute(REFRESH_SQL, [customer.pk, customer.tenant_id])
         row = cursor.fetchone()
     customer.completeness = row[0] if row else None
     return customer.completeness
 
 
 # --- a whole tenant ------------------------------------------------------------------------------
-
-
-def _stage_score_sql(rules: list[tuple[str, int]]) -> str:
-    total = sum(weight for _requirement, weight in rules)
-    parts = " + ".join(f"(CASE WHEN {requirement_sql(req, 'c')} THEN {int(weight)} ELSE 0 END)"
-                       for req, weight in rules)
-    return f"round(100.0 * ({parts}) / {int(total)})"
-
-
-def score_sql(tenant) -> str:
-    """The completeness score of a customer row `c` under the tenant's rules: a CASE over the stage
-    (NULL for a stage without rules). Also written by the import with each row it inserts."""
-    by_stage: dict[str, list[tuple[str, int]]] = {}
-    for stage, requirement, weight in (CompletenessRule.objects.filter(tenant=tenant)
-                                       .order_by("stage", "requirement")
-                                       .values_list("stage", "requirement", "weight")):
-        if stage in Customer.Stage.values:
-            by_stage.setdefault(stage, []).append((requirement, weight))
-    whens = " ".join(f"WHEN '{stage}' THEN {_stage_score_sql(rules)}" for stage, rules in by_stage.items())
-    return f"(CASE c.stage {whens} ELSE NULL END)" if whens else "NULL::integer"
-
 
 BATCH = 20_000  # customer ids per statement: row locks are held for seconds, not minutes
 
@@ -163,7 +77,7 @@ def completeness_recompute(*, tenant, stages=None, batch: int = BATCH, only_chan
 
 def completeness_recompute_later(*, tenant_id: int, stages=None) -> None:
     """Enqueue the set-based recompute for the tenant once the current transaction commits."""
-    from customers.tasks_quality import completeness_recompute_task
+    from customers.tasks import completeness_recompute_task
 
     stages = sorted(set(stages)) if stages is not None else None
     transaction.on_commit(lambda: completeness_recompute_task.delay(tenant_id=tenant_id, stages=stages))

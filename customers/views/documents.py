@@ -9,9 +9,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from crm.access import staff_view
 from crm.forms import apply_errors
-from customers import selectors
 from customers.forms.documents import DocumentForm
 from customers.models import Customer, CustomerDocument
+from customers.selectors import customers as selectors
 from customers.selectors.documents import document_for
 from customers.services import documents as services
 
@@ -29,7 +29,7 @@ def document_add(request, pk):
             return redirect("customers:detail", pk=customer.pk)
         except ValidationError as error:
             apply_errors(form, error)
-    return render(request, "customers/sub_form.html", {
+    return render(request, "customers/customers/sub_form.html", {
         "form": form, "customer": customer, "title": _("Add a document"), "multipart": True, "submit": _("Upload"),
         "intro": _("A scan or photo of a paper document: purchase contract, work order, settlement statement."),
     })
@@ -40,7 +40,7 @@ def document_add(request, pk):
 def document_download(request, pk):
     document, can_download = document_for(request, pk)
     if not can_download:
-        return render(request, "customers/document_refused.html", {"document": document}, status=403)
+        return render(request, "customers/documents/document_refused.html", {"document": document}, status=403)
     try:
         handle = document.file.open("rb")
     except (FileNotFoundError, ValueError):

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import apply_errors
-from customers.filters_leads import platforms_in_use
+from customers.filters import platforms_in_use
 from customers.forms.leads import (
     LeadAssignForm,
     LeadForm,
@@ -23,9 +23,10 @@ from customers.forms.leads import (
 )
 from customers.models import ImportJob, ImportMapping, Lead
 from customers.selectors import leads as selectors
-from customers.selectors import openable_customer
-from customers.services import DuplicateVin
+from customers.selectors.customers import openable_customer
+from customers.services import lead_imports
 from customers.services import leads as services
+from customers.services.customers import DuplicateVin
 from customers.tabular import read_sheet
 from customers.validators import normalized_or_blank
 
@@ -225,7 +226,7 @@ def lead_import(request):
         messages.error(request, error.messages[0] if isinstance(error, ValidationError)
                        else _("The uploaded file is gone; upload it again."))
         return redirect("leads:import")
-    guessed = services.guess_columns(sheet.headers)
+    guessed = lead_imports.guess_columns(sheet.headers)
     initial = {f"col_{name}": header for name, header in guessed.items()}
     initial["assign"] = services.Assign.ROUND_ROBIN
     form = LeadImportMapForm(request.POST if request.method == "POST" else None, headers=sheet.headers,
@@ -235,12 +236,12 @@ def lead_import(request):
         data = form.cleaned_data
         try:
             if request.POST.get("action") == "import":
-                result = services.lead_import(job=job, staff=request.staff, headers=sheet.headers, rows=sheet.rows,
-                                              columns=form.columns(), platform=data["platform"],
-                                              department=data["department"], assign=data["assign"])
+                result = lead_imports.lead_import(job=job, staff=request.staff, headers=sheet.headers, rows=sheet.rows,
+                                                  columns=form.columns(), platform=data["platform"],
+                                                  department=data["department"], assign=data["assign"])
                 return render(request, "customers/leads/import_result.html", {"job": job, "result": result})
-            plan = services.lead_import_plan(tenant=request.tenant, headers=sheet.headers, rows=sheet.rows,
-                                             columns=form.columns(), platform=data["platform"])
+            plan = lead_imports.lead_import_plan(tenant=request.tenant, headers=sheet.headers, rows=sheet.rows,
+                                                 columns=form.columns(), platform=data["platform"])
             context.update(plan=plan, preview=(plan.rejected + plan.existing + plan.new)[:PREVIEW_ROWS])
         except ValidationError as error:
             apply_errors(form, error)

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import apply_errors
-from customers import selectors
 from customers.forms.quality import MergeForm
 from customers.models import Customer
+from customers.selectors import customers as selectors
 from customers.selectors.duplicates import duplicate_scan
 from customers.selectors.quality import attached_counts, missing_data_list
 from customers.services.merge import customer_merge, duplicate_dismiss

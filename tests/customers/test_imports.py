@@ -20,9 +20,9 @@ from openpyxl import Workbook
 
 from accounts.models import Department, Staff
 from customers.models import Customer, CustomerTag, ImportJob, ImportMapping, JobStatus, Vehicle
-from customers.selectors import search
+from customers.selectors.customers import search
 from customers.services import import_writes, imports
-from customers.tasks_import import import_customers
+from customers.tasks import import_customers
 from customers.validators import normalize_mobile, vin_check_digit
 
 BOM = b"\xef\xbb\xbf"
@@ -1057,7 +1057,7 @@ def test_an_import_that_takes_its_worker_down_twice_fails_with_a_message(demo, c
 
 
 def test_the_import_tasks_have_time_limits_below_the_redelivery_timeout(settings):
-    from customers.tasks_import import check_import
+    from customers.tasks import check_import
 
     for task in (import_customers, check_import):
         assert task.soft_time_limit < task.time_limit < settings.CELERY_VISIBILITY_TIMEOUT

@@ -18,6 +18,7 @@ from django_scopes import scope
 from accounts.models import Department, Staff, Tenant
 from crm.demo.leads import seed_leads
 from customers.models import Customer, ImportJob, Lead, LeadEvent, Purchase, RoundRobin, Vehicle
+from customers.services import lead_imports
 from customers.services import leads as services
 from customers.services.leads import Assign, KnownMobile
 from customers.validators import vin_check_digit
@@ -331,15 +332,15 @@ def xlsx(rows) -> bytes:
 
 
 def test_columns_are_guessed_from_chinese_and_english_headers():
-    assert services.guess_columns(CSV_ROWS[0]) == {
+    assert lead_imports.guess_columns(CSV_ROWS[0]) == {
         "platform": "平台", "external_id": "线索ID", "name": "姓名", "mobile": "手机", "model_interest": "意向车型",
         "created": "创建时间", "note": "留言"}
-    assert services.guess_columns(["客户姓名", "联系电话", "线索编号", "车型", "留资时间", "备注"]) == {
+    assert lead_imports.guess_columns(["客户姓名", "联系电话", "线索编号", "车型", "留资时间", "备注"]) == {
         "name": "客户姓名", "mobile": "联系电话", "external_id": "线索编号", "model_interest": "车型",
         "created": "留资时间", "note": "备注"}
-    assert services.guess_columns(["Lead ID", "Customer Name", "Mobile Phone", "Comment"]) == {
+    assert lead_imports.guess_columns(["Lead ID", "Customer Name", "Mobile Phone", "Comment"]) == {
         "external_id": "Lead ID", "name": "Customer Name", "mobile": "Mobile Phone", "note": "Comment"}
-    assert services.guess_columns(["客户手机号", "电话"])["mobile"] == "电话"  # exact before contained
+    assert lead_imports.guess_columns(["客户手机号", "电话"])["mobile"] == "电话"  # exact before contained
 
 
 def upload(client, data: bytes, name: str):
@@ -657,7 +658,7 @@ def test_assign_page_round_robin(demo, client_as):
 
 
 def test_seed_leads_spreads_over_statuses_channels_and_platforms_once(demo):
-    from customers.services import purchase_record
+    from customers.services.customers import purchase_record
 
     with scope(tenant=demo):
         for name in ("王芳", "李强"):  # won demo leads are customers who bought
@@ -679,7 +680,7 @@ def test_seed_leads_spreads_over_statuses_channels_and_platforms_once(demo):
 
 
 def test_an_imported_lead_time_outside_1900_to_2100_is_refused_not_overflowed(demo):
-    from customers.services.leads import parse_time
+    from customers.services.lead_imports import parse_time
 
     with scope(tenant=demo):
         for text in ("9999-12-31 23:59", "0001-01-01 00:00"):

@@ -13,7 +13,6 @@ from guardian.models import UserObjectPermission
 from guardian.shortcuts import assign_perm
 
 from accounts.models import Department, Staff, User
-from customers import services
 from customers.models import (
     Customer,
     CustomerDocument,
@@ -23,7 +22,8 @@ from customers.models import (
     MobileReveal,
     Tag,
 )
-from customers.selectors import search
+from customers.selectors.customers import search
+from customers.services import customers as services
 from customers.services.merge import customer_merge, duplicate_dismiss
 from customers.validators import vin_check_digit
 

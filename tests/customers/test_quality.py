@@ -13,9 +13,9 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant
-from customers import services
 from customers.models import CompletenessRule, Customer
 from customers.selectors.quality import completeness_for
+from customers.services import customers as services
 from customers.services import quality
 from customers.validators import vin_check_digit
 from tests.waiting import wait_for

@@ -14,7 +14,7 @@ from django_scopes import scope
 
 from crm.demo.customers import seed_customers
 from customers.models import Customer
-from customers.selectors import LIST_FIELDS, PAGE_SIZE, SORTS, filtered_customers
+from customers.selectors.customers import LIST_FIELDS, PAGE_SIZE, SORTS, filtered_customers
 
 pytestmark = pytest.mark.django_db
 

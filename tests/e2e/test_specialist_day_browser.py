@@ -10,7 +10,7 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from accounts.models import Department, PositionAssignment, Tenant
-from customers import services as customer_services
+from customers.services import customers as customer_services
 from service.generation import tenant_today
 from service.models import Appointment, CallSettings, FollowUp, FollowUpPlan
 from tests.conftest import DEMO_PASSWORD

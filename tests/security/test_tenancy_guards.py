@@ -44,7 +44,7 @@ RAW_SQL = {
     "customers/selectors/quality.py": 2,  # completeness of one customer / the worklist
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
     "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
-    "customers/services/leads.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
+    "customers/services/lead_imports.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
     "customers/services/quality.py": 3,  # set-based completeness of one tenant
     "analytics/services/followup_rollups.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)

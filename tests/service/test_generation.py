@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django_scopes import scope
 
 from accounts.models import PositionAssignment, Staff
-from customers import services
 from customers.models import Customer, MileageReading
+from customers.services import customers as services
 from service.generation import generate, tenant_today
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Department
 from customers.models import Customer, CustomerNote
-from customers.selectors import customer_reach
+from customers.selectors.customers import customer_reach
 from service import appointments as appointment_services
 from service.generation import local_time, tenant_today
 from service.models import Appointment, Complaint, ComplaintCategory, FollowUp

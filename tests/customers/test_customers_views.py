@@ -8,8 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
 
 from accounts.models import Staff
-from customers import services
 from customers.models import Customer, MobileReveal
+from customers.services import customers as services
 from customers.validators import vin_check_digit
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_capped_count_says_plus(monkeypatch, client_as):
 
 
 def test_keyset_pages_walk_the_whole_list_without_overlap(monkeypatch, client_as):
-    monkeypatch.setattr("customers.selectors.PAGE_SIZE", 3)
+    monkeypatch.setattr("customers.selectors.customers.PAGE_SIZE", 3)
     client = client_as("demo.director")
     first = client.get("/customers/", {"sort": "name"}).content.decode()
     cursor = re.search(r'after=([^"&]+)', first).group(1)
@@ -285,7 +285,7 @@ def test_odd_list_input_is_not_a_500(client_as, params):
 
 
 def test_a_cursor_of_another_sort_shows_the_first_page(monkeypatch, client_as):
-    monkeypatch.setattr("customers.selectors.PAGE_SIZE", 1)
+    monkeypatch.setattr("customers.selectors.customers.PAGE_SIZE", 1)
     client = client_as("demo.director")
     cursor = re.search(r'after=([^"&]+)', client.get("/customers/", {"sort": "name"}).content.decode()).group(1)
     response = client.get(f"/customers/?sort=new&after={cursor}")
@@ -335,7 +335,7 @@ def test_analyst_cannot_edit(demo, client_as):
 
 
 def test_the_next_page_keeps_the_filters_and_search(monkeypatch, client_as):
-    monkeypatch.setattr("customers.selectors.PAGE_SIZE", 1)
+    monkeypatch.setattr("customers.selectors.customers.PAGE_SIZE", 1)
     page = client_as("demo.director").get("/customers/", {"kind": "person", "sort": "name", "after": "old"})
     link = html.unescape(re.search(r'rel="next" href="\?([^"]+)"', page.content.decode()).group(1))
     params = QueryDict(link)

@@ -1,0 +1,54 @@
+"""A customer's history with the dealer: purchases and service visits."""
+
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from crm.tenancy import TenantModel
+from customers.models.customers import Customer
+from customers.models.vehicles import Vehicle
+
+
+class Purchase(TenantModel):
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="purchases",
+                                 verbose_name=_("customer"))
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="purchases",
+                                verbose_name=_("vehicle"))
+    contract_on = models.DateField(_("contract date"))
+    consultant = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+", verbose_name=_("sales consultant"))
+    amount = models.DecimalField(_("amount (¥)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        verbose_name = _("purchase")
+        verbose_name_plural = _("purchases")
+        indexes = [models.Index(fields=["tenant", "customer", "contract_on"], name="purchase_tenant_customer"),
+                   # follow-up generation: the purchases of a range of days
+                   models.Index(fields=["tenant", "contract_on"], name="purchase_tenant_contract_on")]
+
+
+class ServiceVisit(TenantModel):
+    class Type(models.TextChoices):
+        FIRST_MAINTENANCE = "first", _("First maintenance")
+        MAINTENANCE = "routine", _("Routine maintenance")
+        REPAIR = "repair", _("Repair")
+        WARRANTY = "warranty", _("Warranty")
+        ACCIDENT = "accident", _("Accident")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="visits",
+                                 verbose_name=_("customer"))
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.SET_NULL, null=True, blank=True, related_name="visits",
+                                verbose_name=_("vehicle"))
+    opened_on = models.DateField(_("work-order date"))
+    visit_type = models.CharField(_("type"), max_length=10, choices=Type.choices)
+    mileage_km = models.PositiveIntegerField(_("mileage (km)"), null=True, blank=True)
+    advisor = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="+", verbose_name=_("service advisor"))
+    amount = models.DecimalField(_("amount (¥)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        verbose_name = _("service visit")
+        verbose_name_plural = _("service visits")
+        indexes = [models.Index(fields=["tenant", "customer", "opened_on"], name="visit_tenant_customer"),
+                   # follow-up generation: the visits of a range of days
+                   models.Index(fields=["tenant", "opened_on"], name="visit_tenant_opened_on")]

@@ -1,0 +1,211 @@
+"""Writes of the customer archive. Each function owns its transaction, validates everything first
+and refuses rows of another tenant; bad input raises ValidationError keyed by field."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Staff
+from customers import signals
+from customers.models import (
+    Customer,
+    CustomerNote,
+    CustomerTag,
+    MileageReading,
+    MobileReveal,
+    Purchase,
+    ServiceVisit,
+    Vehicle,
+)
+from customers.services import quality
+from customers.validators import normalize_mobile, normalize_vin
+
+CUSTOMER_FIELDS = [
+    "kind", "name", "mobile", "other_phone", "email", "wechat_id", "gender", "birthday", "address", "id_number",
+    "source", "tier", "stage", "owner", "department", "credit_grade", "credit_limit", "credit_review_on",
+    "marketing_consent", "consent_channel",
+]
+
+
+class DuplicateMobile(ValidationError):
+    """Another active customer has this mobile; `existing` is that customer."""
+
+    def __init__(self, existing: Customer):
+        self.existing = existing
+        super().__init__({"mobile": ValidationError(
+            _("%(name)s already has this mobile number."), code="duplicate", params={"name": existing.name})})
+
+
+class DuplicateVin(ValidationError):
+    """The VIN is registered already; `existing` is the customer it belongs to."""
+
+    def __init__(self, existing: Customer):
+        self.existing = existing
+        super().__init__({"vin": ValidationError(_("This VIN is already registered to another customer."),
+                                                 code="duplicate")})
+
+
+def check_mobile_free(customer: Customer) -> None:
+    if not customer.mobile:
+        return
+    existing = (Customer.objects.filter(mobile=customer.mobile, is_active=True)
+                .exclude(pk=customer.pk).select_for_update().first())
+    if existing is not None:
+        raise DuplicateMobile(existing)
+
+
+def _apply_consent(customer: Customer, was_given: bool) -> None:
+    """Giving consent records when and how; withdrawing records when, and it stays on the record."""
+    now = timezone.now()
+    if customer.marketing_consent and not was_given:
+        if not customer.consent_channel:
+            raise ValidationError({"consent_channel": _("Say how the customer gave consent.")})
+        customer.consent_at, customer.consent_withdrawn_at = now, None
+    elif not customer.marketing_consent and was_given:
+        customer.consent_withdrawn_at = now
+
+
+def _save_customer(customer: Customer, data: dict, tags) -> Customer:
+    was_given = customer.pk is not None and customer.consent_active
+    for field in CUSTOMER_FIELDS:
+        if field in data:
+            setattr(customer, field, data[field])
+    errors = {}
+    if customer.mobile:
+        try:
+            customer.mobile = normalize_mobile(customer.mobile)
+        except ValidationError as error:
+            errors["mobile"] = error.messages
+    if customer.kind == Customer.Kind.PERSON and (customer.credit_grade or customer.credit_limit is not None):
+        errors["credit_grade"] = [_("Credit ratings are for companies.")]
+    if errors:
+        raise ValidationError(errors)
+    if customer.owner_id is None and customer.department_id is None:
+        errors["owner"] = [_("Choose an owner or a team: nobody would see this customer otherwise.")]
+        raise ValidationError(errors)
+    _apply_consent(customer, was_given)
+    customer.full_clean(exclude=["mobile"], validate_constraints=False)
+    check_mobile_free(customer)
+    try:
+        with transaction.atomic():  # a concurrent save of the same mobile loses here, not with a 500
+            customer.save()
+    except IntegrityError:
+        check_mobile_free(customer)
+        raise
+    if tags is not None:
+        CustomerTag.objects.filter(customer=customer).exclude(tag__in=tags).delete()
+        existing = set(CustomerTag.objects.filter(customer=customer).values_list("tag_id", flat=True))
+        CustomerTag.objects.bulk_create([CustomerTag(tenant=customer.tenant, customer=customer, tag=tag)
+                                         for tag in tags if tag.pk not in existing])
+    quality.completeness_refresh(customer)
+    return customer
+
+
+@transaction.atomic
+def customer_create(*, tenant, data: dict, tags=None) -> Customer:
+    return _save_customer(Customer(tenant=tenant), data, tags)
+
+
+@transaction.atomic
+def customer_update(*, customer: Customer, data: dict, tags=None) -> Customer:
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    return _save_customer(customer, data, tags)
+
+
+def touch_last_visit(customer: Customer) -> None:
+    visits = customer.visits.aggregate(last=Max("opened_on"))["last"]
+    purchases = customer.purchases.aggregate(last=Max("contract_on"))["last"]
+    last = max((d for d in (visits, purchases) if d), default=None)
+    Customer.objects.filter(pk=customer.pk).update(last_visit_on=last)
+    customer.last_visit_on = last
+
+
+def _belongs(customer: Customer, vehicle: Vehicle | None) -> None:
+    if vehicle is not None and vehicle.customer_id != customer.pk:
+        raise ValidationError({"vehicle": _("This vehicle belongs to another customer.")})
+
+
+@transaction.atomic
+def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "", purchased_on: date | None = None,
+                mileage_km: int | None = None) -> Vehicle:
+    try:
+        vin = normalize_vin(vin)
+    except ValidationError as error:
+        raise ValidationError({"vin": error.messages}) from None
+    existing = Vehicle.objects.filter(vin=vin).select_related("customer").first()
+    if existing is not None:
+        raise DuplicateVin(existing.customer)
+    vehicle = Vehicle(tenant=customer.tenant, customer=customer, vin=vin, model_name=model_name.strip(),
+                      plate=plate.strip().upper().replace(" ", "").replace("·", ""), purchased_on=purchased_on,
+                      mileage_km=mileage_km)
+    vehicle.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():  # the same VIN saved concurrently loses here, not with a 500
+            vehicle.save()
+    except IntegrityError:
+        raise DuplicateVin(Vehicle.objects.select_related("customer").get(vin=vin).customer) from None
+    if mileage_km is not None:
+        MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km,
+                                      read_on=timezone.localdate())
+    quality.completeness_refresh(customer)
+    return vehicle
+
+
+@transaction.atomic
+def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: Vehicle | None = None,
+                    consultant: Staff | None = None) -> Purchase:
+    purchase = Purchase(tenant=customer.tenant, customer=customer, vehicle=vehicle, contract_on=contract_on,
+                        consultant=consultant, amount=amount)
+    purchase.full_clean()  # refuses another tenant's vehicle or consultant (TenantModel.clean)
+    _belongs(customer, vehicle)
+    purchase.save()
+    if customer.stage in (Customer.Stage.PROSPECT, Customer.Stage.LAPSED, Customer.Stage.LOST):
+        Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
+    touch_last_visit(customer)
+    quality.completeness_refresh(customer)
+    signals.purchase_recorded.send(Purchase, instance=purchase, customer=customer)
+    return purchase
+
+
+@transaction.atomic
+def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount, vehicle: Vehicle | None = None,
+                 mileage_km: int | None = None, advisor: Staff | None = None) -> ServiceVisit:
+    visit = ServiceVisit(tenant=customer.tenant, customer=customer, vehicle=vehicle, opened_on=opened_on,
+                         visit_type=visit_type, mileage_km=mileage_km, advisor=advisor, amount=amount)
+    visit.full_clean()  # refuses another tenant's vehicle or advisor (TenantModel.clean)
+    _belongs(customer, vehicle)
+    visit.save()
+    if vehicle is not None and mileage_km is not None:
+        MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km, read_on=opened_on)
+        if vehicle.mileage_km is None or mileage_km > vehicle.mileage_km:
+            Vehicle.objects.filter(pk=vehicle.pk).update(mileage_km=mileage_km)
+    if customer.stage in (Customer.Stage.LAPSED, Customer.Stage.LOST):
+        Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
+    touch_last_visit(customer)
+    quality.completeness_refresh(customer)
+    signals.visit_recorded.send(ServiceVisit, instance=visit, customer=customer)
+    return visit
+
+
+@transaction.atomic
+def note_add(*, customer: Customer, author: Staff, body: str) -> CustomerNote:
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": _("Write something first.")})
+    note = CustomerNote(tenant=customer.tenant, customer=customer, author=author, body=body)
+    note.full_clean()
+    note.save()
+    return note
+
+
+def mobile_reveal(*, customer: Customer, staff: Staff) -> str:
+    """The full number, with a record of who saw it when (nothing to record without a number)."""
+    if customer.mobile:
+        MobileReveal.objects.create(tenant=customer.tenant, customer=customer, staff=staff)
+    return customer.mobile
