@@ -38,7 +38,7 @@ from analytics.survey_rollups import LOCK_NAMESPACE, survey_rollup_refresh
 from customers.models import Customer, Vehicle
 from customers.services.import_checks import Bad, parse_date, parse_mobile
 from customers.tabular import MAX_UPLOAD_BYTES, Sheet, read_sheet
-from service.generation import tenant_today
+from service.services.generation import tenant_today
 
 MAX_ROWS = 100_000  # a month of a large dealer group is ~20,000
 SAMPLE_ROWS = 50  # rows read for the sample values of the mapping page

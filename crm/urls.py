@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from crm import views
-from service import views_surveys
+from service.views import public_surveys
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,7 +10,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("leads/", include("customers.urls_leads")),
     path("service/", include("service.urls")),
-    path("s/<str:token>/", views_surveys.survey_page, name="survey"),
+    path("s/<str:token>/", public_surveys.survey_page, name="survey"),
     path("reports/", include("analytics.urls")),
     path("", include("accounts.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Forms of appointments (预约) and inbound calls: they bind and check input; service.appointments decides.
+"""Forms of appointments (预约) and inbound calls: they bind and check input; service.services.appointments decides.
 Choices are built per request, inside the tenant scope: the vehicles are the customer's, the advisors the
 tenant's."""
 
@@ -14,9 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.forms import parse_id
 from customers.models import Vehicle
-from service.appointments import BOOKING_AHEAD, free_slots
-from service.generation import local_time
 from service.models import Appointment
+from service.selectors.appointments import BOOKING_AHEAD, free_slots
+from service.services.generation import local_time
 
 DURATIONS = [(15, _("15 minutes")), (30, _("30 minutes")), (60, _("1 hour")), (90, _("1½ hours")),
              (120, _("2 hours")), (180, _("3 hours")), (240, _("4 hours")), (480, _("All day (8 hours)"))]
@@ -24,8 +24,8 @@ DURATIONS = [(15, _("15 minutes")), (30, _("30 minutes")), (60, _("1 hour")), (9
 
 class BookingForm(forms.Form):
     """A booking: the day and the length choose which free times are offered, one per advisor and half hour
-    (`service.appointments.free_slots`); the chosen one (`slot`, "<advisor id>@HH:MM") gives the advisor and the
-    start. Never a blank or clashing time: only free times are offered, and one taken meanwhile is refused
+    (`service.selectors.appointments.free_slots`); the chosen one (`slot`, "<advisor id>@HH:MM") gives the advisor
+    and the start. Never a blank or clashing time: only free times are offered, and one taken meanwhile is refused
     next to the times, which are offered again."""
 
     vehicle = forms.ModelChoiceField(label=_("Vehicle"), queryset=Vehicle.objects.none(), required=False,

@@ -1,5 +1,5 @@
 """Complaint forms: registering one, and the actions on its page. They bind and check input;
-service.complaints decides."""
+service.services.complaints decides."""
 
 from __future__ import annotations
 

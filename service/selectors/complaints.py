@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import django_filters
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import BigIntegerField, F, Q, QuerySet, TextField, Value
+from django.db.models import BigIntegerField, F, QuerySet, TextField, Value
 from django.db.models.functions import Cast, Concat
 from django.http import Http404
 from django.utils import timezone
@@ -16,11 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import WorkSource, register_work, visibility_for, visible
 from crm.paging import Page, keyset_page
-from crm.widgets import FastSelect
 from customers import timeline
 from customers.selectors import MAX_ID
-from service.filters import team_departments, team_staff_choices
-from service.models import Complaint, ComplaintCategory, Severity
+from service.filters import ComplaintFilter
+from service.models import Complaint, Severity
 
 Status = Complaint.Status
 ORDER = ("-opened_at", "-id")
@@ -64,73 +62,6 @@ def complaint_for(request, pk: int, *, write: bool = False) -> tuple[Complaint, 
     if write and not may_write:
         raise Http404
     return complaint, may_write
-
-
-STATES = (
-    ("unresolved", _("Not resolved")),
-    ("breached", _("Past a deadline")),
-    ("escalated", _("Escalated")),
-    ("resolved", _("Resolved, waiting for confirmation")),
-    ("closed", _("Closed")),
-    ("reopened", _("Reopened")),
-)
-
-
-DEFAULT_STATE = "unresolved"
-
-
-class ComplaintFilter(django_filters.FilterSet):
-    state = django_filters.ChoiceFilter(label=_("State"), choices=STATES, method="filter_state",
-                                        widget=FastSelect)
-    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices,
-                                           widget=FastSelect)
-    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner",
-                                        widget=FastSelect)
-    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category", widget=FastSelect)
-    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Complaint.Channel.choices,
-                                          widget=FastSelect)
-    department = django_filters.ChoiceFilter(label=_("Team"), choices=[], widget=FastSelect)
-
-    class Meta:
-        model = Complaint
-        fields = []
-
-    def __init__(self, data=None, *args, request=None, **kwargs):
-        if data is not None and "state" not in data:
-            # the list opens on the complaints still to resolve; "Any" (state=) shows every one
-            data = data.copy()
-            data["state"] = DEFAULT_STATE
-        super().__init__(data, *args, request=request, **kwargs)
-        self.now = timezone.now()
-        self.filters["owner"].extra["choices"] = [
-            ("me", _("Me")), ("escalated_to_me", _("Escalated to me")), ("none", _("Nobody (team queue)")),
-            *team_staff_choices(request.user, request.tenant.pk)]
-        self.filters["category"].extra["choices"] = [("none", _("Not classified")), *ComplaintCategory.objects
-                                                     .order_by("name").values_list("pk", "name")]
-        self.filters["department"].extra["choices"] = [(d.pk, d.name) for d in team_departments(request.user)]
-
-    def filter_state(self, queryset, name, value):
-        return queryset.filter({
-            "unresolved": Q(status__in=Complaint.UNRESOLVED),
-            "breached": Complaint.past_deadline(self.now),
-            "escalated": Q(escalation__gt=Complaint.Level.OWNER),
-            "resolved": Q(status=Status.RESOLVED),
-            "closed": Q(status=Status.CLOSED),
-            "reopened": Q(reopened__gt=0),
-        }[value])
-
-    def filter_owner(self, queryset, name, value):
-        staff = getattr(self.request, "staff", None)
-        if value == "me":
-            return queryset.filter(owner=staff)
-        if value == "escalated_to_me":
-            return queryset.filter(escalated_to=staff)
-        if value == "none":
-            return queryset.filter(owner__isnull=True)
-        return queryset.filter(owner_id=value)
-
-    def filter_category(self, queryset, name, value):
-        return queryset.filter(category__isnull=True) if value == "none" else queryset.filter(category_id=value)
 
 
 @dataclass

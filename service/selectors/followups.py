@@ -7,12 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Case, Count, F, Q, QuerySet, TextField, Value, When, prefetch_related_objects
+from django.db.models import Count, F, Q, QuerySet, TextField, Value, prefetch_related_objects
 from django.db.models.functions import Concat
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext, pgettext_lazy
 
 from accounts.visibility import WorkSource, register_work, visibility_for, visible
 from crm.paging import Page, keyset_page
@@ -21,8 +20,8 @@ from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
 from customers.selectors import MAX_ID, customer_reach, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
-from service.generation import tenant_today
-from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question, Survey, SurveyInvitation
+from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
+from service.services.generation import tenant_today
 
 Status = FollowUp.Status
 PAGE_SIZE = 50
@@ -211,116 +210,6 @@ def plans_with_open_counts() -> list:
     return plans
 
 
-# --- managers: the team's queues -------------------------------------------------------------------
-
-TEAM_CAP = 5000  # "reassign all matching" moves at most this many at once
-
-
-@dataclass
-class TeamRow:
-    label: str
-    assignee_id: int | None
-    department_id: int | None
-    open: int
-    overdue: int
-    today: int
-    retries: int
-    escalated: int
-
-
-def team_rows(user, *, tenant, today: date) -> list[TeamRow]:
-    """Open follow-ups per team member and per team queue (what this user may reassign), in one query;
-    members with nothing open are listed too."""
-    from accounts.models import Department
-    from accounts.selectors import staff_directory
-    from service.filters import team_staff_choices
-
-    waiting = Q(retry_at__isnull=True)
-    counts = (followups_visible_to(user, write=True).filter(status=Status.OPEN)
-              .annotate(queue=Case(When(assignee__isnull=True, then=F("department_id"))))
-              .values("assignee_id", "queue")
-              .annotate(open=Count("id"), overdue=Count("id", filter=waiting & Q(due_on__lt=today)),
-                        today=Count("id", filter=waiting & Q(due_on=today)),
-                        retries=Count("id", filter=Q(retry_at__isnull=False)),
-                        escalated=Count("id", filter=Q(escalation__gt=FollowUp.Escalation.NONE)))
-              .order_by())
-    directory = staff_directory(tenant.pk, include=[row["assignee_id"] for row in counts])
-    departments = dict(Department.objects.values_list("pk", "name"))
-    rows, seen = [], set()
-    for row in counts:
-        assignee, queue = row["assignee_id"], row["queue"]
-        if assignee is not None:
-            label = directory[assignee].label
-        else:
-            label = _("Queue: %(team)s") % {"team": departments.get(queue, _("no team"))}
-        seen.add(assignee)
-        rows.append(TeamRow(str(label), assignee, queue, row["open"], row["overdue"], row["today"], row["retries"],
-                            row["escalated"]))
-    rows += [TeamRow(label, pk, None, 0, 0, 0, 0, 0) for pk, label in team_staff_choices(user, tenant.pk)
-             if pk not in seen]
-    rows.sort(key=lambda r: (r.assignee_id is not None, -r.overdue, r.label))
-    return rows
-
-
-def team_followups(user, params, *, request, today: date):
-    """The filter over the open follow-ups this user may reassign, and its queryset."""
-    from service.filters import TeamFilter
-
-    base = followups_visible_to(user, write=True).filter(status=Status.OPEN)
-    filterset = TeamFilter(params, queryset=base, request=request, today=today)
-    return filterset, (filterset.qs if filterset.is_valid() else base.none())
-
-
-def team_page(user, params, *, request, today: date):
-    filterset, queryset = team_followups(user, params, request=request, today=today)
-    page = keyset_page(queryset.select_related("plan", "customer", "assignee__user", "department"),
-                       order=DUE_ORDER, cursor=params.get("after"), size=PAGE_SIZE)
-    return filterset, page
-
-
-# --- surveys ------------------------------------------------------------------------------------
-
-INVITATION_ORDER = ("-occasion_on", "-id")
-
-
-def invitations_visible_to(user, *, write: bool = False) -> QuerySet:
-    """A survey invitation belongs to the consultant or advisor of its occasion and their team; the team that
-    runs the survey (its department) sees all of the survey's invitations."""
-    return visible(SurveyInvitation.objects.all(), user, owner="staff", department="department",
-                   run_by="survey__department", write=write)
-
-
-def survey_rows(user) -> list[Survey]:
-    """Every survey with the counts of its invitations this user may see, by status, and its response rate
-    (answered of those that reached the customer: sent, answered, expired)."""
-    Status = SurveyInvitation.Status
-    counts: dict[int, dict[str, int]] = {}
-    for survey_id, status, count in (invitations_visible_to(user).order_by().values_list("survey_id", "status")
-                                     .annotate(n=Count("*"))):
-        counts.setdefault(survey_id, {})[status] = count
-    surveys = list(Survey.objects.select_related("phone_plan", "department").order_by("-is_active", "name"))
-    for survey in surveys:
-        survey.counts = {status: counts.get(survey.pk, {}).get(status, 0) for status in Status.values}
-        reached = survey.counts[Status.SENT] + survey.counts[Status.ANSWERED] + survey.counts[Status.EXPIRED]
-        survey.response_rate = 100 * survey.counts[Status.ANSWERED] / reached if reached else None
-    return surveys
-
-
-def invitation_page(user, params, *, request):
-    from service.filters import InvitationFilter
-
-    base = invitations_visible_to(user)
-    filterset = InvitationFilter(params, queryset=base, request=request)
-    queryset = filterset.qs if filterset.is_valid() else base.none()
-    page = keyset_page(queryset.select_related("survey", "customer", "staff__user"), order=INVITATION_ORDER,
-                       cursor=params.get("after"), size=PAGE_SIZE)
-    v = visibility_for(user)
-    for invitation in page.rows:
-        invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id,
-                                        run_by=invitation.survey.department_id)
-    return filterset, page
-
-
 # --- the customer timeline ------------------------------------------------------------------------
 
 
@@ -344,26 +233,7 @@ def _call_entry(row: timeline.Row) -> timeline.Entry:
 timeline.register(timeline.Source("followup_call", _call_rows, _call_entry))
 
 
-def _appointment_rows(customer):
-    return customer.appointments.annotate(**timeline.columns(
-        "appointment", at="starts_at",
-        title=Concat(F("kind"), Value("|", output_field=TextField()), F("status"), output_field=TextField()),
-        detail=F("note"), staff="advisor_id"))
-
-
-def _appointment_entry(row: timeline.Row) -> timeline.Entry:
-    """At its time (a booked one ahead is at the top): kind, status, the advisor, the note."""
-    kind, _bar, status = row.title.partition("|")
-    kinds, statuses = dict(Appointment.Kind.choices), dict(Appointment.Status.choices)
-    when = timezone.localtime(row.at).strftime("%H:%M")
-    return timeline.Entry(row.when, "appointment", f"{pgettext('a booking', 'Appointment')} · {kinds.get(kind, kind)}",
-                          " · ".join(str(x) for x in (when, statuses.get(status, status), row.detail) if x), row.who)
-
-
-timeline.register(timeline.Source("appointment", _appointment_rows, _appointment_entry))
-
-
-# --- access through work: the customers a caller reaches through their open follow-ups and appointments ----
+# --- access through work: the customers a caller reaches through their open follow-ups ---------------------
 
 def _open_followups(user) -> QuerySet:
     """The open follow-ups this user (or their team queue) holds that have not expired on the tenant's clock:
@@ -373,14 +243,5 @@ def _open_followups(user) -> QuerySet:
     return followups_visible_to(user, write=True).filter(status=Status.OPEN, expires_on__gte=today)
 
 
-def _booked_appointments(user) -> QuerySet:
-    """The booked appointments this user (as the advisor, or the advisor's manager) holds inside the window of
-    `Appointment.open_work` (60 days ahead to a day after the start)."""
-    return visible(Appointment.objects.filter(Appointment.open_work()), user, owner="advisor", write=True)
-
-
 register_work("customers.Customer", WorkSource(
     "followup", _("follow-up"), _open_followups, "customer", "service:followup"))
-register_work("customers.Customer", WorkSource(
-    "appointment", pgettext_lazy("a booking", "appointment"), _booked_appointments, "customer",
-    "service:appointment"))

@@ -1,10 +1,10 @@
-"""Writes for follow-up calls: take the next call, record an attempt with its answers and feedback.
-Each function is one transaction; the follow-up row is locked while it changes."""
+"""Writes for follow-up calls (the call lifecycle): take the next call, record an attempt with its answers and
+feedback. Each function is one transaction; the follow-up row is locked while it changes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,11 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
-from crm.forms import parse_id
-from crm.prepared import Prepared
 from customers.models import Lead
 from customers.services import leads as lead_services
-from service.generation import local_time
 from service.models import (
     Answer,
     Appointment,
@@ -28,43 +25,12 @@ from service.models import (
     Question,
     QuestionnaireVersion,
 )
-from service.selectors import next_candidates
+from service.questionnaires import answer_for
+from service.rules import call_settings, within_calling_hours
+from service.selectors.followups import next_candidates
+from service.services.generation import local_time
 
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
-
-
-_SETTINGS = Prepared("call_settings", lambda tenant: CallSettings.objects.filter(tenant=tenant)[:1])
-_VERSION = Prepared("call_version", lambda questionnaire, tenant: QuestionnaireVersion.objects
-                    .filter(questionnaire=questionnaire, is_published=True).order_by("-number")[:1])
-
-
-def call_settings(tenant) -> CallSettings:
-    """The tenant's calling rules (the defaults while none are saved)."""
-    found = _SETTINGS.instances(tenant=tenant.pk)
-    return found[0] if found else CallSettings(tenant=tenant)
-
-
-def within_calling_hours(tenant, now: datetime | None = None, rules: CallSettings | None = None) -> bool:
-    """Pass `rules` when they have been read already (a page asks several questions of them)."""
-    return (rules or call_settings(tenant)).allows(local_time(tenant, now).time())
-
-
-def first_calling_time(tenant, after: datetime, rules: CallSettings | None = None) -> datetime:
-    """`after` when it is within the calling hours, else when they next begin (the default retry time)."""
-    rules = rules or call_settings(tenant)
-    moment = local_time(tenant, after)
-    if rules.allows(moment.time()):
-        return moment
-    start = moment.replace(hour=rules.calls_from.hour, minute=rules.calls_from.minute, second=0, microsecond=0)
-    return start if start > moment else start + timedelta(days=1)
-
-
-def current_version(plan) -> QuestionnaireVersion | None:
-    """The newest published version of the plan's questionnaire."""
-    if plan.questionnaire_id is None:
-        return None
-    found = _VERSION.instances(questionnaire=plan.questionnaire_id, tenant=plan.tenant_id)
-    return found[0] if found else None
 
 
 def _locked_open(followup: FollowUp) -> FollowUp:
@@ -73,38 +39,6 @@ def _locked_open(followup: FollowUp) -> FollowUp:
         raise ValidationError(_("This follow-up is closed already (%(status)s).")
                               % {"status": locked.get_status_display()}, code="closed")
     return locked
-
-
-# --- answers ----------------------------------------------------------------------------------------
-
-
-def answer_for(question: Question, value, *, model=Answer, check_required: bool = True):
-    """The answer (a `model`: a call's Answer or a SurveyAnswer) for a cleaned form value, None when
-    unanswered; refuses what the question does not allow (and, with check_required, a missing required
-    answer)."""
-    answer = model(tenant_id=question.tenant_id, question=question)
-    Kind = Question.Kind
-    if value in (None, "", [], ()):
-        if question.required and check_required:
-            raise ValidationError({f"q_{question.pk}": _("Answer this question.")})
-        return None
-    if question.kind == Kind.SCALE:
-        number = int(value)
-        if not question.scale_min <= number <= question.scale_max:
-            raise ValidationError({f"q_{question.pk}": _("Choose a number from %(low)s to %(high)s.")
-                                   % {"low": question.scale_min, "high": question.scale_max}})
-        answer.number = number
-    elif question.kind == Kind.YES_NO:
-        answer.number = 1 if value in (True, "yes", "1", 1) else 0
-    elif question.kind in Question.CHOICE_KINDS:
-        picked = [value] if isinstance(value, str) else list(value)
-        if any(choice not in question.choice_list for choice in picked) or (
-                question.kind == Kind.SINGLE and len(picked) != 1):
-            raise ValidationError({f"q_{question.pk}": _("Choose from the list.")})
-        answer.choices = picked
-    else:
-        answer.text = str(value).strip()[:2000]
-    return answer
 
 
 # --- recording a call -------------------------------------------------------------------------------
@@ -216,7 +150,7 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
     call.complaint_opened = _complaints_of_call(call, followup, staff, record, now)
     Answer.objects.bulk_create(answers)
     if record.outcome == Outcome.COMPLETED and answers:
-        from service.surveys import phone_response
+        from service.services.surveys import phone_response
 
         phone_response(followup=followup, answers=answers, now=now)
 
@@ -253,7 +187,7 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
 def _complaints_of_call(call: FollowUpCall, followup: FollowUp, staff: Staff, record: CallRecord, now: datetime):
     """A complaint heard on the call opens one (returned); a completed result-feedback call records the
     customer's answer on the complaints it asked about (satisfied closes them, not satisfied reopens them)."""
-    from service import complaints
+    from service.services import complaints
 
     if record.outcome == Outcome.COMPLETED and followup.plan.trigger == FollowUpPlan.Trigger.COMPLAINT:
         waiting = list(complaints.feedback_complaints(followup).values_list("pk", flat=True))
@@ -292,60 +226,3 @@ def take_next(*, user, staff: Staff, tenant, now: datetime | None = None,
                 followup.save(update_fields=["assignee", "updated_at"])
             return followup
     return None
-
-
-# --- plans ------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def plan_set_active(*, plan_id, active: bool, staff: Staff) -> FollowUpPlan:
-    """Pause or resume a plan (the scope keeps it to the user's tenant)."""
-    plan = FollowUpPlan.objects.select_for_update().filter(pk=parse_id(plan_id)).first()
-    if plan is None:
-        raise ValidationError(_("This plan does not exist (any more)."))
-    plan.is_active = active
-    plan.save(update_fields=["is_active", "updated_at"])
-    return plan
-
-
-@transaction.atomic
-def plan_save(*, plan: FollowUpPlan, tenant) -> FollowUpPlan:
-    """Create or change a plan from the app; its rules are the model's (full_clean), the tenant the user's."""
-    plan.tenant = tenant
-    plan.full_clean()
-    plan.save()
-    return plan
-
-
-# --- managers: reassign in bulk ---------------------------------------------------------------------
-
-
-def followups_reassign(*, user, queryset, to_staff_id=None, to_department_id=None, limit: int = 5000,
-                       now: datetime | None = None) -> int:
-    """Give the open follow-ups of `queryset` that this user may change (at most `limit`) to one team
-    member or to one team's queue; returns how many moved. To a queue, a pending retry is dropped (a
-    retry belongs to a person). One statement: a follow-up being called right now (its row locked) is
-    skipped rather than waited for."""
-    from accounts.visibility import visibility_for
-    from service.selectors import followups_visible_to
-
-    now = now or timezone.now()
-    v = visibility_for(user)
-    if (to_staff_id is None) == (to_department_id is None):
-        raise ValidationError(_("Choose one person or one team queue to give them to."))
-    if to_staff_id is not None:
-        target = Staff.objects.filter(pk=to_staff_id, is_active=True).first()
-        if target is None or not (v.everything or target.pk in v.staff_ids):
-            raise ValidationError(_("You cannot give follow-ups to this person."))
-        changes = {"assignee_id": target.pk}
-    else:
-        from accounts.models import Department
-
-        target = Department.objects.filter(pk=to_department_id).first()
-        if target is None or not (v.everything or target.pk in v.queue_department_ids):
-            raise ValidationError(_("You cannot give follow-ups to this team."))
-        changes = {"assignee_id": None, "department_id": target.pk, "retry_at": None}
-    with transaction.atomic():
-        ids = list(followups_visible_to(user, write=True).filter(pk__in=queryset.values("pk"), status=Status.OPEN)
-                   .order_by("pk").select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-        return FollowUp.objects.filter(pk__in=ids).update(**changes, updated_at=now)

@@ -6,7 +6,8 @@ The clocks: a complaint is due a first response and a resolution within the work
 calendar (service.sla). While it waits for the customer (or for their confirmation of the result) the clocks
 stop: the working time spent waiting is added to both deadlines when it moves on.
 
-Escalation (`watch`, every five minutes per tenant): at the policy's share of a clock the owner is warned;
+Escalation (`watch` in service.services.complaint_clocks, every five minutes per tenant): at the policy's share
+of a clock the owner is warned;
 when a clock runs out the complaint goes one step up the org chart (specialist → manager → director) and the
 person it reaches is told: the manager up the owner's reporting line, then the director over the complaints team
 (the CRM director, 客户关系管理总监; else the one up the line). A major complaint (重大投诉) goes to that director
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Q, When
+from django.db.models import Case, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -219,8 +220,8 @@ def _notify(complaint: Complaint, staff: Staff | None, what: dict) -> None:
     with translation.override(user.language or tenant.default_language):
         context = {"complaint": complaint, "what": worded(what), "user": user, "tenant": tenant,
                    "site_url": settings.SITE_URL}
-        subject = " ".join(render_to_string("service/email/complaint_subject.txt", context).split())
-        body = render_to_string("service/email/complaint.txt", context)
+        subject = " ".join(render_to_string("service/complaints/email/complaint_subject.txt", context).split())
+        body = render_to_string("service/complaints/email/complaint.txt", context)
     message = mail.EmailMessage(subject, body, to=[user.email], connection=mail.get_connection(fail_silently=True))
     transaction.on_commit(message.send, robust=True)  # a failed notice never undoes or blocks the work
 
@@ -486,7 +487,7 @@ def feedback_plan(tenant) -> FollowUpPlan:
 def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowUp:
     """An open result-feedback call for the owner (one per customer and day: another complaint of theirs
     resolved the same day shares it)."""
-    from service.generation import tenant_today
+    from service.services.generation import tenant_today
 
     plan = feedback_plan(complaint.tenant)
     day = tenant_today(complaint.tenant, now)
@@ -549,19 +550,7 @@ def feedback_complaints(followup: FollowUp):
     return Complaint.objects.filter(feedback_followup=followup, status=Status.RESOLVED).order_by("pk")
 
 
-# --- the clock watcher ----------------------------------------------------------------------------------
-
-
-ENDED = (FollowUp.Status.EXPIRED, FollowUp.Status.UNREACHABLE, FollowUp.Status.WRONG_NUMBER,
-         FollowUp.Status.OPTED_OUT)
-
-
-@dataclass
-class Watched:
-    warned: int = 0
-    breached: int = 0
-    escalated: int = 0
-    failed: int = 0  # complaints left for the next run (logged)
+# --- escalation (a major complaint at once; the clock watcher when a clock runs out) -----------------
 
 
 def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> bool:
@@ -593,80 +582,3 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> 
                                                          "name": _label(target)})
     _notify(complaint, target, {"msg": "escalated_to_you", "why": why})
     return True
-
-
-def watch(tenant, *, now: datetime | None = None) -> Watched:
-    """Warn owners of clocks near their end and escalate complaints whose clock ran out. Idempotent: each
-    warning and each breach happens once per complaint (the row is locked, so two runs do not both act).
-    Each complaint is one short transaction: one that fails is logged, counted and left for the next run,
-    and the others go ahead (a fault in one complaint does not hold back every warning of the company)."""
-    now = now or timezone.now()
-    result = Watched()
-    for due, act in _watch_steps(now, result):
-        for pk in list(due.order_by("pk").values_list("pk", flat=True)):
-            try:
-                with transaction.atomic():
-                    complaint = (due.filter(pk=pk).select_related("owner__user", "tenant", "feedback_followup")
-                                 .select_for_update(of=("self",), skip_locked=True).first())
-                    if complaint is not None:  # still due, and no other run has it
-                        act(complaint)
-            except Exception:
-                logger.exception("complaint watcher: complaint %s failed; the next run tries it again", pk)
-                result.failed += 1
-    return result
-
-
-def _watch_steps(now: datetime, result: Watched):
-    """(the complaints due for a step, what the step does to one of them), in order."""
-    running = Complaint.objects.filter(status__in=Complaint.RUNNING)
-
-    def warn(clock: str):  # "response" or "resolution": its warning, once
-        def act(complaint):
-            setattr(complaint, f"{clock}_warn_at", None)
-            complaint.save(update_fields=[f"{clock}_warn_at", "updated_at"])
-            _warn(complaint, f"{clock}_due", getattr(complaint, f"{clock}_due"), now)
-            result.warned += 1
-        return act
-
-    def breach(clock: str):  # its deadline missed: recorded, and the complaint goes up a level
-        def act(complaint):
-            setattr(complaint, f"{clock}_breached_at", getattr(complaint, f"{clock}_due"))
-            setattr(complaint, f"{clock}_warn_at", None)
-            complaint.save(update_fields=[f"{clock}_breached_at", f"{clock}_warn_at", "updated_at"])
-            escalated = _breach(complaint, {"msg": f"{clock}_overdue"}, now)
-            result.breached += 1
-            result.escalated += escalated
-        return act
-
-    def no_answer(complaint):
-        # a result-feedback call that ended without the customer's answer: the owner records it on the page
-        said = {"msg": "no_answer", "status": ["followup_status", complaint.feedback_followup.status]}
-        complaint.feedback_followup = None
-        complaint.save(update_fields=["feedback_followup", "updated_at"])
-        _event(complaint, Kind.NO_ANSWER, None, at=now, said=said)
-        _notify(complaint, complaint.owner, said)
-
-    this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
-    return (
-        (running.filter(response_warn_at__lte=now, status=Status.NEW), warn("response")),
-        (running.filter(resolution_warn_at__lte=now), warn("resolution")),
-        (running.filter(status=Status.NEW, response_breached_at__isnull=True, response_due__lte=now),
-         breach("response")),
-        (running.filter(this_round, resolution_due__lte=now), breach("resolution")),
-        (Complaint.objects.filter(status=Status.RESOLVED, feedback_followup__status__in=ENDED), no_answer),
-    )
-
-
-def _warn(complaint: Complaint, message: str, due: datetime, now: datetime) -> None:
-    local = timezone.localtime(due, timezone=calendar_for(complaint.tenant).zone)
-    said = {"msg": message, "due": f"{local:%Y-%m-%d %H:%M}"}
-    _event(complaint, Kind.WARNED, None, at=now, said=said)
-    _notify(complaint, complaint.owner or holder_above(staff_id=None, department_id=complaint.department_id,
-                                                       kind=RoleKind.MANAGER), said)
-
-
-def _breach(complaint: Complaint, why: dict, now: datetime) -> int:
-    _event(complaint, Kind.BREACHED, None, at=now, said=why)
-    if complaint.escalation >= Level.DIRECTOR:
-        return 0
-    return int(_escalate(complaint, complaint.escalation + 1, now=now, why=why))

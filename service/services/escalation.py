@@ -19,9 +19,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Department, PositionAssignment, RoleKind, Staff
-from service.generation import local_time, tenant_today
 from service.models import DigestSent, FollowUp, FollowUpPlan
-from service.services import call_settings
+from service.rules import call_settings
+from service.services.generation import local_time, tenant_today
 
 Status, Escalation = FollowUp.Status, FollowUp.Escalation
 
@@ -124,7 +124,7 @@ def digest_for(user, *, tenant, now: datetime) -> Digest:
     """What one manager's digest says: their teams' overdue follow-ups (counted per person, the oldest
     listed) and those closed as unreachable in the last day."""
     from accounts.selectors import staff_directory
-    from service.selectors import followups_visible_to
+    from service.selectors.followups import followups_visible_to
 
     today = tenant_today(tenant, now)
     overdue = followups_visible_to(user, write=True).filter(status=Status.OPEN, due_on__lt=today)
@@ -179,8 +179,8 @@ def send_digests(tenant, *, now: datetime | None = None, force: bool = False) ->
 
 def _send(user, tenant, digest: Digest) -> None:
     context = {"user": user, "tenant": tenant, "digest": digest, "site_url": settings.SITE_URL}
-    subject = render_to_string("service/email/digest_subject.txt", context).strip()
-    message = EmailMultiAlternatives(subject, render_to_string("service/email/digest.txt", context),
+    subject = render_to_string("service/followups/email/digest_subject.txt", context).strip()
+    message = EmailMultiAlternatives(subject, render_to_string("service/followups/email/digest.txt", context),
                                      to=[user.email])
-    message.attach_alternative(render_to_string("service/email/digest.html", context), "text/html")
+    message.attach_alternative(render_to_string("service/followups/email/digest.html", context), "text/html")
     message.send()

@@ -29,10 +29,10 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm import sms
-from service.generation import filtered_customer_ids, local_time, tenant_today
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
-from service.services import call_settings
-from service.surveys import invitation_token
+from service.rules import call_settings
+from service.services.generation import filtered_customer_ids, local_time, tenant_today
+from service.services.surveys import invitation_token
 
 Trigger, Status = Survey.Trigger, SurveyInvitation.Status
 
@@ -429,7 +429,7 @@ class _Sender:
 def send_again(*, user, invitation_id: int, now: datetime | None = None) -> bool:
     """A manager sends a failed invitation again (at the next run, with a fresh set of tries and a new
     deadline). False when it is not theirs or has not failed (meanwhile)."""
-    from service.selectors import invitations_visible_to
+    from service.selectors.surveys import invitations_visible_to
 
     now = now or timezone.now()
     with transaction.atomic():

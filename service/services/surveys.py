@@ -1,5 +1,6 @@
-"""Satisfaction surveys (满意度调查): the signed link of an invitation, the customer's draft and submission on
-the public survey page, and the scores of a response (domain.md: CSI, CSAT, NPS).
+"""Writes for satisfaction surveys (满意度调查): the signed link of an invitation, the customer's draft and
+submission on the public survey page (its reads are service.selectors.surveys), and the scores of a response
+(domain.md: CSI, CSAT, NPS).
 
 A link is `/s/<token>/`: the tenant's and the invitation's ids signed with the secret key, so a changed
 token is refused; it stops working at the invitation's `expires_at` and after the first submission (the
@@ -9,7 +10,6 @@ per invitation whatever happens)."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.core import signing
@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.forms import parse_id
-from service import selectors
 from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
-from service.services import answer_for
+from service.questionnaires import answer_for
+from service.selectors.surveys import questions_of, state_of
 
 SALT = "crm.survey.link"
 Kind, Measure = Question.Kind, Question.Measure
@@ -42,47 +42,6 @@ def read_token(token: str) -> tuple[int, int] | None:
 
 def device_key(cookie: str) -> str:
     return hashlib.sha256(f"{SALT}:{cookie}".encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class State:
-    """What the public page shows for an invitation."""
-
-    open: bool
-    answered: bool
-    expired: bool
-
-
-def state_of(invitation: SurveyInvitation, now=None) -> State:
-    answered = invitation.status == SurveyInvitation.Status.ANSWERED
-    expired = not answered and (invitation.status == SurveyInvitation.Status.EXPIRED
-                                or (now or timezone.now()) >= invitation.expires_at)
-    return State(open=not (answered or expired), answered=answered, expired=expired)
-
-
-def questions_of(invitation: SurveyInvitation) -> list[Question]:
-    return selectors.questions_of(invitation.version_id, invitation.tenant_id)
-
-
-def draft_of(invitation: SurveyInvitation, device: str) -> dict[int, object]:
-    """The answers this device saved for later, by question id, as the form's initial values."""
-    response = SurveyResponse.objects.filter(invitation=invitation, device=device, submitted_at__isnull=True).first()
-    if response is None:
-        return {}
-    values = {}
-    for answer in response.answers.select_related("question"):
-        kind = answer.question.kind
-        if kind == Kind.MULTIPLE:
-            values[answer.question_id] = answer.choices
-        elif kind == Kind.SINGLE:
-            values[answer.question_id] = answer.choices[0] if answer.choices else ""
-        elif kind == Kind.YES_NO:
-            values[answer.question_id] = {1: "yes", 0: "no"}.get(answer.number, "")
-        elif kind == Kind.SCALE:
-            values[answer.question_id] = "" if answer.number is None else str(answer.number)
-        else:
-            values[answer.question_id] = answer.text
-    return values
 
 
 def scores(questions: list[Question], answers: list[SurveyAnswer]) -> dict:
@@ -168,6 +127,6 @@ def phone_response(*, followup, answers: list, now) -> SurveyResponse | None:
 
 
 def _low_score_complaint(response: SurveyResponse, invitation: SurveyInvitation, now) -> None:
-    from service.complaints import open_from_survey
+    from service.services.complaints import open_from_survey
 
     open_from_survey(response=response, invitation=invitation, now=now)

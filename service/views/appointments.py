@@ -13,11 +13,12 @@ from django.views.decorators.http import require_http_methods
 from crm.access import staff_view
 from crm.forms import apply_errors, parse_id
 from customers.services import DuplicateMobile, DuplicateVin
-from service import appointments
-from service.forms_appointments import BookingForm, LookupForm, RegisterForm
-from service.generation import local_time
+from service.forms.appointments import BookingForm, LookupForm, RegisterForm
 from service.models import Appointment
-from service.selectors import followups_visible_to
+from service.selectors import appointments as appointment_selectors
+from service.selectors.followups import followups_visible_to
+from service.services import appointments as appointment_services
+from service.services.generation import local_time
 
 DONE_MESSAGES = {
     Appointment.Status.ARRIVED: gettext_lazy("%(customer)s has arrived."),
@@ -41,7 +42,7 @@ def _back(request, appointment) -> str:
 @staff_view(perm="service.view_appointment")
 def appointment_day(request):
     """One day's appointments, a column per service advisor, with prev / today / next."""
-    view = appointments.day_view(request.user, request.GET, tenant=request.tenant)
+    view = appointment_selectors.day_view(request.user, request.GET, tenant=request.tenant)
     if view.bad_day:
         messages.warning(request, _("That is not a date between 1900 and 2100; here is today."))
     return render(request, "service/appointments/day.html", {
@@ -53,14 +54,14 @@ def appointment_day(request):
 @require_http_methods(["GET", "POST"])
 def appointment_detail(request, pk):
     """One appointment. POST `status` marks it arrived, no-show or cancelled."""
-    appointment, can_change = appointments.appointment_for(request, pk)
+    appointment, can_change = appointment_selectors.appointment_for(request, pk)
     if request.method == "POST":
         if not can_change:
             messages.error(request, _("You may not change this appointment."))
         else:
             try:
-                appointments.appointment_set_status(appointment=appointment, status=request.POST.get("status", ""),
-                                                    staff=request.staff)
+                appointment_services.appointment_set_status(
+                    appointment=appointment, status=request.POST.get("status", ""), staff=request.staff)
             except ValidationError as error:
                 messages.error(request, error.messages[0])
             else:
@@ -99,8 +100,8 @@ def book(request, form: BookingForm, *, customer, followup=None) -> Appointment 
     if request.method != "POST" or not form.is_valid():
         return None
     try:
-        return appointments.appointment_book(tenant=request.tenant, booked_by=request.staff, customer=customer,
-                                             followup=followup, **form.booking())
+        return appointment_services.appointment_book(tenant=request.tenant, booked_by=request.staff, customer=customer,
+                                                     followup=followup, **form.booking())
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             for name, messages_ in error.message_dict.items():
@@ -126,7 +127,7 @@ def appointment_new(request):
     raw = request.POST.get("customer") or request.GET.get("customer")
     if not raw:
         return render(request, "service/appointments/form.html", {"customer": None, "lookup": LookupForm()})
-    customer = appointments.customer_to_book(request.user, raw)
+    customer = appointment_selectors.customer_to_book(request.user, raw)
     followup = _followup_of(request, customer)
     initial = {"source": request.GET.get("source") if request.GET.get("source") in Appointment.Source.values
                else (Appointment.Source.CALL if followup else Appointment.Source.MANUAL)}
@@ -140,7 +141,7 @@ def appointment_new(request):
     hidden = [("customer", customer.pk)] + ([("followup", followup.pk)] if followup else [])
     return render(request, "service/appointments/form.html", {
         "customer": customer, "form": form, "followup": followup, "extra_hidden": hidden,
-        "history": appointments.appointments_of(customer, limit=5)})
+        "history": appointment_selectors.appointments_of(customer, limit=5)})
 
 
 @staff_view(perm="service.add_appointment")
@@ -155,8 +156,8 @@ def inbound_call(request):
         register = RegisterForm(request.POST)
         if register.is_valid():
             try:
-                customer = appointments.caller_register(tenant=request.tenant, staff=request.staff,
-                                                        **register.cleaned_data)
+                customer = appointment_services.caller_register(tenant=request.tenant, staff=request.staff,
+                                                                **register.cleaned_data)
             except DuplicateMobile:
                 register.add_error("mobile", _("Another customer already has this mobile number."))
             except DuplicateVin:
@@ -169,7 +170,7 @@ def inbound_call(request):
                                 f"{urlencode({'customer': customer.pk, 'source': Appointment.Source.INBOUND})}")
     elif lookup.is_bound and lookup.is_valid():
         try:
-            match = appointments.inbound_call_match(request.user, mobile=lookup.cleaned_data["mobile"])
+            match = appointment_selectors.inbound_call_match(request.user, mobile=lookup.cleaned_data["mobile"])
         except ValidationError as error:
             apply_errors(lookup, error)
         else:

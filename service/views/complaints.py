@@ -15,8 +15,7 @@ from crm.access import staff_view
 from crm.forms import apply_errors, parse_id
 from customers.models import Customer
 from customers.selectors import customers_visible_to, openable_customer, search
-from service import complaints, selectors_complaints
-from service.forms_complaints import (
+from service.forms.complaints import (
     ComplaintForm,
     ConfirmForm,
     OptionalTextForm,
@@ -26,13 +25,15 @@ from service.forms_complaints import (
     TextForm,
 )
 from service.models import Complaint
+from service.selectors.complaints import complaint_for, complaint_page
+from service.services import complaints
 
 Status = Complaint.Status
 
 
 @staff_view(perm="service.view_complaint")
 def complaint_list(request):
-    listing = selectors_complaints.complaint_page(request.user, request.GET, request=request)
+    listing = complaint_page(request.user, request.GET, request=request)
     return render(request, "service/complaints/list.html", {
         "filter": listing.filter, "page": listing.page, "now": timezone.now(),
         "can_register": request.user.has_perm("service.add_complaint")})
@@ -128,7 +129,7 @@ def complaint_detail(request, pk):
     action = request.POST.get("action") if request.method == "POST" else None
     if action is not None and action not in ACTIONS:
         action = None
-    complaint, may_write = selectors_complaints.complaint_for(request, pk, write=action is not None)
+    complaint, may_write = complaint_for(request, pk, write=action is not None)
     bound = None
     if action is not None:
         bound = _form(action, request, request.POST)

@@ -18,11 +18,22 @@ from django_htmx.http import push_url
 
 from crm.access import staff_view
 from crm.forms import apply_errors, parse_id
-from service import selectors, services
-from service.appointments import customer_to_book
-from service.forms import CallForm
+from service.forms.calls import CallForm
 from service.models import Appointment, FollowUp, QuestionnaireVersion
-from service.views_appointments import book, booked_message, booking_form
+from service.questionnaires import current_version
+from service.rules import call_settings, first_calling_time, within_calling_hours
+from service.selectors.appointments import customer_to_book
+from service.selectors.followups import (
+    calls_of,
+    customer_summary,
+    followup_for,
+    questions_of,
+)
+from service.selectors.followups import (
+    workspace as queue_workspace,
+)
+from service.services.calls import record_call, take_next
+from service.views.appointments import book, booked_message, booking_form
 
 RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
 
@@ -30,7 +41,7 @@ RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
 def _calling_hours(request, rules) -> dict:
     return {"calls_from": rules.calls_from, "calls_until": rules.calls_until,
             "around_the_clock": rules.calls_from == rules.calls_until,
-            "in_hours": services.within_calling_hours(request.tenant, rules=rules)}
+            "in_hours": within_calling_hours(request.tenant, rules=rules)}
 
 
 @staff_view(perm="service.view_followup")
@@ -38,18 +49,18 @@ def _calling_hours(request, rules) -> dict:
 def workspace(request):
     """GET: the queue tabs. POST: take the next call and open it."""
     can_call = request.user.has_perm("service.add_followupcall") and request.staff is not None
-    rules = services.call_settings(request.tenant)
+    rules = call_settings(request.tenant)
     if request.method == "POST" and can_call:
-        followup = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant, rules=rules)
+        followup = take_next(user=request.user, staff=request.staff, tenant=request.tenant, rules=rules)
         if followup is not None:
             return _open_call(request, followup.pk, rules)
-        if not services.within_calling_hours(request.tenant, rules=rules):
+        if not within_calling_hours(request.tenant, rules=rules):
             messages.info(request, _("No calls are offered outside the calling hours."))
         else:
             messages.success(request, _("Nothing is due: your queue is empty."))
         return redirect("service:followups")
-    ws = selectors.workspace(request.user, request.GET, tenant=request.tenant)
-    return render(request, "service/workspace.html", {
+    ws = queue_workspace(request.user, request.GET, tenant=request.tenant)
+    return render(request, "service/followups/workspace.html", {
         "ws": ws, "can_call": can_call, **_calling_hours(request, rules)})
 
 
@@ -69,7 +80,7 @@ def _version_id(request, followup, posted: bool) -> int | None:
     if posted and followup.plan.questionnaire_id and QuestionnaireVersion.objects.filter(
             pk=posted, questionnaire_id=followup.plan.questionnaire_id).exists():
         return posted
-    version = services.current_version(followup.plan)
+    version = current_version(followup.plan)
     return version.pk if version else None
 
 
@@ -78,22 +89,22 @@ def _version_id(request, followup, posted: bool) -> int | None:
 def followup_call(request, pk):
     """One follow-up: the customer summary, the script, the questionnaire and the outcome form. A recorded
     call moves on to the next one."""
-    return _call_page(request, pk, posted=request.method == "POST", rules=services.call_settings(request.tenant))
+    return _call_page(request, pk, posted=request.method == "POST", rules=call_settings(request.tenant))
 
 
 def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpResponse:
     """The call page; `posted`: record the call the request's form describes; `booking`: the booking form open
     in the appointment card."""
-    followup, can_call = selectors.followup_for(request, pk, write=posted)
+    followup, can_call = followup_for(request, pk, write=posted)
     version_id = _version_id(request, followup, posted)
     form = None
     if can_call:
-        retry_at = services.first_calling_time(request.tenant, timezone.now() + RETRY_AFTER, rules)
-        questions = selectors.questions_of(version_id, request.tenant.pk)
+        retry_at = first_calling_time(request.tenant, timezone.now() + RETRY_AFTER, rules)
+        questions = questions_of(version_id, request.tenant.pk)
         form = CallForm(request.POST if posted else None, questions=questions, version_id=version_id, retry_at=retry_at)
     if posted and form is not None and form.is_valid():
         try:
-            call = services.record_call(followup=followup, staff=request.staff, record=form.record())
+            call = record_call(followup=followup, staff=request.staff, record=form.record())
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -105,18 +116,18 @@ def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpRe
                 messages.info(request, _("Complaint #%(number)s opened from what the customer said.")
                               % {"number": call.complaint_opened.pk})
             if request.POST.get("then") == "next":
-                nxt = services.take_next(user=request.user, staff=request.staff, tenant=request.tenant,
-                                         rules=rules)
+                nxt = take_next(user=request.user, staff=request.staff, tenant=request.tenant,
+                                rules=rules)
                 if nxt is not None:
                     return _open_call(request, nxt.pk, rules)
             return redirect("service:followups")
     elif posted and form is None:
         messages.error(request, _("This follow-up is closed already (%(status)s).")
                        % {"status": followup.get_status_display()})
-    return render(request, "service/call.html", {
+    return render(request, "service/followups/call.html", {
         "followup": followup, "can_call": can_call, "form": form, "booking": booking,
-        "summary": selectors.customer_summary(request.user, followup),
-        "calls": selectors.calls_of(followup), **_calling_hours(request, rules),
+        "summary": customer_summary(request.user, followup),
+        "calls": calls_of(followup), **_calling_hours(request, rules),
         "feedback_complaints": _feedback_complaints(followup, can_call)})
 
 
@@ -128,7 +139,7 @@ def followup_book(request, pk):
     records it. htmx swaps the card only; without JavaScript the whole call page does the same. Only who may
     call for the follow-up books through it (404 otherwise), and only while it is open: a closed one sends the
     caller back to its page with the reason."""
-    followup, can_call = selectors.followup_for(request, pk, write=True)
+    followup, can_call = followup_for(request, pk, write=True)
     if not can_call:
         messages.error(request, _("This follow-up is closed already (%(status)s).")
                        % {"status": followup.get_status_display()})
@@ -146,37 +157,17 @@ def followup_book(request, pk):
         messages.success(request, booked_message(request, booked))
         return redirect("service:followup", pk=pk)
     if not request.htmx:
-        return _call_page(request, pk, posted=False, rules=services.call_settings(request.tenant), booking=form)
-    return render(request, "service/partials/_call_booking.html", {
+        return _call_page(request, pk, posted=False, rules=call_settings(request.tenant), booking=form)
+    return render(request, "service/followups/_call_booking.html", {
         "followup": followup, "booking": None if booked else form,
-        "summary": selectors.customer_summary(request.user, followup),
+        "summary": customer_summary(request.user, followup),
         "booked_now": booked_message(request, booked) if booked else ""})
 
 
 def _feedback_complaints(followup, can_call: bool) -> list:
     """The resolved complaints this result-feedback call asks the customer about."""
-    from service.complaints import feedback_complaints
+    from service.services.complaints import feedback_complaints
 
     if not can_call or followup.plan.trigger != followup.plan.Trigger.COMPLAINT:
         return []
     return list(feedback_complaints(followup))
-
-
-@staff_view(perm="service.view_followupplan")
-@require_http_methods(["GET", "POST"])
-def plan_list(request):
-    """The tenant's follow-up plans; managers pause and resume them (a paused plan generates nothing; the
-    follow-ups it made stay)."""
-    can_pause = request.user.has_perm("service.change_followupplan")
-    if request.method == "POST" and can_pause:
-        try:
-            plan = services.plan_set_active(plan_id=request.POST.get("plan"), active=request.POST.get("active") == "1",
-                                            staff=request.staff)
-        except ValidationError as error:
-            messages.error(request, error.messages[0])
-        else:
-            messages.success(request, (_("%(plan)s resumed.") if plan.is_active else _("%(plan)s paused."))
-                             % {"plan": plan.name})
-        return redirect("service:plans")
-    return render(request, "service/plans.html", {"plans": selectors.plans_with_open_counts(),
-                                                  "can_pause": can_pause})

@@ -15,9 +15,10 @@ from django_scopes import scope
 from accounts.models import Tenant
 from crm.access import public_view
 from crm.translated import translated
-from service import surveys
-from service.forms import SurveyForm
+from service.forms.surveys import SurveyForm
 from service.models import SurveyInvitation
+from service.selectors import surveys as survey_selectors
+from service.services import surveys
 
 DEVICE_COOKIE = "crm_survey"  # which browser saved a draft: answers saved for later come back on it only
 DEVICE_DAYS = 90
@@ -52,13 +53,13 @@ def _survey(request, tenant, invitation_id: int) -> HttpResponse:
         pk=invitation_id).first()
     if invitation is None:
         return _message(request, tenant, "invalid", status=404)
-    state = surveys.state_of(invitation)
+    state = survey_selectors.state_of(invitation)
     if not state.open:
         return _message(request, tenant, "answered" if state.answered else "expired",
                         status=200 if state.answered else 410)
     cookie = request.COOKIES.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
     device = surveys.device_key(cookie)
-    questions = surveys.questions_of(invitation)
+    questions = survey_selectors.questions_of(invitation)
     submit = request.method == "POST" and request.POST.get("action") != "save"
     language = translation.get_language()  # the questions as written for it, else in the company's language
     if request.method == "POST":
@@ -67,14 +68,15 @@ def _survey(request, tenant, invitation_id: int) -> HttpResponse:
             if not surveys.response_save(invitation=invitation, device=device, questions=questions,
                                          values=form.values(), submit=submit):
                 invitation.refresh_from_db()
-                return _message(request, tenant, "answered" if surveys.state_of(invitation).answered else "expired")
+                answered = survey_selectors.state_of(invitation).answered
+                return _message(request, tenant, "answered" if answered else "expired")
             if submit:
                 return _message(request, tenant, "thanks")
             response = redirect(f"{request.path}?saved=1&lang={translation.get_language()}")
             _remember(response, cookie)
             return response
     else:
-        draft = surveys.draft_of(invitation, device)
+        draft = survey_selectors.draft_of(invitation, device)
         form = SurveyForm(initial={f"q_{pk}": value for pk, value in draft.items()}, questions=questions, submit=False,
                           language=language)
     questionnaire = invitation.version.questionnaire

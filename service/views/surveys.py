@@ -9,7 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import parse_id
-from service import selectors, survey_sending
+from service.selectors.surveys import invitation_page, invitations_visible_to, survey_rows
+from service.services.survey_sending import send_again
 
 
 @staff_view(perm="service.view_surveyinvitation")
@@ -19,18 +20,18 @@ def survey_list(request):
     invitation the user cannot see, another tenant's among them, is a 404)."""
     if request.method == "POST":
         invitation_id = _int(request.POST.get("send_again"))
-        if not selectors.invitations_visible_to(request.user).filter(pk=invitation_id).exists():
+        if not invitations_visible_to(request.user).filter(pk=invitation_id).exists():
             raise Http404
         if not request.user.has_perm("service.change_surveyinvitation"):
             messages.error(request, _("You may not send invitations again."))
-        elif survey_sending.send_again(user=request.user, invitation_id=invitation_id):
+        elif send_again(user=request.user, invitation_id=invitation_id):
             messages.success(request, _("The invitation goes out again with the next sending."))
         else:
             messages.error(request, _("This invitation has not failed, or it is not yours to send."))
         return redirect(f"{request.path}?{request.GET.urlencode()}" if request.GET else request.path)
-    filterset, page = selectors.invitation_page(request.user, request.GET, request=request)
+    filterset, page = invitation_page(request.user, request.GET, request=request)
     return render(request, "service/surveys/list.html", {
-        "surveys": selectors.survey_rows(request.user), "filter": filterset, "page": page,
+        "surveys": survey_rows(request.user), "filter": filterset, "page": page,
         "can_send_again": request.user.has_perm("service.change_surveyinvitation"),
         "query": request.GET.urlencode()})
 

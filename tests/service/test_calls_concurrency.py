@@ -10,9 +10,9 @@ from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant, User
 from customers.models import Customer
-from service import services
-from service.generation import tenant_today
 from service.models import CallSettings, FollowUp, FollowUpPlan
+from service.services import calls
+from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,7 +37,7 @@ def test_two_specialists_taking_at_once_get_different_calls(seeded_transactional
     def first_caller():
         try:
             with scope(tenant=demo), transaction.atomic():  # the claim stays locked until release
-                taken["first"] = services.take_next(user=User.objects.get(pk=first.user_id), staff=first, tenant=demo)
+                taken["first"] = calls.take_next(user=User.objects.get(pk=first.user_id), staff=first, tenant=demo)
                 holding.set()
                 release.wait(10)
         finally:
@@ -48,7 +48,7 @@ def test_two_specialists_taking_at_once_get_different_calls(seeded_transactional
     thread.start()
     assert holding.wait(10)
     with scope(tenant=demo):
-        taken["second"] = services.take_next(user=User.objects.get(pk=second.user_id), staff=second, tenant=demo)
+        taken["second"] = calls.take_next(user=User.objects.get(pk=second.user_id), staff=second, tenant=demo)
     release.set()
     thread.join(10)
 

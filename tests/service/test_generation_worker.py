@@ -7,8 +7,8 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from customers.models import Customer
-from service.generation import tenant_today
 from service.models import FollowUp
+from service.services.generation import tenant_today
 from service.tasks import generate_followups_all
 from tests.waiting import wait_for
 
@@ -69,8 +69,8 @@ def test_a_worker_killed_mid_generation_leaves_no_duplicates_and_no_gaps(seeded_
     from django.db import connection
 
     from crm.celery import app
-    from service.generation import generate
     from service.models import FollowUpPlan
+    from service.services.generation import generate
     from service.tasks import generate_followups
 
     demo = Tenant.objects.get(slug="demo")

@@ -25,7 +25,7 @@ from service.demo_appointments import seed_appointments
 from service.demo_calls import seed_call_history
 from service.demo_complaints import seed_complaint_setup, seed_complaints
 from service.demo_surveys import seed_survey_responses
-from service.generation import generate
+from service.services.generation import generate
 
 DEMO_PASSWORD = "crm-demo-2026"
 DEFAULT_CUSTOMERS = 2000
