@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from crm import views
 from customers.urls import lead_patterns
-from service import views_surveys
+from service.views import public_surveys
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,7 +11,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("leads/", include((lead_patterns, "leads"))),
     path("service/", include("service.urls")),
-    path("s/<str:token>/", views_surveys.survey_page, name="survey"),
+    path("s/<str:token>/", public_surveys.survey_page, name="survey"),
     path("reports/", include("analytics.urls")),
     path("", include("accounts.urls")),
 ]

@@ -201,7 +201,7 @@ class QuestionnaireVersionAdmin(TenantAdmin):
 @admin.register(Appointment)
 class AppointmentAdmin(TenantAdmin):
     """Appointments are booked and marked in the app (the overlap and tenant checks live in
-    service.appointments); the administration lists them and corrects their note only."""
+    service.services.appointments); the administration lists them and corrects their note only."""
 
     list_display = ("starts_at", "customer", "advisor", "kind", "status", "source")
     list_filter = ("status", "kind", "source")

@@ -1,15 +1,25 @@
-"""Filters of the managers' team list. Choices are built per request, inside the tenant scope, from what
-the manager may see."""
+"""The service app's list filters: the managers' team list, the survey invitations, the complaints and the
+appointments' day. Choices are built per request, inside the tenant scope, from what the user may see."""
 
 import django_filters
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Department
+from accounts.models import Department, Staff
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
 from crm.widgets import FastSelect
-from service.models import FollowUp, FollowUpPlan, Survey, SurveyInvitation
+from service.models import (
+    Appointment,
+    Complaint,
+    ComplaintCategory,
+    FollowUp,
+    FollowUpPlan,
+    Severity,
+    Survey,
+    SurveyInvitation,
+)
 
 Status = FollowUp.Status
 
@@ -89,3 +99,84 @@ class InvitationFilter(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["survey"].extra["choices"] = list(Survey.objects.order_by("name").values_list("pk", "name"))
+
+
+COMPLAINT_STATES = (
+    ("unresolved", _("Not resolved")),
+    ("breached", _("Past a deadline")),
+    ("escalated", _("Escalated")),
+    ("resolved", _("Resolved, waiting for confirmation")),
+    ("closed", _("Closed")),
+    ("reopened", _("Reopened")),
+)
+
+
+DEFAULT_COMPLAINT_STATE = "unresolved"
+
+
+class ComplaintFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(label=_("State"), choices=COMPLAINT_STATES, method="filter_state",
+                                        widget=FastSelect)
+    severity = django_filters.ChoiceFilter(label=_("Severity"), choices=Severity.choices,
+                                           widget=FastSelect)
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], method="filter_owner",
+                                        widget=FastSelect)
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=[], method="filter_category", widget=FastSelect)
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Complaint.Channel.choices,
+                                          widget=FastSelect)
+    department = django_filters.ChoiceFilter(label=_("Team"), choices=[], widget=FastSelect)
+
+    class Meta:
+        model = Complaint
+        fields = []
+
+    def __init__(self, data=None, *args, request=None, **kwargs):
+        if data is not None and "state" not in data:
+            # the list opens on the complaints still to resolve; "Any" (state=) shows every one
+            data = data.copy()
+            data["state"] = DEFAULT_COMPLAINT_STATE
+        super().__init__(data, *args, request=request, **kwargs)
+        self.now = timezone.now()
+        self.filters["owner"].extra["choices"] = [
+            ("me", _("Me")), ("escalated_to_me", _("Escalated to me")), ("none", _("Nobody (team queue)")),
+            *team_staff_choices(request.user, request.tenant.pk)]
+        self.filters["category"].extra["choices"] = [("none", _("Not classified")), *ComplaintCategory.objects
+                                                     .order_by("name").values_list("pk", "name")]
+        self.filters["department"].extra["choices"] = [(d.pk, d.name) for d in team_departments(request.user)]
+
+    def filter_state(self, queryset, name, value):
+        return queryset.filter({
+            "unresolved": Q(status__in=Complaint.UNRESOLVED),
+            "breached": Complaint.past_deadline(self.now),
+            "escalated": Q(escalation__gt=Complaint.Level.OWNER),
+            "resolved": Q(status=Complaint.Status.RESOLVED),
+            "closed": Q(status=Complaint.Status.CLOSED),
+            "reopened": Q(reopened__gt=0),
+        }[value])
+
+    def filter_owner(self, queryset, name, value):
+        staff = getattr(self.request, "staff", None)
+        if value == "me":
+            return queryset.filter(owner=staff)
+        if value == "escalated_to_me":
+            return queryset.filter(escalated_to=staff)
+        if value == "none":
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=value)
+
+    def filter_category(self, queryset, name, value):
+        return queryset.filter(category__isnull=True) if value == "none" else queryset.filter(category_id=value)
+
+
+class AppointmentFilter(django_filters.FilterSet):
+    advisor = django_filters.ModelChoiceFilter(label=_("Service advisor"), queryset=Staff.objects.none())
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Appointment.Status.choices)
+    kind = django_filters.ChoiceFilter(label=_("Visit type"), choices=Appointment.Kind.choices)
+
+    class Meta:
+        model = Appointment
+        fields = ["advisor", "status", "kind"]
+
+    def __init__(self, *args, advisor_queryset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["advisor"].queryset = advisor_queryset  # the tenant's advisors (selectors.appointments)

@@ -83,7 +83,7 @@ class WorkCalendar:
 def calendar_for(tenant) -> WorkCalendar:
     """The tenant's working calendar: its office hours (calling rules) and calendar exceptions."""
     from service.models import WorkCalendarDay
-    from service.services import call_settings
+    from service.rules import call_settings
 
     rules = call_settings(tenant)
     exceptions = dict(WorkCalendarDay.objects.filter(tenant=tenant).values_list("day", "is_workday"))

@@ -1,4 +1,4 @@
-"""Celery tasks of follow-ups: thin wrappers over service.generation, called with ids. Beat enqueues the
+"""Celery tasks of follow-ups: thin wrappers over service.services.generation, called with ids. Beat enqueues the
 hourly fan-out; recording a purchase or a visit enqueues one customer's generation on commit."""
 
 from celery import shared_task
@@ -23,7 +23,7 @@ follow-ups and sending the managers' digest at the tenant's digest hour, and one
 def generate_followups(*, tenant_id: int, customer_ids: list[int] | None = None) -> tuple[int, int]:
     """Idempotent: what an earlier or concurrent run created is not created again. Returns (created, existing)."""
     from accounts.models import Tenant
-    from service.generation import generate
+    from service.services.generation import generate
 
     result = generate(Tenant.objects.get(pk=tenant_id), customer_ids=customer_ids)
     return result.created, result.existing
@@ -35,7 +35,7 @@ def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
     """Idempotent: a step is taken once per follow-up, a digest sent once per manager and day. Returns
     (flagged, moved to a manager, digests sent)."""
     from accounts.models import Tenant
-    from service.escalation import escalate, send_digests
+    from service.services.escalation import escalate, send_digests
 
     tenant = Tenant.objects.get(pk=tenant_id)
     result = escalate(tenant)
@@ -47,7 +47,7 @@ def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
 def queue_surveys(*, tenant_id: int) -> int:
     """Idempotent: one invitation per customer and occasion. Returns how many were created."""
     from accounts.models import Tenant
-    from service.survey_sending import queue
+    from service.services.survey_sending import queue
 
     return queue(Tenant.objects.get(pk=tenant_id)).created
 
@@ -63,11 +63,11 @@ def send_surveys_all() -> None:
 
 @shared_task(base=TenantTask, acks_late=True, name="service.send_surveys")
 def send_surveys(*, tenant_id: int) -> int:
-    """At most once per message (see service.survey_sending); a run that finds another run of the same
+    """At most once per message (see service.services.survey_sending); a run that finds another run of the same
     tenant still sending leaves it to that one. Failed messages are retried by later runs, not by this task.
     Returns how many messages went out."""
     from accounts.models import Tenant
-    from service.survey_sending import send_due, sending_alone
+    from service.services.survey_sending import send_due, sending_alone
 
     with sending_alone(tenant_id) as alone:
         if not alone:
@@ -91,7 +91,7 @@ def watch_complaints(*, tenant_id: int) -> tuple[int, int, int]:
     """Idempotent: each warning and each escalation happens once per complaint. Returns (warned, breached,
     escalated)."""
     from accounts.models import Tenant
-    from service.complaints import watch
+    from service.services.complaint_clocks import watch
 
     result = watch(Tenant.objects.get(pk=tenant_id))
     return result.warned, result.breached, result.escalated

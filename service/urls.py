@@ -1,24 +1,38 @@
-"""Follow-ups (回访), mounted at /service/ by crm/urls.py."""
+"""Follow-ups (回访), mounted at /service/ by crm/urls.py: one list of patterns per topic."""
 
 from django.urls import path
 
-from service import views, views_appointments, views_complaints, views_results, views_team
+from service.views import appointments, complaints, followups, plans, surveys, team
 
 app_name = "service"
-urlpatterns = [
-    path("followups/", views.workspace, name="followups"),
-    path("followups/<int:pk>/", views.followup_call, name="followup"),
-    path("followups/<int:pk>/book/", views.followup_book, name="followup_book"),
-    path("plans/", views.plan_list, name="plans"),
-    path("plans/new/", views_team.plan_new, name="plan_new"),
-    path("plans/<int:pk>/", views_team.plan_edit, name="plan_edit"),
-    path("team/", views_team.team, name="team"),
-    path("appointments/", views_appointments.appointment_day, name="appointments"),
-    path("appointments/new/", views_appointments.appointment_new, name="appointment_new"),
-    path("appointments/<int:pk>/", views_appointments.appointment_detail, name="appointment"),
-    path("inbound/", views_appointments.inbound_call, name="inbound"),
-    path("surveys/", views_results.survey_list, name="surveys"),
-    path("complaints/", views_complaints.complaint_list, name="complaints"),
-    path("complaints/new/", views_complaints.complaint_new, name="complaint_new"),
-    path("complaints/<int:pk>/", views_complaints.complaint_detail, name="complaint"),
+
+followup_patterns = [
+    path("followups/", followups.workspace, name="followups"),
+    path("followups/<int:pk>/", followups.followup_call, name="followup"),
+    path("followups/<int:pk>/book/", followups.followup_book, name="followup_book"),
 ]
+plan_patterns = [
+    path("plans/", plans.plan_list, name="plans"),
+    path("plans/new/", plans.plan_new, name="plan_new"),
+    path("plans/<int:pk>/", plans.plan_edit, name="plan_edit"),
+]
+team_patterns = [
+    path("team/", team.team, name="team"),
+]
+appointment_patterns = [
+    path("appointments/", appointments.appointment_day, name="appointments"),
+    path("appointments/new/", appointments.appointment_new, name="appointment_new"),
+    path("appointments/<int:pk>/", appointments.appointment_detail, name="appointment"),
+    path("inbound/", appointments.inbound_call, name="inbound"),
+]
+survey_patterns = [
+    path("surveys/", surveys.survey_list, name="surveys"),
+]
+complaint_patterns = [
+    path("complaints/", complaints.complaint_list, name="complaints"),
+    path("complaints/new/", complaints.complaint_new, name="complaint_new"),
+    path("complaints/<int:pk>/", complaints.complaint_detail, name="complaint"),
+]
+
+urlpatterns = (followup_patterns + plan_patterns + team_patterns + appointment_patterns + survey_patterns
+               + complaint_patterns)

@@ -20,8 +20,8 @@ from django.utils import translation
 from django_scopes import scope, scopes_disabled
 
 from customers.models import Customer
-from service.appointments import advisors
 from service.models import Appointment
+from service.selectors.appointments import advisors
 
 pytestmark = pytest.mark.django_db
 APPS = ("accounts", "crm", "customers", "service", "club", "analytics")

@@ -4,7 +4,7 @@ PostgreSQL's percentile_cont), the SLA breach rate and the reopen rate (docs/dom
 category, owner, channel and month.
 
 Everything counts the complaints opened in the period (in the company's time zone) that the user may see
-(service.selectors_complaints.complaints_visible_to) and that match the filters. The raw rows are read in five
+(service.selectors.complaints.complaints_visible_to) and that match the filters. The raw rows are read in five
 aggregate queries (the totals, then one GROUP BY per table) whatever their number."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy as _
 from accounts.selectors import staff_directory
 from analytics.filters import ComplaintReportFilter
 from analytics.selectors.followups import month_start, presets, rate, report_params, staff_choices
-from service.generation import tenant_today
 from service.models import Complaint, Severity
-from service.selectors_complaints import complaints_visible_to
+from service.selectors.complaints import complaints_visible_to
+from service.services.generation import tenant_today
 
 Status = Complaint.Status
 

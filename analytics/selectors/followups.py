@@ -35,8 +35,8 @@ from analytics.filters import FollowUpReportFilter, ReportFilter, department_con
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
 from analytics.services.followup_rollups import local_midnight
 from crm.paging import Page, keyset_page
-from service.generation import tenant_today
 from service.models import Answer, FollowUpCall, Question
+from service.services.generation import tenant_today
 
 FIGURES = ("due", "done", "on_time", "calls", "reached", "need", "purchase_intent", "complaint", "grievance",
            "proposals")

@@ -46,8 +46,8 @@ from analytics.selectors.followups import (
     visibility_key,
     visible_condition,
 )
-from service.generation import tenant_today
 from service.models import Survey, SurveyAnswer
+from service.services.generation import tenant_today
 
 FIGURES = ("invited", "answered", "csi_count", "csi_sum", "satisfaction_count", "satisfied", "recommend_count",
            "promoters", "detractors")

@@ -21,8 +21,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Tenant
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
-from service.generation import tenant_today
 from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan, Question
+from service.services.generation import tenant_today
 
 LOCK_NAMESPACE = 7_420_001  # pg_advisory_xact_lock(namespace, tenant id): one refresh per tenant at a time
 MAX_RANGE_DAYS = 3660

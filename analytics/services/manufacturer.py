@@ -39,7 +39,7 @@ from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollup_refr
 from customers.models import Customer, Vehicle
 from customers.services.import_checks import Bad, parse_date, parse_mobile
 from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
-from service.generation import tenant_today
+from service.services.generation import tenant_today
 
 MAX_ROWS = 100_000  # a month of a large dealer group is ~20,000
 SHOWN_ERRORS = 50  # row errors listed when an import is refused; the rest are counted

@@ -29,8 +29,8 @@ from analytics.models import (
     SurveyMonth,
 )
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
-from service.generation import tenant_today
 from service.models import Question, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from service.services.generation import tenant_today
 
 LOCK_NAMESPACE = 7_420_002  # pg_advisory_xact_lock(namespace, tenant id): one survey refresh per tenant at a time
 REACHED = [SurveyInvitation.Status.SENT, SurveyInvitation.Status.ANSWERED, SurveyInvitation.Status.EXPIRED]

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from accounts.models import Staff
 from customers.models import Customer, Vehicle
-from service.appointments import advisors
-from service.generation import tenant_today
 from service.models import Appointment
+from service.selectors.appointments import advisors
+from service.services.generation import tenant_today
 
 DAYS = range(-3, 4)  # today ± 3 days
 HOURS = (9, 10, 11, 14, 15, 16)

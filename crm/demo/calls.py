@@ -16,10 +16,10 @@ from django.db.models import F
 
 from accounts.models import PositionAssignment
 from customers.models import Purchase, ServiceVisit
-from service import services
-from service.generation import tenant_today
 from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan, Question, QuestionnaireVersion
-from service.services import CallRecord
+from service.services import calls
+from service.services.calls import CallRecord
+from service.services.generation import tenant_today
 
 DAYS = 90
 CALLS = 150  # follow-ups at most per tenant
@@ -123,6 +123,6 @@ def _answers(questions: list[Question], rng: random.Random) -> dict:
 
 def _record(followup: FollowUp, staff, record: CallRecord, when: datetime) -> None:
     """The call as made at `when`: its rows carry that time, not the moment the demo was seeded."""
-    call = services.record_call(followup=followup, staff=staff, record=record, now=when)
+    call = calls.record_call(followup=followup, staff=staff, record=record, now=when)
     FollowUpCall.objects.filter(pk=call.pk).update(created_at=when, updated_at=when)
     Answer.objects.filter(call=call).update(created_at=when, updated_at=when)

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Department, Staff
 from customers.models import Customer
-from service import complaints
-from service.generation import tenant_today
 from service.models import CallSettings, Complaint, ComplaintCategory, ComplaintPolicy, Severity
+from service.services import complaint_clocks, complaints
+from service.services.generation import tenant_today
 
 CATEGORIES = ["服务态度", "维修质量", "等待时间", "价格收费", "配件供应", "销售承诺", "车辆质量", "其他"]
 # severity, category (None: any), first response hours, resolution hours
@@ -76,7 +76,7 @@ def seed_complaints(tenant, *, count: int = COUNT) -> int:
                 summary=summary, description=description, owner=owner))
             made += 1
             _story(complaint, owner, opened, n, rng, now)
-        complaints.watch(tenant, now=now)  # what is overdue by now is escalated
+        complaint_clocks.watch(tenant, now=now)  # what is overdue by now is escalated
     return made
 
 

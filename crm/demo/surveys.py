@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from accounts.models import PositionAssignment
 from customers.models import Customer
-from service import surveys
-from service.generation import tenant_today
 from service.models import Question, QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from service.services import surveys
+from service.services.generation import tenant_today
 
 INVITATIONS = 300
 DAYS = 180

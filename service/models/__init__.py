@@ -2,6 +2,7 @@
 (followups), satisfaction surveys (满意度调查) that ask the same questionnaires' questions (surveys), and
 complaints (投诉) on working-hour clocks (complaints)."""
 
+from service.models.appointments import Appointment, TsTzRange
 from service.models.complaints import (
     Complaint,
     ComplaintCategory,
@@ -11,9 +12,6 @@ from service.models.complaints import (
     WorkCalendarDay,
 )
 from service.models.followups import (
-    Answer,
-    Appointment,
-    CallSettings,
     ContactOptOut,
     ContactType,
     DigestSent,
@@ -21,11 +19,9 @@ from service.models.followups import (
     FollowUpCall,
     FollowUpPlan,
     Priority,
-    Question,
-    Questionnaire,
-    QuestionnaireVersion,
-    TsTzRange,
 )
+from service.models.questionnaires import Answer, Question, Questionnaire, QuestionnaireVersion
+from service.models.settings import CallSettings
 from service.models.surveys import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 
 __all__ = [

@@ -9,7 +9,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
-from service.models.followups import AnswerValues, FollowUpPlan, Question, Questionnaire, QuestionnaireVersion
+from service.models.followups import FollowUpPlan
+from service.models.questionnaires import AnswerValues, Question, Questionnaire, QuestionnaireVersion
 
 
 class Survey(TenantModel):

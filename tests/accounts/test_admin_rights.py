@@ -12,8 +12,8 @@ from django_scopes import scope
 
 from accounts.models import User
 from customers.models import Customer
-from service.appointments import appointments_visible_to
 from service.models import Appointment, ContactOptOut, QuestionnaireVersion, Survey, SurveyInvitation
+from service.selectors.appointments import appointments_visible_to
 
 pytestmark = pytest.mark.django_db
 DIRECTORS_CUSTOMER = "北京宏达物流有限公司"  # owned by demo.director, outside demo.manager's 客服组

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from accounts.models import Department, PositionAssignment, Staff
 from analytics.models import ManufacturerImport, ManufacturerResponse
 from customers.models import Customer
-from service import surveys
 from service.models import Question, QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from service.services import surveys
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SERVICE = "服务满意度调查"

@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth
 from analytics.selectors.followups import split_period
 from analytics.services.followup_rollups import followup_rollup_refresh
-from service.generation import tenant_today
 from service.models import FollowUpPlan
+from service.services.generation import tenant_today
 from tests.analytics.fixtures import PERIOD, Data, at, seed_march
 
 pytestmark = pytest.mark.django_db

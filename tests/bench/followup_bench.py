@@ -36,8 +36,8 @@ def measure_generation() -> dict:
     from django.utils import timezone
     from django_scopes import scope
 
-    from service.generation import generate
     from service.models import Answer, Appointment, Complaint, FollowUp, FollowUpCall, FollowUpPlan
+    from service.services.generation import generate
     from tests.bench.floor import empty
 
     tenant = _tenant()

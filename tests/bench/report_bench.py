@@ -54,8 +54,8 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
 
     from accounts.models import Department, PositionAssignment, Staff, Tenant
     from analytics.services.followup_rollups import followup_rollup_rebuild
-    from service.generation import tenant_today
     from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan
+    from service.services.generation import tenant_today
 
     tenant = Tenant.objects.get(slug="demo")
     with scope(tenant=tenant), timezone.override(tenant.timezone), connection.cursor() as cursor:

@@ -24,9 +24,9 @@ def measure_sending(total: int = INVITATIONS) -> dict:
     from accounts.models import Tenant
     from crm import sms
     from crm.demo.service import seed_surveys
-    from service.generation import tenant_today
     from service.models import CallSettings, Complaint, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
-    from service.survey_sending import queue, send_due
+    from service.services.generation import tenant_today
+    from service.services.survey_sending import queue, send_due
     from tests.bench.floor import empty
 
     tenant = Tenant.objects.get(slug="demo")

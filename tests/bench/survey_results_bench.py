@@ -26,8 +26,8 @@ def prepare_survey_year(responses: int = RESPONSES) -> dict:
     from accounts.models import PositionAssignment, Tenant
     from analytics.services.survey_rollups import survey_rollup_rebuild
     from customers.models import Customer
-    from service.generation import tenant_today
     from service.models import QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+    from service.services.generation import tenant_today
 
     tenant = Tenant.objects.get(slug="demo")
     with scope(tenant=tenant), connection.cursor() as cursor:

@@ -13,8 +13,8 @@ from django_scopes import scope
 
 from crm.tenancy import TenantModel
 from customers.models import Customer
-from service.generation import tenant_today
 from service.models import Appointment, Complaint, FollowUpCall, SurveyInvitation, SurveyResponse
+from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from playwright.sync_api import expect
 
 from accounts.models import Department, Tenant
 from customers.models import Customer
-from service import surveys
-from service.generation import tenant_today
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
+from service.services import surveys
+from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.test_browser import log_in
 

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Department, PositionAssignment, Tenant
 from customers.services import customers as customer_services
-from service.generation import tenant_today
 from service.models import Appointment, CallSettings, FollowUp, FollowUpPlan
+from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -14,9 +14,9 @@ from playwright.sync_api import expect
 from accounts.models import Department, Tenant, User
 from analytics.services.survey_rollups import survey_rollup_refresh
 from customers.models import Customer
-from service import surveys
-from service.generation import tenant_today
 from service.models import Question, QuestionnaireVersion, Survey, SurveyInvitation, SurveyResponse
+from service.services import surveys
+from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from accounts.models import Staff, Tenant
 from customers.models import Customer
-from service.generation import tenant_today
 from service.models import FollowUp, FollowUpPlan
+from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

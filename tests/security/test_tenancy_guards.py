@@ -54,10 +54,10 @@ RAW_SQL = {
     # the manufacturer's results import: the tenant's survey-rollup advisory lock, and the upsert of one tenant's
     # rows (INSERT … ON CONFLICT on the questionnaire number; every row carries the batch's tenant)
     "analytics/services/manufacturer.py": 2,
-    "service/generation.py": 1,  # set-based follow-up generation of one tenant
+    "service/services/generation.py": 1,  # set-based follow-up generation of one tenant
     # one tenant's survey invitations: queueing INSERT … SELECT and its lock, the due ones, claim-and-record,
     # phone calls, the sender's lock and its release
-    "service/survey_sending.py": 7,
+    "service/services/survey_sending.py": 7,
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 from accounts.models import Staff
 from crm.demo.appointments import seed_appointments
 from customers.models import Customer
-from service.generation import tenant_today
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
+from service.services.generation import tenant_today
 
 
 def seed(tenant):
@@ -34,8 +34,8 @@ def seed(tenant):
         version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id), status="sent",
         send_after=now, sent_at=now, expires_at=now + timedelta(days=7))
     # a complaint of 王芳's, the specialist's (the URL matrix opens it), and a calendar exception (the admin's)
-    from service import complaints
     from service.models import Complaint, ComplaintCategory, WorkCalendarDay
+    from service.services import complaints
 
     specialist = Staff.objects.get(user__username=f"{tenant.slug}.specialist")
     complaints.register(tenant=tenant, actor=specialist, complaint=Complaint(

@@ -15,9 +15,10 @@ from django_scopes import scope
 
 from accounts.models import Staff
 from customers.models import Customer, CustomerNote, Vehicle
-from service import appointments as svc
-from service.generation import generate, tenant_today
 from service.models import Appointment, FollowUp, FollowUpPlan
+from service.selectors import appointments as sel
+from service.services import appointments as svc
+from service.services.generation import generate, tenant_today
 from tests.service.test_calls import record, staff
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +38,7 @@ def no_appointments(demo, acme):
 
 
 def advisor(n=0):
-    return list(svc.advisors())[n]
+    return list(sel.advisors())[n]
 
 
 def customer(name):
@@ -130,7 +131,7 @@ def test_a_booking_refuses_another_customers_vehicle_and_another_tenants_rows(sc
     assert wrong_car.value.message_dict["vehicle"] == ["This vehicle belongs to another customer."]
     with scope(tenant=acme):
         acme_car = Vehicle.objects.select_related("customer").first()
-        acme_advisor = list(svc.advisors())[0]
+        acme_advisor = list(sel.advisors())[0]
     with pytest.raises(ValidationError) as foreign_car:
         book(vehicle=acme_car)
     assert "vehicle" in foreign_car.value.message_dict
@@ -150,18 +151,18 @@ def test_a_booking_refuses_another_customers_vehicle_and_another_tenants_rows(sc
 def test_the_caller_is_matched_by_mobile_however_it_is_typed(scoped, user):
     specialist = user("demo.specialist")
     for typed in ("13812345678", "138 1234 5678", "+86 138-1234-5678", "8613812345678"):
-        match = svc.inbound_call_match(specialist, mobile=typed)
+        match = sel.inbound_call_match(specialist, mobile=typed)
         assert [c.name for c in match.customers] == ["王芳"], typed
         assert match.mobile == "+8613812345678"
     assert [v.plate for v in match.customers[0].vehicle_list] == ["京A12345"]
     assert match.customers[0].can_book
     # 李强 belongs to the manager: the specialist is told the number is someone else's, not whose
-    hidden = svc.inbound_call_match(specialist, mobile="13987654321")
+    hidden = sel.inbound_call_match(specialist, mobile="13987654321")
     assert hidden.customers == [] and hidden.hidden
-    assert [c.name for c in svc.inbound_call_match(user("demo.director"), mobile="13987654321").customers] == ["李强"]
-    assert svc.inbound_call_match(specialist, mobile="13700000000").customers == []
+    assert [c.name for c in sel.inbound_call_match(user("demo.director"), mobile="13987654321").customers] == ["李强"]
+    assert sel.inbound_call_match(specialist, mobile="13700000000").customers == []
     with pytest.raises(ValidationError) as bad:
-        svc.inbound_call_match(specialist, mobile="12345")
+        sel.inbound_call_match(specialist, mobile="12345")
     assert "mobile" in bad.value.message_dict
 
 
@@ -208,7 +209,7 @@ def test_the_booking_form_limits_choices_and_shows_errors_next_to_fields(scoped,
     html = client.get(url).content.decode()
     assert str(wang.vehicles.first().pk) in html and "京A12345" in html
     assert "京B67890" not in html  # 李强's car is not offered
-    for a in svc.advisors():
+    for a in sel.advisors():
         assert f'id="slots-{a.pk}"' in html and a.user.display_name in html
     past = client.post(url, {"customer": wang.pk, "day": "2020-01-01", "slot": f"{advisor().pk}@10:00",
                              "duration_minutes": 60, "kind": "maintenance", "source": "manual"})
@@ -244,18 +245,18 @@ def test_free_times_are_each_advisors_times_that_fit_and_clash_with_nothing(scop
     book("王芳", at=at(day, 10), who=first, now=timezone.now())  # first: 10:00–11:00
     book("李强", at=at(day, 14), who=second, now=timezone.now(), minutes=90)  # second: 14:00–15:30
     rows = {row.advisor.pk: [f"{t:%H:%M}" for t in row.times]
-            for row in svc.free_slots(tenant=scoped, day=day, duration_minutes=60)}
+            for row in sel.free_slots(tenant=scoped, day=day, duration_minutes=60)}
     assert rows[first.pk][:6] == ["08:00", "08:30", "09:00", "11:00", "11:30", "12:00"]
     assert rows[first.pk][-1] == "19:00"  # the last hour that ends by 20:00
     assert "13:30" not in rows[second.pk] and "15:00" not in rows[second.pk] and "15:30" in rows[second.pk]
     # the customer cannot be in two places: 王芳's own 10:00 blocks every advisor for her
     for_wang = {row.advisor.pk: [f"{t:%H:%M}" for t in row.times]
-                for row in svc.free_slots(tenant=scoped, day=day, duration_minutes=60, customer=customer("王芳"))}
+                for row in sel.free_slots(tenant=scoped, day=day, duration_minutes=60, customer=customer("王芳"))}
     assert "10:00" in rows[second.pk] and "10:00" not in for_wang[second.pk]
     # nothing in the past: today only the times still ahead
     today = tenant_today(scoped)
     late = datetime.combine(today, time(15, 10), tzinfo=SHANGHAI)
-    ahead = svc.free_slots(tenant=scoped, day=today, duration_minutes=60, now=late)
+    ahead = sel.free_slots(tenant=scoped, day=today, duration_minutes=60, now=late)
     assert all(t > late for row in ahead for t in row.times) and ahead[0].times[0].strftime("%H:%M") == "15:30"
 
 
@@ -340,7 +341,7 @@ def test_the_day_view_has_a_column_per_advisor(scoped, client_as):
     assert "王芳" in left and "09:00–10:00" in left and "京A12345" in left and "李强" not in left
     assert "李强" in right and "14:00–15:00" in right and "Repair" in right
     assert f'id="appointment-{c.pk}"' not in html  # the next day's
-    for other in list(svc.advisors())[2:]:
+    for other in list(sel.advisors())[2:]:
         assert "No appointments." in column(html, other.pk)
     assert f'id="arrived-{a.pk}"' in html and f'id="no-show-{b.pk}"' in html
     assert f'?day={day - timedelta(days=1)}' in html and f'?day={day + timedelta(days=1)}' in html
@@ -490,9 +491,10 @@ SUPERSCRIPT_TWO = "²"  # str.isdigit() says yes, int() raises
 def test_a_number_that_is_not_ascii_digits_is_refused_everywhere_not_a_500(scoped, client_as):
     from django.core import signing
 
-    from service import complaints as complaint_services
-    from service import forms_complaints, surveys
-    from service import services as service_services
+    from service.forms import complaints as forms_complaints
+    from service.services import complaints as complaint_services
+    from service.services import plans as plan_services
+    from service.services import surveys
 
     client = client_as("demo.manager")
     wang = customer("王芳")
@@ -506,7 +508,7 @@ def test_a_number_that_is_not_ascii_digits_is_refused_everywhere_not_a_500(scope
     plans = client.post(reverse("service:plans"), {"plan": SUPERSCRIPT_TWO, "active": "0"}, follow=True)
     assert plans.status_code == 200 and "This plan does not exist" in plans.content.decode()
     with pytest.raises(ValidationError):
-        service_services.plan_set_active(plan_id="1" + SUPERSCRIPT_TWO, active=False, staff=staff("demo.manager"))
+        plan_services.plan_set_active(plan_id="1" + SUPERSCRIPT_TWO, active=False, staff=staff("demo.manager"))
     # a genuine token whose parts are not ascii digits, a complaint's owner or occasion choice
     token = signing.Signer(salt=surveys.SALT).sign(f"{SUPERSCRIPT_TWO}.{SUPERSCRIPT_TWO}")
     assert surveys.read_token(token) is None

@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Department, Staff
 from customers.models import Customer, Lead
-from service import selectors, services
-from service.generation import tenant_today
+from service import questionnaires, rules
 from service.models import (
     Answer,
     CallSettings,
@@ -22,7 +21,10 @@ from service.models import (
     Question,
     QuestionnaireVersion,
 )
-from service.services import CallRecord
+from service.selectors import followups as followup_selectors
+from service.services import calls
+from service.services.calls import CallRecord
+from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -62,7 +64,7 @@ def repair_version():
 
 
 def record(f, username="demo.specialist", now=NOON, **fields):
-    return services.record_call(followup=f, staff=staff(username), record=CallRecord(**fields), now=now)
+    return calls.record_call(followup=f, staff=staff(username), record=CallRecord(**fields), now=now)
 
 
 # --- the next call ------------------------------------------------------------------------------
@@ -76,7 +78,7 @@ def test_next_call_takes_retries_then_own_due_by_priority_then_the_queue(scoped,
     high = followup("王芳", priority=1)
     retry = followup("北京宏达物流有限公司", plan="新车交车3日回访", retry_at=NOON - timedelta(minutes=5))
     later = followup("赵敏", plan="新车交车3日回访", retry_at=NOON + timedelta(hours=1))
-    take = lambda: services.take_next(user=user("demo.specialist"), staff=specialist, tenant=scoped, now=NOON)  # noqa: E731
+    take = lambda: calls.take_next(user=user("demo.specialist"), staff=specialist, tenant=scoped, now=NOON)  # noqa: E731
 
     order = []
     for _ in range(4):
@@ -93,17 +95,17 @@ def test_next_call_takes_retries_then_own_due_by_priority_then_the_queue(scoped,
 def test_no_call_is_offered_outside_the_calling_hours(scoped, user):
     followup("王芳")
     evening = datetime(2026, 11, 20, 20, 30, tzinfo=SHANGHAI)
-    assert services.take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
-                              now=evening) is None
+    assert calls.take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
+                           now=evening) is None
     CallSettings.objects.update(calls_from=time(0), calls_until=time(0))  # around the clock
-    assert services.take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
-                              now=evening) is not None
+    assert calls.take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
+                           now=evening) is not None
 
 
 def test_the_analyst_is_offered_no_call(scoped, user):
     followup("王芳", assignee=None, department="客服组")
     analyst = user("demo.analyst")
-    assert services.take_next(user=analyst, staff=analyst.staff, tenant=scoped, now=NOON) is None
+    assert calls.take_next(user=analyst, staff=analyst.staff, tenant=scoped, now=NOON) is None
 
 
 # --- outcomes -----------------------------------------------------------------------------------
@@ -232,7 +234,7 @@ def test_old_answers_keep_their_questions_when_a_new_version_is_published(scoped
     v2 = QuestionnaireVersion.objects.create(tenant=scoped, questionnaire=v1.questionnaire, number=2,
                                              is_published=True)
     Question.objects.create(tenant=scoped, version=v2, order=1, kind="scale", text="新的问题：整体评价？")
-    assert services.current_version(first.plan) == v2
+    assert questionnaires.current_version(first.plan) == v2
 
     answered = Answer.objects.filter(call__followup=first).select_related("question")
     assert {a.question.version_id for a in answered} == {v1.pk}
@@ -251,7 +253,7 @@ def test_due_tomorrow_in_utc_is_due_today_in_shanghai_at_2330_utc(scoped, user):
     late = datetime(2026, 11, 20, 23, 30, tzinfo=ZoneInfo("UTC"))  # 07:30 on the 21st in Shanghai
     assert tenant_today(scoped, late).isoformat() == "2026-11-21"
     f = followup("王芳", due=late.date() + timedelta(days=1))
-    ws = selectors.workspace(user("demo.specialist"), {"tab": "today"}, tenant=scoped, now=late)
+    ws = followup_selectors.workspace(user("demo.specialist"), {"tab": "today"}, tenant=scoped, now=late)
     assert f in ws.page.rows
     assert ws.counts["today"][0] == 1 and ws.counts["upcoming"][0] == 0
 
@@ -382,11 +384,11 @@ def test_the_workspace_query_count_does_not_grow_with_rows(scoped, client_as, dj
     (datetime(2026, 11, 20, 21, 15), datetime(2026, 11, 21, 9, 0)),
 ])
 def test_the_suggested_retry_time_falls_within_the_calling_hours(scoped, after, suggested):
-    assert services.first_calling_time(scoped, after.replace(tzinfo=SHANGHAI)) == suggested.replace(tzinfo=SHANGHAI)
+    assert rules.first_calling_time(scoped, after.replace(tzinfo=SHANGHAI)) == suggested.replace(tzinfo=SHANGHAI)
 
 
 def test_a_manager_pauses_a_plan_in_the_app_and_generation_skips_it(scoped, client_as):
-    from service.generation import generate
+    from service.services.generation import generate
 
     plan = FollowUpPlan.objects.get(name="维修后2日回访")
     client_as("demo.specialist").post(reverse("service:plans"), {"plan": plan.pk, "active": "0"})

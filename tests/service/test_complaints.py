@@ -16,7 +16,6 @@ from guardian.shortcuts import get_perms
 from accounts.models import Department, Position, PositionAssignment, Staff
 from customers.models import Customer
 from customers.validators import display_mobile
-from service import complaints, services
 from service.models import (
     CallSettings,
     Complaint,
@@ -28,7 +27,8 @@ from service.models import (
     Survey,
     WorkCalendarDay,
 )
-from service.services import CallRecord
+from service.services import calls, complaint_clocks, complaints
+from service.services.calls import CallRecord
 from service.sla import WorkCalendar
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ def test_waiting_for_the_customer_stops_the_clocks(scoped):
     complaint.refresh_from_db()
     assert complaint.status == Status.WAITING and complaint.responded_at == at(date(2026, 11, 16), 10)
     # nothing escalates while waiting, however long
-    complaints.watch(scoped, now=at(date(2026, 11, 30), 12))
+    complaint_clocks.watch(scoped, now=at(date(2026, 11, 30), 12))
     assert kinds(complaint) == [Kind.OPENED, Kind.WAITING]
     # the customer answers 12 working hours later (Monday 10:00 → Tuesday 13:00)
     complaints.resume(complaint_id=complaint.pk, actor=specialist, text="照片已收到",
@@ -138,23 +138,23 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
     the next run; the other complaints of the company are warned in the same run."""
     broken = register(opened=at(date(2026, 11, 16), 9))
     fine = register("李强", opened=at(date(2026, 11, 16), 9))
-    notify = complaints._notify
+    notify = complaint_clocks._notify
 
     def failing(complaint, *args, **kwargs):
         if complaint.pk == broken.pk:
             raise ConnectionError("mail server gone")
         return notify(complaint, *args, **kwargs)
 
-    monkeypatch.setattr(complaints, "_notify", failing)
-    first = complaints.watch(scoped, now=at(date(2026, 11, 16), 15, 1))
+    monkeypatch.setattr(complaint_clocks, "_notify", failing)
+    first = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 1))
     assert (first.warned, first.failed) == (1, 1)
     assert kinds(fine) == [Kind.OPENED, Kind.WARNED] and kinds(broken) == [Kind.OPENED]
     broken.refresh_from_db()
     assert broken.response_warn_at is not None  # nothing half-written: still due
     assert f"complaint {broken.pk} failed" in caplog.text
 
-    monkeypatch.setattr(complaints, "_notify", notify)
-    again = complaints.watch(scoped, now=at(date(2026, 11, 16), 15, 6))
+    monkeypatch.setattr(complaint_clocks, "_notify", notify)
+    again = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 6))
     assert (again.warned, again.failed) == (1, 0) and kinds(broken) == [Kind.OPENED, Kind.WARNED]
 
 
@@ -164,23 +164,23 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
 def test_warning_then_breaches_climb_the_reporting_line_once_each(scoped, django_capture_on_commit_callbacks):
     complaint = register(opened=at(date(2026, 11, 16), 9))  # the specialist of 客服组
     with django_capture_on_commit_callbacks(execute=True):
-        first = complaints.watch(scoped, now=at(date(2026, 11, 16), 15, 1))  # 75 % of 8 h: 15:00
+        first = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 1))  # 75 % of 8 h: 15:00
     assert (first.warned, first.breached) == (1, 0)
     assert [m.to for m in mail.outbox] == [["demo-specialist@demo.example.com"]]
-    assert complaints.watch(scoped, now=at(date(2026, 11, 16), 15, 2)).warned == 0  # once
+    assert complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 2)).warned == 0  # once
 
     with django_capture_on_commit_callbacks(execute=True):
-        late = complaints.watch(scoped, now=at(date(2026, 11, 16), 17, 1))  # no first response by 17:00
+        late = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 17, 1))  # no first response by 17:00
     complaint.refresh_from_db()
     assert (late.breached, late.escalated) == (1, 1)
     assert complaint.escalated_to.user.username == "demo.manager"  # 客服专员 reports to 客服经理
     assert complaint.escalation == Complaint.Level.MANAGER
     assert mail.outbox[-1].to == ["demo-manager@demo.example.com"] and f"#{complaint.pk}" in mail.outbox[-1].subject
-    assert complaints.watch(scoped, now=at(date(2026, 11, 16), 17, 2)).breached == 0
+    assert complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 17, 2)).breached == 0
 
     complaints.respond(complaint_id=complaint.pk, actor=staff("demo.specialist"), text="已致歉",
                        now=at(date(2026, 11, 17), 9))
-    complaints.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # no resolution within 40 h (Friday 13:00)
+    complaint_clocks.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # no resolution within 40 h (Friday 13:00)
     complaint.refresh_from_db()
     assert complaint.escalation == Complaint.Level.DIRECTOR
     assert complaint.escalated_to.user.username == "demo.director"  # up the line: 客户管理经理 (vacant) → 总监
@@ -275,13 +275,13 @@ def test_the_feedback_call_closes_or_reopens_it(scoped):
                        result="已致歉", now=at(date(2026, 11, 16), 12))
     call = Complaint.objects.get(pk=complaint.pk).feedback_followup
     with pytest.raises(ValidationError) as missing:
-        services.record_call(followup=call, staff=specialist, record=CallRecord(outcome="completed"))
+        calls.record_call(followup=call, staff=specialist, record=CallRecord(outcome="completed"))
     assert "verdict" in missing.value.message_dict
     with pytest.raises(ValidationError) as unsaid:
-        services.record_call(followup=call, staff=specialist, record=CallRecord(outcome="completed", verdict="no"))
+        calls.record_call(followup=call, staff=specialist, record=CallRecord(outcome="completed", verdict="no"))
     assert "feedback_text" in unsaid.value.message_dict
-    services.record_call(followup=call, staff=specialist, now=at(date(2026, 11, 17), 10),
-                         record=CallRecord(outcome="completed", verdict="no", note="客户觉得补偿不够"))
+    calls.record_call(followup=call, staff=specialist, now=at(date(2026, 11, 17), 10),
+                      record=CallRecord(outcome="completed", verdict="no", note="客户觉得补偿不够"))
     complaint.refresh_from_db()
     assert complaint.status == Status.OPEN and complaint.reopened == 1 and complaint.resolved_at is None
     # waiting for the confirmation stopped the clocks: 12:00 Monday → 10:00 Tuesday is 7 working hours
@@ -290,8 +290,8 @@ def test_the_feedback_call_closes_or_reopens_it(scoped):
                        action_taken="加送一次保养", result="客户接受", now=at(date(2026, 11, 17), 15))
     second = Complaint.objects.get(pk=complaint.pk).feedback_followup
     assert second.pk != call.pk  # the first call is done: a new one
-    services.record_call(followup=second, staff=specialist, now=at(date(2026, 11, 18), 10),
-                         record=CallRecord(outcome="completed", verdict="yes"))
+    calls.record_call(followup=second, staff=specialist, now=at(date(2026, 11, 18), 10),
+                      record=CallRecord(outcome="completed", verdict="yes"))
     complaint.refresh_from_db()
     assert complaint.status == Status.CLOSED and complaint.closed_at == at(date(2026, 11, 18), 10)
     assert kinds(complaint) == [Kind.OPENED, Kind.RESOLVED, Kind.REOPENED, Kind.RESOLVED, Kind.CLOSED]
@@ -300,7 +300,7 @@ def test_the_feedback_call_closes_or_reopens_it(scoped):
 def test_a_complaint_heard_on_a_call_opens_one_for_the_caller(scoped):
     specialist = staff("demo.specialist")
     followup = FollowUp.objects.get(customer__name="王芳", plan__name="维修后2日回访")
-    call = services.record_call(followup=followup, staff=specialist, record=CallRecord(
+    call = calls.record_call(followup=followup, staff=specialist, record=CallRecord(
         outcome="rescheduled", retry_at=at(date(2099, 1, 5), 10), feedback="complaint",
         feedback_text="上次保养后空调不制冷，要求尽快处理"))
     complaint = Complaint.objects.get(followup_call=call)
@@ -309,15 +309,16 @@ def test_a_complaint_heard_on_a_call_opens_one_for_the_caller(scoped):
 
 
 def test_a_low_survey_score_opens_a_complaint_in_the_complaints_queue_and_a_high_one_does_not(scoped):
-    from service import surveys
-    from service.forms import SurveyForm
+    from service.forms.surveys import SurveyForm
+    from service.selectors import surveys as survey_selectors
+    from service.services import surveys
     from tests.service.test_surveys import full_answers, invitation
 
     desk = Department.objects.get(name="客服组")
     assert CallSettings.objects.get().complaint_department == desk
     for overall, expected in (("1", 1), ("5", 0)):
         inv = invitation(scoped, customer="王芳" if overall == "1" else "李强")
-        questions = surveys.questions_of(inv)
+        questions = survey_selectors.questions_of(inv)
         data = full_answers(inv, overall=overall)
         if overall == "1":
             data.update({f"q_{q.pk}": "1" for q in questions if q.kind == "scale" and q.measure != "recommend"})
@@ -332,7 +333,7 @@ def test_a_low_survey_score_opens_a_complaint_in_the_complaints_queue_and_a_high
 
 
 def test_a_closed_complaint_queues_the_after_complaint_survey(scoped):
-    from service import survey_sending
+    from service.services import survey_sending
 
     survey = Survey.objects.get(name="服务满意度调查")
     Survey.objects.exclude(pk=survey.pk).update(is_active=False)
@@ -394,7 +395,7 @@ def test_the_list_filters_and_who_sees_what(scoped, client_as):
     mine = register(summary="我的投诉甲")
     queue = register(owner=None, summary="队列投诉乙", department=Department.objects.get(name="客服组"))
     sales = register(owner="demo.director", summary="总监的投诉丙", severity="major")
-    complaints.watch(scoped, now=mine.resolution_due + timedelta(minutes=1))
+    complaint_clocks.watch(scoped, now=mine.resolution_due + timedelta(minutes=1))
 
     def listed(username, **params):
         page = client_as(username).get(reverse("service:complaints"), params).content.decode()
@@ -475,14 +476,14 @@ def test_a_reopened_complaint_is_warned_and_escalated_again_and_a_dead_feedback_
     specialist = staff("demo.specialist")
     complaint = register(opened=at(date(2026, 11, 16), 9))
     complaints.respond(complaint_id=complaint.pk, actor=specialist, text="已致歉", now=at(date(2026, 11, 16), 10))
-    complaints.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # resolution missed: to the manager
+    complaint_clocks.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # resolution missed: to the manager
     complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b", result="c",
                        now=at(date(2026, 11, 20), 14))
     complaints.confirm(complaint_id=complaint.pk, actor=specialist, satisfied=False, text="不满意",
                        now=at(date(2026, 11, 20), 15))  # one working hour waited: due Friday 14:00, past already
     complaint.refresh_from_db()
     assert complaint.resolution_due == at(date(2026, 11, 20), 14) and complaint.resolution_warn_at is None
-    complaints.watch(scoped, now=at(date(2026, 11, 23), 10, 1))
+    complaint_clocks.watch(scoped, now=at(date(2026, 11, 23), 10, 1))
     complaint.refresh_from_db()
     assert complaint.escalation == Complaint.Level.DIRECTOR
     assert complaint.resolution_breached_at == complaint.resolution_due
@@ -490,7 +491,7 @@ def test_a_reopened_complaint_is_warned_and_escalated_again_and_a_dead_feedback_
                        now=at(date(2026, 11, 23), 11))
     call = Complaint.objects.get(pk=complaint.pk).feedback_followup
     FollowUp.objects.filter(pk=call.pk).update(status=FollowUp.Status.UNREACHABLE)
-    complaints.watch(scoped, now=at(date(2026, 11, 24), 9))
+    complaint_clocks.watch(scoped, now=at(date(2026, 11, 24), 9))
     complaint.refresh_from_db()
     assert complaint.status == Status.RESOLVED and complaint.feedback_followup is None
     assert kinds(complaint)[-1] == Kind.NO_ANSWER

@@ -12,8 +12,8 @@ from django_scopes import scope
 from accounts.models import PositionAssignment, Staff
 from customers.models import Customer, MileageReading
 from customers.services import customers as services
-from service.generation import generate, tenant_today
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
+from service.services.generation import generate, tenant_today
 
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 TODAY = date(2026, 11, 22)

@@ -9,10 +9,11 @@ from django.utils import timezone
 
 from accounts.models import Staff
 from customers.models import Customer
-from service import services
-from service.generation import tenant_today
+from service import questionnaires
 from service.models import FollowUp, FollowUpPlan, Question, QuestionnaireVersion
-from service.services import CallRecord
+from service.services import calls
+from service.services.calls import CallRecord
+from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db
 
@@ -27,9 +28,9 @@ def answer_once(tenant, version):
     for q in version.questions.all():
         answers[q.pk] = {"scale": "4", "yes_no": "no", "single": (q.choice_list or [""])[0], "text": "一般",
                          "multiple": q.choice_list[:1]}[q.kind]
-    services.record_call(followup=followup, staff=Staff.objects.get(user__username="demo.specialist"),
-                         record=CallRecord(outcome="completed", version_id=version.pk, answers=answers),
-                         now=timezone.now())
+    calls.record_call(followup=followup, staff=Staff.objects.get(user__username="demo.specialist"),
+                      record=CallRecord(outcome="completed", version_id=version.pk, answers=answers),
+                      now=timezone.now())
 
 
 def test_an_answered_version_is_frozen_and_a_copy_is_published(demo, in_scope, client_as):
@@ -51,12 +52,12 @@ def test_an_answered_version_is_frozen_and_a_copy_is_published(demo, in_scope, c
         assert not v2.is_published
         assert list(v2.questions.values_list("text", flat=True)) == list(v1.questions.values_list("text", flat=True))
         plan = FollowUpPlan.objects.get(name="维修后2日回访")
-        assert services.current_version(plan) == v1  # a draft is not used yet
+        assert questionnaires.current_version(plan) == v1  # a draft is not used yet
         Question.objects.filter(version=v2, order=1).update(text="整体满意度（新版）")
 
     admin.post(changelist, {"action": "publish", "_selected_action": [v2.pk]})
     with in_scope(demo):
-        assert services.current_version(plan) == v2
+        assert questionnaires.current_version(plan) == v2
         assert Question.objects.filter(version=v1, order=1).get().text.startswith("您对本次维修保养服务")
 
 

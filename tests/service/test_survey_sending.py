@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import Staff
 from customers.models import Customer, ServiceVisit
-from service import survey_sending
 from service.models import CallSettings, ContactOptOut, Survey, SurveyInvitation
+from service.services import survey_sending
 from tests.service import sms_backends
 from tests.service.fake_aliyun import BAD_NUMBER, DOWN, THROTTLED, aliyun_settings, fake_aliyun
 
@@ -277,7 +277,7 @@ def test_a_wrong_aliyun_secret_is_a_refusal_not_a_retry(scoped, outbox, settings
 
 def test_a_customer_without_mobile_or_email_is_asked_by_phone_and_the_call_answers_the_survey(scoped, outbox):
     from service.models import FollowUp, FollowUpPlan, Question
-    from service.services import CallRecord, record_call
+    from service.services.calls import CallRecord, record_call
 
     survey = Survey.objects.get(name="服务满意度调查")
     plan = FollowUpPlan.objects.get(name="维修后2日回访")

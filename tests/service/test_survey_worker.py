@@ -17,9 +17,9 @@ from django_scopes import scope
 from accounts.models import Tenant
 from crm.celery import app
 from customers.models import Customer, ServiceVisit
-from service.generation import tenant_today
 from service.models import CallSettings, SurveyInvitation
-from service.survey_sending import queue
+from service.services.generation import tenant_today
+from service.services.survey_sending import queue
 from service.tasks import send_surveys
 from tests.service.fake_aliyun import DOWN, THROTTLED, aliyun_settings, fake_aliyun
 from tests.waiting import wait_for

@@ -15,8 +15,8 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from customers.models import Customer
-from service import surveys
 from service.models import Question, QuestionnaireVersion, Survey, SurveyInvitation, SurveyResponse
+from service.services import surveys
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant
-from service import services
-from service.escalation import escalate, send_digests
 from service.models import CallSettings, DigestSent, FollowUp, FollowUpPlan
+from service.services import followups
+from service.services.escalation import escalate, send_digests
 from tests.service.test_calls import NOON, followup, staff
 
 pytestmark = pytest.mark.django_db
@@ -63,8 +63,8 @@ def test_a_follow_up_the_manager_gives_back_stays_with_the_specialist(scoped, us
     escalate(scoped, now=NOON)
     f.refresh_from_db()
     assert f.assignee == staff("demo.manager")
-    services.followups_reassign(user=user("demo.manager"), queryset=FollowUp.objects.filter(pk=f.pk),
-                                to_staff_id=staff("demo.specialist").pk)
+    followups.followups_reassign(user=user("demo.manager"), queryset=FollowUp.objects.filter(pk=f.pk),
+                                 to_staff_id=staff("demo.specialist").pk)
     escalate(scoped, now=NOON + timedelta(hours=1))
     f.refresh_from_db()
     assert f.assignee == staff("demo.specialist") and f.escalation == Escalation.MANAGER
@@ -102,8 +102,8 @@ def test_a_plan_refuses_moving_before_flagging(scoped):
 def test_a_manager_reassigns_within_their_teams_only(scoped, user):
     a, b = overdue("王芳", 1), overdue("李强", 2)
     manager = user("demo.manager")
-    moved = services.followups_reassign(user=manager, queryset=FollowUp.objects.filter(pk__in=[a.pk, b.pk]),
-                                        to_department_id=Department.objects.get(name="客服组").pk)
+    moved = followups.followups_reassign(user=manager, queryset=FollowUp.objects.filter(pk__in=[a.pk, b.pk]),
+                                         to_department_id=Department.objects.get(name="客服组").pk)
     assert moved == 2
     a.refresh_from_db()
     assert a.assignee is None and a.department.name == "客服组" and a.retry_at is None
@@ -113,16 +113,16 @@ def test_a_manager_reassigns_within_their_teams_only(scoped, user):
         if not target:
             continue
         with pytest.raises(ValidationError, match="cannot give"):
-            services.followups_reassign(user=manager, queryset=FollowUp.objects.filter(pk=a.pk), **target)
+            followups.followups_reassign(user=manager, queryset=FollowUp.objects.filter(pk=a.pk), **target)
     with pytest.raises(ValidationError, match="Choose one"):
-        services.followups_reassign(user=manager, queryset=FollowUp.objects.all())
+        followups.followups_reassign(user=manager, queryset=FollowUp.objects.all())
 
 
 def test_a_specialist_reassigns_nothing_of_a_colleague(scoped, user):
     mine = overdue("王芳", 1)
     theirs = overdue("李强", 1, assignee="demo.manager")
-    moved = services.followups_reassign(user=user("demo.specialist"), queryset=FollowUp.objects.all(),
-                                        to_staff_id=staff("demo.specialist").pk)
+    moved = followups.followups_reassign(user=user("demo.specialist"), queryset=FollowUp.objects.all(),
+                                         to_staff_id=staff("demo.specialist").pk)
     assert moved == 1  # only what they may change: their own
     theirs.refresh_from_db()
     assert theirs.assignee == staff("demo.manager")

@@ -13,9 +13,10 @@ from django.utils import timezone
 from accounts.models import Department
 from customers.models import Customer, CustomerNote
 from customers.selectors.customers import customer_reach
-from service import appointments as appointment_services
-from service.generation import local_time, tenant_today
 from service.models import Appointment, Complaint, ComplaintCategory, FollowUp
+from service.selectors import appointments as appointment_selectors
+from service.services import appointments as appointment_services
+from service.services.generation import local_time, tenant_today
 from tests.service.test_appointments import at, future_day
 from tests.service.test_calls import followup as followup_at
 from tests.service.test_calls import staff
@@ -102,7 +103,7 @@ def test_an_unresolved_complaint_and_a_booked_appointment_open_the_customer(scop
     Complaint.objects.filter(pk=complaint.pk).update(status=Complaint.Status.CLOSED)
     assert not customer_reach(specialist, li()).visible
     # the advisor who holds a booked appointment reaches its customer, and sees and marks the appointment
-    advisor = next(a for a in appointment_services.advisors()
+    advisor = next(a for a in appointment_selectors.advisors()
                    if not customer_reach(a.user, li()).visible)
     booked = appointment_services.appointment_book(
         tenant=scoped, booked_by=staff("demo.manager"), customer=li(), advisor=advisor,
@@ -152,7 +153,7 @@ def test_work_opens_the_customer_urls_the_work_needs_and_no_other(scoped, client
 
 
 def _advisor_outside(customer):
-    return next(a for a in appointment_services.advisors() if not customer_reach(a.user, customer).visible)
+    return next(a for a in appointment_selectors.advisors() if not customer_reach(a.user, customer).visible)
 
 
 def _booked(scoped, advisor, *, days: float):

@@ -21,7 +21,7 @@ from crm.demo.service import seed_call_setup, seed_plans, seed_surveys
 from crm.demo.surveys import seed_survey_responses
 from crm.demo.tenants import seed_tenants
 from customers.services.quality import completeness_seed
-from service.generation import generate
+from service.services.generation import generate
 
 DEFAULT_CUSTOMERS = 2000
 

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
-from service.generation import generate
+from service.services.generation import generate
 
 
 class Command(BaseCommand):

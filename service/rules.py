@@ -1,0 +1,33 @@
+"""Service rules: the tenant's calling hours. A rule module: it reads the models (and accounts/crm) only, never
+services or selectors, so every layer may ask it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from crm.prepared import Prepared
+from service.models import CallSettings
+from service.services.generation import local_time
+
+_SETTINGS = Prepared("call_settings", lambda tenant: CallSettings.objects.filter(tenant=tenant)[:1])
+
+
+def call_settings(tenant) -> CallSettings:
+    """The tenant's calling rules (the defaults while none are saved)."""
+    found = _SETTINGS.instances(tenant=tenant.pk)
+    return found[0] if found else CallSettings(tenant=tenant)
+
+
+def within_calling_hours(tenant, now: datetime | None = None, rules: CallSettings | None = None) -> bool:
+    """Pass `rules` when they have been read already (a page asks several questions of them)."""
+    return (rules or call_settings(tenant)).allows(local_time(tenant, now).time())
+
+
+def first_calling_time(tenant, after: datetime, rules: CallSettings | None = None) -> datetime:
+    """`after` when it is within the calling hours, else when they next begin (the default retry time)."""
+    rules = rules or call_settings(tenant)
+    moment = local_time(tenant, after)
+    if rules.allows(moment.time()):
+        return moment
+    start = moment.replace(hour=rules.calls_from.hour, minute=rules.calls_from.minute, second=0, microsecond=0)
+    return start if start > moment else start + timedelta(days=1)
