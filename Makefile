@@ -3,7 +3,7 @@ PYTHON ?= python3
 
 .PHONY: run test bench manage lint messages
 
-run:  ## web + Celery worker + beat on http://127.0.0.1:8000, private PostgreSQL/Redis under var/
+run:  ## web + a Celery worker per queue + beat on http://127.0.0.1:8000, private PostgreSQL/Redis under var/
 	$(PYTHON) crm/devstack.py run
 
 test:  ## the whole suite on throw-away PostgreSQL/Redis, browser tests included (ARGS=... for pytest)

@@ -13,25 +13,40 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 BEAT_SCHEDULE = {
-    "clear-expired-sessions": {
+    # One entry per job, named for what runs. Every job on tenant data is a `*_all` fan-out queueing one task per
+    # active tenant (TenantTask.fan_out); "today" and the hours are each tenant's own. The keys are the rows of
+    # django-celery-beat's table (beat updates the row of each key at start; a row whose key left this schedule
+    # would stay): keep them. Queues: settings.CELERY_TASK_ROUTES.
+    "clear-expired-sessions": {  # platform housekeeping: expired login sessions
         "task": "crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
-    # per tenant: generation, escalation and the managers' digest; "today" is each tenant's own
-    "generate-followups": {
+    "generate-followups": {  # follow-ups the plans call for
         "task": "service.generate_followups_all",
         "schedule": crontab(minute=5),
     },
-    "send-surveys": {  # per tenant: due survey invitations and reminders, within its sending hours
+    "escalate-followups": {  # overdue follow-ups flagged and moved up; the managers' digest at the digest hour
+        "task": "service.escalate_followups_all",
+        "schedule": crontab(minute=5),
+    },
+    "queue-surveys": {  # the survey invitations due today
+        "task": "service.queue_surveys_all",
+        "schedule": crontab(minute=5),
+    },
+    "send-surveys": {  # due survey invitations and reminders, within the sending hours
         "task": "service.send_surveys_all",
         "schedule": crontab(),
     },
-    "watch-complaints": {  # per tenant: warn of complaint deadlines near their end, escalate the missed ones
+    "watch-complaints": {  # warn of complaint deadlines near their end, escalate the missed ones
         "task": "service.watch_complaints_all",
         "schedule": crontab(minute="*/5"),
     },
-    "refresh-followup-rollups": {  # the follow-up report's rollups, one refresh per tenant
+    "refresh-followup-rollups": {  # the follow-up report's rollups
         "task": "analytics.refresh_followup_rollups_all",
+        "schedule": crontab(minute="*/15"),
+    },
+    "refresh-survey-rollups": {  # the survey results' rollups
+        "task": "analytics.refresh_survey_rollups_all",
         "schedule": crontab(minute="*/15"),
     },
     "purge-old-exports": {  # export files are deleted 7 days after they were written

@@ -5,7 +5,7 @@ dependencies of pyproject.toml, installs missing server packages with apt-get wh
 a private PostgreSQL and Redis (under `var/` for `run`, in a temporary folder for `test` and
 `bench`) unless DATABASE_URL / REDIS_URL point at existing ones, and stops them on exit.
 
-    python3 crm/devstack.py run            # web + worker + beat on http://127.0.0.1:8000
+    python3 crm/devstack.py run            # web + two workers + beat on http://127.0.0.1:8000
     python3 crm/devstack.py test [pytest args]
     python3 crm/devstack.py bench [args]
     python3 crm/devstack.py manage <command ...>   # manage.py against the var/ servers
@@ -36,6 +36,9 @@ PY = VENV / "bin" / "python"
 RUN_PG_PORT = int(os.environ.get("CRM_PG_PORT", "55432"))
 RUN_REDIS_PORT = int(os.environ.get("CRM_REDIS_PORT", "56379"))
 PG_USER = "crm"
+# One Celery worker per queue, named as docker-compose.yml's services: their -Q (settings.CELERY_TASK_ROUTES says
+# which task goes where; the interactive one also takes Celery's default queue).
+WORKERS = {"worker-bulk": "bulk", "worker-interactive": "interactive,celery"}
 
 
 def say(msg: str) -> None:
@@ -289,7 +292,9 @@ def cmd_run(_args: list[str]) -> int:
         bin_ = VENV / "bin"
         procs = {
             "web": [str(PY), "manage.py", "runserver", "127.0.0.1:8000"],
-            "worker": [str(bin_ / "celery"), "-A", "crm", "worker", "-l", "info", "--concurrency", "2"],
+            **{name: [str(bin_ / "celery"), "-A", "crm", "worker", "-l", "info", "--concurrency", "2",
+                      "-Q", queues, "-n", f"{name.removeprefix('worker-')}@%h"]
+               for name, queues in WORKERS.items()},
             "beat": [str(bin_ / "celery"), "-A", "crm", "beat", "-l", "info"],
         }
         # Each child leads its own process group: Ctrl-C reaches only this supervisor, which then

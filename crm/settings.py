@@ -12,6 +12,7 @@ import pghistory
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 from crm.env import env_bool, env_int, env_list, env_str
 
@@ -261,6 +262,29 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
                                    "unacked_restore_throttle": 1 if CELERY_VISIBILITY_TIMEOUT < 60 else 10}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# Two kinds of work, two queues, one worker each (docker-compose.yml's worker-bulk and worker-interactive; make
+# run starts both), so that a million-row import never delays an SLA warning. "bulk": set-based work over many
+# rows that nobody waits for to the minute (imports and their checks, exports, rollups, follow-up generation and
+# survey queuing, completeness recompute, purges). "interactive": work with a clock or a person waiting (survey
+# sending, complaint clocks, follow-up escalation and the managers' digest). A job's beat fan-out (`*_all`) goes
+# where its per-tenant tasks go. Celery's default queue keeps its name, "celery", and the interactive worker
+# consumes it as well: it takes whatever has no route here (Celery's own tasks; messages queued before the
+# queues existed). tests/crm/test_celery.py holds every task of the project to a route here. A worker started
+# without -Q (the tests', a developer's) consumes all three.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in ("bulk", "interactive", "celery")]
+CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
+    "customers.import_customers", "customers.check_import", "customers.export_customers",
+    "customers.purge_exports_all", "customers.purge_exports", "customers.completeness_recompute",
+    "service.generate_followups_all", "service.generate_followups",
+    "service.queue_surveys_all", "service.queue_surveys",
+    "analytics.refresh_followup_rollups_all", "analytics.refresh_followup_rollups",
+    "analytics.refresh_survey_rollups_all", "analytics.refresh_survey_rollups",
+    "crm.tasks.clear_expired_sessions",
+)} | {name: {"queue": "interactive"} for name in (
+    "service.send_surveys_all", "service.send_surveys",
+    "service.watch_complaints_all", "service.watch_complaints",
+    "service.escalate_followups_all", "service.escalate_followups",
+)}
 
 HEALTH_CHECK_TIMEOUT = 2.0
 

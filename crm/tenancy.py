@@ -93,15 +93,34 @@ class TenantMiddleware:
 
 
 class TenantTask(Task):
-    """Base for Celery tasks on tenant data: call with `tenant_id=<id>`; the task body runs inside
-    that tenant's scope and time zone. A deactivated tenant's work is skipped."""
+    """Base for Celery tasks on tenant data, as pretix's `EventTask` hands the loaded event to its body.
+
+    The message carries the tenant's id (`task.delay(tenant_id=tenant.pk, ...)`, the keyword messages in
+    the broker have always had); the body receives the loaded `Tenant` as its first argument
+    (`def generate_followups(tenant, *, customer_ids=None)`) and runs inside that tenant's scope and time
+    zone. A deactivated or deleted tenant's work is skipped. `fan_out()` queues the task once per active
+    tenant: the periodic jobs' `*_all` tasks are one call of it."""
 
     abstract = True
+    # The body's signature takes `tenant`, the message `tenant_id`: apply_async checks the arguments instead.
+    typing = False
+
+    def apply_async(self, args=None, kwargs=None, *rest, **options):
+        """Refuse, when it is sent, a message the body could not take (as Celery's `typing` check does),
+        with the message's `tenant_id` in the place of the body's `tenant`."""
+        body_kwargs = dict(kwargs or {})
+        tenant_id = body_kwargs.pop("tenant_id", None)
+        if tenant_id is None:
+            raise TypeError(f"{self.name} must be called with a tenant_id keyword argument")
+        check_arguments = getattr(self, "__header__", None)
+        if check_arguments is not None:
+            check_arguments(tenant_id, *(args or ()), **body_kwargs)
+        return super().apply_async(args, kwargs, *rest, **options)
 
     def __call__(self, *args, **kwargs):
         from accounts.models import Tenant
 
-        tenant_id = kwargs.get("tenant_id")
+        tenant_id = kwargs.pop("tenant_id", None)
         if tenant_id is None:
             raise TypeError(f"{self.name} must be called with a tenant_id keyword argument")
         tenant = Tenant.objects.filter(pk=tenant_id, is_active=True).first()
@@ -109,4 +128,14 @@ class TenantTask(Task):
             logger.info("%s skipped: tenant %s is missing or inactive", self.name, tenant_id)
             return None
         with scope(tenant=tenant), timezone.override(tenant.timezone):
-            return super().__call__(*args, **kwargs)
+            return super().__call__(tenant, *args, **kwargs)
+
+    def fan_out(self, **kwargs) -> int:
+        """Queue this task once per active tenant, with `kwargs`; returns how many were queued. Tenants are
+        not tenant-owned rows: no scope is needed to list them."""
+        from accounts.models import Tenant
+
+        tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+        for tenant_id in tenant_ids:
+            self.delay(tenant_id=tenant_id, **kwargs)
+        return len(tenant_ids)

@@ -11,11 +11,18 @@ instead of taking down the next one. The hard limits stay below CELERY_VISIBILIT
 
 Data quality: completeness_recompute_task."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from celery import shared_task
 from django.db import OperationalError
 
 from crm.tenancy import TenantTask
 from customers.services import transfers
+
+if TYPE_CHECKING:
+    from accounts.models import Tenant
 
 RUN_SOFT_LIMIT, RUN_HARD_LIMIT = 45 * 60, 50 * 60  # seconds: 500,000 rows take a few minutes
 CHECK_SOFT_LIMIT, CHECK_HARD_LIMIT = 15 * 60, 17 * 60
@@ -25,13 +32,13 @@ CHECK_SOFT_LIMIT, CHECK_HARD_LIMIT = 15 * 60, 17 * 60
 
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.export_customers")
-def export_customers(*, tenant_id: int, export_id: int) -> None:
+def export_customers(tenant: Tenant, *, export_id: int) -> None:
     """Write one export file (CSV or XLSX); idempotent: a second delivery finds the job claimed."""
     transfers.export_run(export_id=export_id)
 
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.purge_exports")
-def purge_exports(*, tenant_id: int) -> None:
+def purge_exports(tenant: Tenant) -> None:
     """Delete one tenant's export files older than transfers.KEEP_DAYS (idempotent)."""
     transfers.exports_purge()
 
@@ -39,10 +46,7 @@ def purge_exports(*, tenant_id: int) -> None:
 @shared_task(acks_late=True, name="customers.purge_exports_all")
 def purge_exports_all() -> None:
     """Beat's daily fan-out: one purge task per active tenant."""
-    from accounts.models import Tenant
-
-    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
-        purge_exports.delay(tenant_id=tenant_id)
+    purge_exports.fan_out()
 
 
 # --- import -----------------------------------------------------------------------------------------
@@ -50,7 +54,7 @@ def purge_exports_all() -> None:
 
 @shared_task(base=TenantTask, bind=True, acks_late=True, name="customers.import_customers", max_retries=10,
              soft_time_limit=RUN_SOFT_LIMIT, time_limit=RUN_HARD_LIMIT)
-def import_customers(self, *, tenant_id: int, import_id: int) -> None:
+def import_customers(self, tenant: Tenant, *, import_id: int) -> None:
     """Run one queued import. Idempotent: the run claims the job with a compare-and-set from queued to
     running, so a re-delivered task for a job that is running or done does nothing. Re-delivered while the
     job is running (its worker died), the task comes back once the job is stale and takes it over."""
@@ -64,7 +68,7 @@ def import_customers(self, *, tenant_id: int, import_id: int) -> None:
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.check_import", soft_time_limit=CHECK_SOFT_LIMIT,
              time_limit=CHECK_HARD_LIMIT)
-def check_import(*, tenant_id: int, import_id: int, revision: int) -> None:
+def check_import(tenant: Tenant, *, import_id: int, revision: int) -> None:
     """Read and check every row of a draft import for its mapping's revision (the page shows the result).
     Idempotent: a check of an older revision, or of a started import, keeps nothing."""
     from customers.services.imports import import_check
@@ -77,10 +81,9 @@ def check_import(*, tenant_id: int, import_id: int, revision: int) -> None:
 
 @shared_task(base=TenantTask, name="customers.completeness_recompute", acks_late=True,
              autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
-def completeness_recompute_task(*, tenant_id, stages=None) -> int:
+def completeness_recompute_task(tenant: Tenant, *, stages=None) -> int:
     """Rescore a tenant's customers (only `stages`, when given) after its completeness rules changed.
     Idempotent: a second delivery finds nothing to change."""
-    from accounts.models import Tenant
     from customers.services.quality import completeness_recompute
 
-    return completeness_recompute(tenant=Tenant.objects.get(pk=tenant_id), stages=stages)
+    return completeness_recompute(tenant=tenant, stages=stages)

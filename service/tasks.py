@@ -1,97 +1,102 @@
-"""Celery tasks of follow-ups: thin wrappers over service.services.generation, called with ids. Beat enqueues the
-hourly fan-out; recording a purchase or a visit enqueues one customer's generation on commit."""
+"""Celery tasks of follow-ups, surveys and complaints: thin wrappers over services, called with ids (TenantTask
+hands the loaded tenant to the body). Beat enqueues one `*_all` fan-out per job (crm/celery.py); recording a
+purchase or a visit enqueues one customer's generation on commit. Queues: settings.CELERY_TASK_ROUTES."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from celery import shared_task
 
 from crm.tenancy import TenantTask
 
+if TYPE_CHECKING:
+    from accounts.models import Tenant
+
 
 @shared_task(acks_late=True, name="service.generate_followups_all")
 def generate_followups_all() -> None:
-    """Beat's hourly fan-out: per active tenant, one generation task, one task escalating overdue
-follow-ups and sending the managers' digest at the tenant's digest hour, and one queueing survey invitations."""
-    from accounts.models import Tenant
-
-    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
-        generate_followups.delay(tenant_id=tenant_id)
-        escalate_followups.delay(tenant_id=tenant_id)
-        queue_surveys.delay(tenant_id=tenant_id)
+    """Beat's hourly fan-out: one generation task per active tenant. (Before escalation and survey queuing had
+    entries of their own, this task queued them too; a tick of it queued before that deploy generates only, and
+    the next hourly tick of the other two catches up.)"""
+    generate_followups.fan_out()
 
 
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
              name="service.generate_followups")
-def generate_followups(*, tenant_id: int, customer_ids: list[int] | None = None) -> tuple[int, int]:
+def generate_followups(tenant: Tenant, *, customer_ids: list[int] | None = None) -> tuple[int, int]:
     """Idempotent: what an earlier or concurrent run created is not created again. Returns (created, existing)."""
-    from accounts.models import Tenant
     from service.services.generation import generate
 
-    result = generate(Tenant.objects.get(pk=tenant_id), customer_ids=customer_ids)
+    result = generate(tenant, customer_ids=customer_ids)
     return result.created, result.existing
+
+
+@shared_task(acks_late=True, name="service.escalate_followups_all")
+def escalate_followups_all() -> None:
+    """Beat's hourly fan-out: one task per active tenant escalating its overdue follow-ups and, at the tenant's
+    digest hour, sending the managers' digest."""
+    escalate_followups.fan_out()
 
 
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
              name="service.escalate_followups")
-def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
+def escalate_followups(tenant: Tenant) -> tuple[int, int, int]:
     """Idempotent: a step is taken once per follow-up, a digest sent once per manager and day. Returns
     (flagged, moved to a manager, digests sent)."""
-    from accounts.models import Tenant
     from service.services.escalation import escalate, send_digests
 
-    tenant = Tenant.objects.get(pk=tenant_id)
     result = escalate(tenant)
     return result.flagged, result.moved, send_digests(tenant)
 
 
+@shared_task(acks_late=True, name="service.queue_surveys_all")
+def queue_surveys_all() -> None:
+    """Beat's hourly fan-out: one task per active tenant creating the survey invitations due today."""
+    queue_surveys.fan_out()
+
+
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
              name="service.queue_surveys")
-def queue_surveys(*, tenant_id: int) -> int:
+def queue_surveys(tenant: Tenant) -> int:
     """Idempotent: one invitation per customer and occasion. Returns how many were created."""
-    from accounts.models import Tenant
     from service.services.survey_sending import queue
 
-    return queue(Tenant.objects.get(pk=tenant_id)).created
+    return queue(tenant).created
 
 
 @shared_task(acks_late=True, name="service.send_surveys_all")
 def send_surveys_all() -> None:
     """Beat's fan-out every minute: per active tenant, one task sending its due invitations and reminders."""
-    from accounts.models import Tenant
-
-    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
-        send_surveys.delay(tenant_id=tenant_id)
+    send_surveys.fan_out()
 
 
 @shared_task(base=TenantTask, acks_late=True, name="service.send_surveys")
-def send_surveys(*, tenant_id: int) -> int:
+def send_surveys(tenant: Tenant) -> int:
     """At most once per message (see service.services.survey_sending); a run that finds another run of the same
     tenant still sending leaves it to that one. Failed messages are retried by later runs, not by this task.
     Returns how many messages went out."""
-    from accounts.models import Tenant
     from service.services.survey_sending import send_due, sending_alone
 
-    with sending_alone(tenant_id) as alone:
+    with sending_alone(tenant.pk) as alone:
         if not alone:
             return 0
-        result = send_due(Tenant.objects.get(pk=tenant_id))
+        result = send_due(tenant)
     return result.sent + result.reminded
 
 
 @shared_task(acks_late=True, name="service.watch_complaints_all")
 def watch_complaints_all() -> None:
     """Beat's fan-out every five minutes: per active tenant, one task watching its complaint clocks."""
-    from accounts.models import Tenant
-
-    for tenant_id in Tenant.objects.filter(is_active=True).values_list("pk", flat=True):
-        watch_complaints.delay(tenant_id=tenant_id)
+    watch_complaints.fan_out()
 
 
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
              name="service.watch_complaints")
-def watch_complaints(*, tenant_id: int) -> tuple[int, int, int]:
+def watch_complaints(tenant: Tenant) -> tuple[int, int, int]:
     """Idempotent: each warning and each escalation happens once per complaint. Returns (warned, breached,
     escalated)."""
-    from accounts.models import Tenant
     from service.services.complaint_clocks import watch
 
-    result = watch(Tenant.objects.get(pk=tenant_id))
+    result = watch(tenant)
     return result.warned, result.breached, result.escalated

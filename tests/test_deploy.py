@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("web", "worker", "beat")
+APP_SERVICES = ("web", "worker-bulk", "worker-interactive", "beat")
 REQUIRED_ENV = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")
 REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?:(?::?[-?]).*)?\}$")
 # Variables that the test runner or a developer may set and that relax production settings.
@@ -44,7 +44,7 @@ def environment_of(service: dict) -> dict:
 
 
 def test_compose_has_all_services(compose):
-    assert {"web", "worker", "beat", "postgres", "redis"} <= set(compose["services"])
+    assert {"web", "worker-bulk", "worker-interactive", "beat", "postgres", "redis"} <= set(compose["services"])
     assert compose["services"]["postgres"]["image"].startswith("postgres:15")
     assert compose["services"]["redis"]["image"].startswith("redis:7")
 
@@ -54,7 +54,8 @@ def test_compose_commands(compose):
     web = command_of(services["web"])
     assert web[:2] == ["gunicorn", "crm.wsgi:application"], web
     assert "0.0.0.0:8000" in web
-    assert command_of(services["worker"])[:4] == ["celery", "-A", "crm", "worker"]
+    for worker in ("worker-bulk", "worker-interactive"):
+        assert command_of(services[worker])[:4] == ["celery", "-A", "crm", "worker"]
     assert command_of(services["beat"])[:4] == ["celery", "-A", "crm", "beat"]
     build = services["web"].get("build")
     assert build, "web is not built from this project"
@@ -70,6 +71,27 @@ def test_compose_app_environment(compose, name):
     assert REFERENCE.match(env["SECRET_KEY"]), f"{name}: SECRET_KEY must be a ${{...}} reference"
     assert env["DATABASE_URL"].startswith(("postgres://", "postgresql://"))
     assert env["REDIS_URL"].startswith(("redis://", "rediss://"))
+
+
+def queues_of(command: list[str]) -> set[str]:
+    assert "-Q" in command, f"a worker without -Q takes every queue: {command}"
+    return set(command[command.index("-Q") + 1].split(","))
+
+
+def test_a_worker_for_each_queue_in_compose_and_make_run(compose, settings):
+    """The bulk queue has a worker of its own, the interactive one another that also takes Celery's default
+    queue; make run (crm/devstack.py) starts the same two."""
+    from crm.devstack import WORKERS
+
+    workers = {name: command_of(service) for name, service in compose["services"].items()
+               if command_of(service)[:4] == ["celery", "-A", "crm", "worker"]}
+    assert {name: queues_of(command) for name, command in workers.items()} == {
+        "worker-bulk": {"bulk"}, "worker-interactive": {"interactive", "celery"}}
+    assert {name: set(queues.split(",")) for name, queues in WORKERS.items()} == {
+        name: queues_of(command) for name, command in workers.items()}
+    assert {queue.name for queue in settings.CELERY_TASK_QUEUES} == {"bulk", "interactive", "celery"}
+    nodes = [command[command.index("-n") + 1] for command in workers.values()]
+    assert len(set(nodes)) == len(nodes), "two workers of one host need names of their own"
 
 
 def test_compose_has_no_literal_secrets(compose):
