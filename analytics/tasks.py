@@ -22,9 +22,9 @@ def refresh_followup_rollups_all() -> None:
 def refresh_followup_rollups(*, tenant_id: int) -> tuple[int, int]:
     """Idempotent: the recent days are recomputed from the raw rows. Returns the rollup rows written."""
     from accounts.models import Tenant
-    from analytics.services.followup_rollups import followup_rollup_refresh_recent
+    from analytics.services.followup_rollups import followup_rollups_refresh_recent
 
-    result = followup_rollup_refresh_recent(tenant=Tenant.objects.get(pk=tenant_id))
+    result = followup_rollups_refresh_recent(tenant=Tenant.objects.get(pk=tenant_id))
     return result.followup_rows, result.answer_rows
 
 
@@ -33,7 +33,7 @@ def refresh_followup_rollups(*, tenant_id: int) -> tuple[int, int]:
 def refresh_survey_rollups(*, tenant_id: int) -> tuple[int, int]:
     """Idempotent: the occasions whose survey figures can still change are recomputed from the raw rows."""
     from accounts.models import Tenant
-    from analytics.services.survey_rollups import survey_rollup_refresh_recent
+    from analytics.services.survey_rollups import survey_rollups_refresh_recent
 
-    result = survey_rollup_refresh_recent(tenant=Tenant.objects.get(pk=tenant_id))
+    result = survey_rollups_refresh_recent(tenant=Tenant.objects.get(pk=tenant_id))
     return result.figure_rows, result.answer_rows

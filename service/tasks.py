@@ -23,9 +23,9 @@ follow-ups and sending the managers' digest at the tenant's digest hour, and one
 def generate_followups(*, tenant_id: int, customer_ids: list[int] | None = None) -> tuple[int, int]:
     """Idempotent: what an earlier or concurrent run created is not created again. Returns (created, existing)."""
     from accounts.models import Tenant
-    from service.services.generation import generate
+    from service.services.generation import followups_generate
 
-    result = generate(Tenant.objects.get(pk=tenant_id), customer_ids=customer_ids)
+    result = followups_generate(Tenant.objects.get(pk=tenant_id), customer_ids=customer_ids)
     return result.created, result.existing
 
 
@@ -35,11 +35,11 @@ def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
     """Idempotent: a step is taken once per follow-up, a digest sent once per manager and day. Returns
     (flagged, moved to a manager, digests sent)."""
     from accounts.models import Tenant
-    from service.services.escalation import escalate, send_digests
+    from service.services.escalation import digests_send, followups_escalate
 
     tenant = Tenant.objects.get(pk=tenant_id)
-    result = escalate(tenant)
-    return result.flagged, result.moved, send_digests(tenant)
+    result = followups_escalate(tenant)
+    return result.flagged, result.moved, digests_send(tenant)
 
 
 @shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
@@ -47,9 +47,9 @@ def escalate_followups(*, tenant_id: int) -> tuple[int, int, int]:
 def queue_surveys(*, tenant_id: int) -> int:
     """Idempotent: one invitation per customer and occasion. Returns how many were created."""
     from accounts.models import Tenant
-    from service.services.survey_sending import queue
+    from service.services.survey_sending import survey_invitations_queue
 
-    return queue(Tenant.objects.get(pk=tenant_id)).created
+    return survey_invitations_queue(Tenant.objects.get(pk=tenant_id)).created
 
 
 @shared_task(acks_late=True, name="service.send_surveys_all")
@@ -67,12 +67,12 @@ def send_surveys(*, tenant_id: int) -> int:
     tenant still sending leaves it to that one. Failed messages are retried by later runs, not by this task.
     Returns how many messages went out."""
     from accounts.models import Tenant
-    from service.services.survey_sending import send_due, sending_alone
+    from service.services.survey_sending import sending_alone, survey_invitations_send_due
 
     with sending_alone(tenant_id) as alone:
         if not alone:
             return 0
-        result = send_due(Tenant.objects.get(pk=tenant_id))
+        result = survey_invitations_send_due(Tenant.objects.get(pk=tenant_id))
     return result.sent + result.reminded
 
 
@@ -91,7 +91,7 @@ def watch_complaints(*, tenant_id: int) -> tuple[int, int, int]:
     """Idempotent: each warning and each escalation happens once per complaint. Returns (warned, breached,
     escalated)."""
     from accounts.models import Tenant
-    from service.services.complaint_clocks import watch
+    from service.services.complaint_clocks import complaints_watch
 
-    result = watch(Tenant.objects.get(pk=tenant_id))
+    result = complaints_watch(Tenant.objects.get(pk=tenant_id))
     return result.warned, result.breached, result.escalated
