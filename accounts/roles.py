@@ -38,7 +38,7 @@ _FOLLOWUPS_WORK = _FOLLOWUPS_READ + ["service.change_followup", "service.add_fol
 # pause, create and edit plans; see the team's queues and reassign their follow-ups
 _FOLLOWUPS_LEADING = ["service.change_followupplan", "service.add_followupplan", "service.assign_followup"]
 _SERVICE_ADMIN_MODELS = ("followupplan", "contactoptout", "questionnaire", "questionnaireversion", "question",
-                         "callsettings", "appointment", "survey", "surveyinvitation", "complaintcategory",
+                         "servicesettings", "appointment", "survey", "surveyinvitation", "complaintcategory",
                          "complaintpolicy", "workcalendarday")
 _ADMIN_SERVICE = [f"service.{action}_{model}" for model in _SERVICE_ADMIN_MODELS
                   for action in ("add", "change", "delete", "view")]

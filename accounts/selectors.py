@@ -110,6 +110,21 @@ def staff_directory(tenant_id: int, *, include=()) -> dict[int, StaffEntry]:
     return directory
 
 
+def active_staff_choices(tenant_id: int) -> list[tuple[int, str]]:
+    """(pk, "name (number)") of every active staff member of the tenant, by employee number, from the
+    per-process staff directory: the choices of a filter that may pick any colleague (a customer's owner, a
+    lead's consultant). The same people as `active_staff()`."""
+    return [(pk, entry.label) for pk, entry in staff_directory(tenant_id).items() if entry.is_active]
+
+
+def active_staff():
+    """Every active staff member of the tenant, by employee number, their user joined: the queryset of a form
+    field that may pick any colleague. The same people as `active_staff_choices()`."""
+    from accounts.models import Staff
+
+    return Staff.objects.filter(is_active=True).select_related("user").order_by("employee_no")
+
+
 def role_kinds_of(user) -> frozenset[str]:
     """The role kinds of the positions an active staff member holds."""
     return membership_of(user).role_kinds

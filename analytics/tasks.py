@@ -25,9 +25,9 @@ def refresh_followup_rollups_all() -> None:
              name="analytics.refresh_followup_rollups")
 def refresh_followup_rollups(tenant: Tenant) -> tuple[int, int]:
     """Idempotent: the recent days are recomputed from the raw rows. Returns the rollup rows written."""
-    from analytics.services.followup_rollups import followup_rollup_refresh_recent
+    from analytics.services.followup_rollups import followup_rollups_refresh_recent
 
-    result = followup_rollup_refresh_recent(tenant=tenant)
+    result = followup_rollups_refresh_recent(tenant=tenant)
     return result.followup_rows, result.answer_rows
 
 
@@ -41,7 +41,7 @@ def refresh_survey_rollups_all() -> None:
              name="analytics.refresh_survey_rollups")
 def refresh_survey_rollups(tenant: Tenant) -> tuple[int, int]:
     """Idempotent: the occasions whose survey figures can still change are recomputed from the raw rows."""
-    from analytics.services.survey_rollups import survey_rollup_refresh_recent
+    from analytics.services.survey_rollups import survey_rollups_refresh_recent
 
-    result = survey_rollup_refresh_recent(tenant=tenant)
+    result = survey_rollups_refresh_recent(tenant=tenant)
     return result.figure_rows, result.answer_rows

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
 from accounts.models import Department
-from accounts.selectors import staff_directory
+from accounts.selectors import active_staff_choices
 from crm.widgets import FastCheckboxes, FastSelect
 from customers.models import Customer, CustomerTag, Lead, Tag, Vehicle
 
@@ -18,12 +18,6 @@ CHECKBOXES = FastCheckboxes
 def _tenant_id(request) -> int:
     tenant = request.tenant if request is not None else get_scope()["tenant"]  # a task: the scope's tenant
     return getattr(tenant, "pk", tenant)
-
-
-def staff_choices(request):
-    """(pk, "name (number)") for every active staff member, from the per-process staff directory."""
-    directory = staff_directory(_tenant_id(request))
-    return [(pk, entry.label) for pk, entry in directory.items() if entry.is_active]
 
 
 def tag_choices(request):
@@ -74,7 +68,7 @@ class CustomerFilter(django_filters.FilterSet):
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        self.filters["owner"].extra["choices"] = staff_choices(request)
+        self.filters["owner"].extra["choices"] = active_staff_choices(_tenant_id(request))
         self.filters["tag"].extra["choices"] = tag_choices(request)
 
     def filter_tag(self, queryset, name, tag):
@@ -128,7 +122,8 @@ class LeadFilter(django_filters.FilterSet):
 
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, request=request, **kwargs)
-        self.filters["consultant"].extra["choices"] = [("none", _("Nobody (team queue)")), *staff_choices(request)]
+        self.filters["consultant"].extra["choices"] = [("none", _("Nobody (team queue)")),
+                                                       *active_staff_choices(_tenant_id(request))]
         self.filters["platform"].extra["choices"] = [(p, p) for p in platforms_in_use()]
 
     def filter_consultant(self, queryset, name, value):

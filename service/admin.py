@@ -10,7 +10,6 @@ from crm.translated import TranslationForm, field_name, translation_field_names,
 from service.models import (
     Answer,
     Appointment,
-    CallSettings,
     ComplaintCategory,
     ComplaintPolicy,
     ContactOptOut,
@@ -18,6 +17,7 @@ from service.models import (
     Question,
     Questionnaire,
     QuestionnaireVersion,
+    ServiceSettings,
     Survey,
     SurveyInvitation,
     WorkCalendarDay,
@@ -51,15 +51,15 @@ class ContactOptOutAdmin(TenantAdmin):
     readonly_fields = ("recorded_by",)
 
 
-@admin.register(CallSettings)
-class CallSettingsAdmin(TenantAdmin):
+@admin.register(ServiceSettings)
+class ServiceSettingsAdmin(TenantAdmin):
     list_display = ("__str__", "calls_from", "calls_until", "lead_department")
     fields = ("calls_from", "calls_until", "lead_department", "digest_hour", "surveys_from", "surveys_until",
               "workshop_opens", "workshop_closes", "office_opens", "office_closes", "complaint_department")
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and (
-            request.user.is_superuser or not CallSettings.objects.exists())
+            request.user.is_superuser or not ServiceSettings.objects.exists())
 
 
 # --- questionnaires ---------------------------------------------------------------------------------

@@ -32,8 +32,11 @@ STATES = (
 )
 
 
-def team_staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
-    """The active staff whose follow-ups this user may reassign (everyone, for a director)."""
+def assignable_staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
+    """(pk, "name (number)") of the active staff this user may give work to — the people whose follow-ups and
+    complaints they may reassign (everyone, for a director). Narrower than
+    `accounts.selectors.active_staff_choices` (any colleague) and than the reports' `report_staff_choices` (whose
+    figures a user may read: those who left too, everyone for an analyst)."""
     v = visibility_for(user)
     directory = staff_directory(tenant_id)
     return [(pk, entry.label) for pk, entry in directory.items()
@@ -63,7 +66,7 @@ class TeamFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         self.today = today
         self.filters["assignee"].extra["choices"] = [("none", _("Nobody (team queue)")),
-                                                     *team_staff_choices(request.user, request.tenant.pk)]
+                                                     *assignable_staff_choices(request.user, request.tenant.pk)]
         self.filters["department"].extra["choices"] = [(d.pk, d.name) for d in team_departments(request.user)]
         self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
 
@@ -139,7 +142,7 @@ class ComplaintFilter(django_filters.FilterSet):
         self.now = timezone.now()
         self.filters["owner"].extra["choices"] = [
             ("me", _("Me")), ("escalated_to_me", _("Escalated to me")), ("none", _("Nobody (team queue)")),
-            *team_staff_choices(request.user, request.tenant.pk)]
+            *assignable_staff_choices(request.user, request.tenant.pk)]
         self.filters["category"].extra["choices"] = [("none", _("Not classified")), *ComplaintCategory.objects
                                                      .order_by("name").values_list("pk", "name")]
         self.filters["department"].extra["choices"] = [(d.pk, d.name) for d in team_departments(request.user)]

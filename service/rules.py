@@ -6,26 +6,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from crm.prepared import Prepared
-from service.models import CallSettings
+from service.models import ServiceSettings
 from service.services.generation import local_time
 
-_SETTINGS = Prepared("call_settings", lambda tenant: CallSettings.objects.filter(tenant=tenant)[:1])
+_SETTINGS = Prepared("service_settings", lambda tenant: ServiceSettings.objects.filter(tenant=tenant)[:1])
 
 
-def call_settings(tenant) -> CallSettings:
-    """The tenant's calling rules (the defaults while none are saved)."""
+def service_settings(tenant) -> ServiceSettings:
+    """The tenant's hours and teams (the defaults while none are saved)."""
     found = _SETTINGS.instances(tenant=tenant.pk)
-    return found[0] if found else CallSettings(tenant=tenant)
+    return found[0] if found else ServiceSettings(tenant=tenant)
 
 
-def within_calling_hours(tenant, now: datetime | None = None, rules: CallSettings | None = None) -> bool:
+def within_calling_hours(tenant, now: datetime | None = None, rules: ServiceSettings | None = None) -> bool:
     """Pass `rules` when they have been read already (a page asks several questions of them)."""
-    return (rules or call_settings(tenant)).allows(local_time(tenant, now).time())
+    return (rules or service_settings(tenant)).allows(local_time(tenant, now).time())
 
 
-def first_calling_time(tenant, after: datetime, rules: CallSettings | None = None) -> datetime:
+def first_calling_time(tenant, after: datetime, rules: ServiceSettings | None = None) -> datetime:
     """`after` when it is within the calling hours, else when they next begin (the default retry time)."""
-    rules = rules or call_settings(tenant)
+    rules = rules or service_settings(tenant)
     moment = local_time(tenant, after)
     if rules.allows(moment.time()):
         return moment

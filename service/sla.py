@@ -81,11 +81,11 @@ class WorkCalendar:
 
 
 def calendar_for(tenant) -> WorkCalendar:
-    """The tenant's working calendar: its office hours (calling rules) and calendar exceptions."""
+    """The tenant's working calendar: its office hours (hours and teams) and calendar exceptions."""
     from service.models import WorkCalendarDay
-    from service.rules import call_settings
+    from service.rules import service_settings
 
-    rules = call_settings(tenant)
+    rules = service_settings(tenant)
     exceptions = dict(WorkCalendarDay.objects.filter(tenant=tenant).values_list("day", "is_workday"))
     return WorkCalendar(opens=rules.office_opens, closes=rules.office_closes, timezone=tenant.timezone,
                         exceptions=exceptions)

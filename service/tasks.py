@@ -26,9 +26,9 @@ def generate_followups_all() -> None:
              name="service.generate_followups")
 def generate_followups(tenant: Tenant, *, customer_ids: list[int] | None = None) -> tuple[int, int]:
     """Idempotent: what an earlier or concurrent run created is not created again. Returns (created, existing)."""
-    from service.services.generation import generate
+    from service.services.generation import followups_generate
 
-    result = generate(tenant, customer_ids=customer_ids)
+    result = followups_generate(tenant, customer_ids=customer_ids)
     return result.created, result.existing
 
 
@@ -44,10 +44,10 @@ def escalate_followups_all() -> None:
 def escalate_followups(tenant: Tenant) -> tuple[int, int, int]:
     """Idempotent: a step is taken once per follow-up, a digest sent once per manager and day. Returns
     (flagged, moved to a manager, digests sent)."""
-    from service.services.escalation import escalate, send_digests
+    from service.services.escalation import digests_send, followups_escalate
 
-    result = escalate(tenant)
-    return result.flagged, result.moved, send_digests(tenant)
+    result = followups_escalate(tenant)
+    return result.flagged, result.moved, digests_send(tenant)
 
 
 @shared_task(acks_late=True, name="service.queue_surveys_all")
@@ -60,9 +60,9 @@ def queue_surveys_all() -> None:
              name="service.queue_surveys")
 def queue_surveys(tenant: Tenant) -> int:
     """Idempotent: one invitation per customer and occasion. Returns how many were created."""
-    from service.services.survey_sending import queue
+    from service.services.survey_sending import survey_invitations_queue
 
-    return queue(tenant).created
+    return survey_invitations_queue(tenant).created
 
 
 @shared_task(acks_late=True, name="service.send_surveys_all")
@@ -76,12 +76,12 @@ def send_surveys(tenant: Tenant) -> int:
     """At most once per message (see service.services.survey_sending); a run that finds another run of the same
     tenant still sending leaves it to that one. Failed messages are retried by later runs, not by this task.
     Returns how many messages went out."""
-    from service.services.survey_sending import send_due, sending_alone
+    from service.services.survey_sending import sending_alone, survey_invitations_send_due
 
     with sending_alone(tenant.pk) as alone:
         if not alone:
             return 0
-        result = send_due(tenant)
+        result = survey_invitations_send_due(tenant)
     return result.sent + result.reminded
 
 
@@ -96,7 +96,7 @@ def watch_complaints_all() -> None:
 def watch_complaints(tenant: Tenant) -> tuple[int, int, int]:
     """Idempotent: each warning and each escalation happens once per complaint. Returns (warned, breached,
     escalated)."""
-    from service.services.complaint_clocks import watch
+    from service.services.complaint_clocks import complaints_watch
 
-    result = watch(tenant)
+    result = complaints_watch(tenant)
     return result.warned, result.breached, result.escalated

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import staff_directory
 from analytics.filters import ComplaintReportFilter
-from analytics.selectors.followups import month_start, presets, rate, report_params, staff_choices
+from analytics.selectors.followups import month_start, presets, rate, report_params, report_staff_choices
 from service.models import Complaint, Severity
 from service.selectors.complaints import complaints_visible_to
 from service.services.generation import tenant_today
@@ -214,7 +214,7 @@ def complaint_report(user, params: QueryDict, *, tenant, now: datetime | None = 
     today = tenant_today(tenant, now)
     base = complaints_visible_to(user)
     filterset = ComplaintReportFilter(report_params(params, today), queryset=base, tenant=tenant,
-                                      staff_choices=staff_choices(user, tenant.pk))
+                                      staff_choices=report_staff_choices(user, tenant.pk))
     report = ComplaintReport(filterset, presets(today), valid=filterset.is_valid())
     if not report.valid:
         return report

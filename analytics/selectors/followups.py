@@ -221,7 +221,10 @@ def visibility_key(user) -> str:
     return f"{sorted(v.staff_ids)}{sorted(v.queue_department_ids)}"  # queues: those and the work they run
 
 
-def staff_choices(user, tenant_id: int, *, everyone: bool = False) -> list[tuple[int, str]]:
+def report_staff_choices(user, tenant_id: int, *, everyone: bool = False) -> list[tuple[int, str]]:
+    """(pk, "name (number)") of the people whose figures this user may filter a report by: those they see
+    (everyone for a director or an analyst, or with `everyone`), staff who have left included — their past
+    figures stay in the reports. Not the people work may be given to (`service.filters.assignable_staff_choices`)."""
     v = visibility_for(user)
     directory = staff_directory(tenant_id)
     everyone = everyone or v.everything or v.reads_all_masked
@@ -263,7 +266,7 @@ def report_params(params: QueryDict, today: date) -> QueryDict:
 def report_filterset(user, params: QueryDict, *, tenant) -> tuple[FollowUpReportFilter, date]:
     today = tenant_today(tenant)
     filterset = FollowUpReportFilter(report_params(params, today), queryset=FollowUpDay.objects.all(),
-                                     staff_choices=staff_choices(user, tenant.pk))
+                                     staff_choices=report_staff_choices(user, tenant.pk))
     return filterset, today
 
 

@@ -41,8 +41,8 @@ from analytics.selectors.followups import (
     presets,
     rate,
     report_params,
+    report_staff_choices,
     rollup_rows,
-    staff_choices,
     visibility_key,
     visible_condition,
 )
@@ -323,7 +323,7 @@ def survey_report(user, params: QueryDict, *, tenant, tables_only: bool = False)
     teams = visibility_for(user).queue_department_ids
     runs = sorted(Survey.objects.filter(department__in=teams).values_list("pk", flat=True)) if teams else []
     filterset = SurveyReportFilter(report_params(params, today), queryset=SurveyDay.objects.all(),
-                                   staff_choices=staff_choices(user, tenant.pk, everyone=bool(runs)))
+                                   staff_choices=report_staff_choices(user, tenant.pk, everyone=bool(runs)))
     report = SurveyReport(filterset, presets(today), user=user, tenant=tenant, params=params)
     report.programmes = runs  # the surveys the user's teams run: part of what they see
     if report.valid and not tables_only:

@@ -1,6 +1,6 @@
 """Writes of the analytics app: the follow-up report's rollups, refreshed set-based per tenant.
 
-`followup_rollup_refresh` recomputes a range of days from the raw rows in one transaction: the range's rollup
+`followup_rollups_refresh` recomputes a range of days from the raw rows in one transaction: the range's rollup
 rows are deleted and inserted again with `INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE` (a concurrent run
 waits on the tenant's advisory lock, and a row it wrote meanwhile is updated, not duplicated), then the month
 rows of the months the range touches are summed again from their day rows. The periodic task
@@ -126,7 +126,7 @@ class Refreshed:
     answer_rows: int
 
 
-def followup_rollup_refresh(*, tenant: Tenant, start: date, end: date) -> Refreshed:
+def followup_rollups_refresh(*, tenant: Tenant, start: date, end: date) -> Refreshed:
     """Recompute the tenant's follow-up and answer rollups for the days start…end (inclusive, the company's
     time zone) from the raw rows. Idempotent; one transaction."""
     if end < start:
@@ -173,12 +173,12 @@ def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, dat
     return today - timedelta(days=back), today + timedelta(days=ahead)
 
 
-def followup_rollup_refresh_recent(*, tenant: Tenant, now: datetime | None = None) -> Refreshed:
+def followup_rollups_refresh_recent(*, tenant: Tenant, now: datetime | None = None) -> Refreshed:
     start, end = recent_range(tenant, now)
-    return followup_rollup_refresh(tenant=tenant, start=start, end=end)
+    return followup_rollups_refresh(tenant=tenant, start=start, end=end)
 
 
-def followup_rollup_rebuild(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Refreshed:
+def followup_rollups_rebuild(*, tenant: Tenant, start: date | None = None, end: date | None = None) -> Refreshed:
     """Everything from the tenant's first follow-up (or `start`) to the end of the recent range (or `end`)."""
     if start is None:
         first_due = FollowUp.objects.filter(tenant=tenant).aggregate(first=Min("due_on"))["first"]
@@ -188,4 +188,4 @@ def followup_rollup_rebuild(*, tenant: Tenant, start: date | None = None, end: d
         start = min(candidates) if candidates else tenant_today(tenant)
     if end is None:
         end = recent_range(tenant)[1]
-    return followup_rollup_refresh(tenant=tenant, start=min(start, end), end=end)
+    return followup_rollups_refresh(tenant=tenant, start=min(start, end), end=end)

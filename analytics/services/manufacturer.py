@@ -35,7 +35,7 @@ from accounts.models import Department, PositionAssignment, Staff, User
 from analytics.models import ManufacturerImport, ManufacturerResponse
 from analytics.selectors.manufacturer import manufacturer_file_sheet
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
-from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollup_refresh
+from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollups_refresh
 from customers.models import Customer, Vehicle
 from customers.services.import_checks import Bad, parse_date, parse_mobile
 from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
@@ -164,7 +164,7 @@ def _same_tenant(tenant, obj, name: str) -> None:
 
 
 @transaction.atomic
-def manufacturer_upload(*, tenant, staff: Staff, survey, upload) -> ManufacturerImport:
+def manufacturer_import_upload(*, tenant, staff: Staff, survey, upload) -> ManufacturerImport:
     """A draft import of the uploaded CSV/XLSX, compared with `survey` (ours), its columns guessed. The whole
     file is read once here, so a damaged or empty file is refused at once."""
     _same_tenant(tenant, survey, "survey")
@@ -502,7 +502,7 @@ def _refused(checked: Checked) -> ValidationError:
 
 
 def _lock(tenant) -> None:
-    """The tenant's survey-rollup lock (taken again by survey_rollup_refresh in the same transaction): imports,
+    """The tenant's survey-rollup lock (taken again by survey_rollups_refresh in the same transaction): imports,
     deletions and refreshes of one tenant follow one another, so the old days read before an upsert are still
     the old days when it runs."""
     with connection.cursor() as cursor:
@@ -536,8 +536,8 @@ def _upsert(batch: ManufacturerImport, rows: list[Row]) -> tuple[int, int]:
     return inserted, len(results) - inserted
 
 
-def manufacturer_import(*, batch: ManufacturerImport, columns: dict[str, str],
-                        skip_unknown_staff: bool) -> ManufacturerImport:
+def manufacturer_import_run(*, batch: ManufacturerImport, columns: dict[str, str],
+                            skip_unknown_staff: bool) -> ManufacturerImport:
     """Import every row of a draft's file with this mapping ({our field: their header}), or none: a wrong row
     refuses the whole file with the errors of the rows (ValidationError). The import comes back done, with
     `inserted` and `updated` set to the rows new to us and those imported before (now updated)."""
@@ -574,12 +574,12 @@ def manufacturer_import(*, batch: ManufacturerImport, columns: dict[str, str],
         locked.first_day = min(r.occasion_on for r in rows)
         locked.last_day = max(r.occasion_on for r in rows)
         locked.save(update_fields=["status", "columns", "row_count", "first_day", "last_day", "updated_at"])
-        survey_rollup_refresh(tenant=tenant, start=min(days), end=max(days))
+        survey_rollups_refresh(tenant=tenant, start=min(days), end=max(days))
     locked.inserted, locked.updated = inserted, updated
     return locked
 
 
-def manufacturer_delete(*, batch: ManufacturerImport) -> int:
+def manufacturer_import_delete(*, batch: ManufacturerImport) -> int:
     """Delete an import with its rows and recompute the figures of their days (one transaction); the stored
     file goes once that has committed. The number of rows deleted."""
     tenant = batch.tenant
@@ -594,7 +594,7 @@ def manufacturer_delete(*, batch: ManufacturerImport) -> int:
         file = locked.file
         locked.delete()
         if span["first"] is not None:
-            survey_rollup_refresh(tenant=tenant, start=span["first"], end=span["last"])
+            survey_rollups_refresh(tenant=tenant, start=span["first"], end=span["last"])
     if file:
         storage, name = file.storage, file.name
         transaction.on_commit(lambda: storage.delete(name))

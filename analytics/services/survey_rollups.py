@@ -1,7 +1,7 @@
 """Writes of the survey results: their rollups, refreshed set-based per tenant (as
 analytics.services.followup_rollups does the follow-up report's).
 
-`survey_rollup_refresh` recomputes a range of occasion days from the raw invitations, responses, answers and
+`survey_rollups_refresh` recomputes a range of occasion days from the raw invitations, responses, answers and
 the manufacturer's imported responses in one transaction: the range's day rows deleted and inserted again with
 `INSERT … SELECT … GROUP BY`, then the month rows of the months it touches summed again from their day rows.
 The periodic task refreshes the occasions whose figures can still change: those whose invitations can still be
@@ -107,7 +107,7 @@ class Refreshed:
     answer_rows: int
 
 
-def survey_rollup_refresh(*, tenant: Tenant, start: date, end: date) -> Refreshed:
+def survey_rollups_refresh(*, tenant: Tenant, start: date, end: date) -> Refreshed:
     """Recompute the tenant's survey rollups for the occasions of start…end (inclusive) from the raw rows.
     Idempotent; one transaction (it joins the caller's: an import's rows and their figures commit together)."""
     if end < start:
@@ -149,12 +149,12 @@ def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, dat
     return today - timedelta(days=back), today
 
 
-def survey_rollup_refresh_recent(*, tenant: Tenant, now: datetime | None = None) -> Refreshed:
+def survey_rollups_refresh_recent(*, tenant: Tenant, now: datetime | None = None) -> Refreshed:
     start, end = recent_range(tenant, now)
-    return survey_rollup_refresh(tenant=tenant, start=start, end=end)
+    return survey_rollups_refresh(tenant=tenant, start=start, end=end)
 
 
-def survey_rollup_rebuild(*, tenant: Tenant) -> Refreshed:
+def survey_rollups_rebuild(*, tenant: Tenant) -> Refreshed:
     """Everything from the tenant's first occasion (ours or the manufacturer's) to today."""
     today = tenant_today(tenant)
     firsts = [SurveyInvitation.objects.filter(tenant=tenant).aggregate(first=Min("occasion_on"))["first"],
@@ -162,4 +162,4 @@ def survey_rollup_rebuild(*, tenant: Tenant) -> Refreshed:
     start = min([d for d in firsts if d is not None], default=today)
     end = max(today, ManufacturerResponse.objects.filter(tenant=tenant).aggregate(last=Max("occasion_on"))["last"]
               or today)
-    return survey_rollup_refresh(tenant=tenant, start=max(start, end - timedelta(days=MAX_RANGE_DAYS)), end=end)
+    return survey_rollups_refresh(tenant=tenant, start=max(start, end - timedelta(days=MAX_RANGE_DAYS)), end=end)

@@ -27,8 +27,9 @@ def import_list(request):
     form = ManufacturerUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            batch = services.manufacturer_upload(tenant=request.tenant, staff=request.staff,
-                                                 survey=form.cleaned_data["survey"], upload=form.cleaned_data["file"])
+            batch = services.manufacturer_import_upload(tenant=request.tenant, staff=request.staff,
+                                                        survey=form.cleaned_data["survey"],
+                                                        upload=form.cleaned_data["file"])
             return redirect("analytics:manufacturer_import", pk=batch.pk)
         except ValidationError as error:
             apply_errors(form, error)
@@ -57,7 +58,7 @@ def import_detail(request, pk):
     batch = get_object_or_404(ManufacturerImport.objects.select_related("survey", "created_by__user"), pk=pk)
     action = request.POST.get("action") if request.method == "POST" else None
     if action == "delete":
-        services.manufacturer_delete(batch=batch)
+        services.manufacturer_import_delete(batch=batch)
         messages.success(request, _("The import of %(name)s was deleted with its rows; the survey results no "
                                     "longer count them.") % {"name": batch.original_name})
         return redirect("analytics:manufacturer_imports")
@@ -75,8 +76,8 @@ def import_detail(request, pk):
     form = ManufacturerMappingForm(request.POST if action else None, headers=columns.headers, columns=batch.columns)
     if action == "import" and form.is_valid():
         try:
-            batch = services.manufacturer_import(batch=batch, columns=form.columns(),
-                                                 skip_unknown_staff=form.cleaned_data["skip_unknown_staff"])
+            batch = services.manufacturer_import_run(batch=batch, columns=form.columns(),
+                                                     skip_unknown_staff=form.cleaned_data["skip_unknown_staff"])
             messages.success(request, _imported_message(batch))
             return redirect("analytics:manufacturer_imports")
         except ValidationError as error:

@@ -1,7 +1,7 @@
 """Three months of past follow-up calls for the demo (seed_demo), so the follow-up report has calls to show and
 the customers' timelines have calls in their past: the after-sales and new-car follow-ups of the purchases and
 service visits before the queues of today, called by the specialists who held them, recorded through the same
-service staff use (record_call) at the time they were made. Skipped when the tenant has calls already, or has
+service staff use (followup_call_record) at the time they were made. Skipped when the tenant has calls already, or has
 no such occasions."""
 
 from __future__ import annotations
@@ -123,6 +123,6 @@ def _answers(questions: list[Question], rng: random.Random) -> dict:
 
 def _record(followup: FollowUp, staff, record: CallRecord, when: datetime) -> None:
     """The call as made at `when`: its rows carry that time, not the moment the demo was seeded."""
-    call = calls.record_call(followup=followup, staff=staff, record=record, now=when)
+    call = calls.followup_call_record(followup=followup, staff=staff, record=record, now=when)
     FollowUpCall.objects.filter(pk=call.pk).update(created_at=when, updated_at=when)
     Answer.objects.filter(call=call).update(created_at=when, updated_at=when)

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Department, Staff
 from customers.models import Customer
-from service.models import CallSettings, Complaint, ComplaintCategory, ComplaintPolicy, Severity
+from service.models import Complaint, ComplaintCategory, ComplaintPolicy, ServiceSettings, Severity
 from service.services import complaint_clocks, complaints
 from service.services.generation import tenant_today
 
@@ -42,9 +42,9 @@ def seed_complaint_setup(tenant) -> None:
     ComplaintPolicy.objects.bulk_create([
         ComplaintPolicy(tenant=tenant, severity=severity, category=categories.get(category), response_hours=response,
                         resolution_hours=resolution) for severity, category, response, resolution in POLICIES])
-    CallSettings.objects.filter(tenant=tenant).update(complaint_department=Department.objects.filter(name="客服组")
-                                                      .first())
-    complaints.feedback_plan(tenant)
+    ServiceSettings.objects.filter(tenant=tenant).update(complaint_department=Department.objects.filter(name="客服组")
+                                                         .first())
+    complaints.complaint_feedback_plan(tenant)
 
 
 def seed_complaints(tenant, *, count: int = COUNT) -> int:
@@ -70,13 +70,13 @@ def seed_complaints(tenant, *, count: int = COUNT) -> int:
             if opened > now:  # today's, at an hour still ahead: it came in a little while ago instead
                 opened = now - timedelta(minutes=rng.randint(20, 90))
             owner = rng.choice(owners)
-            complaint = complaints.register(tenant=tenant, actor=owner, now=opened, complaint=Complaint(
+            complaint = complaints.complaint_register(tenant=tenant, actor=owner, now=opened, complaint=Complaint(
                 customer_id=customers[n % len(customers)], channel=rng.choice(Complaint.Channel.values),
                 category=categories[category], severity=Severity.MAJOR if n % 9 == 4 else Severity.NORMAL,
                 summary=summary, description=description, owner=owner))
             made += 1
             _story(complaint, owner, opened, n, rng, now)
-        complaint_clocks.watch(tenant, now=now)  # what is overdue by now is escalated
+        complaint_clocks.complaints_watch(tenant, now=now)  # what is overdue by now is escalated
     return made
 
 
@@ -84,30 +84,33 @@ def _story(complaint: Complaint, owner: Staff, opened: datetime, n: int, rng: ra
     step = opened + timedelta(hours=rng.choice([1, 2, 3, 6, 20]))
     if n in (0, 1) or step > now:
         return  # just registered
-    complaints.respond(complaint_id=complaint.pk, actor=owner, now=step,
-                       text="已致电客户致歉，并约定今天内给出处理方案。")
+    complaints.complaint_respond(complaint_id=complaint.pk, actor=owner, now=step,
+                                 text="已致电客户致歉，并约定今天内给出处理方案。")
     if n == 2:
-        complaints.wait_for_customer(complaint_id=complaint.pk, actor=owner, now=step + timedelta(hours=1),
-                                     text="等待客户提供维修单照片。")
+        complaints.complaint_wait_for_customer(complaint_id=complaint.pk, actor=owner, now=step + timedelta(hours=1),
+                                               text="等待客户提供维修单照片。")
         return
     done = step + timedelta(hours=rng.choice([4, 20, 30, 60, 120]))
     if n == 3 or done > now:
         return  # being handled
-    complaints.resolve(complaint_id=complaint.pk, actor=owner, now=done,
-                       root_cause="服务流程中未与客户确认项目和费用。",
-                       action_taken="退还多收费用，并对责任人进行培训。", result="向客户说明原因并致歉，已退还费用。")
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=owner, now=done,
+                                 root_cause="服务流程中未与客户确认项目和费用。",
+                                 action_taken="退还多收费用，并对责任人进行培训。",
+                                 result="向客户说明原因并致歉，已退还费用。")
     confirmed = done + timedelta(hours=rng.choice([2, 24, 48]))
     if n == 5 or confirmed > now:
         return  # waiting for the customer's confirmation
     if n % 8 == 7:
-        complaints.confirm(complaint_id=complaint.pk, actor=owner, satisfied=False, now=confirmed,
-                           text="客户认为补偿不足，要求再次处理。")
+        complaints.complaint_confirm(complaint_id=complaint.pk, actor=owner, satisfied=False, now=confirmed,
+                                     text="客户认为补偿不足，要求再次处理。")
         again = confirmed + timedelta(hours=30)
         if again > now:
             return
-        complaints.resolve(complaint_id=complaint.pk, actor=owner, now=again, root_cause="补偿标准未与客户沟通清楚。",
-                           action_taken="增加一次免费保养。", result="客户接受增加一次免费保养。")
+        complaints.complaint_resolve(complaint_id=complaint.pk, actor=owner, now=again,
+                                     root_cause="补偿标准未与客户沟通清楚。", action_taken="增加一次免费保养。",
+                                     result="客户接受增加一次免费保养。")
         confirmed = again + timedelta(hours=24)
         if confirmed > now:
             return
-    complaints.confirm(complaint_id=complaint.pk, actor=owner, satisfied=True, now=confirmed, text="客户表示满意。")
+    complaints.complaint_confirm(complaint_id=complaint.pk, actor=owner, satisfied=True, now=confirmed,
+                                 text="客户表示满意。")

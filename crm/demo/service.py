@@ -6,13 +6,13 @@ from datetime import time
 
 from accounts.models import Department, Position
 from service.models import (
-    CallSettings,
     ContactType,
     FollowUpPlan,
     Priority,
     Question,
     Questionnaire,
     QuestionnaireVersion,
+    ServiceSettings,
 )
 
 Trigger, Assignment, Kind = FollowUpPlan.Trigger, FollowUpPlan.Assignment, Question.Kind
@@ -173,11 +173,11 @@ def seed_plans(tenant) -> int:
 
 
 def seed_call_setup(tenant) -> None:
-    """Calling rules (09:00–20:00, purchase intents to 销售部) and the questionnaires of the two call plans,
+    """Hours and teams (calls 09:00–20:00, purchase intents to 销售部) and the questionnaires of the two call plans,
     published as version 1; skipped when the tenant has them."""
-    if not CallSettings.objects.exists():
-        CallSettings.objects.create(tenant=tenant, calls_from=time(9), calls_until=time(20),
-                                    lead_department=Department.objects.filter(name="销售部").first())
+    if not ServiceSettings.objects.exists():
+        ServiceSettings.objects.create(tenant=tenant, calls_from=time(9), calls_until=time(20),
+                                       lead_department=Department.objects.filter(name="销售部").first())
     for name, plan_name, questions in QUESTIONNAIRES:
         if Questionnaire.objects.filter(name=name).exists():
             translate_questionnaire(Questionnaire.objects.get(name=name))

@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Staff
+from accounts.selectors import active_staff
 from crm.widgets import FastCheckboxes, FastSelect
 from customers.models import Customer, ServiceVisit, Tag, Vehicle
 from customers.services.customers import CUSTOMER_FIELDS
@@ -16,10 +17,6 @@ class StaffChoice(forms.ModelChoiceField):
     """Labels are Staff.__str__: "name (employee number)"."""
 
     widget = FastSelect
-
-
-def staff_choices():
-    return Staff.objects.filter(is_active=True).select_related("user").order_by("employee_no")
 
 
 class CustomerForm(forms.Form):
@@ -62,7 +59,7 @@ class CustomerForm(forms.Form):
             for name in [name for name in self.fields if name not in only]:
                 del self.fields[name]
         if "owner" in self.fields:
-            self.fields["owner"].queryset = staff_choices()
+            self.fields["owner"].queryset = active_staff()
             self.fields["department"].queryset = Department.objects.all()
             self.fields["tags"].queryset = Tag.objects.all()
 
@@ -96,7 +93,7 @@ class PurchaseForm(_CustomerVehicleForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["consultant"].queryset = staff_choices()
+        self.fields["consultant"].queryset = active_staff()
 
 
 class VisitForm(_CustomerVehicleForm):
@@ -108,7 +105,7 @@ class VisitForm(_CustomerVehicleForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["advisor"].queryset = staff_choices()
+        self.fields["advisor"].queryset = active_staff()
 
 
 class NoteForm(forms.Form):

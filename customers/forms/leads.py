@@ -6,8 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department, Staff
+from accounts.selectors import active_staff
 from crm.widgets import FastSelect
-from customers.forms.customers import DATE, StaffChoice, staff_choices
+from customers.forms.customers import DATE, StaffChoice
 from customers.models import Customer, Lead
 from customers.selectors.customers import customers_visible_to
 from customers.services.lead_imports import IMPORT_FIELDS, REQUIRED_IMPORT_FIELDS
@@ -30,7 +31,7 @@ class _AssignFields(forms.Form):
         self.fields["assign"].choices = [(m, Assign(m).label) for m in modes]
         self.fields["department"].queryset = Department.objects.all()
         if may_assign:
-            self.fields["consultant"].queryset = staff_choices()
+            self.fields["consultant"].queryset = active_staff()
         else:
             del self.fields["consultant"]
 

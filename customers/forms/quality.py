@@ -12,7 +12,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Staff
+from accounts.selectors import active_staff
 from accounts.visibility import visibility_for
 from crm.widgets import FastSelect
 from customers.completeness import requirement_sql
@@ -62,7 +62,7 @@ def owner_choices(user) -> list[tuple[str, str]]:
     choices.append(("all", gettext("Everyone I can see")))
     if v.everything or v.reads_all_masked or v.queue_department_ids:
         choices.append(("queue", gettext("Team queues (no owner)")))
-    colleagues = Staff.objects.filter(is_active=True).select_related("user").order_by("employee_no")
+    colleagues = active_staff()
     if not (v.everything or v.reads_all_masked):
         colleagues = colleagues.filter(pk__in=v.staff_ids)
     choices += [(str(s.pk), str(s)) for s in colleagues if staff is None or s.pk != staff.pk]

@@ -118,7 +118,7 @@ def customer_update(*, customer: Customer, data: dict, tags=None) -> Customer:
     return _save_customer(customer, data, tags)
 
 
-def touch_last_visit(customer: Customer) -> None:
+def customer_last_visit_touch(customer: Customer) -> None:
     visits = customer.visits.aggregate(last=Max("opened_on"))["last"]
     purchases = customer.purchases.aggregate(last=Max("contract_on"))["last"]
     last = max((d for d in (visits, purchases) if d), default=None)
@@ -167,7 +167,7 @@ def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: V
     purchase.save()
     if customer.stage in (Customer.Stage.PROSPECT, Customer.Stage.LAPSED, Customer.Stage.LOST):
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
-    touch_last_visit(customer)
+    customer_last_visit_touch(customer)
     quality.completeness_refresh(customer)
     signals.purchase_recorded.send(Purchase, instance=purchase, customer=customer)
     return purchase
@@ -187,7 +187,7 @@ def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount
             Vehicle.objects.filter(pk=vehicle.pk).update(mileage_km=mileage_km)
     if customer.stage in (Customer.Stage.LAPSED, Customer.Stage.LOST):
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
-    touch_last_visit(customer)
+    customer_last_visit_touch(customer)
     quality.completeness_refresh(customer)
     signals.visit_recorded.send(ServiceVisit, instance=visit, customer=customer)
     return visit

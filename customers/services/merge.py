@@ -32,7 +32,7 @@ from accounts.models import Staff
 from customers.models import Customer, CustomerMerge, DuplicateDismissal
 from customers.relations import customer_relations, is_history
 from customers.services import quality
-from customers.services.customers import check_mobile_free, touch_last_visit
+from customers.services.customers import check_mobile_free, customer_last_visit_touch
 
 # The profile fields a user picks from one customer or the other; "consent" is the consent record as a
 # whole (given, when, how, withdrawn), never half of one and half of the other.
@@ -163,7 +163,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, by: Staff | None, fi
     _check_profile(survivor)
     check_mobile_free(survivor)
     survivor.save()  # a normal save: the change history shows which fields changed, by whom
-    touch_last_visit(survivor)
+    customer_last_visit_touch(survivor)
     quality.completeness_refresh(survivor)
     return CustomerMerge.objects.create(tenant=survivor.tenant, survivor=survivor, merged=merged, merged_by=by,
                                         snapshot=snapshot, moved=moved)

@@ -1,5 +1,5 @@
 """The call form: the outcome, the questionnaire of the version shown, feedback and proposals. It binds
-and checks input; service.services.calls.record_call decides."""
+and checks input; service.services.calls.followup_call_record decides."""
 
 from __future__ import annotations
 

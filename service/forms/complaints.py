@@ -9,14 +9,14 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.forms import parse_id
 from customers.models import Purchase, ServiceVisit, Vehicle
-from service.filters import team_departments, team_staff_choices
+from service.filters import assignable_staff_choices, team_departments
 from service.models import Complaint, ComplaintCategory, Severity
 
 TEXT = forms.Textarea(attrs={"rows": 3})
 
 
 def _owner_choices(request) -> list:
-    people = team_staff_choices(request.user, request.tenant.pk)
+    people = assignable_staff_choices(request.user, request.tenant.pk)
     return [("", "—"),
             (_("People"), [(f"staff:{pk}", label) for pk, label in people]),
             (_("Team queues"), [(f"team:{d.pk}", d.name) for d in team_departments(request.user)])]
@@ -78,7 +78,7 @@ class OptionalTextForm(forms.Form):
     text = forms.CharField(label=_("Note"), max_length=4000, widget=TEXT, required=False)
 
 
-class ReassignForm(forms.Form):
+class ComplaintReassignForm(forms.Form):
     to = forms.ChoiceField(label=_("Give to"))
 
     def __init__(self, *args, request, **kwargs):

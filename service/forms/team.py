@@ -18,7 +18,7 @@ class IdsField(forms.Field):
             raise forms.ValidationError(_("The selection was not understood; tick the rows again.")) from None
 
 
-class ReassignForm(forms.Form):
+class FollowUpsReassignForm(forms.Form):
     """Bulk reassignment: the ticked follow-ups, or all that match the filter, to a person or a queue."""
 
     to = forms.ChoiceField(label=_("Give to"))

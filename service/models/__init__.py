@@ -21,13 +21,13 @@ from service.models.followups import (
     Priority,
 )
 from service.models.questionnaires import Answer, Question, Questionnaire, QuestionnaireVersion
-from service.models.settings import CallSettings
+from service.models.settings import ServiceSettings
 from service.models.surveys import Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 
 __all__ = [
     "Answer",
     "Appointment",
-    "CallSettings",
+    "ServiceSettings",
     "Complaint",
     "ComplaintCategory",
     "ComplaintEvent",

@@ -11,9 +11,10 @@ from django.utils.translation import gettext_lazy as _
 from crm.tenancy import TenantModel
 
 
-class CallSettings(TenantModel):
-    """The tenant's calling rules: when calls are offered, where purchase intents go, when the digest is sent
-    and when the workshop takes appointments."""
+class ServiceSettings(TenantModel):
+    """The tenant's service hours and teams (“Hours and teams” in the admin): when calls are offered, when survey
+    messages go out, when the workshop takes appointments, the office hours complaint deadlines count, when the
+    digest is sent, and the teams that take purchase intents and complaints. One per tenant."""
 
     calls_from = models.TimeField(_("calls from"), default=time(9, 0))
     calls_until = models.TimeField(
@@ -48,12 +49,12 @@ class CallSettings(TenantModel):
                     "survey's department)."))
 
     class Meta:
-        verbose_name = _("calling rules")
-        verbose_name_plural = _("calling rules")
+        verbose_name = _("hours and teams")
+        verbose_name_plural = _("hours and teams")
         constraints = [models.UniqueConstraint(fields=["tenant"], name="call_settings_one_per_tenant")]
 
     def __str__(self):
-        return str(_("Calling rules"))
+        return str(_("Hours and teams"))
 
     def clean(self):
         super().clean()

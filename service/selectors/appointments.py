@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext, pgettext_lazy
 
 from accounts.models import PositionAssignment, Staff
+from accounts.selectors import active_staff
 from accounts.visibility import WorkSource, register_work, visibility_for, visible
 from crm.forms import MAX_ID, parse_date_param, parse_id
 from customers import timeline
@@ -24,7 +25,7 @@ from customers.selectors.customers import customer_reach, openable_customer, veh
 from customers.validators import normalize_mobile
 from service.filters import AppointmentFilter
 from service.models import Appointment, FollowUp
-from service.rules import call_settings
+from service.rules import service_settings
 from service.services.generation import local_time, tenant_today
 
 Status = Appointment.Status
@@ -52,7 +53,7 @@ def advisors() -> QuerySet:
     for title in ADVISOR_TITLES:
         titles |= Q(position__title__icontains=title)
     holders = PositionAssignment.objects.filter(titles).values("staff_id")
-    staff = Staff.objects.filter(is_active=True).select_related("user").order_by("employee_no")
+    staff = active_staff()
     chosen = staff.filter(pk__in=holders)
     return chosen if chosen.exists() else staff
 
@@ -130,7 +131,7 @@ def free_slots(*, tenant, day: date, duration_minutes: int, customer: Customer |
     nor one of the customer's (the same rule as `appointment_book`, so a time offered is one it accepts).
     Two queries (the advisors, the day's appointments) however many advisors and times."""
     now = now or timezone.now()
-    rules = call_settings(tenant)
+    rules = service_settings(tenant)
     zone = ZoneInfo(tenant.timezone)
     opens = datetime.combine(day, rules.workshop_opens, tzinfo=zone)
     closes = datetime.combine(day, rules.workshop_closes, tzinfo=zone)

@@ -35,7 +35,7 @@ def team_rows(user, *, tenant, today: date) -> list[TeamRow]:
     members with nothing open are listed too."""
     from accounts.models import Department
     from accounts.selectors import staff_directory
-    from service.filters import team_staff_choices
+    from service.filters import assignable_staff_choices
 
     waiting = Q(retry_at__isnull=True)
     counts = (followups_visible_to(user, write=True).filter(status=Status.OPEN)
@@ -58,7 +58,7 @@ def team_rows(user, *, tenant, today: date) -> list[TeamRow]:
         seen.add(assignee)
         rows.append(TeamRow(str(label), assignee, queue, row["open"], row["overdue"], row["today"], row["retries"],
                             row["escalated"]))
-    rows += [TeamRow(label, pk, None, 0, 0, 0, 0, 0) for pk, label in team_staff_choices(user, tenant.pk)
+    rows += [TeamRow(label, pk, None, 0, 0, 0, 0, 0) for pk, label in assignable_staff_choices(user, tenant.pk)
              if pk not in seen]
     rows.sort(key=lambda r: (r.assignee_id is not None, -r.overdue, r.label))
     return rows

@@ -19,7 +19,7 @@ from accounts.models import Staff
 from customers.models import Customer, Vehicle
 from customers.services import customers as customer_services
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan
-from service.rules import call_settings
+from service.rules import service_settings
 from service.selectors.appointments import day_bounds
 from service.services.generation import local_time
 
@@ -62,7 +62,7 @@ def _check_booking(appointment: Appointment, now: datetime) -> dict:
     elif "duration_minutes" not in errors:
         start = local_time(appointment.tenant, starts_at)
         end = local_time(appointment.tenant, appointment.ends_at)
-        rules = call_settings(appointment.tenant)  # the workshop's hours on the tenant's clock
+        rules = service_settings(appointment.tenant)  # the workshop's hours on the tenant's clock
         opens, closes = rules.workshop_opens, rules.workshop_closes
         if start.time() < opens or end.date() != start.date() or end.time() > closes:
             add("starts_at", _("Appointments are taken from %(opens)s to %(closes)s.")

@@ -17,16 +17,16 @@ from customers.services import leads as lead_services
 from service.models import (
     Answer,
     Appointment,
-    CallSettings,
     ContactOptOut,
     FollowUp,
     FollowUpCall,
     FollowUpPlan,
     Question,
     QuestionnaireVersion,
+    ServiceSettings,
 )
 from service.questionnaires import answer_for
-from service.rules import call_settings, within_calling_hours
+from service.rules import service_settings, within_calling_hours
 from service.selectors.followups import next_candidates
 from service.services.generation import local_time
 
@@ -60,7 +60,7 @@ class CallRecord:
     verdict: str = ""  # a result-feedback call: "yes" the customer is satisfied, "no" not
 
 
-def _check(record: CallRecord, now: datetime, settings: CallSettings) -> None:
+def _check(record: CallRecord, now: datetime, settings: ServiceSettings) -> None:
     errors = {}
     if record.outcome not in Outcome.values:
         errors["outcome"] = _("Choose what happened on the call.")
@@ -99,7 +99,7 @@ def _answers_for(call: FollowUpCall, record: CallRecord) -> list[Answer]:
     return answers
 
 
-def _purchase_intent_lead(followup: FollowUp, staff: Staff, settings: CallSettings, text: str) -> Lead:
+def _purchase_intent_lead(followup: FollowUp, staff: Staff, settings: ServiceSettings, text: str) -> Lead:
     """A lead for sales from what the customer said; an open lead with the customer's mobile gets it as a
     note instead of a second lead."""
     customer = followup.customer
@@ -110,7 +110,7 @@ def _purchase_intent_lead(followup: FollowUp, staff: Staff, settings: CallSettin
     department = settings.lead_department or followup.department
     if department is None:
         raise ValidationError({"feedback": _("No sales team takes purchase intents yet; ask the administrator "
-                                             "to set one in the calling rules.")})
+                                             "to set one in “Hours and teams”.")})
     return lead_services.lead_register(
         tenant=followup.tenant, staff=staff, assign=lead_services.Assign.QUEUE, department=department,
         known_ok=True, attach=True,
@@ -120,7 +120,8 @@ def _purchase_intent_lead(followup: FollowUp, staff: Staff, settings: CallSettin
 
 
 @transaction.atomic
-def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: datetime | None = None) -> FollowUpCall:
+def followup_call_record(*, followup: FollowUp, staff: Staff, record: CallRecord,
+                         now: datetime | None = None) -> FollowUpCall:
     """Log one attempt and move the follow-up on:
     completed → done with its answers · not reached → retry at the chosen time, unreachable after the plan's
     number of attempts · call back later → retry, not counted as a failed attempt · wrong number → closed ·
@@ -128,7 +129,7 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
     follow-ups of that type too). A purchase intent becomes a lead."""
     now = now or timezone.now()
     followup = _locked_open(followup)
-    settings = call_settings(followup.tenant)
+    settings = service_settings(followup.tenant)
     _check(record, now, settings)
     if record.outcome != Outcome.COMPLETED:
         record.answers, record.version_id = {}, None
@@ -150,9 +151,9 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
     call.complaint_opened = _complaints_of_call(call, followup, staff, record, now)
     Answer.objects.bulk_create(answers)
     if record.outcome == Outcome.COMPLETED and answers:
-        from service.services.surveys import phone_response
+        from service.services.surveys import survey_response_record_by_phone
 
-        phone_response(followup=followup, answers=answers, now=now)
+        survey_response_record_by_phone(followup=followup, answers=answers, now=now)
 
     if followup.assignee_id is None:
         followup.assignee = staff
@@ -197,18 +198,18 @@ def _complaints_of_call(call: FollowUpCall, followup: FollowUp, staff: Staff, re
         if waiting and record.verdict == "no" and not said:
             raise ValidationError({"feedback_text": _("Note what the customer is still unhappy about.")})
         for pk in waiting:
-            complaints.confirm(complaint_id=pk, actor=staff, satisfied=record.verdict == "yes", text=said, now=now,
-                               on_call=True)
+            complaints.complaint_confirm(complaint_id=pk, actor=staff, satisfied=record.verdict == "yes", text=said,
+                                         now=now, on_call=True)
     if record.feedback == FollowUpCall.Feedback.COMPLAINT:
-        return complaints.open_from_call(call=call, followup=followup, staff=staff, now=now)
+        return complaints.complaint_open_from_call(call=call, followup=followup, staff=staff, now=now)
     return None
 
 
 # --- the next call ----------------------------------------------------------------------------------
 
 
-def take_next(*, user, staff: Staff, tenant, now: datetime | None = None,
-              rules: CallSettings | None = None) -> FollowUp | None:
+def followup_take_next(*, user, staff: Staff, tenant, now: datetime | None = None,
+                       rules: ServiceSettings | None = None) -> FollowUp | None:
     """The next follow-up this user should call, claimed for them, or None (nothing due, or outside the
     calling hours). Order: retries whose time has come; then the user's own calls due, then their queues'
     (by priority, then due date); then calls already showing before their due date. A queue's follow-up

@@ -1,4 +1,4 @@
-"""The complaint clock watcher (`watch`, every five minutes per tenant): at the policy's share of a clock the
+"""The complaint clock watcher (`complaints_watch`, every five minutes per tenant): at the policy's share of a clock the
 owner is warned; when a clock runs out the complaint goes one step up the org chart (service.services.complaints
 `_escalate`); a result-feedback call that ended without the customer's answer is handed back to the owner.
 Each warning and each breach happens once per complaint."""
@@ -35,7 +35,7 @@ class Watched:
     failed: int = 0  # complaints left for the next run (logged)
 
 
-def watch(tenant, *, now: datetime | None = None) -> Watched:
+def complaints_watch(tenant, *, now: datetime | None = None) -> Watched:
     """Warn owners of clocks near their end and escalate complaints whose clock ran out. Idempotent: each
     warning and each breach happens once per complaint (the row is locked, so two runs do not both act).
     Each complaint is one short transaction: one that fails is logged, counted and left for the next run,

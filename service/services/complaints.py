@@ -6,8 +6,8 @@ The clocks: a complaint is due a first response and a resolution within the work
 calendar (service.sla). While it waits for the customer (or for their confirmation of the result) the clocks
 stop: the working time spent waiting is added to both deadlines when it moves on.
 
-Escalation (`watch` in service.services.complaint_clocks, every five minutes per tenant): at the policy's share
-of a clock the owner is warned;
+Escalation (`complaints_watch` in service.services.complaint_clocks, every five minutes per tenant): at the policy's
+share of a clock the owner is warned;
 when a clock runs out the complaint goes one step up the org chart (specialist → manager → director) and the
 person it reaches is told: the manager up the owner's reporting line, then the director over the complaints team
 (the CRM director, 客户关系管理总监; else the one up the line). A major complaint (重大投诉) goes to that director
@@ -36,13 +36,13 @@ from django.utils.translation import gettext as _
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff
 from crm.forms import parse_id
 from service.models import (
-    CallSettings,
     Complaint,
     ComplaintEvent,
     ComplaintPolicy,
     FollowUp,
     FollowUpPlan,
     Priority,
+    ServiceSettings,
     Severity,
 )
 from service.models.complaints import worded
@@ -245,7 +245,7 @@ def _open(complaint: Complaint, *, actor: Staff | None, now: datetime) -> Compla
 
 
 @transaction.atomic
-def register(*, tenant, actor: Staff | None, complaint: Complaint, now: datetime | None = None) -> Complaint:
+def complaint_register(*, tenant, actor: Staff | None, complaint: Complaint, now: datetime | None = None) -> Complaint:
     """A complaint entered by staff (`complaint` unsaved, its fields from the form)."""
     complaint.tenant = tenant
     complaint.created_by = actor
@@ -254,7 +254,7 @@ def register(*, tenant, actor: Staff | None, complaint: Complaint, now: datetime
     return _open(complaint, actor=actor, now=now or timezone.now())
 
 
-def open_from_call(*, call, followup: FollowUp, staff: Staff, now: datetime) -> Complaint | None:
+def complaint_open_from_call(*, call, followup: FollowUp, staff: Staff, now: datetime) -> Complaint | None:
     """A complaint heard on a follow-up call (inside the call's transaction): the caller owns it. Once per
     call."""
     if Complaint.objects.filter(followup_call=call).exists():
@@ -268,13 +268,13 @@ def open_from_call(*, call, followup: FollowUp, staff: Staff, now: datetime) -> 
     return _open(complaint, actor=staff, now=now)
 
 
-def open_from_survey(*, response, invitation, now: datetime) -> Complaint | None:
+def complaint_open_from_survey(*, response, invitation, now: datetime) -> Complaint | None:
     """A survey response scoring below its survey's threshold opens a complaint in the complaints team's queue
     (else the queue of the invitation's department), inside the submission's transaction. Once per response."""
     survey = invitation.survey
     if survey.complaint_below is None or response.csi is None or response.csi >= survey.complaint_below:
         return None
-    rules = CallSettings.objects.filter(tenant_id=invitation.tenant_id).first()
+    rules = ServiceSettings.objects.filter(tenant_id=invitation.tenant_id).first()
     customer = invitation.customer
     department_id = ((rules.complaint_department_id if rules else None) or invitation.department_id
                      or customer.department_id)
@@ -315,7 +315,7 @@ def _summary(text: str) -> str:
 
 
 @transaction.atomic
-def respond(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
+def complaint_respond(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
     """The first response to the customer; a complaint waiting in a queue becomes the responder's."""
     now = now or timezone.now()
     complaint = _locked(complaint_id)
@@ -339,7 +339,8 @@ def _first_response(complaint: Complaint, actor: Staff, now: datetime) -> None:
 
 
 @transaction.atomic
-def wait_for_customer(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
+def complaint_wait_for_customer(*, complaint_id: int, actor: Staff, text: str,
+                                now: datetime | None = None) -> Complaint:
     """Stop the clocks until the customer answers (asking them is a first response too)."""
     now = now or timezone.now()
     complaint = _locked(complaint_id)
@@ -365,7 +366,7 @@ def _resume_clocks(complaint: Complaint, now: datetime, *, fresh: bool = False) 
 
 
 @transaction.atomic
-def resume(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
+def complaint_resume(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
     """The customer answered: the clocks run again, the deadlines moved on by the working time waited."""
     now = now or timezone.now()
     complaint = _locked(complaint_id)
@@ -378,7 +379,7 @@ def resume(*, complaint_id: int, actor: Staff, text: str, now: datetime | None =
 
 
 @transaction.atomic
-def add_note(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
+def complaint_note_add(*, complaint_id: int, actor: Staff, text: str, now: datetime | None = None) -> Complaint:
     now = now or timezone.now()
     complaint = _locked(complaint_id)
     if not text.strip():
@@ -388,8 +389,8 @@ def add_note(*, complaint_id: int, actor: Staff, text: str, now: datetime | None
 
 
 @transaction.atomic
-def reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, department_id: int | None = None,
-             now: datetime | None = None) -> Complaint:
+def complaint_reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, department_id: int | None = None,
+                       now: datetime | None = None) -> Complaint:
     """Give the complaint to a person (their team comes along) or to a team's queue."""
     complaint = _locked(complaint_id)
     _require(complaint, *Complaint.UNRESOLVED)
@@ -410,8 +411,8 @@ def reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, department
 
 
 @transaction.atomic
-def reclassify(*, complaint_id: int, actor: Staff, category_id: int | None, severity: str,
-               now: datetime | None = None) -> Complaint:
+def complaint_reclassify(*, complaint_id: int, actor: Staff, category_id: int | None, severity: str,
+                         now: datetime | None = None) -> Complaint:
     """A new category or severity: the deadlines follow the new service level; becoming major sends it to the
     director."""
     now = now or timezone.now()
@@ -441,8 +442,8 @@ def reclassify(*, complaint_id: int, actor: Staff, category_id: int | None, seve
 
 
 @transaction.atomic
-def resolve(*, complaint_id: int, actor: Staff, root_cause: str, action_taken: str, result: str,
-            now: datetime | None = None) -> Complaint:
+def complaint_resolve(*, complaint_id: int, actor: Staff, root_cause: str, action_taken: str, result: str,
+                      now: datetime | None = None) -> Complaint:
     """Resolved: the root cause, the action taken and the result to tell the customer are all needed. The
     clocks stop while the customer is asked (a result-feedback call for the owner)."""
     now = now or timezone.now()
@@ -469,7 +470,7 @@ def resolve(*, complaint_id: int, actor: Staff, root_cause: str, action_taken: s
     return complaint
 
 
-def feedback_plan(tenant) -> FollowUpPlan:
+def complaint_feedback_plan(tenant) -> FollowUpPlan:
     """The tenant's plan for result-feedback calls (the first active one of trigger “complaint resolved”; made
     with defaults when there is none)."""
     plan = (FollowUpPlan.objects.filter(trigger=FollowUpPlan.Trigger.COMPLAINT, is_active=True)
@@ -489,7 +490,7 @@ def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowU
     resolved the same day shares it)."""
     from service.services.generation import tenant_today
 
-    plan = feedback_plan(complaint.tenant)
+    plan = complaint_feedback_plan(complaint.tenant)
     day = tenant_today(complaint.tenant, now)
     assignee = complaint.owner_id or actor.pk
     for offset in range(30):  # a day whose call is over already, or someone else's: the next free one
@@ -512,13 +513,13 @@ def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowU
 
 
 @transaction.atomic
-def confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text: str = "", now: datetime | None = None,
-            on_call: bool = False) -> Complaint:
+def complaint_confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text: str = "", now: datetime | None = None,
+                      on_call: bool = False) -> Complaint:
     """The customer's answer to the result: satisfied closes the complaint, dissatisfied reopens it (the clocks
     run again from where they stopped). Recorded here rather than on the result-feedback call (`on_call`), the
     call is done with it, unless it asks about another complaint too."""
     now = now or timezone.now()
-    if not on_call:  # the feedback call before the complaint, in the order record_call locks them
+    if not on_call:  # the feedback call before the complaint, in the order followup_call_record locks them
         call_id = Complaint.objects.filter(pk=complaint_id).values_list("feedback_followup_id", flat=True).first()
         list(FollowUp.objects.select_for_update().filter(pk=call_id))
     complaint = _locked(complaint_id)
@@ -567,7 +568,7 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> 
         if target is None:
             level = Level.DIRECTOR
     if level == Level.DIRECTOR:  # the director over the complaints team (客户关系管理总监), else up the line
-        rules = CallSettings.objects.filter(tenant_id=complaint.tenant_id).first()
+        rules = ServiceSettings.objects.filter(tenant_id=complaint.tenant_id).first()
         desk = rules.complaint_department_id if rules else None
         target = (holder_above(staff_id=None, department_id=desk, kind=RoleKind.DIRECTOR, exclude=exclude,
                                anywhere=False) if desk else None) \

@@ -20,7 +20,7 @@ from django.utils.translation import gettext
 
 from accounts.models import Department, PositionAssignment, RoleKind, Staff
 from service.models import DigestSent, FollowUp, FollowUpPlan
-from service.rules import call_settings
+from service.rules import service_settings
 from service.services.generation import local_time, tenant_today
 
 Status, Escalation = FollowUp.Status, FollowUp.Escalation
@@ -69,7 +69,7 @@ def manager_of(*, assignee_id: int | None, department_id: int | None, managers: 
     return None
 
 
-def escalate(tenant, *, now: datetime | None = None) -> Escalated:
+def followups_escalate(tenant, *, now: datetime | None = None) -> Escalated:
     """Flag and move the tenant's overdue follow-ups as their plans say (set-based, one UPDATE per plan and
     step, and one per manager for the moves)."""
     now = now or timezone.now()
@@ -153,11 +153,11 @@ def digest_recipients():
             .exclude(user__email="").select_related("user").distinct().order_by("pk"))
 
 
-def send_digests(tenant, *, now: datetime | None = None, force: bool = False) -> int:
+def digests_send(tenant, *, now: datetime | None = None, force: bool = False) -> int:
     """At the tenant's digest hour (or with `force`), send each manager today's digest once; returns how
     many went out. A digest with nothing to report is not sent."""
     now = now or timezone.now()
-    rules = call_settings(tenant)
+    rules = service_settings(tenant)
     if not force and (rules.digest_hour is None or local_time(tenant, now).hour != rules.digest_hour):
         return 0
     sent = 0

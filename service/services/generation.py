@@ -205,7 +205,7 @@ def tenant_today(tenant, now: datetime | None = None) -> date:
     return local_time(tenant, now).date()
 
 
-def generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | None = None) -> Generated:
+def followups_generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | None = None) -> Generated:
     """Create the follow-ups the tenant's active plans call for today (in the tenant's time zone); with
     `customer_ids`, only theirs (after a purchase or a visit is recorded). Open follow-ups past their expiry
     become expired (full runs only). One transaction."""

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from crm import sms
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
-from service.rules import call_settings
+from service.rules import service_settings
 from service.services.generation import filtered_customer_ids, local_time, tenant_today
 from service.services.surveys import invitation_token
 
@@ -103,7 +103,7 @@ class Queued:
     surveys: dict[str, int] = field(default_factory=dict)
 
 
-def queue(tenant, *, now: datetime | None = None) -> Queued:
+def survey_invitations_queue(tenant, *, now: datetime | None = None) -> Queued:
     """Create the invitations the tenant's active surveys call for today. Idempotent; one transaction, one
     run per tenant at a time (the sampling looks at the invitations of every survey)."""
     now = now or timezone.now()
@@ -178,7 +178,7 @@ STEP = """
 
 # Customers without a mobile or e-mail are asked by phone: a due phone invitation becomes a follow-up call of
 # the survey's phone plan on the customer's owner (or their team's queue), due today; the call's answers
-# are the invitation's response (service.services.record_call).
+# are the invitation's response (service.services.calls.followup_call_record).
 PHONE_CALLS = """
     WITH due AS (
         SELECT i.id, i.customer_id, i.occasion_on, s.phone_plan_id, s.response_days, p.priority, c.owner_id,
@@ -253,7 +253,7 @@ def sending_alone(tenant_id: int):
                 cursor.execute("SELECT pg_advisory_unlock(hashtext('crm.survey.send'), %s)", [tenant_id])
 
 
-def send_due(tenant, *, now: datetime | None = None, limit: int = 20_000) -> Sent:
+def survey_invitations_send_due(tenant, *, now: datetime | None = None, limit: int = 20_000) -> Sent:
     """Send the tenant's due invitations, then the due reminders, up to `limit` messages, if it is within
     the tenant's sending hours. Links of invitations past their time stop working (status expired) and
     invitations claimed by a worker that died are recorded as failed, in any case."""
@@ -277,7 +277,7 @@ def _send_due(tenant, now: datetime, limit: int) -> Sent:
             status__in=[Status.PENDING, Status.SENT], sending_since__isnull=True, expires_at__lte=now).update(
             status=Status.EXPIRED, updated_at=now)
     result.calls = _phone_calls(tenant, now)
-    if not call_settings(tenant).allows_surveys(local_time(tenant, now).time()):
+    if not service_settings(tenant).allows_surveys(local_time(tenant, now).time()):
         result.outside_hours = True
         return result
     senders = max(1, settings.SURVEY_SENDERS)
@@ -426,7 +426,7 @@ class _Sender:
         return date_format(local_time(self.tenant, moment).date(), "DATE_FORMAT")
 
 
-def send_again(*, user, invitation_id: int, now: datetime | None = None) -> bool:
+def survey_invitation_send_again(*, user, invitation_id: int, now: datetime | None = None) -> bool:
     """A manager sends a failed invitation again (at the next run, with a fresh set of tries and a new
     deadline). False when it is not theirs or has not failed (meanwhile)."""
     from service.selectors.surveys import invitations_visible_to

@@ -67,8 +67,8 @@ def scores(questions: list[Question], answers: list[SurveyAnswer]) -> dict:
     return result
 
 
-def response_save(*, invitation: SurveyInvitation, device: str, questions: list[Question], values: dict,
-                  submit: bool, now=None) -> bool:
+def survey_response_save(*, invitation: SurveyInvitation, device: str, questions: list[Question], values: dict,
+                         submit: bool, now=None) -> bool:
     """Store this device's answers: as a draft, or (submit=True) as the invitation's one submission.
     Returns False, storing nothing, when the invitation was answered (from any device) or has expired
     meanwhile. One transaction; the invitation row is locked, so of two submissions at once exactly one
@@ -100,10 +100,10 @@ def response_save(*, invitation: SurveyInvitation, device: str, questions: list[
     return True
 
 
-def phone_response(*, followup, answers: list, now) -> SurveyResponse | None:
+def survey_response_record_by_phone(*, followup, answers: list, now) -> SurveyResponse | None:
     """A completed call of a phone invitation (a follow-up of a survey's phone plan, for the invitation's
     occasion) answers the invitation: its answers to the invitation's questions become the response. Called
-    inside record_call's transaction."""
+    inside followup_call_record's transaction."""
     invitation = (SurveyInvitation.objects.select_for_update(of=("self",))  # not the survey row: calls run at once
                   .filter(customer_id=followup.customer_id, channel=SurveyInvitation.Channel.PHONE,
                           status=SurveyInvitation.Status.SENT, occasion_on=followup.occasion,
@@ -127,6 +127,6 @@ def phone_response(*, followup, answers: list, now) -> SurveyResponse | None:
 
 
 def _low_score_complaint(response: SurveyResponse, invitation: SurveyInvitation, now) -> None:
-    from service.services.complaints import open_from_survey
+    from service.services.complaints import complaint_open_from_survey
 
-    open_from_survey(response=response, invitation=invitation, now=now)
+    complaint_open_from_survey(response=response, invitation=invitation, now=now)

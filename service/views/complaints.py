@@ -17,9 +17,9 @@ from customers.models import Customer
 from customers.selectors.customers import customers_visible_to, openable_customer, search
 from service.forms.complaints import (
     ComplaintForm,
+    ComplaintReassignForm,
     ConfirmForm,
     OptionalTextForm,
-    ReassignForm,
     ReclassifyForm,
     ResolveForm,
     TextForm,
@@ -59,7 +59,7 @@ def complaint_new(request):
     form = ComplaintForm(request.POST or None, request=request, customer=customer)
     if request.method == "POST" and form.is_valid():
         try:
-            complaint = complaints.register(tenant=request.tenant, actor=request.staff, complaint=form.save())
+            complaint = complaints.complaint_register(tenant=request.tenant, actor=request.staff, complaint=form.save())
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -74,7 +74,7 @@ ACTIONS = {
     "wait": (TextForm, (Status.NEW, Status.OPEN)),
     "resume": (OptionalTextForm, (Status.WAITING,)),
     "note": (TextForm, tuple(Status.values)),
-    "reassign": (ReassignForm, Complaint.UNRESOLVED),
+    "reassign": (ComplaintReassignForm, Complaint.UNRESOLVED),
     "reclassify": (ReclassifyForm, Complaint.UNRESOLVED),
     "resolve": (ResolveForm, Complaint.UNRESOLVED),
     "confirm": (ConfirmForm, (Status.RESOLVED,)),
@@ -83,7 +83,7 @@ ACTIONS = {
 
 def _form(action: str, request, data=None):
     form_class = ACTIONS[action][0]
-    kwargs = {"request": request} if form_class is ReassignForm else {}
+    kwargs = {"request": request} if form_class is ComplaintReassignForm else {}
     return form_class(data, prefix=action, **kwargs)
 
 
@@ -91,23 +91,23 @@ def _apply(action: str, form, *, complaint: Complaint, staff: Staff):
     data = form.cleaned_data
     common = {"complaint_id": complaint.pk, "actor": staff}
     if action == "respond":
-        return complaints.respond(**common, text=data["text"])
+        return complaints.complaint_respond(**common, text=data["text"])
     if action == "wait":
-        return complaints.wait_for_customer(**common, text=data["text"])
+        return complaints.complaint_wait_for_customer(**common, text=data["text"])
     if action == "resume":
-        return complaints.resume(**common, text=data["text"])
+        return complaints.complaint_resume(**common, text=data["text"])
     if action == "note":
-        return complaints.add_note(**common, text=data["text"])
+        return complaints.complaint_note_add(**common, text=data["text"])
     if action == "reassign":
         target = form.target()
         owner = Staff.objects.filter(pk=target["owner_id"]).first() if "owner_id" in target else None
-        return complaints.reassign(**common, owner=owner, department_id=target.get("department_id"))
+        return complaints.complaint_reassign(**common, owner=owner, department_id=target.get("department_id"))
     if action == "reclassify":
-        return complaints.reclassify(**common, category_id=data["category"].pk, severity=data["severity"])
+        return complaints.complaint_reclassify(**common, category_id=data["category"].pk, severity=data["severity"])
     if action == "resolve":
-        return complaints.resolve(**common, root_cause=data["root_cause"], action_taken=data["action_taken"],
-                                  result=data["result"])
-    return complaints.confirm(**common, satisfied=data["satisfied"] == "yes", text=data["text"])
+        return complaints.complaint_resolve(**common, root_cause=data["root_cause"], action_taken=data["action_taken"],
+                                            result=data["result"])
+    return complaints.complaint_confirm(**common, satisfied=data["satisfied"] == "yes", text=data["text"])
 
 
 DONE = {  # lazy: translated when shown, in the reader's language

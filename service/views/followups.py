@@ -21,7 +21,7 @@ from crm.forms import apply_errors, parse_id
 from service.forms.calls import CallForm
 from service.models import Appointment, FollowUp, QuestionnaireVersion
 from service.questionnaires import current_version
-from service.rules import call_settings, first_calling_time, within_calling_hours
+from service.rules import first_calling_time, service_settings, within_calling_hours
 from service.selectors.appointments import customer_to_book
 from service.selectors.followups import (
     calls_of,
@@ -32,7 +32,7 @@ from service.selectors.followups import (
 from service.selectors.followups import (
     workspace as queue_workspace,
 )
-from service.services.calls import record_call, take_next
+from service.services.calls import followup_call_record, followup_take_next
 from service.views.appointments import book, booked_message, booking_form
 
 RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
@@ -49,9 +49,9 @@ def _calling_hours(request, rules) -> dict:
 def workspace(request):
     """GET: the queue tabs. POST: take the next call and open it."""
     can_call = request.user.has_perm("service.add_followupcall") and request.staff is not None
-    rules = call_settings(request.tenant)
+    rules = service_settings(request.tenant)
     if request.method == "POST" and can_call:
-        followup = take_next(user=request.user, staff=request.staff, tenant=request.tenant, rules=rules)
+        followup = followup_take_next(user=request.user, staff=request.staff, tenant=request.tenant, rules=rules)
         if followup is not None:
             return _open_call(request, followup.pk, rules)
         if not within_calling_hours(request.tenant, rules=rules):
@@ -89,7 +89,7 @@ def _version_id(request, followup, posted: bool) -> int | None:
 def followup_call(request, pk):
     """One follow-up: the customer summary, the script, the questionnaire and the outcome form. A recorded
     call moves on to the next one."""
-    return _call_page(request, pk, posted=request.method == "POST", rules=call_settings(request.tenant))
+    return _call_page(request, pk, posted=request.method == "POST", rules=service_settings(request.tenant))
 
 
 def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpResponse:
@@ -104,7 +104,7 @@ def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpRe
         form = CallForm(request.POST if posted else None, questions=questions, version_id=version_id, retry_at=retry_at)
     if posted and form is not None and form.is_valid():
         try:
-            call = record_call(followup=followup, staff=request.staff, record=form.record())
+            call = followup_call_record(followup=followup, staff=request.staff, record=form.record())
         except ValidationError as error:
             apply_errors(form, error)
         else:
@@ -116,8 +116,8 @@ def _call_page(request, pk: int, *, posted: bool, rules, booking=None) -> HttpRe
                 messages.info(request, _("Complaint #%(number)s opened from what the customer said.")
                               % {"number": call.complaint_opened.pk})
             if request.POST.get("then") == "next":
-                nxt = take_next(user=request.user, staff=request.staff, tenant=request.tenant,
-                                rules=rules)
+                nxt = followup_take_next(user=request.user, staff=request.staff, tenant=request.tenant,
+                                         rules=rules)
                 if nxt is not None:
                     return _open_call(request, nxt.pk, rules)
             return redirect("service:followups")
@@ -157,7 +157,7 @@ def followup_book(request, pk):
         messages.success(request, booked_message(request, booked))
         return redirect("service:followup", pk=pk)
     if not request.htmx:
-        return _call_page(request, pk, posted=False, rules=call_settings(request.tenant), booking=form)
+        return _call_page(request, pk, posted=False, rules=service_settings(request.tenant), booking=form)
     return render(request, "service/followups/_call_booking.html", {
         "followup": followup, "booking": None if booked else form,
         "summary": customer_summary(request.user, followup),

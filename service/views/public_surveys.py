@@ -65,8 +65,8 @@ def _survey(request, tenant, invitation_id: int) -> HttpResponse:
     if request.method == "POST":
         form = SurveyForm(request.POST, questions=questions, submit=submit, language=language)
         if form.is_valid():
-            if not surveys.response_save(invitation=invitation, device=device, questions=questions,
-                                         values=form.values(), submit=submit):
+            if not surveys.survey_response_save(invitation=invitation, device=device, questions=questions,
+                                                values=form.values(), submit=submit):
                 invitation.refresh_from_db()
                 answered = survey_selectors.state_of(invitation).answered
                 return _message(request, tenant, "answered" if answered else "expired")

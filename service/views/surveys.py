@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from crm.access import staff_view
 from crm.forms import parse_id
 from service.selectors.surveys import invitation_page, invitations_visible_to, survey_rows
-from service.services.survey_sending import send_again
+from service.services.survey_sending import survey_invitation_send_again
 
 
 @staff_view(perm="service.view_surveyinvitation")
@@ -24,7 +24,7 @@ def survey_list(request):
             raise Http404
         if not request.user.has_perm("service.change_surveyinvitation"):
             messages.error(request, _("You may not send invitations again."))
-        elif send_again(user=request.user, invitation_id=invitation_id):
+        elif survey_invitation_send_again(user=request.user, invitation_id=invitation_id):
             messages.success(request, _("The invitation goes out again with the next sending."))
         else:
             messages.error(request, _("This invitation has not failed, or it is not yours to send."))

@@ -9,8 +9,8 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import apply_errors
-from service.filters import team_departments, team_staff_choices
-from service.forms.team import ReassignForm
+from service.filters import assignable_staff_choices, team_departments
+from service.forms.team import FollowUpsReassignForm
 from service.selectors.team import TEAM_CAP, team_followups, team_page, team_rows
 from service.services.followups import followups_reassign
 from service.services.generation import tenant_today
@@ -22,9 +22,9 @@ def team(request):
     """GET: the team's queues and the filtered list. POST: reassign the ticked (or all matching) follow-ups;
     the filter stays in the query string."""
     today = tenant_today(request.tenant)
-    form = ReassignForm(request.POST if request.method == "POST" else None,
-                        staff_choices=team_staff_choices(request.user, request.tenant.pk),
-                        departments=team_departments(request.user))
+    form = FollowUpsReassignForm(request.POST if request.method == "POST" else None,
+                                 staff_choices=assignable_staff_choices(request.user, request.tenant.pk),
+                                 departments=team_departments(request.user))
     if request.method == "POST" and form.is_valid():
         _filterset, queryset = team_followups(request.user, request.GET, request=request, today=today)
         if not form.cleaned_data["all_matching"]:

@@ -10,7 +10,7 @@ from django_scopes import scope
 from accounts.models import Department, Position, PositionAssignment, Staff, User
 from accounts.selectors import org_chart
 from accounts.visibility import visibility_for, visible
-from service.models import CallSettings, FollowUp, FollowUpPlan
+from service.models import FollowUp, FollowUpPlan, ServiceSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -176,8 +176,8 @@ def test_org_chart_headcount_counts_each_person_once(demo):
 def test_empty_org_chart_has_an_empty_state(demo, client_as, in_scope):
     with in_scope(demo):
         FollowUp.objects.all().delete()
-        FollowUpPlan.objects.all().delete()  # plans and calling rules name positions and departments
-        CallSettings.objects.all().delete()
+        FollowUpPlan.objects.all().delete()  # plans and service settings name positions and departments
+        ServiceSettings.objects.all().delete()
         PositionAssignment.objects.all().delete()
         Position.objects.all().delete()
         while Department.objects.exists():  # leaves first: a parent with children is protected

@@ -27,7 +27,10 @@ def department_of(staff: Staff) -> Department:
         .position.department
 
 
-class Results:
+class Invitations:
+    """Survey invitations of a tenant, answered ones with their responses, and the manufacturer's imported
+    rows: what both the invitations page and the survey results read."""
+
     def __init__(self, tenant):
         self.tenant = tenant
         self.customers = list(Customer.objects.order_by("pk"))
@@ -82,5 +85,5 @@ class Results:
 
 def seed(tenant) -> None:
     """Shared test data (tests/conftest.py): one imported manufacturer's result, so every page has a row."""
-    Results(tenant).manufacturer(date(2025, 2, 10), staff=staff_of("服务顾问"), csi=90, recommend=9, satisfaction=5,
+    Invitations(tenant).manufacturer(date(2025, 2, 10), staff=staff_of("服务顾问"), csi=90, recommend=9, satisfaction=5,
                                  comment="厂家回访：服务顾问很专业")

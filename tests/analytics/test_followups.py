@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth
 from analytics.selectors.followups import split_period
-from analytics.services.followup_rollups import followup_rollup_refresh
+from analytics.services.followup_rollups import followup_rollups_refresh
 from service.models import FollowUpPlan
 from service.services.generation import tenant_today
 from tests.analytics.fixtures import PERIOD, Data, at, seed_march
@@ -31,10 +31,10 @@ def march(demo, acme, in_scope):
     with in_scope(acme), timezone.override("Asia/Shanghai"):
         other = seed_march(acme)
         FollowUpPlan.objects.filter(pk=other.plan.pk).update(name="艾克美专用回访计划")
-        followup_rollup_refresh(tenant=acme, start=date(2025, 3, 1), end=date(2025, 3, 31))
+        followup_rollups_refresh(tenant=acme, start=date(2025, 3, 1), end=date(2025, 3, 31))
     with in_scope(demo), timezone.override("Asia/Shanghai"):
         data = seed_march(demo)
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
     return data
 
 
@@ -66,12 +66,12 @@ def test_rollup_matches_raw_rows(march, demo, in_scope):
 def test_refresh_is_idempotent_and_follows_changes(march, demo, in_scope):
     with in_scope(demo), timezone.override("Asia/Shanghai"):
         before = totals(FollowUpDay.objects.all())
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
         assert totals(FollowUpDay.objects.all()) == before
         # C is reassigned to the colleague and completed late: the specialist's row loses it
         type(march.c).objects.filter(pk=march.c.pk).update(assignee=march.colleague, status="done",
                                                              closed_at=at(14, 9))
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
         assert not FollowUpDay.objects.filter(day=date(2025, 3, 12), staff=march.specialist).exists()
         moved = FollowUpDay.objects.get(day=date(2025, 3, 12), staff=march.colleague)
         assert (moved.due, moved.done, moved.on_time) == (1, 1, 0)
@@ -84,7 +84,7 @@ def test_month_rows_follow_their_days(march, demo, in_scope):
         assert sum(AnswerMonth.objects.values_list("count", flat=True)) == 6
         # one day refreshed after a change: its month is summed again
         type(march.c).objects.filter(pk=march.c.pk).update(status="done", closed_at=at(12, 9))
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
         assert totals(month)["done"] == 4 == totals(FollowUpDay.objects.all())["done"]
 
 
@@ -249,7 +249,7 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
     client = client_as("demo.manager")
     client.get(URL, PERIOD)  # warm the per-process staff directory
     with in_scope(demo), timezone.override("Asia/Shanghai"):
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 1))  # not cached yet
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 1))  # not cached yet
     with CaptureQueriesContext(connection) as small:
         client.get(URL, PERIOD)
     with in_scope(demo), timezone.override("Asia/Shanghai"):
@@ -259,7 +259,7 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
             followup = more.followup(date(2025, 3, day), assignee=more.colleague, department=more.desk)
             more.call(followup, at(day, 11), "completed", proposal=f"第{day}条建议",
                       answers={"scale": 5, "text": f"意见{day}"})
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
     with CaptureQueriesContext(connection) as large:
         response = client.get(URL, PERIOD)
     assert response.context["report"].total.due > 30
@@ -278,7 +278,7 @@ def test_figures_are_cached_until_the_next_refresh(march, client_as, demo, in_sc
         type(march.c).objects.filter(pk=march.c.pk).update(status="done", closed_at=at(12, 9))
     assert "60.0%" in client.get(URL, PERIOD).content.decode()
     with in_scope(demo), timezone.override("Asia/Shanghai"):
-        followup_rollup_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
+        followup_rollups_refresh(tenant=demo, start=date(2025, 3, 12), end=date(2025, 3, 12))
     assert "80.0%" in client.get(URL, PERIOD).content.decode()
     # another user who may see less is not served the director's figures
     assert client_as("demo.specialist").get(URL, PERIOD).context["report"].total.due == 2

@@ -345,15 +345,15 @@ def test_the_import_is_set_based(demo, survey, advisor):
                          ""] for n in range(2000)]
     with scope(tenant=demo):
         staff = Staff.objects.get(user__username="demo.manager")
-        batch = manufacturer.manufacturer_upload(tenant=demo, staff=staff, survey=survey,
-                                                 upload=SimpleUploadedFile("big.csv", csv_bytes(rows)))
+        batch = manufacturer.manufacturer_import_upload(tenant=demo, staff=staff, survey=survey,
+                                                        upload=SimpleUploadedFile("big.csv", csv_bytes(rows)))
         with CaptureQueriesContext(connection) as queries:
-            batch = manufacturer.manufacturer_import(batch=batch, columns=batch.columns, skip_unknown_staff=False)
+            batch = manufacturer.manufacturer_import_run(batch=batch, columns=batch.columns, skip_unknown_staff=False)
         assert (batch.row_count, batch.inserted, batch.updated) == (2000, 2000, 0)
         assert len(queries) < 40, [q["sql"][:120] for q in queries]
         assert oem_days().aggregate(n=Sum("answered"))["n"] == 2000
         with pytest.raises(ValidationError, match="imported already"):
-            manufacturer.manufacturer_import(batch=batch, columns=batch.columns, skip_unknown_staff=False)
+            manufacturer.manufacturer_import_run(batch=batch, columns=batch.columns, skip_unknown_staff=False)
 
 
 def test_the_service_refuses_another_tenants_survey(demo, acme):
@@ -362,8 +362,8 @@ def test_the_service_refuses_another_tenants_survey(demo, acme):
     with scope(tenant=demo):
         staff = Staff.objects.get(user__username="demo.manager")
         with pytest.raises(ValidationError, match="same company"):
-            manufacturer.manufacturer_upload(tenant=demo, staff=staff, survey=other,
-                                             upload=SimpleUploadedFile("a.csv", service_file()))
+            manufacturer.manufacturer_import_upload(tenant=demo, staff=staff, survey=other,
+                                                    upload=SimpleUploadedFile("a.csv", service_file()))
 
 
 # --- who may --------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from openpyxl import load_workbook
 from accounts.models import Department
 from analytics import tasks
 from analytics.models import RollupState, SurveyAnswerDay, SurveyDay, SurveyMonth
-from analytics.services.survey_rollups import recent_range, survey_rollup_refresh
+from analytics.services.survey_rollups import recent_range, survey_rollups_refresh
 from service.models import Survey
-from tests.analytics.fixtures_surveys import SALES, Results, staff_of
+from tests.analytics.fixtures_surveys import SALES, Invitations, staff_of
 
 pytestmark = pytest.mark.django_db
 URL = "/reports/surveys/"
@@ -33,11 +33,11 @@ def march(demo, acme, in_scope):
     survey: (2, 3); the 客服组 queue (no advisor): (1, 0); A on 28 February: (5, 9). The manufacturer: A on
     10 March, CSI 80, recommend 10, with a comment."""
     with in_scope(acme):
-        Results(acme).answer(date(2025, 3, 3), staff=staff_of("服务顾问"), satisfaction=1, recommend=0,
+        Invitations(acme).answer(date(2025, 3, 3), staff=staff_of("服务顾问"), satisfaction=1, recommend=0,
                              text="艾克美客户的意见")
-        survey_rollup_refresh(tenant=acme, start=date(2025, 2, 1), end=date(2025, 3, 31))
+        survey_rollups_refresh(tenant=acme, start=date(2025, 2, 1), end=date(2025, 3, 31))
     with in_scope(demo):
-        r = Results(demo)
+        r = Invitations(demo)
         r.a, r.b, r.seller = staff_of("服务顾问", 0), staff_of("服务顾问", 1), staff_of("销售顾问")
         r.desk = Department.objects.get(name="客服组")
         r.answer(date(2025, 3, 5), staff=r.a, satisfaction=5, recommend=10, text="等待时间太长了")
@@ -49,7 +49,7 @@ def march(demo, acme, in_scope):
         r.answer(date(2025, 3, 15), staff=None, department=r.desk, satisfaction=1, recommend=0)
         r.answer(date(2025, 2, 28), staff=r.a, satisfaction=5, recommend=9)
         r.manufacturer(date(2025, 3, 10), staff=r.a, csi=80, recommend=10, satisfaction=5, comment="厂家：接待热情")
-        survey_rollup_refresh(tenant=demo, start=date(2025, 2, 1), end=date(2025, 3, 31))
+        survey_rollups_refresh(tenant=demo, start=date(2025, 2, 1), end=date(2025, 3, 31))
     return r
 
 
@@ -198,7 +198,7 @@ def test_the_task_refreshes_the_occasions_that_can_still_change(demo, in_scope):
         # the longest delay (3 days) plus the longest time to answer (7) or to call (a plan's expiry)
         assert (end - start).days >= 3 + 7
         advisor = staff_of("服务顾问", 2)
-        Results(demo).answer(end, staff=advisor, satisfaction=5, recommend=10)
+        Invitations(demo).answer(end, staff=advisor, satisfaction=5, recommend=10)
     tasks.refresh_survey_rollups.apply(kwargs={"tenant_id": demo.pk}).get()
     with in_scope(demo):
         assert SurveyDay.objects.get(day=end, source="ours", staff=advisor).answered == 1
@@ -209,16 +209,16 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
     client = client_as("demo.director")
     client.get(URL, MARCH)  # warm the per-process staff directory
     with in_scope(demo):
-        survey_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 1))  # not cached yet
+        survey_rollups_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 1))  # not cached yet
     with CaptureQueriesContext(connection) as small:
         page(client)
     with in_scope(demo):
-        more = Results(demo)
+        more = Invitations(demo)
         more.count = 1000
         for day in range(1, 29):
             more.answer(date(2025, 3, day), staff=staff_of("服务顾问", day % 4), satisfaction=day % 5 + 1,
                         recommend=day % 11, text=f"第{day}条意见")
-        survey_rollup_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
+        survey_rollups_refresh(tenant=demo, start=date(2025, 3, 1), end=date(2025, 3, 31))
     with CaptureQueriesContext(connection) as large:
         html = page(client)
     assert "第28条意见" in html
@@ -226,13 +226,13 @@ def test_query_count_does_not_grow_with_the_data(march, client_as, demo, in_scop
 
 
 def test_the_demo_seeds_six_months_of_answers_once(demo, in_scope, client_as):
-    from analytics.services.survey_rollups import survey_rollup_rebuild
+    from analytics.services.survey_rollups import survey_rollups_rebuild
     from crm.demo.surveys import seed_survey_responses
 
     with in_scope(demo):
         assert seed_survey_responses(demo, invitations=40) == 40
         assert seed_survey_responses(demo, invitations=40) == 0
-        survey_rollup_rebuild(tenant=demo)
+        survey_rollups_rebuild(tenant=demo)
     today = timezone.localdate()
     html = page(client_as("demo.director"), {"date_from": (today.replace(day=1) - timedelta(days=200)).isoformat(),
                                              "date_to": today.isoformat()})

@@ -1,6 +1,6 @@
 """Follow-up benchmarks, called by `make bench` (tests/bench/__main__.py):
 
-- generation: the demo tenant's follow-ups deleted, then `generate()` with the seeded plans, timed (created
+- generation: the demo tenant's follow-ups deleted, then `followups_generate()` with the seeded plans, timed (created
   per second), then run again (creates nothing), next to two floors: a bare set-based `INSERT … SELECT` of
   as many rows from the customer table into a temporary copy of the table (its indexes; no foreign keys, no
   WAL), and into service_followup itself (foreign keys checked at once; rolled back);
@@ -37,7 +37,7 @@ def measure_generation() -> dict:
     from django_scopes import scope
 
     from service.models import Answer, Appointment, Complaint, FollowUp, FollowUpCall, FollowUpPlan
-    from service.services.generation import generate
+    from service.services.generation import followups_generate
     from tests.bench.floor import empty
 
     tenant = _tenant()
@@ -48,10 +48,10 @@ def measure_generation() -> dict:
         Appointment.objects.update(followup=None, followup_call=None)
         empty(Answer, FollowUpCall, FollowUp)
         started = time.perf_counter()
-        first = generate(tenant)
+        first = followups_generate(tenant)
         first_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        again = generate(tenant)
+        again = followups_generate(tenant)
         again_seconds = time.perf_counter() - started
     floor = "INSERT INTO {table} (tenant_id, created_at, updated_at, plan_id, customer_id, vehicle_id, occasion, " \
             "due_on, visible_from, expires_on, assignee_id, department_id, priority, status, attempts) " \
@@ -88,12 +88,12 @@ def prepare_workspace(total: int = OPEN_TASKS, specialists: int = SPECIALISTS) -
     from django_scopes import scope
 
     from accounts.models import Department, Position, PositionAssignment, Staff, User
-    from service.models import CallSettings, FollowUp, FollowUpPlan
+    from service.models import FollowUp, FollowUpPlan, ServiceSettings
     from tests.bench.floor import login_session
 
     tenant = _tenant()
     with scope(tenant=tenant):
-        CallSettings.objects.update(calls_from=clock(0), calls_until=clock(0))
+        ServiceSettings.objects.update(calls_from=clock(0), calls_until=clock(0))
         position = Position.objects.get(title="客服专员（服务）")
         desk = Department.objects.get(name="客服组")
         staff_ids = []

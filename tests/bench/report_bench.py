@@ -53,7 +53,7 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
     from django_scopes import scope
 
     from accounts.models import Department, PositionAssignment, Staff, Tenant
-    from analytics.services.followup_rollups import followup_rollup_rebuild
+    from analytics.services.followup_rollups import followup_rollups_rebuild
     from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan
     from service.services.generation import tenant_today
 
@@ -124,7 +124,7 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
             made = calls = answers = 0
         written = time.perf_counter() - started
         started = time.perf_counter()
-        rebuilt = followup_rollup_rebuild(tenant=tenant, start=today.replace(year=today.year - 1))
+        rebuilt = followup_rollups_rebuild(tenant=tenant, start=today.replace(year=today.year - 1))
         rebuild_seconds = time.perf_counter() - started
         cursor.execute("ANALYZE analytics_followupday; ANALYZE analytics_answerday; ANALYZE analytics_followupmonth; "
                        "ANALYZE analytics_answermonth")

@@ -1,7 +1,8 @@
 """Survey sending benchmark, called by `make bench` (tests/bench/__main__.py): INVITATIONS customers of demo
-get a service visit yesterday; `queue()` makes their invitations (timed), `send_due()` sends them to the
-console backend (its stream to /dev/null; timed), next to the floor: per message one UPDATE by primary key
-in autocommit through a bare cursor and the same console line — the least an at-most-once sender writes.
+get a service visit yesterday; `survey_invitations_queue()` makes their invitations (timed),
+`survey_invitations_send_due()` sends them to the console backend (its stream to /dev/null; timed), next to
+the floor: per message one UPDATE by primary key in autocommit through a bare cursor and the same console
+line — the least an at-most-once sender writes.
 
 Run alone against an existing database: python -m tests.bench.survey_bench (DATABASE_URL, REDIS_URL)."""
 
@@ -24,9 +25,9 @@ def measure_sending(total: int = INVITATIONS) -> dict:
     from accounts.models import Tenant
     from crm import sms
     from crm.demo.service import seed_surveys
-    from service.models import CallSettings, Complaint, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+    from service.models import Complaint, ServiceSettings, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
     from service.services.generation import tenant_today
-    from service.services.survey_sending import queue, send_due
+    from service.services.survey_sending import survey_invitations_queue, survey_invitations_send_due
     from tests.bench.floor import empty
 
     tenant = Tenant.objects.get(slug="demo")
@@ -36,8 +37,8 @@ def measure_sending(total: int = INVITATIONS) -> dict:
         # start from no invitations (the results bench's year among them), children first
         Complaint.objects.update(survey_response=None)
         empty(SurveyAnswer, SurveyResponse, SurveyInvitation)
-        CallSettings.objects.update_or_create(tenant=tenant, defaults={"surveys_from": clock(0),
-                                                                       "surveys_until": clock(0)})
+        ServiceSettings.objects.update_or_create(tenant=tenant, defaults={"surveys_from": clock(0),
+                                                                          "surveys_until": clock(0)})
         Survey.objects.exclude(name="服务满意度调查").update(is_active=False)
         Survey.objects.filter(name="服务满意度调查").update(is_active=True, by_sms=True, by_email=True)
         with connection.cursor() as cursor:  # a visit yesterday for `total` customers with a mobile
@@ -49,14 +50,14 @@ def measure_sending(total: int = INVITATIONS) -> dict:
                 LIMIT %s""", [yesterday, tenant.pk, total])
             cursor.execute("ANALYZE customers_servicevisit")
         started = time.perf_counter()
-        queued = queue(tenant).created
+        queued = survey_invitations_queue(tenant).created
         queue_seconds = time.perf_counter() - started
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE service_surveyinvitation")
         with open(os.devnull, "w") as devnull, override_settings(SMS_BACKEND="crm.sms.ConsoleBackend"):
             sms._backends["crm.sms.ConsoleBackend"] = sms.ConsoleBackend(devnull)
             started = time.perf_counter()
-            result = send_due(tenant, limit=total * 2)
+            result = survey_invitations_send_due(tenant, limit=total * 2)
             send_seconds = time.perf_counter() - started
             sms._backends.pop("crm.sms.ConsoleBackend")
             ids = list(SurveyInvitation.objects.order_by("pk").values_list("pk", flat=True)[:total])

@@ -24,7 +24,7 @@ def prepare_survey_year(responses: int = RESPONSES) -> dict:
     from django_scopes import scope
 
     from accounts.models import PositionAssignment, Tenant
-    from analytics.services.survey_rollups import survey_rollup_rebuild
+    from analytics.services.survey_rollups import survey_rollups_rebuild
     from customers.models import Customer
     from service.models import QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
     from service.services.generation import tenant_today
@@ -89,7 +89,7 @@ def prepare_survey_year(responses: int = RESPONSES) -> dict:
             made = answers = 0
         written = time.perf_counter() - started
         started = time.perf_counter()
-        rebuilt = survey_rollup_rebuild(tenant=tenant)
+        rebuilt = survey_rollups_rebuild(tenant=tenant)
         rebuild_seconds = time.perf_counter() - started
         cursor.execute("ANALYZE analytics_surveyday; ANALYZE analytics_surveymonth; ANALYZE analytics_surveyanswerday; "
                        "ANALYZE analytics_surveyanswermonth")

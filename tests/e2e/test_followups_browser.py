@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Staff, Tenant
 from customers.models import Customer
-from service.models import Answer, CallSettings, FollowUp, FollowUpPlan
+from service.models import Answer, FollowUp, FollowUpPlan, ServiceSettings
 from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
@@ -23,7 +23,7 @@ def test_specialist_completes_a_call_in_chinese_and_gets_the_next_customer(seede
     specialist.language = "zh-hans"
     specialist.save(update_fields=["language"])
     with scope(tenant=demo):
-        CallSettings.objects.update(calls_from=time(0), calls_until=time(0))  # whenever CI runs
+        ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))  # whenever CI runs
         FollowUp.objects.all().delete()
         today = tenant_today(demo)
         for name, priority in (("王芳", 1), ("李强", 2)):

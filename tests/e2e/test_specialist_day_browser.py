@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Department, PositionAssignment, Tenant
 from customers.services import customers as customer_services
-from service.models import Appointment, CallSettings, FollowUp, FollowUpPlan
+from service.models import Appointment, FollowUp, FollowUpPlan, ServiceSettings
 from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_specialist_books_inside_the_call_for_a_sales_consultants_customer(seeded_live_server, page):
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):
-        CallSettings.objects.update(calls_from=time(0), calls_until=time(0))  # whenever CI runs
+        ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))  # whenever CI runs
         FollowUp.objects.all().delete()
         consultant = PositionAssignment.objects.filter(position__title="销售顾问").select_related("staff").first().staff
         customer = customer_services.customer_create(tenant=demo, data={

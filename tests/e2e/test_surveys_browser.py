@@ -12,7 +12,7 @@ from django_scopes import scope
 from playwright.sync_api import expect
 
 from accounts.models import Department, Tenant, User
-from analytics.services.survey_rollups import survey_rollup_refresh
+from analytics.services.survey_rollups import survey_rollups_refresh
 from customers.models import Customer
 from service.models import Question, QuestionnaireVersion, Survey, SurveyInvitation, SurveyResponse
 from service.services import surveys
@@ -63,7 +63,7 @@ def test_a_low_score_answered_on_a_phone_in_chinese_shows_on_the_managers_result
     with scope(tenant=demo):
         assert SurveyResponse.objects.get(invitation=invitation, submitted_at__isnull=False).csi == 15
         today = tenant_today(demo)
-        survey_rollup_refresh(tenant=demo, start=today - timedelta(days=30), end=today)  # the beat's refresh
+        survey_rollups_refresh(tenant=demo, start=today - timedelta(days=30), end=today)  # the beat's refresh
 
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = desk.new_page()

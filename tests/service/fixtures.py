@@ -1,5 +1,5 @@
 """Session test data for follow-ups: rows the URL and admin matrices open (called per tenant by
-tests/conftest.py, inside the tenant scope). The plans, questionnaires and calling rules come from seed_demo."""
+tests/conftest.py, inside the tenant scope). The plans, questionnaires and service settings come from seed_demo."""
 
 from datetime import timedelta
 
@@ -38,7 +38,7 @@ def seed(tenant):
     from service.services import complaints
 
     specialist = Staff.objects.get(user__username=f"{tenant.slug}.specialist")
-    complaints.register(tenant=tenant, actor=specialist, complaint=Complaint(
+    complaints.complaint_register(tenant=tenant, actor=specialist, complaint=Complaint(
         customer=customer, channel="phone", category=ComplaintCategory.objects.get(name="维修质量"),
         summary="保养后发动机异响", description="上周保养后车辆启动时有异响。", owner=specialist))
     WorkCalendarDay.objects.create(tenant=tenant, day=today.replace(month=12, day=31), is_workday=False,

@@ -18,7 +18,7 @@ from customers.models import Customer, CustomerNote, Vehicle
 from service.models import Appointment, FollowUp, FollowUpPlan
 from service.selectors import appointments as sel
 from service.services import appointments as svc
-from service.services.generation import generate, tenant_today
+from service.services.generation import followups_generate, tenant_today
 from tests.service.test_calls import record, staff
 
 pytestmark = pytest.mark.django_db
@@ -109,9 +109,9 @@ def test_a_booking_refuses_the_past_and_times_outside_the_service_hours(scoped):
 
 
 def test_the_workshop_hours_are_the_tenants_setting(scoped):
-    from service.models import CallSettings
+    from service.models import ServiceSettings
 
-    rules = CallSettings.objects.filter(tenant=scoped).first() or CallSettings(tenant=scoped)
+    rules = ServiceSettings.objects.filter(tenant=scoped).first() or ServiceSettings(tenant=scoped)
     rules.workshop_opens, rules.workshop_closes = time(7, 0), time(18, 0)
     rules.save()
     assert book(at=datetime(2026, 11, 21, 7, 0, tzinfo=SHANGHAI)).pk  # 07:00 is open now
@@ -430,15 +430,16 @@ def test_the_reminder_is_generated_the_day_before_in_the_tenants_time_zone(scope
         tenant=scoped, customer=customer("李强"), advisor=advisor(1), starts_at=datetime(2026, 11, 22, 0, 30,
                                                                                           tzinfo=SHANGHAI),
         ends_at=datetime(2026, 11, 22, 1, 30, tzinfo=SHANGHAI))
-    two_days_before = generate(scoped, now=datetime(2026, 11, 19, 12, 0, tzinfo=SHANGHAI))
+    two_days_before = followups_generate(scoped, now=datetime(2026, 11, 19, 12, 0, tzinfo=SHANGHAI))
     assert two_days_before.plans[REMINDER] == (0, 0)
-    day_before = generate(scoped, now=NOW)
+    day_before = followups_generate(scoped, now=NOW)
     assert day_before.plans[REMINDER] == (1, 0)
     reminder = FollowUp.objects.get(plan__name=REMINDER)
     assert (reminder.customer, reminder.vehicle, reminder.occasion, reminder.due_on) == (
         a.customer, a.vehicle, date(2026, 11, 21), date(2026, 11, 20))
     # 23:30 UTC on the 20th is the 21st in Shanghai: the late appointment's reminder is due
-    assert generate(scoped, now=datetime(2026, 11, 20, 23, 30, tzinfo=ZoneInfo("UTC"))).plans[REMINDER] == (1, 0)
+    late_evening = datetime(2026, 11, 20, 23, 30, tzinfo=ZoneInfo("UTC"))
+    assert followups_generate(scoped, now=late_evening).plans[REMINDER] == (1, 0)
     assert FollowUp.objects.get(plan__name=REMINDER, customer=late.customer).occasion == date(2026, 11, 22)
     # a cancelled appointment gets no reminder, and cancelling closes the one it had
     svc.appointment_set_status(appointment=a, status="cancelled", staff=None, now=NOW)
@@ -452,8 +453,8 @@ def test_a_no_show_creates_one_follow_up_even_when_generation_runs_twice(scoped,
     with django_capture_on_commit_callbacks() as callbacks:
         svc.appointment_set_status(appointment=a, status="no_show", staff=staff("demo.specialist"), now=after)
     assert len(callbacks) == 1  # the customer's generation is enqueued once this commits
-    assert generate(scoped, now=after, customer_ids=[a.customer_id]).plans[NO_SHOW] == (1, 0)
-    assert generate(scoped, now=after).plans[NO_SHOW] == (0, 1)
+    assert followups_generate(scoped, now=after, customer_ids=[a.customer_id]).plans[NO_SHOW] == (1, 0)
+    assert followups_generate(scoped, now=after).plans[NO_SHOW] == (0, 1)
     missed = FollowUp.objects.get(plan__name=NO_SHOW)
     assert (missed.customer, missed.occasion, missed.status) == (a.customer, date(2026, 11, 21), "open")
     assert missed.department.name == "客服组"

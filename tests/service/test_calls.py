@@ -13,13 +13,13 @@ from customers.models import Customer, Lead
 from service import questionnaires, rules
 from service.models import (
     Answer,
-    CallSettings,
     ContactOptOut,
     FollowUp,
     FollowUpCall,
     FollowUpPlan,
     Question,
     QuestionnaireVersion,
+    ServiceSettings,
 )
 from service.selectors import followups as followup_selectors
 from service.services import calls
@@ -64,7 +64,7 @@ def repair_version():
 
 
 def record(f, username="demo.specialist", now=NOON, **fields):
-    return calls.record_call(followup=f, staff=staff(username), record=CallRecord(**fields), now=now)
+    return calls.followup_call_record(followup=f, staff=staff(username), record=CallRecord(**fields), now=now)
 
 
 # --- the next call ------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def test_next_call_takes_retries_then_own_due_by_priority_then_the_queue(scoped,
     high = followup("王芳", priority=1)
     retry = followup("北京宏达物流有限公司", plan="新车交车3日回访", retry_at=NOON - timedelta(minutes=5))
     later = followup("赵敏", plan="新车交车3日回访", retry_at=NOON + timedelta(hours=1))
-    take = lambda: calls.take_next(user=user("demo.specialist"), staff=specialist, tenant=scoped, now=NOON)  # noqa: E731
+    take = lambda: calls.followup_take_next(user=user("demo.specialist"), staff=specialist, tenant=scoped, now=NOON)  # noqa: E731
 
     order = []
     for _ in range(4):
@@ -95,17 +95,17 @@ def test_next_call_takes_retries_then_own_due_by_priority_then_the_queue(scoped,
 def test_no_call_is_offered_outside_the_calling_hours(scoped, user):
     followup("王芳")
     evening = datetime(2026, 11, 20, 20, 30, tzinfo=SHANGHAI)
-    assert calls.take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
-                           now=evening) is None
-    CallSettings.objects.update(calls_from=time(0), calls_until=time(0))  # around the clock
-    assert calls.take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
-                           now=evening) is not None
+    assert calls.followup_take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
+                                    now=evening) is None
+    ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))  # around the clock
+    assert calls.followup_take_next(user=user("demo.specialist"), staff=staff("demo.specialist"), tenant=scoped,
+                                    now=evening) is not None
 
 
 def test_the_analyst_is_offered_no_call(scoped, user):
     followup("王芳", assignee=None, department="客服组")
     analyst = user("demo.analyst")
-    assert calls.take_next(user=analyst, staff=analyst.staff, tenant=scoped, now=NOON) is None
+    assert calls.followup_take_next(user=analyst, staff=analyst.staff, tenant=scoped, now=NOON) is None
 
 
 # --- outcomes -----------------------------------------------------------------------------------
@@ -301,7 +301,7 @@ def test_the_call_form_shows_errors_next_to_the_fields(scoped, client_as):
 
 
 def test_save_and_next_opens_the_next_customer(scoped, client_as):
-    CallSettings.objects.update(calls_from=time(0), calls_until=time(0))
+    ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))
     FollowUp.objects.all().delete()
     first = followup("王芳", priority=1, due=tenant_today(scoped))
     second = followup("李强", priority=2, due=tenant_today(scoped))
@@ -323,7 +323,7 @@ def test_save_and_next_opens_the_next_customer(scoped, client_as):
 def test_with_htmx_the_next_call_comes_in_the_same_response(scoped, client_as):
     """The boosted workspace form: taking the next call answers with its page and moves the address bar,
     instead of a redirect the browser would follow with a second request."""
-    CallSettings.objects.update(calls_from=time(0), calls_until=time(0))
+    ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))
     FollowUp.objects.all().delete()
     first = followup("王芳", priority=1, due=tenant_today(scoped))
     second = followup("李强", priority=2, due=tenant_today(scoped))
@@ -388,7 +388,7 @@ def test_the_suggested_retry_time_falls_within_the_calling_hours(scoped, after, 
 
 
 def test_a_manager_pauses_a_plan_in_the_app_and_generation_skips_it(scoped, client_as):
-    from service.services.generation import generate
+    from service.services.generation import followups_generate
 
     plan = FollowUpPlan.objects.get(name="维修后2日回访")
     client_as("demo.specialist").post(reverse("service:plans"), {"plan": plan.pk, "active": "0"})
@@ -402,7 +402,7 @@ def test_a_manager_pauses_a_plan_in_the_app_and_generation_skips_it(scoped, clie
     assert "维修后2日回访 paused." in response.content.decode()
     plan.refresh_from_db()
     assert not plan.is_active
-    assert "维修后2日回访" not in generate(scoped).plans
+    assert "维修后2日回访" not in followups_generate(scoped).plans
     manager.post(reverse("service:plans"), {"plan": plan.pk, "active": "1"})
     plan.refresh_from_db()
     assert plan.is_active

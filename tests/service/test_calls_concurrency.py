@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant, User
 from customers.models import Customer
-from service.models import CallSettings, FollowUp, FollowUpPlan
+from service.models import FollowUp, FollowUpPlan, ServiceSettings
 from service.services import calls
 from service.services.generation import tenant_today
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_two_specialists_taking_at_once_get_different_calls(seeded_transactional):
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):
-        CallSettings.objects.update(calls_from=time(0), calls_until=time(0))
+        ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))
         FollowUp.objects.all().delete()
         today = tenant_today(demo)
         for name in ("王芳", "李强"):
@@ -37,7 +37,8 @@ def test_two_specialists_taking_at_once_get_different_calls(seeded_transactional
     def first_caller():
         try:
             with scope(tenant=demo), transaction.atomic():  # the claim stays locked until release
-                taken["first"] = calls.take_next(user=User.objects.get(pk=first.user_id), staff=first, tenant=demo)
+                taken["first"] = calls.followup_take_next(user=User.objects.get(pk=first.user_id), staff=first,
+                                                          tenant=demo)
                 holding.set()
                 release.wait(10)
         finally:
@@ -48,7 +49,7 @@ def test_two_specialists_taking_at_once_get_different_calls(seeded_transactional
     thread.start()
     assert holding.wait(10)
     with scope(tenant=demo):
-        taken["second"] = calls.take_next(user=User.objects.get(pk=second.user_id), staff=second, tenant=demo)
+        taken["second"] = calls.followup_take_next(user=User.objects.get(pk=second.user_id), staff=second, tenant=demo)
     release.set()
     thread.join(10)
 

@@ -17,13 +17,13 @@ from accounts.models import Department, Position, PositionAssignment, Staff
 from customers.models import Customer
 from customers.validators import display_mobile
 from service.models import (
-    CallSettings,
     Complaint,
     ComplaintCategory,
     ComplaintEvent,
     ComplaintPolicy,
     FollowUp,
     FollowUpPlan,
+    ServiceSettings,
     Survey,
     WorkCalendarDay,
 )
@@ -55,7 +55,7 @@ def register(customer="王芳", *, owner="demo.specialist", severity="normal", c
                           category=ComplaintCategory.objects.get(name=category) if category else None,
                           severity=severity, summary=fields.pop("summary", "等待时间过长"),
                           description="预约了九点，十二点才交车。", owner=staff(owner) if owner else None, **fields)
-    return complaints.register(tenant=actor.tenant, actor=actor, complaint=complaint, now=opened)
+    return complaints.complaint_register(tenant=actor.tenant, actor=actor, complaint=complaint, now=opened)
 
 
 def kinds(complaint) -> list[str]:
@@ -117,16 +117,16 @@ def test_a_company_day_off_moves_the_deadline(scoped):
 def test_waiting_for_the_customer_stops_the_clocks(scoped):
     complaint = register(opened=at(date(2026, 11, 16), 9))
     specialist = staff("demo.specialist")
-    complaints.wait_for_customer(complaint_id=complaint.pk, actor=specialist, text="等客户发照片",
-                                 now=at(date(2026, 11, 16), 10))
+    complaints.complaint_wait_for_customer(complaint_id=complaint.pk, actor=specialist, text="等客户发照片",
+                                           now=at(date(2026, 11, 16), 10))
     complaint.refresh_from_db()
     assert complaint.status == Status.WAITING and complaint.responded_at == at(date(2026, 11, 16), 10)
     # nothing escalates while waiting, however long
-    complaint_clocks.watch(scoped, now=at(date(2026, 11, 30), 12))
+    complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 30), 12))
     assert kinds(complaint) == [Kind.OPENED, Kind.WAITING]
     # the customer answers 12 working hours later (Monday 10:00 → Tuesday 13:00)
-    complaints.resume(complaint_id=complaint.pk, actor=specialist, text="照片已收到",
-                      now=at(date(2026, 11, 17), 13))
+    complaints.complaint_resume(complaint_id=complaint.pk, actor=specialist, text="照片已收到",
+                                now=at(date(2026, 11, 17), 13))
     complaint.refresh_from_db()
     assert complaint.status == Status.OPEN
     assert complaint.resolution_due == at(date(2026, 11, 23), 16)  # Friday 13:00 + 12 working hours
@@ -146,7 +146,7 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
         return notify(complaint, *args, **kwargs)
 
     monkeypatch.setattr(complaint_clocks, "_notify", failing)
-    first = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 1))
+    first = complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 15, 1))
     assert (first.warned, first.failed) == (1, 1)
     assert kinds(fine) == [Kind.OPENED, Kind.WARNED] and kinds(broken) == [Kind.OPENED]
     broken.refresh_from_db()
@@ -154,7 +154,7 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
     assert f"complaint {broken.pk} failed" in caplog.text
 
     monkeypatch.setattr(complaint_clocks, "_notify", notify)
-    again = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 6))
+    again = complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 15, 6))
     assert (again.warned, again.failed) == (1, 0) and kinds(broken) == [Kind.OPENED, Kind.WARNED]
 
 
@@ -164,23 +164,25 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
 def test_warning_then_breaches_climb_the_reporting_line_once_each(scoped, django_capture_on_commit_callbacks):
     complaint = register(opened=at(date(2026, 11, 16), 9))  # the specialist of 客服组
     with django_capture_on_commit_callbacks(execute=True):
-        first = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 1))  # 75 % of 8 h: 15:00
+        first = complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 15, 1))  # 75 % of 8 h: 15:00
     assert (first.warned, first.breached) == (1, 0)
     assert [m.to for m in mail.outbox] == [["demo-specialist@demo.example.com"]]
-    assert complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 15, 2)).warned == 0  # once
+    assert complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 15, 2)).warned == 0  # once
 
     with django_capture_on_commit_callbacks(execute=True):
-        late = complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 17, 1))  # no first response by 17:00
+        # no first response by 17:00
+        late = complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 17, 1))
     complaint.refresh_from_db()
     assert (late.breached, late.escalated) == (1, 1)
     assert complaint.escalated_to.user.username == "demo.manager"  # 客服专员 reports to 客服经理
     assert complaint.escalation == Complaint.Level.MANAGER
     assert mail.outbox[-1].to == ["demo-manager@demo.example.com"] and f"#{complaint.pk}" in mail.outbox[-1].subject
-    assert complaint_clocks.watch(scoped, now=at(date(2026, 11, 16), 17, 2)).breached == 0
+    assert complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 17, 2)).breached == 0
 
-    complaints.respond(complaint_id=complaint.pk, actor=staff("demo.specialist"), text="已致歉",
-                       now=at(date(2026, 11, 17), 9))
-    complaint_clocks.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # no resolution within 40 h (Friday 13:00)
+    complaints.complaint_respond(complaint_id=complaint.pk, actor=staff("demo.specialist"), text="已致歉",
+                                 now=at(date(2026, 11, 17), 9))
+    # no resolution within 40 h (Friday 13:00)
+    complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 20), 13, 1))
     complaint.refresh_from_db()
     assert complaint.escalation == Complaint.Level.DIRECTOR
     assert complaint.escalated_to.user.username == "demo.director"  # up the line: 客户管理经理 (vacant) → 总监
@@ -256,11 +258,11 @@ def test_resolving_needs_cause_action_and_result_and_queues_the_feedback_call(sc
     complaint = register(opened=at(date(2026, 11, 16), 9))
     specialist = staff("demo.specialist")
     with pytest.raises(ValidationError) as refused:
-        complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="", action_taken="退款",
-                           result="  ")
+        complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="", action_taken="退款",
+                                     result="  ")
     assert set(refused.value.message_dict) == {"root_cause", "result"}
-    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="排班不足", action_taken="增加人手",
-                       result="已致歉并赠送保养券", now=at(date(2026, 11, 18), 10))
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="排班不足",
+                                 action_taken="增加人手", result="已致歉并赠送保养券", now=at(date(2026, 11, 18), 10))
     complaint.refresh_from_db()
     assert complaint.status == Status.RESOLVED and complaint.responded_at == at(date(2026, 11, 18), 10)
     call = complaint.feedback_followup
@@ -271,27 +273,28 @@ def test_resolving_needs_cause_action_and_result_and_queues_the_feedback_call(sc
 def test_the_feedback_call_closes_or_reopens_it(scoped):
     specialist = staff("demo.specialist")
     complaint = register(opened=at(date(2026, 11, 16), 9))
-    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="排班不足", action_taken="增加人手",
-                       result="已致歉", now=at(date(2026, 11, 16), 12))
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="排班不足",
+                                 action_taken="增加人手", result="已致歉", now=at(date(2026, 11, 16), 12))
     call = Complaint.objects.get(pk=complaint.pk).feedback_followup
     with pytest.raises(ValidationError) as missing:
-        calls.record_call(followup=call, staff=specialist, record=CallRecord(outcome="completed"))
+        calls.followup_call_record(followup=call, staff=specialist, record=CallRecord(outcome="completed"))
     assert "verdict" in missing.value.message_dict
     with pytest.raises(ValidationError) as unsaid:
-        calls.record_call(followup=call, staff=specialist, record=CallRecord(outcome="completed", verdict="no"))
+        calls.followup_call_record(followup=call, staff=specialist,
+                                   record=CallRecord(outcome="completed", verdict="no"))
     assert "feedback_text" in unsaid.value.message_dict
-    calls.record_call(followup=call, staff=specialist, now=at(date(2026, 11, 17), 10),
-                      record=CallRecord(outcome="completed", verdict="no", note="客户觉得补偿不够"))
+    calls.followup_call_record(followup=call, staff=specialist, now=at(date(2026, 11, 17), 10),
+                               record=CallRecord(outcome="completed", verdict="no", note="客户觉得补偿不够"))
     complaint.refresh_from_db()
     assert complaint.status == Status.OPEN and complaint.reopened == 1 and complaint.resolved_at is None
     # waiting for the confirmation stopped the clocks: 12:00 Monday → 10:00 Tuesday is 7 working hours
     assert complaint.resolution_due == at(date(2026, 11, 23), 11)  # Friday 13:00 + 7 h
-    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="补偿标准不清",
-                       action_taken="加送一次保养", result="客户接受", now=at(date(2026, 11, 17), 15))
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="补偿标准不清",
+                                 action_taken="加送一次保养", result="客户接受", now=at(date(2026, 11, 17), 15))
     second = Complaint.objects.get(pk=complaint.pk).feedback_followup
     assert second.pk != call.pk  # the first call is done: a new one
-    calls.record_call(followup=second, staff=specialist, now=at(date(2026, 11, 18), 10),
-                      record=CallRecord(outcome="completed", verdict="yes"))
+    calls.followup_call_record(followup=second, staff=specialist, now=at(date(2026, 11, 18), 10),
+                               record=CallRecord(outcome="completed", verdict="yes"))
     complaint.refresh_from_db()
     assert complaint.status == Status.CLOSED and complaint.closed_at == at(date(2026, 11, 18), 10)
     assert kinds(complaint) == [Kind.OPENED, Kind.RESOLVED, Kind.REOPENED, Kind.RESOLVED, Kind.CLOSED]
@@ -300,7 +303,7 @@ def test_the_feedback_call_closes_or_reopens_it(scoped):
 def test_a_complaint_heard_on_a_call_opens_one_for_the_caller(scoped):
     specialist = staff("demo.specialist")
     followup = FollowUp.objects.get(customer__name="王芳", plan__name="维修后2日回访")
-    call = calls.record_call(followup=followup, staff=specialist, record=CallRecord(
+    call = calls.followup_call_record(followup=followup, staff=specialist, record=CallRecord(
         outcome="rescheduled", retry_at=at(date(2099, 1, 5), 10), feedback="complaint",
         feedback_text="上次保养后空调不制冷，要求尽快处理"))
     complaint = Complaint.objects.get(followup_call=call)
@@ -315,7 +318,7 @@ def test_a_low_survey_score_opens_a_complaint_in_the_complaints_queue_and_a_high
     from tests.service.test_surveys import full_answers, invitation
 
     desk = Department.objects.get(name="客服组")
-    assert CallSettings.objects.get().complaint_department == desk
+    assert ServiceSettings.objects.get().complaint_department == desk
     for overall, expected in (("1", 1), ("5", 0)):
         inv = invitation(scoped, customer="王芳" if overall == "1" else "李强")
         questions = survey_selectors.questions_of(inv)
@@ -324,7 +327,7 @@ def test_a_low_survey_score_opens_a_complaint_in_the_complaints_queue_and_a_high
             data.update({f"q_{q.pk}": "1" for q in questions if q.kind == "scale" and q.measure != "recommend"})
         form = SurveyForm(data, questions=questions, submit=True)
         assert form.is_valid(), form.errors
-        surveys.response_save(invitation=inv, device="d", questions=questions, values=form.values(), submit=True)
+        surveys.survey_response_save(invitation=inv, device="d", questions=questions, values=form.values(), submit=True)
         found = Complaint.objects.filter(survey_response__invitation=inv)
         assert found.count() == expected
     complaint = Complaint.objects.get(survey_response__invitation__customer__name="王芳")
@@ -341,9 +344,10 @@ def test_a_closed_complaint_queues_the_after_complaint_survey(scoped):
     survey.save()
     specialist = staff("demo.specialist")
     complaint = register()
-    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b", result="c")
-    complaints.confirm(complaint_id=complaint.pk, actor=specialist, satisfied=True)
-    assert survey_sending.queue(scoped).surveys[survey.name] == 1
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b",
+                                 result="c")
+    complaints.complaint_confirm(complaint_id=complaint.pk, actor=specialist, satisfied=True)
+    assert survey_sending.survey_invitations_queue(scoped).surveys[survey.name] == 1
     invitation = survey.invitations.get(occasion_key__startswith="complaint:")
     assert invitation.occasion_key == f"complaint:{complaint.pk}" and invitation.staff == specialist
     # recorded on the complaint page, the customer's answer completes the feedback call too
@@ -395,7 +399,7 @@ def test_the_list_filters_and_who_sees_what(scoped, client_as):
     mine = register(summary="我的投诉甲")
     queue = register(owner=None, summary="队列投诉乙", department=Department.objects.get(name="客服组"))
     sales = register(owner="demo.director", summary="总监的投诉丙", severity="major")
-    complaint_clocks.watch(scoped, now=mine.resolution_due + timedelta(minutes=1))
+    complaint_clocks.complaints_watch(scoped, now=mine.resolution_due + timedelta(minutes=1))
 
     def listed(username, **params):
         page = client_as(username).get(reverse("service:complaints"), params).content.decode()
@@ -475,23 +479,25 @@ def test_the_demo_seed_makes_complaints_in_every_state_once(scoped):
 def test_a_reopened_complaint_is_warned_and_escalated_again_and_a_dead_feedback_call_is_reported(scoped):
     specialist = staff("demo.specialist")
     complaint = register(opened=at(date(2026, 11, 16), 9))
-    complaints.respond(complaint_id=complaint.pk, actor=specialist, text="已致歉", now=at(date(2026, 11, 16), 10))
-    complaint_clocks.watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # resolution missed: to the manager
-    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b", result="c",
-                       now=at(date(2026, 11, 20), 14))
-    complaints.confirm(complaint_id=complaint.pk, actor=specialist, satisfied=False, text="不满意",
-                       now=at(date(2026, 11, 20), 15))  # one working hour waited: due Friday 14:00, past already
+    complaints.complaint_respond(complaint_id=complaint.pk, actor=specialist, text="已致歉",
+                                 now=at(date(2026, 11, 16), 10))
+    complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 20), 13, 1))  # resolution missed: to the manager
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b",
+                                 result="c", now=at(date(2026, 11, 20), 14))
+    # one working hour waited: due Friday 14:00, past already
+    complaints.complaint_confirm(complaint_id=complaint.pk, actor=specialist, satisfied=False, text="不满意",
+                                 now=at(date(2026, 11, 20), 15))
     complaint.refresh_from_db()
     assert complaint.resolution_due == at(date(2026, 11, 20), 14) and complaint.resolution_warn_at is None
-    complaint_clocks.watch(scoped, now=at(date(2026, 11, 23), 10, 1))
+    complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 23), 10, 1))
     complaint.refresh_from_db()
     assert complaint.escalation == Complaint.Level.DIRECTOR
     assert complaint.resolution_breached_at == complaint.resolution_due
-    complaints.resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b", result="c",
-                       now=at(date(2026, 11, 23), 11))
+    complaints.complaint_resolve(complaint_id=complaint.pk, actor=specialist, root_cause="a", action_taken="b",
+                                 result="c", now=at(date(2026, 11, 23), 11))
     call = Complaint.objects.get(pk=complaint.pk).feedback_followup
     FollowUp.objects.filter(pk=call.pk).update(status=FollowUp.Status.UNREACHABLE)
-    complaint_clocks.watch(scoped, now=at(date(2026, 11, 24), 9))
+    complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 24), 9))
     complaint.refresh_from_db()
     assert complaint.status == Status.RESOLVED and complaint.feedback_followup is None
     assert kinds(complaint)[-1] == Kind.NO_ANSWER

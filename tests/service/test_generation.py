@@ -13,7 +13,7 @@ from accounts.models import PositionAssignment, Staff
 from customers.models import Customer, MileageReading
 from customers.services import customers as services
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
-from service.services.generation import generate, tenant_today
+from service.services.generation import followups_generate, tenant_today
 
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 TODAY = date(2026, 11, 22)
@@ -59,7 +59,7 @@ def visit(name: str, on: date, visit_type="repair") -> None:
 def test_a_purchase_three_days_ago_is_called_today_once(demo):
     with scope(tenant=demo):
         buy("王芳", days_ago(3))
-        first = generate(demo, now=NOW)
+        first = followups_generate(demo, now=NOW)
         assert first.plans[NEW_CAR] == (1, 0)
         task = followups(NEW_CAR).get()
         assert (task.customer.name, task.occasion, task.due_on, task.expires_on) == (
@@ -68,7 +68,7 @@ def test_a_purchase_three_days_ago_is_called_today_once(demo):
         sales_holders = set(PositionAssignment.objects.filter(position__title="客服专员（销售）")
                             .values_list("staff_id", flat=True))
         assert task.assignee_id in sales_holders and task.department_id is None
-        again = generate(demo, now=NOW)  # a second run, a duplicated message or a re-delivered task
+        again = followups_generate(demo, now=NOW)  # a second run, a duplicated message or a re-delivered task
         assert again.plans[NEW_CAR] == (0, 1)
         assert followups(NEW_CAR).count() == 1
 
@@ -77,9 +77,9 @@ def test_only_follow_ups_showing_today_are_created(demo):
     with scope(tenant=demo):
         buy("王芳", days_ago(30))  # due 27 days ago, expired 20 days ago: never created
         buy("李强", days_ago(1))  # due in two days, shows from its due date: not yet
-        assert generate(demo, now=NOW).plans[NEW_CAR] == (0, 0)
+        assert followups_generate(demo, now=NOW).plans[NEW_CAR] == (0, 0)
         FollowUpPlan.objects.filter(name=NEW_CAR).update(shows_days_before=2)
-        assert generate(demo, now=NOW).plans[NEW_CAR] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans[NEW_CAR] == (1, 0)
         assert followups(NEW_CAR).get().customer.name == "李强"
 
 
@@ -91,18 +91,18 @@ def test_withdrawn_consent_and_opt_outs_get_no_call(demo):
         services.customer_update(customer=wang, data={"marketing_consent": True, "consent_channel": "phone"})
         services.customer_update(customer=wang, data={"marketing_consent": False})  # withdrawn
         ContactOptOut.objects.create(tenant=demo, customer=li, contact_type=ContactType.SALES, reason="只接受售后回访")
-        assert generate(demo, now=NOW).plans[REPAIR] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans[REPAIR] == (1, 0)
         assert followups(REPAIR).get().customer == li  # opted out of sales calls only
         ContactOptOut.objects.create(tenant=demo, customer=li, contact_type=ContactType.SERVICE, reason="不要再打")
         FollowUp.objects.all().delete()
-        assert generate(demo, now=NOW).plans[REPAIR] == (0, 0)
+        assert followups_generate(demo, now=NOW).plans[REPAIR] == (0, 0)
 
 
 def test_a_paused_plan_generates_nothing(demo):
     with scope(tenant=demo):
         visit("王芳", days_ago(2))
         FollowUpPlan.objects.filter(name=REPAIR).update(is_active=False)
-        result = generate(demo, now=NOW)
+        result = followups_generate(demo, now=NOW)
         assert REPAIR not in result.plans and not followups(REPAIR).exists()
 
 
@@ -112,9 +112,9 @@ def test_round_robin_takes_turns_across_runs(demo):
                          .values_list("staff_id", flat=True))
         assert len(holders) >= 2
         visit("王芳", days_ago(2))
-        generate(demo, now=NOW)
+        followups_generate(demo, now=NOW)
         visit("李强", days_ago(2))
-        generate(demo, now=NOW)
+        followups_generate(demo, now=NOW)
         assignees = list(followups(REPAIR).order_by("pk").values_list("assignee_id", flat=True))
         assert assignees == holders[:2]
 
@@ -123,7 +123,7 @@ def test_the_owner_or_the_owners_queue_gets_birthday_calls(demo):
     with scope(tenant=demo):
         for name in ("王芳", "赵敏"):
             services.customer_update(customer=customer(name), data={"birthday": date(1990, 11, 22)})
-        assert generate(demo, now=NOW).plans[BIRTHDAY] == (2, 0)
+        assert followups_generate(demo, now=NOW).plans[BIRTHDAY] == (2, 0)
         wang, zhao = (followups(BIRTHDAY).get(customer__name=n) for n in ("王芳", "赵敏"))
         assert wang.assignee == Staff.objects.get(user__username="demo.specialist") and wang.department_id is None
         assert zhao.assignee_id is None and zhao.department.name == "客服组"
@@ -133,7 +133,7 @@ def test_the_owner_or_the_owners_queue_gets_birthday_calls(demo):
 def test_a_29_february_birthday_is_called_on_the_28th_in_other_years(demo):
     with scope(tenant=demo):
         services.customer_update(customer=customer("王芳"), data={"birthday": date(1992, 2, 29)})
-        generate(demo, now=datetime(2027, 2, 27, 4, 0, tzinfo=UTC))  # shows one day before
+        followups_generate(demo, now=datetime(2027, 2, 27, 4, 0, tzinfo=UTC))  # shows one day before
         assert followups(BIRTHDAY).get().occasion == date(2027, 2, 28)
 
 
@@ -142,23 +142,23 @@ def test_first_maintenance_is_reminded_a_week_before_unless_done(demo):
         car = customer("王芳").vehicles.get()
         car.purchased_on = date(2026, 6, 1)  # six months later: 1 December, due a week before
         car.save()
-        result = generate(demo, now=NOW)
+        result = followups_generate(demo, now=NOW)
         assert result.plans[FIRST] == (1, 0)
         task = followups(FIRST).get()
         assert (task.vehicle, task.occasion, task.due_on) == (car, date(2026, 12, 1), date(2026, 11, 24))
         FollowUp.objects.all().delete()
         visit("王芳", days_ago(10), visit_type="first")
-        assert generate(demo, now=NOW).plans[FIRST] == (0, 0)
+        assert followups_generate(demo, now=NOW).plans[FIRST] == (0, 0)
 
 
 def test_routine_maintenance_follows_the_last_visit(demo):
     with scope(tenant=demo):
         visit("王芳", date(2026, 5, 25), visit_type="routine")  # + 6 months = 25 Nov, due 18 Nov
-        assert generate(demo, now=NOW).plans[ROUTINE] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans[ROUTINE] == (1, 0)
         assert followups(ROUTINE).get().occasion == date(2026, 11, 25)
         FollowUp.objects.all().delete()
         visit("王芳", date(2026, 8, 1), visit_type="repair")  # a later visit moves the occasion
-        assert generate(demo, now=NOW).plans[ROUTINE] == (0, 0)
+        assert followups_generate(demo, now=NOW).plans[ROUTINE] == (0, 0)
 
 
 def read(name: str, km: int, on: date) -> None:
@@ -173,11 +173,11 @@ def test_first_maintenance_by_km_comes_first_when_the_car_is_driven_a_lot(demo):
         car.purchased_on = date(2026, 9, 1)  # six months: 1 March; but 4,000 km in 72 days
         car.save()
         read("王芳", 4000, date(2026, 11, 12))  # 55.6 km a day: 5,000 km on day 90, 30 November
-        assert generate(demo, now=NOW).plans[FIRST] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans[FIRST] == (1, 0)
         task = followups(FIRST).get()
         assert (task.occasion, task.due_on) == (date(2026, 11, 30), date(2026, 11, 23))
         read("王芳", 4200, date(2026, 11, 20))  # slower now: the forecast moves to 6 December …
-        assert generate(demo, now=NOW).plans[FIRST] == (0, 0)  # … but the car has its reminder already
+        assert followups_generate(demo, now=NOW).plans[FIRST] == (0, 0)  # … but the car has its reminder already
         assert followups(FIRST).count() == 1
 
 
@@ -188,11 +188,11 @@ def test_routine_maintenance_by_km_is_forecast_from_the_readings_since_the_last_
         services.visit_record(customer=c, opened_on=date(2026, 9, 1), visit_type="routine", amount=800,
                               vehicle=c.vehicles.first(), mileage_km=20000)
         read("王芳", 24000, date(2026, 11, 10))  # 4,000 km in 70 days: 5,000 km on day 88, 28 November
-        assert generate(demo, now=NOW).plans[ROUTINE] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans[ROUTINE] == (1, 0)
         assert followups(ROUTINE).get().occasion == date(2026, 11, 28)
         FollowUpPlan.objects.filter(name=ROUTINE).update(km=None)  # by months only: 1 March, not yet showing
         FollowUp.objects.all().delete()
-        assert generate(demo, now=NOW).plans[ROUTINE] == (0, 0)
+        assert followups_generate(demo, now=NOW).plans[ROUTINE] == (0, 0)
 
 
 def test_only_maintenance_plans_are_due_by_km(demo):
@@ -207,7 +207,7 @@ def test_a_customer_without_a_visit_for_twelve_months_is_won_back(demo):
     with scope(tenant=demo):
         Customer.objects.filter(name="李强").update(last_visit_on=date(2025, 11, 1))  # lapsed 1 Nov 2026
         Customer.objects.filter(name="王芳").update(last_visit_on=date(2026, 1, 1))  # not yet
-        assert generate(demo, now=NOW).plans[WINBACK] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans[WINBACK] == (1, 0)
         assert followups(WINBACK).get().customer.name == "李强"
 
 
@@ -222,15 +222,15 @@ def test_today_is_the_tenants_day():
 def test_a_call_due_tomorrow_in_shanghai_is_generated_at_23_30_utc(demo):
     with scope(tenant=demo):
         buy("王芳", date(2026, 11, 20))  # due 23 November
-        assert generate(demo, now=datetime(2026, 11, 22, 15, 0, tzinfo=UTC)).plans[NEW_CAR] == (0, 0)
-        assert generate(demo, now=datetime(2026, 11, 22, 23, 30, tzinfo=UTC)).plans[NEW_CAR] == (1, 0)
+        assert followups_generate(demo, now=datetime(2026, 11, 22, 15, 0, tzinfo=UTC)).plans[NEW_CAR] == (0, 0)
+        assert followups_generate(demo, now=datetime(2026, 11, 22, 23, 30, tzinfo=UTC)).plans[NEW_CAR] == (1, 0)
 
 
 def test_expired_follow_ups_close(demo):
     with scope(tenant=demo):
         buy("王芳", days_ago(3))
-        generate(demo, now=NOW)
-        later = generate(demo, now=NOW + timedelta(days=8))
+        followups_generate(demo, now=NOW)
+        later = followups_generate(demo, now=NOW + timedelta(days=8))
         assert later.expired == 1
         assert followups(NEW_CAR).get().status == "expired"
 
@@ -240,7 +240,7 @@ def test_one_tenants_generation_leaves_the_other_alone(demo, acme):
         buy("王芳", days_ago(3))
     with scope(tenant=demo):
         buy("王芳", days_ago(3))
-        generate(demo, now=NOW)
+        followups_generate(demo, now=NOW)
     with scope(tenant=acme):
         assert not FollowUp.objects.exists()
     with scope(tenant=demo):
@@ -278,16 +278,16 @@ def campaign(customer_filter: str, on: date, **fields) -> FollowUpPlan:
 def test_a_campaign_calls_the_customers_its_saved_filter_finds_once(demo):
     with scope(tenant=demo):
         campaign("q=%E7%8E%8B%E8%8A%B3", TODAY)  # q=王芳, as the customer list writes it
-        assert generate(demo, now=NOW).plans["老客户关怀活动"] == (1, 0)
+        assert followups_generate(demo, now=NOW).plans["老客户关怀活动"] == (1, 0)
         task = followups("老客户关怀活动").get()
         assert (task.customer.name, task.occasion, task.assignee) == ("王芳", TODAY, customer("王芳").owner)
-        assert generate(demo, now=NOW).plans["老客户关怀活动"] == (0, 1)
+        assert followups_generate(demo, now=NOW).plans["老客户关怀活动"] == (0, 1)
 
 
 def test_a_campaign_before_its_day_runs_no_filter_and_needs_a_filter_and_a_day(demo):
     with scope(tenant=demo):
         campaign("kind=person", TODAY + timedelta(days=30))
-        assert generate(demo, now=NOW).plans["老客户关怀活动"] == (0, 0)
+        assert followups_generate(demo, now=NOW).plans["老客户关怀活动"] == (0, 0)
         plan = FollowUpPlan(tenant=demo, name="空活动", trigger="campaign", contact_type=ContactType.CARE,
                             assignment="owner")
         with pytest.raises(ValidationError, match="customer filter and its date"):

@@ -70,7 +70,7 @@ def test_a_worker_killed_mid_generation_leaves_no_duplicates_and_no_gaps(seeded_
 
     from crm.celery import app
     from service.models import FollowUpPlan
-    from service.services.generation import generate
+    from service.services.generation import followups_generate
     from service.tasks import generate_followups
 
     demo = Tenant.objects.get(slug="demo")
@@ -138,7 +138,7 @@ def test_a_worker_killed_mid_generation_leaves_no_duplicates_and_no_gaps(seeded_
         assert len(rows) == len(set(rows))  # no duplicates
         names = set(FollowUp.objects.values_list("plan__name", "customer__name"))
         assert {("维修后2日回访", "王芳"), ("新车交车3日回访", "王芳"), ("流失客户召回", "李强")} <= names
-        again = generate(demo)
+        again = followups_generate(demo)
     assert again.created == 0 and again.existing == len(rows)  # no gaps: nothing was left to create
 
 

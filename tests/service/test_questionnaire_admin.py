@@ -28,9 +28,9 @@ def answer_once(tenant, version):
     for q in version.questions.all():
         answers[q.pk] = {"scale": "4", "yes_no": "no", "single": (q.choice_list or [""])[0], "text": "一般",
                          "multiple": q.choice_list[:1]}[q.kind]
-    calls.record_call(followup=followup, staff=Staff.objects.get(user__username="demo.specialist"),
-                      record=CallRecord(outcome="completed", version_id=version.pk, answers=answers),
-                      now=timezone.now())
+    calls.followup_call_record(followup=followup, staff=Staff.objects.get(user__username="demo.specialist"),
+                               record=CallRecord(outcome="completed", version_id=version.pk, answers=answers),
+                               now=timezone.now())
 
 
 def test_an_answered_version_is_frozen_and_a_copy_is_published(demo, in_scope, client_as):

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.models import Department
 from service.models import Survey
-from tests.analytics.fixtures_surveys import SALES, Results, staff_of
+from tests.analytics.fixtures_surveys import SALES, Invitations, staff_of
 
 pytestmark = pytest.mark.django_db
 URL = "/service/surveys/"
@@ -17,7 +17,7 @@ URL = "/service/surveys/"
 def invited(demo, in_scope):
     """An advisor's answered invitation and a consultant's failed one (their customers are not 客服组's)."""
     with in_scope(demo):
-        r = Results(demo)
+        r = Invitations(demo)
         r.advisor, r.seller = staff_of("服务顾问"), staff_of("销售顾问")
         r.answered = r.answer(date(2025, 3, 5), staff=r.advisor, satisfaction=5, recommend=10).invitation
         r.failed = r.invite(date(2025, 3, 6), staff=r.seller, survey=SALES, status="failed")

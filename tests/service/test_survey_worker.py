@@ -17,9 +17,9 @@ from django_scopes import scope
 from accounts.models import Tenant
 from crm.celery import app
 from customers.models import Customer, ServiceVisit
-from service.models import CallSettings, SurveyInvitation
+from service.models import ServiceSettings, SurveyInvitation
 from service.services.generation import tenant_today
-from service.services.survey_sending import queue
+from service.services.survey_sending import survey_invitations_queue
 from service.tasks import send_surveys
 from tests.service.fake_aliyun import DOWN, THROTTLED, aliyun_settings, fake_aliyun
 from tests.waiting import wait_for
@@ -29,13 +29,13 @@ def surveyable(tenant, names):
     """A visit yesterday for each customer, sending around the clock, and their invitations queued."""
     with scope(tenant=tenant):
         SurveyInvitation.objects.all().delete()
-        CallSettings.objects.update_or_create(tenant=tenant,
-                                              defaults={"surveys_from": time(0), "surveys_until": time(0)})
+        ServiceSettings.objects.update_or_create(tenant=tenant,
+                                                 defaults={"surveys_from": time(0), "surveys_until": time(0)})
         for name in names:
             customer = Customer.objects.get(name=name)
             ServiceVisit.objects.create(tenant=tenant, customer=customer, visit_type="repair", amount=300,
                                         opened_on=tenant_today(tenant) - timedelta(days=1))
-        assert queue(tenant).created == len(names)
+        assert survey_invitations_queue(tenant).created == len(names)
 
 
 def invitation(tenant, name):

@@ -12,9 +12,9 @@ from django.urls import reverse
 from django_scopes import scope
 
 from accounts.models import Department, Staff, Tenant
-from service.models import CallSettings, DigestSent, FollowUp, FollowUpPlan
+from service.models import DigestSent, FollowUp, FollowUpPlan, ServiceSettings
 from service.services import followups
-from service.services.escalation import escalate, send_digests
+from service.services.escalation import digests_send, followups_escalate
 from tests.service.test_calls import NOON, followup, staff
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_overdue_follow_ups_are_flagged_then_moved_to_the_department_manager(sco
     four_days = overdue("赵敏", 4)
     in_queue = overdue("北京宏达物流有限公司", 5, assignee=None, department="客服组")
 
-    result = escalate(scoped, now=NOON)
+    result = followups_escalate(scoped, now=NOON)
 
     for f in (on_time, one_day, four_days, in_queue):
         f.refresh_from_db()
@@ -54,25 +54,25 @@ def test_overdue_follow_ups_are_flagged_then_moved_to_the_department_manager(sco
     assert in_queue.escalation == Escalation.MANAGER and in_queue.assignee == staff("demo.manager")
     assert (result.flagged, result.moved) == (1, 2)
     # a second run (the next hour's tick) takes no step twice
-    again = escalate(scoped, now=NOON)
+    again = followups_escalate(scoped, now=NOON)
     assert (again.flagged, again.moved) == (0, 0)
 
 
 def test_a_follow_up_the_manager_gives_back_stays_with_the_specialist(scoped, user):
     f = overdue("赵敏", 4)
-    escalate(scoped, now=NOON)
+    followups_escalate(scoped, now=NOON)
     f.refresh_from_db()
     assert f.assignee == staff("demo.manager")
     followups.followups_reassign(user=user("demo.manager"), queryset=FollowUp.objects.filter(pk=f.pk),
                                  to_staff_id=staff("demo.specialist").pk)
-    escalate(scoped, now=NOON + timedelta(hours=1))
+    followups_escalate(scoped, now=NOON + timedelta(hours=1))
     f.refresh_from_db()
     assert f.assignee == staff("demo.specialist") and f.escalation == Escalation.MANAGER
 
 
 def test_the_managers_own_overdue_follow_up_goes_to_the_manager_above(scoped):
     f = overdue("李强", 4, assignee="demo.manager")
-    escalate(scoped, now=NOON)
+    followups_escalate(scoped, now=NOON)
     f.refresh_from_db()
     above = Staff.objects.filter(positions__title="客户管理经理").order_by("pk").first()
     if above is None:  # nobody above: flagged only
@@ -84,7 +84,7 @@ def test_the_managers_own_overdue_follow_up_goes_to_the_manager_above(scoped):
 def test_a_plan_without_escalation_leaves_its_overdue_follow_ups_alone(scoped):
     FollowUpPlan.objects.filter(name="维修后2日回访").update(flag_after_days=None, escalate_after_days=None)
     f = overdue("赵敏", 30)
-    assert (escalate(scoped, now=NOON).flagged, escalate(scoped, now=NOON).moved) == (0, 0)
+    assert (followups_escalate(scoped, now=NOON).flagged, followups_escalate(scoped, now=NOON).moved) == (0, 0)
     f.refresh_from_db()
     assert f.escalation == Escalation.NONE
 
@@ -215,11 +215,11 @@ def test_the_digest_goes_out_once_at_the_digest_hour_in_the_managers_language(sc
     f = overdue("李强", 1)
     f.status, f.closed_at = FollowUp.Status.UNREACHABLE, NOON - timedelta(hours=3)
     f.save()
-    CallSettings.objects.update_or_create(tenant=scoped, defaults={"digest_hour": 8})
+    ServiceSettings.objects.update_or_create(tenant=scoped, defaults={"digest_hour": 8})
     seven = datetime(2026, 11, 20, 7, 0, tzinfo=SHANGHAI)
-    assert send_digests(scoped, now=seven) == 0 and not mail.outbox
+    assert digests_send(scoped, now=seven) == 0 and not mail.outbox
     eight = datetime(2026, 11, 20, 8, 5, tzinfo=SHANGHAI)
-    sent = send_digests(scoped, now=eight)
+    sent = digests_send(scoped, now=eight)
     manager = staff("demo.manager").user
     to_manager = [m for m in mail.outbox if manager.email in m.to]
     assert sent >= 1 and len(to_manager) == 1
@@ -229,16 +229,16 @@ def test_the_digest_goes_out_once_at_the_digest_hour_in_the_managers_language(sc
     html = message.alternatives[0][0]
     assert "王芳" in html and "<script" not in html
     # the next tick of the same hour, or a re-delivered task, sends nothing more
-    assert send_digests(scoped, now=eight + timedelta(minutes=30)) == 0
+    assert digests_send(scoped, now=eight + timedelta(minutes=30)) == 0
     assert DigestSent.objects.filter(staff=staff("demo.manager")).count() == 1
 
 
 def test_no_digest_when_the_tenant_turned_it_off_or_nothing_is_overdue(scoped):
     eight = datetime(2026, 11, 20, 8, 0, tzinfo=SHANGHAI)
-    assert send_digests(scoped, now=eight) == 0  # nothing overdue
+    assert digests_send(scoped, now=eight) == 0  # nothing overdue
     overdue("王芳", 2)
-    CallSettings.objects.update_or_create(tenant=scoped, defaults={"digest_hour": None})
-    assert send_digests(scoped, now=eight) == 0
+    ServiceSettings.objects.update_or_create(tenant=scoped, defaults={"digest_hour": None})
+    assert digests_send(scoped, now=eight) == 0
     assert not mail.outbox
 
 
@@ -247,7 +247,7 @@ def test_a_manager_who_chose_chinese_reads_the_digest_in_chinese(scoped):
     manager = staff("demo.manager").user
     manager.language = "zh-hans"
     manager.save(update_fields=["language"])
-    send_digests(scoped, now=NOON, force=True)
+    digests_send(scoped, now=NOON, force=True)
     message = next(m for m in mail.outbox if manager.email in m.to)
     assert "逾期" in message.subject and "逾期" in message.body
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
-from analytics.services.followup_rollups import followup_rollup_rebuild
-from analytics.services.survey_rollups import survey_rollup_rebuild
+from analytics.services.followup_rollups import followup_rollups_rebuild
+from analytics.services.survey_rollups import survey_rollups_rebuild
 
 
 def _day(value: str) -> date:
@@ -39,8 +39,8 @@ class Command(BaseCommand):
         for each in tenants:
             with scope(tenant=each), timezone.override(each.timezone):
                 try:
-                    done = followup_rollup_rebuild(tenant=each, start=start, end=end)
-                    surveys = survey_rollup_rebuild(tenant=each)
+                    done = followup_rollups_rebuild(tenant=each, start=start, end=end)
+                    surveys = survey_rollups_rebuild(tenant=each)
                 except ValidationError as error:
                     raise CommandError(" ".join(error.messages)) from None
             self.stdout.write(f"{each.slug}: {done.start} to {done.end}: {done.followup_rows} follow-up rows, "

@@ -10,8 +10,8 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
-from analytics.services.followup_rollups import followup_rollup_rebuild
-from analytics.services.survey_rollups import survey_rollup_rebuild
+from analytics.services.followup_rollups import followup_rollups_rebuild
+from analytics.services.survey_rollups import survey_rollups_rebuild
 from crm.demo.appointments import seed_appointments
 from crm.demo.calls import seed_call_history
 from crm.demo.complaints import seed_complaint_setup, seed_complaints
@@ -21,7 +21,7 @@ from crm.demo.service import seed_call_setup, seed_plans, seed_surveys
 from crm.demo.surveys import seed_survey_responses
 from crm.demo.tenants import seed_tenants
 from customers.services.quality import completeness_seed
-from service.services.generation import generate
+from service.services.generation import followups_generate
 
 DEFAULT_CUSTOMERS = 2000
 
@@ -60,11 +60,11 @@ class Command(BaseCommand):
                 seed_surveys(tenant)  # the sales and service satisfaction surveys
                 seed_appointments(tenant)  # appointments (预约) around today, before the reminders
                 with timezone.override(tenant.timezone):
-                    generated = generate(tenant)
+                    generated = followups_generate(tenant)
                     seed_call_history(tenant)  # three months of past calls, made at the time
-                    followup_rollup_rebuild(tenant=tenant)  # the follow-up report's figures
+                    followup_rollups_rebuild(tenant=tenant)  # the follow-up report's figures
                     seed_survey_responses(tenant)  # six months of answered surveys
-                    survey_rollup_rebuild(tenant=tenant)  # the survey results' figures
+                    survey_rollups_rebuild(tenant=tenant)  # the survey results' figures
                     seed_complaint_setup(tenant)  # complaint categories, service levels, the complaints team
                     seed_complaints(tenant)  # half a year of complaints in every state
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
-from service.services.generation import generate
+from service.services.generation import followups_generate
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No active tenant {options['tenant']!r}.")
         for tenant in tenants:
             with scope(tenant=tenant), timezone.override(tenant.timezone):
-                result = generate(tenant)
+                result = followups_generate(tenant)
             for name, (created, existing) in result.plans.items():
                 self.stdout.write(f"{tenant.slug}: {name}: {created} created, {existing} already existed")
             self.stdout.write(f"{tenant.slug}: {result.created} created, {result.existing} already existed, "
