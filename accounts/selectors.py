@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from django.db.models import Case, When
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
 from accounts.models import Department, Position, PositionAssignment, RoleKind
@@ -214,8 +215,6 @@ def org_chart() -> list[OrgNode]:
 def _home_first():
     """Assignments in a staff member's home order: specialist positions first (where they do their own
     work), then the others, each in the order they were given."""
-    from django.db.models import Case, When
-
     specialist_first = Case(When(position__role_kind=RoleKind.SPECIALIST, then=0), default=1)
     return PositionAssignment.objects.order_by("staff_id", specialist_first, "id")
 
