@@ -31,7 +31,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from accounts.models import Department, PositionAssignment, Staff, User
+from accounts.models import Department, Staff, User
+from accounts.selectors import home_department_ids
 from analytics.models import ManufacturerImport, ManufacturerResponse
 from analytics.selectors.manufacturer import manufacturer_file_sheet
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
@@ -318,12 +319,8 @@ class RowChecker:
         self.earliest = self.today - timedelta(days=MAX_RANGE_DAYS)
         self.dates: dict[str, date | str] = {}
         self.staff = StaffIndex(tenant) if "staff" in self.index else None
-        self.home: dict[int, int] = {}  # staff → the department of their first position
-        if "staff" in self.index:
-            for staff_id, department_id in (PositionAssignment.objects.filter(tenant=tenant)
-                                            .order_by("staff_id", "id")
-                                            .values_list("staff_id", "position__department_id")):
-                self.home.setdefault(staff_id, department_id)
+        # staff → their home department (accounts.selectors), where their results count
+        self.home: dict[int, int] = home_department_ids() if "staff" in self.index else {}
         self.departments: dict[str, int] = {}
         if "department" in self.index:
             names: dict[str, set[int]] = defaultdict(set)

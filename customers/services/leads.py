@@ -14,7 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from accounts.models import Department, Position, RoleKind, Staff
+from accounts.models import Department, RoleKind, Staff
+from accounts.selectors import home_department_id
 from customers.models import Customer, Lead, LeadEvent, RoundRobin
 from customers.services.customers import DuplicateMobile, customer_create, purchase_record, vehicle_add
 from customers.validators import normalize_mobile
@@ -124,20 +125,15 @@ def round_robin_turns(*, tenant, department: Department, count: int = 1) -> list
     return turns
 
 
-def home_department_id(staff: Staff) -> int | None:
-    """The department of a staff member's first position (leads they take count for that team)."""
-    return (Position.objects.filter(assignments__staff=staff).order_by("assignments__id")
-            .values_list("department_id", flat=True).first())
-
-
 def _assignment(*, tenant, staff: Staff, mode: str, consultant: Staff | None,
                 department: Department | None) -> tuple[Staff | None, int | None]:
-    """(consultant, department id) for an assignment mode; refuses what the user may not do."""
+    """(consultant, department id) for an assignment mode; refuses what the user may not do. A lead given to a
+    person without a team chosen counts for their home department (accounts.selectors.home_department_id)."""
     check_same_tenant(tenant, consultant, "consultant")
     check_same_tenant(tenant, department, "department")
     may_assign = staff.user.has_perm("customers.assign_lead")
     if mode == Assign.SELF:
-        return staff, department.pk if department else home_department_id(staff)
+        return staff, department.pk if department else home_department_id(staff.pk)
     if mode == Assign.QUEUE:
         if department is None:
             raise ValidationError({"department": _("Choose the team whose queue gets the lead.")})
@@ -149,7 +145,7 @@ def _assignment(*, tenant, staff: Staff, mode: str, consultant: Staff | None,
             raise ValidationError({"consultant": _("This staff member is no longer active.")})
         if consultant != staff and not may_assign:
             raise ValidationError({"consultant": _("Only managers assign leads to others; you may take it yourself.")})
-        return consultant, department.pk if department else home_department_id(consultant)
+        return consultant, department.pk if department else home_department_id(consultant.pk)
     if mode == Assign.ROUND_ROBIN:
         if not may_assign:
             raise ValidationError({"assign": _("Only managers assign leads to others; you may take it yourself.")})

@@ -14,8 +14,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import RoleKind
+from accounts.selectors import org_hierarchy
 from service.models import Complaint, ComplaintEvent, FollowUp
-from service.services.complaints import _escalate, _event, _notify, holder_above
+from service.services.complaints import _escalate, _event, _notify, _staff
 from service.sla import calendar_for
 
 logger = logging.getLogger(__name__)
@@ -101,8 +102,8 @@ def _warn(complaint: Complaint, message: str, due: datetime, now: datetime) -> N
     local = timezone.localtime(due, timezone=calendar_for(complaint.tenant).zone)
     said = {"msg": message, "due": f"{local:%Y-%m-%d %H:%M}"}
     _event(complaint, Kind.WARNED, None, at=now, said=said)
-    _notify(complaint, complaint.owner or holder_above(staff_id=None, department_id=complaint.department_id,
-                                                       kind=RoleKind.MANAGER), said)
+    _notify(complaint, complaint.owner or _staff(org_hierarchy().holder_above(  # else the team's manager
+        staff_id=None, department_id=complaint.department_id, kind=RoleKind.MANAGER)), said)
 
 
 def _breach(complaint: Complaint, why: dict, now: datetime) -> int:

@@ -28,12 +28,12 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, When
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff
+from accounts.models import Department, RoleKind, Staff
+from accounts.selectors import home_department_id, org_hierarchy
 from crm.forms import parse_id
 from service.models import (
     Complaint,
@@ -127,78 +127,8 @@ def _owner_label(staff: Staff | None) -> str | dict:
     return _label(staff) if staff is not None else {"msg": "team_queue"}
 
 
-# --- the org chart: who is above whom ----------------------------------------------------------------
-
-
-def home_department(staff_id: int | None) -> int | None:
-    """The department of a staff member's first position (a specialist position before others)."""
-    if staff_id is None:
-        return None
-    first = Case(When(position__role_kind=RoleKind.SPECIALIST, then=0), default=1)
-    return (PositionAssignment.objects.filter(staff_id=staff_id).order_by(first, "id")
-            .values_list("position__department_id", flat=True).first())
-
-
-def holder_above(*, staff_id: int | None, department_id: int | None, kind: str,
-                 exclude: set[int] = frozenset(), anywhere: bool = True) -> Staff | None:
-    """Whom a complaint goes up to: the first active holder (not in `exclude`) of a `kind` position up the
-    reporting line (positions' “reports to”) from the owner's positions, or, for a team's queue, from the team's
-    own positions; else up the department tree; for a director, else any director of the tenant."""
-    positions = {pk: (up, role, dept) for pk, up, role, dept in
-                 Position.objects.values_list("id", "reports_to_id", "role_kind", "department_id")}
-    holders: dict[int, list[int]] = {}
-    for position_id, holder in (PositionAssignment.objects.filter(staff__is_active=True)
-                                .order_by("staff_id").values_list("position_id", "staff_id")):
-        holders.setdefault(position_id, []).append(holder)
-
-    def held(position_id: int) -> int | None:
-        if positions[position_id][1] != kind:
-            return None
-        return next((s for s in holders.get(position_id, []) if s not in exclude), None)
-
-    # the reporting line
-    if staff_id is not None:
-        line = [positions[p][0] for p, holders_ in holders.items() if staff_id in holders_]
-    else:
-        line = sorted(p for p, (_up, _role, dept) in positions.items() if dept == department_id)
-    seen: set[int] = set()
-    while line:
-        nxt = []
-        for position_id in line:
-            if position_id is None or position_id in seen:
-                continue
-            seen.add(position_id)
-            found = held(position_id)
-            if found is not None:
-                return Staff.objects.select_related("user").get(pk=found)
-            nxt.append(positions[position_id][0])
-        line = nxt
-    # the department tree
-    parent = dict(Department.objects.values_list("id", "parent_id"))
-    by_department: dict[int, list[int]] = {}
-    for position_id, (_up, _role, dept) in sorted(positions.items()):
-        by_department.setdefault(dept, []).append(position_id)
-    node, visited = department_id, set()
-    while node is not None and node not in visited:
-        visited.add(node)
-        for position_id in by_department.get(node, []):
-            if (found := held(position_id)) is not None:
-                return Staff.objects.select_related("user").get(pk=found)
-        node = parent.get(node)
-    if kind == RoleKind.DIRECTOR and anywhere:
-        anyone = sorted(s for p in positions if positions[p][1] == kind for s in holders.get(p, []) if s not in exclude)
-        if anyone:
-            return Staff.objects.select_related("user").get(pk=anyone[0])
-    return None
-
-
-def _outside_their_part(complaint: Complaint, staff: Staff) -> bool:
-    """Whether the complaint's team lies outside the departments (and what is below them) this person holds
-    positions in."""
-    from accounts.selectors import department_subtree_ids
-
-    theirs = list(PositionAssignment.objects.filter(staff=staff).values_list("position__department_id", flat=True))
-    return complaint.department_id is None or complaint.department_id not in department_subtree_ids(theirs)
+def _staff(pk: int | None) -> Staff | None:
+    return Staff.objects.select_related("user").get(pk=pk) if pk is not None else None
 
 
 def _grant(complaint: Complaint, staff: Staff) -> None:
@@ -233,7 +163,7 @@ def _open(complaint: Complaint, *, actor: Staff | None, now: datetime) -> Compla
     """Save a new complaint with its clocks and first history line; a major one goes to the director."""
     complaint.opened_at = complaint.opened_at or now
     if complaint.owner_id and complaint.department_id is None:
-        complaint.department_id = home_department(complaint.owner_id)
+        complaint.department_id = home_department_id(complaint.owner_id)
     _set_clocks(complaint, calendar_for(complaint.tenant), now=now, paused=timedelta(0), fresh=True)
     complaint.save()
     _event(complaint, Kind.OPENED, actor, at=now, said={
@@ -398,7 +328,7 @@ def complaint_reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, 
         raise ValidationError({"owner": _("Choose a person or a team.")})
     before = _owner_label(complaint.owner)
     complaint.owner = owner
-    complaint.department_id = home_department(owner.pk) if owner is not None else department_id
+    complaint.department_id = home_department_id(owner.pk) if owner is not None else department_id
     if owner is not None and complaint.department_id is None:
         complaint.department_id = department_id
     complaint.save()
@@ -557,27 +487,31 @@ def feedback_complaints(followup: FollowUp):
 def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> bool:
     """Send the complaint up to `level` (manager: the one above its owner or team; director: the one above, else
     any director), tell them, and grant it to them when it is outside their part of the org chart. False when
-    nobody is there."""
+    nobody is there. The walk is `Hierarchy.holder_above` (accounts.selectors): up the reporting line, then the
+    department tree, passing over vacant positions; no manager anywhere above sends it on to the director."""
+    chart = org_hierarchy()
     exclude = {complaint.owner_id, complaint.escalated_to_id} - {None}
     # from whoever has it now: the owner (or the team), or the manager it went to
     start = {"staff_id": complaint.escalated_to_id or complaint.owner_id,
-             "department_id": complaint.department_id or home_department(complaint.owner_id)}
+             "department_id": complaint.department_id or chart.home_department(complaint.owner_id)}
     target = None
     if level == Level.MANAGER:
-        target = holder_above(**start, kind=RoleKind.MANAGER, exclude=exclude)
+        target = chart.holder_above(**start, kind=RoleKind.MANAGER, exclude=exclude)
         if target is None:
             level = Level.DIRECTOR
     if level == Level.DIRECTOR:  # the director over the complaints team (客户关系管理总监), else up the line
         rules = ServiceSettings.objects.filter(tenant_id=complaint.tenant_id).first()
         desk = rules.complaint_department_id if rules else None
-        target = (holder_above(staff_id=None, department_id=desk, kind=RoleKind.DIRECTOR, exclude=exclude,
-                               anywhere=False) if desk else None) \
-            or holder_above(**start, kind=RoleKind.DIRECTOR, exclude=exclude)
+        target = (chart.holder_above(staff_id=None, department_id=desk, kind=RoleKind.DIRECTOR, exclude=exclude,
+                                     anywhere=False) if desk else None) \
+            or chart.holder_above(**start, kind=RoleKind.DIRECTOR, exclude=exclude)
     if target is None:
         return False
+    outside = not chart.covers(target, complaint.department_id)
+    target = _staff(target)
     complaint.escalation, complaint.escalated_to, complaint.escalated_at = level, target, now
     complaint.save(update_fields=["escalation", "escalated_to", "escalated_at", "updated_at"])
-    if _outside_their_part(complaint, target):
+    if outside:
         _grant(complaint, target)
     _event(complaint, Kind.ESCALATED, None, at=now, said={"msg": "escalated", "why": why, "level": ["level", level],
                                                          "name": _label(target)})

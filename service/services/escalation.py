@@ -18,7 +18,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from accounts.models import Department, PositionAssignment, RoleKind, Staff
+from accounts.models import RoleKind, Staff
+from accounts.selectors import org_hierarchy
 from service.models import DigestSent, FollowUp, FollowUpPlan
 from service.rules import service_settings
 from service.services.generation import local_time, tenant_today
@@ -32,58 +33,18 @@ class Escalated:
     moved: int = 0
 
 
-def managers_by_department(parent: dict[int, int | None]) -> dict[int, int]:
-    """Each department's manager (the first active holder of a manager position in it, else in the nearest
-    department above it), as staff ids; `parent` maps each department to the one above it."""
-    own: dict[int, int] = {}
-    for department_id, staff_id in (PositionAssignment.objects
-                                    .filter(position__role_kind=RoleKind.MANAGER, staff__is_active=True)
-                                    .order_by("staff_id").values_list("position__department_id", "staff_id")):
-        own.setdefault(department_id, staff_id)
-
-    def find(department_id: int | None, seen=()) -> int | None:
-        while department_id is not None and department_id not in seen:
-            if department_id in own:
-                return own[department_id]
-            seen = (*seen, department_id)
-            department_id = parent.get(department_id)
-        return None
-
-    return {pk: manager for pk in parent if (manager := find(pk)) is not None}
-
-
-def manager_of(*, assignee_id: int | None, department_id: int | None, managers: dict[int, int],
-               departments_of: dict[int, list[int]], parent: dict[int, int | None]) -> int | None:
-    """Whom an overdue follow-up goes to: the manager of its queue's department, or of its assignee's
-    department; an assignee who is that manager goes to the manager above."""
-    candidates = [department_id] if assignee_id is None else departments_of.get(assignee_id, [])
-    for start in candidates:
-        department = start
-        while department is not None:
-            manager = managers.get(department)
-            if manager is None:
-                break
-            if manager != assignee_id:
-                return manager
-            department = parent.get(department)
-    return None
-
-
 def followups_escalate(tenant, *, now: datetime | None = None) -> Escalated:
     """Flag and move the tenant's overdue follow-ups as their plans say (set-based, one UPDATE per plan and
-    step, and one per manager for the moves)."""
+    step, and one per manager for the moves). The manager is `Hierarchy.manager_of` (accounts.selectors), read
+    once for all rows: up the department tree only, past a vacant manager to the next manager above; with
+    no manager above, the follow-up stays flagged (it never goes to a director)."""
     now = now or timezone.now()
     today = tenant_today(tenant, now)
     result = Escalated()
     plans = list(FollowUpPlan.objects.filter(Q(flag_after_days__isnull=False) | Q(escalate_after_days__isnull=False)))
     if not plans:
         return result
-    parent = dict(Department.objects.values_list("id", "parent_id"))
-    managers = managers_by_department(parent)
-    departments_of: dict[int, list[int]] = {}
-    for staff_id, department_id in (PositionAssignment.objects.order_by("position__role_kind", "id")
-                                    .values_list("staff_id", "position__department_id")):
-        departments_of.setdefault(staff_id, []).append(department_id)
+    chart = org_hierarchy()
     with transaction.atomic():
         for plan in plans:
             open_ = FollowUp.objects.filter(plan=plan, status=Status.OPEN)
@@ -92,8 +53,7 @@ def followups_escalate(tenant, *, now: datetime | None = None) -> Escalated:
                                    due_on__lte=today - timedelta(days=plan.escalate_after_days))
                 groups = due.values_list("assignee_id", "department_id").distinct()
                 for assignee_id, department_id in list(groups):
-                    manager = manager_of(assignee_id=assignee_id, department_id=department_id, managers=managers,
-                                         departments_of=departments_of, parent=parent)
+                    manager = chart.manager_of(staff_id=assignee_id, department_id=department_id)
                     if manager is None:
                         continue  # nobody above: it stays flagged below
                     result.moved += due.filter(assignee_id=assignee_id, department_id=department_id).update(

@@ -6,6 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_scopes import scope
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts.models import Department, Position, PositionAssignment, Staff, User
 from accounts.selectors import org_chart
@@ -277,3 +279,295 @@ def test_allows_agrees_with_visible_on_every_customer(demo, user, username):
             allowed = {pk for pk, (owner, team) in everyone.items() if v.allows(owner, team, write=write)}
             assert allowed == expected, (username, write)
     assert len(everyone) > 3
+
+
+# --- the org chart's answers: whose department, who is above (accounts.selectors) -------------------------
+
+
+class Chart:
+    """A small org chart of its own tenant, built by name: departments, positions (with "reports to") and
+    staff holding them, in the order given (which is the order of their ids)."""
+
+    def __init__(self, slug: str):
+        from accounts.models import Tenant
+
+        self.tenant = Tenant.objects.create(name=slug, slug=slug)
+        self.scope = scope(tenant=self.tenant)
+        self.scope.__enter__()
+        self.dept: dict[str, Department] = {}
+        self.post: dict[str, Position] = {}
+        self.staff: dict[str, Staff] = {}
+
+    def close(self):
+        self.scope.__exit__(None, None, None)
+
+    def department(self, name: str, parent: str | None = None) -> int:
+        self.dept[name] = Department.objects.create(tenant=self.tenant, name=name, parent=self.dept.get(parent))
+        return self.dept[name].pk
+
+    def position(self, title: str, kind: str, department: str, reports_to: str | None = None) -> int:
+        self.post[title] = Position.objects.create(tenant=self.tenant, title=title, role_kind=kind,
+                                                   department=self.dept[department],
+                                                   reports_to=self.post.get(reports_to))
+        return self.post[title].pk
+
+    def person(self, name: str, *titles: str, active: bool = True) -> int:
+        user = User.objects.create(username=f"{self.tenant.slug}.{name}")
+        self.staff[name] = Staff.objects.create(tenant=self.tenant, user=user, employee_no=name, is_active=active)
+        for title in titles:
+            self.hold(name, title)
+        return self.staff[name].pk
+
+    def hold(self, name: str, title: str) -> None:
+        PositionAssignment.objects.create(tenant=self.tenant, position=self.post[title], staff=self.staff[name])
+
+
+@pytest.fixture
+def chart(db):
+    made = Chart("orgtest")
+    yield made
+    made.close()
+
+
+def _company(chart: Chart) -> None:
+    """总部 (director) > 服务部 (manager, vacant) > 客服组 (manager) > 一线 (specialists); 销售部 beside 服务部."""
+    from accounts.models import RoleKind
+
+    chart.department("总部")
+    chart.department("服务部", "总部")
+    chart.department("客服组", "服务部")
+    chart.department("一线", "客服组")
+    chart.department("销售部", "总部")
+    chart.position("总经理", RoleKind.DIRECTOR, "总部")
+    chart.position("服务经理", RoleKind.MANAGER, "服务部", reports_to="总经理")
+    chart.position("客服经理", RoleKind.MANAGER, "客服组", reports_to="服务经理")
+    chart.position("客服专员", RoleKind.SPECIALIST, "一线", reports_to="客服经理")
+    chart.position("销售经理", RoleKind.MANAGER, "销售部", reports_to="总经理")
+    chart.position("销售顾问", RoleKind.SPECIALIST, "销售部", reports_to="销售经理")
+    chart.person("boss", "总经理")
+    chart.person("gone", "服务经理", active=False)  # the 服务部 manager left: the position is vacant
+    chart.person("desk", "客服经理")
+    chart.person("agent", "客服专员")
+    chart.person("seller", "销售经理")
+
+
+def test_a_staff_members_home_department_is_their_first_specialist_position(chart):
+    from accounts.selectors import home_department_id, home_department_ids, org_hierarchy
+
+    _company(chart)
+    # two positions: a manager post given first, then a specialist post in another team: home is the latter
+    chart.person("both", "销售经理", "客服专员")
+    both, agent, boss = chart.staff["both"].pk, chart.staff["agent"].pk, chart.staff["boss"].pk
+    newcomer = chart.person("newcomer")
+    assert home_department_id(both) == chart.dept["一线"].pk
+    assert home_department_id(boss) == chart.dept["总部"].pk  # no specialist post: the first post
+    assert home_department_id(newcomer) is None and home_department_id(None) is None
+    assert home_department_id(chart.staff["gone"].pk) == chart.dept["服务部"].pk  # who left still has a team
+    assert home_department_ids([both, agent, newcomer]) == {both: chart.dept["一线"].pk,
+                                                           agent: chart.dept["一线"].pk}
+    hierarchy = org_hierarchy()
+    assert all(hierarchy.home_department(pk) == home_department_id(pk) for pk in (both, agent, boss, newcomer))
+    assert hierarchy.departments_of(both) == [chart.dept["一线"].pk, chart.dept["销售部"].pk]
+
+
+def test_the_manager_of_a_team_is_found_up_the_department_tree_past_a_vacant_manager(chart):
+    from accounts.models import RoleKind
+    from accounts.selectors import org_hierarchy
+
+    _company(chart)
+    h, dept, staff = org_hierarchy(), chart.dept, chart.staff
+    # nested: 一线 has no manager of its own, 客服组 above it has
+    assert h.head_of(dept["一线"].pk, RoleKind.MANAGER) == staff["desk"].pk
+    assert h.manager_of(staff_id=None, department_id=dept["一线"].pk) == staff["desk"].pk  # a team's queue
+    assert h.manager_of(staff_id=staff["agent"].pk, department_id=None) == staff["desk"].pk
+    # the manager's own work goes to the manager above: 服务部's post is vacant, 总部 has none: nobody
+    assert h.manager_of(staff_id=staff["desk"].pk, department_id=dept["客服组"].pk) is None
+    assert h.head_of(dept["服务部"].pk, RoleKind.MANAGER) is None
+    # a manager of the parent department takes over once 服务部's post is held again
+    chart.person("new", "服务经理")
+    h = org_hierarchy()
+    assert h.manager_of(staff_id=staff["desk"].pk, department_id=dept["客服组"].pk) == chart.staff["new"].pk
+    assert h.head_of(dept["一线"].pk, RoleKind.MANAGER) == staff["desk"].pk  # the nearest one still wins
+    assert h.head_of(dept["一线"].pk, RoleKind.DIRECTOR) == staff["boss"].pk
+
+
+def test_complaints_climb_the_reporting_line_and_skip_a_vacant_manager(chart):
+    from accounts.models import RoleKind
+    from accounts.selectors import org_hierarchy
+
+    _company(chart)
+    h, dept, staff = org_hierarchy(), chart.dept, chart.staff
+    agent, desk, boss = staff["agent"].pk, staff["desk"].pk, staff["boss"].pk
+    assert h.holder_above(staff_id=agent, department_id=dept["一线"].pk, kind=RoleKind.MANAGER) == desk
+    # from the manager: 服务经理 is vacant and 总经理 is a director: no manager on the line, none up the tree
+    assert h.holder_above(staff_id=desk, department_id=dept["客服组"].pk, kind=RoleKind.MANAGER,
+                          exclude={agent, desk}) is None
+    assert h.holder_above(staff_id=desk, department_id=dept["客服组"].pk, kind=RoleKind.DIRECTOR) == boss
+    # a team's queue starts from the team's own posts
+    assert h.holder_above(staff_id=None, department_id=dept["客服组"].pk, kind=RoleKind.MANAGER) == desk
+    # a director from anywhere, unless asked for the one over a team only
+    assert h.holder_above(staff_id=None, department_id=None, kind=RoleKind.DIRECTOR) == boss
+    assert h.holder_above(staff_id=None, department_id=None, kind=RoleKind.DIRECTOR, anywhere=False) is None
+    # the line wins over the tree: a specialist of 一线 reporting to the sales manager goes there
+    chart.position("跨组专员", RoleKind.SPECIALIST, "一线", reports_to="销售经理")
+    chart.person("loaned", "跨组专员")
+    h = org_hierarchy()
+    assert h.holder_above(staff_id=chart.staff["loaned"].pk, department_id=dept["一线"].pk,
+                          kind=RoleKind.MANAGER) == staff["seller"].pk
+    assert h.manager_of(staff_id=chart.staff["loaned"].pk, department_id=None) == desk  # team work: the tree
+
+
+def test_a_department_is_in_the_part_of_the_chart_of_whoever_holds_a_post_in_it_or_above(chart):
+    from accounts.selectors import org_hierarchy
+
+    _company(chart)
+    h, dept, staff = org_hierarchy(), chart.dept, chart.staff
+    assert h.covers(staff["desk"].pk, dept["一线"].pk) and h.covers(staff["desk"].pk, dept["客服组"].pk)
+    assert not h.covers(staff["desk"].pk, dept["服务部"].pk) and not h.covers(staff["desk"].pk, dept["销售部"].pk)
+    assert h.covers(staff["boss"].pk, dept["销售部"].pk) and not h.covers(staff["boss"].pk, None)
+
+
+def test_the_hierarchy_is_read_in_three_queries_however_large(chart):
+    from accounts.models import RoleKind
+    from accounts.selectors import org_hierarchy
+
+    _company(chart)
+    with CaptureQueriesContext(connection) as small:
+        org_hierarchy()
+    for n in range(20):
+        chart.department(f"组{n}", "一线")
+        chart.position(f"岗{n}", RoleKind.SPECIALIST, f"组{n}", reports_to="客服经理")
+        chart.person(f"p{n}", f"岗{n}")
+    with CaptureQueriesContext(connection) as large:
+        org_hierarchy()
+    assert len(small) == len(large) == 3
+
+
+# --- a property: the answers agree with a plain walk up a random tree ----------------------------------------
+
+KINDS = ["director", "manager", "specialist", "analyst"]
+
+
+@st.composite
+def random_org_charts(draw):
+    """Departments (each under an earlier one or at the top), positions (each in a department, reporting to an
+    earlier position or to nobody), staff (active or not) and who holds what, in the order it was given."""
+    departments = draw(st.integers(1, 6))
+    parents = [None] + [draw(st.none() | st.integers(0, i - 1)) for i in range(1, departments)]
+    positions = [(draw(st.integers(0, departments - 1)), draw(st.sampled_from(KINDS)),
+                  draw(st.none() | st.integers(0, i - 1)) if i else None)
+                 for i in range(draw(st.integers(0, 8)))]
+    people = draw(st.lists(st.booleans(), min_size=1, max_size=6))  # active?
+    pairs = [(s, p) for s in range(len(people)) for p in range(len(positions))]
+    held = draw(st.lists(st.sampled_from(pairs), unique=True, max_size=12)) if pairs else []
+    return parents, positions, people, held
+
+
+class Model:
+    """The same questions answered by walking the lists drawn above, index by index."""
+
+    def __init__(self, parents, positions, people, held):
+        self.parents, self.positions, self.people, self.held = parents, positions, people, held
+
+    def ancestry(self, d):
+        while d is not None:
+            yield d
+            d = self.parents[d]
+
+    def home_order(self, s):
+        mine = [p for person, p in self.held if person == s]
+        return sorted(mine, key=lambda p: self.positions[p][1] != "specialist")  # stable: given order kept
+
+    def departments(self, s):
+        return list(dict.fromkeys(self.positions[p][0] for p in self.home_order(s)))
+
+    def holder(self, p, kind, exclude):
+        if self.positions[p][1] != kind:
+            return None
+        return next((s for s in sorted(s for s, q in self.held if q == p) if self.people[s] and s not in exclude),
+                    None)
+
+    def head(self, d, kind, exclude=()):
+        for up in self.ancestry(d):
+            for p, (department, _kind, _up) in enumerate(self.positions):
+                if department == up and (found := self.holder(p, kind, exclude)) is not None:
+                    return found
+        return None
+
+    def manager(self, s, d):
+        starts = [d] if s is None else self.departments(s)
+        return next((m for start in starts if (m := self.head(start, "manager", {s})) is not None), None)
+
+    def chain(self, p):
+        while p is not None:
+            yield p
+            p = self.positions[p][2]
+
+    def above(self, s, d, kind, exclude):
+        """Up the line level by level (every start's k-th position up before any (k+1)-th), then the tree,
+        then any director."""
+        starts = ([self.positions[p][2] for p in self.home_order(s)] if s is not None
+                  else [p for p, pos in enumerate(self.positions) if pos[0] == d])
+        chains = [list(self.chain(p)) for p in starts]
+        for k in range(max(map(len, chains), default=0)):
+            for chain in chains:
+                if k < len(chain) and (found := self.holder(chain[k], kind, exclude)) is not None:
+                    return found
+        if (found := self.head(d, kind, exclude)) is not None:
+            return found
+        if kind == "director":
+            return min((s for s, p in self.held
+                        if self.positions[p][1] == kind and self.people[s] and s not in exclude), default=None)
+        return None
+
+
+@settings(max_examples=40, deadline=None, database=None,  # no .hypothesis/ folder left in the tree
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(drawn=random_org_charts())
+def test_the_org_chart_answers_agree_with_a_walk_up_a_random_tree(db, drawn):
+    from django.db import transaction
+
+    from accounts.selectors import department_subtree_ids, home_department_id, home_department_ids, org_hierarchy
+
+    parents, positions, people, held = drawn
+    model = Model(*drawn)
+    with transaction.atomic():
+        chart = Chart("orgprop")
+        try:
+            for d, parent in enumerate(parents):
+                chart.department(f"D{d}", None if parent is None else f"D{parent}")
+            for p, (d, kind, up) in enumerate(positions):
+                chart.position(f"P{p}", kind, f"D{d}", None if up is None else f"P{up}")
+            for s, active in enumerate(people):
+                chart.person(f"S{s}", active=active)
+            for s, p in held:
+                chart.hold(f"S{s}", f"P{p}")
+            dept = [chart.dept[f"D{d}"].pk for d in range(len(parents))]
+            staff = [chart.staff[f"S{s}"].pk for s in range(len(people))]
+            as_dept = {pk: d for d, pk in enumerate(dept)} | {None: None}
+            as_staff = {pk: s for s, pk in enumerate(staff)} | {None: None}
+            h = org_hierarchy()
+            homes = home_department_ids()
+            for s, pk in enumerate(staff):
+                expected = model.departments(s)[0] if model.departments(s) else None
+                assert as_dept[home_department_id(pk)] == as_dept[h.home_department(pk)] == expected
+                assert as_dept[homes.get(pk)] == expected
+                assert [as_dept[d] for d in h.departments_of(pk)] == model.departments(s)
+                assert as_staff[h.manager_of(staff_id=pk, department_id=None)] == model.manager(s, None)
+                theirs = department_subtree_ids(h.departments_of(pk))
+                for d, dpk in enumerate(dept):
+                    assert h.covers(pk, dpk) == (dpk in theirs) == bool(set(model.ancestry(d)) & {
+                        model.positions[p][0] for p in model.home_order(s)})
+                for kind in ("manager", "director"):
+                    found = h.holder_above(staff_id=pk, department_id=h.home_department(pk), kind=kind,
+                                           exclude={pk})
+                    assert as_staff[found] == model.above(s, expected, kind, {s}), (s, kind)
+            for d, dpk in enumerate(dept):
+                assert as_staff[h.manager_of(staff_id=None, department_id=dpk)] == model.manager(None, d)
+                for kind in KINDS:
+                    assert as_staff[h.head_of(dpk, kind)] == model.head(d, kind)
+                assert as_staff[h.holder_above(staff_id=None, department_id=dpk, kind="manager")] == \
+                    model.above(None, d, "manager", ())
+        finally:
+            chart.close()
+            transaction.set_rollback(True)
