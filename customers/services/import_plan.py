@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff, User
 from accounts.visibility import visibility_for
+from crm.spreadsheets import Sheet, read_sheet, safe_cell
 from customers.models import ImportJob, ImportRow
 from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, join_parts
-from customers.tabular import Sheet, read_sheet, safe_cell
 
 PREVIEW_ROWS = 20  # rows shown besides the rejected ones (shown first)
 MAX_KEPT_REJECTED = 10_000  # rejected rows kept for the pages; the CSV report has every one
