@@ -288,6 +288,11 @@ def _too_large() -> ValidationError:
     return ValidationError(_("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
 
 
+def too_many_rows(limit: int) -> ValidationError:
+    """The refusal of a file with more than `limit` rows below its header (each import has its limit)."""
+    return ValidationError(_("The file has more than %(count)s rows: split it.") % {"count": f"{limit:,}"})
+
+
 def check_upload(upload, *, allow_empty: bool = False) -> None:
     """Refuse an uploaded file larger than MAX_UPLOAD_BYTES (or empty) before it is read (a form's clean_file)."""
     if upload.size > MAX_UPLOAD_BYTES:

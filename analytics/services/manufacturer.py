@@ -37,7 +37,7 @@ from analytics.selectors.manufacturer import manufacturer_file_sheet
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
 from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollup_refresh
 from crm.parsing import Bad, guess_columns, header_key, parse_date, parse_mobile, parse_number, parse_whole
-from crm.spreadsheets import read_sheet, upload_content
+from crm.spreadsheets import read_sheet, too_many_rows, upload_content
 from customers.models import Customer, Vehicle
 from service.services.generation import tenant_today
 
@@ -146,8 +146,7 @@ def manufacturer_upload(*, tenant, staff: Staff, survey, upload) -> Manufacturer
         for _row in sheet.rows:
             total += 1
             if total > MAX_ROWS:
-                raise ValidationError(_("The file has more than %(count)s rows: split it.")
-                                      % {"count": f"{MAX_ROWS:,}"})
+                raise too_many_rows(MAX_ROWS)
     except ValidationError as error:
         raise ValidationError({"file": error.messages}) from None
     if total == 0:
@@ -421,8 +420,7 @@ def check_rows(batch: ManufacturerImport, columns: dict[str, str], skip_unknown_
             else:
                 checked.rows.append(row)
             if number - 1 > MAX_ROWS:
-                raise ValidationError(_("The file has more than %(count)s rows: split it.")
-                                      % {"count": f"{MAX_ROWS:,}"})
+                raise too_many_rows(MAX_ROWS)
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             raise
