@@ -5,9 +5,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from analytics.services.manufacturer import FIELDS, MAX_ROWS, SCORES
+from crm.spreadsheets import MAX_UPLOAD_BYTES, check_upload
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
-from customers.tabular import MAX_UPLOAD_BYTES
 from service.models import Survey
 
 NOT_IN_FILE = ("", _("— not in the file —"))
@@ -32,11 +32,7 @@ class ManufacturerUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(size)s MB.")
-                                        % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
-        if upload.size == 0:
-            raise forms.ValidationError(_("The file is empty."))
+        check_upload(upload)
         return upload
 
 

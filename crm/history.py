@@ -2,10 +2,10 @@
 
 `track()` is `pghistory.track` with the project's two events (insert, update of a tracked field) and the
 tenant scope on the event model. Both triggers carry a WHEN condition that is false while the transaction
-has set `crm.bulk_history` to 'on': a bulk writer (the customer import, the demo seed) then writes the same
-event rows set-based itself. A WHEN condition costs PostgreSQL nothing per row; pgtrigger's own
-`pgtrigger.ignore` still calls the trigger function, which opens a subtransaction to read the setting
-(about 45 µs a row, more than the row's insert)."""
+has set `crm.bulk_history` to 'on' (crm.bulk.bulk_history): a bulk writer (the customer import, the demo
+seed) then writes the same event rows set-based itself. A WHEN condition costs PostgreSQL nothing per row;
+pgtrigger's own `pgtrigger.ignore` still calls the trigger function, which opens a subtransaction to read the
+setting (about 45 µs a row, more than the row's insert)."""
 
 from __future__ import annotations
 
@@ -34,8 +34,3 @@ def track(**kwargs):
         **kwargs,
     )
 
-
-def bulk_history(cursor) -> None:
-    """For the rest of the cursor's transaction, inserts and updates write no history rows: the caller
-    writes them (or, for generated demo data, none)."""
-    cursor.execute("SELECT set_config(%s, 'on', true)", [BULK_SETTING])

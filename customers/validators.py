@@ -1,11 +1,11 @@
-"""Mobile numbers (China by default, stored E.164) and VINs (ISO 3779 with the check digit that both
-North America and GB 16735 use in position 9)."""
+"""Mobile numbers (China by default, stored E.164; read by crm.parsing.normalize_mobile) as shown and masked,
+and VINs (ISO 3779 with the check digit that both North America and GB 16735 use in position 9)."""
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-DEFAULT_REGION = "CN"
+from crm.parsing import normalize_mobile
 
 VIN_VALUES = {
     **{str(d): d for d in range(10)},
@@ -14,21 +14,6 @@ VIN_VALUES = {
     "S": 2, "T": 3, "U": 4, "V": 5, "W": 6, "X": 7, "Y": 8, "Z": 9,
 }
 VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2]
-
-
-def normalize_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
-    """'138 1234 5678' → '+8613812345678'; raises ValidationError for anything else."""
-    text = (raw or "").strip()
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        raise ValidationError(_("Enter a valid mobile number, e.g. 138 1234 5678."), code="invalid") from None
-    if not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("Enter a valid mobile number, e.g. 138 1234 5678."), code="invalid")
-    if phonenumbers.number_type(number) not in (phonenumbers.PhoneNumberType.MOBILE,
-                                                phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
-        raise ValidationError(_("This is not a mobile number."), code="not_mobile")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def normalized_or_blank(mobile: str) -> str:

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from analytics.models import ManufacturerImport
-from customers.tabular import Sheet, read_sheet
+from crm.spreadsheets import Sheet, read_sheet
 
 SAMPLE_ROWS = 50  # rows read for the sample values of the mapping page
 SAMPLES = 3  # distinct sample values shown per column

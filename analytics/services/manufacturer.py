@@ -20,7 +20,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -37,9 +37,9 @@ from analytics.models import ManufacturerImport, ManufacturerResponse
 from analytics.selectors.manufacturer import manufacturer_file_sheet
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
 from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollups_refresh
+from crm.parsing import Bad, guess_columns, header_key, parse_date, parse_mobile, parse_number, parse_whole
+from crm.spreadsheets import read_sheet, too_many_rows, upload_content
 from customers.models import Customer, Vehicle
-from customers.services.import_checks import Bad, parse_date, parse_mobile
-from customers.tabular import MAX_UPLOAD_BYTES, read_sheet
 from service.services.generation import tenant_today
 
 MAX_ROWS = 100_000  # a month of a large dealer group is ~20,000
@@ -57,7 +57,7 @@ class Field:
     key: str
     label: object  # lazy
     help: object  # lazy
-    aliases: tuple[str, ...]  # whole header spellings, compared after _norm()
+    aliases: tuple[str, ...]  # whole header spellings, compared after header_key()
     parts: tuple[str, ...] = ()  # spellings that name the field inside a longer header ("客户回访日期")
     required: bool = False
 
@@ -114,46 +114,15 @@ SCORES = ("csi", "recommend", "satisfaction")
 COMMENT_LIMIT = 2000
 REFERENCE_LIMIT = 60
 
-_BRACKETS = re.compile(r"[(（\[【<《].*?[)）\]】>》]")
-_NOISE = re.compile(r"[\s_\-*·.:：#№'\"“”]+")
-_SPLIT_HEADER = re.compile(r"[/|\\,，、]")
-
-
-def _norm(text: str) -> str:
-    """'回访日期（必填）' → '回访日期'; 'Survey ID' → 'surveyid'; full-width letters and digits as ASCII."""
-    return _NOISE.sub("", _BRACKETS.sub("", unicodedata.normalize("NFKC", str(text)))).casefold()
-
-
-_ALIASES = {_norm(alias): f.key for f in FIELDS for alias in f.aliases}
-_PARTS = sorted(((_norm(part), f.key) for f in FIELDS for part in f.parts), key=lambda p: -len(p[0]))
+_ALIASES = {header_key(alias): f.key for f in FIELDS for alias in f.aliases}
+_PARTS = [(header_key(part), f.key) for f in FIELDS for part in f.parts]
 
 
 def manufacturer_guess(headers: list[str]) -> dict[str, str]:
-    """{our field: their header} from the header spellings alone: first the headers that are a known spelling
-    ("车架号/VIN" counts for either half), then those that contain one ("客户回访日期"), the longest first.
-    Each field and each header is taken once."""
-    named = [h for h in headers if h]
-    columns: dict[str, str] = {}
-
-    def take(key: str | None, header: str) -> bool:
-        if key is None or key in columns or header in columns.values():
-            return False
-        columns[key] = header
-        return True
-
-    for header in named:
-        if not take(_ALIASES.get(_norm(header)), header):
-            for part in _SPLIT_HEADER.split(header):
-                if take(_ALIASES.get(_norm(part)), header):
-                    break
-    for header in named:
-        if header in columns.values():
-            continue
-        text = _norm(header)
-        for part, key in _PARTS:
-            if part in text and take(key, header):
-                break
-    return columns
+    """{our field: their header} from the header spellings alone (crm.parsing.guess_columns): first the headers
+    that are a known spelling ("车架号/VIN" counts for either half), then those that contain one ("客户回访日期"),
+    the longest first. Each field and each header is taken once."""
+    return guess_columns(headers, _ALIASES, parts=_PARTS)
 
 
 # --- upload --------------------------------------------------------------------------------------------
@@ -170,19 +139,15 @@ def manufacturer_import_upload(*, tenant, staff: Staff, survey, upload) -> Manuf
     file is read once here, so a damaged or empty file is refused at once."""
     _same_tenant(tenant, survey, "survey")
     _same_tenant(tenant, staff, "__all__")
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(size)s MB.") % {
-            "size": MAX_UPLOAD_BYTES // 1024 // 1024}})
-    data = upload.read()
     name = (upload.name or "upload.csv")[-200:]
     try:
+        data = upload_content(upload)
         sheet = read_sheet(data, name)
         total = 0
         for _row in sheet.rows:
             total += 1
             if total > MAX_ROWS:
-                raise ValidationError(_("The file has more than %(count)s rows: split it.")
-                                      % {"count": f"{MAX_ROWS:,}"})
+                raise too_many_rows(MAX_ROWS)
     except ValidationError as error:
         raise ValidationError({"file": error.messages}) from None
     if total == 0:
@@ -244,24 +209,6 @@ class Checked:
     bad_rows: int = 0
 
 
-def _number(raw: str) -> Decimal:
-    text = unicodedata.normalize("NFKC", raw).replace(" ", "").removesuffix("%").removesuffix("分")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise Bad from None
-    if not value.is_finite():
-        raise Bad
-    return value
-
-
-def _whole(raw: str, low: int, high: int) -> int:
-    value = _number(raw)
-    if value != value.to_integral_value() or not low <= value <= high:
-        raise Bad
-    return int(value)
-
-
 class StaffIndex:
     """The tenant's staff by full name (as accounts.selectors.staff_directory labels them, in either order of
     the Chinese family and given name), by employee number, or by "name (employee number)" — one query. A name
@@ -280,11 +227,11 @@ class StaffIndex:
         for pk, number, active, user_active, last, first, username in rows:
             if active and user_active:
                 self.active.add(pk)
-            self.by_number[_norm(number)] = pk
+            self.by_number[header_key(number)] = pk
             display = User(last_name=last, first_name=first, username=username).display_name
             for name in {display, f"{last}{first}", f"{first}{last}"}:
-                if _norm(name):
-                    by_name[_norm(name)].add(pk)
+                if header_key(name):
+                    by_name[header_key(name)].add(pk)
         self.by_name = {name: self._one(pks) for name, pks in by_name.items()}
         self.found: dict[str, int | None] = {}
 
@@ -297,12 +244,12 @@ class StaffIndex:
     def find(self, raw: str) -> int | None:
         """The staff member's id, AMBIGUOUS, or None when nobody is called so."""
         if raw not in self.found:
-            text = _norm(raw)
+            text = header_key(raw)
             pk = self.by_name.get(text)
             if pk is None:
                 label = self.LABEL.fullmatch(unicodedata.normalize("NFKC", raw).strip())
                 if label:
-                    pk = self.by_number.get(_norm(label[2])) or self.by_name.get(_norm(label[1]))
+                    pk = self.by_number.get(header_key(label[2])) or self.by_name.get(header_key(label[1]))
             self.found[raw] = pk
         return self.found[raw]
 
@@ -325,7 +272,7 @@ class RowChecker:
         if "department" in self.index:
             names: dict[str, set[int]] = defaultdict(set)
             for pk, name in Department.objects.filter(tenant=tenant).values_list("pk", "name"):
-                names[_norm(name)].add(pk)
+                names[header_key(name)].add(pk)
             self.departments = {name: (next(iter(pks)) if len(pks) == 1 else StaffIndex.AMBIGUOUS)
                                 for name, pks in names.items()}
         self.references: dict[str, int] = {}  # reference → the first line with it
@@ -373,7 +320,7 @@ class RowChecker:
                 row.staff_id = pk
         department = cell("department", raw)
         if department:
-            pk = self.departments.get(_norm(department))
+            pk = self.departments.get(header_key(department))
             if pk is None:
                 errors.append(_("no department is called “%(name)s”; choose “— not in the file —” for the "
                                 "department to take each consultant's own.") % {"name": department[:40]})
@@ -412,7 +359,7 @@ class RowChecker:
         value = self.cell("csi", raw)
         if value:
             try:
-                csi = _number(value)
+                csi = parse_number(value)
                 if not 0 <= csi <= 100:
                     raise Bad
                 row.csi = csi.quantize(CSI_STEP, rounding=ROUND_HALF_UP)
@@ -421,14 +368,14 @@ class RowChecker:
         value = self.cell("recommend", raw)
         if value:
             try:
-                row.recommend = _whole(value, 0, 10)
+                row.recommend = parse_whole(value, 0, 10)
             except Bad:
                 errors.append(_("would recommend “%(value)s” is not a whole number from 0 to 10.")
                               % {"value": value[:20]})
         value = self.cell("satisfaction", raw)
         if value:
             try:
-                row.satisfaction = _whole(value, 1, 5)
+                row.satisfaction = parse_whole(value, 1, 5)
             except Bad:
                 errors.append(_("satisfaction “%(value)s” is not a whole number from 1 to 5.")
                               % {"value": value[:20]})
@@ -470,8 +417,7 @@ def check_rows(batch: ManufacturerImport, columns: dict[str, str], skip_unknown_
             else:
                 checked.rows.append(row)
             if number - 1 > MAX_ROWS:
-                raise ValidationError(_("The file has more than %(count)s rows: split it.")
-                                      % {"count": f"{MAX_ROWS:,}"})
+                raise too_many_rows(MAX_ROWS)
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             raise

@@ -8,7 +8,7 @@ How it stays fast:
   so child rows reference their parents without a round trip.
 * Python builds chunk k+1 while a second thread streams chunk k to the server (psycopg2 releases the
   GIL while the server works), so both cores of a small machine are busy.
-* pghistory's triggers stand aside (crm.history.bulk_history): demo data writes no history.
+* pghistory's triggers stand aside (crm.bulk.bulk_history): demo data writes no history.
   When the database role may set `session_replication_role`, the foreign-key triggers are skipped
   too: every reference is correct by construction (staff, departments and tags are read from the
   tenant first, children point at the ids allocated here).
@@ -38,7 +38,6 @@ Must run inside the tenant's scope: staff, departments and tags are read through
 from __future__ import annotations
 
 import hashlib
-import io
 import queue
 import random
 import threading
@@ -46,11 +45,21 @@ import time
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import pgtrigger
 from django.db import connection, transaction
 
 from accounts.models import Department, PositionAssignment, RoleKind
-from crm.history import bulk_history
+from crm.bulk import (
+    advance_sequence,
+    bulk_history,
+    copy_rows,
+    deferred_foreign_keys,
+    foreign_key_checks_back,
+    lock_tables,
+    next_id,
+    secondary_indexes,
+    skip_foreign_key_checks,
+    table_name,
+)
 from customers.models import Customer, CustomerTag, MileageReading, Purchase, ServiceVisit, Tag, Vehicle
 from customers.validators import VIN_VALUES, VIN_WEIGHTS
 
@@ -218,22 +227,22 @@ def seed_customers(tenant, n: int, *, stdout=None, chunk_size: int = CHUNK, skip
     with transaction.atomic():
         with connection.cursor() as cursor:
             bulk_history(cursor)  # demo data writes no history
-            _lock(cursor)
-            fast_path = skip_fk_checks is not False and _skip_fk_triggers(cursor, _history_pgids())
-            deferred = [] if fast_path else _deferred_foreign_keys(cursor)
+            lock_tables(cursor, MODELS_LOADED)  # the ids allocated here come straight from the sequences
+            fast_path = skip_fk_checks is not False and skip_foreign_key_checks(cursor, MODELS_LOADED)
+            deferred = [] if fast_path else deferred_foreign_keys(cursor, MODELS_LOADED)
             if deferred:
                 cursor.execute(f"SET CONSTRAINTS {', '.join(deferred)} IMMEDIATE")
-            rebuild = _indexes_to_rebuild(cursor) if _heavy(cursor, missing) else []
+            rebuild = secondary_indexes(cursor, MODELS_LOADED) if _heavy(cursor, missing) else []
             for name, _definition in rebuild:
                 cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-            first_ids = {model: _nextval(cursor, model) for model in MODELS_LOADED}
+            first_ids = {model: next_id(cursor, model) for model in MODELS_LOADED}
             if existing:
                 plan.load_taken_mobiles(cursor)
         plan.ids = dict(first_ids)
         created = _load(plan, existing, missing, chunk_size, stdout, started)
         with connection.cursor() as cursor:
             for model in MODELS_LOADED:
-                _setval(cursor, model, first_ids[model], plan.ids[model])
+                advance_sequence(cursor, model, first_ids[model], plan.ids[model])
             if rebuild:
                 _say(stdout, f"seed_customers: rebuilding {len(rebuild)} indexes")
                 t0 = time.monotonic()
@@ -248,10 +257,10 @@ def seed_customers(tenant, n: int, *, stdout=None, chunk_size: int = CHUNK, skip
             if created >= 10_000 or rebuild:
                 t0 = time.monotonic()
                 for model in MODELS_LOADED:
-                    cursor.execute(f"ANALYZE {_table(model)}")
+                    cursor.execute(f"ANALYZE {table_name(model)}")
                 _say(stdout, f"seed_customers: tables analyzed in {time.monotonic() - t0:.1f}s")
             if fast_path:  # back to normal for the rest of the caller's transaction
-                cursor.execute("SET LOCAL session_replication_role = origin")
+                foreign_key_checks_back(cursor)
             if deferred:
                 cursor.execute(f"SET CONSTRAINTS {', '.join(deferred)} DEFERRED")
     elapsed = time.monotonic() - started
@@ -270,57 +279,6 @@ def _say(stdout, message: str) -> None:
 # --- database side ----------------------------------------------------------------------------
 
 
-def _history() -> list[tuple]:
-    return [(model, trigger) for model, trigger in pgtrigger.registered()
-            if model in MODELS_LOADED and type(trigger).__module__.startswith("pghistory")]
-
-
-def _history_pgids() -> list[str]:
-    """The names in PostgreSQL of all pghistory triggers on the loaded tables."""
-    return [trigger.get_pgid(model) for model, trigger in _history()]
-
-
-def _table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _lock(cursor) -> None:
-    """Keep other writers out: the ids allocated here come straight from the sequences."""
-    tables = ", ".join(_table(model) for model in MODELS_LOADED)
-    cursor.execute(f"LOCK TABLE {tables} IN SHARE ROW EXCLUSIVE MODE")
-
-
-def _tables() -> list[str]:
-    return [model._meta.db_table for model in MODELS_LOADED]
-
-
-def _skip_fk_triggers(cursor, history: list[str]) -> bool:
-    """Skip the per-row foreign-key checks (most of the cost of a load) where the role may: superusers,
-    or a GRANT SET ON PARAMETER. Every reference is valid by construction; unique indexes, NOT NULL
-    and CHECK constraints still apply. `session_replication_role = replica` silences all ordinary
-    triggers, so only when the loaded tables have no trigger besides foreign keys and pghistory's."""
-    if connection.pg_version >= 150000:
-        cursor.execute("SELECT has_parameter_privilege('session_replication_role', 'SET')")
-    else:
-        cursor.execute("SELECT current_setting('is_superuser') = 'on'")
-    if not cursor.fetchone()[0]:
-        return False
-    cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = ANY(%s::regclass[]) AND NOT tgisinternal",
-                   [_tables()])
-    if {name for (name,) in cursor.fetchall()} - set(history):
-        return False
-    cursor.execute("SET LOCAL session_replication_role = replica")
-    return True
-
-
-def _deferred_foreign_keys(cursor) -> list[str]:
-    """Django creates foreign keys DEFERRABLE INITIALLY DEFERRED: checked at COMMIT, so millions of
-    checks would queue up in memory (and block CREATE INDEX). Their names, to check them per COPY."""
-    cursor.execute("SELECT DISTINCT conname FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) "
-                   "AND contype = 'f' AND condeferrable AND condeferred ORDER BY 1", [_tables()])
-    return [connection.ops.quote_name(name) for (name,) in cursor.fetchall()]
-
-
 def _heavy(cursor, missing: int) -> bool:
     """Rebuilding indexes pays off for a large load that at least doubles the table."""
     if missing < DROP_INDEXES_FROM:
@@ -330,49 +288,10 @@ def _heavy(cursor, missing: int) -> bool:
     return missing >= cursor.fetchone()[0]
 
 
-def _indexes_to_rebuild(cursor) -> list[tuple[str, str]]:
-    """Secondary indexes (neither unique nor backing a constraint) of the loaded tables."""
-    cursor.execute(
-        """
-        SELECT i.relname, pg_get_indexdef(i.oid)
-        FROM pg_index x
-        JOIN pg_class i ON i.oid = x.indexrelid
-        WHERE x.indrelid = ANY(%s::regclass[]) AND NOT x.indisunique AND NOT x.indisprimary
-          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
-        ORDER BY x.indrelid, i.relname
-        """,
-        [_tables()],
-    )
-    return cursor.fetchall()
-
-
-def _sequence(model) -> str:
-    return f"pg_get_serial_sequence('{model._meta.db_table}', '{model._meta.pk.column}')"
-
-
-def _nextval(cursor, model) -> int:
-    cursor.execute(f"SELECT nextval({_sequence(model)})")
-    return cursor.fetchone()[0]
-
-
-def _setval(cursor, model, first: int, after_last: int) -> None:
-    """Move the sequence past the ids used here (or back to `first` when none was used: the table is locked)."""
-    if after_last > first:
-        cursor.execute(f"SELECT setval({_sequence(model)}, %s, true)", [after_last - 1])
-    else:
-        cursor.execute(f"SELECT setval({_sequence(model)}, %s, false)", [first])
-
-
-def _copy_sql(model, fields) -> str:
-    columns = ", ".join(connection.ops.quote_name(model._meta.get_field(name).column) for name in fields)
-    return f"COPY {_table(model)} ({columns}) FROM STDIN"
-
-
 def _load(plan, existing, missing, chunk_size, stdout, started) -> int:
     """Generate chunks in this thread while a writer thread COPYs the previous ones on the same
     connection (the main thread does not touch the connection until the writer is done)."""
     raw = connection.connection
-    statements = [_copy_sql(model, fields) for model, fields in LOAD]
     chunks: queue.Queue = queue.Queue(maxsize=1)
     failure: list[BaseException] = []
     stop = threading.Event()
@@ -384,9 +303,8 @@ def _load(plan, existing, missing, chunk_size, stdout, started) -> int:
             with raw.cursor() as cursor:
                 while (item := chunks.get()) is not None and not stop.is_set():
                     count, buffers = item
-                    for sql, text in zip(statements, buffers, strict=True):
-                        if text:
-                            cursor.copy_expert(sql, io.StringIO(text), size=1 << 20)
+                    for (model, fields), text in zip(LOAD, buffers, strict=True):
+                        copy_rows(cursor, model, fields, text)
                     done += count
                     rate = (done - existing) / max(time.monotonic() - started, 1e-9)
                     _say(stdout, f"seed_customers: {done:,}/{total:,} customers ({rate:,.0f}/s)")
@@ -522,7 +440,7 @@ class _Plan:
 
     def load_taken_mobiles(self, cursor) -> None:
         """Topping up: the tenant's mobiles, so that numbers whose mobile is taken are skipped."""
-        cursor.execute(f"SELECT mobile FROM {_table(Customer)} WHERE tenant_id = %s AND mobile <> ''",
+        cursor.execute(f"SELECT mobile FROM {table_name(Customer)} WHERE tenant_id = %s AND mobile <> ''",
                        [self.tenant.pk])
         self.taken = {mobile for (mobile,) in cursor.fetchall()}
 

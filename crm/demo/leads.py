@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Department, PositionAssignment, RoleKind
+from crm.bulk import insert_rows
 from crm.demo.customers import FEMALE_CHARS, MALE_CHARS, MOBILE_PREFIXES, MODELS, SURNAMES
 from customers.models import Customer, Lead, LeadEvent, Purchase
-from customers.services.lead_imports import insert_rows
 from customers.services.leads import OPEN_STATUSES, PLATFORMS
 
 MAX_LEADS = 300

@@ -9,12 +9,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Department
 from crm.forms import parse_id
+from crm.parsing import DateOrder
+from crm.spreadsheets import MAX_UPLOAD_BYTES, check_upload
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
 from customers.models import ImportJob, ImportMapping, JobStatus
-from customers.services.import_checks import COMBINED, DATE_FIELDS, FIELD_BY_KEY, DateOrder
+from customers.services.import_checks import COMBINED, DATE_FIELDS, FIELD_BY_KEY
 from customers.services.imports import FIELDS, MAX_ROWS
-from customers.tabular import MAX_UPLOAD_BYTES
 
 IGNORE = ("", _("— ignore this column —"))
 
@@ -31,11 +32,7 @@ class ImportUploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than %(size)s MB.")
-                                        % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
-        if upload.size == 0:
-            raise forms.ValidationError(_("The file is empty."))
+        check_upload(upload)
         return upload
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.parsing import normalize_mobile
 from customers import signals
 from customers.models import (
     Customer,
@@ -24,7 +25,7 @@ from customers.models import (
     Vehicle,
 )
 from customers.services import quality
-from customers.validators import normalize_mobile, normalize_vin
+from customers.validators import normalize_vin
 
 CUSTOMER_FIELDS = [
     "kind", "name", "mobile", "other_phone", "email", "wechat_id", "gender", "birthday", "address", "id_number",

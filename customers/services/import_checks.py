@@ -8,22 +8,21 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 
-import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import models
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import Staff, User
+from crm import parsing
 from crm.forms import EARLIEST_YEAR, LATEST_YEAR
+from crm.parsing import Bad, DateOrder, detect_date_order, header_key, parse_date, parse_mobile
+from crm.spreadsheets import unescape_cell
 from customers.models import Customer, ImportJob, ImportMapping
-from customers.validators import VIN_VALUES, normalize_mobile, normalize_vin, vin_check_digit
+from customers.validators import VIN_VALUES, normalize_vin, vin_check_digit
 
 CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
@@ -34,7 +33,7 @@ CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 class Field:
     key: str
     label: object  # lazy
-    aliases: tuple[str, ...]  # header spellings, compared after _norm()
+    aliases: tuple[str, ...]  # header spellings, compared after header_key()
     short: object = None  # the preview's column header, when the label is long
 
     @property
@@ -105,90 +104,58 @@ COMBINED = ("name", "address", "notes")
 MAX_PARTS = 4
 VEHICLE_FIELDS = ("vin", "plate", "model_name", "purchased_on")
 
-_BRACKETS = re.compile(r"[(（\[【<《].*?[)）\]】>》]")
-_NOISE = re.compile(r"[\s_\-*·.:：#№'\"“”]+")
-_SPLIT_HEADER = re.compile(r"[/|\\,，、]")
-
-
-def _norm(text) -> str:
-    """'手机号码（必填）' → '手机号码'; 'E-mail Address' → 'emailaddress'."""
-    return _NOISE.sub("", _BRACKETS.sub("", str(text))).lower()
-
-
 @functools.cache
 def _alias_index() -> dict[str, str]:
     """Normalized header → field, from the aliases, our labels and the model's verbose names in both languages."""
     index: dict[str, str] = {}
     for f in FIELDS:
         for alias in f.aliases:
-            index.setdefault(_norm(alias), f.key)
+            index.setdefault(header_key(alias), f.key)
     from customers.models import Vehicle
 
     for language in ("en", "zh-hans"):
         with translation.override(language):
             for f in FIELDS:
-                index.setdefault(_norm(f.label), f.key)
-                index.setdefault(_norm(f.heading), f.key)
+                index.setdefault(header_key(f.label), f.key)
+                index.setdefault(header_key(f.heading), f.key)
                 model = Vehicle if f.key in VEHICLE_FIELDS else Customer
                 try:
                     verbose = model._meta.get_field(f.key).verbose_name
                 except Exception:  # tags on Customer is a field; nothing else is missing, but stay lenient
                     continue
-                index.setdefault(_norm(verbose), f.key)
+                index.setdefault(header_key(verbose), f.key)
     return index
 
 
 _OWNER_SUFFIXES = ("owner", "负责人", "所有者")  # "Deal Owner", "客户负责人": whose the record is
 
 
-def _guess(header: str) -> str | None:
-    index = _alias_index()
-    key = index.get(_norm(header))
-    if key is None:  # "车架号/VIN", "手机|Mobile"
-        for part in _SPLIT_HEADER.split(header):
-            key = index.get(_norm(part))
-            if key is not None:
-                break
-    if key is None and _norm(header).endswith(_OWNER_SUFFIXES):
-        key = "owner"
-    return key
+def _owner(header: str) -> str | None:
+    return "owner" if header_key(header).endswith(_OWNER_SUFFIXES) else None
 
 
 def name_part(header: str) -> str | None:
     """"given" or "family" for a column of a part of the name ("First Name", "姓"), else None."""
-    norm = _norm(header)
-    if norm in {_norm(a) for a in GIVEN_NAMES}:
+    norm = header_key(header)
+    if norm in {header_key(a) for a in GIVEN_NAMES}:
         return "given"
-    if norm in {_norm(a) for a in FAMILY_NAMES}:
+    if norm in {header_key(a) for a in FAMILY_NAMES}:
         return "family"
     return None
 
 
 def guess_columns(headers: list[str]) -> dict[str, str]:
-    """{header: field} from the header spellings alone; each field taken by the first column that names it,
-    except a name in parts ("First Name" and "Last Name", "姓" and "名"), which both columns fill together
-    when no column holds the whole name."""
-    columns: dict[str, str] = {}
-    used: set[str] = set()
-    parts = []
-    for header in headers:
-        if not header:
-            continue
-        key = _guess(header)
-        if key == "name" and name_part(header):
-            parts.append(header)
-            continue
-        if key is not None and key not in used:
-            columns[header] = key
-            used.add(key)
-    if "name" not in used:
+    """{header: field} from the header spellings alone (crm.parsing.guess_columns); each field taken by the
+    first column that names it, except a name in parts ("First Name" and "Last Name", "姓" and "名"), which
+    both columns fill together when no column holds the whole name."""
+    parts = [header for header in headers if header and name_part(header)]
+    guessed = parsing.guess_columns([h for h in headers if h not in parts], _alias_index(), fallback=_owner)
+    columns = {header: key for key, header in guessed.items()}
+    if "name" not in guessed:
         for header in parts[:MAX_PARTS]:
             columns[header] = "name"
-    if "mobile" not in used:  # "联系电话" / "Phone" alone is the mobile in most exports
-        for header, key in columns.items():
-            if key == "other_phone":
-                columns[header] = "mobile"
-                break
+    if "mobile" not in guessed and "other_phone" in guessed:  # "联系电话" / "Phone" alone is the mobile in most
+        columns[guessed["other_phone"]] = "mobile"  # exports
     return columns
 
 
@@ -272,128 +239,19 @@ def _choice_index(key: str) -> dict[str, str]:
     index: dict[str, str] = {}
     for value, words in SYNONYMS.get(key, {}).items():
         for word in words:
-            index.setdefault(_norm(word), value)
+            index.setdefault(header_key(word), value)
     for language in ("en", "zh-hans"):
         with translation.override(language):
             for value, label in choices.choices:
-                index.setdefault(_norm(label), value)
+                index.setdefault(header_key(label), value)
     for value in choices.values:
-        index.setdefault(_norm(value), value)
+        index.setdefault(header_key(value), value)
     return index
 
 
-class Bad(Exception):
-    """A value that cannot be imported; the message says why."""
-
-
-_MOBILE_JUNK = re.compile(r"[\s\-()（）]")
-_CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
-_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?"
-                   r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?")
-_SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
-EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 1 is 1900-01-01, counting its 1900-02-29
 _EMAIL = EmailValidator()
 _VIN_CHARS = frozenset(VIN_VALUES)
-
-
-def parse_mobile(raw: str) -> str:
-    """E.164. Chinese mobiles in any usual spelling are checked against phonenumbers' own pattern for
-    them (what `normalize_mobile` would decide, 30 times faster); everything else goes through it."""
-    digits = _MOBILE_JUNK.sub("", raw)
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    elif len(digits) == 13 and digits.startswith("86"):
-        digits = digits[2:]
-    if len(digits) == 11 and digits.isascii() and digits.isdigit() and _CN_MOBILE.fullmatch(digits):
-        return "+86" + digits
-    try:
-        return normalize_mobile(raw)
-    except ValidationError as error:
-        raise Bad(error.messages[0]) from None
-
-
-class DateOrder(models.TextChoices):
-    """How the dates of a column are written; chosen per column on the mapping page, or detected."""
-
-    YMD = "ymd", gettext_lazy("year-month-day (2024-01-31, 2024/1/31, 20240131)")
-    MDY = "mdy", gettext_lazy("month/day/year (01/31/2024), as in the USA")
-    DMY = "dmy", gettext_lazy("day/month/year (31/01/2024), as in Europe")
-    CN = "cn", gettext_lazy("年月日 (2024年1月31日)")
-    SERIAL = "serial", gettext_lazy("Excel day numbers (45322)")
-
-
 DATE_FIELDS = ("birthday", "purchased_on")
-_SHORT_DATE = re.compile(r"(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})"
-                         r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[AaPp][Mm])?)?")
-
-
-def _year(text: str) -> int:
-    """A four-digit year, or a two-digit one in the last hundred years (91 → 1991, 05 → 2005)."""
-    year = int(text)
-    if len(text) == 2:
-        now = timezone.localdate().year
-        year += now - now % 100
-        if year > now:
-            year -= 100
-    return year
-
-
-def parse_date(raw: str, order: str = DateOrder.YMD) -> date:
-    """A date written in the column's order: year first (2024-01-31, 2024/1/31, 2024.1.31, 2024年1月31日,
-    20240131), month/day/year or day/month/year (08/23/1991, 23.08.91), or an Excel day number; each with or
-    without a time. A date with the year first is read in every order, an Excel day number in all but
-    month/day/year and day/month/year."""
-    try:
-        match = _DATE.fullmatch(raw)
-        if match:
-            return date(int(match[1]), int(match[2]), int(match[3]))
-        if order in (DateOrder.MDY, DateOrder.DMY):
-            match = _SHORT_DATE.fullmatch(raw)
-            if match:
-                first, second = int(match[1]), int(match[2])
-                month, day = (first, second) if order == DateOrder.MDY else (second, first)
-                return date(_year(match[3]), month, day)
-        else:
-            if order != DateOrder.SERIAL and len(raw) == 8 and raw.isascii() and raw.isdigit():
-                return date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-            if _SERIAL.fullmatch(raw) and 0 < float(raw) < 2_958_466:
-                return EXCEL_EPOCH + timedelta(days=int(float(raw)))
-    except (ValueError, OverflowError):
-        pass
-    example = {DateOrder.MDY: "01/31/2024", DateOrder.DMY: "31/01/2024", DateOrder.SERIAL: "45322",
-               DateOrder.CN: "2024年1月31日"}.get(order, "2024-01-31")
-    raise Bad(_("“%(value)s” is not a date (write e.g. %(example)s, or choose another date order for the "
-                "column).") % {"value": raw[:40], "example": example})
-
-
-def detect_date_order(values: Iterable[str]) -> str:
-    """The order a column's dates are written in, from its values: day/month/year when a first number is over
-    12, month/day/year when the second is (or when nothing tells: the usual order of files with the year last,
-    exported by American CRMs); Excel day numbers; 年月日; otherwise year first."""
-    short = day_first = month_first = serial = chinese = other = 0
-    for value in values:
-        match = _SHORT_DATE.fullmatch(value)
-        if match:
-            short += 1
-            day_first += int(match[1]) > 12
-            month_first += int(match[2]) > 12
-        elif _SERIAL.fullmatch(value) and not (len(value) == 8 and value.isdigit()):
-            serial += 1
-        else:
-            other += 1
-            chinese += "年" in value
-    if short and short >= serial:
-        return DateOrder.DMY if day_first > month_first else DateOrder.MDY
-    if serial and not other:
-        return DateOrder.SERIAL
-    return DateOrder.CN if chinese and chinese * 2 >= other else DateOrder.YMD
-
-
-def _unescape(raw: str) -> str:
-    """Spreadsheet exports (ours too) write '=…, '+86… with an apostrophe so Excel keeps them as text."""
-    return raw[1:] if raw.startswith("'") and raw[1:2] in ("=", "+", "-", "@") else raw
 
 
 def _text(raw: str, limit: int, label) -> str:
@@ -495,10 +353,10 @@ class RowChecker:
         return self._choice("kind", raw)
 
     def _mobile(self, raw):
-        return parse_mobile(_unescape(raw))
+        return parse_mobile(unescape_cell(raw))
 
     def _other_phone(self, raw):
-        return _text(_unescape(raw), 30, self.labels["other_phone"])
+        return _text(unescape_cell(raw), 30, self.labels["other_phone"])
 
     def _email(self, raw):
         value = raw.strip()
@@ -553,7 +411,7 @@ class RowChecker:
         return names
 
     def _marketing_consent(self, raw):
-        word = _norm(_unescape(raw))
+        word = header_key(unescape_cell(raw))
         if word in YES:
             return True
         if word in NO:
@@ -599,7 +457,7 @@ class RowChecker:
     def _choice(self, key, raw):
         value = self.choices.get((key, raw))
         if value is None:
-            value = _choice_index(key).get(_norm(raw))
+            value = _choice_index(key).get(header_key(raw))
             if value is None:
                 value = Bad(_("%(field)s “%(value)s” is not one of the choices.") % {"field": self.labels[key],
                                                                                      "value": raw[:30]})
@@ -665,7 +523,7 @@ class OwnerIndex:
             self.by_number[number.strip().lower()] = pk
             display = User(last_name=last, first_name=first, username=username).display_name
             for name in {display, username, f"{last}{first}", f"{first} {last}".strip()}:
-                key = _norm(name)
+                key = header_key(name)
                 if key:
                     self.by_name[key] = self.AMBIGUOUS if self.by_name.get(key, pk) != pk else pk
 
@@ -677,7 +535,7 @@ class OwnerIndex:
             if match:
                 pk = self.by_number.get(match[1].lower())
         if pk is None:
-            pk = self.by_name.get(_norm(text))
+            pk = self.by_name.get(header_key(text))
         if pk is self.AMBIGUOUS:
             raise Bad(_("Several staff members are called “%(value)s”: use the employee number.") % {
                 "value": text[:40]})

@@ -22,9 +22,9 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff, User
 from accounts.visibility import visibility_for
+from crm.spreadsheets import Sheet, read_sheet, safe_cell, too_many_rows
 from customers.models import ImportJob, ImportRow
 from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, join_parts
-from customers.tabular import Sheet, read_sheet, safe_cell
 
 PREVIEW_ROWS = 20  # rows shown besides the rejected ones (shown first)
 MAX_KEPT_REJECTED = 10_000  # rejected rows kept for the pages; the CSV report has every one
@@ -203,8 +203,7 @@ class Planner:
                     self.checker.detect([raw for _line, raw in raw_rows])
                     self.plan.date_orders = self.checker.header_date_orders()
                 if raw_rows[-1][0] - 1 > MAX_ROWS:
-                    raise ValidationError(_("The file has more than %(count)s rows: split it.")
-                                          % {"count": f"{MAX_ROWS:,}"})
+                    raise too_many_rows(MAX_ROWS)
                 chunk = [self.checker.parse(line, raw) for line, raw in raw_rows]
                 first_new = len(self.plan.creates)
                 self._classify(chunk)

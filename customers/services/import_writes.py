@@ -6,7 +6,7 @@
   with one `UPDATE … FROM unnest(…)` per batch, only where the file changes something.
 * Batches in their own transactions are written side by side by writer threads, one connection each,
   while the next chunk of the file is still being read (not for all or nothing: that is one transaction).
-* pghistory's row-by-row triggers stand aside (crm.history.bulk_history); the same event rows are written
+* pghistory's row-by-row triggers stand aside (crm.bulk.bulk_history); the same event rows are written
   set-based after each statement, under one pghistory context that names the importer.
 * Progress goes to the job row through a connection of its own, so the page sees it even while an
   all-or-nothing import holds everything in one transaction.
@@ -16,8 +16,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-import io
 import json
 import logging
 import queue
@@ -28,13 +26,13 @@ from collections.abc import Callable
 
 import psycopg2
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, models, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from accounts.models import User
-from crm.history import bulk_history
+from crm.bulk import NULL, bulk_history, copy_rows, copy_text, history_events, take_ids
 from customers.completeness import score_sql
 from customers.models import Customer, ImportJob, JobStatus
 from customers.services.import_checks import COMPANY_WORDS, Row
@@ -91,49 +89,8 @@ class Conflict(Exception):
     """Someone saved a customer with a mobile or VIN of the file while it was imported."""
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(value: str) -> str:
-    """A value in COPY's text format: backslash, tab and line breaks escaped (a tab inside a cell
-    would otherwise shift the row's columns)."""
-    return value.translate(_COPY_ESCAPES)
-
-
-def _copy(cursor, table: str, columns: list[str], lines: list[str]) -> None:
-    if lines:
-        with connection.wrap_database_errors:  # unique violations as django.db.IntegrityError
-            # the buffer size positionally: Django's debug cursor passes only positional arguments on
-            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(lines)),
-                               1 << 20)
-
-
-def _history_triggers() -> list[tuple]:
-    """(model, trigger) for pghistory's triggers on customers and vehicles."""
-    import pgtrigger
-
-    from customers.models import Vehicle
-
-    return [(model, trigger) for model, trigger in pgtrigger.registered()
-            if model in (Customer, Vehicle) and type(trigger).__module__.startswith("pghistory")]
-
-
-@functools.cache
-def _event_sql(model, label: str) -> str:
-    """INSERT … SELECT writing, for many rows at once, the event rows pghistory's `label` trigger of `model`
-    writes one by one: the tracked columns, NOW(), the label, the row's id and the pghistory context.
-    Append the WHERE that picks the rows."""
-    event = next(trigger.event_model for tracked, trigger in _history_triggers()
-                 if tracked is model and trigger.label == label)
-    tracked = {f.name for f in model._meta.fields}
-    columns = [f.column for f in event._meta.fields if f.concrete and f.name in tracked
-               and not isinstance(f, models.AutoField)]
-    listed = ", ".join(f'"{c}"' for c in columns)
-    return (f'INSERT INTO "{event._meta.db_table}" ({listed}, pgh_created_at, pgh_label, pgh_obj_id, pgh_context_id) '
-            f'SELECT {listed}, NOW(), \'{label}\', id, %s::uuid FROM "{model._meta.db_table}" ')
-
-
 NEW_CUSTOMERS = "import_new_customer"  # a temporary table, one per connection
+PLANNER_SETTINGS = {"enable_hashjoin": "off", "enable_mergejoin": "off", "jit": "off"}
 
 
 class Importer:
@@ -294,20 +251,15 @@ class Importer:
 
     def _history(self, cursor) -> None:
         """Settings for the rest of this transaction: pghistory's context, and its row-by-row triggers on
-        customers and vehicles standing aside (crm.history.bulk_history); the import writes the same event
-        rows set-based after each statement (_event_sql), under one pghistory context that names the
+        customers and vehicles standing aside (crm.bulk.bulk_history); the import writes the same event
+        rows set-based after each statement (crm.bulk.history_events), under one pghistory context that names the
         importer, so the change history shows who imported what."""
-        bulk_history(cursor)
-        cursor.execute("SELECT set_config('pghistory.context_id', %s, true), "
-                       "set_config('pghistory.context_metadata', %s, true), "
-                       # a batch's statements go row by row through primary keys: a hash join would read a
-                       # whole table for every batch, and compiling them (JIT) costs more than it saves
-                       "set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), "
-                       "set_config('jit', 'off', true)",
-                       [self.context_id, self.context_metadata])
+        # a batch's statements go row by row through primary keys: a hash join would read a whole table for
+        # every batch, and compiling them (JIT) costs more than it saves
+        bulk_history(cursor, context=(self.context_id, self.context_metadata), settings=PLANNER_SETTINGS)
 
     def _events(self, cursor, model, label: str, where: str, params: list) -> None:
-        cursor.execute(_event_sql(model, label) + where, [self.context_id, *params])
+        history_events(cursor, model, label, self.context_id, where, params)
 
     def _ensure_tags(self, cursor, names: set[str]) -> None:
         if not names:
@@ -331,10 +283,8 @@ class Importer:
     NOTE_COLUMNS = ["tenant_id", "created_at", "updated_at", "customer_id", "author_id", "body"]
 
     def _write_creates(self, cursor, groups: list[NewCustomer]) -> None:  # noqa: C901 - runs 100,000 times
-        cursor.execute("SELECT nextval(pg_get_serial_sequence('customers_customer', 'id')) "
-                       "FROM generate_series(1, %s)", [len(groups)])
-        ids = [pk for (pk,) in cursor.fetchall()]
-        tenant, stamp, null = str(self.tenant_id), self.stamp, r"\N"
+        ids = take_ids(cursor, Customer, len(groups))
+        tenant, stamp, null = str(self.tenant_id), self.stamp, NULL
         job = self.job
         if job.department_id:
             default_owner, default_team = null, str(job.department_id)
@@ -342,7 +292,7 @@ class Importer:
             default_owner, default_team = str(job.created_by_id), null
         self._history(cursor)
         tag_ids = self.tag_ids
-        esc = _copy_text
+        esc = copy_text
         customers, vehicles, links, notes = [], [], [], []
         author = str(job.created_by_id) if job.created_by_id else null
         for pk, group in zip(ids, groups, strict=True):
@@ -375,17 +325,17 @@ class Importer:
                 links.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{tag_ids[tag]}\n")
             for note in group.notes:
                 notes.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{author}\t{esc(note)}\n")
-        _copy(cursor, "customers_vehicle", self.VEHICLE_COLUMNS, vehicles)  # first: the score looks at them
+        copy_rows(cursor, "customers_vehicle", self.VEHICLE_COLUMNS, vehicles)  # first: the score looks at them
         # through a temporary table, to write each customer's completeness score with the row
         cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer) "
                        "ON COMMIT DELETE ROWS")
         cursor.execute(f"TRUNCATE {NEW_CUSTOMERS}")
-        _copy(cursor, NEW_CUSTOMERS, self.CUSTOMER_COLUMNS, customers)
+        copy_rows(cursor, NEW_CUSTOMERS, self.CUSTOMER_COLUMNS, customers)
         listed = ", ".join(self.CUSTOMER_COLUMNS)
         cursor.execute(f"INSERT INTO customers_customer ({listed}, completeness) "
                        f"SELECT {listed}, {self.score_sql} FROM {NEW_CUSTOMERS} c")
-        _copy(cursor, "customers_customertag", self.TAG_COLUMNS, links)
-        _copy(cursor, "customers_customernote", self.NOTE_COLUMNS, notes)
+        copy_rows(cursor, "customers_customertag", self.TAG_COLUMNS, links)
+        copy_rows(cursor, "customers_customernote", self.NOTE_COLUMNS, notes)
         from customers.models import Vehicle
 
         self._events(cursor, Customer, "insert", "WHERE tenant_id = %s AND id = ANY(%s)", [self.tenant_id, ids])

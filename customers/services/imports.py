@@ -1,7 +1,7 @@
 """Import of customers (with their vehicles) from CSV or XLSX, including files exported by other CRMs.
 
 upload (a draft ImportJob with the stored file; only its header row and first row are read, and no more than
-customers.tabular.SCAN_CELLS cells looking for that row) → column mapping
+crm.spreadsheets.SCAN_CELLS cells looking for that row) → column mapping
 (guessed from the headers in English and Chinese, or from a saved ImportMapping with the same headers; several
 columns may fill a name, an address or a note; each date column has its order, detected or chosen) → preview
 (the worker checks every row of the file once per change of the mapping, `import_check`, and keeps what the
@@ -9,7 +9,7 @@ page shows: counts, reasons, the first 10,000 rejected rows and the first others
 `import_run`) → every rejected row and why as CSV (the first 10,000 on the page).
 
 The pages never read the file: a 300 KB workbook can unpack to a great many cells, and reading it belongs to
-the worker, within the limits of customers.tabular.
+the worker, within the limits of crm.spreadsheets.
 
 The work is split: customers.services.import_checks reads and checks cells, import_plan decides each row's
 outcome (the preview and the report), import_writes writes in bulk (see its notes on speed, and
@@ -34,6 +34,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, Staff
+from crm.parsing import Bad, DateOrder, parse_date, parse_mobile
+from crm.spreadsheets import read_first_row, upload_content
 from customers.models import ImportJob, ImportMapping, JobStatus
 from customers.services.import_checks import (
     COMBINED,
@@ -41,12 +43,8 @@ from customers.services.import_checks import (
     FIELD_BY_KEY,
     FIELDS,
     MAX_PARTS,
-    Bad,
-    DateOrder,
     default_order,
     guess_columns,
-    parse_date,
-    parse_mobile,
     saved_mapping_for,
 )
 from customers.services.import_plan import (
@@ -62,7 +60,6 @@ from customers.services.import_plan import (
     shown_value,
 )
 from customers.services.import_writes import Conflict, Importer, Progress
-from customers.tabular import MAX_UPLOAD_BYTES, read_first_row
 
 __all__ = [
     "FIELDS", "FIELD_BY_KEY", "MAX_KEPT_REJECTED", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder",
@@ -84,14 +81,11 @@ CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 @transaction.atomic
 def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
     """A draft import of the uploaded CSV/XLSX, its columns mapped as well as the headers allow. Only the header
-    row and the first row are read here, within tabular.SCAN_CELLS cells (what cannot be read at all is refused
+    row and the first row are read here, within spreadsheets.SCAN_CELLS cells (what cannot be read at all is refused
     at once); the worker reads and checks every row (import_check)."""
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError({"file": _("The file is larger than %(size)s MB.") % {
-            "size": MAX_UPLOAD_BYTES // 1024 // 1024}})
-    data = upload.read()
     name = (upload.name or "upload.csv")[-200:]
     try:
+        data = upload_content(upload)
         headers, first, whole = read_first_row(data, name)
     except ValidationError as error:
         raise ValidationError({"file": error.messages}) from None
@@ -277,7 +271,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
             if user is None:
                 raise ValidationError(_("The person who uploaded this file can no longer import it."))
             plan = plan_import(job, user=user)
-            if not plan.total:  # the upload looks for the first row only so far (tabular.SCAN_CELLS)
+            if not plan.total:  # the upload looks for the first row only so far (spreadsheets.SCAN_CELLS)
                 raise ValidationError(_("The file has no rows below its header row."))
             rows = plan.shown_rows
             summary = {"revision": revision, "total": plan.total, "counts": dict(plan.counts),

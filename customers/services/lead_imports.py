@@ -4,9 +4,8 @@ round-robin in a team or left in its queue. The lead lifecycle is customers.serv
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -15,7 +14,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Department, Staff
-from crm.forms import check_date_range
+from crm import parsing
+from crm.bulk import insert_rows
+from crm.parsing import Bad, header_key, parse_mobile, parse_time
 from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent
 from customers.services.leads import (
     LIST_SEPARATOR,
@@ -25,7 +26,6 @@ from customers.services.leads import (
     check_same_tenant,
     round_robin_turns,
 )
-from customers.validators import normalize_mobile
 
 IMPORT_FIELDS = {
     "name": gettext_lazy("Name"),
@@ -53,54 +53,15 @@ HEADER_GUESSES = {
 }
 
 
-def _header_key(header: str) -> str:
-    return re.sub(r"[\s_\-:：()（）/#.]+", "", header).lower()
+_SPELLINGS = {header_key(spelling): name for name, spellings in HEADER_GUESSES.items() for spelling in spellings}
+_PARTS = [(header_key(spelling), name) for name, spellings in HEADER_GUESSES.items() for spelling in spellings
+          if len(spelling) > 2]
 
 
 def guess_columns(headers: list[str]) -> dict[str, str]:
-    """{field: header} guessed from the file's headers: exact spellings first, then headers that
-    contain a spelling (e.g. “客户手机号”)."""
-    keys = {header: _header_key(header) for header in headers if header}
-    guessed: dict[str, str] = {}
-    taken: set[str] = set()
-    for exact in (True, False):
-        for name, spellings in HEADER_GUESSES.items():
-            if name in guessed:
-                continue
-            for spelling in spellings:
-                match = next((h for h, key in keys.items() if h not in taken and (
-                    key == spelling if exact else (len(spelling) > 2 and spelling in key))), None)
-                if match:
-                    guessed[name] = match
-                    taken.add(match)
-                    break
-    return guessed
-
-
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d",
-                "%Y年%m月%d日 %H:%M", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日")
-
-
-def parse_time(text: str) -> datetime:
-    """A platform's time stamp in the current (tenant's) time zone."""
-    text = text.strip()
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        value = None
-        for fmt in TIME_FORMATS:
-            try:
-                value = datetime.strptime(text, fmt)
-                break
-            except ValueError:
-                continue
-    if value is None:
-        raise ValidationError(_("“%(value)s” is not a date and time, e.g. 2024-05-01 14:30.") % {"value": text[:40]})
-    check_date_range(value)  # a year 9999 would overflow the time-zone step below
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
-    return value
+    """{field: header} guessed from the file's headers (crm.parsing.guess_columns): exact spellings first, then
+    headers that contain a spelling (e.g. “客户手机号”)."""
+    return parsing.guess_columns(headers, _SPELLINGS, parts=_PARTS)
 
 
 @dataclass
@@ -178,9 +139,9 @@ def lead_import_plan(*, tenant, headers: list[str], rows, columns: dict[str, str
             row.errors.append(_("The mobile number is missing."))
         else:
             try:
-                lead.mobile = normalize_mobile(mobile)
-            except ValidationError as error:
-                row.errors.append(f"{mobile[:30]}: {error.messages[0]}")
+                lead.mobile = parse_mobile(mobile)
+            except Bad as error:
+                row.errors.append(f"{mobile[:30]}: {error}")
         if values.get("created", "").strip():
             try:
                 lead.created_at = parse_time(values["created"])
@@ -230,23 +191,6 @@ class ImportResult:
 
 
 IMPORT_LOCK = 0x1EAD  # pg_advisory_xact_lock(IMPORT_LOCK, tenant id): one lead import per tenant at a time
-
-
-def insert_rows(model, objects: list, returning: tuple[str, ...] = ("id",)) -> list[tuple]:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING: the values are written as they are on the objects
-    (created_at included, which bulk_create would overwrite), rows that hit a unique constraint are
-    skipped, and only the inserted rows come back."""
-    from psycopg2.extras import execute_values
-
-    if not objects:
-        return []
-    quote = connection.ops.quote_name
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES %s "
-           f"ON CONFLICT DO NOTHING RETURNING {', '.join(quote(model._meta.get_field(n).column) for n in returning)}")
-    values = [tuple(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields) for obj in objects]
-    with connection.cursor() as cursor:
-        return execute_values(cursor.cursor, sql, values, page_size=1000, fetch=True)
 
 
 @transaction.atomic

@@ -16,9 +16,9 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Department, RoleKind, Staff
 from accounts.selectors import home_department_id
+from crm.parsing import normalize_mobile
 from customers.models import Customer, Lead, LeadEvent, RoundRobin
 from customers.services.customers import DuplicateMobile, customer_create, purchase_record, vehicle_add
-from customers.validators import normalize_mobile
 
 Status = Lead.Status
 OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.APPOINTMENT, Status.VISITED)  # in pipeline order

@@ -4,16 +4,15 @@ Celery job with progress.
 The job writes exactly what its requester sees in the list: the same filters, search and order, their
 role's rows, masked as they see them (a data analyst gets 138****5678, masked ID numbers, addresses and
 e-mails, birthdays as the year). Rows are read in keyset chunks, never with OFFSET and never all at once,
-and written to a temporary file that goes to the storage when complete. A cell a spreadsheet would run
-as a formula is written as text (CSV: a leading apostrophe; XLSX: a text cell)."""
+and written to a temporary file that goes to the storage when complete, by crm.spreadsheets' renderer: a cell
+a spreadsheet would run as a formula is written as text (CSV: a leading apostrophe; XLSX: a text cell)."""
 
 from __future__ import annotations
 
-import csv
 import logging
 import tempfile
 from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -24,18 +23,15 @@ from django.http import QueryDict
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 
 from accounts.models import Department, Staff
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
+from crm import spreadsheets
 from crm.paging import keyset_after
+from crm.spreadsheets import ListExport, Table
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
-from customers.tabular import risky, safe_cell
 from customers.validators import display_mobile, mask_mobile, mask_text
 
 logger = logging.getLogger(__name__)
@@ -44,7 +40,7 @@ CHUNK = 2000  # rows read per query, and between two progress updates
 MAX_ACTIVE = 3  # exports one person may have queued or running at once
 STALE_AFTER = timedelta(minutes=10)  # a running job without progress for this long was lost with its worker
 KEEP_DAYS = 7  # an export file is deleted this long after it was written (the job row stays)
-XLSX_SHEET_ROWS = 1_048_575  # data rows per worksheet (Excel's limit, less the header)
+XLSX_SHEET_ROWS = spreadsheets.XLSX_SHEET_ROWS  # data rows per worksheet (Excel's limit, less the header)
 MAX_PARAMS = 2000
 
 COLUMNS = [
@@ -55,10 +51,8 @@ COLUMNS = [
     gettext_lazy("Vehicles (model, plate, VIN)"), pgettext_lazy("date", "Created"),
 ]
 WIDTHS = [16, 8, 15, 22, 8, 12, 30, 20, 14, 14, 12, 12, 12, 16, 12, 14, 40, 18]
-CONTENT_TYPES = {
-    ExportJob.Format.CSV: "text/csv; charset=utf-8",
-    ExportJob.Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+CONTENT_TYPES = {ExportJob.Format.CSV: spreadsheets.CONTENT_TYPES[spreadsheets.CSV],
+                 ExportJob.Format.XLSX: spreadsheets.CONTENT_TYPES[spreadsheets.XLSX]}
 
 
 # --- requesting -----------------------------------------------------------------------------------
@@ -155,21 +149,32 @@ def _chunks(queryset, order):
 def _write(job: ExportJob, user) -> int:
     _filterset, queryset, order = export_queryset(user, QueryDict(job.params))
     _progress(job, total_rows=queryset.count())
-    lines = Lines(job.tenant_id, visibility_for(user).is_masked)
-    writer_class = CsvWriter if job.format == ExportJob.Format.CSV else XlsxWriter
-    written = 0
+    export = CustomerExport(job, Lines(job.tenant_id, visibility_for(user).is_masked), queryset, order)
     with tempfile.TemporaryDirectory(prefix="crm-export-") as folder:
         path = Path(folder) / f"customers.{job.format}"
-        with writer_class(path) as writer:
-            writer.header([str(label) for label in COLUMNS])
-            for rows in _chunks(queryset, order):
-                for line in lines.of(rows):
-                    writer.row(line)
-                written += len(rows)
-                _progress(job, processed_rows=written)
+        export.render(job.format, path)
         with path.open("rb") as handle:
             job.file.save(f"customers.{job.format}", File(handle), save=False)
-    return written
+    return export.written
+
+
+class CustomerExport(ListExport):
+    """The customer list as one table (crm.spreadsheets renders it as CSV or XLSX), read chunk by chunk; the
+    job's progress moves after each chunk."""
+
+    def __init__(self, job: ExportJob, lines: Lines, queryset, order):
+        self.job, self.lines, self.queryset, self.order = job, lines, queryset, order
+        self.written = 0
+
+    def tables(self):
+        yield Table(title=_("Customers"), header=[str(label) for label in COLUMNS], rows=self.rows(),
+                    widths=WIDTHS, freeze_header=True, max_rows=XLSX_SHEET_ROWS)
+
+    def rows(self):
+        for rows in _chunks(self.queryset, self.order):
+            yield from self.lines.of(rows)
+            self.written += len(rows)
+            _progress(self.job, processed_rows=self.written)
 
 
 class Lines:
@@ -226,96 +231,6 @@ class Lines:
             owner, self.teams.get(row["department_id"], ""), ", ".join(tags), row["last_visit_on"], consent,
             "; ".join(vehicles), timezone.localtime(row["created_at"]).replace(tzinfo=None, microsecond=0),
         ]
-
-
-class CsvWriter:
-    """UTF-8 with a byte-order mark and CRLF lines: Excel opens it with the Chinese intact."""
-
-    def __init__(self, path: Path):
-        self.handle = path.open("w", encoding="utf-8-sig", newline="")
-        self.writer = csv.writer(self.handle)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.handle.close()
-
-    def header(self, labels: list[str]) -> None:
-        self.writer.writerow(labels)
-
-    def row(self, values: list) -> None:
-        self.writer.writerow([self.cell(value) for value in values])
-
-    @staticmethod
-    def cell(value) -> str:
-        if value is None:
-            return ""
-        if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M")
-        if isinstance(value, date):
-            return value.isoformat()
-        text = str(value)
-        return safe_cell(text)
-
-
-class XlsxWriter:
-    """openpyxl in write-only mode (rows stream to disk); a new worksheet every XLSX_SHEET_ROWS rows."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self.book = Workbook(write_only=True)
-        self.sheet = None
-        self.labels: list[str] = []
-        self.rows_in_sheet = 0
-        self.sheets = 0
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, *exc):
-        if exc_type is None:
-            if self.sheet is None:
-                self._new_sheet()
-            self.book.save(self.path)
-        else:
-            self.book.close()
-
-    def _new_sheet(self) -> None:
-        self.sheets += 1
-        title = _("Customers") if self.sheets == 1 else f"{_('Customers')} {self.sheets}"
-        self.sheet = self.book.create_sheet(title=title[:31])
-        for index, width in enumerate(WIDTHS):
-            self.sheet.column_dimensions[chr(ord("A") + index)].width = width
-        self.sheet.freeze_panes = "A2"
-        bold = Font(bold=True)
-        cells = []
-        for label in self.labels:
-            cell = WriteOnlyCell(self.sheet, value=label)
-            cell.font = bold
-            cells.append(cell)
-        self.sheet.append(cells)
-        self.rows_in_sheet = 0
-
-    def header(self, labels: list[str]) -> None:
-        self.labels = labels
-
-    def row(self, values: list) -> None:
-        if self.sheet is None or self.rows_in_sheet >= XLSX_SHEET_ROWS:
-            self._new_sheet()
-        self.sheet.append([self.cell(value) for value in values])
-        self.rows_in_sheet += 1
-
-    def cell(self, value):
-        if not isinstance(value, str):
-            return value
-        text = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if not risky(text):
-            return text
-        cell = WriteOnlyCell(self.sheet, value=text)
-        cell.data_type = "s"  # openpyxl would store "=…" as a formula
-        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
-        return cell
 
 
 def download_name(job: ExportJob) -> str:

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
 from crm.forms import apply_errors
+from crm.spreadsheets import read_sheet
 from customers.filters import platforms_in_use
 from customers.forms.leads import (
     LeadAssignForm,
@@ -27,7 +28,6 @@ from customers.selectors.customers import openable_customer
 from customers.services import lead_imports
 from customers.services import leads as services
 from customers.services.customers import DuplicateVin
-from customers.tabular import read_sheet
 from customers.validators import normalized_or_blank
 
 PREVIEW_ROWS = 100

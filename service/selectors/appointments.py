@@ -19,10 +19,10 @@ from accounts.models import PositionAssignment, Staff
 from accounts.selectors import active_staff
 from accounts.visibility import WorkSource, register_work, visibility_for, visible
 from crm.forms import MAX_ID, parse_date_param, parse_id
+from crm.parsing import normalize_mobile
 from customers import timeline
 from customers.models import Customer
 from customers.selectors.customers import customer_reach, openable_customer, vehicles_of
-from customers.validators import normalize_mobile
 from service.filters import AppointmentFilter
 from service.models import Appointment, FollowUp
 from service.rules import service_settings

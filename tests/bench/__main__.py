@@ -10,7 +10,8 @@ project, and a bare Django project on the same database (tests/bench/floor.py) â
 - the customer list (first page, search by a mobile's last four digits, by name) first at each of
   --list-sizes (100,000 customers: a typical dealer), then at --customers after the demo is topped up,
   each next to the floor at that size and against its target (tests/bench/list_bench.py);
-- the customer import of a 100,000-row CSV next to a raw COPY of the same file (tests/bench/import_bench.py);
+- the customer import of a 100,000-row CSV next to its floor, a COPY of the same rows into the same tables with
+  their indexes and constraints through crm/bulk.py (tests/bench/import_bench.py);
 - follow-up generation next to a bare INSERT â€¦ SELECT, and the call workspace with 200,000 open follow-ups
   and 50 specialists calling (tests/bench/followup_bench.py);
 - the survey results page over a year of 500,000 responses, with the other pages under load and cold

@@ -11,9 +11,10 @@ from django_scopes import scope
 from accounts.models import Department, PositionAssignment, Staff
 from crm.demo import customers as demo_data
 from crm.demo.customers import seed_customers
+from crm.parsing import normalize_mobile
 from customers.models import Customer, CustomerTag, MileageReading, Purchase, ServiceVisit, Tag, Vehicle
 from customers.services import customers as services
-from customers.validators import normalize_mobile, normalize_vin, vin_check_digit
+from customers.validators import normalize_vin, vin_check_digit
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 from django_scopes import scope
 
 from accounts.models import Staff
+from crm.parsing import normalize_mobile
 from customers.models import Customer, MileageReading, Vehicle
 from customers.selectors.customers import search
 from customers.services import customers as services
-from customers.validators import mask_mobile, normalize_mobile, normalize_vin, vin_check_digit
+from customers.validators import mask_mobile, normalize_vin, vin_check_digit
 
 pytestmark = pytest.mark.django_db
 

@@ -19,11 +19,12 @@ from django_scopes import scope
 from openpyxl import Workbook
 
 from accounts.models import Department, Staff
+from crm.parsing import normalize_mobile
 from customers.models import Customer, CustomerTag, ImportJob, ImportMapping, JobStatus, Vehicle
 from customers.selectors.customers import search
 from customers.services import import_writes, imports
 from customers.tasks import import_customers
-from customers.validators import normalize_mobile, vin_check_digit
+from customers.validators import vin_check_digit
 
 BOM = b"\xef\xbb\xbf"
 
@@ -866,7 +867,7 @@ def test_a_cell_of_30_mb_is_refused_with_its_row_and_column(demo, client_as):
 
 
 def test_a_sparse_workbook_is_read_only_as_far_as_its_named_columns(demo, client_as, monkeypatch):
-    from customers import tabular
+    from crm import spreadsheets as tabular
 
     book = Workbook()
     sheet = book.active
@@ -935,7 +936,7 @@ def padded_xlsx(blank_rows: int, *, strays: int = 1, tail: list | None = None, l
 
 
 def test_the_upload_reads_only_the_first_rows_and_the_worker_the_rest(demo, client_as, monkeypatch):
-    from customers import tabular
+    from crm import spreadsheets as tabular
 
     monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
     data = padded_xlsx(3_000, tail=["柳大"], long_cell=40_000)
@@ -951,7 +952,7 @@ def test_the_upload_reads_only_the_first_rows_and_the_worker_the_rest(demo, clie
 
 
 def test_cells_past_the_named_columns_count_against_the_cell_limit(demo, client_as, monkeypatch):
-    from customers import tabular
+    from crm import spreadsheets as tabular
 
     data = padded_xlsx(200, strays=20, tail=["柳二", "13855550071"])
     monkeypatch.setattr(tabular, "MAX_CELLS", 3_000)  # 202 rows × 2 named columns, but 4,000 stray cells parsed
@@ -995,7 +996,7 @@ def shared_strings_xlsx(texts: list[str]) -> bytes:
 
 
 def test_a_workbook_with_a_huge_table_of_texts_is_refused_at_the_upload(demo, client_as, monkeypatch):
-    from customers import tabular
+    from crm import spreadsheets as tabular
 
     client = client_as("demo.director")
     response = client.post("/customers/imports/", {"file": SimpleUploadedFile("few.xlsx", shared_strings_xlsx([]))})
@@ -1126,7 +1127,7 @@ def test_only_the_first_rejected_rows_are_kept_for_the_pages_and_the_csv_has_the
 
 def test_a_file_whose_rows_are_all_empty_past_the_uploads_look_is_refused_by_the_check(demo, client_as,
                                                                                         monkeypatch):
-    from customers import tabular
+    from crm import spreadsheets as tabular
 
     monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
     job = upload(demo, padded_xlsx(3_000), name="blank.xlsx", configure=False)

@@ -680,7 +680,7 @@ def test_seed_leads_spreads_over_statuses_channels_and_platforms_once(demo):
 
 
 def test_an_imported_lead_time_outside_1900_to_2100_is_refused_not_overflowed(demo):
-    from customers.services.lead_imports import parse_time
+    from crm.parsing import parse_time
 
     with scope(tenant=demo):
         for text in ("9999-12-31 23:59", "0001-01-01 00:00"):

@@ -39,12 +39,13 @@ RAW_SQL = {
     "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
+    "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
     "customers/forms/quality.py": 1,  # completeness SQL fragment for the worklist filter
     "customers/selectors/duplicates.py": 2,  # duplicate pairs of one tenant
     "customers/selectors/quality.py": 2,  # completeness of one customer / the worklist
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
     "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
-    "customers/services/lead_imports.py": 2,  # lead import: INSERT … ON CONFLICT, advisory lock
+    "customers/services/lead_imports.py": 1,  # lead import: advisory lock (its INSERT … ON CONFLICT: crm/bulk.py)
     "customers/services/quality.py": 3,  # set-based completeness of one tenant
     "analytics/services/followup_rollups.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)

@@ -1,5 +1,8 @@
-"""Reading uploaded spreadsheets: CSV (UTF-8 with or without BOM, or GB18030 as Excel in China saves
-it) and XLSX, as a header row and rows of strings. Used by the customer, lead and manufacturer imports.
+"""Spreadsheets in and out. Reading uploaded ones: CSV (UTF-8 with or without BOM, or GB18030 as Excel in
+China saves it) and XLSX, as a header row and rows of strings, for the customer, lead and manufacturer imports
+(crm.parsing reads their cells). Writing exports: a ListExport declares its tables and yields their rows, and
+one renderer writes them as CSV (UTF-8 with BOM, so that Excel opens the Chinese intact) or XLSX, with text a
+spreadsheet would run as a formula (=, +, -, @…) written as text.
 
 Everything read is held to limits that keep a small file from taking the server: columns (named by the header
 row; empty columns past the last header are not kept), cells (rows read × columns, empty rows of a sparse
@@ -14,15 +17,18 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_SIGNS = ("=", "+", "-", "@")
+FORMULA_START = (*FORMULA_SIGNS, "\t", "\r")
 
 
 def risky(value: str) -> bool:
@@ -33,6 +39,12 @@ def risky(value: str) -> bool:
 def safe_cell(value: str) -> str:
     """Text a spreadsheet would run as a formula, written as text."""
     return "'" + value if risky(value) else value
+
+
+def unescape_cell(value: str) -> str:
+    """A cell read back as it was before the guard: spreadsheet exports (ours too) write '=…, '+86… with an
+    apostrophe so Excel keeps them as text."""
+    return value[1:] if value.startswith("'") and value[1:2] in FORMULA_SIGNS else value
 
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
@@ -272,10 +284,33 @@ def _read_xlsx(data: bytes, budget: int | None = None) -> Sheet:
     return Sheet(headers, _guarded(rows, width, _cell, budget=budget))
 
 
+def _too_large() -> ValidationError:
+    return ValidationError(_("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
+
+
+def too_many_rows(limit: int) -> ValidationError:
+    """The refusal of a file with more than `limit` rows below its header (each import has its limit)."""
+    return ValidationError(_("The file has more than %(count)s rows: split it.") % {"count": f"{limit:,}"})
+
+
+def check_upload(upload, *, allow_empty: bool = False) -> None:
+    """Refuse an uploaded file larger than MAX_UPLOAD_BYTES (or empty) before it is read (a form's clean_file)."""
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise _too_large()
+    if upload.size == 0 and not allow_empty:
+        raise ValidationError(_("The file is empty."))
+
+
+def upload_content(upload) -> bytes:
+    """An uploaded file's bytes, refused past MAX_UPLOAD_BYTES before it is read (read_sheet reads them)."""
+    check_upload(upload, allow_empty=True)
+    return upload.read()
+
+
 def read_sheet(data: bytes, filename: str, *, budget: int | None = None) -> Sheet:
     """The first sheet of an uploaded file; ValidationError with a readable message otherwise."""
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ValidationError(_("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_BYTES // 1024 // 1024})
+        raise _too_large()
     name = filename.lower()
     if name.endswith(".xlsx") or zipfile.is_zipfile(io.BytesIO(data)):
         return _read_xlsx(data, budget)
@@ -293,3 +328,171 @@ def read_first_row(data: bytes, filename: str) -> tuple[list[str], list[str] | N
         return sheet.headers, next(sheet.rows, None), True
     except _ScanOver:
         return sheet.headers, None, False
+
+
+# --- writing: an export is rows per sheet, one renderer for CSV and XLSX ------------------------------------
+
+CSV = "csv"
+XLSX = "xlsx"
+CONTENT_TYPES = {
+    CSV: "text/csv; charset=utf-8",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+XLSX_SHEET_ROWS = 1_048_575  # data rows per worksheet (Excel's limit, less the header)
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A number with the format Excel shows it in ("0.0%", "0.0"); a CSV gets the number."""
+
+    value: object
+    number_format: str
+
+
+@dataclass
+class Table:
+    """One sheet of an export: a few lines above the header (the company, the period), the header row (bold
+    in a workbook), then the rows, each a list of values: text, numbers, dates, date-times, Formatted or
+    None. A workbook continues a table longer than `max_rows` on a new sheet, "<title> 2", with the header
+    again."""
+
+    title: str
+    header: Sequence[str]
+    rows: Iterable[Sequence]
+    above: Sequence[Sequence] = ()
+    widths: Sequence[int] = ()  # of the columns from A on
+    freeze_header: bool = False
+    max_rows: int = XLSX_SHEET_ROWS
+
+
+class ListExport:
+    """An export as pretix's ListExporter has it: it declares its sheets and yields each one's rows
+    (`tables`); render() writes them as an XLSX workbook (a sheet per table) or a CSV file (the first table).
+    Text a spreadsheet would run as a formula is written as text either way (risky)."""
+
+    def tables(self) -> Iterator[Table]:
+        raise NotImplementedError
+
+    def render(self, format: str, target) -> None:
+        """Write the export to `target` (a path or a binary file)."""
+        if format == XLSX:
+            write_xlsx(self.tables(), target)
+        elif format == CSV:
+            write_csv(next(iter(self.tables())), target)
+        else:
+            raise ValueError(format)
+
+    def content(self, format: str) -> bytes:
+        buffer = io.BytesIO()
+        self.render(format, buffer)
+        return buffer.getvalue()
+
+
+def sheet_title(text: str) -> str:
+    """A sheet title Excel accepts (a translation may hold one of its forbidden characters)."""
+    return re.sub(r"[\\/*?:\[\]]", "·", str(text))[:31]
+
+
+def csv_value(value) -> str:
+    """A value as a CSV cell: dates as ISO, date-times to the minute, risky text with a leading apostrophe."""
+    if isinstance(value, Formatted):
+        value = value.value
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.isoformat()
+    return safe_cell(str(value))
+
+
+def write_csv(table: Table, target) -> None:
+    """UTF-8 with a byte-order mark and CRLF lines: Excel opens it with the Chinese intact."""
+    opened = isinstance(target, (str, Path))
+    handle = open(target, "wb") if opened else target  # noqa: SIM115 - closed below
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    try:
+        writer = csv.writer(text)
+        for line in table.above:
+            writer.writerow([csv_value(value) for value in line])
+        writer.writerow([str(label) for label in table.header])
+        for row in table.rows:
+            writer.writerow([csv_value(value) for value in row])
+    finally:
+        text.flush()
+        text.detach()
+        if opened:
+            handle.close()
+
+
+class _Workbook:
+    """openpyxl in write-only mode: rows stream to disk."""
+
+    def __init__(self):
+        from openpyxl import Workbook
+
+        self.book = Workbook(write_only=True)
+        self.sheet = None
+
+    def cell(self, value):
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        if isinstance(value, Formatted):
+            if value.value is None:
+                return None
+            cell = WriteOnlyCell(self.sheet, value=value.value)
+            cell.number_format = value.number_format
+            return cell
+        if not isinstance(value, str):
+            return value
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if not risky(text):
+            return text
+        cell = WriteOnlyCell(self.sheet, value=text)
+        cell.data_type = "s"  # openpyxl would store "=…" as a formula
+        cell.quotePrefix = True  # and Excel keeps it text when the cell is edited
+        return cell
+
+    def new_sheet(self, table: Table, title: str) -> None:
+        from openpyxl.cell import WriteOnlyCell
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+
+        self.sheet = self.book.create_sheet(title=sheet_title(title))
+        for index, width in enumerate(table.widths):
+            self.sheet.column_dimensions[get_column_letter(index + 1)].width = width
+        if table.freeze_header:
+            self.sheet.freeze_panes = f"A{len(table.above) + 2}"
+        for line in table.above:
+            self.sheet.append([self.cell(value) for value in line])
+        bold = Font(bold=True)
+        header = []
+        for label in table.header:
+            cell = WriteOnlyCell(self.sheet, value=str(label))
+            cell.font = bold
+            header.append(cell)
+        self.sheet.append(header)
+
+    def table(self, table: Table) -> None:
+        self.new_sheet(table, table.title)
+        written, sheets = 0, 1
+        for row in table.rows:
+            if written >= table.max_rows:
+                sheets += 1
+                self.new_sheet(table, f"{table.title} {sheets}")
+                written = 0
+            self.sheet.append([self.cell(value) for value in row])
+            written += 1
+
+
+def write_xlsx(tables: Iterable[Table], target) -> None:
+    """A workbook with a sheet per table (more for a table past its max_rows)."""
+    workbook = _Workbook()
+    try:
+        for table in tables:
+            workbook.table(table)
+    except BaseException:
+        workbook.book.close()
+        raise
+    workbook.book.save(target)
