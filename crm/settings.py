@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",  # index expressions with operator classes (OpClass)
+    "django.forms",  # the widgets' templates, for the form renderer below
     "django_htmx",
     "django_filters",
     "template_partials",
@@ -100,6 +101,7 @@ TEMPLATES = [
         },
     },
 ]
+FORM_RENDERER = "crm.forms.FormRenderer"  # {{ field.as_field_group }}: templates/partials/_field.html
 
 # --- accounts and security --------------------------------------------------------------------
 
