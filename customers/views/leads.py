@@ -50,7 +50,7 @@ def _platforms():
 @staff_view(perm="customers.view_lead")
 def lead_list(request):
     result = selectors.lead_list(request.user, request.GET, request=request)
-    template = "customers/leads/partials/_results.html" if request.htmx else "customers/leads/list.html"
+    template = "customers/leads/list.html#results" if request.htmx else "customers/leads/list.html"
     return render(request, template, {
         "result": result, "sorts": selectors.SORTS, "stale_tabs": selectors.STALE_TABS,
         "can_add": request.user.has_perm("customers.add_lead"),
