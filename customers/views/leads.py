@@ -112,7 +112,7 @@ def referrer_search(request):
     q = request.GET.get("referrer_q", "")
     context = {"referrer_q": q, "referrer_options": selectors.referrer_matches(request.user, q),
                "referrer_selected": selectors.referrer_choice(request.user, request.GET.get("referrer"))}
-    template = "customers/leads/partials/_referrers.html" if request.htmx else "customers/leads/referrers.html"
+    template = "customers/leads/form.html#referrers" if request.htmx else "customers/leads/referrers.html"
     return render(request, template, context)
 
 
