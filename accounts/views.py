@@ -41,7 +41,7 @@ def org_chart(request):
     chart = caches["local"].get(key)
     if chart is None:
         roots = selectors.org_chart()
-        chart = render_to_string("accounts/partials/_org_chart_body.html", {"roots": roots}) if roots else ""
+        chart = render_to_string("accounts/org_chart.html#body", {"roots": roots}) if roots else ""
         caches["local"].set(key, str(chart), ORG_CHART_TTL)
     # our own template's output, escaped when it was rendered
     return render(request, "accounts/org_chart.html", {"chart": mark_safe(chart)})  # noqa: S308

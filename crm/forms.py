@@ -5,7 +5,16 @@ from functools import wraps
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
+
+
+class FormRenderer(TemplatesSetting):
+    """settings.FORM_RENDERER: forms render through the project's template engine (templates/ and the
+    `crm` tags), and `{{ form.field.as_field_group }}` is the one Bootstrap field: label, widget (marked
+    invalid), errors, help text. The page around it places it (`<div class="mb-3">`, a grid column)."""
+
+    field_template_name = "partials/_field.html"
 
 
 def apply_errors(form, error: ValidationError) -> None:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.contrib.postgres",  # index expressions with operator classes (OpClass)
+    "django.forms",  # the widgets' templates, for the form renderer below
     "django_htmx",
     "django_filters",
     "template_partials",
@@ -68,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "crm.middleware.NoStoreMiddleware",  # after WhiteNoise: static files stay cacheable
+    "crm.middleware.VaryOnHtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -101,6 +103,7 @@ TEMPLATES = [
         },
     },
 ]
+FORM_RENDERER = "crm.forms.FormRenderer"  # {{ field.as_field_group }}: templates/partials/_field.html
 
 # --- accounts and security --------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from customers.timeline import timeline_for
 @staff_view(perm="customers.view_customer")
 def customer_list(request):
     result = selectors.customer_list(request.user, request.GET, request=request)
-    template = "customers/customers/partials/_results.html" if request.htmx else "customers/customers/list.html"
+    template = "customers/customers/list.html#results" if request.htmx else "customers/customers/list.html"
     return render(request, template, {
         "result": result, "sorts": selectors.SORTS,
         "can_add": request.user.has_perm("customers.add_customer"),

@@ -60,7 +60,7 @@ def export_list(request):
 def export_detail(request, pk):
     """The job's page; htmx polls it every second for the progress partial until the job ends."""
     job = selectors.export_for(request, pk)
-    template = "customers/exports/_progress.html" if request.htmx else "customers/exports/detail.html"
+    template = "customers/exports/detail.html#progress" if request.htmx else "customers/exports/detail.html"
     finished = job.status in (JobStatus.DONE, JobStatus.FAILED)
     if job.status == JobStatus.DONE:
         percent = 100

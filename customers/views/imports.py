@@ -130,7 +130,7 @@ def import_detail(request, pk):
 def import_progress(request, pk):
     """The progress partial htmx polls every second while the import runs."""
     job = selectors.import_for(request, pk)
-    return render(request, "customers/imports/_progress.html", _progress_context(job))
+    return render(request, "customers/imports/detail.html#progress", _progress_context(job))
 
 
 @staff_view(perm=PERM, model=ImportJob)

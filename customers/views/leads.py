@@ -50,7 +50,7 @@ def _platforms():
 @staff_view(perm="customers.view_lead")
 def lead_list(request):
     result = selectors.lead_list(request.user, request.GET, request=request)
-    template = "customers/leads/partials/_results.html" if request.htmx else "customers/leads/list.html"
+    template = "customers/leads/list.html#results" if request.htmx else "customers/leads/list.html"
     return render(request, template, {
         "result": result, "sorts": selectors.SORTS, "stale_tabs": selectors.STALE_TABS,
         "can_add": request.user.has_perm("customers.add_lead"),
@@ -112,7 +112,7 @@ def referrer_search(request):
     q = request.GET.get("referrer_q", "")
     context = {"referrer_q": q, "referrer_options": selectors.referrer_matches(request.user, q),
                "referrer_selected": selectors.referrer_choice(request.user, request.GET.get("referrer"))}
-    template = "customers/leads/partials/_referrers.html" if request.htmx else "customers/leads/referrers.html"
+    template = "customers/leads/form.html#referrers" if request.htmx else "customers/leads/referrers.html"
     return render(request, template, context)
 
 

@@ -158,7 +158,7 @@ def followup_book(request, pk):
         return redirect("service:followup", pk=pk)
     if not request.htmx:
         return _call_page(request, pk, posted=False, rules=service_settings(request.tenant), booking=form)
-    return render(request, "service/followups/_call_booking.html", {
+    return render(request, "service/followups/call.html#booking", {
         "followup": followup, "booking": None if booked else form,
         "summary": customer_summary(request.user, followup),
         "booked_now": booked_message(request, booked) if booked else ""})
