@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from crm.prepared import Prepared
 from service.models import CallSettings
-from service.services.generation import local_time
 
 _SETTINGS = Prepared("call_settings", lambda tenant: CallSettings.objects.filter(tenant=tenant)[:1])
 
@@ -20,13 +19,13 @@ def call_settings(tenant) -> CallSettings:
 
 def within_calling_hours(tenant, now: datetime | None = None, rules: CallSettings | None = None) -> bool:
     """Pass `rules` when they have been read already (a page asks several questions of them)."""
-    return (rules or call_settings(tenant)).allows(local_time(tenant, now).time())
+    return (rules or call_settings(tenant)).allows(tenant.local_time(now).time())
 
 
 def first_calling_time(tenant, after: datetime, rules: CallSettings | None = None) -> datetime:
     """`after` when it is within the calling hours, else when they next begin (the default retry time)."""
     rules = rules or call_settings(tenant)
-    moment = local_time(tenant, after)
+    moment = tenant.local_time(after)
     if rules.allows(moment.time()):
         return moment
     start = moment.replace(hour=rules.calls_from.hour, minute=rules.calls_from.minute, second=0, microsecond=0)

@@ -44,7 +44,6 @@ import random
 import threading
 import time
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 import pgtrigger
 from django.db import connection, transaction
@@ -442,7 +441,7 @@ class _Plan:
     def __init__(self, tenant):
         self.tenant = tenant
         self.slug = tenant.slug
-        zone = ZoneInfo(tenant.timezone)
+        zone = tenant.zone
         now = datetime.now(zone)
         self.today = now.date().toordinal()
         offset = int(now.utcoffset().total_seconds() // 60)

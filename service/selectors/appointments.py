@@ -5,8 +5,7 @@ day view per service advisor, the inbound-call lookup by mobile, and the custome
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet, TextField, Value
@@ -25,7 +24,6 @@ from customers.validators import normalize_mobile
 from service.filters import AppointmentFilter
 from service.models import Appointment, FollowUp
 from service.rules import call_settings
-from service.services.generation import local_time, tenant_today
 
 Status = Appointment.Status
 # the positions whose holders take appointments (the demo's 服务顾问 in 售后服务部); without any holder
@@ -94,21 +92,14 @@ def customer_to_book(user, pk) -> Customer:
     return customer
 
 
-def day_bounds(tenant, day: date) -> tuple[datetime, datetime]:
-    """The first moment of the day and of the next one on the tenant's clock."""
-    zone = ZoneInfo(tenant.timezone)
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-
-
 def parse_day(value, tenant) -> tuple[date, bool]:
     """`?day=YYYY-MM-DD`, or today on the tenant's clock; the flag says the given value was not a date
     (or one outside the years anybody means, which crm.forms refuses everywhere)."""
     try:
         day = parse_date_param(value)
     except ValidationError:
-        return tenant_today(tenant), True
-    return (day or tenant_today(tenant)), False
+        return tenant.today(), True
+    return (day or tenant.today()), False
 
 
 SLOT_STEP = timedelta(minutes=30)  # free times are offered on the half hour from the workshop's opening
@@ -131,7 +122,7 @@ def free_slots(*, tenant, day: date, duration_minutes: int, customer: Customer |
     Two queries (the advisors, the day's appointments) however many advisors and times."""
     now = now or timezone.now()
     rules = call_settings(tenant)
-    zone = ZoneInfo(tenant.timezone)
+    zone = tenant.zone
     opens = datetime.combine(day, rules.workshop_opens, tzinfo=zone)
     closes = datetime.combine(day, rules.workshop_closes, tzinfo=zone)
     length = timedelta(minutes=duration_minutes)
@@ -187,7 +178,7 @@ def day_view(user, params, *, tenant) -> DayView:
     """One day's appointments this user may see, one column per advisor (every advisor has a column, busy
     or not; someone else with appointments that day gets one too). The same few queries for 1 or 500."""
     day, bad_day = parse_day(params.get("day"), tenant)
-    start, end = day_bounds(tenant, day)
+    start, end = tenant.day_bounds(day)
     advisor_list = list(advisors())
     filterset = AppointmentFilter(params, queryset=appointments_visible_to(user).filter(
         starts_at__gte=start, starts_at__lt=end), advisor_queryset=Staff.objects.filter(
@@ -210,10 +201,10 @@ def day_view(user, params, *, tenant) -> DayView:
                            and not (advisor_side and row.is_open_work()))
         row.can_change = may_change and row.status == Status.BOOKED and (
             advisor_side or v.allows(customer.owner_id, customer.department_id, write=True))
-        row.local_start = local_time(tenant, row.starts_at)
-        row.local_end = local_time(tenant, row.ends_at)
+        row.local_start = tenant.local_time(row.starts_at)
+        row.local_end = tenant.local_time(row.ends_at)
         columns.setdefault(row.advisor_id, Column(row.advisor)).rows.append(row)
-    return DayView(day=day, today=tenant_today(tenant), bad_day=bad_day, filterset=filterset,
+    return DayView(day=day, today=tenant.today(), bad_day=bad_day, filterset=filterset,
                    columns=list(columns.values()), count=len(rows), capped=capped)
 
 

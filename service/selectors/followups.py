@@ -22,7 +22,6 @@ from customers.models import Customer, Lead, ServiceVisit
 from customers.selectors.customers import customer_reach, vehicles_of
 from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
-from service.services.generation import tenant_today
 
 Status = FollowUp.Status
 PAGE_SIZE = 50
@@ -72,7 +71,7 @@ class Workspace:
 def workspace(user, params, *, tenant, now: datetime | None = None) -> Workspace:
     """The queue tabs with their counts and one page of the chosen tab (what this user may see)."""
     now = now or timezone.now()
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     base = followups_visible_to(user)
     counts = {}
     for tab in TABS:
@@ -99,7 +98,7 @@ def next_candidates(user, staff, now: datetime):
     v = visibility_for(user)
     if v.read_only:
         return
-    today = tenant_today(staff.tenant, now)
+    today = staff.tenant.today(now)
     open_ = FollowUp.objects.filter(status=Status.OPEN)
     yield open_.filter(assignee=staff, retry_at__lte=now).order_by("retry_at", "id")
     waiting = open_.filter(retry_at__isnull=True)
@@ -240,7 +239,7 @@ def _open_followups(user) -> QuerySet:
     """The open follow-ups this user (or their team queue) holds that have not expired on the tenant's clock:
     access does not outlast the expiry because the nightly expiry job runs late."""
     staff = getattr(user, "staff", None)
-    today = tenant_today(staff.tenant) if staff is not None else timezone.localdate()
+    today = staff.tenant.today() if staff is not None else timezone.localdate()
     return followups_visible_to(user, write=True).filter(status=Status.OPEN, expires_on__gte=today)
 
 

@@ -28,7 +28,6 @@ from service.models import (
 from service.questionnaires import answer_for
 from service.rules import call_settings, within_calling_hours
 from service.selectors.followups import next_candidates
-from service.services.generation import local_time
 
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
 
@@ -69,7 +68,7 @@ def _check(record: CallRecord, now: datetime, settings: CallSettings) -> None:
             errors["retry_at"] = _("Say when to call again.")
         elif record.retry_at <= now:
             errors["retry_at"] = _("Choose a time in the future.")
-        elif not settings.allows(local_time(settings.tenant, record.retry_at).time()):
+        elif not settings.allows(settings.tenant.local_time(record.retry_at).time()):
             errors["retry_at"] = _("Choose a time within the calling hours (%(start)s–%(end)s).") % {
                 "start": settings.calls_from.strftime("%H:%M"), "end": settings.calls_until.strftime("%H:%M")}
     if record.outcome == Outcome.OPTED_OUT and not record.opt_out_reason.strip():

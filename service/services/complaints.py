@@ -487,10 +487,8 @@ def feedback_plan(tenant) -> FollowUpPlan:
 def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowUp:
     """An open result-feedback call for the owner (one per customer and day: another complaint of theirs
     resolved the same day shares it)."""
-    from service.services.generation import tenant_today
-
     plan = feedback_plan(complaint.tenant)
-    day = tenant_today(complaint.tenant, now)
+    day = complaint.tenant.today(now)
     assignee = complaint.owner_id or actor.pk
     for offset in range(30):  # a day whose call is over already, or someone else's: the next free one
         occasion = day + timedelta(days=offset)

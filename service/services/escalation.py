@@ -21,7 +21,6 @@ from django.utils.translation import gettext
 from accounts.models import Department, PositionAssignment, RoleKind, Staff
 from service.models import DigestSent, FollowUp, FollowUpPlan
 from service.rules import call_settings
-from service.services.generation import local_time, tenant_today
 
 Status, Escalation = FollowUp.Status, FollowUp.Escalation
 
@@ -73,7 +72,7 @@ def escalate(tenant, *, now: datetime | None = None) -> Escalated:
     """Flag and move the tenant's overdue follow-ups as their plans say (set-based, one UPDATE per plan and
     step, and one per manager for the moves)."""
     now = now or timezone.now()
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     result = Escalated()
     plans = list(FollowUpPlan.objects.filter(Q(flag_after_days__isnull=False) | Q(escalate_after_days__isnull=False)))
     if not plans:
@@ -126,7 +125,7 @@ def digest_for(user, *, tenant, now: datetime) -> Digest:
     from accounts.selectors import staff_directory
     from service.selectors.followups import followups_visible_to
 
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     overdue = followups_visible_to(user, write=True).filter(status=Status.OPEN, due_on__lt=today)
     counts = list(overdue.values("assignee_id").annotate(
         n=Count("id"), escalated=Count("id", filter=Q(escalation__gt=Escalation.NONE))).order_by("-n")[:50])
@@ -158,7 +157,7 @@ def send_digests(tenant, *, now: datetime | None = None, force: bool = False) ->
     many went out. A digest with nothing to report is not sent."""
     now = now or timezone.now()
     rules = call_settings(tenant)
-    if not force and (rules.digest_hour is None or local_time(tenant, now).hour != rules.digest_hour):
+    if not force and (rules.digest_hour is None or tenant.local_time(now).hour != rules.digest_hour):
         return 0
     sent = 0
     for staff in digest_recipients():

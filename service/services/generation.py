@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -195,21 +194,11 @@ class Generated:
     expired: int = 0
 
 
-def local_time(tenant, moment: datetime | None = None) -> datetime:
-    """A moment (default now) on the tenant's clock."""
-    return (moment or timezone.now()).astimezone(ZoneInfo(tenant.timezone))
-
-
-def tenant_today(tenant, now: datetime | None = None) -> date:
-    """Today in the tenant's time zone (at 23:30 UTC it is already tomorrow in Asia/Shanghai)."""
-    return local_time(tenant, now).date()
-
-
 def generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | None = None) -> Generated:
     """Create the follow-ups the tenant's active plans call for today (in the tenant's time zone); with
     `customer_ids`, only theirs (after a purchase or a visit is recorded). Open follow-ups past their expiry
     become expired (full runs only). One transaction."""
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     result = Generated()
     with transaction.atomic():
         for plan in (FollowUpPlan.objects.filter(is_active=True).exclude(trigger=Trigger.COMPLAINT)
