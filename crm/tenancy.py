@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone, translation
@@ -99,7 +100,7 @@ class TenantTask(Task):
     abstract = True
 
     def __call__(self, *args, **kwargs):
-        from accounts.models import Tenant
+        Tenant = apps.get_model("accounts", "Tenant")  # by its label, as TenantModel names it: crm imports no app
 
         tenant_id = kwargs.get("tenant_id")
         if tenant_id is None:

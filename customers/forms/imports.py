@@ -3,7 +3,6 @@ the list of imports. They bind and check input; customers.services.imports decid
 
 from itertools import permutations
 
-import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +10,7 @@ from accounts.models import Department
 from crm.forms import parse_id
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
-from customers.models import ImportJob, ImportMapping, JobStatus
+from customers.models import ImportJob, ImportMapping
 from customers.services.import_checks import COMBINED, DATE_FIELDS, FIELD_BY_KEY, DateOrder
 from customers.services.imports import FIELDS, MAX_ROWS
 from customers.tabular import MAX_UPLOAD_BYTES
@@ -153,11 +152,3 @@ class ImportOptionsForm(forms.Form):
     def disable(self) -> None:
         for item in self.fields.values():
             item.disabled = True
-
-
-class ImportFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=JobStatus.choices)
-
-    class Meta:
-        model = ImportJob
-        fields = ["status"]

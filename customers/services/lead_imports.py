@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from accounts.models import Department, Staff
 from crm.forms import check_date_range
 from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent
+from customers.models.leads import OPEN_STATUSES
 from customers.services.leads import (
     LIST_SEPARATOR,
-    OPEN_STATUSES,
     Assign,
     Status,
     check_same_tenant,

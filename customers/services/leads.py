@@ -16,11 +16,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.models import Department, Position, RoleKind, Staff
 from customers.models import Customer, Lead, LeadEvent, RoundRobin
+from customers.models.leads import OPEN_STATUSES
 from customers.services.customers import DuplicateMobile, customer_create, purchase_record, vehicle_add
 from customers.validators import normalize_mobile
 
 Status = Lead.Status
-OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.APPOINTMENT, Status.VISITED)  # in pipeline order
 CLOSED_STATUSES = (Status.WON, Status.LOST)
 PLATFORMS = ("汽车之家", "懂车帝", "易车网")  # suggestions; any platform name is accepted
 

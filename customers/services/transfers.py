@@ -36,6 +36,7 @@ from crm.paging import keyset_after
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
 from customers.tabular import risky, safe_cell
+from customers.tasks import export_customers
 from customers.validators import display_mobile, mask_mobile, mask_text
 
 logger = logging.getLogger(__name__)
@@ -79,8 +80,6 @@ def export_request(*, staff: Staff, format: str, params: QueryDict) -> ExportJob
         raise ValidationError(_("You have %(count)s exports still running; wait until one is done.")
                               % {"count": active})
     job = ExportJob.objects.create(tenant_id=staff.tenant_id, format=format, params=query, created_by=staff)
-
-    from customers.tasks import export_customers
 
     transaction.on_commit(lambda: export_customers.delay(tenant_id=job.tenant_id, export_id=job.pk))
     return job

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext, pgettext_lazy
 
 from accounts.models import PositionAssignment, Staff
-from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID, parse_date_param, parse_id
 from customers import timeline
 from customers.models import Customer
@@ -268,7 +268,8 @@ def _appointment_entry(row: timeline.Row) -> timeline.Entry:
                           " · ".join(str(x) for x in (when, statuses.get(status, status), row.detail) if x), row.who)
 
 
-timeline.register(timeline.Source("appointment", _appointment_rows, _appointment_entry))
+# registered in ServiceConfig.ready()
+TIMELINE_SOURCES = (timeline.Source("appointment", _appointment_rows, _appointment_entry),)
 
 
 # --- access through work: the customers an advisor reaches through their booked appointments -------------
@@ -279,6 +280,6 @@ def _booked_appointments(user) -> QuerySet:
     return visible(Appointment.objects.filter(Appointment.open_work()), user, owner="advisor", write=True)
 
 
-register_work("customers.Customer", WorkSource(
+WORK_SOURCE = WorkSource(  # registered in ServiceConfig.ready()
     "appointment", pgettext_lazy("a booking", "appointment"), _booked_appointments, "customer",
-    "service:appointment"))
+    "service:appointment")

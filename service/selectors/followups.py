@@ -13,14 +13,14 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
+from customers.models.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from customers.selectors.customers import customer_reach, vehicles_of
-from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
 
 Status = FollowUp.Status
@@ -230,7 +230,8 @@ def _call_entry(row: timeline.Row) -> timeline.Entry:
                           " · ".join(str(x) for x in (label, note, feedback) if x), row.who)
 
 
-timeline.register(timeline.Source("followup_call", _call_rows, _call_entry))
+# registered in ServiceConfig.ready()
+TIMELINE_SOURCES = (timeline.Source("followup_call", _call_rows, _call_entry),)
 
 
 # --- access through work: the customers a caller reaches through their open follow-ups ---------------------
@@ -243,5 +244,5 @@ def _open_followups(user) -> QuerySet:
     return followups_visible_to(user, write=True).filter(status=Status.OPEN, expires_on__gte=today)
 
 
-register_work("customers.Customer", WorkSource(
-    "followup", _("follow-up"), _open_followups, "customer", "service:followup"))
+WORK_SOURCE = WorkSource(  # registered in ServiceConfig.ready()
+    "followup", _("follow-up"), _open_followups, "customer", "service:followup")

@@ -19,6 +19,7 @@ from accounts.models import Staff
 from customers.models import Customer, Vehicle
 from customers.services import customers as customer_services
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan
+from service.receivers import schedule_customer
 from service.rules import call_settings
 
 Status = Appointment.Status
@@ -26,8 +27,6 @@ Status = Appointment.Status
 
 def _schedule_generation(customer_id: int, tenant_id: int) -> None:
     """The customer's follow-ups (the reminder of a booking, the no-show call) once this has committed."""
-    from service.receivers import schedule_customer
-
     schedule_customer(Appointment, customer=Customer(pk=customer_id, tenant_id=tenant_id))
 
 

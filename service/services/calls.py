@@ -28,6 +28,8 @@ from service.models import (
 from service.questionnaires import answer_for
 from service.rules import call_settings, within_calling_hours
 from service.selectors.followups import next_candidates
+from service.services import complaints
+from service.services.surveys import phone_response
 
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
 
@@ -149,8 +151,6 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
     call.complaint_opened = _complaints_of_call(call, followup, staff, record, now)
     Answer.objects.bulk_create(answers)
     if record.outcome == Outcome.COMPLETED and answers:
-        from service.services.surveys import phone_response
-
         phone_response(followup=followup, answers=answers, now=now)
 
     if followup.assignee_id is None:
@@ -186,8 +186,6 @@ def record_call(*, followup: FollowUp, staff: Staff, record: CallRecord, now: da
 def _complaints_of_call(call: FollowUpCall, followup: FollowUp, staff: Staff, record: CallRecord, now: datetime):
     """A complaint heard on the call opens one (returned); a completed result-feedback call records the
     customer's answer on the complaints it asked about (satisfied closes them, not satisfied reopens them)."""
-    from service.services import complaints
-
     if record.outcome == Outcome.COMPLETED and followup.plan.trigger == FollowUpPlan.Trigger.COMPLAINT:
         waiting = list(complaints.feedback_complaints(followup).values_list("pk", flat=True))
         said = (record.feedback_text or record.note).strip()

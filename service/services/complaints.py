@@ -34,7 +34,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff
+from accounts.selectors import department_subtree_ids
 from crm.forms import parse_id
+from customers.models import Purchase, ServiceVisit
 from service.models import (
     CallSettings,
     Complaint,
@@ -195,8 +197,6 @@ def holder_above(*, staff_id: int | None, department_id: int | None, kind: str,
 def _outside_their_part(complaint: Complaint, staff: Staff) -> bool:
     """Whether the complaint's team lies outside the departments (and what is below them) this person holds
     positions in."""
-    from accounts.selectors import department_subtree_ids
-
     theirs = list(PositionAssignment.objects.filter(staff=staff).values_list("position__department_id", flat=True))
     return complaint.department_id is None or complaint.department_id not in department_subtree_ids(theirs)
 
@@ -296,8 +296,6 @@ def open_from_survey(*, response, invitation, now: datetime) -> Complaint | None
 
 def _occasion(key: str) -> dict:
     """The purchase or visit a survey asked about (`purchase:<id>`, `visit:<id>`), when it still exists."""
-    from customers.models import Purchase, ServiceVisit
-
     kind, _colon, pk = key.partition(":")
     model = {"visit": ServiceVisit, "purchase": Purchase}.get(kind)
     pk = parse_id(pk)

@@ -19,8 +19,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import Department, PositionAssignment, RoleKind, Staff
+from accounts.selectors import staff_directory
 from service.models import DigestSent, FollowUp, FollowUpPlan
 from service.rules import call_settings
+from service.selectors.followups import followups_visible_to
 
 Status, Escalation = FollowUp.Status, FollowUp.Escalation
 
@@ -122,9 +124,6 @@ class Digest:
 def digest_for(user, *, tenant, now: datetime) -> Digest:
     """What one manager's digest says: their teams' overdue follow-ups (counted per person, the oldest
     listed) and those closed as unreachable in the last day."""
-    from accounts.selectors import staff_directory
-    from service.selectors.followups import followups_visible_to
-
     today = tenant.today(now)
     overdue = followups_visible_to(user, write=True).filter(status=Status.OPEN, due_on__lt=today)
     counts = list(overdue.values("assignee_id").annotate(

@@ -23,7 +23,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import PositionAssignment
+from customers.filters import CustomerFilter
 from customers.models import Customer
+from customers.selectors.customers import search
 from service.models import FollowUp, FollowUpPlan
 
 Trigger = FollowUpPlan.Trigger
@@ -226,9 +228,6 @@ def filtered_customer_ids(query: str) -> list[int]:
     """The tenant's customers a saved filter (the customer list's query string: a campaign's, a one-off
     survey's) finds."""
     from django.http import QueryDict
-
-    from customers.filters import CustomerFilter
-    from customers.selectors.customers import search
 
     params = QueryDict(query)
     filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from crm import sms
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.rules import call_settings
+from service.selectors.surveys import invitations_visible_to
 from service.services.generation import filtered_customer_ids
 from service.services.surveys import invitation_token
 
@@ -429,8 +430,6 @@ class _Sender:
 def send_again(*, user, invitation_id: int, now: datetime | None = None) -> bool:
     """A manager sends a failed invitation again (at the next run, with a fresh set of tries and a new
     deadline). False when it is not theirs or has not failed (meanwhile)."""
-    from service.selectors.surveys import invitations_visible_to
-
     now = now or timezone.now()
     with transaction.atomic():
         invitation = (invitations_visible_to(user, write=True).select_for_update().select_related("survey")
