@@ -39,7 +39,7 @@ RAW_SQL = {
     "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
-    "customers/forms/quality.py": 1,  # completeness SQL fragment for the worklist filter
+    "customers/filters.py": 1,  # completeness SQL fragment for the worklist filter
     "customers/selectors/duplicates.py": 2,  # duplicate pairs of one tenant
     "customers/selectors/quality.py": 2,  # completeness of one customer / the worklist
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
