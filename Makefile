@@ -15,8 +15,9 @@ bench:  ## benchmarks against the bare-Django floor measured in the same run
 manage:  ## manage.py against the var/ servers, e.g. make manage ARGS="createsuperuser"
 	$(PYTHON) crm/devstack.py manage $(ARGS)
 
-lint:
+lint:  ## ruff, and the import contracts of pyproject.toml ([tool.importlinter])
 	.venv/bin/ruff check .
+	.venv/bin/lint-imports
 
 messages:  ## refresh and compile locale/zh_Hans after adding strings
 	.venv/bin/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore=var

@@ -4,6 +4,8 @@ from django.contrib.auth.forms import PasswordResetForm
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.backends import StaffBackend
+
 
 class LanguageForm(forms.Form):
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
@@ -15,8 +17,6 @@ class StaffPasswordResetForm(PasswordResetForm):
     those who may log in (active staff of an active tenant, or platform operators)."""
 
     def get_users(self, email):
-        from accounts.backends import StaffBackend
-
         return (user for user in super().get_users(email) if StaffBackend().user_can_authenticate(user))
 
     def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,

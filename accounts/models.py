@@ -1,9 +1,11 @@
 import zoneinfo
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone as clock
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
@@ -48,6 +50,27 @@ class Tenant(models.Model):
 
     def __str__(self):
         return self.name
+
+    # The tenant's clock: "today", "due tomorrow", a day's appointments and the report months are
+    # reckoned in the tenant's time zone, whatever the server's or the active one is.
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def local_time(self, moment: datetime | None = None) -> datetime:
+        """A moment (default now) on the tenant's clock."""
+        return (moment or clock.now()).astimezone(self.zone)
+
+    def today(self, now: datetime | None = None) -> date:
+        """Today in the tenant's time zone (at 23:30 UTC it is already tomorrow in Asia/Shanghai)."""
+        return self.local_time(now).date()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """The first moment of `day` and of the next one on the tenant's clock."""
+        zone = self.zone
+        return (datetime.combine(day, time(0), tzinfo=zone),
+                datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone))
 
 
 class User(AbstractUser):

@@ -9,7 +9,7 @@ from functools import cached_property
 from django.db.models import Case, When
 from guardian.shortcuts import get_objects_for_user, get_users_with_perms
 
-from accounts.models import Department, Position, PositionAssignment, RoleKind
+from accounts.models import Department, Position, PositionAssignment, RoleKind, Staff, User
 
 ROLE_RANK = {RoleKind.DIRECTOR: 0, RoleKind.MANAGER: 1, RoleKind.SPECIALIST: 2, RoleKind.ANALYST: 3}
 
@@ -44,7 +44,6 @@ def membership_of(user) -> Membership:
         from django.contrib.contenttypes.models import ContentType
         from django.db import connection
 
-        from accounts.models import User
 
         groups_table = User.groups.through._meta.db_table
         perms_table = User.user_permissions.through._meta.db_table
@@ -95,7 +94,6 @@ def staff_directory(tenant_id: int, *, include=()) -> dict[int, StaffEntry]:
     for STAFF_DIRECTORY_TTL seconds; ids in `include` missing from it are read at once."""
     from django.core.cache import caches
 
-    from accounts.models import Staff, User
 
     cache = caches["local"]
     key = f"crm:staff-directory:{tenant_id}"
@@ -122,7 +120,6 @@ def active_staff_choices(tenant_id: int) -> list[tuple[int, str]]:
 def active_staff():
     """Every active staff member of the tenant, by employee number, their user joined: the queryset of a form
     field that may pick any colleague. The same people as `active_staff_choices()`."""
-    from accounts.models import Staff
 
     return Staff.objects.filter(is_active=True).select_related("user").order_by("employee_no")
 

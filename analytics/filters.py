@@ -5,8 +5,7 @@ come from the current tenant and, for staff, from what the user may see. The per
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import django_filters
 from django import forms
@@ -114,21 +113,18 @@ class ComplaintReportFilter(django_filters.FilterSet):
 
     def __init__(self, data=None, *args, tenant, staff_choices=(), **kwargs):
         super().__init__(data, *args, **kwargs)
-        self.zone = ZoneInfo(tenant.timezone)
+        self.tenant = tenant
         self.filters["category"].extra["choices"] = [
             ("none", _("Not classified")), *ComplaintCategory.objects.order_by("name").values_list("pk", "name")]
         self.filters["department"].extra["choices"] = list(
             Department.objects.order_by("sort_order", "name").values_list("pk", "name"))
         self.filters["owner"].extra["choices"] = [("none", _("Nobody (team queue)")), *staff_choices]
 
-    def _midnight(self, day: date) -> datetime:
-        return datetime.combine(day, time.min, tzinfo=self.zone)
-
     def filter_from(self, queryset, name, value):
-        return queryset.filter(opened_at__gte=self._midnight(value))
+        return queryset.filter(opened_at__gte=self.tenant.day_bounds(value)[0])
 
     def filter_to(self, queryset, name, value):
-        return queryset.filter(opened_at__lt=self._midnight(value + timedelta(days=1)))
+        return queryset.filter(opened_at__lt=self.tenant.day_bounds(value)[1])
 
     def filter_category(self, queryset, name, value):
         return queryset.filter(category__isnull=True) if value == "none" else queryset.filter(category_id=value)

@@ -16,6 +16,7 @@ Whatever the address of any admin page carries is checked before it reaches the 
 character (which PostgreSQL refuses) and a date drill-down outside 1900–2100 (refused like every
 form's date field, crm.forms) are dropped with a message."""
 
+from collections.abc import Callable
 from datetime import date
 from functools import wraps
 
@@ -106,11 +107,24 @@ def is_platform(request) -> bool:
     return request.user.is_superuser
 
 
+# The model permissions ("app.codename") a user holds in the admin site (see AdminRightsMixin): the accounts app
+# computes them (accounts.backends.admin_permissions) and installs that in AccountsConfig.ready() — crm sits
+# below the apps and imports none of them. Until then nobody holds any.
+def _holds_none(user) -> frozenset[str]:
+    return frozenset()
+
+
+_admin_permissions: Callable[[object], frozenset[str]] = _holds_none
+
+
+def set_admin_permissions(admin_permissions: Callable[[object], frozenset[str]]) -> None:
+    global _admin_permissions
+    _admin_permissions = admin_permissions
+
+
 def has_admin_perm(request, perm: str) -> bool:
     """Whether the user holds `perm` ("app.codename") as an administrator (see AdminRightsMixin)."""
-    from accounts.backends import admin_permissions
-
-    return perm in admin_permissions(request.user)
+    return perm in _admin_permissions(request.user)
 
 
 class AdminRightsMixin:
@@ -127,10 +141,8 @@ class AdminRightsMixin:
         return has_admin_perm(request, f"{opts.app_label}.{get_permission_codename(action, opts)}")
 
     def has_module_permission(self, request):
-        from accounts.backends import admin_permissions
-
         prefix = f"{self.opts.app_label}."
-        return any(perm.startswith(prefix) for perm in admin_permissions(request.user))
+        return any(perm.startswith(prefix) for perm in _admin_permissions(request.user))
 
     def has_view_permission(self, request, obj=None):
         return self._admin_perm(request, "view") or self._admin_perm(request, "change")
@@ -161,10 +173,8 @@ class TenantFieldsMixin:
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "tenant" and issubclass(db_field.model, TenantModel) and not is_platform(request):
-            from accounts.models import Tenant
-
             kwargs.update(
-                queryset=Tenant.objects.filter(pk=request.tenant.pk),
+                queryset=db_field.related_model.objects.filter(pk=request.tenant.pk),
                 initial=request.tenant.pk,
                 disabled=True,
                 widget=forms.HiddenInput,

@@ -4,6 +4,7 @@ A page asked for by htmx to replace only its `<main>` (the boosted workspace, ca
 `HX-Target: main`) is rendered without the head and the navigation (`main_only`): the browser keeps its own,
 and the call page, asked for all day long, is not rendered twice over."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
@@ -41,6 +42,21 @@ NAV_ITEMS = [
 ]
 
 
+# Whether a user sees records by role visibility (holds a position): the accounts app answers it and installs
+# the answer in AccountsConfig.ready() — crm sits below the apps and imports none of them. Until then no entry
+# of records is offered.
+def _sees_none(user) -> bool:
+    return False
+
+
+_sees_records: Callable[[object], bool] = _sees_none
+
+
+def set_records_test(sees_records: Callable[[object], bool]) -> None:
+    global _sees_records
+    _sees_records = sees_records
+
+
 def main_only(request) -> bool:
     headers = request.headers
     return (headers.get("HX-Request") == "true" and headers.get("HX-Target") == "main"
@@ -53,9 +69,7 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or getattr(request, "tenant", None) is None:
         return {"nav_items": []}
-    from accounts.visibility import sees_records  # the one visibility module (an app above crm)
-
-    records = sees_records(user)
+    records = _sees_records(user)
     path = request.path
     items, groups = [], {}
     for item in NAV_ITEMS:

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "service",
     "club",
     "analytics",
+    "crm.demo",  # seed_demo and the demo data builders: above every domain app
 ]
 
 MIDDLEWARE = [

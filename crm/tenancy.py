@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from celery import Task
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone, translation
@@ -118,7 +119,7 @@ class TenantTask(Task):
         return super().apply_async(args, kwargs, *rest, **options)
 
     def __call__(self, *args, **kwargs):
-        from accounts.models import Tenant
+        Tenant = apps.get_model("accounts", "Tenant")  # by its label, as TenantModel names it: crm imports no app
 
         tenant_id = kwargs.pop("tenant_id", None)
         if tenant_id is None:
@@ -133,8 +134,7 @@ class TenantTask(Task):
     def fan_out(self, **kwargs) -> int:
         """Queue this task once per active tenant, with `kwargs`; returns how many were queued. Tenants are
         not tenant-owned rows: no scope is needed to list them."""
-        from accounts.models import Tenant
-
+        Tenant = apps.get_model("accounts", "Tenant")
         tenant_ids = list(Tenant.objects.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
         for tenant_id in tenant_ids:
             self.delay(tenant_id=tenant_id, **kwargs)

@@ -7,7 +7,11 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        import customers.selectors.documents  # noqa: F401  registers the documents' timeline entries
-        import customers.selectors.leads  # noqa: F401  registers the leads' timeline entries
-        import customers.selectors.quality  # noqa: F401  registers the merges' timeline entries
         import customers.tasks  # noqa: F401  the Celery tasks
+        from customers import timeline
+        from customers.selectors import documents, leads, quality
+
+        # this app's entries on the customer timeline (other apps add theirs in their own ready())
+        for source in (*timeline.TIMELINE_SOURCES, *documents.TIMELINE_SOURCES, *leads.TIMELINE_SOURCES,
+                       *quality.TIMELINE_SOURCES):
+            timeline.register(source)

@@ -1,16 +1,20 @@
-"""django-filter FilterSets of the customer list and of the lead list (集客登记). Choices are built per request,
-inside the tenant scope."""
+"""django-filter FilterSets of the customer list, the lead list (集客登记), the import list and the data-quality
+worklist, used by the selectors. Choices are built per request, inside the tenant scope."""
 
 import django_filters
-from django.db.models import Exists, OuterRef
+from django.db.models import BooleanField, Exists, OuterRef
+from django.db.models.expressions import RawSQL
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
 from accounts.models import Department
-from accounts.selectors import active_staff_choices
+from accounts.selectors import active_staff, active_staff_choices
+from accounts.visibility import visibility_for
 from crm.widgets import FastCheckboxes, FastSelect
-from customers.models import Customer, CustomerTag, Lead, Tag, Vehicle
+from customers.completeness import requirement_sql
+from customers.models import CompletenessRule, Customer, CustomerTag, ImportJob, JobStatus, Lead, Tag, Vehicle
 
 CHECKBOXES = FastCheckboxes
 
@@ -130,3 +134,63 @@ class LeadFilter(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(consultant__isnull=True)
         return queryset.filter(consultant_id=value)
+
+
+# --- the import list -------------------------------------------------------------------------------
+
+
+class ImportFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=JobStatus.choices)
+
+    class Meta:
+        model = ImportJob
+        fields = ["status"]
+
+
+# --- the data-quality list ---------------------------------------------------------------------------
+
+
+class MissingDataFilter(django_filters.FilterSet):
+    """Owner (me / everyone I see / the team queue / one colleague), lifecycle stage, and one missing
+    requirement. The owner is applied by the selector, one index scan per owner."""
+
+    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], empty_label=None, method="by_owner",
+                                        widget=FastSelect)
+    stage = django_filters.ChoiceFilter(label=_("Lifecycle stage"), choices=Customer.Stage.choices,
+                                        widget=FastSelect)
+    missing = django_filters.ChoiceFilter(label=_("Missing"), choices=CompletenessRule.Requirement.choices,
+                                          method="by_missing", widget=FastSelect)
+
+    class Meta:
+        model = Customer
+        fields = []
+
+    def __init__(self, *args, user, rules_by_stage: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rules_by_stage = rules_by_stage
+        self.filters["owner"].extra["choices"] = owner_choices(user)
+
+    def by_owner(self, queryset, name, value):
+        return queryset  # the selector reads each owner along the index
+
+    def by_missing(self, queryset, name, value):
+        """Customers whose stage requires `value` and who do not meet it."""
+        stages = [stage for stage, rules in self.rules_by_stage.items() if any(req == value for req, _w in rules)]
+        met = RawSQL(requirement_sql(value), [], output_field=BooleanField())
+        return queryset.filter(stage__in=stages).alias(requirement_met=met).filter(requirement_met=False)
+
+
+def owner_choices(user) -> list[tuple[str, str]]:
+    v = visibility_for(user)
+    staff = getattr(user, "staff", None)
+    choices = []
+    if staff is not None:
+        choices.append(("me", gettext("My customers")))
+    choices.append(("all", gettext("Everyone I can see")))
+    if v.everything or v.reads_all_masked or v.queue_department_ids:
+        choices.append(("queue", gettext("Team queues (no owner)")))
+    colleagues = active_staff()
+    if not (v.everything or v.reads_all_masked):
+        colleagues = colleagues.filter(pk__in=v.staff_ids)
+    choices += [(str(s.pk), str(s)) for s in colleagues if staff is None or s.pk != staff.pk]
+    return choices

@@ -19,7 +19,6 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crm.tenancy import TenantTask
-from customers.services import transfers
 
 if TYPE_CHECKING:
     from accounts.models import Tenant
@@ -34,12 +33,16 @@ CHECK_SOFT_LIMIT, CHECK_HARD_LIMIT = 15 * 60, 17 * 60
 @shared_task(base=TenantTask, acks_late=True, name="customers.export_customers")
 def export_customers(tenant: Tenant, *, export_id: int) -> None:
     """Write one export file (CSV or XLSX); idempotent: a second delivery finds the job claimed."""
+    from customers.services import transfers  # in the body: the services import their tasks (HackSoft "Celery")
+
     transfers.export_run(export_id=export_id)
 
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.purge_exports")
 def purge_exports(tenant: Tenant) -> None:
     """Delete one tenant's export files older than transfers.KEEP_DAYS (idempotent)."""
+    from customers.services import transfers
+
     transfers.exports_purge()
 
 

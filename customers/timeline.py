@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import staff_directory
 from crm.prepared import Prepared
+from customers.models import Customer, ServiceVisit
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,6 @@ def _prepared(limit: int) -> Prepared:
     """The timeline query; a source that does not filter by the customer and the tenant is refused."""
     key = (tuple(SOURCES), limit)
     if key not in _PREPARED:
-        from customers.models import Customer
-
         _PREPARED[key] = Prepared(
             "timeline", lambda customer, tenant: _union(Customer(pk=customer, tenant_id=tenant), limit))
     return _PREPARED[key]
@@ -149,17 +148,15 @@ def _joined(*parts) -> str:
     return " · ".join(p for p in parts if p)
 
 
-register(Source(
+_PURCHASE = Source(
     "purchase",
     lambda customer: customer.purchases.annotate(**columns(
         "purchase", day="contract_on", title=F("vehicle__model_name"), amount="amount", staff="consultant_id")),
     lambda row: Entry(row.when, "purchase", _joined(str(_("Purchase")), row.title), _money(row.amount), row.who),
-))
+)
 
 
 def _visit_entry(row: Row) -> Entry:
-    from customers.models import ServiceVisit
-
     visit_type, _sep, mileage = row.title.partition("|")
     label = str(dict(ServiceVisit.Type.choices).get(visit_type, visit_type))
     return Entry(row.when, "visit", label,
@@ -174,19 +171,22 @@ def _visit_rows(customer):
         detail=F("vehicle__model_name"), amount="amount", staff="advisor_id"))
 
 
-register(Source("visit", _visit_rows, _visit_entry))
+_VISIT = Source("visit", _visit_rows, _visit_entry)
 
-register(Source(
+_VEHICLE = Source(
     "vehicle",
     lambda customer: customer.vehicles.annotate(**columns(
         "vehicle", at="created_at", title=F("model_name"),
         detail=Concat(F("plate"), _text(" "), F("vin"), output_field=TextField()))),
     lambda row: Entry(row.when, "vehicle", _joined(str(_("Vehicle registered")), row.title), row.detail.strip()),
-))
+)
 
-register(Source(
+_NOTE = Source(
     "note",
     lambda customer: customer.notes.annotate(**columns("note", at="created_at", detail=F("body"),
                                                        staff="author_id")),
     lambda row: Entry(row.when, "note", str(_("Note")), row.detail, row.who),
-))
+)
+
+# this app's own entries, registered in CustomersConfig.ready() with the other sources
+TIMELINE_SOURCES = (_PURCHASE, _VISIT, _VEHICLE, _NOTE)

@@ -1,11 +1,5 @@
-from importlib import import_module
-
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
-
-# the selectors that register customer-timeline entries and work access (register_work) when imported, in the
-# order their entries are listed: the calls', the appointments', the complaints'
-REGISTERING = ("service.selectors.followups", "service.selectors.appointments", "service.selectors.complaints")
 
 
 class ServiceConfig(AppConfig):
@@ -13,10 +7,16 @@ class ServiceConfig(AppConfig):
     verbose_name = _("Follow-ups and service")
 
     def ready(self):
-        from customers import signals
+        from accounts.visibility import register_work
+        from customers import signals, timeline
         from service import receivers
+        from service.selectors import appointments, complaints, followups
 
-        for module in REGISTERING:
-            import_module(module)
+        # the customer-timeline entries and the access through work (accounts.visibility) of this app's work,
+        # in the order they are listed: the calls', the appointments', the complaints'
+        for selectors in (followups, appointments, complaints):
+            for source in selectors.TIMELINE_SOURCES:
+                timeline.register(source)
+            register_work("customers.Customer", selectors.WORK_SOURCE)
         signals.purchase_recorded.connect(receivers.schedule_customer, dispatch_uid="service.purchase")
         signals.visit_recorded.connect(receivers.schedule_customer, dispatch_uid="service.visit")

@@ -6,9 +6,9 @@ from functools import partial
 
 from django.db import transaction
 
+from service.tasks import generate_followups
+
 
 def schedule_customer(sender, *, customer, **kwargs) -> None:
-    from service.tasks import generate_followups
-
     transaction.on_commit(partial(generate_followups.delay, tenant_id=customer.tenant_id,
                                   customer_ids=[customer.pk]))

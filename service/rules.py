@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from crm.prepared import Prepared
 from service.models import ServiceSettings
-from service.services.generation import local_time
 
 _SETTINGS = Prepared("service_settings", lambda tenant: ServiceSettings.objects.filter(tenant=tenant)[:1])
 
@@ -20,13 +19,13 @@ def service_settings(tenant) -> ServiceSettings:
 
 def within_calling_hours(tenant, now: datetime | None = None, rules: ServiceSettings | None = None) -> bool:
     """Pass `rules` when they have been read already (a page asks several questions of them)."""
-    return (rules or service_settings(tenant)).allows(local_time(tenant, now).time())
+    return (rules or service_settings(tenant)).allows(tenant.local_time(now).time())
 
 
 def first_calling_time(tenant, after: datetime, rules: ServiceSettings | None = None) -> datetime:
     """`after` when it is within the calling hours, else when they next begin (the default retry time)."""
     rules = rules or service_settings(tenant)
-    moment = local_time(tenant, after)
+    moment = tenant.local_time(after)
     if rules.allows(moment.time()):
         return moment
     start = moment.replace(hour=rules.calls_from.hour, minute=rules.calls_from.minute, second=0, microsecond=0)

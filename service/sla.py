@@ -12,6 +12,9 @@ from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from service.models import WorkCalendarDay
+from service.rules import service_settings
+
 MAX_DAYS = 3 * 366  # a deadline further away than this is a setting gone wrong: it is capped here
 
 
@@ -82,9 +85,6 @@ class WorkCalendar:
 
 def calendar_for(tenant) -> WorkCalendar:
     """The tenant's working calendar: its office hours (hours and teams) and calendar exceptions."""
-    from service.models import WorkCalendarDay
-    from service.rules import service_settings
-
     rules = service_settings(tenant)
     exceptions = dict(WorkCalendarDay.objects.filter(tenant=tenant).values_list("day", "is_workday"))
     return WorkCalendar(opens=rules.office_opens, closes=rules.office_closes, timezone=tenant.timezone,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.db.models import Aggregate, Count, DateField, F, FloatField, Func, Q, QuerySet
 from django.db.models.functions import TruncMonth
@@ -24,7 +23,6 @@ from analytics.filters import ComplaintReportFilter
 from analytics.selectors.followups import month_start, presets, rate, report_params, report_staff_choices
 from service.models import Complaint, Severity
 from service.selectors.complaints import complaints_visible_to
-from service.services.generation import tenant_today
 
 Status = Complaint.Status
 
@@ -193,7 +191,7 @@ def complaint_tables(queryset: QuerySet, *, tenant, start: date, end: date, now:
     channels = dict(Complaint.Channel.choices)
     by_channel = _lines(_grouped(queryset, "channel", now=now), lambda row: channels.get(row["key"], row["key"]),
                         total)
-    month = TruncMonth("opened_at", output_field=DateField(), tzinfo=ZoneInfo(tenant.timezone))
+    month = TruncMonth("opened_at", output_field=DateField(), tzinfo=tenant.zone)
     found = {row["key"]: row for row in _grouped(queryset, month, now=now)}
     by_month = []
     for first in sorted(set(months_between(start, end)) | set(found)):
@@ -211,7 +209,7 @@ def complaint_report(user, params: QueryDict, *, tenant, now: datetime | None = 
     """The report for these filters (default: this month in the company's time zone); with invalid filters, the
     filter form with its errors and no figures. Call inside the tenant's scope."""
     now = now or timezone.now()
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     base = complaints_visible_to(user)
     filterset = ComplaintReportFilter(report_params(params, today), queryset=base, tenant=tenant,
                                       staff_choices=report_staff_choices(user, tenant.pk))

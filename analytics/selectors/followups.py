@@ -33,10 +33,8 @@ from accounts.selectors import role_kinds_of, staff_directory
 from accounts.visibility import visibility_for
 from analytics.filters import FollowUpReportFilter, ReportFilter, department_condition
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
-from analytics.services.followup_rollups import local_midnight
 from crm.paging import Page, keyset_page
 from service.models import Answer, FollowUpCall, Question
-from service.services.generation import tenant_today
 
 FIGURES = ("due", "done", "on_time", "calls", "reached", "need", "purchase_intent", "complaint", "grievance",
            "proposals")
@@ -264,7 +262,7 @@ def report_params(params: QueryDict, today: date) -> QueryDict:
 
 
 def report_filterset(user, params: QueryDict, *, tenant) -> tuple[FollowUpReportFilter, date]:
-    today = tenant_today(tenant)
+    today = tenant.today()
     filterset = FollowUpReportFilter(report_params(params, today), queryset=FollowUpDay.objects.all(),
                                      staff_choices=report_staff_choices(user, tenant.pk))
     return filterset, today
@@ -397,8 +395,8 @@ def _calls(user, filterset: FollowUpReportFilter, tenant, *, prefix: str = "", u
     `until`, only those made before it (the rollups' refresh: the page shows one moment)."""
     data = filterset.form.cleaned_data
     staff, department = f"{prefix}staff", f"{prefix}followup__department"
-    condition = Q(**{f"{prefix}created_at__gte": local_midnight(tenant, data["date_from"]),
-                     f"{prefix}created_at__lt": local_midnight(tenant, data["date_to"] + timedelta(days=1))})
+    condition = Q(**{f"{prefix}created_at__gte": tenant.day_bounds(data["date_from"])[0],
+                     f"{prefix}created_at__lt": tenant.day_bounds(data["date_to"])[1]})
     if until is not None:
         condition &= Q(**{f"{prefix}created_at__lte": until})
     visible = visible_condition(user, staff=staff, department=department)

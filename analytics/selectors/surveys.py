@@ -47,7 +47,6 @@ from analytics.selectors.followups import (
     visible_condition,
 )
 from service.models import Survey, SurveyAnswer
-from service.services.generation import tenant_today
 
 FIGURES = ("invited", "answered", "csi_count", "csi_sum", "satisfaction_count", "satisfied", "recommend_count",
            "promoters", "detractors")
@@ -319,7 +318,7 @@ def verbatims(user, filterset: SurveyReportFilter, tenant, *, until: datetime | 
 
 
 def survey_report(user, params: QueryDict, *, tenant, tables_only: bool = False) -> SurveyReport:
-    today = tenant_today(tenant)
+    today = tenant.today()
     teams = visibility_for(user).queue_department_ids
     runs = sorted(Survey.objects.filter(department__in=teams).values_list("pk", flat=True)) if teams else []
     filterset = SurveyReportFilter(report_params(params, today), queryset=SurveyDay.objects.all(),

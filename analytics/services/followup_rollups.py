@@ -10,8 +10,7 @@ expiry of the tenant's plans back, to the furthest a follow-up shows before its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -22,7 +21,6 @@ from django.utils.translation import gettext as _
 from accounts.models import Tenant
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
 from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan, Question
-from service.services.generation import tenant_today
 
 LOCK_NAMESPACE = 7_420_001  # pg_advisory_xact_lock(namespace, tenant id): one refresh per tenant at a time
 MAX_RANGE_DAYS = 3660
@@ -114,10 +112,6 @@ def _tables() -> dict[str, str]:
             "question": Question._meta.db_table}
 
 
-def local_midnight(tenant: Tenant, day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(tenant.timezone))
-
-
 @dataclass
 class Refreshed:
     start: date
@@ -134,7 +128,7 @@ def followup_rollups_refresh(*, tenant: Tenant, start: date, end: date) -> Refre
     if (end - start).days > MAX_RANGE_DAYS:
         raise ValidationError(_("Rebuild at most ten years at once."))
     params = {"tenant": tenant.pk, "tz": tenant.timezone, "start": start, "end": end,
-              "start_at": local_midnight(tenant, start), "end_at": local_midnight(tenant, end + timedelta(days=1)),
+              "start_at": tenant.day_bounds(start)[0], "end_at": tenant.day_bounds(end)[1],
               "reached": list(FollowUpCall.REACHED)}
     tables = _tables()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -165,7 +159,7 @@ def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, dat
     """The days whose figures can still change: back to the longest expiry of the tenant's plans (a follow-up
     closes until it expires; calls of yesterday evening arrive until the hour's run), ahead to the furthest a
     follow-up shows before its due date (it can be completed early)."""
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     limits = FollowUpPlan.objects.filter(tenant=tenant).aggregate(back=Max("expires_days_after"),
                                                                   ahead=Max("shows_days_before"))
     back = (limits["back"] or 0) + 2
@@ -183,9 +177,8 @@ def followup_rollups_rebuild(*, tenant: Tenant, start: date | None = None, end: 
     if start is None:
         first_due = FollowUp.objects.filter(tenant=tenant).aggregate(first=Min("due_on"))["first"]
         first_call = FollowUpCall.objects.filter(tenant=tenant).aggregate(first=Min("created_at"))["first"]
-        candidates = [d for d in (first_due, first_call and timezone.localtime(first_call, ZoneInfo(tenant.timezone))
-                                  .date()) if d is not None]
-        start = min(candidates) if candidates else tenant_today(tenant)
+        candidates = [d for d in (first_due, first_call and tenant.local_time(first_call).date()) if d is not None]
+        start = min(candidates) if candidates else tenant.today()
     if end is None:
         end = recent_range(tenant)[1]
     return followup_rollups_refresh(tenant=tenant, start=min(start, end), end=end)

@@ -40,7 +40,6 @@ from analytics.services.survey_rollups import LOCK_NAMESPACE, survey_rollups_ref
 from crm.parsing import Bad, guess_columns, header_key, parse_date, parse_mobile, parse_number, parse_whole
 from crm.spreadsheets import read_sheet, too_many_rows, upload_content
 from customers.models import Customer, Vehicle
-from service.services.generation import tenant_today
 
 MAX_ROWS = 100_000  # a month of a large dealer group is ~20,000
 SHOWN_ERRORS = 50  # row errors listed when an import is refused; the rest are counted
@@ -262,7 +261,7 @@ class RowChecker:
         tenant = batch.tenant
         self.index = {key: headers.index(header) for key, header in columns.items()}
         self.skip_unknown_staff = skip_unknown_staff
-        self.today = tenant_today(tenant)
+        self.today = tenant.today()
         self.earliest = self.today - timedelta(days=MAX_RANGE_DAYS)
         self.dates: dict[str, date | str] = {}
         self.staff = StaffIndex(tenant) if "staff" in self.index else None

@@ -30,7 +30,6 @@ from analytics.models import (
 )
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
 from service.models import Question, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
-from service.services.generation import tenant_today
 
 LOCK_NAMESPACE = 7_420_002  # pg_advisory_xact_lock(namespace, tenant id): one survey refresh per tenant at a time
 REACHED = [SurveyInvitation.Status.SENT, SurveyInvitation.Status.ANSWERED, SurveyInvitation.Status.EXPIRED]
@@ -142,7 +141,7 @@ def survey_rollups_refresh(*, tenant: Tenant, start: date, end: date) -> Refresh
 def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, date]:
     """The occasions whose figures can still change: back as far as an invitation can still be sent (the
     longest delay) and then answered (the longest time to answer, or a phone plan's longest expiry)."""
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     limits = Survey.objects.filter(tenant=tenant).aggregate(
         delay=Max("delay_days"), answer=Max("response_days"), phone=Max("phone_plan__expires_days_after"))
     back = (limits["delay"] or 0) + max(limits["answer"] or 0, limits["phone"] or 0) + 2
@@ -156,7 +155,7 @@ def survey_rollups_refresh_recent(*, tenant: Tenant, now: datetime | None = None
 
 def survey_rollups_rebuild(*, tenant: Tenant) -> Refreshed:
     """Everything from the tenant's first occasion (ours or the manufacturer's) to today."""
-    today = tenant_today(tenant)
+    today = tenant.today()
     firsts = [SurveyInvitation.objects.filter(tenant=tenant).aggregate(first=Min("occasion_on"))["first"],
               ManufacturerResponse.objects.filter(tenant=tenant).aggregate(first=Min("occasion_on"))["first"]]
     start = min([d for d in firsts if d is not None], default=today)

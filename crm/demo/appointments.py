@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from accounts.models import Staff
 from customers.models import Customer, Vehicle
 from service.models import Appointment
 from service.selectors.appointments import advisors
-from service.services.generation import tenant_today
 
 DAYS = range(-3, 4)  # today ± 3 days
 HOURS = (9, 10, 11, 14, 15, 16)
@@ -33,7 +31,7 @@ def seed_appointments(tenant) -> int:
                                     .order_by("customer_id", "-id").values_list("customer_id", "id")):
         vehicles.setdefault(customer_id, vehicle_id)
     rng = random.Random(f"appointments-{tenant.slug}")
-    zone, today = ZoneInfo(tenant.timezone), tenant_today(tenant)
+    zone, today = tenant.zone, tenant.today()
     slots = [(day, hour, advisor) for day in DAYS for hour in HOURS for advisor in staff]
     rng.shuffle(slots)
     booker = Staff.objects.filter(user__username=f"{tenant.slug}.specialist").first()

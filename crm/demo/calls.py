@@ -19,7 +19,6 @@ from customers.models import Purchase, ServiceVisit
 from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan, Question, QuestionnaireVersion
 from service.services import calls
 from service.services.calls import CallRecord
-from service.services.generation import tenant_today
 
 DAYS = 90
 CALLS = 150  # follow-ups at most per tenant
@@ -34,7 +33,7 @@ def seed_call_history(tenant, *, calls: int = CALLS) -> int:
     """Create up to `calls` past follow-ups of the round-robin call plans with their calls; the number made."""
     if FollowUpCall.objects.exists():
         return 0
-    zone, today = ZoneInfo(tenant.timezone), tenant_today(tenant)
+    zone, today = tenant.zone, tenant.today()
     rng = random.Random(f"{tenant.slug}-calls")
     plans = list(FollowUpPlan.objects.filter(assignment=FollowUpPlan.Assignment.ROUND_ROBIN, is_active=True,
                                              trigger__in=[Trigger.PURCHASE, Trigger.SERVICE_VISIT])

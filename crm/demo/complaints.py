@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -15,7 +14,6 @@ from accounts.models import Department, Staff
 from customers.models import Customer
 from service.models import Complaint, ComplaintCategory, ComplaintPolicy, ServiceSettings, Severity
 from service.services import complaint_clocks, complaints
-from service.services.generation import tenant_today
 
 CATEGORIES = ["服务态度", "维修质量", "等待时间", "价格收费", "配件供应", "销售承诺", "车辆质量", "其他"]
 # severity, category (None: any), first response hours, resolution hours
@@ -58,7 +56,7 @@ def seed_complaints(tenant, *, count: int = COUNT) -> int:
     if not customers or not owners:
         return 0
     rng = random.Random(f"{tenant.slug}-complaints")
-    zone, today, now = ZoneInfo(tenant.timezone), tenant_today(tenant), timezone.now()
+    zone, today, now = tenant.zone, tenant.today(), timezone.now()
     categories = {c.name: c for c in ComplaintCategory.objects.all()}
     made = 0
     with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):

@@ -43,7 +43,6 @@ import random
 import threading
 import time
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 
@@ -360,7 +359,7 @@ class _Plan:
     def __init__(self, tenant):
         self.tenant = tenant
         self.slug = tenant.slug
-        zone = ZoneInfo(tenant.timezone)
+        zone = tenant.zone
         now = datetime.now(zone)
         self.today = now.date().toordinal()
         offset = int(now.utcoffset().total_seconds() // 60)

@@ -13,6 +13,7 @@ from service.models import (
     Questionnaire,
     QuestionnaireVersion,
     ServiceSettings,
+    Survey,
 )
 
 Trigger, Assignment, Kind = FollowUpPlan.Trigger, FollowUpPlan.Assignment, Question.Kind
@@ -198,8 +199,6 @@ SURVEY_TEAM = "客服组"  # the customer-service desk runs the satisfaction sur
 def seed_surveys(tenant) -> None:
     """The sales and service satisfaction surveys with their questionnaires (version 1, published), run by the
     customer-service desk; skipped when the tenant has them."""
-    from service.models import Survey
-
     team = Department.objects.filter(name=SURVEY_TEAM).first()
     for name, kind, trigger, delay, questionnaire_name, questions in SURVEYS:
         if Survey.objects.filter(name=name).exists():

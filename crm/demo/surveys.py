@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
@@ -17,7 +16,6 @@ from accounts.models import PositionAssignment
 from customers.models import Customer
 from service.models import Question, QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
 from service.services import surveys
-from service.services.generation import tenant_today
 
 INVITATIONS = 300
 DAYS = 180
@@ -32,7 +30,7 @@ def seed_survey_responses(tenant, *, invitations: int = INVITATIONS) -> int:
     if not customers:
         return 0
     rng = random.Random(f"{tenant.slug}-surveys")
-    zone, today, now = ZoneInfo(tenant.timezone), tenant_today(tenant), timezone.now()
+    zone, today, now = tenant.zone, tenant.today(), timezone.now()
     plans = []
     for survey in Survey.objects.order_by("pk"):
         title = "销售顾问" if survey.kind == Survey.Kind.SALES else "服务顾问"

@@ -3,7 +3,6 @@ the list of imports. They bind and check input; customers.services.imports decid
 
 from itertools import permutations
 
-import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +12,7 @@ from crm.parsing import DateOrder
 from crm.spreadsheets import MAX_UPLOAD_BYTES, check_upload
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
-from customers.models import ImportJob, ImportMapping, JobStatus
+from customers.models import ImportJob, ImportMapping
 from customers.services.import_checks import COMBINED, DATE_FIELDS, FIELD_BY_KEY
 from customers.services.imports import FIELDS, MAX_ROWS
 
@@ -150,11 +149,3 @@ class ImportOptionsForm(forms.Form):
     def disable(self) -> None:
         for item in self.fields.values():
             item.disabled = True
-
-
-class ImportFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=JobStatus.choices)
-
-    class Meta:
-        model = ImportJob
-        fields = ["status"]

@@ -1,72 +1,18 @@
-"""Forms of the data-quality pages: the "missing data" worklist's filters (a django-filter FilterSet,
-used by customers.selectors.quality) and the side-by-side merge form."""
+"""Forms of the data-quality pages: the side-by-side merge form (the "missing data" worklist's filters are
+customers.filters.MissingDataFilter)."""
 
 from __future__ import annotations
 
-import django_filters
 from django import forms
-from django.db.models import BooleanField
-from django.db.models.expressions import RawSQL
 from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.translation import gettext
-from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import active_staff
-from accounts.visibility import visibility_for
-from crm.widgets import FastSelect
-from customers.completeness import requirement_sql
-from customers.models import CompletenessRule, Customer
+from customers.models import Customer
 from customers.services.merge import MERGE_FIELDS
 from customers.validators import display_mobile
 
 RADIO = forms.RadioSelect(attrs={"class": "form-check-input"})
-
-
-class MissingDataFilter(django_filters.FilterSet):
-    """Owner (me / everyone I see / the team queue / one colleague), lifecycle stage, and one missing
-    requirement. The owner is applied by the selector, one index scan per owner."""
-
-    owner = django_filters.ChoiceFilter(label=_("Owner"), choices=[], empty_label=None, method="by_owner",
-                                        widget=FastSelect)
-    stage = django_filters.ChoiceFilter(label=_("Lifecycle stage"), choices=Customer.Stage.choices,
-                                        widget=FastSelect)
-    missing = django_filters.ChoiceFilter(label=_("Missing"), choices=CompletenessRule.Requirement.choices,
-                                          method="by_missing", widget=FastSelect)
-
-    class Meta:
-        model = Customer
-        fields = []
-
-    def __init__(self, *args, user, rules_by_stage: dict, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rules_by_stage = rules_by_stage
-        self.filters["owner"].extra["choices"] = owner_choices(user)
-
-    def by_owner(self, queryset, name, value):
-        return queryset  # the selector reads each owner along the index
-
-    def by_missing(self, queryset, name, value):
-        """Customers whose stage requires `value` and who do not meet it."""
-        stages = [stage for stage, rules in self.rules_by_stage.items() if any(req == value for req, _w in rules)]
-        met = RawSQL(requirement_sql(value), [], output_field=BooleanField())
-        return queryset.filter(stage__in=stages).alias(requirement_met=met).filter(requirement_met=False)
-
-
-def owner_choices(user) -> list[tuple[str, str]]:
-    v = visibility_for(user)
-    staff = getattr(user, "staff", None)
-    choices = []
-    if staff is not None:
-        choices.append(("me", gettext("My customers")))
-    choices.append(("all", gettext("Everyone I can see")))
-    if v.everything or v.reads_all_masked or v.queue_department_ids:
-        choices.append(("queue", gettext("Team queues (no owner)")))
-    colleagues = active_staff()
-    if not (v.everything or v.reads_all_masked):
-        colleagues = colleagues.filter(pk__in=v.staff_ids)
-    choices += [(str(s.pk), str(s)) for s in colleagues if staff is None or s.pk != staff.pk]
-    return choices
 
 
 # --- merge -----------------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ class Lead(TenantModel):
         return self.name
 
 
+# a lead still in the pipeline (neither won nor lost), in pipeline order
+OPEN_STATUSES = (Lead.Status.NEW, Lead.Status.CONTACTED, Lead.Status.APPOINTMENT, Lead.Status.VISITED)
+
+
 class LeadEvent(TenantModel):
     """What happened to a lead: registered, assigned, moved to a status, with who and a note."""
 

@@ -22,6 +22,7 @@ from crm.paging import Page, capped_count, keyset_page
 from crm.prepared import Prepared
 from customers.filters import CustomerFilter
 from customers.models import Customer, CustomerTag, Vehicle
+from customers.validators import display_mobile, mask_mobile, mask_text
 
 SORTS = {
     "new": (_("Newest first"), ("-created_at", "-id")),
@@ -242,8 +243,6 @@ _EVENTS = Prepared("customer_events", lambda customer, tenant: apps.get_model("c
 def customer_history(customer: Customer, *, masked: bool) -> list[Change]:
     """Who changed which field when, newest first (one prepared query for the events, one for the people
     who made them when there are any)."""
-    from customers.validators import display_mobile, mask_mobile, mask_text
-
     events = [SimpleNamespace(**dict(zip(_EVENT_COLUMNS, row, strict=True)))
               for row in _EVENTS.rows(customer=customer.pk, tenant=customer.tenant_id)]
     events.reverse()

@@ -49,10 +49,11 @@ def _document_entry(row: timeline.Row) -> timeline.Entry:
     return timeline.Entry(row.when, "document", f"{_('Document added')} · {kind}", row.detail, row.who)
 
 
-# the timeline: each upload, with its type, title and who uploaded it (part of the timeline's one query)
-timeline.register(timeline.Source(
+# the timeline: each upload, with its type, title and who uploaded it (part of the timeline's one query);
+# registered in CustomersConfig.ready()
+TIMELINE_SOURCES = (timeline.Source(
     "document",
     lambda customer: customer.documents.annotate(**timeline.columns(
         "document", at="created_at", title=F("kind"), detail=F("title"), staff="uploaded_by_id")),
     _document_entry,
-))
+),)

@@ -9,7 +9,7 @@ from django.http import Http404
 
 from accounts.visibility import visibility_for
 from crm.paging import Page, keyset_page
-from customers.forms.imports import ImportFilter
+from customers.filters import ImportFilter
 from customers.models import ImportJob, ImportMapping
 
 PAGE_SIZE = 20

@@ -18,9 +18,9 @@ from crm.paging import Page, capped_count, keyset_page
 from customers import timeline
 from customers.filters import LeadFilter
 from customers.models import Customer, ImportJob, ImportMapping, Lead
+from customers.models.leads import OPEN_STATUSES
 from customers.selectors.customers import MAX_QUERY, SHOWN_TAIL, customers_visible_to
 from customers.selectors.customers import search as customer_search
-from customers.services.leads import OPEN_STATUSES
 
 SORTS = {
     "new": (_("Newest first"), ("-created_at", "-id")),
@@ -197,5 +197,7 @@ def _referral_entry(row: timeline.Row) -> timeline.Entry:
                           str(dict(Lead.Status.choices).get(row.detail, row.detail)), row.who)
 
 
-timeline.register(timeline.Source("lead", _lead_rows, _lead_entry))
-timeline.register(timeline.Source("referral", _referral_rows, _referral_entry))
+TIMELINE_SOURCES = (  # registered in CustomersConfig.ready()
+    timeline.Source("lead", _lead_rows, _lead_entry),
+    timeline.Source("referral", _referral_rows, _referral_entry),
+)

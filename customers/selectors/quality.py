@@ -21,7 +21,7 @@ from crm.paging import capped_count, keyset_after
 from crm.prepared import Prepared
 from customers import timeline
 from customers.completeness import met_case_sql, requirement_sql, score
-from customers.forms.quality import MissingDataFilter
+from customers.filters import MissingDataFilter
 from customers.models import CompletenessRule, Customer
 from customers.relations import customer_relations
 from customers.selectors.customers import customers_visible_to
@@ -296,10 +296,10 @@ def _merge_entry(row: timeline.Row) -> timeline.Entry:
                           if detail else "", row.who)
 
 
-timeline.register(timeline.Source(
+TIMELINE_SOURCES = (timeline.Source(  # registered in CustomersConfig.ready()
     "merge",
     lambda customer: customer.merges.annotate(**timeline.columns(
         "merge", at="created_at", title=F("merged__name"), detail=Cast("moved", TextField()),
         staff="merged_by_id")),
     _merge_entry,
-))
+),)

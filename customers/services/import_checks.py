@@ -21,7 +21,7 @@ from crm import parsing
 from crm.forms import EARLIEST_YEAR, LATEST_YEAR
 from crm.parsing import Bad, DateOrder, detect_date_order, header_key, parse_date, parse_mobile
 from crm.spreadsheets import unescape_cell
-from customers.models import Customer, ImportJob, ImportMapping
+from customers.models import Customer, ImportJob, ImportMapping, Vehicle
 from customers.validators import VIN_VALUES, normalize_vin, vin_check_digit
 
 CUSTOMERS = ImportMapping.Kind.CUSTOMERS
@@ -111,7 +111,6 @@ def _alias_index() -> dict[str, str]:
     for f in FIELDS:
         for alias in f.aliases:
             index.setdefault(header_key(alias), f.key)
-    from customers.models import Vehicle
 
     for language in ("en", "zh-hans"):
         with translation.override(language):

@@ -25,6 +25,7 @@ from accounts.visibility import visibility_for
 from crm.spreadsheets import Sheet, read_sheet, safe_cell, too_many_rows
 from customers.models import ImportJob, ImportRow
 from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, join_parts
+from customers.validators import display_mobile
 
 PREVIEW_ROWS = 20  # rows shown besides the rejected ones (shown first)
 MAX_KEPT_REJECTED = 10_000  # rejected rows kept for the pages; the CSV report has every one
@@ -374,7 +375,6 @@ def shown_value(key: str, value) -> str:
     if value is None or value == "":
         return ""
     if key == "mobile":
-        from customers.validators import display_mobile
 
         return display_mobile(value)
     if key in CHOICE_FIELDS:

@@ -34,7 +34,7 @@ from django_scopes import scope
 from accounts.models import User
 from crm.bulk import NULL, bulk_history, copy_rows, copy_text, history_events, take_ids
 from customers.completeness import score_sql
-from customers.models import Customer, ImportJob, JobStatus
+from customers.models import Customer, ImportJob, JobStatus, Vehicle
 from customers.services.import_checks import COMPANY_WORDS, Row
 from customers.services.import_plan import (
     CustomerChange,
@@ -336,7 +336,6 @@ class Importer:
                        f"SELECT {listed}, {self.score_sql} FROM {NEW_CUSTOMERS} c")
         copy_rows(cursor, "customers_customertag", self.TAG_COLUMNS, links)
         copy_rows(cursor, "customers_customernote", self.NOTE_COLUMNS, notes)
-        from customers.models import Vehicle
 
         self._events(cursor, Customer, "insert", "WHERE tenant_id = %s AND id = ANY(%s)", [self.tenant_id, ids])
         if vehicles:
@@ -351,7 +350,6 @@ class Importer:
                      ("consent_channel", "text")]
 
     def _write_updates(self, cursor, changes: list[CustomerChange]) -> None:
-        from customers.models import Vehicle
 
         self._history(cursor)
         tenant = self.tenant_id

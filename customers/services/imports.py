@@ -60,6 +60,7 @@ from customers.services.import_plan import (
     shown_value,
 )
 from customers.services.import_writes import Conflict, Importer, Progress
+from customers.tasks import check_import, import_customers
 
 __all__ = [
     "FIELDS", "FIELD_BY_KEY", "MAX_KEPT_REJECTED", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder",
@@ -116,8 +117,6 @@ def _default_orders(columns: dict[str, str], headers: list[str], samples: dict[s
 
 def _check_later(job: ImportJob) -> None:
     """The worker checks the rows with the job's mapping and options as they are now (after commit)."""
-    from customers.tasks import check_import
-
     tenant_id, job_id, revision = job.tenant_id, job.pk, job.revision
     transaction.on_commit(lambda: check_import.delay(tenant_id=tenant_id, import_id=job_id, revision=revision))
 
@@ -313,8 +312,6 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
 @transaction.atomic
 def import_start(*, job: ImportJob, staff: Staff) -> ImportJob:
     """Queue the import (once: a second start of the same job is refused); the task runs after commit."""
-    from customers.tasks import import_customers
-
     if staff.pk != job.created_by_id:
         raise ValidationError(_("Only the person who uploaded the file can start its import."))
     check_columns(job.columns, headers=job_headers(job))

@@ -18,9 +18,9 @@ from crm import parsing
 from crm.bulk import insert_rows
 from crm.parsing import Bad, header_key, parse_mobile, parse_time
 from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent
+from customers.models.leads import OPEN_STATUSES
 from customers.services.leads import (
     LIST_SEPARATOR,
-    OPEN_STATUSES,
     Assign,
     Status,
     check_same_tenant,

@@ -18,10 +18,10 @@ from accounts.models import Department, RoleKind, Staff
 from accounts.selectors import home_department_id
 from crm.parsing import normalize_mobile
 from customers.models import Customer, Lead, LeadEvent, RoundRobin
+from customers.models.leads import OPEN_STATUSES
 from customers.services.customers import DuplicateMobile, customer_create, purchase_record, vehicle_add
 
 Status = Lead.Status
-OPEN_STATUSES = (Status.NEW, Status.CONTACTED, Status.APPOINTMENT, Status.VISITED)  # in pipeline order
 CLOSED_STATUSES = (Status.WON, Status.LOST)
 PLATFORMS = ("汽车之家", "懂车帝", "易车网")  # suggestions; any platform name is accepted
 

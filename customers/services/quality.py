@@ -29,6 +29,7 @@ from django.db.models import Max, Min
 
 from customers.completeness import CUSTOMER_TABLE, REFRESH_SQL, Requirement, score_sql
 from customers.models import CompletenessRule, Customer
+from customers.tasks import completeness_recompute_task
 
 
 def completeness_refresh(customer: Customer) -> int | None:
@@ -77,8 +78,6 @@ def completeness_recompute(*, tenant, stages=None, batch: int = BATCH, only_chan
 
 def completeness_recompute_later(*, tenant_id: int, stages=None) -> None:
     """Enqueue the set-based recompute for the tenant once the current transaction commits."""
-    from customers.tasks import completeness_recompute_task
-
     stages = sorted(set(stages)) if stages is not None else None
     transaction.on_commit(lambda: completeness_recompute_task.delay(tenant_id=tenant_id, stages=stages))
 

@@ -32,6 +32,7 @@ from crm.paging import keyset_after
 from crm.spreadsheets import ListExport, Table
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
+from customers.tasks import export_customers
 from customers.validators import display_mobile, mask_mobile, mask_text
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,6 @@ def export_request(*, staff: Staff, format: str, params: QueryDict) -> ExportJob
         raise ValidationError(_("You have %(count)s exports still running; wait until one is done.")
                               % {"count": active})
     job = ExportJob.objects.create(tenant_id=staff.tenant_id, format=format, params=query, created_by=staff)
-
-    from customers.tasks import export_customers
 
     transaction.on_commit(lambda: export_customers.delay(tenant_id=job.tenant_id, export_id=job.pk))
     return job

@@ -23,6 +23,7 @@ from customers.forms.leads import (
     LeadWinForm,
 )
 from customers.models import ImportJob, ImportMapping, Lead
+from customers.models.leads import OPEN_STATUSES
 from customers.selectors import leads as selectors
 from customers.selectors.customers import openable_customer
 from customers.services import lead_imports
@@ -120,7 +121,7 @@ def referrer_search(request):
 
 
 def _lead_context(request, lead, can_edit) -> dict:
-    is_open = lead.status in services.OPEN_STATUSES
+    is_open = lead.status in OPEN_STATUSES
     return {
         "lead": lead, "can_edit": can_edit, "is_open": is_open,
         "can_assign": can_edit and is_open and request.user.has_perm("customers.assign_lead"),
@@ -143,7 +144,7 @@ def lead_detail(request, pk):
 def _action(request, lead, *, title, form=None, save=None, message="", template="customers/leads/action.html",
             extra=None):
     """GET shows the form; POST calls `save(cleaned_data)` and returns to the lead. A closed lead says so."""
-    closed = None if lead.status in services.OPEN_STATUSES else services.closed_error(lead).messages[0]
+    closed = None if lead.status in OPEN_STATUSES else services.closed_error(lead).messages[0]
     if request.method == "POST" and form is not None and form.is_valid() and not closed:
         try:
             save(form.cleaned_data)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
@@ -16,7 +15,6 @@ from crm.forms import parse_id
 from customers.models import Vehicle
 from service.models import Appointment
 from service.selectors.appointments import BOOKING_AHEAD, free_slots
-from service.services.generation import local_time
 
 DURATIONS = [(15, _("15 minutes")), (30, _("30 minutes")), (60, _("1 hour")), (90, _("1½ hours")),
              (120, _("2 hours")), (180, _("3 hours")), (240, _("4 hours")), (480, _("All day (8 hours)"))]
@@ -46,7 +44,7 @@ class BookingForm(forms.Form):
         kwargs.setdefault("auto_id", "booking_%s")  # its own ids: it opens inside the call page's form's page
         super().__init__(*args, **kwargs)
         self.customer, self.tenant, self.now = customer, tenant, now or timezone.now()
-        self.today = local_time(tenant, self.now).date()
+        self.today = tenant.local_time(self.now).date()
         self.fields["vehicle"].queryset = Vehicle.objects.filter(customer=customer).order_by("-purchased_on", "-id")
         self.fields["day"].initial = self.initial.get("day") or self.today + timedelta(days=1)
         self.slot_day, self.slot_duration = self._slot_choice()
@@ -89,7 +87,7 @@ class BookingForm(forms.Form):
                 row.choices = [SimpleNamespace(value=f"{row.advisor.pk}@{t:%H:%M}", label=f"{t:%H:%M}",
                                                id=f"slot-{row.advisor.pk}-{t:%H%M}",
                                                checked=chosen == f"{row.advisor.pk}@{t:%H:%M}")
-                               for t in (local_time(self.tenant, t) for t in row.times)]
+                               for t in (self.tenant.local_time(t) for t in row.times)]
         return self._slots
 
     def clean_day(self):
@@ -111,7 +109,7 @@ class BookingForm(forms.Form):
             return data
         hour, minute = (int(part) for part in hhmm.split(":"))
         data["advisor"] = free[slot]
-        data["starts_at"] = datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo(self.tenant.timezone))
+        data["starts_at"] = datetime.combine(day, time(hour, minute), tzinfo=self.tenant.zone)
         return data
 
     def booking(self) -> dict:

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
+from service.models.followups import FollowUp
 
 
 class Severity(models.TextChoices):
@@ -273,8 +274,6 @@ class Said:
 
     @staticmethod
     def choices() -> dict:
-        from service.models import FollowUp
-
         return {"channel": Complaint.Channel, "severity": Severity, "level": Complaint.Level,
                 "followup_status": FollowUp.Status}
 

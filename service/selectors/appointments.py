@@ -5,8 +5,7 @@ day view per service advisor, the inbound-call lookup by mobile, and the custome
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q, QuerySet, TextField, Value
@@ -17,7 +16,7 @@ from django.utils.translation import pgettext, pgettext_lazy
 
 from accounts.models import PositionAssignment, Staff
 from accounts.selectors import active_staff
-from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID, parse_date_param, parse_id
 from crm.parsing import normalize_mobile
 from customers import timeline
@@ -26,7 +25,6 @@ from customers.selectors.customers import customer_reach, openable_customer, veh
 from service.filters import AppointmentFilter
 from service.models import Appointment, FollowUp
 from service.rules import service_settings
-from service.services.generation import local_time, tenant_today
 
 Status = Appointment.Status
 # the positions whose holders take appointments (the demo's 服务顾问 in 售后服务部); without any holder
@@ -95,21 +93,14 @@ def customer_to_book(user, pk) -> Customer:
     return customer
 
 
-def day_bounds(tenant, day: date) -> tuple[datetime, datetime]:
-    """The first moment of the day and of the next one on the tenant's clock."""
-    zone = ZoneInfo(tenant.timezone)
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
-
-
 def parse_day(value, tenant) -> tuple[date, bool]:
     """`?day=YYYY-MM-DD`, or today on the tenant's clock; the flag says the given value was not a date
     (or one outside the years anybody means, which crm.forms refuses everywhere)."""
     try:
         day = parse_date_param(value)
     except ValidationError:
-        return tenant_today(tenant), True
-    return (day or tenant_today(tenant)), False
+        return tenant.today(), True
+    return (day or tenant.today()), False
 
 
 SLOT_STEP = timedelta(minutes=30)  # free times are offered on the half hour from the workshop's opening
@@ -132,7 +123,7 @@ def free_slots(*, tenant, day: date, duration_minutes: int, customer: Customer |
     Two queries (the advisors, the day's appointments) however many advisors and times."""
     now = now or timezone.now()
     rules = service_settings(tenant)
-    zone = ZoneInfo(tenant.timezone)
+    zone = tenant.zone
     opens = datetime.combine(day, rules.workshop_opens, tzinfo=zone)
     closes = datetime.combine(day, rules.workshop_closes, tzinfo=zone)
     length = timedelta(minutes=duration_minutes)
@@ -188,7 +179,7 @@ def day_view(user, params, *, tenant) -> DayView:
     """One day's appointments this user may see, one column per advisor (every advisor has a column, busy
     or not; someone else with appointments that day gets one too). The same few queries for 1 or 500."""
     day, bad_day = parse_day(params.get("day"), tenant)
-    start, end = day_bounds(tenant, day)
+    start, end = tenant.day_bounds(day)
     advisor_list = list(advisors())
     filterset = AppointmentFilter(params, queryset=appointments_visible_to(user).filter(
         starts_at__gte=start, starts_at__lt=end), advisor_queryset=Staff.objects.filter(
@@ -211,10 +202,10 @@ def day_view(user, params, *, tenant) -> DayView:
                            and not (advisor_side and row.is_open_work()))
         row.can_change = may_change and row.status == Status.BOOKED and (
             advisor_side or v.allows(customer.owner_id, customer.department_id, write=True))
-        row.local_start = local_time(tenant, row.starts_at)
-        row.local_end = local_time(tenant, row.ends_at)
+        row.local_start = tenant.local_time(row.starts_at)
+        row.local_end = tenant.local_time(row.ends_at)
         columns.setdefault(row.advisor_id, Column(row.advisor)).rows.append(row)
-    return DayView(day=day, today=tenant_today(tenant), bad_day=bad_day, filterset=filterset,
+    return DayView(day=day, today=tenant.today(), bad_day=bad_day, filterset=filterset,
                    columns=list(columns.values()), count=len(rows), capped=capped)
 
 
@@ -278,7 +269,8 @@ def _appointment_entry(row: timeline.Row) -> timeline.Entry:
                           " · ".join(str(x) for x in (when, statuses.get(status, status), row.detail) if x), row.who)
 
 
-timeline.register(timeline.Source("appointment", _appointment_rows, _appointment_entry))
+# registered in ServiceConfig.ready()
+TIMELINE_SOURCES = (timeline.Source("appointment", _appointment_rows, _appointment_entry),)
 
 
 # --- access through work: the customers an advisor reaches through their booked appointments -------------
@@ -289,6 +281,6 @@ def _booked_appointments(user) -> QuerySet:
     return visible(Appointment.objects.filter(Appointment.open_work()), user, owner="advisor", write=True)
 
 
-register_work("customers.Customer", WorkSource(
+WORK_SOURCE = WorkSource(  # registered in ServiceConfig.ready()
     "appointment", pgettext_lazy("a booking", "appointment"), _booked_appointments, "customer",
-    "service:appointment"))
+    "service:appointment")

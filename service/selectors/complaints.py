@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
 from customers import timeline
@@ -112,14 +112,15 @@ def _complaint_entry(row: timeline.Row) -> timeline.Entry:
                           " · ".join(str(x) for x in detail), row.who)
 
 
-timeline.register(timeline.Source("complaint", _complaint_rows, _complaint_entry))
+# registered in ServiceConfig.ready()
+TIMELINE_SOURCES = (timeline.Source("complaint", _complaint_rows, _complaint_entry),)
 
 
 # --- access through work: the customers reached through a complaint one works on, until it is closed -------
 # On purpose a RESOLVED complaint still gives access: it waits for the customer's confirmation (the owner calls
 # them, reopens or closes it), which is part of the work; the customer page says so next to the complaint.
 
-register_work("customers.Customer", WorkSource(
+WORK_SOURCE = WorkSource(  # registered in ServiceConfig.ready()
     "complaint", _("complaint"),
     lambda user: complaints_visible_to(user, write=True).exclude(status=Complaint.Status.CLOSED),
-    "customer", "service:complaint"))
+    "customer", "service:complaint")

@@ -13,16 +13,15 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.visibility import WorkSource, register_work, visibility_for, visible
+from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
+from customers.models.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from customers.selectors.customers import customer_reach, vehicles_of
-from customers.services.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
-from service.services.generation import tenant_today
 
 Status = FollowUp.Status
 PAGE_SIZE = 50
@@ -72,7 +71,7 @@ class Workspace:
 def workspace(user, params, *, tenant, now: datetime | None = None) -> Workspace:
     """The queue tabs with their counts and one page of the chosen tab (what this user may see)."""
     now = now or timezone.now()
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     base = followups_visible_to(user)
     counts = {}
     for tab in TABS:
@@ -99,7 +98,7 @@ def next_candidates(user, staff, now: datetime):
     v = visibility_for(user)
     if v.read_only:
         return
-    today = tenant_today(staff.tenant, now)
+    today = staff.tenant.today(now)
     open_ = FollowUp.objects.filter(status=Status.OPEN)
     yield open_.filter(assignee=staff, retry_at__lte=now).order_by("retry_at", "id")
     waiting = open_.filter(retry_at__isnull=True)
@@ -231,7 +230,8 @@ def _call_entry(row: timeline.Row) -> timeline.Entry:
                           " · ".join(str(x) for x in (label, note, feedback) if x), row.who)
 
 
-timeline.register(timeline.Source("followup_call", _call_rows, _call_entry))
+# registered in ServiceConfig.ready()
+TIMELINE_SOURCES = (timeline.Source("followup_call", _call_rows, _call_entry),)
 
 
 # --- access through work: the customers a caller reaches through their open follow-ups ---------------------
@@ -240,9 +240,9 @@ def _open_followups(user) -> QuerySet:
     """The open follow-ups this user (or their team queue) holds that have not expired on the tenant's clock:
     access does not outlast the expiry because the nightly expiry job runs late."""
     staff = getattr(user, "staff", None)
-    today = tenant_today(staff.tenant) if staff is not None else timezone.localdate()
+    today = staff.tenant.today() if staff is not None else timezone.localdate()
     return followups_visible_to(user, write=True).filter(status=Status.OPEN, expires_on__gte=today)
 
 
-register_work("customers.Customer", WorkSource(
-    "followup", _("follow-up"), _open_followups, "customer", "service:followup"))
+WORK_SOURCE = WorkSource(  # registered in ServiceConfig.ready()
+    "followup", _("follow-up"), _open_followups, "customer", "service:followup")

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.visibility import visibility_for, visible
 from crm.paging import keyset_page
+from service.filters import InvitationFilter
 from service.models import Question, Survey, SurveyInvitation, SurveyResponse
 from service.selectors import followups
 
@@ -42,8 +43,6 @@ def survey_rows(user) -> list[Survey]:
 
 
 def invitation_page(user, params, *, request):
-    from service.filters import InvitationFilter
-
     base = invitations_visible_to(user)
     filterset = InvitationFilter(params, queryset=base, request=request)
     queryset = filterset.qs if filterset.is_valid() else base.none()

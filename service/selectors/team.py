@@ -9,7 +9,10 @@ from datetime import date
 from django.db.models import Case, Count, F, Q, When
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Department
+from accounts.selectors import staff_directory
 from crm.paging import keyset_page
+from service.filters import TeamFilter, assignable_staff_choices
 from service.models import FollowUp
 from service.selectors.followups import DUE_ORDER, PAGE_SIZE, followups_visible_to
 
@@ -33,10 +36,6 @@ class TeamRow:
 def team_rows(user, *, tenant, today: date) -> list[TeamRow]:
     """Open follow-ups per team member and per team queue (what this user may reassign), in one query;
     members with nothing open are listed too."""
-    from accounts.models import Department
-    from accounts.selectors import staff_directory
-    from service.filters import assignable_staff_choices
-
     waiting = Q(retry_at__isnull=True)
     counts = (followups_visible_to(user, write=True).filter(status=Status.OPEN)
               .annotate(queue=Case(When(assignee__isnull=True, then=F("department_id"))))
@@ -66,8 +65,6 @@ def team_rows(user, *, tenant, today: date) -> list[TeamRow]:
 
 def team_followups(user, params, *, request, today: date):
     """The filter over the open follow-ups this user may reassign, and its queryset."""
-    from service.filters import TeamFilter
-
     base = followups_visible_to(user, write=True).filter(status=Status.OPEN)
     filterset = TeamFilter(params, queryset=base, request=request, today=today)
     return filterset, (filterset.qs if filterset.is_valid() else base.none())

@@ -19,17 +19,14 @@ from accounts.models import Staff
 from customers.models import Customer, Vehicle
 from customers.services import customers as customer_services
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan
+from service.receivers import schedule_customer
 from service.rules import service_settings
-from service.selectors.appointments import day_bounds
-from service.services.generation import local_time
 
 Status = Appointment.Status
 
 
 def _schedule_generation(customer_id: int, tenant_id: int) -> None:
     """The customer's follow-ups (the reminder of a booking, the no-show call) once this has committed."""
-    from service.receivers import schedule_customer
-
     schedule_customer(Appointment, customer=Customer(pk=customer_id, tenant_id=tenant_id))
 
 
@@ -60,8 +57,8 @@ def _check_booking(appointment: Appointment, now: datetime) -> dict:
     if starts_at <= now:
         add("starts_at", _("Choose a time in the future."))
     elif "duration_minutes" not in errors:
-        start = local_time(appointment.tenant, starts_at)
-        end = local_time(appointment.tenant, appointment.ends_at)
+        start = appointment.tenant.local_time(starts_at)
+        end = appointment.tenant.local_time(appointment.ends_at)
         rules = service_settings(appointment.tenant)  # the workshop's hours on the tenant's clock
         opens, closes = rules.workshop_opens, rules.workshop_closes
         if start.time() < opens or end.date() != start.date() or end.time() > closes:
@@ -82,13 +79,13 @@ def _overlap_error(appointment: Appointment) -> ValidationError | None:
     if other is not None:
         return ValidationError({"starts_at": _("%(advisor)s has another appointment from %(start)s to %(end)s.") % {
             "advisor": appointment.advisor.user.display_name,
-            "start": local_time(tenant, other.starts_at).strftime("%H:%M"),
-            "end": local_time(tenant, other.ends_at).strftime("%H:%M")}})
+            "start": tenant.local_time(other.starts_at).strftime("%H:%M"),
+            "end": tenant.local_time(other.ends_at).strftime("%H:%M")}})
     other = holding.filter(customer=appointment.customer).order_by("starts_at").first()
     if other is not None:
         return ValidationError({"starts_at": _("The customer already has an appointment from %(start)s to %(end)s.")
-                                % {"start": local_time(tenant, other.starts_at).strftime("%H:%M"),
-                                   "end": local_time(tenant, other.ends_at).strftime("%H:%M")}})
+                                % {"start": tenant.local_time(other.starts_at).strftime("%H:%M"),
+                                   "end": tenant.local_time(other.ends_at).strftime("%H:%M")}})
     return None
 
 
@@ -161,8 +158,8 @@ def appointment_set_status(*, appointment: Appointment, status: str, staff: Staf
     if status == Status.NO_SHOW:
         _schedule_generation(appointment.customer_id, appointment.tenant_id)
     elif status == Status.CANCELLED:
-        day = local_time(tenant, appointment.starts_at).date()
-        start, end = day_bounds(tenant, day)
+        day = tenant.local_time(appointment.starts_at).date()
+        start, end = tenant.day_bounds(day)
         if not Appointment.objects.filter(customer_id=appointment.customer_id, status=Status.BOOKED,
                                           starts_at__gte=start, starts_at__lt=end).exists():
             FollowUp.objects.filter(customer_id=appointment.customer_id, occasion=day, status=FollowUp.Status.OPEN,

@@ -28,7 +28,8 @@ from service.models import (
 from service.questionnaires import answer_for
 from service.rules import service_settings, within_calling_hours
 from service.selectors.followups import next_candidates
-from service.services.generation import local_time
+from service.services import complaints
+from service.services.surveys import survey_response_record_by_phone
 
 Outcome, Status = FollowUpCall.Outcome, FollowUp.Status
 
@@ -69,7 +70,7 @@ def _check(record: CallRecord, now: datetime, settings: ServiceSettings) -> None
             errors["retry_at"] = _("Say when to call again.")
         elif record.retry_at <= now:
             errors["retry_at"] = _("Choose a time in the future.")
-        elif not settings.allows(local_time(settings.tenant, record.retry_at).time()):
+        elif not settings.allows(settings.tenant.local_time(record.retry_at).time()):
             errors["retry_at"] = _("Choose a time within the calling hours (%(start)s–%(end)s).") % {
                 "start": settings.calls_from.strftime("%H:%M"), "end": settings.calls_until.strftime("%H:%M")}
     if record.outcome == Outcome.OPTED_OUT and not record.opt_out_reason.strip():
@@ -151,8 +152,6 @@ def followup_call_record(*, followup: FollowUp, staff: Staff, record: CallRecord
     call.complaint_opened = _complaints_of_call(call, followup, staff, record, now)
     Answer.objects.bulk_create(answers)
     if record.outcome == Outcome.COMPLETED and answers:
-        from service.services.surveys import survey_response_record_by_phone
-
         survey_response_record_by_phone(followup=followup, answers=answers, now=now)
 
     if followup.assignee_id is None:
@@ -188,8 +187,6 @@ def followup_call_record(*, followup: FollowUp, staff: Staff, record: CallRecord
 def _complaints_of_call(call: FollowUpCall, followup: FollowUp, staff: Staff, record: CallRecord, now: datetime):
     """A complaint heard on the call opens one (returned); a completed result-feedback call records the
     customer's answer on the complaints it asked about (satisfied closes them, not satisfied reopens them)."""
-    from service.services import complaints
-
     if record.outcome == Outcome.COMPLETED and followup.plan.trigger == FollowUpPlan.Trigger.COMPLAINT:
         waiting = list(complaints.feedback_complaints(followup).values_list("pk", flat=True))
         said = (record.feedback_text or record.note).strip()

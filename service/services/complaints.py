@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Department, RoleKind, Staff
 from accounts.selectors import home_department_id, org_hierarchy
 from crm.forms import parse_id
+from customers.models import Purchase, ServiceVisit
 from service.models import (
     Complaint,
     ComplaintEvent,
@@ -226,8 +227,6 @@ def complaint_open_from_survey(*, response, invitation, now: datetime) -> Compla
 
 def _occasion(key: str) -> dict:
     """The purchase or visit a survey asked about (`purchase:<id>`, `visit:<id>`), when it still exists."""
-    from customers.models import Purchase, ServiceVisit
-
     kind, _colon, pk = key.partition(":")
     model = {"visit": ServiceVisit, "purchase": Purchase}.get(kind)
     pk = parse_id(pk)
@@ -418,10 +417,8 @@ def complaint_feedback_plan(tenant) -> FollowUpPlan:
 def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowUp:
     """An open result-feedback call for the owner (one per customer and day: another complaint of theirs
     resolved the same day shares it)."""
-    from service.services.generation import tenant_today
-
     plan = complaint_feedback_plan(complaint.tenant)
-    day = tenant_today(complaint.tenant, now)
+    day = complaint.tenant.today(now)
     assignee = complaint.owner_id or actor.pk
     for offset in range(30):  # a day whose call is over already, or someone else's: the next free one
         occasion = day + timedelta(days=offset)

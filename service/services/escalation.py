@@ -19,10 +19,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from accounts.models import RoleKind, Staff
-from accounts.selectors import org_hierarchy
+from accounts.selectors import org_hierarchy, staff_directory
 from service.models import DigestSent, FollowUp, FollowUpPlan
 from service.rules import service_settings
-from service.services.generation import local_time, tenant_today
+from service.selectors.followups import followups_visible_to
 
 Status, Escalation = FollowUp.Status, FollowUp.Escalation
 
@@ -39,7 +39,7 @@ def followups_escalate(tenant, *, now: datetime | None = None) -> Escalated:
     once for all rows: up the department tree only, past a vacant manager to the next manager above; with
     no manager above, the follow-up stays flagged (it never goes to a director)."""
     now = now or timezone.now()
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     result = Escalated()
     plans = list(FollowUpPlan.objects.filter(Q(flag_after_days__isnull=False) | Q(escalate_after_days__isnull=False)))
     if not plans:
@@ -83,10 +83,7 @@ class Digest:
 def digest_for(user, *, tenant, now: datetime) -> Digest:
     """What one manager's digest says: their teams' overdue follow-ups (counted per person, the oldest
     listed) and those closed as unreachable in the last day."""
-    from accounts.selectors import staff_directory
-    from service.selectors.followups import followups_visible_to
-
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     overdue = followups_visible_to(user, write=True).filter(status=Status.OPEN, due_on__lt=today)
     counts = list(overdue.values("assignee_id").annotate(
         n=Count("id"), escalated=Count("id", filter=Q(escalation__gt=Escalation.NONE))).order_by("-n")[:50])
@@ -118,7 +115,7 @@ def digests_send(tenant, *, now: datetime | None = None, force: bool = False) ->
     many went out. A digest with nothing to report is not sent."""
     now = now or timezone.now()
     rules = service_settings(tenant)
-    if not force and (rules.digest_hour is None or local_time(tenant, now).hour != rules.digest_hour):
+    if not force and (rules.digest_hour is None or tenant.local_time(now).hour != rules.digest_hour):
         return 0
     sent = 0
     for staff in digest_recipients():

@@ -9,8 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Staff
+from accounts.models import Department, Staff
+from accounts.visibility import visibility_for
 from service.models import FollowUp
+from service.selectors.followups import followups_visible_to
 
 Status = FollowUp.Status
 
@@ -21,9 +23,6 @@ def followups_reassign(*, user, queryset, to_staff_id=None, to_department_id=Non
     member or to one team's queue; returns how many moved. To a queue, a pending retry is dropped (a
     retry belongs to a person). One statement: a follow-up being called right now (its row locked) is
     skipped rather than waited for."""
-    from accounts.visibility import visibility_for
-    from service.selectors.followups import followups_visible_to
-
     now = now or timezone.now()
     v = visibility_for(user)
     if (to_staff_id is None) == (to_department_id is None):
@@ -34,8 +33,6 @@ def followups_reassign(*, user, queryset, to_staff_id=None, to_department_id=Non
             raise ValidationError(_("You cannot give follow-ups to this person."))
         changes = {"assignee_id": target.pk}
     else:
-        from accounts.models import Department
-
         target = Department.objects.filter(pk=to_department_id).first()
         if target is None or not (v.everything or target.pk in v.queue_department_ids):
             raise ValidationError(_("You cannot give follow-ups to this team."))

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import PositionAssignment
+from customers.filters import CustomerFilter
 from customers.models import Customer
+from customers.selectors.customers import search
 from service.models import FollowUp, FollowUpPlan
 
 Trigger = FollowUpPlan.Trigger
@@ -195,21 +196,11 @@ class Generated:
     expired: int = 0
 
 
-def local_time(tenant, moment: datetime | None = None) -> datetime:
-    """A moment (default now) on the tenant's clock."""
-    return (moment or timezone.now()).astimezone(ZoneInfo(tenant.timezone))
-
-
-def tenant_today(tenant, now: datetime | None = None) -> date:
-    """Today in the tenant's time zone (at 23:30 UTC it is already tomorrow in Asia/Shanghai)."""
-    return local_time(tenant, now).date()
-
-
 def followups_generate(tenant, *, now: datetime | None = None, customer_ids: list[int] | None = None) -> Generated:
     """Create the follow-ups the tenant's active plans call for today (in the tenant's time zone); with
     `customer_ids`, only theirs (after a purchase or a visit is recorded). Open follow-ups past their expiry
     become expired (full runs only). One transaction."""
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     result = Generated()
     with transaction.atomic():
         for plan in (FollowUpPlan.objects.filter(is_active=True).exclude(trigger=Trigger.COMPLAINT)
@@ -237,9 +228,6 @@ def filtered_customer_ids(query: str) -> list[int]:
     """The tenant's customers a saved filter (the customer list's query string: a campaign's, a one-off
     survey's) finds."""
     from django.http import QueryDict
-
-    from customers.filters import CustomerFilter
-    from customers.selectors.customers import search
 
     params = QueryDict(query)
     filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))

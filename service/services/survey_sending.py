@@ -31,7 +31,8 @@ from django.utils.translation import gettext as _
 from crm import sms
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.rules import service_settings
-from service.services.generation import filtered_customer_ids, local_time, tenant_today
+from service.selectors.surveys import invitations_visible_to
+from service.services.generation import filtered_customer_ids
 from service.services.surveys import invitation_token
 
 Trigger, Status = Survey.Trigger, SurveyInvitation.Status
@@ -107,7 +108,7 @@ def survey_invitations_queue(tenant, *, now: datetime | None = None) -> Queued:
     """Create the invitations the tenant's active surveys call for today. Idempotent; one transaction, one
     run per tenant at a time (the sampling looks at the invitations of every survey)."""
     now = now or timezone.now()
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     result = Queued()
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -210,7 +211,7 @@ PHONE_CALLS = """
 
 def _phone_calls(tenant, now: datetime) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(PHONE_CALLS, {"tenant": tenant.pk, "now": now, "today": tenant_today(tenant, now)})
+        cursor.execute(PHONE_CALLS, {"tenant": tenant.pk, "now": now, "today": tenant.today(now)})
         return cursor.rowcount
 
 
@@ -277,7 +278,7 @@ def _send_due(tenant, now: datetime, limit: int) -> Sent:
             status__in=[Status.PENDING, Status.SENT], sending_since__isnull=True, expires_at__lte=now).update(
             status=Status.EXPIRED, updated_at=now)
     result.calls = _phone_calls(tenant, now)
-    if not service_settings(tenant).allows_surveys(local_time(tenant, now).time()):
+    if not service_settings(tenant).allows_surveys(tenant.local_time(now).time()):
         result.outside_hours = True
         return result
     senders = max(1, settings.SURVEY_SENDERS)
@@ -423,14 +424,12 @@ class _Sender:
         mail.EmailMessage(subject, body, to=[email], connection=self.mail).send()
 
     def _day(self, moment: datetime) -> str:
-        return date_format(local_time(self.tenant, moment).date(), "DATE_FORMAT")
+        return date_format(self.tenant.local_time(moment).date(), "DATE_FORMAT")
 
 
 def survey_invitation_send_again(*, user, invitation_id: int, now: datetime | None = None) -> bool:
     """A manager sends a failed invitation again (at the next run, with a fresh set of tries and a new
     deadline). False when it is not theirs or has not failed (meanwhile)."""
-    from service.selectors.surveys import invitations_visible_to
-
     now = now or timezone.now()
     with transaction.atomic():
         invitation = (invitations_visible_to(user, write=True).select_for_update().select_related("survey")

@@ -20,6 +20,7 @@ from crm.forms import parse_id
 from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
 from service.questionnaires import answer_for
 from service.selectors.surveys import questions_of, state_of
+from service.services.complaints import complaint_open_from_survey
 
 SALT = "crm.survey.link"
 Kind, Measure = Question.Kind, Question.Measure
@@ -127,6 +128,4 @@ def survey_response_record_by_phone(*, followup, answers: list, now) -> SurveyRe
 
 
 def _low_score_complaint(response: SurveyResponse, invitation: SurveyInvitation, now) -> None:
-    from service.services.complaints import complaint_open_from_survey
-
     complaint_open_from_survey(response=response, invitation=invitation, now=now)

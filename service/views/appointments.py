@@ -18,7 +18,6 @@ from service.models import Appointment
 from service.selectors import appointments as appointment_selectors
 from service.selectors.followups import followups_visible_to
 from service.services import appointments as appointment_services
-from service.services.generation import local_time
 
 DONE_MESSAGES = {
     Appointment.Status.ARRIVED: gettext_lazy("%(customer)s has arrived."),
@@ -36,7 +35,7 @@ def _back(request, appointment) -> str:
     target = request.POST.get("next", "")
     if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
-    return _day_url(local_time(request.tenant, appointment.starts_at).date())
+    return _day_url(request.tenant.local_time(appointment.starts_at).date())
 
 
 @staff_view(perm="service.view_appointment")
@@ -69,8 +68,8 @@ def appointment_detail(request, pk):
         return redirect(_back(request, appointment))
     return render(request, "service/appointments/detail.html", {
         "appointment": appointment, "can_change": can_change and appointment.status == Appointment.Status.BOOKED,
-        "starts": local_time(request.tenant, appointment.starts_at),
-        "ends": local_time(request.tenant, appointment.ends_at)})
+        "starts": request.tenant.local_time(appointment.starts_at),
+        "ends": request.tenant.local_time(appointment.ends_at)})
 
 
 def _followup_of(request, customer):
@@ -113,7 +112,7 @@ def book(request, form: BookingForm, *, customer, followup=None) -> Appointment 
 
 
 def booked_message(request, booked: Appointment) -> str:
-    starts = local_time(request.tenant, booked.starts_at)
+    starts = request.tenant.local_time(booked.starts_at)
     return _("Booked: %(customer)s on %(day)s at %(time)s with %(advisor)s.") % {
         "customer": booked.customer.name, "day": starts.strftime("%Y-%m-%d"), "time": starts.strftime("%H:%M"),
         "advisor": booked.advisor.user.display_name}
@@ -137,7 +136,7 @@ def appointment_new(request):
     booked = book(request, form, customer=customer, followup=followup)
     if booked is not None:
         messages.success(request, booked_message(request, booked))
-        return redirect(_day_url(local_time(request.tenant, booked.starts_at).date()))
+        return redirect(_day_url(request.tenant.local_time(booked.starts_at).date()))
     hidden = [("customer", customer.pk)] + ([("followup", followup.pk)] if followup else [])
     return render(request, "service/appointments/form.html", {
         "customer": customer, "form": form, "followup": followup, "extra_hidden": hidden,

@@ -33,6 +33,7 @@ from service.selectors.followups import (
     workspace as queue_workspace,
 )
 from service.services.calls import followup_call_record, followup_take_next
+from service.services.complaints import feedback_complaints
 from service.views.appointments import book, booked_message, booking_form
 
 RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
@@ -166,8 +167,6 @@ def followup_book(request, pk):
 
 def _feedback_complaints(followup, can_call: bool) -> list:
     """The resolved complaints this result-feedback call asks the customer about."""
-    from service.services.complaints import feedback_complaints
-
     if not can_call or followup.plan.trigger != followup.plan.Trigger.COMPLAINT:
         return []
     return list(feedback_complaints(followup))

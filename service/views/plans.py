@@ -11,7 +11,6 @@ from crm.forms import apply_errors
 from service.forms.plans import PlanForm
 from service.models import FollowUpPlan
 from service.selectors.followups import plans_with_open_counts
-from service.services.generation import tenant_today
 from service.services.plans import plan_save, plan_set_active
 
 
@@ -45,7 +44,7 @@ def plan_new(request):
         for key in ("from_customers", "after", "sort", "format"):
             query.pop(key, None)
         initial = {"trigger": FollowUpPlan.Trigger.CAMPAIGN, "customer_filter": query.urlencode(),
-                   "campaign_on": tenant_today(request.tenant), "expires_days_after": 14}
+                   "campaign_on": request.tenant.today(), "expires_days_after": 14}
     return _plan_form(request, FollowUpPlan(tenant=request.tenant), initial)
 
 

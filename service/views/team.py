@@ -13,7 +13,6 @@ from service.filters import assignable_staff_choices, team_departments
 from service.forms.team import FollowUpsReassignForm
 from service.selectors.team import TEAM_CAP, team_followups, team_page, team_rows
 from service.services.followups import followups_reassign
-from service.services.generation import tenant_today
 
 
 @staff_view(perm="service.assign_followup")
@@ -21,7 +20,7 @@ from service.services.generation import tenant_today
 def team(request):
     """GET: the team's queues and the filtered list. POST: reassign the ticked (or all matching) follow-ups;
     the filter stays in the query string."""
-    today = tenant_today(request.tenant)
+    today = request.tenant.today()
     form = FollowUpsReassignForm(request.POST if request.method == "POST" else None,
                                  staff_choices=assignable_staff_choices(request.user, request.tenant.pk),
                                  departments=team_departments(request.user))

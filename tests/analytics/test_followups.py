@@ -18,7 +18,6 @@ from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth
 from analytics.selectors.followups import split_period
 from analytics.services.followup_rollups import followup_rollups_refresh
 from service.models import FollowUpPlan
-from service.services.generation import tenant_today
 from tests.analytics.fixtures import PERIOD, Data, at, seed_march
 
 pytestmark = pytest.mark.django_db
@@ -207,7 +206,7 @@ def test_filter_errors_show_next_to_the_field(march, client_as, params, field, m
 
 def test_default_period_is_the_current_month(client_as, demo):
     report = client_as("demo.director").get(URL).context["report"]
-    today = tenant_today(demo)
+    today = demo.today()
     assert report.start == today.replace(day=1) and report.end.month == today.month and report.end.day >= 28
 
 

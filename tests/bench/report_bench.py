@@ -55,11 +55,10 @@ def prepare_year(followups: int = FOLLOWUPS) -> dict:
     from accounts.models import Department, PositionAssignment, Staff, Tenant
     from analytics.services.followup_rollups import followup_rollups_rebuild
     from service.models import Answer, FollowUp, FollowUpCall, FollowUpPlan
-    from service.services.generation import tenant_today
 
     tenant = Tenant.objects.get(slug="demo")
     with scope(tenant=tenant), timezone.override(tenant.timezone), connection.cursor() as cursor:
-        today = tenant_today(tenant)
+        today = tenant.today()
         desk = Department.objects.get(name="客服组")
         staff = list(Staff.objects.filter(pk__in=PositionAssignment.objects.filter(
             position__department=desk).values("staff_id")).order_by("pk").values_list("pk", flat=True)[:SPECIALISTS])

@@ -26,12 +26,11 @@ def measure_sending(total: int = INVITATIONS) -> dict:
     from crm import sms
     from crm.demo.service import seed_surveys
     from service.models import Complaint, ServiceSettings, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
-    from service.services.generation import tenant_today
     from service.services.survey_sending import survey_invitations_queue, survey_invitations_send_due
     from tests.bench.floor import empty
 
     tenant = Tenant.objects.get(slug="demo")
-    yesterday = tenant_today(tenant) - timedelta(days=1)
+    yesterday = tenant.today() - timedelta(days=1)
     with scope(tenant=tenant), timezone.override(tenant.timezone):
         seed_surveys(tenant)  # a database seeded before surveys existed
         # start from no invitations (the results bench's year among them), children first

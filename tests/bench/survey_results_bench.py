@@ -27,11 +27,10 @@ def prepare_survey_year(responses: int = RESPONSES) -> dict:
     from analytics.services.survey_rollups import survey_rollups_rebuild
     from customers.models import Customer
     from service.models import QuestionnaireVersion, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
-    from service.services.generation import tenant_today
 
     tenant = Tenant.objects.get(slug="demo")
     with scope(tenant=tenant), connection.cursor() as cursor:
-        today = tenant_today(tenant)
+        today = tenant.today()
         surveys = list(Survey.objects.order_by("pk"))
         versions = [QuestionnaireVersion.objects.filter(questionnaire=s.questionnaire_id).order_by("-number")
                     .values_list("pk", flat=True).first() for s in surveys]

@@ -14,7 +14,6 @@ from django_scopes import scope
 from crm.tenancy import TenantModel
 from customers.models import Customer
 from service.models import Appointment, Complaint, FollowUpCall, SurveyInvitation, SurveyResponse
-from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +36,7 @@ PLANNED = {
 
 
 def events_in_the_future(tenant, now: datetime) -> list[str]:
-    today = tenant_today(tenant, now)
+    today = tenant.today(now)
     found = []
     for model in apps.get_models():
         if not issubclass(model, TenantModel):
@@ -63,7 +62,7 @@ def test_the_seeded_demo_tells_the_truth(demo, client_as):
     call_command("seed_demo", customers=wanted, verbosity=0)
     now = timezone.now()
     with scope(tenant=demo), timezone.override(demo.timezone):
-        today = tenant_today(demo)
+        today = demo.today()
         found = events_in_the_future(demo, now)
         assert not found, "\n".join(found)
         # a visit that is over has its outcome; one still ahead is booked

@@ -11,7 +11,6 @@ from playwright.sync_api import expect
 from accounts.models import Staff, Tenant
 from customers.models import Customer
 from service.models import Answer, FollowUp, FollowUpPlan, ServiceSettings
-from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,7 +24,7 @@ def test_specialist_completes_a_call_in_chinese_and_gets_the_next_customer(seede
     with scope(tenant=demo):
         ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))  # whenever CI runs
         FollowUp.objects.all().delete()
-        today = tenant_today(demo)
+        today = demo.today()
         for name, priority in (("王芳", 1), ("李强", 2)):
             customer = Customer.objects.get(name=name)
             FollowUp.objects.create(

@@ -13,7 +13,6 @@ from accounts.models import Department, Tenant
 from customers.models import Customer
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.services import surveys
-from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 from tests.e2e.test_browser import log_in
 
@@ -86,7 +85,7 @@ def test_the_surveys_0_to_10_scale_sits_on_two_even_rows_on_a_phone_and_one_on_a
         now = timezone.now()
         invitation = SurveyInvitation.objects.create(
             tenant=demo, survey=survey, customer=Customer.objects.get(name="王芳"), occasion_key="visit:layout",
-            occasion_on=tenant_today(demo), department=Department.objects.get(name="客服组"),
+            occasion_on=demo.today(), department=Department.objects.get(name="客服组"),
             version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id),
             status=SurveyInvitation.Status.SENT, send_after=now, sent_at=now, expires_at=now + timedelta(days=7))
     link = seeded_live_server.url + reverse("survey", args=[surveys.invitation_token(demo.pk, invitation.pk)])

@@ -12,7 +12,6 @@ from playwright.sync_api import expect
 from accounts.models import Department, PositionAssignment, Tenant
 from customers.services import customers as customer_services
 from service.models import Appointment, FollowUp, FollowUpPlan, ServiceSettings
-from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -28,7 +27,7 @@ def test_specialist_books_inside_the_call_for_a_sales_consultants_customer(seede
             "name": "周立伟", "mobile": "13522223333", "owner": consultant, "kind": "person"})
         vehicle = customer_services.vehicle_add(customer=customer, vin="LSVAU2184N2000018", plate="京E55555",
                                                 model_name="大众帕萨特")
-        today = tenant_today(demo)
+        today = demo.today()
         reminder = FollowUp.objects.create(
             tenant=demo, plan=FollowUpPlan.objects.get(name="定期保养提醒"), customer=customer, vehicle=vehicle,
             occasion=today, due_on=today, visible_from=today - timedelta(days=3), expires_on=today + timedelta(days=21),

@@ -16,7 +16,6 @@ from analytics.services.survey_rollups import survey_rollups_refresh
 from customers.models import Customer
 from service.models import Question, QuestionnaireVersion, Survey, SurveyInvitation, SurveyResponse
 from service.services import surveys
-from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,7 +32,7 @@ def test_a_low_score_answered_on_a_phone_in_chinese_shows_on_the_managers_result
         # a service visit without an advisor: the 客服组 queue's, which its manager sees
         invitation = SurveyInvitation.objects.create(
             tenant=demo, survey=survey, customer=Customer.objects.get(name="王芳"), occasion_key="visit:e2e",
-            occasion_on=tenant_today(demo), department=Department.objects.get(name="客服组"),
+            occasion_on=demo.today(), department=Department.objects.get(name="客服组"),
             version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id),
             status=SurveyInvitation.Status.SENT, send_after=now, sent_at=now, expires_at=now + timedelta(days=7))
         questions = {q.text: q for q in Question.objects.filter(version_id=invitation.version_id)}
@@ -62,7 +61,7 @@ def test_a_low_score_answered_on_a_phone_in_chinese_shows_on_the_managers_result
 
     with scope(tenant=demo):
         assert SurveyResponse.objects.get(invitation=invitation, submitted_at__isnull=False).csi == 15
-        today = tenant_today(demo)
+        today = demo.today()
         survey_rollups_refresh(tenant=demo, start=today - timedelta(days=30), end=today)  # the beat's refresh
 
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")

@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from accounts.models import Staff, Tenant
 from customers.models import Customer
 from service.models import FollowUp, FollowUpPlan
-from service.services.generation import tenant_today
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,7 +19,7 @@ def test_a_manager_selects_all_rows_and_reassigns_them(seeded_live_server, page)
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):
         FollowUp.objects.all().delete()
-        today = tenant_today(demo)
+        today = demo.today()
         specialist = Staff.objects.get(user__username="demo.specialist")
         manager = Staff.objects.get(user__username="demo.manager")
         for name in ("王芳", "李强", "赵敏"):

@@ -7,14 +7,13 @@ from accounts.models import Staff
 from crm.demo.appointments import seed_appointments
 from customers.models import Customer
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
-from service.services.generation import tenant_today
 
 
 def seed(tenant):
     ContactOptOut.objects.create(tenant=tenant, customer=Customer.objects.get(name="北京宏达物流有限公司"),
                                  contact_type=ContactType.WINBACK, reason="公司客户，不做召回")
     # one open follow-up of the specialist's: 王芳's car was repaired two days ago
-    today = tenant_today(tenant)
+    today = tenant.today()
     customer = Customer.objects.get(name="王芳")
     FollowUp.objects.create(
         tenant=tenant, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer,

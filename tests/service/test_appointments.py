@@ -18,7 +18,7 @@ from customers.models import Customer, CustomerNote, Vehicle
 from service.models import Appointment, FollowUp, FollowUpPlan
 from service.selectors import appointments as sel
 from service.services import appointments as svc
-from service.services.generation import followups_generate, tenant_today
+from service.services.generation import followups_generate
 from tests.service.test_calls import record, staff
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ def book(name="王芳", *, at=TOMORROW_10, minutes=60, who=None, vehicle="own", 
 
 
 def future_day() -> date:
-    return tenant_today(Staff.objects.get(user__username="demo.director").tenant) + timedelta(days=10)
+    return Staff.objects.get(user__username="demo.director").tenant.today() + timedelta(days=10)
 
 
 def at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -254,7 +254,7 @@ def test_free_times_are_each_advisors_times_that_fit_and_clash_with_nothing(scop
                 for row in sel.free_slots(tenant=scoped, day=day, duration_minutes=60, customer=customer("王芳"))}
     assert "10:00" in rows[second.pk] and "10:00" not in for_wang[second.pk]
     # nothing in the past: today only the times still ahead
-    today = tenant_today(scoped)
+    today = scoped.today()
     late = datetime.combine(today, time(15, 10), tzinfo=SHANGHAI)
     ahead = sel.free_slots(tenant=scoped, day=today, duration_minutes=60, now=late)
     assert all(t > late for row in ahead for t in row.times) and ahead[0].times[0].strftime("%H:%M") == "15:30"
@@ -518,7 +518,7 @@ def test_a_number_that_is_not_ascii_digits_is_refused_everywhere_not_a_500(scope
 
 
 def test_booking_inside_a_call_needs_the_right_to_call_and_an_open_follow_up(scoped, client_as):
-    today = tenant_today(scoped)
+    today = scoped.today()
     followup = FollowUp.objects.create(
         tenant=scoped, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer("王芳"),
         vehicle=customer("王芳").vehicles.first(), occasion=today, due_on=today, visible_from=today,

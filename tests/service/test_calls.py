@@ -24,7 +24,6 @@ from service.models import (
 from service.selectors import followups as followup_selectors
 from service.services import calls
 from service.services.calls import CallRecord
-from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -251,7 +250,7 @@ def test_old_answers_keep_their_questions_when_a_new_version_is_published(scoped
 
 def test_due_tomorrow_in_utc_is_due_today_in_shanghai_at_2330_utc(scoped, user):
     late = datetime(2026, 11, 20, 23, 30, tzinfo=ZoneInfo("UTC"))  # 07:30 on the 21st in Shanghai
-    assert tenant_today(scoped, late).isoformat() == "2026-11-21"
+    assert scoped.today(late).isoformat() == "2026-11-21"
     f = followup("王芳", due=late.date() + timedelta(days=1))
     ws = followup_selectors.workspace(user("demo.specialist"), {"tab": "today"}, tenant=scoped, now=late)
     assert f in ws.page.rows
@@ -264,7 +263,7 @@ def test_due_tomorrow_in_utc_is_due_today_in_shanghai_at_2330_utc(scoped, user):
 def test_a_specialist_never_sees_another_specialists_follow_ups(scoped, client_as):
     colleague = Staff.objects.filter(assignments__position__title="客服专员（服务）").exclude(
         user__username="demo.specialist").first()
-    today = tenant_today(scoped)
+    today = scoped.today()
     theirs = followup("李强", assignee=colleague.user.username, due=today)
     mine = followup("赵敏", due=today)
     queue = followup("北京宏达物流有限公司", assignee=None, department="客服组", due=today)
@@ -304,8 +303,8 @@ def test_the_call_form_shows_errors_next_to_the_fields(scoped, client_as):
 def test_save_and_next_opens_the_next_customer(scoped, client_as):
     ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))
     FollowUp.objects.all().delete()
-    first = followup("王芳", priority=1, due=tenant_today(scoped))
-    second = followup("李强", priority=2, due=tenant_today(scoped))
+    first = followup("王芳", priority=1, due=scoped.today())
+    second = followup("李强", priority=2, due=scoped.today())
     client = client_as("demo.specialist")
     taken = client.post(reverse("service:followups"))
     assert taken["Location"] == reverse("service:followup", args=[first.pk])
@@ -326,8 +325,8 @@ def test_with_htmx_the_next_call_comes_in_the_same_response(scoped, client_as):
     instead of a redirect the browser would follow with a second request."""
     ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))
     FollowUp.objects.all().delete()
-    first = followup("王芳", priority=1, due=tenant_today(scoped))
-    second = followup("李强", priority=2, due=tenant_today(scoped))
+    first = followup("王芳", priority=1, due=scoped.today())
+    second = followup("李强", priority=2, due=scoped.today())
     client = client_as("demo.specialist")
     htmx = {"HTTP_HX_REQUEST": "true", "HTTP_HX_BOOSTED": "true", "HTTP_HX_TARGET": "main"}
     taken = client.post(reverse("service:followups"), **htmx)
@@ -373,7 +372,7 @@ def test_the_workspace_query_count_does_not_grow_with_rows(scoped, client_as, dj
     client = client_as("demo.specialist")
     client.get(reverse("service:followups"))  # warm the per-user caches
     for n in range(30):
-        followup("赵敏", occasion=NOON.date() - timedelta(days=n + 10), due=tenant_today(scoped))
+        followup("赵敏", occasion=NOON.date() - timedelta(days=n + 10), due=scoped.today())
     with django_assert_max_num_queries(25):
         page = client.get(reverse("service:followups") + "?tab=today")
     assert page.content.decode().count("赵敏") >= 30

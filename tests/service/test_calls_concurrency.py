@@ -12,7 +12,6 @@ from accounts.models import Department, Staff, Tenant, User
 from customers.models import Customer
 from service.models import FollowUp, FollowUpPlan, ServiceSettings
 from service.services import calls
-from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +21,7 @@ def test_two_specialists_taking_at_once_get_different_calls(seeded_transactional
     with scope(tenant=demo):
         ServiceSettings.objects.update(calls_from=time(0), calls_until=time(0))
         FollowUp.objects.all().delete()
-        today = tenant_today(demo)
+        today = demo.today()
         for name in ("王芳", "李强"):
             FollowUp.objects.create(
                 tenant=demo, plan=FollowUpPlan.objects.get(name="首保提醒"), customer=Customer.objects.get(name=name),

@@ -9,11 +9,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django_scopes import scope
 
-from accounts.models import PositionAssignment, Staff
+from accounts.models import PositionAssignment, Staff, Tenant
 from customers.models import Customer, MileageReading
 from customers.services import customers as services
 from service.models import ContactOptOut, ContactType, FollowUp, FollowUpPlan
-from service.services.generation import followups_generate, tenant_today
+from service.services.generation import followups_generate
 
 NOW = datetime(2026, 11, 22, 4, 0, tzinfo=UTC)  # 12:00 in Asia/Shanghai
 TODAY = date(2026, 11, 22)
@@ -212,11 +212,8 @@ def test_a_customer_without_a_visit_for_twelve_months_is_won_back(demo):
 
 
 def test_today_is_the_tenants_day():
-    class Tenant:
-        timezone = "Asia/Shanghai"
-
-    assert tenant_today(Tenant(), datetime(2026, 11, 22, 23, 30, tzinfo=UTC)) == date(2026, 11, 23)
-    assert tenant_today(Tenant(), datetime(2026, 11, 22, 15, 59, tzinfo=UTC)) == date(2026, 11, 22)
+    assert Tenant().today(datetime(2026, 11, 22, 23, 30, tzinfo=UTC)) == date(2026, 11, 23)
+    assert Tenant().today(datetime(2026, 11, 22, 15, 59, tzinfo=UTC)) == date(2026, 11, 22)
 
 
 def test_a_call_due_tomorrow_in_shanghai_is_generated_at_23_30_utc(demo):
@@ -250,7 +247,7 @@ def test_one_tenants_generation_leaves_the_other_alone(demo, acme):
 @pytest.mark.parametrize("args", [[], ["--tenant", "demo"]])
 def test_the_command_prints_created_and_existing(demo, args):
     with scope(tenant=demo):
-        buy("王芳", tenant_today(demo) - timedelta(days=3))
+        buy("王芳", demo.today() - timedelta(days=3))
     out = io.StringIO()
     call_command("generate_followups", *args, stdout=out)
     assert f"demo: {NEW_CAR}: 1 created, 0 already existed" in out.getvalue()

@@ -8,7 +8,6 @@ from django_scopes import scope
 from accounts.models import Tenant
 from customers.models import Customer
 from service.models import FollowUp
-from service.services.generation import tenant_today
 from service.tasks import generate_followups_all
 from tests.waiting import wait_for
 
@@ -26,7 +25,7 @@ def test_a_visit_recorded_in_a_request_schedules_its_follow_up_after_the_commit(
     with scope(tenant=demo):
         wang = Customer.objects.get(name="王芳")
         car = wang.vehicles.get()
-    two_days_ago = tenant_today(demo) - timedelta(days=2)
+    two_days_ago = demo.today() - timedelta(days=2)
     refused = client_as("demo.specialist").post(f"/customers/{wang.pk}/visits/new/", {
         "opened_on": two_days_ago.isoformat(), "visit_type": "repair", "vehicle": car.pk, "amount": "-1"})
     assert refused.status_code == 200  # a form error: nothing recorded, nothing scheduled
@@ -41,7 +40,7 @@ def test_a_visit_recorded_in_a_request_schedules_its_follow_up_after_the_commit(
 def test_two_beat_ticks_make_one_set_of_follow_ups(worker, client_as):
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):
-        Customer.objects.filter(name="李强").update(last_visit_on=tenant_today(demo) - timedelta(days=370))
+        Customer.objects.filter(name="李强").update(last_visit_on=demo.today() - timedelta(days=370))
 
     def winback():
         with scope(tenant=demo):
@@ -81,12 +80,12 @@ def test_a_worker_killed_mid_generation_leaves_no_duplicates_and_no_gaps(seeded_
         assert repair.assignment == FollowUpPlan.Assignment.ROUND_ROBIN
         wang = Customer.objects.get(name="王芳")
         car = wang.vehicles.get()
-        wang.visits.create(tenant=demo, vehicle=car, opened_on=tenant_today(demo) - timedelta(days=2),
+        wang.visits.create(tenant=demo, vehicle=car, opened_on=demo.today() - timedelta(days=2),
                            visit_type="repair", amount=680)
         # and plans before it (by id) have written theirs when the worker is killed
-        wang.purchases.create(tenant=demo, vehicle=car, contract_on=tenant_today(demo) - timedelta(days=3),
+        wang.purchases.create(tenant=demo, vehicle=car, contract_on=demo.today() - timedelta(days=3),
                               amount=150000)
-        Customer.objects.filter(name="李强").update(last_visit_on=tenant_today(demo) - timedelta(days=370))
+        Customer.objects.filter(name="李强").update(last_visit_on=demo.today() - timedelta(days=370))
     db = connection.settings_dict
     url = urlsplit(os.environ["DATABASE_URL"])
     env = {**os.environ, "DATABASE_URL": urlunsplit(url._replace(path=f"/{db['NAME']}")),

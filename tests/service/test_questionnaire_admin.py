@@ -13,13 +13,12 @@ from service import questionnaires
 from service.models import FollowUp, FollowUpPlan, Question, QuestionnaireVersion
 from service.services import calls
 from service.services.calls import CallRecord
-from service.services.generation import tenant_today
 
 pytestmark = pytest.mark.django_db
 
 
 def answer_once(tenant, version):
-    today = tenant_today(tenant)
+    today = tenant.today()
     customer = Customer.objects.get(name="李强")
     followup = FollowUp.objects.create(
         tenant=tenant, plan=FollowUpPlan.objects.get(name="维修后2日回访"), customer=customer, occasion=today,

@@ -18,7 +18,6 @@ from accounts.models import Tenant
 from crm.celery import app
 from customers.models import Customer, ServiceVisit
 from service.models import ServiceSettings, SurveyInvitation
-from service.services.generation import tenant_today
 from service.services.survey_sending import survey_invitations_queue
 from service.tasks import send_surveys
 from tests.service.fake_aliyun import DOWN, THROTTLED, aliyun_settings, fake_aliyun
@@ -34,7 +33,7 @@ def surveyable(tenant, names):
         for name in names:
             customer = Customer.objects.get(name=name)
             ServiceVisit.objects.create(tenant=tenant, customer=customer, visit_type="repair", amount=300,
-                                        opened_on=tenant_today(tenant) - timedelta(days=1))
+                                        opened_on=tenant.today() - timedelta(days=1))
         assert survey_invitations_queue(tenant).created == len(names)
 
 

@@ -16,7 +16,6 @@ from customers.selectors.customers import customer_reach
 from service.models import Appointment, Complaint, ComplaintCategory, FollowUp
 from service.selectors import appointments as appointment_selectors
 from service.services import appointments as appointment_services
-from service.services.generation import local_time, tenant_today
 from tests.service.test_appointments import at, future_day
 from tests.service.test_calls import followup as followup_at
 from tests.service.test_calls import staff
@@ -34,7 +33,7 @@ def no_open_work(scoped):
 
 def followup(name, **extra):
     """An open follow-up due today (so not expired: expired work opens nothing)."""
-    extra.setdefault("due", tenant_today(staff("demo.director").tenant))
+    extra.setdefault("due", staff("demo.director").tenant.today())
     return followup_at(name, **extra)
 
 
@@ -177,7 +176,7 @@ def test_a_booked_appointment_opens_its_customer_only_from_60_days_ahead_to_a_da
 
 
 def test_an_expired_follow_up_opens_nothing_even_before_the_expiry_job_closed_it(scoped, client_as):
-    today = tenant_today(staff("demo.director").tenant)
+    today = staff("demo.director").tenant.today()
     f = followup("李强", due=today - timezone.timedelta(days=6))  # expired yesterday, still "open"
     assert FollowUp.objects.get(pk=f.pk).status == FollowUp.Status.OPEN
     assert detail(client_as("demo.specialist"), li()).status_code == 404
@@ -212,7 +211,7 @@ def test_who_reaches_the_customer_through_other_work_cannot_change_another_teams
     refused = client.post(url, {"status": "cancelled"}, follow=True)
     assert "You may not change this appointment." in refused.content.decode()
     assert Appointment.objects.get(pk=booked.pk).status == Appointment.Status.BOOKED
-    day = local_time(scoped, Appointment.objects.get(pk=booked.pk).starts_at).date()
+    day = scoped.local_time(Appointment.objects.get(pk=booked.pk).starts_at).date()
     day_url = f'{reverse("service:appointments")}?day={day.isoformat()}'
     day_page = client.get(day_url).content.decode()
     assert f'id="arrived-{booked.pk}"' not in day_page
