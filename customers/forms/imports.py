@@ -13,8 +13,8 @@ from crm.spreadsheets import MAX_UPLOAD_BYTES, check_upload
 from crm.translation import interpolate_lazy
 from crm.widgets import FastSelect
 from customers.models import ImportJob, ImportMapping
-from customers.services.import_checks import COMBINED, DATE_FIELDS, FIELD_BY_KEY
-from customers.services.imports import FIELDS, MAX_ROWS
+from customers.services.import_checks import COMBINED, DATE_FIELDS, FIELD_BY_KEY, FIELDS
+from customers.services.import_plan import MAX_ROWS
 
 IGNORE = ("", _("— ignore this column —"))
 

@@ -47,10 +47,6 @@ def read_job_file(job: ImportJob) -> Sheet:
         raise ValidationError({"file": error.messages}) from None
 
 
-def job_headers(job: ImportJob) -> list[str]:
-    return read_job_file(job).headers
-
-
 # --- the plan ------------------------------------------------------------------------------------
 
 

@@ -34,40 +34,21 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, Staff
-from crm.parsing import Bad, DateOrder, parse_date, parse_mobile
+from crm.parsing import DateOrder
 from crm.spreadsheets import read_first_row, upload_content
 from customers.models import ImportJob, ImportMapping, JobStatus
 from customers.services.import_checks import (
     COMBINED,
     DATE_FIELDS,
     FIELD_BY_KEY,
-    FIELDS,
     MAX_PARTS,
     default_order,
     guess_columns,
     saved_mapping_for,
 )
-from customers.services.import_plan import (
-    MAX_KEPT_REJECTED,
-    MAX_ROWS,
-    PREVIEW_ROWS,
-    Plan,
-    keep_rows,
-    plan_import,
-    report_csv,
-    report_file,
-    shown_rows,
-    shown_value,
-)
+from customers.services.import_plan import Plan, keep_rows, plan_import, report_file
 from customers.services.import_writes import Conflict, Importer, Progress
 from customers.tasks import check_import, import_customers
-
-__all__ = [
-    "FIELDS", "FIELD_BY_KEY", "MAX_KEPT_REJECTED", "MAX_ROWS", "PREVIEW_ROWS", "STALE_AFTER", "Bad", "DateOrder",
-    "Plan", "check_columns", "guess_columns", "import_check", "import_configure", "import_run", "import_start",
-    "import_upload", "job_headers", "mapping_load", "mapping_save", "parse_date", "parse_mobile", "plan_import",
-    "report_csv", "shown_rows", "shown_value",
-]
 
 logger = logging.getLogger(__name__)
 

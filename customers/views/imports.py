@@ -13,7 +13,9 @@ from crm.forms import apply_errors
 from customers.forms.imports import ImportOptionsForm, ImportUploadForm
 from customers.models import ImportJob, ImportRow, JobStatus
 from customers.selectors import imports as selectors
+from customers.services import import_plan
 from customers.services import imports as services
+from customers.services.import_checks import FIELD_BY_KEY
 
 PERM = "customers.import_customer"
 EDITABLE = (JobStatus.DRAFT, JobStatus.FAILED)
@@ -52,7 +54,7 @@ def _rows_page(request, job: ImportJob) -> dict:
     """One page of the rows the job shows (every rejected row first), from the rows the worker kept."""
     if job.status == JobStatus.DONE:
         rejected = job.rejected_count
-        total = min(rejected, services.MAX_KEPT_REJECTED)  # the report CSV has them all
+        total = min(rejected, import_plan.MAX_KEPT_REJECTED)  # the report CSV has them all
     else:
         rejected = (job.summary.get("counts") or {}).get("reject", 0) if job.checked else 0
         total = job.summary.get("shown", 0) if job.checked else 0
@@ -64,11 +66,11 @@ def _rows_page(request, job: ImportJob) -> dict:
     first = (number - 1) * ROWS_PER_PAGE
     rows = ImportRow.objects.filter(job=job, position__gt=first, position__lte=first + ROWS_PER_PAGE).order_by(
         "position") if total else []
-    fields = [services.FIELD_BY_KEY[k] for k in job.summary.get("fields", []) if k in services.FIELD_BY_KEY]
+    fields = [FIELD_BY_KEY[k] for k in job.summary.get("fields", []) if k in FIELD_BY_KEY]
     return {"rows": rows, "rows_page": number, "rows_pages": pages, "rows_first": first + 1,
             "rows_last": min(total, first + ROWS_PER_PAGE), "rows_total": total, "shown_fields": fields,
             "rows_previous": number - 1 if number > 1 else None, "rows_next": number + 1 if number < pages else None,
-            "rejected_cut": rejected > services.MAX_KEPT_REJECTED, "rejected_kept": services.MAX_KEPT_REJECTED,
+            "rejected_cut": rejected > import_plan.MAX_KEPT_REJECTED, "rejected_kept": import_plan.MAX_KEPT_REJECTED,
             "rejected_total": rejected}
 
 
@@ -146,7 +148,7 @@ def import_report(request, pk):
                                 content_type="text/csv; charset=utf-8")
         except (FileNotFoundError, OSError):
             pass
-    data = services.report_csv(services.Plan(headers=[], columns={}))  # nothing was rejected
+    data = import_plan.report_csv(import_plan.Plan(headers=[], columns={}))  # nothing was rejected
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -19,10 +19,12 @@ from django_scopes import scope
 from openpyxl import Workbook
 
 from accounts.models import Department, Staff
-from crm.parsing import normalize_mobile
+from crm.parsing import Bad, normalize_mobile, parse_date, parse_mobile
 from customers.models import Customer, CustomerTag, ImportJob, ImportMapping, JobStatus, Vehicle
 from customers.selectors.customers import search
 from customers.services import import_writes, imports
+from customers.services.import_checks import guess_columns
+from customers.services.import_plan import PREVIEW_ROWS
 from customers.tasks import import_customers
 from customers.validators import vin_check_digit
 
@@ -99,28 +101,28 @@ HEADERS = ["客户姓名", "手机号码", "性别", "出生日期", "车架号"
 
 
 def test_columns_are_guessed_from_chinese_and_english_headers():
-    chinese = imports.guess_columns(["客户名称", "手机号", "移动电话2", "车架号/VIN", "车牌", "车型", "生日",
+    chinese = guess_columns(["客户名称", "手机号", "移动电话2", "车架号/VIN", "车牌", "车型", "生日",
                                      "详细地址", "身份证号码", "性别", "电子邮箱", "微信号", "客户等级", "备注"])
     assert chinese == {"客户名称": "name", "手机号": "mobile", "车架号/VIN": "vin", "车牌": "plate",
                        "车型": "model_name", "生日": "birthday", "详细地址": "address", "身份证号码": "id_number",
                        "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier",
                        "备注": "notes"}
-    english = imports.guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
+    english = guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
                                      "Date of birth", "Owner", "Tags", "Marketing consent", "Consent channel"])
     assert english == {"Customer Name": "name", "Mobile Phone": "mobile", "E-mail": "email", "VIN": "vin",
                        "License Plate": "plate", "Date of birth": "birthday", "Owner": "owner", "Tags": "tags",
                        "Marketing consent": "marketing_consent", "Consent channel": "consent_channel"}
     # a name in parts is imported from both columns (unless a column holds the whole name); "… Owner" is the owner
-    zoho = imports.guess_columns(["Contact Id", "Contact Owner", "First Name", "Last Name", "Email", "Mobile",
+    zoho = guess_columns(["Contact Id", "Contact Owner", "First Name", "Last Name", "Email", "Mobile",
                                   "Date of Birth", "Description", "Created Time"])
     assert zoho == {"Contact Owner": "owner", "First Name": "name", "Last Name": "name", "Email": "email",
                     "Mobile": "mobile", "Date of Birth": "birthday", "Description": "notes"}
-    assert imports.guess_columns(["姓", "名", "手机", "客户负责人"]) == {"姓": "name", "名": "name", "手机": "mobile",
+    assert guess_columns(["姓", "名", "手机", "客户负责人"]) == {"姓": "name", "名": "name", "手机": "mobile",
                                                                     "客户负责人": "owner"}
-    assert imports.guess_columns(["Full Name", "First Name", "Last Name"]) == {"Full Name": "name"}
+    assert guess_columns(["Full Name", "First Name", "Last Name"]) == {"Full Name": "name"}
     # "联系电话" alone is the mobile; next to a mobile column it is the other phone
-    assert imports.guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
-    assert imports.guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
+    assert guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
+    assert guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
 
 
 def test_a_saved_mapping_is_used_for_a_file_with_the_same_headers(demo):
@@ -222,7 +224,7 @@ def test_the_preview_shows_each_rows_errors_and_counts_the_whole_file(client_as,
     table = page[page.index('id="preview-rows"'):]
     table = table[:table.index("</table>")]
     # every rejected row first, then the first of the others
-    assert table.count("<tr") == 6 + imports.PREVIEW_ROWS + 1
+    assert table.count("<tr") == 6 + PREVIEW_ROWS + 1
     assert table.count('class="table-danger"') == 6
     assert table.index("Tier “S”") < table.index("郑0")
     with scope(tenant=demo):
@@ -632,8 +634,8 @@ def test_the_fast_mobile_check_agrees_with_normalize_mobile():
         except Exception:
             expected = None
         try:
-            got = imports.parse_mobile(raw)
-        except imports.Bad:
+            got = parse_mobile(raw)
+        except Bad:
             got = None
         assert got == expected, raw
 
@@ -641,10 +643,10 @@ def test_the_fast_mobile_check_agrees_with_normalize_mobile():
 def test_dates_in_the_usual_spellings():
     for raw in ("2024-01-31", "2024/1/31", "2024.01.31", "20240131", "2024年1月31日", "2024-01-31 08:30:00",
                 "45322", "45322.75"):
-        assert imports.parse_date(raw) == date(2024, 1, 31), raw
+        assert parse_date(raw) == date(2024, 1, 31), raw
     for raw in ("31/01/2024", "2024-02-30", "yesterday", "0"):
-        with pytest.raises(imports.Bad):
-            imports.parse_date(raw)
+        with pytest.raises(Bad):
+            parse_date(raw)
 
 
 def test_choices_accept_labels_in_both_languages(demo):
@@ -760,12 +762,12 @@ def test_the_date_order_and_the_order_of_joined_columns_are_chosen_on_the_mappin
 
 
 def test_dates_in_every_order():
-    assert imports.parse_date("08/23/1991", "mdy") == imports.parse_date("23.08.1991", "dmy") == date(1991, 8, 23)
-    assert imports.parse_date("1991-08-23", "mdy") == date(1991, 8, 23)  # the year first reads in every order
-    assert imports.parse_date("1991年8月23日", "cn") == imports.parse_date("33473", "serial") == date(1991, 8, 23)
+    assert parse_date("08/23/1991", "mdy") == parse_date("23.08.1991", "dmy") == date(1991, 8, 23)
+    assert parse_date("1991-08-23", "mdy") == date(1991, 8, 23)  # the year first reads in every order
+    assert parse_date("1991年8月23日", "cn") == parse_date("33473", "serial") == date(1991, 8, 23)
     for raw, order in (("08/23/1991", "dmy"), ("08/23/1991", "ymd"), ("13/13/1991", "mdy")):
-        with pytest.raises(imports.Bad, match="not a date"):
-            imports.parse_date(raw, order)
+        with pytest.raises(Bad, match="not a date"):
+            parse_date(raw, order)
 
 
 def test_a_date_outside_1900_to_2100_is_rejected_not_stored(demo):
@@ -867,7 +869,7 @@ def test_a_cell_of_30_mb_is_refused_with_its_row_and_column(demo, client_as):
 
 
 def test_a_sparse_workbook_is_read_only_as_far_as_its_named_columns(demo, client_as, monkeypatch):
-    from crm import spreadsheets as tabular
+    from crm import spreadsheets
 
     book = Workbook()
     sheet = book.active
@@ -880,7 +882,7 @@ def test_a_sparse_workbook_is_read_only_as_far_as_its_named_columns(demo, client
     job = upload(demo, data.getvalue(), name="sparse.xlsx")
     assert (job.total_rows, job.summary["counts"], job.headers) == (1, {"create": 1}, ["姓名", "手机"])
     # a cap on the cells read (empty rows of the sheet too)
-    monkeypatch.setattr(tabular, "MAX_CELLS", 2_000)
+    monkeypatch.setattr(spreadsheets, "MAX_CELLS", 2_000)
     job = upload(demo, data.getvalue(), name="sparse.xlsx")
     assert "more than 2,000 cells" in job.summary["error"]
     # a stray header far to the right: too many columns, refused at the upload
@@ -936,9 +938,9 @@ def padded_xlsx(blank_rows: int, *, strays: int = 1, tail: list | None = None, l
 
 
 def test_the_upload_reads_only_the_first_rows_and_the_worker_the_rest(demo, client_as, monkeypatch):
-    from crm import spreadsheets as tabular
+    from crm import spreadsheets
 
-    monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
+    monkeypatch.setattr(spreadsheets, "SCAN_CELLS", 1_000)
     data = padded_xlsx(3_000, tail=["柳大"], long_cell=40_000)
     client = client_as("demo.director")
     response = client.post("/customers/imports/", {"file": SimpleUploadedFile("late.xlsx", data)})
@@ -952,10 +954,10 @@ def test_the_upload_reads_only_the_first_rows_and_the_worker_the_rest(demo, clie
 
 
 def test_cells_past_the_named_columns_count_against_the_cell_limit(demo, client_as, monkeypatch):
-    from crm import spreadsheets as tabular
+    from crm import spreadsheets
 
     data = padded_xlsx(200, strays=20, tail=["柳二", "13855550071"])
-    monkeypatch.setattr(tabular, "MAX_CELLS", 3_000)  # 202 rows × 2 named columns, but 4,000 stray cells parsed
+    monkeypatch.setattr(spreadsheets, "MAX_CELLS", 3_000)  # 202 rows × 2 named columns, but 4,000 stray cells parsed
     response = client_as("demo.director").post("/customers/imports/", {"file": SimpleUploadedFile("s.xlsx", data)})
     assert "The file has more than 3,000 cells" in response.content.decode()
 
@@ -996,12 +998,12 @@ def shared_strings_xlsx(texts: list[str]) -> bytes:
 
 
 def test_a_workbook_with_a_huge_table_of_texts_is_refused_at_the_upload(demo, client_as, monkeypatch):
-    from crm import spreadsheets as tabular
+    from crm import spreadsheets
 
     client = client_as("demo.director")
     response = client.post("/customers/imports/", {"file": SimpleUploadedFile("few.xlsx", shared_strings_xlsx([]))})
     assert response.status_code == 302
-    monkeypatch.setattr(tabular, "MAX_SHARED_STRINGS_BYTES", 1024 * 1024, raising=False)
+    monkeypatch.setattr(spreadsheets, "MAX_SHARED_STRINGS_BYTES", 1024 * 1024)
     data = shared_strings_xlsx([f"{n:07d}" for n in range(100_000)])  # 2 MB of texts no cell uses
     assert len(data) < 400_000
     response = client.post("/customers/imports/", {"file": SimpleUploadedFile("texts.xlsx", data)})
@@ -1107,8 +1109,7 @@ def test_only_the_first_rejected_rows_are_kept_for_the_pages_and_the_csv_has_the
     from customers.models import ImportRow
     from customers.services import import_plan
 
-    monkeypatch.setattr(import_plan, "MAX_KEPT_REJECTED", 3, raising=False)
-    monkeypatch.setattr(imports, "MAX_KEPT_REJECTED", 3, raising=False)
+    monkeypatch.setattr(import_plan, "MAX_KEPT_REJECTED", 3)  # read when used, by the plan and the page
     rows = [["姓名", "手机"], ["甘一", "13855550101"], *([f"甘{n}", "123"] for n in range(2, 7))]
     job = upload(demo, csv_bytes(rows))
     client = client_as("demo.director")
@@ -1127,9 +1128,9 @@ def test_only_the_first_rejected_rows_are_kept_for_the_pages_and_the_csv_has_the
 
 def test_a_file_whose_rows_are_all_empty_past_the_uploads_look_is_refused_by_the_check(demo, client_as,
                                                                                         monkeypatch):
-    from crm import spreadsheets as tabular
+    from crm import spreadsheets
 
-    monkeypatch.setattr(tabular, "SCAN_CELLS", 1_000, raising=False)
+    monkeypatch.setattr(spreadsheets, "SCAN_CELLS", 1_000)
     job = upload(demo, padded_xlsx(3_000), name="blank.xlsx", configure=False)
     page = client_as("demo.director").get(f"/customers/imports/{job.pk}/").content.decode()
     assert "The file has no rows below its header row." in page and 'id="import-start"' not in page
