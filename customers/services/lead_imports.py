@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,7 +18,8 @@ from accounts.models import Department, Staff
 from crm import parsing
 from crm.bulk import insert_rows
 from crm.parsing import Bad, header_key, parse_mobile, parse_time
-from customers.models import Customer, ImportJob, JobStatus, Lead, LeadEvent
+from crm.spreadsheets import read_sheet
+from customers.models import Customer, ImportJob, ImportMapping, JobStatus, Lead, LeadEvent
 from customers.models.leads import OPEN_STATUSES
 from customers.services.leads import (
     LIST_SEPARATOR,
@@ -191,6 +193,17 @@ class ImportResult:
 
 
 IMPORT_LOCK = 0x1EAD  # pg_advisory_xact_lock(IMPORT_LOCK, tenant id): one lead import per tenant at a time
+
+
+@transaction.atomic
+def lead_import_upload(*, tenant, staff: Staff, name: str, data: bytes) -> ImportJob:
+    """The uploaded platform export, kept in an ImportJob of kind “leads” until its columns are mapped. A file
+    that cannot be read is refused now (ValidationError), not after the mapping."""
+    read_sheet(data, name)
+    job = ImportJob(tenant=tenant, kind=ImportMapping.Kind.LEADS, created_by=staff, original_name=name[:200])
+    job.file.save(name, ContentFile(data), save=False)
+    job.save()
+    return job
 
 
 @transaction.atomic

@@ -3,7 +3,6 @@ assign, take, win, and the import of online-platform leads."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -22,7 +21,7 @@ from customers.forms.leads import (
     LeadTakeForm,
     LeadWinForm,
 )
-from customers.models import ImportJob, ImportMapping, Lead
+from customers.models import ImportJob, Lead
 from customers.models.leads import OPEN_STATUSES
 from customers.selectors import leads as selectors
 from customers.selectors.customers import openable_customer
@@ -253,15 +252,11 @@ def _upload(request):
     form = LeadImportUploadForm(_posted(request), request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
-        data = upload.read()
         try:
-            read_sheet(data, upload.name)  # refuse what cannot be read now, not after the mapping
+            job = lead_imports.lead_import_upload(tenant=request.tenant, staff=request.staff, name=upload.name,
+                                                  data=upload.read())
         except ValidationError as error:
             form.add_error("file", error.messages)
         else:
-            job = ImportJob(tenant=request.tenant, kind=ImportMapping.Kind.LEADS, created_by=request.staff,
-                            original_name=upload.name[:200])
-            job.file.save(upload.name, ContentFile(data), save=False)
-            job.save()
             return redirect(f"{reverse('leads:import')}?job={job.pk}")
     return render(request, "customers/leads/import.html", {"upload_form": form})
