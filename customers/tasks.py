@@ -33,17 +33,17 @@ CHECK_SOFT_LIMIT, CHECK_HARD_LIMIT = 15 * 60, 17 * 60
 @shared_task(base=TenantTask, acks_late=True, name="customers.export_customers")
 def export_customers(tenant: Tenant, *, export_id: int) -> None:
     """Write one export file (CSV or XLSX); idempotent: a second delivery finds the job claimed."""
-    from customers.services import transfers  # in the body: the services import their tasks (HackSoft "Celery")
+    from customers.services import exports  # in the body: the services import their tasks (HackSoft "Celery")
 
-    transfers.export_run(export_id=export_id)
+    exports.export_run(export_id=export_id)
 
 
 @shared_task(base=TenantTask, acks_late=True, name="customers.purge_exports")
 def purge_exports(tenant: Tenant) -> None:
-    """Delete one tenant's export files older than transfers.KEEP_DAYS (idempotent)."""
-    from customers.services import transfers
+    """Delete one tenant's export files older than customers.services.exports.KEEP_DAYS (idempotent)."""
+    from customers.services import exports
 
-    transfers.exports_purge()
+    exports.exports_purge()
 
 
 @shared_task(acks_late=True, name="customers.purge_exports_all")

@@ -11,7 +11,7 @@ from crm.paging import capped_count
 from customers.forms.exports import ExportForm
 from customers.models import ExportJob, JobStatus
 from customers.selectors import exports as selectors
-from customers.services import transfers as services
+from customers.services import exports as services
 
 
 @staff_view(perm="customers.export_customer")

@@ -17,8 +17,8 @@ from openpyxl import load_workbook
 from accounts.models import Staff, User
 from customers.models import Customer, ExportJob, JobStatus, Tag
 from customers.services import customers as services
-from customers.services import transfers
-from customers.services.transfers import export_run
+from customers.services import exports
+from customers.services.exports import export_run
 
 BOM = b"\xef\xbb\xbf"
 EVERYONE = {"王芳", "李强", "北京宏达物流有限公司", "赵敏"}
@@ -207,7 +207,7 @@ def test_formula_cells_are_written_as_text(demo):
 
 @pytest.mark.django_db
 def test_rows_are_read_in_keyset_chunks_with_progress(demo, monkeypatch):
-    monkeypatch.setattr(transfers, "CHUNK", 3)
+    monkeypatch.setattr(exports, "CHUNK", 3)
     with CaptureQueriesContext(connection) as queries:
         job = export(demo, "demo.director", params="sort=old")
     assert job.status == JobStatus.DONE and job.total_rows == job.processed_rows == 4
@@ -222,7 +222,7 @@ def test_rows_are_read_in_keyset_chunks_with_progress(demo, monkeypatch):
 
 @pytest.mark.django_db
 def test_xlsx_starts_a_new_sheet_at_excels_row_limit(demo, monkeypatch):
-    monkeypatch.setattr(transfers, "XLSX_SHEET_ROWS", 3)
+    monkeypatch.setattr(exports, "XLSX_SHEET_ROWS", 3)
     job = export(demo, "demo.director", fmt="xlsx")
     with scope(tenant=demo), job.file.open("rb") as handle:
         book = load_workbook(io.BytesIO(handle.read()))
@@ -306,7 +306,7 @@ def test_bad_format_and_too_many_running_are_refused(demo, client_as, django_cap
     bad = client.post("/customers/exports/new/", {"format": "pdf", "params": ""})
     assert bad.status_code == 200 and "Select a valid choice" in bad.content.decode()
     with django_capture_on_commit_callbacks(execute=False):
-        for _n in range(transfers.MAX_ACTIVE):
+        for _n in range(exports.MAX_ACTIVE):
             assert client.post("/customers/exports/new/", {"format": "csv"}).status_code == 302
         refused = client.post("/customers/exports/new/", {"format": "csv"})
     assert refused.status_code == 200 and "exports still running" in refused.content.decode()
@@ -398,7 +398,7 @@ def test_export_files_are_deleted_a_week_after_they_were_written(demo, acme, cli
     old_path = media / old.file.name
     assert old_path.exists()
     with scope(tenant=demo):
-        assert transfers.exports_purge() == 1  # demo's old one only: acme's waits for acme's task
+        assert exports.exports_purge() == 1  # demo's old one only: acme's waits for acme's task
         assert ExportJob.objects.get(pk=old.pk).file.name == ""
         assert ExportJob.objects.get(pk=recent.pk).file.name == recent.file.name
     assert not old_path.exists() and (media / recent.file.name).exists()
