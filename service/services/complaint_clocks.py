@@ -1,6 +1,6 @@
 """The complaint clock watcher (`complaints_watch`, every five minutes per tenant): at the policy's share of a clock the
 owner is warned; when a clock runs out the complaint goes one step up the org chart (service.services.complaints
-`_escalate`); a result-feedback call that ended without the customer's answer is handed back to the owner.
+`complaint_escalate`); a result-feedback call that ended without the customer's answer is handed back to the owner.
 Each warning and each breach happens once per complaint."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import RoleKind
 from accounts.selectors import org_hierarchy
 from service.models import Complaint, ComplaintEvent, FollowUp
-from service.services.complaints import _escalate, _event, _notify, _staff
+from service.services.complaints import complaint_escalate, complaint_event_add, complaint_notify, staff_with_user
 from service.sla import calendar_for
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ def _watch_steps(now: datetime, result: Watched):
         said = {"msg": "no_answer", "status": ["followup_status", complaint.feedback_followup.status]}
         complaint.feedback_followup = None
         complaint.save(update_fields=["feedback_followup", "updated_at"])
-        _event(complaint, Kind.NO_ANSWER, None, at=now, said=said)
-        _notify(complaint, complaint.owner, said)
+        complaint_event_add(complaint, Kind.NO_ANSWER, None, at=now, said=said)
+        complaint_notify(complaint, complaint.owner, said)
 
     this_round = Q(resolution_breached_at__isnull=True) | Q(resolution_breached_at__lt=F("resolution_due"))
     return (
@@ -101,13 +101,14 @@ def _watch_steps(now: datetime, result: Watched):
 def _warn(complaint: Complaint, message: str, due: datetime, now: datetime) -> None:
     local = timezone.localtime(due, timezone=calendar_for(complaint.tenant).zone)
     said = {"msg": message, "due": f"{local:%Y-%m-%d %H:%M}"}
-    _event(complaint, Kind.WARNED, None, at=now, said=said)
-    _notify(complaint, complaint.owner or _staff(org_hierarchy().holder_above(  # else the team's manager
-        staff_id=None, department_id=complaint.department_id, kind=RoleKind.MANAGER)), said)
+    complaint_event_add(complaint, Kind.WARNED, None, at=now, said=said)
+    manager = org_hierarchy().holder_above(staff_id=None, department_id=complaint.department_id,
+                                           kind=RoleKind.MANAGER)
+    complaint_notify(complaint, complaint.owner or staff_with_user(manager), said)  # else the team's manager
 
 
 def _breach(complaint: Complaint, why: dict, now: datetime) -> int:
-    _event(complaint, Kind.BREACHED, None, at=now, said=why)
+    complaint_event_add(complaint, Kind.BREACHED, None, at=now, said=why)
     if complaint.escalation >= Level.DIRECTOR:
         return 0
-    return int(_escalate(complaint, complaint.escalation + 1, now=now, why=why))
+    return int(complaint_escalate(complaint, complaint.escalation + 1, now=now, why=why))

@@ -100,8 +100,8 @@ def _paused(complaint: Complaint) -> timedelta:
     return timedelta(seconds=complaint.paused_seconds)
 
 
-def _event(complaint: Complaint, kind: str, actor: Staff | None, text: str = "", *, at: datetime,
-           said: dict | None = None) -> ComplaintEvent:
+def complaint_event_add(complaint: Complaint, kind: str, actor: Staff | None, text: str = "", *, at: datetime,
+                        said: dict | None = None) -> ComplaintEvent:
     """A history line: what a person wrote (`text`) or what the system notes (`said`, a `Said` message)."""
     return ComplaintEvent.objects.create(tenant_id=complaint.tenant_id, complaint=complaint, kind=kind, actor=actor,
                                          text=text.strip()[:4000], said=said or {}, at=at)
@@ -128,7 +128,7 @@ def _owner_label(staff: Staff | None) -> str | dict:
     return _label(staff) if staff is not None else {"msg": "team_queue"}
 
 
-def _staff(pk: int | None) -> Staff | None:
+def staff_with_user(pk: int | None) -> Staff | None:
     return Staff.objects.select_related("user").get(pk=pk) if pk is not None else None
 
 
@@ -142,7 +142,7 @@ def _grant(complaint: Complaint, staff: Staff) -> None:
 # --- notices ------------------------------------------------------------------------------------------
 
 
-def _notify(complaint: Complaint, staff: Staff | None, what: dict) -> None:
+def complaint_notify(complaint: Complaint, staff: Staff | None, what: dict) -> None:
     """An e-mail to `staff` about the complaint, in their language (`what`: a `Said` message; after the commit;
     nobody with an address: nothing)."""
     if staff is None or not staff.user.email:
@@ -167,11 +167,11 @@ def _open(complaint: Complaint, *, actor: Staff | None, now: datetime) -> Compla
         complaint.department_id = home_department_id(complaint.owner_id)
     _set_clocks(complaint, calendar_for(complaint.tenant), now=now, paused=timedelta(0), fresh=True)
     complaint.save()
-    _event(complaint, Kind.OPENED, actor, at=now, said={
+    complaint_event_add(complaint, Kind.OPENED, actor, at=now, said={
         "msg": "opened", "channel": ["channel", complaint.channel], "severity": ["severity", complaint.severity],
         "owner": _owner_label(complaint.owner)})
     if complaint.severity == Severity.MAJOR:
-        _escalate(complaint, Level.DIRECTOR, now=now, why={"msg": "major"})
+        complaint_escalate(complaint, Level.DIRECTOR, now=now, why={"msg": "major"})
     return complaint
 
 
@@ -253,7 +253,7 @@ def complaint_respond(*, complaint_id: int, actor: Staff, text: str, now: dateti
         raise ValidationError({"text": _("Note what the customer was told.")})
     _first_response(complaint, actor, now)
     complaint.save()
-    _event(complaint, Kind.RESPONDED, actor, text, at=now)
+    complaint_event_add(complaint, Kind.RESPONDED, actor, text, at=now)
     return complaint
 
 
@@ -281,7 +281,7 @@ def complaint_wait_for_customer(*, complaint_id: int, actor: Staff, text: str,
     complaint.status = Status.WAITING
     complaint.paused_at = now
     complaint.save()
-    _event(complaint, Kind.WAITING, actor, text, at=now)
+    complaint_event_add(complaint, Kind.WAITING, actor, text, at=now)
     return complaint
 
 
@@ -303,7 +303,7 @@ def complaint_resume(*, complaint_id: int, actor: Staff, text: str, now: datetim
     _resume_clocks(complaint, now)
     complaint.status = Status.OPEN
     complaint.save()
-    _event(complaint, Kind.RESUMED, actor, text, at=now)
+    complaint_event_add(complaint, Kind.RESUMED, actor, text, at=now)
     return complaint
 
 
@@ -313,7 +313,7 @@ def complaint_note_add(*, complaint_id: int, actor: Staff, text: str, now: datet
     complaint = _locked(complaint_id)
     if not text.strip():
         raise ValidationError({"text": _("Write the note.")})
-    _event(complaint, Kind.NOTE, actor, text, at=now)
+    complaint_event_add(complaint, Kind.NOTE, actor, text, at=now)
     return complaint
 
 
@@ -332,10 +332,10 @@ def complaint_reassign(*, complaint_id: int, actor: Staff, owner: Staff | None, 
         complaint.department_id = department_id
     complaint.save()
     after = _label(owner) if owner is not None else Department.objects.get(pk=department_id).name
-    _event(complaint, Kind.ASSIGNED, actor, at=now or timezone.now(), said={"msg": "moved", "before": before,
-                                                                            "after": after})
+    complaint_event_add(complaint, Kind.ASSIGNED, actor, at=now or timezone.now(),
+                        said={"msg": "moved", "before": before, "after": after})
     if owner is not None and owner != actor:
-        _notify(complaint, owner, {"msg": "yours"})
+        complaint_notify(complaint, owner, {"msg": "yours"})
     return complaint
 
 
@@ -359,11 +359,11 @@ def complaint_reclassify(*, complaint_id: int, actor: Staff, category_id: int | 
         paused += calendar.between(complaint.paused_at, now)
     _set_clocks(complaint, calendar, now=now, paused=paused)
     complaint.save()
-    _event(complaint, Kind.CLASSIFIED, actor, at=now, said={"msg": "moved", "before": before, "after": {
+    complaint_event_add(complaint, Kind.CLASSIFIED, actor, at=now, said={"msg": "moved", "before": before, "after": {
         "msg": "classified", "category": complaint.category.name if complaint.category else "—",
         "severity": ["severity", complaint.severity]}})
     if severity == Severity.MAJOR and not was_major and complaint.escalation < Level.DIRECTOR:
-        _escalate(complaint, Level.DIRECTOR, now=now, why={"msg": "major"})
+        complaint_escalate(complaint, Level.DIRECTOR, now=now, why={"msg": "major"})
     return complaint
 
 
@@ -395,7 +395,7 @@ def complaint_resolve(*, complaint_id: int, actor: Staff, root_cause: str, actio
     complaint.response_warn_at = complaint.resolution_warn_at = None
     complaint.feedback_followup = _feedback_call(complaint, actor, now)
     complaint.save()
-    _event(complaint, Kind.RESOLVED, actor, complaint.result, at=now)
+    complaint_event_add(complaint, Kind.RESOLVED, actor, complaint.result, at=now)
     return complaint
 
 
@@ -460,7 +460,7 @@ def complaint_confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text:
     if satisfied:
         complaint.status, complaint.closed_at, complaint.paused_at = Status.CLOSED, now, None
         complaint.save()
-        _event(complaint, Kind.CLOSED, actor, text, at=now)
+        complaint_event_add(complaint, Kind.CLOSED, actor, text, at=now)
         return complaint
     if not text.strip():
         raise ValidationError({"text": _("Note what the customer is still unhappy about.")})
@@ -468,8 +468,8 @@ def complaint_confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text:
     complaint.status, complaint.resolved_at = Status.OPEN, None
     complaint.reopened += 1
     complaint.save()
-    _event(complaint, Kind.REOPENED, actor, text, at=now)
-    _notify(complaint, complaint.owner, {"msg": "not_satisfied"})
+    complaint_event_add(complaint, Kind.REOPENED, actor, text, at=now)
+    complaint_notify(complaint, complaint.owner, {"msg": "not_satisfied"})
     return complaint
 
 
@@ -481,7 +481,7 @@ def feedback_complaints(followup: FollowUp):
 # --- escalation (a major complaint at once; the clock watcher when a clock runs out) -----------------
 
 
-def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> bool:
+def complaint_escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> bool:
     """Send the complaint up to `level` (manager: the one above its owner or team; director: the one above, else
     any director), tell them, and grant it to them when it is outside their part of the org chart. False when
     nobody is there. The walk is `Hierarchy.holder_above` (accounts.selectors): up the reporting line, then the
@@ -505,12 +505,12 @@ def _escalate(complaint: Complaint, level: int, *, now: datetime, why: dict) -> 
     if target is None:
         return False
     outside = not chart.covers(target, complaint.department_id)
-    target = _staff(target)
+    target = staff_with_user(target)
     complaint.escalation, complaint.escalated_to, complaint.escalated_at = level, target, now
     complaint.save(update_fields=["escalation", "escalated_to", "escalated_at", "updated_at"])
     if outside:
         _grant(complaint, target)
-    _event(complaint, Kind.ESCALATED, None, at=now, said={"msg": "escalated", "why": why, "level": ["level", level],
-                                                         "name": _label(target)})
-    _notify(complaint, target, {"msg": "escalated_to_you", "why": why})
+    complaint_event_add(complaint, Kind.ESCALATED, None, at=now,
+                        said={"msg": "escalated", "why": why, "level": ["level", level], "name": _label(target)})
+    complaint_notify(complaint, target, {"msg": "escalated_to_you", "why": why})
     return True

@@ -138,14 +138,14 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
     the next run; the other complaints of the company are warned in the same run."""
     broken = register(opened=at(date(2026, 11, 16), 9))
     fine = register("李强", opened=at(date(2026, 11, 16), 9))
-    notify = complaint_clocks._notify
+    notify = complaint_clocks.complaint_notify
 
     def failing(complaint, *args, **kwargs):
         if complaint.pk == broken.pk:
             raise ConnectionError("mail server gone")
         return notify(complaint, *args, **kwargs)
 
-    monkeypatch.setattr(complaint_clocks, "_notify", failing)
+    monkeypatch.setattr(complaint_clocks, "complaint_notify", failing)
     first = complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 15, 1))
     assert (first.warned, first.failed) == (1, 1)
     assert kinds(fine) == [Kind.OPENED, Kind.WARNED] and kinds(broken) == [Kind.OPENED]
@@ -153,7 +153,7 @@ def test_a_complaint_that_fails_in_the_watcher_holds_back_no_other(scoped, monke
     assert broken.response_warn_at is not None  # nothing half-written: still due
     assert f"complaint {broken.pk} failed" in caplog.text
 
-    monkeypatch.setattr(complaint_clocks, "_notify", notify)
+    monkeypatch.setattr(complaint_clocks, "complaint_notify", notify)
     again = complaint_clocks.complaints_watch(scoped, now=at(date(2026, 11, 16), 15, 6))
     assert (again.warned, again.failed) == (1, 0) and kinds(broken) == [Kind.OPENED, Kind.WARNED]
 
