@@ -18,7 +18,7 @@ from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
 from customers import timeline
 from service.filters import ComplaintFilter
-from service.models import Complaint, Severity
+from service.models import Complaint, FollowUp, Severity
 
 Status = Complaint.Status
 ORDER = ("-opened_at", "-id")
@@ -62,6 +62,11 @@ def complaint_for(request, pk: int, *, write: bool = False) -> tuple[Complaint, 
     if write and not may_write:
         raise Http404
     return complaint, may_write
+
+
+def feedback_complaints(followup: FollowUp) -> QuerySet:
+    """The resolved complaints waiting for this result-feedback call's answer."""
+    return Complaint.objects.filter(feedback_followup=followup, status=Status.RESOLVED).order_by("pk")
 
 
 @dataclass

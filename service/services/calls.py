@@ -27,6 +27,7 @@ from service.models import (
 )
 from service.questionnaires import answer_for
 from service.rules import service_settings, within_calling_hours
+from service.selectors.complaints import feedback_complaints
 from service.selectors.followups import next_candidates
 from service.services import complaints
 from service.services.surveys import survey_response_record_by_phone
@@ -188,7 +189,7 @@ def _complaints_of_call(call: FollowUpCall, followup: FollowUp, staff: Staff, re
     """A complaint heard on the call opens one (returned); a completed result-feedback call records the
     customer's answer on the complaints it asked about (satisfied closes them, not satisfied reopens them)."""
     if record.outcome == Outcome.COMPLETED and followup.plan.trigger == FollowUpPlan.Trigger.COMPLAINT:
-        waiting = list(complaints.feedback_complaints(followup).values_list("pk", flat=True))
+        waiting = list(feedback_complaints(followup).values_list("pk", flat=True))
         said = (record.feedback_text or record.note).strip()
         if waiting and record.verdict not in ("yes", "no"):
             raise ValidationError({"verdict": _("Record whether the customer is satisfied with the result.")})

@@ -473,11 +473,6 @@ def complaint_confirm(*, complaint_id: int, actor: Staff, satisfied: bool, text:
     return complaint
 
 
-def feedback_complaints(followup: FollowUp):
-    """The resolved complaints waiting for this result-feedback call's answer."""
-    return Complaint.objects.filter(feedback_followup=followup, status=Status.RESOLVED).order_by("pk")
-
-
 # --- escalation (a major complaint at once; the clock watcher when a clock runs out) -----------------
 
 

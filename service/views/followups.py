@@ -23,6 +23,7 @@ from service.models import Appointment, FollowUp, QuestionnaireVersion
 from service.questionnaires import current_version
 from service.rules import first_calling_time, service_settings, within_calling_hours
 from service.selectors.appointments import customer_to_book
+from service.selectors.complaints import feedback_complaints
 from service.selectors.followups import (
     calls_of,
     customer_summary,
@@ -33,7 +34,6 @@ from service.selectors.followups import (
     workspace as queue_workspace,
 )
 from service.services.calls import followup_call_record, followup_take_next
-from service.services.complaints import feedback_complaints
 from service.views.appointments import book, booked_message, booking_form
 
 RETRY_AFTER = timedelta(hours=2)  # the suggested time to try again
