@@ -6,9 +6,9 @@ from functools import partial
 
 from django.db import transaction
 
-from service.tasks import generate_followups
+from service.tasks import generate_followups as generate_followups_task
 
 
 def schedule_customer(sender, *, customer, **kwargs) -> None:
-    transaction.on_commit(partial(generate_followups.delay, tenant_id=customer.tenant_id,
+    transaction.on_commit(partial(generate_followups_task.delay, tenant_id=customer.tenant_id,
                                   customer_ids=[customer.pk]))

@@ -32,7 +32,7 @@ from crm.paging import keyset_after
 from crm.spreadsheets import ListExport, Table
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
-from customers.tasks import export_customers
+from customers.tasks import export_customers as export_customers_task
 from customers.validators import display_mobile, mask_mobile, mask_text
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def export_request(*, staff: Staff, format: str, params: QueryDict) -> ExportJob
                               % {"count": active})
     job = ExportJob.objects.create(tenant_id=staff.tenant_id, format=format, params=query, created_by=staff)
 
-    transaction.on_commit(lambda: export_customers.delay(tenant_id=job.tenant_id, export_id=job.pk))
+    transaction.on_commit(lambda: export_customers_task.delay(tenant_id=job.tenant_id, export_id=job.pk))
     return job
 
 

@@ -48,7 +48,8 @@ from customers.services.import_checks import (
 )
 from customers.services.import_plan import Plan, keep_rows, plan_import, report_file
 from customers.services.import_writes import Conflict, Importer, Progress
-from customers.tasks import check_import, import_customers
+from customers.tasks import check_import as check_import_task
+from customers.tasks import import_customers as import_customers_task
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def _default_orders(columns: dict[str, str], headers: list[str], samples: dict[s
 def _check_later(job: ImportJob) -> None:
     """The worker checks the rows with the job's mapping and options as they are now (after commit)."""
     tenant_id, job_id, revision = job.tenant_id, job.pk, job.revision
-    transaction.on_commit(lambda: check_import.delay(tenant_id=tenant_id, import_id=job_id, revision=revision))
+    transaction.on_commit(lambda: check_import_task.delay(tenant_id=tenant_id, import_id=job_id, revision=revision))
 
 
 def job_headers(job: ImportJob) -> list[str]:
@@ -305,7 +306,7 @@ def import_start(*, job: ImportJob, staff: Staff) -> ImportJob:
     if not started:
         raise ValidationError(_("This import has started already."))
     tenant_id, job_id = job.tenant_id, job.pk
-    transaction.on_commit(lambda: import_customers.delay(tenant_id=tenant_id, import_id=job_id))
+    transaction.on_commit(lambda: import_customers_task.delay(tenant_id=tenant_id, import_id=job_id))
     job.refresh_from_db()
     return job
 
