@@ -12,7 +12,7 @@ from customers.forms.customers import DATE, StaffChoice
 from customers.models import Customer, Lead
 from customers.selectors.customers import customers_visible_to
 from customers.services.lead_imports import IMPORT_FIELDS, REQUIRED_IMPORT_FIELDS
-from customers.services.leads import Assign, next_statuses
+from customers.services.leads import Assign, lead_next_statuses
 
 
 class _AssignFields(forms.Form):
@@ -72,7 +72,7 @@ class LeadMoveForm(forms.Form):
     def __init__(self, *args, lead: Lead, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["status"].choices = [("", _("Keep “%(status)s” (only a note)") % {
-            "status": lead.get_status_display()})] + [(s, Lead.Status(s).label) for s in next_statuses(lead)]
+            "status": lead.get_status_display()})] + [(s, Lead.Status(s).label) for s in lead_next_statuses(lead)]
 
 
 class LeadAssignForm(_AssignFields):

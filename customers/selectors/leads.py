@@ -1,5 +1,7 @@
 """Reads for leads (集客登记), always through the role's visibility: a lead belongs to its sales
-consultant, and an unassigned one to its team's queue. Also the customer-timeline entries of leads."""
+consultant, and an unassigned one to its team's queue. Also the customer-timeline entries of leads, and the
+tenant-wide reads the lead services check against (a known mobile, the round-robin candidates, a won lead's
+customer)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Department, RoleKind, Staff
 from accounts.visibility import visibility_for, visible
 from crm.paging import Page, capped_count, keyset_page
 from customers import timeline
@@ -157,6 +160,44 @@ def lead_import_job_for(request, pk) -> ImportJob:
     if job is None:
         raise Http404
     return job
+
+
+# --- reads the lead services check against (no visibility filter: they see the whole tenant) ---------
+
+
+def known_mobile(mobile: str) -> tuple[Customer | None, Lead | None]:
+    """The active customer and the newest open lead with this (normalised) mobile."""
+    if not mobile:
+        return None, None
+    customer = Customer.objects.filter(mobile=mobile, is_active=True).first()
+    lead = Lead.objects.filter(mobile=mobile, status__in=OPEN_STATUSES).order_by("-created_at", "-id").first()
+    return customer, lead
+
+
+def round_robin_candidates(department: Department):
+    """Who takes turns in a team: its active sales specialists (consultants) by employee number; a team
+    without specialist positions hands leads to everyone holding a position in it."""
+    base = Staff.objects.filter(is_active=True)
+    specialists = base.filter(assignments__position__department=department,
+                              assignments__position__role_kind=RoleKind.SPECIALIST).distinct()
+    if specialists.exists():
+        return specialists.order_by("employee_no")
+    return base.filter(assignments__position__department=department).distinct().order_by("employee_no")
+
+
+def customer_of(lead: Lead) -> Customer | None:
+    """The customer a won lead belongs to: the one it is attached to (or whoever that was merged into),
+    else the active customer with the lead's mobile."""
+    customer = lead.customer
+    for _hop in range(10):
+        if customer is None or customer.is_active:
+            break
+        customer = customer.merged_into
+    if customer is not None and customer.is_active:
+        return customer
+    if lead.mobile:
+        return Customer.objects.filter(mobile=lead.mobile, is_active=True).first()
+    return None
 
 
 # --- the customer timeline ------------------------------------------------------------------------

@@ -25,8 +25,8 @@ from customers.services.leads import (
     LIST_SEPARATOR,
     Assign,
     Status,
-    check_same_tenant,
-    round_robin_turns,
+    lead_check_same_tenant,
+    round_robin_advance,
 )
 
 IMPORT_FIELDS = {
@@ -60,7 +60,7 @@ _PARTS = [(header_key(spelling), name) for name, spellings in HEADER_GUESSES.ite
           if len(spelling) > 2]
 
 
-def guess_columns(headers: list[str]) -> dict[str, str]:
+def lead_import_guess_columns(headers: list[str]) -> dict[str, str]:
     """{field: header} guessed from the file's headers (crm.parsing.guess_columns): exact spellings first, then
     headers that contain a spelling (e.g. “客户手机号”)."""
     return parsing.guess_columns(headers, _SPELLINGS, parts=_PARTS)
@@ -213,14 +213,14 @@ def lead_import(*, job: ImportJob, staff: Staff, headers: list[str], rows, colum
     round-robin in `department` (or left in its queue); rows there already are skipped, rejected rows
     reported. Running the same file again creates nothing."""
     tenant = job.tenant
-    check_same_tenant(tenant, department, "department")
+    lead_check_same_tenant(tenant, department, "department")
     if assign not in (Assign.ROUND_ROBIN, Assign.QUEUE):
         raise ValidationError({"assign": _("Choose how the leads are assigned.")})
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [IMPORT_LOCK, tenant.pk])
     plan = lead_import_plan(tenant=tenant, headers=headers, rows=rows, columns=columns, platform=platform)
     new = [row.lead for row in plan.new]
-    turns = (round_robin_turns(tenant=tenant, department=department, count=len(new))
+    turns = (round_robin_advance(tenant=tenant, department=department, count=len(new))
              if assign == Assign.ROUND_ROBIN else [None] * len(new))
     known = dict(Customer.objects.filter(mobile__in={lead.mobile for lead in new}, is_active=True)
                  .values_list("mobile", "pk")) if new else {}

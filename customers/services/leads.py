@@ -14,11 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from accounts.models import Department, RoleKind, Staff
+from accounts.models import Department, Staff
 from accounts.selectors import home_department_id
 from crm.parsing import normalize_mobile
 from customers.models import Customer, Lead, LeadEvent, RoundRobin
 from customers.models.leads import OPEN_STATUSES
+from customers.selectors import leads as lead_selectors
 from customers.services.customers import DuplicateMobile, customer_create, purchase_record, vehicle_add
 
 Status = Lead.Status
@@ -46,21 +47,12 @@ class KnownMobile(ValidationError):
         super().__init__({"mobile": ValidationError(_("This mobile number is known already."), code="known")})
 
 
-def known_mobile(mobile: str) -> tuple[Customer | None, Lead | None]:
-    """The active customer and the newest open lead with this (normalised) mobile."""
-    if not mobile:
-        return None, None
-    customer = Customer.objects.filter(mobile=mobile, is_active=True).first()
-    lead = Lead.objects.filter(mobile=mobile, status__in=OPEN_STATUSES).order_by("-created_at", "-id").first()
-    return customer, lead
-
-
-def check_same_tenant(tenant, obj, field_name: str) -> None:
+def lead_check_same_tenant(tenant, obj, field_name: str) -> None:
     if obj is not None and obj.tenant_id != tenant.pk:
         raise ValidationError({field_name: _("Choose an item of the same company.")})
 
 
-def closed_error(lead: Lead) -> ValidationError:
+def lead_closed_error(lead: Lead) -> ValidationError:
     return ValidationError(_("This lead is closed (%(status)s) and cannot move any more.")
                            % {"status": lead.get_status_display()}, code="closed")
 
@@ -69,7 +61,7 @@ def _locked(lead: Lead) -> Lead:
     """The lead's current row, locked for this transaction; closed leads are refused."""
     lead = Lead.objects.select_for_update(of=("self",)).get(pk=lead.pk)
     if lead.status in CLOSED_STATUSES:
-        raise closed_error(lead)
+        raise lead_closed_error(lead)
     return lead
 
 
@@ -87,28 +79,17 @@ def _event(lead: Lead, staff: Staff | None, *, status: str = "", consultant: Sta
 # --- assignment and round-robin -------------------------------------------------------------------
 
 
-def round_robin_candidates(department: Department):
-    """Who takes turns in a team: its active sales specialists (consultants) by employee number; a team
-    without specialist positions hands leads to everyone holding a position in it."""
-    base = Staff.objects.filter(is_active=True)
-    specialists = base.filter(assignments__position__department=department,
-                              assignments__position__role_kind=RoleKind.SPECIALIST).distinct()
-    if specialists.exists():
-        return specialists.order_by("employee_no")
-    return base.filter(assignments__position__department=department).distinct().order_by("employee_no")
-
-
-def round_robin_turns(*, tenant, department: Department, count: int = 1) -> list[Staff]:
+def round_robin_advance(*, tenant, department: Department, count: int = 1) -> list[Staff]:
     """The next `count` turns of the team, in order. The team's RoundRobin row is locked until the
     transaction ends, so concurrent assignments queue up and never hand out the same turn twice."""
-    check_same_tenant(tenant, department, "department")
+    lead_check_same_tenant(tenant, department, "department")
     if count <= 0:
         return []
     state = RoundRobin.objects.select_for_update().filter(department=department).first()
     if state is None:  # the team's first lead: two creating the row at once make one row
         RoundRobin.objects.bulk_create([RoundRobin(tenant=tenant, department=department)], ignore_conflicts=True)
         state = RoundRobin.objects.select_for_update().get(department=department)
-    candidates = list(round_robin_candidates(department).select_related("user"))
+    candidates = list(lead_selectors.round_robin_candidates(department).select_related("user"))
     if not candidates:
         raise ValidationError({"department": _("Nobody in %(team)s can take leads.") % {"team": department.name}})
     start = 0
@@ -129,8 +110,8 @@ def _assignment(*, tenant, staff: Staff, mode: str, consultant: Staff | None,
                 department: Department | None) -> tuple[Staff | None, int | None]:
     """(consultant, department id) for an assignment mode; refuses what the user may not do. A lead given to a
     person without a team chosen counts for their home department (accounts.selectors.home_department_id)."""
-    check_same_tenant(tenant, consultant, "consultant")
-    check_same_tenant(tenant, department, "department")
+    lead_check_same_tenant(tenant, consultant, "consultant")
+    lead_check_same_tenant(tenant, department, "department")
     may_assign = staff.user.has_perm("customers.assign_lead")
     if mode == Assign.SELF:
         return staff, department.pk if department else home_department_id(staff.pk)
@@ -151,7 +132,7 @@ def _assignment(*, tenant, staff: Staff, mode: str, consultant: Staff | None,
             raise ValidationError({"assign": _("Only managers assign leads to others; you may take it yourself.")})
         if department is None:
             raise ValidationError({"department": _("Choose the team that takes turns.")})
-        return round_robin_turns(tenant=tenant, department=department)[0], department.pk
+        return round_robin_advance(tenant=tenant, department=department)[0], department.pk
     raise ValidationError({"assign": _("Choose how the lead is assigned.")})
 
 
@@ -197,12 +178,12 @@ def lead_register(*, tenant, staff: Staff, data: dict, assign: str, consultant: 
                 channel=data.get("channel", ""), platform=data.get("platform", ""),
                 external_id=data.get("external_id", ""), model_interest=data.get("model_interest", "").strip(),
                 referrer=data.get("referrer"), note=data.get("note", "").strip())
-    check_same_tenant(tenant, lead.referrer, "referrer")
+    lead_check_same_tenant(tenant, lead.referrer, "referrer")
     _clean_lead(lead)
     if lead.external_id and Lead.objects.filter(platform=lead.platform, external_id=lead.external_id).exists():
         raise ValidationError({"external_id": _("A lead with this ID from %(platform)s is registered already.")
                                % {"platform": lead.platform}})
-    customer, open_lead = known_mobile(lead.mobile)
+    customer, open_lead = lead_selectors.known_mobile(lead.mobile)
     if (customer or open_lead) and not known_ok:
         raise KnownMobile(customer, open_lead)
     if attach and customer is not None:
@@ -258,7 +239,7 @@ def lead_take(*, lead: Lead, staff: Staff) -> Lead:
     return lead
 
 
-def next_statuses(lead: Lead) -> list[str]:
+def lead_next_statuses(lead: Lead) -> list[str]:
     """Where an open lead may move with lead_move: a later open step, or lost (won needs the sale)."""
     if lead.status in CLOSED_STATUSES:
         return []
@@ -274,10 +255,10 @@ def lead_move(*, lead: Lead, staff: Staff, status: str = "", note: str = "", los
     note, lost_reason = note.strip(), lost_reason.strip()
     if status == Status.WON:
         raise ValidationError({"status": _("Record the sale to close a lead as won.")})
-    if status and status not in next_statuses(lead):
+    if status and status not in lead_next_statuses(lead):
         raise ValidationError({"status": _("A lead moves forward: from %(now)s it can go to %(choices)s.") % {
             "now": lead.get_status_display(),
-            "choices": str(LIST_SEPARATOR).join(str(Status(s).label) for s in next_statuses(lead))}})
+            "choices": str(LIST_SEPARATOR).join(str(Status(s).label) for s in lead_next_statuses(lead))}})
     if status == Status.LOST and not lost_reason:
         raise ValidationError({"lost_reason": _("Say why the lead was lost.")})
     if not status and not note:
@@ -290,21 +271,6 @@ def lead_move(*, lead: Lead, staff: Staff, status: str = "", note: str = "", los
         note = f"{lost_reason}\n{note}".strip()
     _event(lead, staff, status=status, note=note)
     return lead
-
-
-def customer_of(lead: Lead) -> Customer | None:
-    """The customer a won lead belongs to: the one it is attached to (or whoever that was merged into),
-    else the active customer with the lead's mobile."""
-    customer = lead.customer
-    for _hop in range(10):
-        if customer is None or customer.is_active:
-            break
-        customer = customer.merged_into
-    if customer is not None and customer.is_active:
-        return customer
-    if lead.mobile:
-        return Customer.objects.filter(mobile=lead.mobile, is_active=True).first()
-    return None
 
 
 @transaction.atomic
@@ -320,7 +286,7 @@ def lead_win(*, lead: Lead, staff: Staff, contract_on: date, amount: Decimal, vi
     if vin and not model_name:
         raise ValidationError({"model_name": _("Enter the vehicle's model.")})
     consultant = lead.consultant or staff
-    customer = customer_of(lead)
+    customer = lead_selectors.customer_of(lead)
     if customer is None:
         try:
             customer = customer_create(tenant=lead.tenant, data={

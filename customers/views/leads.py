@@ -143,7 +143,7 @@ def lead_detail(request, pk):
 def _action(request, lead, *, title, form=None, save=None, message="", template="customers/leads/action.html",
             extra=None):
     """GET shows the form; POST calls `save(cleaned_data)` and returns to the lead. A closed lead says so."""
-    closed = None if lead.status in OPEN_STATUSES else services.closed_error(lead).messages[0]
+    closed = None if lead.status in OPEN_STATUSES else services.lead_closed_error(lead).messages[0]
     if request.method == "POST" and form is not None and form.is_valid() and not closed:
         try:
             save(form.cleaned_data)
@@ -195,7 +195,7 @@ def lead_take(request, pk):
 @require_http_methods(["GET", "POST"])
 def lead_win(request, pk):
     lead, _can_edit = selectors.lead_for(request, pk, write=True)
-    customer = services.customer_of(lead)
+    customer = selectors.customer_of(lead)
     return _action(request, lead, title=_("Won: record the sale"), form=LeadWinForm(_posted(request), lead=lead),
                    message=_("Sale recorded."),
                    save=lambda data: services.lead_win(lead=lead, staff=request.staff, **data),
@@ -226,7 +226,7 @@ def lead_import(request):
         messages.error(request, error.messages[0] if isinstance(error, ValidationError)
                        else _("The uploaded file is gone; upload it again."))
         return redirect("leads:import")
-    guessed = lead_imports.guess_columns(sheet.headers)
+    guessed = lead_imports.lead_import_guess_columns(sheet.headers)
     initial = {f"col_{name}": header for name, header in guessed.items()}
     initial["assign"] = services.Assign.ROUND_ROBIN
     form = LeadImportMapForm(request.POST if request.method == "POST" else None, headers=sheet.headers,

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff
 from customers.models import Lead
+from customers.selectors import leads as lead_selectors
 from customers.services import leads as lead_services
 from service.models import (
     Answer,
@@ -105,7 +106,7 @@ def _purchase_intent_lead(followup: FollowUp, staff: Staff, settings: ServiceSet
     """A lead for sales from what the customer said; an open lead with the customer's mobile gets it as a
     note instead of a second lead."""
     customer = followup.customer
-    _customer, open_lead = lead_services.known_mobile(customer.mobile)
+    _customer, open_lead = lead_selectors.known_mobile(customer.mobile)
     if open_lead is not None:
         return lead_services.lead_move(lead=open_lead, staff=staff,
                                        note=_("Follow-up call: %(text)s") % {"text": text})

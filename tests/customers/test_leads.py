@@ -18,6 +18,7 @@ from django_scopes import scope
 from accounts.models import Department, Staff, Tenant
 from crm.demo.leads import seed_leads
 from customers.models import Customer, ImportJob, Lead, LeadEvent, Purchase, RoundRobin, Vehicle
+from customers.selectors import leads as lead_selectors
 from customers.services import lead_imports
 from customers.services import leads as services
 from customers.services.leads import Assign, KnownMobile
@@ -52,7 +53,7 @@ def register(tenant, username="demo.director", assign=Assign.SELF, consultant=No
 
 def sales_consultants(tenant) -> list[Staff]:
     with scope(tenant=tenant):
-        return list(services.round_robin_candidates(team(tenant)))
+        return list(lead_selectors.round_robin_candidates(team(tenant)))
 
 
 def valid_vin(head="LGXCE4CB", tail="PA000777") -> str:
@@ -185,7 +186,7 @@ def test_concurrent_round_robin_never_hands_out_the_same_turn(seeded_transaction
     def assign(name, hold):
         try:
             with scope(tenant=demo), transaction.atomic():
-                results[name] = services.round_robin_turns(tenant=demo, department=department)[0].pk
+                results[name] = services.round_robin_advance(tenant=demo, department=department)[0].pk
                 if hold:
                     holding.set()
                     threading.Event().wait(0.8)  # keep the lock while the other one asks
@@ -332,15 +333,15 @@ def xlsx(rows) -> bytes:
 
 
 def test_columns_are_guessed_from_chinese_and_english_headers():
-    assert lead_imports.guess_columns(CSV_ROWS[0]) == {
+    assert lead_imports.lead_import_guess_columns(CSV_ROWS[0]) == {
         "platform": "平台", "external_id": "线索ID", "name": "姓名", "mobile": "手机", "model_interest": "意向车型",
         "created": "创建时间", "note": "留言"}
-    assert lead_imports.guess_columns(["客户姓名", "联系电话", "线索编号", "车型", "留资时间", "备注"]) == {
+    assert lead_imports.lead_import_guess_columns(["客户姓名", "联系电话", "线索编号", "车型", "留资时间", "备注"]) == {
         "name": "客户姓名", "mobile": "联系电话", "external_id": "线索编号", "model_interest": "车型",
         "created": "留资时间", "note": "备注"}
-    assert lead_imports.guess_columns(["Lead ID", "Customer Name", "Mobile Phone", "Comment"]) == {
+    assert lead_imports.lead_import_guess_columns(["Lead ID", "Customer Name", "Mobile Phone", "Comment"]) == {
         "external_id": "Lead ID", "name": "Customer Name", "mobile": "Mobile Phone", "note": "Comment"}
-    assert lead_imports.guess_columns(["客户手机号", "电话"])["mobile"] == "电话"  # exact before contained
+    assert lead_imports.lead_import_guess_columns(["客户手机号", "电话"])["mobile"] == "电话"  # exact before contained
 
 
 def upload(client, data: bytes, name: str):
