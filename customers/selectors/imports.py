@@ -1,5 +1,6 @@
 """Reads of the customer import: one import (404 otherwise) and the list of imports. Only staff holding
-customers.import_customer reach them (the views say so), and only their own imports (directors: all)."""
+customers.import_customer reach them (the views say so), and only their own imports (directors: all). Also
+the headers of an import's file and the saved mapping made for such a file."""
 
 from __future__ import annotations
 
@@ -44,3 +45,16 @@ def import_list(user, params, *, size: int = PAGE_SIZE) -> ImportList:
     queryset = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = keyset_page(queryset, order=("-created_at", "-id"), cursor=params.get("after"), size=size)
     return ImportList(filterset=filterset, page=page)
+
+
+def job_headers(job: ImportJob) -> list[str]:
+    return list(job.headers)
+
+
+def saved_mapping_for(headers: list[str]) -> ImportMapping | None:
+    """The newest saved customer mapping made for a file with exactly these column headers."""
+    wanted = {h for h in headers if h}
+    for mapping in ImportMapping.objects.filter(kind=ImportMapping.Kind.CUSTOMERS).order_by("-updated_at", "-id"):
+        if set(mapping.columns) == wanted:
+            return mapping
+    return None

@@ -21,10 +21,8 @@ from crm import parsing
 from crm.forms import EARLIEST_YEAR, LATEST_YEAR
 from crm.parsing import Bad, DateOrder, detect_date_order, header_key, parse_date, parse_mobile
 from crm.spreadsheets import unescape_cell
-from customers.models import Customer, ImportJob, ImportMapping, Vehicle
+from customers.models import Customer, ImportJob, Vehicle
 from customers.validators import VIN_VALUES, normalize_vin, vin_check_digit
-
-CUSTOMERS = ImportMapping.Kind.CUSTOMERS
 
 # --- the fields a column can be imported as ---------------------------------------------------------
 
@@ -133,7 +131,7 @@ def _owner(header: str) -> str | None:
     return "owner" if header_key(header).endswith(_OWNER_SUFFIXES) else None
 
 
-def name_part(header: str) -> str | None:
+def _name_part(header: str) -> str | None:
     """"given" or "family" for a column of a part of the name ("First Name", "姓"), else None."""
     norm = header_key(header)
     if norm in {header_key(a) for a in GIVEN_NAMES}:
@@ -143,11 +141,11 @@ def name_part(header: str) -> str | None:
     return None
 
 
-def guess_columns(headers: list[str]) -> dict[str, str]:
+def import_guess_columns(headers: list[str]) -> dict[str, str]:
     """{header: field} from the header spellings alone (crm.parsing.guess_columns); each field taken by the
     first column that names it, except a name in parts ("First Name" and "Last Name", "姓" and "名"), which
     both columns fill together when no column holds the whole name."""
-    parts = [header for header in headers if header and name_part(header)]
+    parts = [header for header in headers if header and _name_part(header)]
     guessed = parsing.guess_columns([h for h in headers if h not in parts], _alias_index(), fallback=_owner)
     columns = {header: key for key, header in guessed.items()}
     if "name" not in guessed:
@@ -158,42 +156,33 @@ def guess_columns(headers: list[str]) -> dict[str, str]:
     return columns
 
 
-def is_cjk(text: str) -> bool:
+def _is_cjk(text: str) -> bool:
     return bool(text) and all("\u2e80" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff" or c.isspace() for c in text)
 
 
-def default_order(key: str, headers: list[str], samples: dict[str, list[str]]) -> list[str]:
+def import_join_order(key: str, headers: list[str], samples: dict[str, list[str]]) -> list[str]:
     """The order several columns of one field are joined in: the file's, except for a name in parts — the
     given name first ("John Smith"), the family name first when the names are Chinese ("张伟"; a Chinese name
     reads so in any order, RowChecker.cell)."""
     if key != "name" or len(headers) < 2:
         return list(headers)
-    chinese = any(is_cjk(value) for h in headers for value in samples.get(h, []))
+    chinese = any(_is_cjk(value) for h in headers for value in samples.get(h, []))
     first = "family" if chinese else "given"
-    return sorted(headers, key=lambda h: 0 if name_part(h) == first else (2 if name_part(h) else 1))
+    return sorted(headers, key=lambda h: 0 if _name_part(h) == first else (2 if _name_part(h) else 1))
 
 
-def join_parts(key: str, parts: list[str]) -> str:
+def import_join_parts(key: str, parts: list[str]) -> str:
     """Cells of several columns as one value: a note line by line; a name or an address with a space (a comma
     in an address) between words, and nothing between Chinese ones ("张" + "伟" → "张伟")."""
     if key == "notes":
         return "\n".join(parts)
     text = parts[0]
     for part in parts[1:]:
-        if is_cjk(text[-1]) and is_cjk(part[0]):
+        if _is_cjk(text[-1]) and _is_cjk(part[0]):
             text += part
         else:
             text += (", " if key == "address" else " ") + part
     return text
-
-
-def saved_mapping_for(headers: list[str]) -> ImportMapping | None:
-    """The newest saved customer mapping made for a file with exactly these column headers."""
-    wanted = {h for h in headers if h}
-    for mapping in ImportMapping.objects.filter(kind=CUSTOMERS).order_by("-updated_at", "-id"):
-        if set(mapping.columns) == wanted:
-            return mapping
-    return None
 
 
 # --- values: choices in both languages, dates, yes/no ---------------------------------------------
@@ -278,7 +267,7 @@ class Row:
         self.kinds.append(kind or message)
 
 
-def column_parts(job: ImportJob, headers: list[str]) -> dict[str, list[str]]:
+def _column_parts(job: ImportJob, headers: list[str]) -> dict[str, list[str]]:
     """{field: [header, …]}: the columns mapped to each field, several in the order chosen for the field (a
     chosen order that no longer lists exactly the mapped columns gives way to the file's order)."""
     parts: dict[str, list[str]] = {}
@@ -298,12 +287,12 @@ class RowChecker:
 
     def __init__(self, job: ImportJob, headers: list[str], user: User):
         self.job = job
-        parts = column_parts(job, headers)
+        parts = _column_parts(job, headers)
         self.columns = {h: k for k, mapped in parts.items() for h in mapped}
         self.parts = {k: [headers.index(h) for h in mapped] for k, mapped in parts.items()}
         self.index = {k: idx[0] for k, idx in self.parts.items()}
         # a Chinese name in a given-name and a family-name column reads family name first, whatever the order
-        roles = [name_part(headers[i]) for i in self.parts.get("name", ())]
+        roles = [_name_part(headers[i]) for i in self.parts.get("name", ())]
         self.family_first = ([i for i, r in zip(self.parts["name"], roles, strict=True) if r == "family"]
                              + [i for i, r in zip(self.parts["name"], roles, strict=True) if r != "family"]
                              if "family" in roles and "given" in roles else None)
@@ -339,10 +328,10 @@ class RowChecker:
         idx = self.parts[key]
         if len(idx) == 1:
             return raw[idx[0]]
-        if key == "name" and self.family_first and all(is_cjk(raw[i]) for i in idx if raw[i]):
+        if key == "name" and self.family_first and all(_is_cjk(raw[i]) for i in idx if raw[i]):
             idx = self.family_first
         found = [raw[i] for i in idx if raw[i]]
-        return join_parts(key, found) if found else ""
+        return import_join_parts(key, found) if found else ""
 
     # one parser per field: raw (non-empty, stripped) → value, or raise Bad
     def _name(self, raw):

@@ -24,7 +24,7 @@ from accounts.models import Staff, User
 from accounts.visibility import visibility_for
 from crm.spreadsheets import Sheet, read_sheet, safe_cell, too_many_rows
 from customers.models import ImportJob, ImportRow
-from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, join_parts
+from customers.services.import_checks import CHOICE_FIELDS, FIELDS, Field, Row, RowChecker, import_join_parts
 from customers.validators import display_mobile
 
 PREVIEW_ROWS = 20  # rows shown besides the rejected ones (shown first)
@@ -35,7 +35,7 @@ CHUNK = 5_000  # rows read and checked together: one query for their mobiles, on
 # --- reading the file -------------------------------------------------------------------------------
 
 
-def read_job_file(job: ImportJob) -> Sheet:
+def _read_job_file(job: ImportJob) -> Sheet:
     try:
         with job.file.open("rb") as handle:
             data = handle.read()
@@ -158,7 +158,7 @@ def _rows_of(sheet: Sheet) -> Iterable[tuple[int, list[str]]]:
     return enumerate(sheet.rows, start=2)
 
 
-def plan_import(job: ImportJob, *, user: User, keep_preview: int = PREVIEW_ROWS) -> Plan:
+def import_plan_build(job: ImportJob, *, user: User, keep_preview: int = PREVIEW_ROWS) -> Plan:
     """Check every row of the job's file as the import would, without writing anything."""
     planner = Planner(job, user, keep_preview=keep_preview)
     for _new in planner.chunks():
@@ -174,7 +174,7 @@ class Planner:
 
     def __init__(self, job: ImportJob, user: User, *, keep_preview: int = 0):
         self.job = job
-        self.sheet = read_job_file(job)
+        self.sheet = _read_job_file(job)
         self.checker = RowChecker(job, self.sheet.headers, user)
         self.plan = Plan(headers=self.sheet.headers, columns=self.checker.columns, parts=self.checker.parts)
         self.keep_preview = keep_preview
@@ -366,7 +366,7 @@ class Planner:
 # --- showing rows --------------------------------------------------------------------------------
 
 
-def shown_value(key: str, value) -> str:
+def _shown_value(key: str, value) -> str:
     """A checked value as the preview shows it."""
     if value is None or value == "":
         return ""
@@ -391,15 +391,15 @@ def _cut(text: str) -> str:
     return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 1] + "…"
 
 
-def owner_labels(plan: Plan, rows: list[Row]) -> dict[int, str]:
+def _owner_labels(plan: Plan, rows: list[Row]) -> dict[int, str]:
     ids = {r.values["owner"] for r in rows if "owner" in r.values}
     return {s.pk: str(s) for s in Staff.objects.filter(pk__in=ids).select_related("user")}
 
 
-def shown_rows(plan: Plan, rows: list[Row]) -> list[dict]:
+def _shown_rows(plan: Plan, rows: list[Row]) -> list[dict]:
     """Rows as the preview and the report show them: each mapped field's value as read, or the text of the
     file it could not read (flagged), and the reasons a row is rejected."""
-    owners = owner_labels(plan, rows)
+    owners = _owner_labels(plan, rows)
     fields = plan.shown_fields
     shown = []
     for row in rows:
@@ -407,15 +407,15 @@ def shown_rows(plan: Plan, rows: list[Row]) -> list[dict]:
         for item in fields:
             if item.key in row.values or item.key in row.vehicle:
                 value = row.values.get(item.key, row.vehicle.get(item.key))
-                text = owners.get(value, "") if item.key == "owner" else shown_value(item.key, value)
+                text = owners.get(value, "") if item.key == "owner" else _shown_value(item.key, value)
                 cells.append((_cut(text), True))
             elif item.key == "tags" and row.tags:
-                cells.append((_cut(shown_value("tags", row.tags)), True))
+                cells.append((_cut(_shown_value("tags", row.tags)), True))
             elif item.key == "notes" and row.note:
                 cells.append((_cut(row.note), True))
             else:
                 found = [row.raw[i] for i in plan.parts.get(item.key, ()) if row.raw[i]]
-                cells.append((_cut(join_parts(item.key, found) if found else ""), False))
+                cells.append((_cut(import_join_parts(item.key, found) if found else ""), False))
         shown.append({"line": row.line, "outcome": row.outcome, "cells": cells,
                       "errors": [_cut(e) for e in row.errors]})
     return shown
@@ -424,7 +424,7 @@ def shown_rows(plan: Plan, rows: list[Row]) -> list[dict]:
 ROWS_BATCH = 2_000
 
 
-def keep_rows(job: ImportJob, plan: Plan | None, rows: list[Row]) -> None:
+def import_rows_keep(job: ImportJob, plan: Plan | None, rows: list[Row]) -> None:
     """The rows the job's pages show, numbered in the order shown (replacing those kept before); one
     transaction."""
     with transaction.atomic():
@@ -438,7 +438,7 @@ def _replace_rows(job: ImportJob, plan: Plan | None, rows: list[Row]) -> None:
         ImportRow.objects.bulk_create([
             ImportRow(tenant_id=job.tenant_id, job=job, position=start + n + 1, line=shown["line"],
                       outcome=shown["outcome"], cells=shown["cells"], errors=shown["errors"])
-            for n, shown in enumerate(shown_rows(plan, batch))])
+            for n, shown in enumerate(_shown_rows(plan, batch))])
 
 
 # --- the report of rejected rows ---------------------------------------------------------------
@@ -465,11 +465,11 @@ class RejectedRows:
         return File(self.file, name="report.csv")
 
 
-def report_file(plan: Plan) -> File:
+def import_report_file(plan: Plan) -> File:
     """Every rejected row with its row number and reasons, then the row as it was: a file to store."""
     return (plan.report or RejectedRows(plan.headers)).done()
 
 
-def report_csv(plan: Plan) -> bytes:
-    """report_file's content."""
-    return report_file(plan).read()
+def import_report_csv(plan: Plan) -> bytes:
+    """import_report_file's content."""
+    return import_report_file(plan).read()

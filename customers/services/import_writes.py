@@ -41,9 +41,9 @@ from customers.services.import_plan import (
     NewCustomer,
     Plan,
     Planner,
-    keep_rows,
-    plan_import,
-    report_file,
+    import_plan_build,
+    import_report_file,
+    import_rows_keep,
 )
 
 logger = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class Importer:
             plan.keep_rejected(row)  # after the rows rejected while reading, in the report too
         if job.all_or_nothing and plan.counts["reject"]:
             counts = Counter(reject=counts["reject"])  # nothing was written
-        report = report_file(plan) if plan.rejected else None
+        report = import_report_file(plan) if plan.rejected else None
         job.created_count, job.updated_count = counts["create"], counts["update"]
         job.skipped_count, job.rejected_count = counts["skip"], counts["reject"]
         job.processed_rows, job.total_rows = plan.total, plan.total
@@ -145,7 +145,7 @@ class Importer:
             job.save(update_fields=["created_count", "updated_count", "skipped_count", "rejected_count",
                                     "processed_rows", "total_rows", "status", "finished_at", "error", "report",
                                     "updated_at"])
-            keep_rows(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
+            import_rows_keep(job, plan, sorted(plan.rejected, key=lambda r: r.line))  # the report page shows them all
             if previous and previous != job.report.name:
                 storage = job.report.storage
                 transaction.on_commit(lambda: storage.delete(previous))
@@ -157,7 +157,7 @@ class Importer:
 
     def _read_then_write(self) -> Plan:
         job = self.job
-        plan = plan_import(job, user=self.user, keep_preview=0)
+        plan = import_plan_build(job, user=self.user, keep_preview=0)
         ImportJob.objects.filter(pk=job.pk).update(total_rows=plan.total)
         if job.all_or_nothing and plan.rejected:
             return plan  # nothing is written

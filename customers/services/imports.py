@@ -37,16 +37,16 @@ from accounts.models import Department, Staff
 from crm.parsing import DateOrder
 from crm.spreadsheets import read_first_row, upload_content
 from customers.models import ImportJob, ImportMapping, JobStatus
+from customers.selectors.imports import job_headers, saved_mapping_for
 from customers.services.import_checks import (
     COMBINED,
     DATE_FIELDS,
     FIELD_BY_KEY,
     MAX_PARTS,
-    default_order,
-    guess_columns,
-    saved_mapping_for,
+    import_guess_columns,
+    import_join_order,
 )
-from customers.services.import_plan import Plan, keep_rows, plan_import, report_file
+from customers.services.import_plan import Plan, import_plan_build, import_report_file, import_rows_keep
 from customers.services.import_writes import Conflict, Importer, Progress
 from customers.tasks import check_import as check_import_task
 from customers.tasks import import_customers as import_customers_task
@@ -75,7 +75,7 @@ def import_upload(*, tenant, staff: Staff, upload) -> ImportJob:
     if first is None and whole:
         raise ValidationError({"file": _("The file has no rows below its header row.")})
     saved = saved_mapping_for(headers)
-    columns = dict(saved.columns) if saved else guess_columns(headers)
+    columns = dict(saved.columns) if saved else import_guess_columns(headers)
     columns = {h: columns.get(h, "") for h in headers if h}
     samples = {h: [v] for h, v in zip(headers, first or [""] * len(headers), strict=True) if h and v}
     job = ImportJob(tenant=tenant, created_by=staff, original_name=name, columns=columns, headers=headers,
@@ -93,7 +93,7 @@ def _default_orders(columns: dict[str, str], headers: list[str], samples: dict[s
     for key in COMBINED:
         mapped = [h for h in headers if h and columns.get(h) == key]
         if len(mapped) > 1:
-            orders[key] = default_order(key, mapped, samples)
+            orders[key] = import_join_order(key, mapped, samples)
     return orders
 
 
@@ -103,14 +103,10 @@ def _check_later(job: ImportJob) -> None:
     transaction.on_commit(lambda: check_import_task.delay(tenant_id=tenant_id, import_id=job_id, revision=revision))
 
 
-def job_headers(job: ImportJob) -> list[str]:
-    return list(job.headers)
-
-
 # --- mapping and options ------------------------------------------------------------------------
 
 
-def check_columns(columns: dict[str, str], *, headers: list[str]) -> dict[str, str]:
+def import_check_columns(columns: dict[str, str], *, headers: list[str]) -> dict[str, str]:
     """{header: field or ""} for the file's headers; a field mapped twice (but a name, an address or a note,
     which up to four columns fill together) or a missing name is refused."""
     clean = {h: (columns.get(h) or "") for h in headers if h}
@@ -131,7 +127,7 @@ def check_columns(columns: dict[str, str], *, headers: list[str]) -> dict[str, s
     return clean
 
 
-def check_options(options: dict, *, columns: dict[str, str], headers: list[str], samples: dict) -> dict:
+def _check_options(options: dict, *, columns: dict[str, str], headers: list[str], samples: dict) -> dict:
     """{"dates": {header: order}, "order": {field: [header, …]}}, kept only for columns mapped that way; an
     order that does not list exactly the field's columns becomes the default order."""
     dates = {h: o for h, o in (options.get("dates") or {}).items()
@@ -150,14 +146,14 @@ def import_configure(*, job: ImportJob, columns: dict[str, str], match_key: str,
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
         raise ValidationError(_("This import has started already; its options cannot change."))
-    job.columns = check_columns(columns, headers=job_headers(job))
+    job.columns = import_check_columns(columns, headers=job_headers(job))
     if match_key not in ImportJob.MatchKey.values:
         raise ValidationError({"match_key": _("Choose mobile or VIN.")})
     if on_match not in ImportJob.OnMatch.values:
         raise ValidationError({"on_match": _("Choose what happens to a row that matches a customer.")})
     if department is not None and department.tenant_id != job.tenant_id:
         raise ValidationError({"department": _("Choose an item of the same company.")})
-    job.options = check_options(job.options if options is None else options, columns=job.columns,
+    job.options = _check_options(job.options if options is None else options, columns=job.columns,
                                 headers=job_headers(job), samples=job.summary.get("samples", {}))
     job.match_key, job.on_match, job.all_or_nothing, job.department = match_key, on_match, all_or_nothing, department
     job.revision += 1
@@ -194,7 +190,7 @@ def mapping_load(*, job: ImportJob, mapping: ImportMapping) -> ImportJob:
             chosen = mapping.columns.get(header) or ""
             columns[header] = chosen if chosen in FIELD_BY_KEY else ""
     job.columns = columns
-    job.options = check_options(job.options, columns=columns, headers=job_headers(job),
+    job.options = _check_options(job.options, columns=columns, headers=job_headers(job),
                                 samples=job.summary.get("samples", {}))
     job.revision += 1
     job.save(update_fields=["columns", "options", "revision", "updated_at"])
@@ -251,7 +247,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
                                       % {"count": MAX_ATTEMPTS})
             if user is None:
                 raise ValidationError(_("The person who uploaded this file can no longer import it."))
-            plan = plan_import(job, user=user)
+            plan = import_plan_build(job, user=user)
             if not plan.total:  # the upload looks for the first row only so far (spreadsheets.SCAN_CELLS)
                 raise ValidationError(_("The file has no rows below its header row."))
             rows = plan.shown_rows
@@ -259,7 +255,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
                        "reasons": plan.reasons.most_common(12), "samples": _samples(plan, plan.preview + rows),
                        "dates": plan.date_orders, "fields": [f.key for f in plan.shown_fields], "error": "",
                        "shown": len(rows)}
-            report = report_file(plan) if plan.rejected else None
+            report = import_report_file(plan) if plan.rejected else None
         except Exception as error:  # shown where the importer looks, instead of a check that never ends
             if isinstance(error, ValidationError):
                 message = " ".join(error.messages)
@@ -275,7 +271,7 @@ def import_check(*, job_id: int, revision: int | None = None) -> ImportJob | Non
             job = ImportJob.objects.select_for_update().get(pk=job_id)
             if job.revision != revision or job.status not in (JobStatus.DRAFT, JobStatus.FAILED):
                 return None
-            keep_rows(job, plan, rows if plan is not None else [])
+            import_rows_keep(job, plan, rows if plan is not None else [])
             job.summary = summary
             job.total_rows = summary.get("total")
             if job.report:  # the previous check's
@@ -296,7 +292,7 @@ def import_start(*, job: ImportJob, staff: Staff) -> ImportJob:
     """Queue the import (once: a second start of the same job is refused); the task runs after commit."""
     if staff.pk != job.created_by_id:
         raise ValidationError(_("Only the person who uploaded the file can start its import."))
-    check_columns(job.columns, headers=job_headers(job))
+    import_check_columns(job.columns, headers=job_headers(job))
     if job.summary.get("error"):
         raise ValidationError(job.summary["error"])
     # the check's report (and rows) stay until the run is done: a failed run still offers them

@@ -90,7 +90,7 @@ def import_detail(request, pk):
         return render(request, "customers/imports/detail.html", {**_progress_context(job),
                                                                  **_rows_page(request, job)})
     can_edit = job.created_by_id == request.staff.pk
-    headers = services.job_headers(job)
+    headers = selectors.job_headers(job)
     form = ImportOptionsForm(request.POST if request.method == "POST" and can_edit else None, job=job,
                              headers=headers)
     if request.method == "POST" and can_edit and form.is_valid():
@@ -148,7 +148,7 @@ def import_report(request, pk):
                                 content_type="text/csv; charset=utf-8")
         except (FileNotFoundError, OSError):
             pass
-    data = import_plan.report_csv(import_plan.Plan(headers=[], columns={}))  # nothing was rejected
+    data = import_plan.import_report_csv(import_plan.Plan(headers=[], columns={}))  # nothing was rejected
     response = HttpResponse(data, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -23,7 +23,7 @@ from crm.parsing import Bad, normalize_mobile, parse_date, parse_mobile
 from customers.models import Customer, CustomerTag, ImportJob, ImportMapping, JobStatus, Vehicle
 from customers.selectors.customers import search
 from customers.services import import_writes, imports
-from customers.services.import_checks import guess_columns
+from customers.services.import_checks import import_guess_columns
 from customers.services.import_plan import PREVIEW_ROWS
 from customers.tasks import import_customers
 from customers.validators import vin_check_digit
@@ -101,28 +101,28 @@ HEADERS = ["客户姓名", "手机号码", "性别", "出生日期", "车架号"
 
 
 def test_columns_are_guessed_from_chinese_and_english_headers():
-    chinese = guess_columns(["客户名称", "手机号", "移动电话2", "车架号/VIN", "车牌", "车型", "生日",
+    chinese = import_guess_columns(["客户名称", "手机号", "移动电话2", "车架号/VIN", "车牌", "车型", "生日",
                                      "详细地址", "身份证号码", "性别", "电子邮箱", "微信号", "客户等级", "备注"])
     assert chinese == {"客户名称": "name", "手机号": "mobile", "车架号/VIN": "vin", "车牌": "plate",
                        "车型": "model_name", "生日": "birthday", "详细地址": "address", "身份证号码": "id_number",
                        "性别": "gender", "电子邮箱": "email", "微信号": "wechat_id", "客户等级": "tier",
                        "备注": "notes"}
-    english = guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
+    english = import_guess_columns(["Customer Name", "Mobile Phone", "E-mail", "VIN", "License Plate",
                                      "Date of birth", "Owner", "Tags", "Marketing consent", "Consent channel"])
     assert english == {"Customer Name": "name", "Mobile Phone": "mobile", "E-mail": "email", "VIN": "vin",
                        "License Plate": "plate", "Date of birth": "birthday", "Owner": "owner", "Tags": "tags",
                        "Marketing consent": "marketing_consent", "Consent channel": "consent_channel"}
     # a name in parts is imported from both columns (unless a column holds the whole name); "… Owner" is the owner
-    zoho = guess_columns(["Contact Id", "Contact Owner", "First Name", "Last Name", "Email", "Mobile",
+    zoho = import_guess_columns(["Contact Id", "Contact Owner", "First Name", "Last Name", "Email", "Mobile",
                                   "Date of Birth", "Description", "Created Time"])
     assert zoho == {"Contact Owner": "owner", "First Name": "name", "Last Name": "name", "Email": "email",
                     "Mobile": "mobile", "Date of Birth": "birthday", "Description": "notes"}
-    assert guess_columns(["姓", "名", "手机", "客户负责人"]) == {"姓": "name", "名": "name", "手机": "mobile",
+    assert import_guess_columns(["姓", "名", "手机", "客户负责人"]) == {"姓": "name", "名": "name", "手机": "mobile",
                                                                     "客户负责人": "owner"}
-    assert guess_columns(["Full Name", "First Name", "Last Name"]) == {"Full Name": "name"}
+    assert import_guess_columns(["Full Name", "First Name", "Last Name"]) == {"Full Name": "name"}
     # "联系电话" alone is the mobile; next to a mobile column it is the other phone
-    assert guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
-    assert guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
+    assert import_guess_columns(["姓名", "联系电话（必填）"]) == {"姓名": "name", "联系电话（必填）": "mobile"}
+    assert import_guess_columns(["姓名", "手机", "联系电话"])["联系电话"] == "other_phone"
 
 
 def test_a_saved_mapping_is_used_for_a_file_with_the_same_headers(demo):
@@ -908,7 +908,7 @@ def test_a_check_that_fails_says_so_instead_of_checking_for_ever(demo, client_as
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(imports, "plan_import", broken)
+    monkeypatch.setattr(imports, "import_plan_build", broken)
     with scope(tenant=demo):
         job = imports.import_configure(job=job, columns=job.columns, match_key="mobile", on_match="skip",
                                        all_or_nothing=False, department=None)
@@ -1028,7 +1028,7 @@ def test_a_check_that_takes_its_worker_down_twice_ends_with_a_message(demo, clie
         calls.append(1)
         raise WorkerDied
 
-    monkeypatch.setattr(imports, "plan_import", dies)
+    monkeypatch.setattr(imports, "import_plan_build", dies)
     for _attempt in range(2):  # the task is delivered again after each death
         with pytest.raises(WorkerDied):
             check(job)
@@ -1095,7 +1095,7 @@ def test_a_run_that_dies_while_finishing_is_not_done_with_the_checks_rows(demo, 
     def dies(*args, **kwargs):
         raise WorkerDied
 
-    monkeypatch.setattr(import_writes, "keep_rows", dies)
+    monkeypatch.setattr(import_writes, "import_rows_keep", dies)
     with scope(tenant=demo):
         ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
         with pytest.raises(WorkerDied):
