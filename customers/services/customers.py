@@ -52,7 +52,7 @@ class DuplicateVin(ValidationError):
                                                  code="duplicate")})
 
 
-def check_mobile_free(customer: Customer) -> None:
+def customer_check_mobile_free(customer: Customer) -> None:
     if not customer.mobile:
         return
     existing = (Customer.objects.filter(mobile=customer.mobile, is_active=True)
@@ -92,12 +92,12 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
         raise ValidationError(errors)
     _apply_consent(customer, was_given)
     customer.full_clean(exclude=["mobile"], validate_constraints=False)
-    check_mobile_free(customer)
+    customer_check_mobile_free(customer)
     try:
         with transaction.atomic():  # a concurrent save of the same mobile loses here, not with a 500
             customer.save()
     except IntegrityError:
-        check_mobile_free(customer)
+        customer_check_mobile_free(customer)
         raise
     if tags is not None:
         CustomerTag.objects.filter(customer=customer).exclude(tag__in=tags).delete()

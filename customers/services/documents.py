@@ -26,7 +26,7 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 
 
-def sniff_type(upload) -> str | None:
+def _sniff_type(upload) -> str | None:
     """The MIME type the file's first bytes say it is, if it is one of ALLOWED_TYPES."""
     upload.seek(0)
     head = upload.read(SNIFF_BYTES)
@@ -35,7 +35,7 @@ def sniff_type(upload) -> str | None:
     return guess.mime if guess is not None and guess.mime in ALLOWED_TYPES else None
 
 
-def clean_title(title: str, filename: str) -> str:
+def _clean_title(title: str, filename: str) -> str:
     """The title as typed, else the uploaded file's name; no control characters (it becomes a
     download's file name), at most 200 characters."""
     text = CONTROL_CHARACTERS.sub("", title or "").strip()
@@ -44,7 +44,7 @@ def clean_title(title: str, filename: str) -> str:
     return text[:200] or _("Document")
 
 
-def check_upload(upload) -> str:
+def _check_upload(upload) -> str:
     """The sniffed MIME type of an acceptable upload; ValidationError on `file` otherwise."""
     limit = settings.CUSTOMER_DOCUMENT_MAX_BYTES
     if upload.size > limit:
@@ -52,7 +52,7 @@ def check_upload(upload) -> str:
             "size": filesizeformat(upload.size), "limit": filesizeformat(limit)}})
     if upload.size == 0:
         raise ValidationError({"file": _("The file is empty.")})
-    content_type = sniff_type(upload)
+    content_type = _sniff_type(upload)
     if content_type is None:
         raise ValidationError({"file": _("Upload a PDF, JPEG or PNG file (a scan or a photo of the paper).")})
     return content_type
@@ -66,9 +66,9 @@ def document_upload(*, customer: Customer, uploaded_by: Staff, kind: str, title:
         raise ValidationError(_("Choose an item of the same company."))
     if kind not in CustomerDocument.Kind.values:
         raise ValidationError({"kind": _("Choose a document type from the list.")})
-    content_type = check_upload(upload)
+    content_type = _check_upload(upload)
     document = CustomerDocument(tenant_id=customer.tenant_id, customer=customer, kind=kind,
-                                title=clean_title(title, upload.name), content_type=content_type,
+                                title=_clean_title(title, upload.name), content_type=content_type,
                                 size=upload.size, uploaded_by=uploaded_by)
     document.file.save(f"scan{ALLOWED_TYPES[content_type]}", upload, save=False)
     try:
@@ -79,7 +79,7 @@ def document_upload(*, customer: Customer, uploaded_by: Staff, kind: str, title:
     return document
 
 
-def download_name(document: CustomerDocument) -> str:
+def document_download_name(document: CustomerDocument) -> str:
     """The file name a download gets: the title, with the extension of the stored type; characters a
     file name cannot hold become "-"."""
     extension = ALLOWED_TYPES.get(document.content_type, Path(document.file.name).suffix)

@@ -232,7 +232,7 @@ class Lines:
         ]
 
 
-def download_name(job: ExportJob) -> str:
+def export_download_name(job: ExportJob) -> str:
     """customers-20260315-0930.csv (in the reader's language)."""
     return f"{_('customers')}-{timezone.localtime(job.created_at):%Y%m%d-%H%M}.{job.format}"
 

@@ -32,7 +32,7 @@ from accounts.models import Staff
 from customers.models import Customer, CustomerMerge, DuplicateDismissal
 from customers.relations import customer_relations, is_history
 from customers.services import quality
-from customers.services.customers import check_mobile_free, customer_last_visit_touch
+from customers.services.customers import customer_check_mobile_free, customer_last_visit_touch
 
 # The profile fields a user picks from one customer or the other; "consent" is the consent record as a
 # whole (given, when, how, withdrawn), never half of one and half of the other.
@@ -161,7 +161,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, by: Staff | None, fi
 
     _take(survivor, merged, fields)
     _check_profile(survivor)
-    check_mobile_free(survivor)
+    customer_check_mobile_free(survivor)
     survivor.save()  # a normal save: the change history shows which fields changed, by whom
     customer_last_visit_touch(survivor)
     quality.completeness_refresh(survivor)

@@ -45,7 +45,7 @@ def document_download(request, pk):
         handle = document.file.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404 from None  # the row outlived its file (e.g. a restore without the media folder)
-    response = FileResponse(handle, as_attachment=True, filename=services.download_name(document),
+    response = FileResponse(handle, as_attachment=True, filename=services.document_download_name(document),
                             content_type=document.content_type)
     response["Cache-Control"] = "private, no-store"
     return response

@@ -79,7 +79,7 @@ def export_download(request, pk):
         handle = job.file.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404 from None
-    response = FileResponse(handle, as_attachment=True, filename=services.download_name(job),
+    response = FileResponse(handle, as_attachment=True, filename=services.export_download_name(job),
                             content_type=services.CONTENT_TYPES[job.format])
     response["Cache-Control"] = "private, no-store"
     return response
