@@ -76,9 +76,9 @@ def send_surveys(tenant: Tenant) -> int:
     """At most once per message (see service.services.survey_sending); a run that finds another run of the same
     tenant still sending leaves it to that one. Failed messages are retried by later runs, not by this task.
     Returns how many messages went out."""
-    from service.services.survey_sending import sending_alone, survey_invitations_send_due
+    from service.services.survey_sending import survey_invitations_send_due, survey_sending_lock
 
-    with sending_alone(tenant.pk) as alone:
+    with survey_sending_lock(tenant.pk) as alone:
         if not alone:
             return 0
         result = survey_invitations_send_due(tenant)

@@ -74,7 +74,7 @@ def seed_survey_responses(tenant, *, invitations: int = INVITATIONS) -> int:
                                                                                mood + rng.randint(-1, 0)))))
         response = SurveyResponse.objects.create(tenant=tenant, invitation=invitation, device="demo",
                                                  submitted_at=sent + timedelta(hours=rng.randint(1, 48)),
-                                                 **surveys.scores(questions, answers))
+                                                 **surveys.response_scores(questions, answers))
         for answer in answers:
             answer.response = response
         SurveyAnswer.objects.bulk_create(answers)

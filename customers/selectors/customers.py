@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from django.apps import apps
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower, Reverse
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -158,6 +158,16 @@ def filtered_customers(user, params, *, request=None) -> tuple[CustomerFilter, Q
     queryset = search(queryset, params.get("q", ""), user)
     sort = params.get("sort") if params.get("sort") in SORTS else "new"
     return filterset, queryset, sort
+
+
+def filtered_customer_ids(query: str) -> list[int]:
+    """The tenant's customers a saved filter (the customer list's query string: a campaign's, a one-off
+    survey's) finds."""
+    params = QueryDict(query)
+    filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))
+    if not filterset.is_valid():
+        return []
+    return list(search(filterset.qs, params.get("q", "")).order_by().values_list("pk", flat=True))
 
 
 def customer_list(user, params, *, request=None) -> CustomerList:

@@ -23,9 +23,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import PositionAssignment
-from customers.filters import CustomerFilter
-from customers.models import Customer
-from customers.selectors.customers import search
+from customers.selectors.customers import filtered_customer_ids
 from service.models import FollowUp, FollowUpPlan
 
 Trigger = FollowUpPlan.Trigger
@@ -222,18 +220,6 @@ def _month_days(lo: date, hi: date) -> list[int]:
     if 228 in days:
         days.add(229)
     return sorted(days)
-
-
-def filtered_customer_ids(query: str) -> list[int]:
-    """The tenant's customers a saved filter (the customer list's query string: a campaign's, a one-off
-    survey's) finds."""
-    from django.http import QueryDict
-
-    params = QueryDict(query)
-    filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))
-    if not filterset.is_valid():
-        return []
-    return list(search(filterset.qs, params.get("q", "")).order_by().values_list("pk", flat=True))
 
 
 def _generate_plan(tenant, plan: FollowUpPlan, today: date, customer_ids) -> tuple[int, int]:

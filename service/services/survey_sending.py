@@ -29,11 +29,11 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from crm import sms
+from customers.selectors.customers import filtered_customer_ids
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.rules import service_settings
 from service.selectors.surveys import invitations_visible_to
-from service.services.generation import filtered_customer_ids
-from service.services.surveys import invitation_token
+from service.services.surveys import invitation_token_sign
 
 Trigger, Status = Survey.Trigger, SurveyInvitation.Status
 
@@ -240,8 +240,8 @@ class _Outcome:
 
 
 @contextmanager
-def sending_alone(tenant_id: int):
-    """with sending_alone(id) as alone: … — alone is False while another run sends for this tenant (a
+def survey_sending_lock(tenant_id: int):
+    """with survey_sending_lock(id) as alone: … — alone is False while another run sends for this tenant (a
     session lock, released when the run ends or its worker dies)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtext('crm.survey.send'), %s)", [tenant_id])
@@ -369,7 +369,7 @@ class _Sender:
         if attempts is None:
             return
         self.count += 1
-        link = f"{settings.SITE_URL}/s/{invitation_token(self.tenant.pk, pk)}/"
+        link = f"{settings.SITE_URL}/s/{invitation_token_sign(self.tenant.pk, pk)}/"
         until = expires_at if reminder else self.now + timedelta(days=response_days)
         try:
             if channel == SurveyInvitation.Channel.SMS:

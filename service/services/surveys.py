@@ -26,11 +26,11 @@ SALT = "crm.survey.link"
 Kind, Measure = Question.Kind, Question.Measure
 
 
-def invitation_token(tenant_id: int, invitation_id: int) -> str:
+def invitation_token_sign(tenant_id: int, invitation_id: int) -> str:
     return signing.Signer(salt=SALT).sign(f"{tenant_id}.{invitation_id}")
 
 
-def read_token(token: str) -> tuple[int, int] | None:
+def invitation_token_read(token: str) -> tuple[int, int] | None:
     """(tenant id, invitation id) of a genuine token, else None."""
     try:
         value = signing.Signer(salt=SALT).unsign(token)
@@ -41,11 +41,11 @@ def read_token(token: str) -> tuple[int, int] | None:
     return (tenant_id, invitation_id) if tenant_id and invitation_id else None
 
 
-def device_key(cookie: str) -> str:
+def device_cookie_hash(cookie: str) -> str:
     return hashlib.sha256(f"{SALT}:{cookie}".encode()).hexdigest()
 
 
-def scores(questions: list[Question], answers: list[SurveyAnswer]) -> dict:
+def response_scores(questions: list[Question], answers: list[SurveyAnswer]) -> dict:
     """CSI: the weighted mean of the scored scale answers, each scaled to 0–100; the answers of the NPS
     (0–10) and CSAT (1–5) questions as given."""
     by_question = {a.question_id: a for a in answers}
@@ -89,7 +89,7 @@ def survey_response_save(*, invitation: SurveyInvitation, device: str, questions
         response.answers.all().delete()
         SurveyAnswer.objects.bulk_create(answers)
         if submit:
-            for field, value in scores(questions, answers).items():
+            for field, value in response_scores(questions, answers).items():
                 setattr(response, field, value)
             response.submitted_at = now
             response.save(update_fields=["submitted_at", "csi", "recommend", "satisfaction", "updated_at"])
@@ -116,7 +116,7 @@ def survey_response_record_by_phone(*, followup, answers: list, now) -> SurveyRe
     copies = [SurveyAnswer(tenant_id=invitation.tenant_id, question_id=a.question_id, number=a.number, text=a.text,
                            choices=a.choices) for a in answers if a.question_id in asked]
     response = SurveyResponse(tenant_id=invitation.tenant_id, invitation=invitation, device="phone",
-                              submitted_at=now, **scores(questions, copies))
+                              submitted_at=now, **response_scores(questions, copies))
     response.save()
     for copy in copies:
         copy.response = response

@@ -39,7 +39,7 @@ def _message(request, tenant, kind: str, status: int = 200) -> HttpResponse:
 @public_view
 @require_http_methods(["GET", "POST"])
 def survey_page(request, token):
-    ids = surveys.read_token(token)
+    ids = surveys.invitation_token_read(token)
     tenant = Tenant.objects.filter(pk=ids[0], is_active=True).first() if ids else None
     with translation.override(_language(request, tenant)):
         if tenant is None:
@@ -58,7 +58,7 @@ def _survey(request, tenant, invitation_id: int) -> HttpResponse:
         return _message(request, tenant, "answered" if state.answered else "expired",
                         status=200 if state.answered else 410)
     cookie = request.COOKIES.get(DEVICE_COOKIE) or secrets.token_urlsafe(24)
-    device = surveys.device_key(cookie)
+    device = surveys.device_cookie_hash(cookie)
     questions = survey_selectors.questions_of(invitation)
     submit = request.method == "POST" and request.POST.get("action") != "save"
     language = translation.get_language()  # the questions as written for it, else in the company's language

@@ -64,7 +64,7 @@ class Invitations:
             answers.append(SurveyAnswer(tenant=self.tenant, question=q, number=number))
         response = SurveyResponse.objects.create(
             tenant=self.tenant, invitation=invitation, device="test", submitted_at=invitation.sent_at,
-            **surveys.scores(questions, answers))
+            **surveys.response_scores(questions, answers))
         for a in answers:
             a.response = response
         SurveyAnswer.objects.bulk_create(answers)

@@ -88,7 +88,7 @@ def test_the_surveys_0_to_10_scale_sits_on_two_even_rows_on_a_phone_and_one_on_a
             occasion_on=demo.today(), department=Department.objects.get(name="客服组"),
             version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id),
             status=SurveyInvitation.Status.SENT, send_after=now, sent_at=now, expires_at=now + timedelta(days=7))
-    link = seeded_live_server.url + reverse("survey", args=[surveys.invitation_token(demo.pk, invitation.pk)])
+    link = seeded_live_server.url + reverse("survey", args=[surveys.invitation_token_sign(demo.pk, invitation.pk)])
 
     for width, rows in ((PHONE, [6, 5]), (LAPTOP, [11])):
         page = screen(browser, width)

@@ -36,7 +36,7 @@ def test_a_low_score_answered_on_a_phone_in_chinese_shows_on_the_managers_result
             version=QuestionnaireVersion.objects.get(questionnaire=survey.questionnaire_id),
             status=SurveyInvitation.Status.SENT, send_after=now, sent_at=now, expires_at=now + timedelta(days=7))
         questions = {q.text: q for q in Question.objects.filter(version_id=invitation.version_id)}
-    link = seeded_live_server.url + reverse("survey", args=[surveys.invitation_token(demo.pk, invitation.pk)])
+    link = seeded_live_server.url + reverse("survey", args=[surveys.invitation_token_sign(demo.pk, invitation.pk)])
 
     phone = browser.new_context(**PHONE)
     page = phone.new_page()

@@ -512,7 +512,7 @@ def test_a_number_that_is_not_ascii_digits_is_refused_everywhere_not_a_500(scope
         plan_services.plan_set_active(plan_id="1" + SUPERSCRIPT_TWO, active=False, staff=staff("demo.manager"))
     # a genuine token whose parts are not ascii digits, a complaint's owner or occasion choice
     token = signing.Signer(salt=surveys.SALT).sign(f"{SUPERSCRIPT_TWO}.{SUPERSCRIPT_TWO}")
-    assert surveys.read_token(token) is None
+    assert surveys.invitation_token_read(token) is None
     assert forms_complaints._owner_value(f"staff:{SUPERSCRIPT_TWO}") == {}
     assert complaint_services._occasion(f"visit:{SUPERSCRIPT_TWO}") == {}
 

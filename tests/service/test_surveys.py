@@ -31,7 +31,7 @@ def invitation(tenant, *, expires_in=timedelta(days=7), customer="王芳") -> Su
 
 
 def link(inv) -> str:
-    return reverse("survey", args=[surveys.invitation_token(inv.tenant_id, inv.pk)])
+    return reverse("survey", args=[surveys.invitation_token_sign(inv.tenant_id, inv.pk)])
 
 
 def full_answers(inv, overall="5") -> dict:
@@ -97,11 +97,11 @@ def test_the_survey_page_of_a_customer_is_never_stored_by_a_browser_or_proxy(sco
 
 def test_a_changed_or_foreign_token_is_refused_with_a_clear_page(scoped, acme):
     inv = invitation(scoped)
-    token = surveys.invitation_token(inv.tenant_id, inv.pk)
+    token = surveys.invitation_token_sign(inv.tenant_id, inv.pk)
     tampered = Client().get(reverse("survey", args=[token[:-2] + ("aa" if not token.endswith("aa") else "bb")]))
     assert tampered.status_code == 404 and 'data-kind="invalid"' in tampered.content.decode()
     # a genuine signature for acme's id and demo's invitation: nothing of demo's is shown
-    other = Client().get(reverse("survey", args=[surveys.invitation_token(acme.pk, inv.pk)]))
+    other = Client().get(reverse("survey", args=[surveys.invitation_token_sign(acme.pk, inv.pk)]))
     assert other.status_code == 404 and "维修保养" not in other.content.decode()
 
 
@@ -160,7 +160,7 @@ def test_the_csi_is_the_weighted_mean_of_the_scored_scales(weights, expected):
     from service.models import SurveyAnswer
 
     answers = [SurveyAnswer(question_id=1, number=1), SurveyAnswer(question_id=2, number=10)]
-    assert surveys.scores([low, high], answers)["csi"] == expected
+    assert surveys.response_scores([low, high], answers)["csi"] == expected
 
 
 @pytest.mark.django_db(transaction=True)
