@@ -42,7 +42,7 @@ def seed_complaint_setup(tenant) -> None:
                         resolution_hours=resolution) for severity, category, response, resolution in POLICIES])
     ServiceSettings.objects.filter(tenant=tenant).update(complaint_department=Department.objects.filter(name="客服组")
                                                          .first())
-    complaints.complaint_feedback_plan(tenant)
+    complaints.feedback_plan_get_or_create(tenant)
 
 
 def seed_complaints(tenant, *, count: int = COUNT) -> int:

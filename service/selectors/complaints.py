@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Staff
 from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID
 from crm.paging import Page, keyset_page
@@ -67,6 +68,11 @@ def complaint_for(request, pk: int, *, write: bool = False) -> tuple[Complaint, 
 def feedback_complaints(followup: FollowUp) -> QuerySet:
     """The resolved complaints waiting for this result-feedback call's answer."""
     return Complaint.objects.filter(feedback_followup=followup, status=Status.RESOLVED).order_by("pk")
+
+
+def staff_with_user(pk: int | None) -> Staff | None:
+    """The staff member a complaint goes or is told to, with their user (address, language); None for None."""
+    return Staff.objects.select_related("user").get(pk=pk) if pk is not None else None
 
 
 @dataclass

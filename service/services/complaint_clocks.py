@@ -16,7 +16,8 @@ from django.utils import timezone
 from accounts.models import RoleKind
 from accounts.selectors import org_hierarchy
 from service.models import Complaint, ComplaintEvent, FollowUp
-from service.services.complaints import complaint_escalate, complaint_event_add, complaint_notify, staff_with_user
+from service.selectors.complaints import staff_with_user
+from service.services.complaints import complaint_escalate, complaint_event_add, complaint_notify
 from service.sla import calendar_for
 
 logger = logging.getLogger(__name__)

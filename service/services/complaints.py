@@ -47,6 +47,7 @@ from service.models import (
     Severity,
 )
 from service.models.complaints import worded
+from service.selectors.complaints import staff_with_user
 from service.sla import WorkCalendar, calendar_for
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class ServiceLevel:
     warn_percent: int
 
 
-def service_level(severity: str, category_id: int | None) -> ServiceLevel:
+def _service_level(severity: str, category_id: int | None) -> ServiceLevel:
     """The policy of this severity and category, else of this severity and any category, else the default."""
     policies = {p.category_id: p for p in ComplaintPolicy.objects.filter(severity=severity)}
     policy = policies.get(category_id) or policies.get(None)
@@ -80,7 +81,7 @@ def _set_clocks(complaint: Complaint, calendar: WorkCalendar, *, now: datetime, 
                 fresh: bool = False) -> None:
     """Deadlines from the opening, the service level and the working time spent waiting so far (`paused`);
     warnings still to come move with them (`fresh`: none has been given yet)."""
-    level = service_level(complaint.severity, complaint.category_id)
+    level = _service_level(complaint.severity, complaint.category_id)
     hours = timedelta(hours=1)
     complaint.response_due = calendar.add(complaint.opened_at, level.response_hours * hours + paused)
     complaint.resolution_due = calendar.add(complaint.opened_at, level.resolution_hours * hours + paused)
@@ -126,10 +127,6 @@ def _label(staff: Staff) -> str:
 
 def _owner_label(staff: Staff | None) -> str | dict:
     return _label(staff) if staff is not None else {"msg": "team_queue"}
-
-
-def staff_with_user(pk: int | None) -> Staff | None:
-    return Staff.objects.select_related("user").get(pk=pk) if pk is not None else None
 
 
 def _grant(complaint: Complaint, staff: Staff) -> None:
@@ -399,7 +396,7 @@ def complaint_resolve(*, complaint_id: int, actor: Staff, root_cause: str, actio
     return complaint
 
 
-def complaint_feedback_plan(tenant) -> FollowUpPlan:
+def feedback_plan_get_or_create(tenant) -> FollowUpPlan:
     """The tenant's plan for result-feedback calls (the first active one of trigger “complaint resolved”; made
     with defaults when there is none)."""
     plan = (FollowUpPlan.objects.filter(trigger=FollowUpPlan.Trigger.COMPLAINT, is_active=True)
@@ -417,7 +414,7 @@ def complaint_feedback_plan(tenant) -> FollowUpPlan:
 def _feedback_call(complaint: Complaint, actor: Staff, now: datetime) -> FollowUp:
     """An open result-feedback call for the owner (one per customer and day: another complaint of theirs
     resolved the same day shares it)."""
-    plan = complaint_feedback_plan(complaint.tenant)
+    plan = feedback_plan_get_or_create(complaint.tenant)
     day = complaint.tenant.today(now)
     assignee = complaint.owner_id or actor.pk
     for offset in range(30):  # a day whose call is over already, or someone else's: the next free one

@@ -80,7 +80,7 @@ class Digest:
     oldest: list
 
 
-def digest_for(user, *, tenant, now: datetime) -> Digest:
+def _digest_for(user, *, tenant, now: datetime) -> Digest:
     """What one manager's digest says: their teams' overdue follow-ups (counted per person, the oldest
     listed) and those closed as unreachable in the last day."""
     today = tenant.today(now)
@@ -103,7 +103,7 @@ def digest_for(user, *, tenant, now: datetime) -> Digest:
     )
 
 
-def digest_recipients():
+def _digest_recipients():
     """Active managers and directors with an e-mail address."""
     return (Staff.objects.filter(is_active=True, user__is_active=True,
                                  positions__role_kind__in=[RoleKind.MANAGER, RoleKind.DIRECTOR])
@@ -118,10 +118,10 @@ def digests_send(tenant, *, now: datetime | None = None, force: bool = False) ->
     if not force and (rules.digest_hour is None or tenant.local_time(now).hour != rules.digest_hour):
         return 0
     sent = 0
-    for staff in digest_recipients():
+    for staff in _digest_recipients():
         user = staff.user
         with translation.override(user.language or tenant.default_language):
-            digest = digest_for(user, tenant=tenant, now=now)
+            digest = _digest_for(user, tenant=tenant, now=now)
             if not (digest.overdue or digest.unreachable):
                 continue
             try:
