@@ -16,12 +16,12 @@ from functools import cached_property
 from urllib.parse import urlencode
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
 
-from accounts.models import Department
+from accounts.models import Department, Tenant
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
 from analytics.filters import SurveyReportFilter, department_condition
@@ -328,3 +328,16 @@ def survey_report(user, params: QueryDict, *, tenant, tables_only: bool = False)
     if report.valid and not tables_only:
         report.refreshed_at = RollupState.objects.values_list("surveys_refreshed_at", flat=True).first()
     return report
+
+
+# --- what the rollup refresh redoes ----------------------------------------------------------------
+
+
+def survey_rollups_recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, date]:
+    """The occasions whose figures can still change: back as far as an invitation can still be sent (the
+    longest delay) and then answered (the longest time to answer, or a phone plan's longest expiry)."""
+    today = tenant.today(now)
+    limits = Survey.objects.filter(tenant=tenant).aggregate(
+        delay=Max("delay_days"), answer=Max("response_days"), phone=Max("phone_plan__expires_days_after"))
+    back = (limits["delay"] or 0) + max(limits["answer"] or 0, limits["phone"] or 0) + 2
+    return today - timedelta(days=back), today

@@ -155,7 +155,7 @@ def _refresh_months(cursor, tenant: Tenant, start: date, end: date) -> None:
     cursor.execute(ANSWER_MONTH_SQL.format(month=AnswerMonth._meta.db_table, day=AnswerDay._meta.db_table), params)
 
 
-def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, date]:
+def _recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, date]:
     """The days whose figures can still change: back to the longest expiry of the tenant's plans (a follow-up
     closes until it expires; calls of yesterday evening arrive until the hour's run), ahead to the furthest a
     follow-up shows before its due date (it can be completed early)."""
@@ -168,7 +168,7 @@ def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, dat
 
 
 def followup_rollups_refresh_recent(*, tenant: Tenant, now: datetime | None = None) -> Refreshed:
-    start, end = recent_range(tenant, now)
+    start, end = _recent_range(tenant, now)
     return followup_rollups_refresh(tenant=tenant, start=start, end=end)
 
 
@@ -180,5 +180,5 @@ def followup_rollups_rebuild(*, tenant: Tenant, start: date | None = None, end: 
         candidates = [d for d in (first_due, first_call and tenant.local_time(first_call).date()) if d is not None]
         start = min(candidates) if candidates else tenant.today()
     if end is None:
-        end = recent_range(tenant)[1]
+        end = _recent_range(tenant)[1]
     return followup_rollups_refresh(tenant=tenant, start=min(start, end), end=end)

@@ -161,7 +161,7 @@ def manufacturer_import_upload(*, tenant, staff: Staff, survey, upload) -> Manuf
 # --- checking the rows ---------------------------------------------------------------------------------
 
 
-def check_columns(columns: dict[str, str], *, headers: list[str]) -> dict[str, str]:
+def manufacturer_check_columns(columns: dict[str, str], *, headers: list[str]) -> dict[str, str]:
     """{our field: their header} as the import uses it; refused with errors named by our field."""
     clean = {key: (columns.get(key) or "") for key in FIELD_BY_KEY}
     errors: dict[str, list[str]] = defaultdict(list)
@@ -399,12 +399,12 @@ def _link_customers(tenant, rows: list[Row]) -> None:
             row.customer_id = by_vin.get(row.vin)
 
 
-def check_rows(batch: ManufacturerImport, columns: dict[str, str], skip_unknown_staff: bool) -> Checked:
+def _check_rows(batch: ManufacturerImport, columns: dict[str, str], skip_unknown_staff: bool) -> Checked:
     """Every row of the batch's file checked with this mapping (nothing written)."""
     try:
         sheet = manufacturer_file_sheet(batch)
         headers = sheet.headers
-        columns = check_columns(columns, headers=[h for h in headers if h])
+        columns = manufacturer_check_columns(columns, headers=[h for h in headers if h])
         checker = RowChecker(batch, headers, columns, skip_unknown_staff)
         checked = Checked(columns)
         for number, raw in enumerate(sheet.rows, start=2):
@@ -486,7 +486,7 @@ def manufacturer_import_run(*, batch: ManufacturerImport, columns: dict[str, str
     if batch.status != ManufacturerImport.Status.DRAFT:
         raise ValidationError(_("This file has been imported already."))
     tenant = batch.tenant
-    checked = check_rows(batch, columns, skip_unknown_staff)  # reads only: no lock is held while checking
+    checked = _check_rows(batch, columns, skip_unknown_staff)  # reads only: no lock is held while checking
     if checked.errors:
         raise _refused(checked)
     rows = checked.rows

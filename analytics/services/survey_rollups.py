@@ -28,8 +28,9 @@ from analytics.models import (
     SurveyDay,
     SurveyMonth,
 )
+from analytics.selectors.surveys import survey_rollups_recent_range
 from analytics.services.followup_rollups import MAX_RANGE_DAYS
-from service.models import Question, Survey, SurveyAnswer, SurveyInvitation, SurveyResponse
+from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
 
 LOCK_NAMESPACE = 7_420_002  # pg_advisory_xact_lock(namespace, tenant id): one survey refresh per tenant at a time
 REACHED = [SurveyInvitation.Status.SENT, SurveyInvitation.Status.ANSWERED, SurveyInvitation.Status.EXPIRED]
@@ -138,18 +139,8 @@ def survey_rollups_refresh(*, tenant: Tenant, start: date, end: date) -> Refresh
     return Refreshed(start, end, figure_rows, answer_rows)
 
 
-def recent_range(tenant: Tenant, now: datetime | None = None) -> tuple[date, date]:
-    """The occasions whose figures can still change: back as far as an invitation can still be sent (the
-    longest delay) and then answered (the longest time to answer, or a phone plan's longest expiry)."""
-    today = tenant.today(now)
-    limits = Survey.objects.filter(tenant=tenant).aggregate(
-        delay=Max("delay_days"), answer=Max("response_days"), phone=Max("phone_plan__expires_days_after"))
-    back = (limits["delay"] or 0) + max(limits["answer"] or 0, limits["phone"] or 0) + 2
-    return today - timedelta(days=back), today
-
-
 def survey_rollups_refresh_recent(*, tenant: Tenant, now: datetime | None = None) -> Refreshed:
-    start, end = recent_range(tenant, now)
+    start, end = survey_rollups_recent_range(tenant, now)
     return survey_rollups_refresh(tenant=tenant, start=start, end=end)
 
 

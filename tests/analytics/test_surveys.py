@@ -15,7 +15,8 @@ from openpyxl import load_workbook
 from accounts.models import Department
 from analytics import tasks
 from analytics.models import RollupState, SurveyAnswerDay, SurveyDay, SurveyMonth
-from analytics.services.survey_rollups import recent_range, survey_rollups_refresh
+from analytics.selectors.surveys import survey_rollups_recent_range
+from analytics.services.survey_rollups import survey_rollups_refresh
 from service.models import Survey
 from tests.analytics.fixtures_surveys import SALES, Invitations, staff_of
 
@@ -194,7 +195,7 @@ def test_export_opens_in_excel_with_chinese(march, client_as):
 
 def test_the_task_refreshes_the_occasions_that_can_still_change(demo, in_scope):
     with in_scope(demo):
-        start, end = recent_range(demo, timezone.now())
+        start, end = survey_rollups_recent_range(demo, timezone.now())
         # the longest delay (3 days) plus the longest time to answer (7) or to call (a plan's expiry)
         assert (end - start).days >= 3 + 7
         advisor = staff_of("服务顾问", 2)
