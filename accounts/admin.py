@@ -53,7 +53,7 @@ class DepartmentForm(forms.ModelForm):
         tenant = cleaned.get("tenant") or self.instance.tenant_id and self.instance.tenant
         if tenant:
             try:
-                services.check_same_tenant_staff(tenant_id=tenant.pk, users=cleaned.get("position_editors") or ())
+                services.staff_check_same_tenant(tenant_id=tenant.pk, users=cleaned.get("position_editors") or ())
             except ValidationError as error:
                 self.add_error("position_editors", error)
         return cleaned

@@ -19,7 +19,7 @@ def user_set_language(*, user: User, language: str) -> None:
     user.save(update_fields=["language"])
 
 
-def check_same_tenant_staff(*, tenant_id: int, users) -> None:
+def staff_check_same_tenant(*, tenant_id: int, users) -> None:
     if any(getattr(getattr(u, "staff", None), "tenant_id", None) != tenant_id for u in users):
         raise ValidationError(_("Only staff of this company can be granted this right."))
 
@@ -29,7 +29,7 @@ def department_set_position_editors(*, department: Department, users) -> None:
     """Grant exactly `users` the right to edit this department's positions (and its subtree's) in
     the admin. A grantee gets admin access (is_staff); nothing else changes."""
     wanted = set(users)
-    check_same_tenant_staff(tenant_id=department.tenant_id, users=wanted)
+    staff_check_same_tenant(tenant_id=department.tenant_id, users=wanted)
     current = set(position_editors(department))
     for user in wanted - current:
         assign_perm(MANAGE_POSITIONS, user, department)
