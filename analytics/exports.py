@@ -5,15 +5,35 @@ crm.spreadsheets.ListExport: it declares its tables and their rows, and crm.spre
 
 from __future__ import annotations
 
-from django.utils.translation import gettext as _
+from urllib.parse import quote
 
-from analytics.selectors.complaints import ComplaintReport
-from analytics.selectors.followups import Figures, Report
-from analytics.selectors.surveys import Line, SurveyReport
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from analytics.selectors.followups import Figures
+from analytics.selectors.surveys import Line
 from crm.spreadsheets import CONTENT_TYPES, XLSX, Formatted, ListExport, Table
 
 CONTENT_TYPE = CONTENT_TYPES[XLSX]
 PERCENT = "0.0%"
+
+
+class ReportExport(ListExport):
+    """A report page's tables with its filters, as an Excel workbook named after the report and its period."""
+
+    file_stem = ""  # the translated start of the file name, set per report
+
+    def __init__(self, report, *, tenant_name: str):
+        self.report, self.tenant_name = report, tenant_name
+
+    def download_name(self) -> str:
+        return f"{_(self.file_stem)}-{self.report.start:%Y%m%d}-{self.report.end:%Y%m%d}.xlsx"
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.content(XLSX), content_type=CONTENT_TYPE)
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(self.download_name())}"
+        return response
 
 
 def _period(report) -> str:
@@ -36,9 +56,8 @@ def _line(figures: Figures) -> list:
             _rate(figures.on_time_rate), figures.calls, figures.reached, _rate(figures.contact_rate)]
 
 
-class FollowupReportExport(ListExport):
-    def __init__(self, report: Report, *, tenant_name: str):
-        self.report, self.tenant_name = report, tenant_name
+class FollowupReportExport(ReportExport):
+    file_stem = gettext_noop("follow-up-report")
 
     def tables(self):
         report = self.report
@@ -53,14 +72,6 @@ class FollowupReportExport(ListExport):
             yield Table(title=title, header=[first, *columns], rows=rows, above=above, widths=[24])
 
 
-def report_workbook(report: Report, *, tenant_name: str) -> bytes:
-    return FollowupReportExport(report, tenant_name=tenant_name).content(XLSX)
-
-
-def download_name(report: Report) -> str:
-    return f"{_('follow-up-report')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"
-
-
 # --- the survey results --------------------------------------------------------------------------------
 
 
@@ -71,12 +82,11 @@ def _survey_line(line: Line) -> list:
             theirs.answered, _one_decimal(theirs.csi), _rate(theirs.csat), _one_decimal(theirs.nps)]
 
 
-class SurveyResultsExport(ListExport):
+class SurveyResultsExport(ReportExport):
     """A sheet per table of the survey results (ours, then the manufacturer's figures on the same line), and
     one with the answers per question."""
 
-    def __init__(self, report: SurveyReport, *, tenant_name: str):
-        self.report, self.tenant_name = report, tenant_name
+    file_stem = gettext_noop("survey-results")
 
     def tables(self):
         report = self.report
@@ -102,22 +112,13 @@ class SurveyResultsExport(ListExport):
                 yield [None, str(choice.label), choice.count, _rate(choice.share)]
 
 
-def survey_workbook(report: SurveyReport, *, tenant_name: str) -> bytes:
-    return SurveyResultsExport(report, tenant_name=tenant_name).content(XLSX)
-
-
-def survey_download_name(report: SurveyReport) -> str:
-    return f"{_('survey-results')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"
-
-
 # --- the complaint report ------------------------------------------------------------------------------
 
 
-class ComplaintReportExport(ListExport):
+class ComplaintReportExport(ReportExport):
     """A sheet with the figures of the complaint report, then one per table (category, owner, channel, month)."""
 
-    def __init__(self, report: ComplaintReport, *, tenant_name: str):
-        self.report, self.tenant_name = report, tenant_name
+    file_stem = gettext_noop("complaint-report")
 
     def tables(self):
         report, totals = self.report, self.report.totals
@@ -151,9 +152,3 @@ class ComplaintReportExport(ListExport):
                         rows=[[line.label, *values(line)] for line in lines])
 
 
-def complaint_workbook(report: ComplaintReport, tenant_name: str) -> bytes:
-    return ComplaintReportExport(report, tenant_name=tenant_name).content(XLSX)
-
-
-def complaint_download_name(report: ComplaintReport) -> str:
-    return f"{_('complaint-report')}-{report.start:%Y%m%d}-{report.end:%Y%m%d}.xlsx"

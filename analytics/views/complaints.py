@@ -1,8 +1,6 @@
 """The complaint report (投诉报告) and its export."""
 
-from urllib.parse import quote
 
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -28,7 +26,4 @@ def complaint_report_export(request):
     report = complaint_report(request.user, request.GET, tenant=request.tenant)
     if not report.valid:  # the page shows what is wrong with the filters
         return redirect(f"{reverse('analytics:complaints')}?{request.GET.urlencode()}")
-    workbook = exports.complaint_workbook(report, tenant_name=request.tenant.name)
-    response = HttpResponse(workbook, content_type=exports.CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.complaint_download_name(report))}"
-    return response
+    return exports.ComplaintReportExport(report, tenant_name=request.tenant.name).response()

@@ -1,8 +1,6 @@
 """The follow-up report (回访报告) and its export."""
 
-from urllib.parse import quote
 
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -28,7 +26,4 @@ def followup_report_export(request):
     report = followup_report_for(request.user, request.GET, tenant=request.tenant, tables_only=True)
     if not report.valid:  # the page shows what is wrong with the filters
         return redirect(f"{reverse('analytics:followups')}?{request.GET.urlencode()}")
-    workbook = exports.report_workbook(report, tenant_name=request.tenant.name)
-    response = HttpResponse(workbook, content_type=exports.CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.download_name(report))}"
-    return response
+    return exports.FollowupReportExport(report, tenant_name=request.tenant.name).response()

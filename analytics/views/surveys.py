@@ -1,8 +1,6 @@
 """The survey results (满意度调查结果) and their export."""
 
-from urllib.parse import quote
 
-from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -30,7 +28,4 @@ def survey_report_export(request):
     report = survey_report_for(request.user, request.GET, tenant=request.tenant, tables_only=True)
     if not report.valid:  # the page shows what is wrong with the filters
         return redirect(f"{reverse('analytics:surveys')}?{request.GET.urlencode()}")
-    workbook = exports.survey_workbook(report, tenant_name=request.tenant.name)
-    response = HttpResponse(workbook, content_type=exports.CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(exports.survey_download_name(report))}"
-    return response
+    return exports.SurveyResultsExport(report, tenant_name=request.tenant.name).response()
