@@ -58,6 +58,20 @@ _SURVEYS_LEADING = _SURVEYS_READ + ["service.change_surveyinvitation"]
 _COMPLAINTS_READ = ["service.view_complaint"]
 _COMPLAINTS_WORK = _COMPLAINTS_READ + ["service.add_complaint", "service.change_complaint"]
 
+# the club (客户俱乐部): directors, managers and specialists may work on members, cards, points, rewards, activities,
+# member services and referrals — the club pages let them when they work in the club's team (club.selectors.access);
+# analysts read it all masked; everyone sees a customer's level and balance on the customer page. Managers and
+# directors approve large manual credits. The tenant administrator edits the programme, levels, rules and catalogue.
+_CLUB_MODELS = ("member", "card", "pointentry", "redemption", "activity", "registration", "servicerequest",
+                "referral", "adjustmentrequest")
+_CLUB_READ = [f"club.view_{model}" for model in _CLUB_MODELS] + ["club.view_reward", "club.view_level",
+                                                                  "club.view_club_report"]
+_CLUB_WORK = _CLUB_READ + [f"club.{action}_{model}" for model in _CLUB_MODELS for action in ("add", "change")]
+_CLUB_LEADING = ["club.approve_adjustment"]
+_CLUB_ADMIN_MODELS = ("programme", "level", "levelbenefit", "pointrule", "handbookversion", "servicequota", "reward")
+_ADMIN_CLUB = [f"club.{action}_{model}" for model in _CLUB_ADMIN_MODELS
+               for action in ("add", "change", "delete", "view")]
+
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     role_group_name(RoleKind.DIRECTOR): _ORG_CHART + _CUSTOMERS_WORK + _LEADING + _FOLLOWUPS_WORK + _FOLLOWUPS_LEADING
     + _APPOINTMENTS_WORK + _SURVEYS_LEADING + _COMPLAINTS_WORK,
@@ -67,8 +81,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     + _SURVEYS_READ + _COMPLAINTS_WORK,
     role_group_name(RoleKind.ANALYST): _ORG_CHART + _CUSTOMERS_READ + ["customers.export_customer"] + _FOLLOWUPS_READ
     + _APPOINTMENTS_READ + _SURVEYS_READ + _COMPLAINTS_READ,
-    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE,
+    TENANT_ADMIN_GROUP: _ORG_CHART + _ADMIN_ORG + _ADMIN_CUSTOMERS + _ADMIN_SERVICE + _ADMIN_CLUB,
 }
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _CLUB_WORK
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += _CLUB_LEADING
+ROLE_PERMISSIONS[role_group_name(RoleKind.ANALYST)] = ROLE_PERMISSIONS[role_group_name(RoleKind.ANALYST)] + _CLUB_READ
 
 # the follow-up report, the survey results and the complaint report (analytics): every role kind reads them; a
 # specialist sees only their own figures. Directors and managers import the manufacturer's survey results.

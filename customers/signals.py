@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # sender: the model class; kwargs: instance (the Purchase or ServiceVisit), customer
 purchase_recorded = Signal()
 visit_recorded = Signal()
+# sender: the model class; kwargs: instance (the Purchase or ServiceVisit just cancelled or refunded), customer
+purchase_cancelled = Signal()
+visit_cancelled = Signal()
+# sender: Lead; kwargs: instance (the lead just won), purchase
+lead_won = Signal()

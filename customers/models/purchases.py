@@ -18,6 +18,7 @@ class Purchase(TenantModel):
     consultant = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("sales consultant"))
     amount = models.DecimalField(_("amount (¥)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    cancelled_at = models.DateTimeField(_("cancelled or refunded"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("purchase")
@@ -45,6 +46,7 @@ class ServiceVisit(TenantModel):
     advisor = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
                                 related_name="+", verbose_name=_("service advisor"))
     amount = models.DecimalField(_("amount (¥)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    cancelled_at = models.DateTimeField(_("cancelled or refunded"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("service visit")
