@@ -12,6 +12,7 @@ urlpatterns = [
     path("leads/", include((lead_patterns, "leads"))),
     path("service/", include("service.urls")),
     path("s/<str:token>/", public_surveys.survey_page, name="survey"),
+    path("club/", include("club.urls")),
     path("reports/", include("analytics.urls")),
     path("", include("accounts.urls")),
 ]
