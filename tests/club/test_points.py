@@ -221,3 +221,16 @@ def test_manual_debit_cannot_take_the_balance_below_zero(demo):
         member.refresh_from_db()
         assert member.points == 0
         check_invariants(member)
+
+
+def test_the_journal_refuses_changes_in_the_database(demo):
+    from django.db import IntegrityError, transaction
+
+    with scope(tenant=demo):
+        member = new_member(demo)
+        entry = earn(member, 100)
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            PointEntry.objects.filter(pk=entry.pk).update(points=1000)
+        PointEntry.objects.filter(pk=entry.pk).update(created_by=None)  # a deleted author's SET_NULL still works
+        entry.refresh_from_db()
+        assert entry.points == 100
