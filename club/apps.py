@@ -7,4 +7,11 @@ class ClubConfig(AppConfig):
     verbose_name = _("Customer club")
 
     def ready(self):
-        pass  # the club's timeline sources, receivers and tasks are registered here
+        # the club's timeline sources, receivers and tasks are registered here
+        from club.selectors import customers as on_customer_page
+        from customers import panels, timeline
+
+        # the customer page: level and balances for every staff member who sees the customer; club events
+        panels.register(on_customer_page.PANEL)
+        for source in on_customer_page.TIMELINE_SOURCES:
+            timeline.register(source)
