@@ -7,7 +7,10 @@ class ClubConfig(AppConfig):
     verbose_name = _("Customer club")
 
     def ready(self):
-        # the club's timeline sources, receivers and tasks are registered here
+        from club import receivers
+
+        receivers.connect()  # purchases and visits earn points, their cancellation reverses them
+
         from club.selectors import customers as on_customer_page
         from customers import panels, timeline
 
