@@ -10,3 +10,11 @@ class ClubConfig(AppConfig):
         from club import receivers
 
         receivers.connect()  # purchases and visits earn points, their cancellation reverses them
+
+        from club.selectors import customers as on_customer_page
+        from customers import panels, timeline
+
+        # the customer page: level and balances for every staff member who sees the customer; club events
+        panels.register(on_customer_page.PANEL)
+        for source in on_customer_page.TIMELINE_SOURCES:
+            timeline.register(source)

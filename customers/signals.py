@@ -6,7 +6,8 @@ from django.dispatch import Signal
 # sender: the model class; kwargs: instance (the Purchase or ServiceVisit), customer
 purchase_recorded = Signal()
 visit_recorded = Signal()
-# sender: the model class; kwargs: instance (the Purchase or ServiceVisit just cancelled or refunded), customer
+# sender: the model class; kwargs: instance (the Purchase or ServiceVisit just cancelled or refunded), customer,
+# staff (who cancelled it, or None), reason
 purchase_cancelled = Signal()
 visit_cancelled = Signal()
 # sender: Lead; kwargs: instance (the lead just won), purchase

@@ -188,5 +188,29 @@ _NOTE = Source(
     lambda row: Entry(row.when, "note", str(_("Note")), row.detail, row.who),
 )
 
+# a purchase or visit cancelled or refunded: an entry of its own, when it happened (the row keeps its date)
+_PURCHASE_CANCELLED = Source(
+    "purchase_cancelled",
+    lambda customer: customer.purchases.filter(cancelled_at__isnull=False).annotate(**columns(
+        "purchase_cancelled", at="cancelled_at", title=F("vehicle__model_name"), detail=F("contract_on"),
+        amount="amount")),
+    lambda row: Entry(row.when, "purchase_cancelled", _joined(str(_("Purchase cancelled or refunded")), row.title),
+                      _joined(row.detail, _money(row.amount))),
+)
+
+
+def _visit_cancelled_entry(row: Row) -> Entry:
+    label = str(dict(ServiceVisit.Type.choices).get(row.title, row.title))
+    return Entry(row.when, "visit_cancelled", _joined(str(_("Service visit cancelled or refunded")), label),
+                 _joined(row.detail, _money(row.amount)))
+
+
+_VISIT_CANCELLED = Source(
+    "visit_cancelled",
+    lambda customer: customer.visits.filter(cancelled_at__isnull=False).annotate(**columns(
+        "visit_cancelled", at="cancelled_at", title=F("visit_type"), detail=F("opened_on"), amount="amount")),
+    _visit_cancelled_entry,
+)
+
 # this app's own entries, registered in CustomersConfig.ready() with the other sources
-TIMELINE_SOURCES = (_PURCHASE, _VISIT, _VEHICLE, _NOTE)
+TIMELINE_SOURCES = (_PURCHASE, _VISIT, _VEHICLE, _NOTE, _PURCHASE_CANCELLED, _VISIT_CANCELLED)

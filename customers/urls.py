@@ -1,8 +1,8 @@
 """The customer archive's URLs: /customers/… (namespace "customers"), and the leads (集客登记), mounted at
 /leads/ by crm/urls.py under the namespace "leads" (`lead_patterns`).
 
-The fixed words ("missing/", "duplicates/", "imports/", "exports/", "documents/") never match the <int:pk>/
-routes."""
+The fixed words ("missing/", "duplicates/", "imports/", "exports/", "documents/", "purchases/", "visits/") never
+match the <int:pk>/ routes."""
 
 from django.urls import path
 
@@ -20,6 +20,8 @@ customer_patterns = [
     path("<int:pk>/visits/new/", customers.visit_add, name="visit_add"),
     path("<int:pk>/notes/new/", customers.note_add, name="note_add"),
     path("<int:pk>/reveal/", customers.reveal_mobile, name="reveal_mobile"),
+    path("purchases/<int:pk>/cancel/", customers.purchase_cancel, name="purchase_cancel"),
+    path("visits/<int:pk>/cancel/", customers.visit_cancel, name="visit_cancel"),
 ]
 
 # scanned documents of a customer

@@ -110,3 +110,10 @@ class VisitForm(_CustomerVehicleForm):
 
 class NoteForm(forms.Form):
     body = forms.CharField(label=_("Note"), max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CancelForm(forms.Form):
+    """Cancelling or refunding a purchase or a service visit."""
+
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False,
+                             help_text=_("For example: refunded, order withdrawn, recorded by mistake."))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from django.apps import apps
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Lower, Reverse
 from django.http import Http404, QueryDict
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +21,7 @@ from crm.forms import MAX_ID
 from crm.paging import Page, capped_count, keyset_page
 from crm.prepared import Prepared
 from customers.filters import CustomerFilter
-from customers.models import Customer, CustomerTag, Vehicle
+from customers.models import Customer, CustomerTag, Purchase, ServiceVisit, Vehicle
 from customers.validators import display_mobile, mask_mobile, mask_text
 
 SORTS = {
@@ -227,6 +227,54 @@ def vehicles_of(customer: Customer) -> list[Vehicle]:
 
 def tag_names_of(customer: Customer) -> list[str]:
     return [name for (name,) in _TAGS.rows(customer=customer.pk, tenant=customer.tenant_id)]
+
+
+# --- purchases and service visits -----------------------------------------------------------------
+
+DEALINGS_SHOWN = 20  # the newest ones; the timeline and the reports have the rest
+_DEALING_COLUMNS = ("kind", "row_id", "day", "label", "model_name", "row_amount", "row_cancelled_at")
+
+
+def _dealings(customer, tenant):
+    # annotations only (no model field in the select), so that the union reads as plain rows
+    common = {"row_id": F("id"), "row_amount": F("amount"), "row_cancelled_at": F("cancelled_at"),
+              "model_name": F("vehicle__model_name")}
+    purchases = Purchase.objects.filter(customer=customer).annotate(
+        kind=Value("purchase", output_field=CharField()), day=F("contract_on"),
+        label=Value("", output_field=CharField()), **common)
+    visits = ServiceVisit.objects.filter(customer=customer).annotate(
+        kind=Value("visit", output_field=CharField()), day=F("opened_on"), label=F("visit_type"), **common)
+    return (purchases.values_list(*_DEALING_COLUMNS).union(visits.values_list(*_DEALING_COLUMNS), all=True)
+            .order_by("-day", "-row_id")[:DEALINGS_SHOWN])
+
+
+_DEALINGS = Prepared("customer_dealings", _dealings)
+
+
+@dataclass(frozen=True)
+class Dealing:
+    """A purchase or a service visit as the customer page lists it."""
+
+    kind: str  # "purchase" or "visit"
+    pk: int
+    day: object
+    label: str
+    model_name: str
+    amount: object
+    cancelled_at: object
+
+    @property
+    def title(self) -> str:
+        if self.kind == "purchase":
+            return str(_("Purchase"))
+        return str(dict(ServiceVisit.Type.choices).get(self.label, self.label))
+
+
+def dealings_of(customer: Customer) -> list[Dealing]:
+    """The customer's newest purchases and service visits together, newest first (one prepared query)."""
+    return [Dealing(kind, pk, day, label or "", model_name or "", amount, cancelled_at)
+            for kind, pk, day, label, model_name, amount, cancelled_at
+            in _DEALINGS.rows(customer=customer.pk, tenant=customer.tenant_id)]
 
 
 # --- change history (django-pghistory) ----------------------------------------------------------

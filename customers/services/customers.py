@@ -194,6 +194,34 @@ def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount
     return visit
 
 
+def _cancel(model, obj, *, staff: Staff | None, reason: str, signal, already: str):
+    """Mark a purchase or visit cancelled or refunded, once (the row is locked: two clicks cancel once), and tell
+    the other apps (the club reverses its points) inside the same transaction."""
+    if staff is not None and staff.tenant_id != obj.tenant_id:
+        raise ValidationError(_("Choose an item of the same company."))
+    locked = model.objects.select_for_update().select_related("customer").get(pk=obj.pk)
+    if locked.cancelled_at is not None:
+        raise ValidationError(already)
+    locked.cancelled_at = timezone.now()
+    locked.save(update_fields=["cancelled_at", "updated_at"])
+    signal.send(model, instance=locked, customer=locked.customer, staff=staff, reason=(reason or "").strip())
+    return locked
+
+
+@transaction.atomic
+def purchase_cancel(*, purchase: Purchase, staff: Staff | None, reason: str = "") -> Purchase:
+    """A purchase cancelled or refunded: it stays on the record, marked, and the club reverses its points."""
+    return _cancel(Purchase, purchase, staff=staff, reason=reason, signal=signals.purchase_cancelled,
+                   already=_("This purchase was already cancelled or refunded."))
+
+
+@transaction.atomic
+def visit_cancel(*, visit: ServiceVisit, staff: Staff | None, reason: str = "") -> ServiceVisit:
+    """A service visit cancelled or refunded: it stays on the record, marked, and the club reverses its points."""
+    return _cancel(ServiceVisit, visit, staff=staff, reason=reason, signal=signals.visit_cancelled,
+                   already=_("This service visit was already cancelled or refunded."))
+
+
 @transaction.atomic
 def note_add(*, customer: Customer, author: Staff, body: str) -> CustomerNote:
     body = body.strip()

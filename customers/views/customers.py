@@ -1,7 +1,8 @@
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -9,8 +10,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.selectors import staff_directory
 from crm.access import staff_view
 from crm.forms import apply_errors
-from customers.forms.customers import CustomerForm, NoteForm, PurchaseForm, VehicleForm, VisitForm
-from customers.models import Customer
+from customers.forms.customers import CancelForm, CustomerForm, NoteForm, PurchaseForm, VehicleForm, VisitForm
+from customers.models import Customer, Purchase, ServiceVisit
+from customers.panels import panels_for
 from customers.selectors import customers as selectors
 from customers.selectors.documents import documents_for
 from customers.selectors.quality import completeness_for, survivor_for
@@ -115,6 +117,9 @@ def customer_detail(request, pk):
         "note_form": NoteForm(),
         "documents": documents_for(customer),
         "completeness": completeness_for(customer),
+        "dealings": selectors.dealings_of(customer),
+        "dealings_shown": selectors.DEALINGS_SHOWN,
+        "panels": panels_for(request, customer),
     })
 
 
@@ -192,3 +197,42 @@ def reveal_mobile(request, pk):
     template = "customers/customers/partials/_reveal.html" if request.htmx else "customers/customers/reveal.html"
     return render(request, template, {"customer": customer, "revealed": revealed,
                                       "detail_url": reverse("customers:detail", args=[customer.pk])})
+
+
+def _cancel(request, obj, *, title, intro, cancel):
+    """GET asks to confirm (with an optional reason), POST cancels once and returns to the customer. Only who
+    may change the customer (its owner's side) cancels; a row already cancelled says so."""
+    customer, _can_edit = selectors.customer_for(request, obj.customer_id, write=True)
+    form = CancelForm(request.POST or None)
+    if obj.cancelled_at is not None and request.method != "POST":
+        form = None
+    elif request.method == "POST" and form.is_valid():
+        try:
+            cancel(obj, form.cleaned_data["reason"])
+            messages.success(request, _("%(what)s cancelled.") % {"what": title})
+            return redirect("customers:detail", pk=customer.pk)
+        except ValidationError as error:
+            apply_errors(form, error)
+    return render(request, "customers/customers/cancel.html", {
+        "form": form, "customer": customer, "obj": obj, "title": title, "intro": intro})
+
+
+@staff_view(perm="customers.change_purchase", model=Purchase)
+@require_http_methods(["GET", "POST"])
+def purchase_cancel(request, pk):
+    purchase = get_object_or_404(Purchase.objects.select_related("vehicle"), pk=pk)
+    return _cancel(request, purchase, title=_("Purchase"),
+                   intro=_("Cancel or refund this purchase? It stays on the record, marked cancelled; points the "
+                           "customer earned with it in the club are taken back."),
+                   cancel=lambda obj, reason: services.purchase_cancel(purchase=obj, staff=request.staff,
+                                                                       reason=reason))
+
+
+@staff_view(perm="customers.change_servicevisit", model=ServiceVisit)
+@require_http_methods(["GET", "POST"])
+def visit_cancel(request, pk):
+    visit = get_object_or_404(ServiceVisit.objects.select_related("vehicle"), pk=pk)
+    return _cancel(request, visit, title=_("Service visit"),
+                   intro=_("Cancel or refund this service visit? It stays on the record, marked cancelled; points "
+                           "the customer earned with it in the club are taken back."),
+                   cancel=lambda obj, reason: services.visit_cancel(visit=obj, staff=request.staff, reason=reason))

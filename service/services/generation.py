@@ -42,10 +42,12 @@ APPOINTMENT_DAYS = """
 OCCASIONS = {
     Trigger.PURCHASE: """
         SELECT p.customer_id, p.vehicle_id, p.contract_on AS occasion FROM customers_purchase p
-        WHERE p.tenant_id = %(tenant)s AND p.contract_on BETWEEN %(lo)s AND %(hi)s""",
+        WHERE p.tenant_id = %(tenant)s AND p.contract_on BETWEEN %(lo)s AND %(hi)s
+          AND p.cancelled_at IS NULL""",
     Trigger.SERVICE_VISIT: """
         SELECT v.customer_id, v.vehicle_id, v.opened_on AS occasion FROM customers_servicevisit v
-        WHERE v.tenant_id = %(tenant)s AND v.opened_on BETWEEN %(lo)s AND %(hi)s""",
+        WHERE v.tenant_id = %(tenant)s AND v.opened_on BETWEEN %(lo)s AND %(hi)s
+          AND v.cancelled_at IS NULL""",
     # months after the purchase, unless the vehicle has had its first maintenance already
     Trigger.FIRST_MAINTENANCE: """
         SELECT h.customer_id, h.id, (h.purchased_on + make_interval(months => %(months)s))::date AS occasion

@@ -45,10 +45,12 @@ BATCH = 500
 OCCASIONS = {
     Trigger.PURCHASE: """
         SELECT p.customer_id, 'purchase:' || p.id, p.contract_on, p.consultant_id FROM customers_purchase p
-        WHERE p.tenant_id = %(tenant)s AND p.contract_on BETWEEN %(lo)s AND %(hi)s""",
+        WHERE p.tenant_id = %(tenant)s AND p.contract_on BETWEEN %(lo)s AND %(hi)s
+          AND p.cancelled_at IS NULL""",
     Trigger.SERVICE_VISIT: """
         SELECT v.customer_id, 'visit:' || v.id, v.opened_on, v.advisor_id FROM customers_servicevisit v
-        WHERE v.tenant_id = %(tenant)s AND v.opened_on BETWEEN %(lo)s AND %(hi)s""",
+        WHERE v.tenant_id = %(tenant)s AND v.opened_on BETWEEN %(lo)s AND %(hi)s
+          AND v.cancelled_at IS NULL""",
     Trigger.COMPLAINT_CLOSED: """
         SELECT k.customer_id, 'complaint:' || k.id, (k.closed_at AT TIME ZONE %(tz)s)::date, k.owner_id
         FROM service_complaint k
