@@ -114,6 +114,7 @@ def test_the_new_request_page_shows_the_quota_and_refuses_with_the_reason_next_t
         member = club_member(demo, points=0)
     client = client_as("demo.director")
     url = reverse("club:service_new", args=[member.pk])
+    assert f'href="{url}"' in client.get(reverse("club:member", args=[member.pk])).content.decode()
     page = client.get(url).content.decode()
     assert "used 0 of 1 this year" in page
     today = demo.today()

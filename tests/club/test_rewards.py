@@ -193,6 +193,7 @@ def test_redeeming_from_the_member_page(demo, client_as):
         reward(demo, name="卖完的雨伞", stock=0)
     client = client_as("demo.director")
     url = reverse("club:redeem", args=[member.pk])
+    assert f'href="{url}"' in client.get(reverse("club:member", args=[member.pk])).content.decode()
     page = client.get(url).content.decode()
     assert 'id="redeem-points">1000<' in page.replace(" ", "")  # the balance the choice is made against
     assert "保温杯" in page and "卖完的雨伞" not in page
@@ -269,3 +270,27 @@ def test_staff_outside_the_club_are_refused_and_another_tenant_finds_nothing(dem
     assert f'id="redemption-{redemption.pk}"' not in other.get(reverse("club:redemptions")).content.decode()
     with scope(tenant=demo):
         assert Redemption.objects.get(pk=redemption.pk).status == Redemption.Status.RESERVED
+
+
+def test_a_club_specialist_redeems_and_hands_over(demo, client_as, new_staff):
+    """Not only directors: a specialist of the club's team (Programme.department) works the rewards."""
+    from accounts.models import Department, Position, PositionAssignment
+    from club.models import Programme
+    from club.selectors.access import programme_of
+
+    account = new_staff(demo, "demo.clubber", first_name="佳", last_name="林")
+    with scope(tenant=demo):
+        club = Department.objects.get(name="客户俱乐部")
+        Programme.objects.filter(pk=programme_of(demo).pk).update(department=club)
+        PositionAssignment.objects.create(tenant=demo, staff=account.staff,
+                                          position=Position.objects.get(title="俱乐部专员", department=club))
+        member, cup = club_member(demo, points=1000), reward(demo, name="雨伞", points_price=100)
+    client = client_as("demo.clubber")
+    assert client.post(reverse("club:redeem", args=[member.pk]), {"reward": cup.pk, "quantity": 1}).status_code == 302
+    with scope(tenant=demo):
+        redemption = Redemption.objects.get(member=member, reward=cup)
+        assert redemption.created_by == account.staff
+    client.post(reverse("club:redemptions"), {"action": "fulfil", "redemption": redemption.pk})
+    with scope(tenant=demo):
+        redemption.refresh_from_db()
+        assert redemption.status == Redemption.Status.FULFILLED and redemption.fulfilled_by == account.staff
