@@ -280,8 +280,13 @@ class MemberPage:
     pending: list[AdjustmentRequest]
     names: dict[int, str]  # staff who made the journal's entries
 
+    @property
+    def debt(self) -> int:
+        return max(-self.summary.points, 0)
 
-def member_page(request, member: Member, access: ClubAccess, *, before=None) -> MemberPage:
+
+def member_page(request, member: Member, access: ClubAccess, *, before: int | None = None) -> MemberPage:
+    """Everything the member page shows besides the member row: a fixed number of queries whatever the history."""
     from club.selectors.points import journal_page, member_summary
     from customers.selectors.customers import openable_customer
 
@@ -290,7 +295,7 @@ def member_page(request, member: Member, access: ClubAccess, *, before=None) -> 
     journal = journal_page(member, before=before, limit=50)
     pending = pending_requests_of(member)
     year = request.tenant.today().year
-    entries = getattr(journal, "entries", journal)
+    entries = journal.entries
     names = staff_names(member.tenant_id, [e.created_by_id for e in entries] + [e.approved_by_id for e in entries]
                         + [p.requested_by_id for p in pending])
     for entry in entries:

@@ -70,7 +70,7 @@ def member_enrol(request):
 @staff_view(perm="club.view_member", model=Member)
 def member_detail(request, pk):
     member, access = member_for(request, pk)
-    page = selectors.member_page(request, member, access, before=request.GET.get("before"))
+    page = selectors.member_page(request, member, access, before=parse_id(request.GET.get("before", "")))
     return render(request, "club/members/detail.html", {
         "member": member, "access": access, "page": page, "adjust_form": AdjustForm(),
         "can_work": access.works and member.status == Member.Status.ACTIVE,

@@ -31,8 +31,9 @@ def director(scoped):
 
 
 def _customer(tenant, name, mobile):
+    owner = Staff.objects.get(user__username=f"{tenant.slug}.director")
     return customer_services.customer_create(tenant=tenant, data={"name": name, "mobile": mobile,
-                                                                  "kind": "person"})
+                                                                  "kind": "person", "owner": owner})
 
 
 def _enrolled(tenant, staff, name="周杰", mobile="13700001234"):
