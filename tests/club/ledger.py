@@ -41,7 +41,7 @@ def check_invariants(member: Member) -> None:
 
 
 def ladder(tenant, *, silver=(1000, 800), gold=(3000, 2500)):
-    """普卡 / 银卡 / 金卡 with (entry, keep) thresholds — the programme's levels are edited in the admin (no service)."""
+    """普卡 / 银卡 / 金卡 with (entry, keep) thresholds (levels are edited in the admin: no service)."""
     from club.models import Level
 
     made = []
