@@ -23,6 +23,11 @@ from crm.forms import MAX_ID, apply_errors, parse_date_param, parse_id
 from customers.models import Customer
 
 
+def _data(request):
+    """The form's data on a POST (also an empty one: a confirmation without fields), None on a GET."""
+    return request.POST if request.method == "POST" else None
+
+
 @transaction.non_atomic_requests  # reads only
 @staff_view(perm="club.view_member")
 def member_list(request):
@@ -52,7 +57,7 @@ def member_enrol(request):
         found = selectors.customers_to_enrol(request.user, q)
         return render(request, "club/members/enrol.html", {"q": q, "found": found})
     member = Member.objects.filter(customer=customer).first()
-    form = EnrolForm(request.POST or None)
+    form = EnrolForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             member = services.member_enrol(customer=customer, staff=request.staff,
@@ -103,7 +108,7 @@ def _action(request, member, *, form, title, submit, act, done, intro="", danger
 def card_issue(request, pk):
     member, _access = member_for(request, pk, write=True)
     return _action(
-        request, member, form=CardNumberForm(request.POST or None), title=_("Issue a card"), submit=_("Issue the card"),
+        request, member, form=CardNumberForm(_data(request)), title=_("Issue a card"), submit=_("Issue the card"),
         intro=_("The member holds no card in use."),
         act=lambda data: services.card_issue(member=member, staff=request.staff, number=data["number"]),
         done=_("Card issued."))
@@ -115,7 +120,7 @@ def card_lost(request, pk, card):
     member, _access = member_for(request, pk, write=True)
     card = _card_of(member, card)
     return _action(
-        request, member, form=ConfirmForm(request.POST or None), title=_("Report card %(number)s lost")
+        request, member, form=ConfirmForm(_data(request)), title=_("Report card %(number)s lost")
         % {"number": card.number}, submit=_("Report it lost"), danger=True,
         intro=_("The card is frozen at once: nothing can be earned or redeemed with it until it is reissued. "
                 "The member keeps their level, points and history."),
@@ -136,7 +141,7 @@ def card_reissue(request, pk, card):
                       % {"old": card.number, "new": done["card"].number})
 
     return _action(
-        request, member, form=CardNumberForm(request.POST or None), title=_("Reissue card %(number)s")
+        request, member, form=CardNumberForm(_data(request)), title=_("Reissue card %(number)s")
         % {"number": card.number}, submit=_("Reissue"),
         intro=_("A new card with a new number; the old number is refused from now on and still finds the member. "
                 "Level, points and history stay with the member."),
@@ -148,7 +153,7 @@ def card_reissue(request, pk, card):
 def member_cancel(request, pk):
     member, _access = member_for(request, pk, write=True)
     return _action(
-        request, member, form=CancelForm(request.POST or None), title=_("Cancel the membership"),
+        request, member, form=CancelForm(_data(request)), title=_("Cancel the membership"),
         submit=_("Cancel the membership"), danger=True,
         intro=_("The card is cancelled. Points and history are kept: enrolled again, the customer finds them."),
         act=lambda data: services.member_cancel(member=member, staff=request.staff, reason=data["reason"]),
@@ -160,7 +165,7 @@ def member_cancel(request, pk):
 def member_adjust(request, pk):
     """A manual credit or debit; a credit above the programme's threshold waits for a second person's approval."""
     member, _access = member_for(request, pk, write=True)
-    form = AdjustForm(request.POST or None)
+    form = AdjustForm(_data(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -201,7 +206,7 @@ def _decide(request, pk, *, approve: bool):
                   .filter(pk=pk).first() if 0 < pk <= MAX_ID else None)
     if adjustment is None:
         raise Http404
-    form = ConfirmForm(request.POST or None)
+    form = ConfirmForm(_data(request))
     if request.method == "POST" and form.is_valid():
         try:
             if approve:

@@ -5,7 +5,6 @@ one member, a cancelled member enrolled again finds their level and points."""
 import threading
 
 import pytest
-from club.services.points import points_earn
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import QueryDict
@@ -16,6 +15,7 @@ from club.models import Card, Member, PointEntry, Programme
 from club.selectors.access import ClubAccess, programme_of
 from club.selectors.members import member_list
 from club.services import members as services
+from club.services.points import points_earn
 from customers.services import customers as customer_services
 
 
