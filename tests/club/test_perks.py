@@ -47,7 +47,7 @@ def test_the_quota_of_a_year_is_used_up_and_a_cancellation_frees_it(demo):
         next_year = date(today.year + 1, 3, 1)
         assert ask(member, next_year).quota_year == today.year + 1
         usage = {u.kind: (u.used, u.quota) for u in quota_usage(member, today.year)}
-        assert usage[ServiceKind.INSPECTION] == (2, 2) and usage[ServiceKind.PICKUP] == (0, 0)
+        assert usage[ServiceKind.INSPECTION] == (2, 2) and usage[ServiceKind.REPLACEMENT_CAR] == (0, 0)
 
 
 def test_a_service_the_level_does_not_include_is_refused(demo):

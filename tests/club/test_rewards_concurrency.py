@@ -45,6 +45,7 @@ def test_the_last_item_in_stock_goes_to_one_of_two_members(seeded_transactional)
     with scope(tenant=demo):
         last = Reward.objects.create(tenant=demo, name="限量版车模", points_price=500, stock=1)
         buyers = [club_member(demo, name=name, points=1000) for name in ("李强", "赵敏")]
+        before = {member.pk: member.points for member in buyers}
         staff = director(demo)
 
     def reserve(member):
@@ -61,8 +62,8 @@ def test_the_last_item_in_stock_goes_to_one_of_two_members(seeded_transactional)
         assert Reward.objects.get(pk=last.pk).stock == 0
         assert list(Redemption.objects.filter(reward=last).values_list("member_id", flat=True)) == [
             results[0].member_id]
-        points = {m.pk: m.points for m in Member.objects.filter(pk__in=[b.pk for b in buyers])}
-        assert sorted(points.values()) == [500, 1000]
+        spent = {m.pk: before[m.pk] - m.points for m in Member.objects.filter(pk__in=list(before))}
+        assert spent == {pk: 500 if pk == results[0].member_id else 0 for pk in before}
 
 
 def test_the_last_use_of_a_quota_goes_to_one_request(seeded_transactional):
