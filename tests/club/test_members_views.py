@@ -298,3 +298,26 @@ def test_a_debt_is_shown_as_a_debt_and_the_journal_is_paged(client_as, demo):
     second = client.get(reverse("club:member", args=[wang.pk]), {"before": older.group(1)}).content.decode()
     assert "退货" in second and "第54次" not in second
     assert client.get(reverse("club:member", args=[wang.pk]), {"before": "²"}).status_code == 200
+
+
+def test_the_member_page_costs_the_same_queries_for_a_short_and_a_long_history(client_as, demo):
+    from club.services.points import points_earn
+
+    wang = _member(demo, "王芳")
+    client = client_as("demo.director")
+    url = reverse("club:member", args=[wang.pk])
+    client.get(url)  # warm the caches (staff directory, permissions)
+
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    with scope(tenant=demo):
+        director = Staff.objects.get(user__username="demo.director")
+        points_earn(member=wang, points=10, source=PointEntry.Source.MANUAL, reason="第一笔", staff=director)
+    short = queries()
+    with scope(tenant=demo):
+        for n in range(40):
+            points_earn(member=wang, points=10, source=PointEntry.Source.MANUAL, reason=f"第{n}笔", staff=director)
+    assert queries() == short

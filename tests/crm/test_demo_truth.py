@@ -32,6 +32,7 @@ PLANNED = {
     "analytics.FollowUpMonth": {"month"},
     "analytics.AnswerDay": {"day"},
     "analytics.AnswerMonth": {"month"},
+    "club.Member": {"review_on"},  # the next level review
 }
 
 
