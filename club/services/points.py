@@ -335,22 +335,22 @@ def _reverse_earning(earning: PointEntry, *, reason: str, actor: str, staff) -> 
     owed = earning.points
     if lot is not None:  # points of the lot that already expired are gone: not taken back twice
         owed -= LotDraw.objects.filter(lot=lot, entry__kind=Kind.EXPIRE).aggregate(total=Sum("points"))["total"] or 0
+    own = min(lot.remaining, owed) if lot is not None else 0
+    others = list(_open_lots(member).exclude(pk=lot.pk if lot else None)) if owed > own else []
+    debt = max(owed - own - sum(other.remaining for other in others), 0)
+    if debt:  # the entry is written once (the journal is append-only): its reason says the debt
+        reason = (_("%(reason)s — %(debt)d points were already spent: owed, paid by later earnings")
+                  % {"reason": reason, "debt": debt})[:300]
     entry = _insert_entry(PointEntry(
         tenant=tenant, member=member, kind=Kind.REVERSE, points=-owed, qualifying=-earning.qualifying,
         spend=-earning.spend, reason=reason, source=earning.source, source_id=earning.source_id, key=key,
         created_by=staff, actor=actor[:60], reverses=earning, occurred_at=timezone.now()))
     if entry is None:
         return None
-    taken = 0
-    if owed and lot is not None and lot.remaining:
-        taken = _draw(entry, [lot], owed)
-    if owed > taken:
-        taken += _draw(entry, _open_lots(member).exclude(pk=lot.pk if lot else None), owed - taken)
-    debt = owed - taken
-    if debt:
-        entry.reason = (_("%(reason)s — %(debt)d points were already spent: owed, paid by later earnings")
-                        % {"reason": reason, "debt": debt})[:300]
-        PointEntry.objects.filter(pk=entry.pk).update(reason=entry.reason)
+    if own:
+        _draw(entry, [lot], own)
+    if owed - debt > own:
+        _draw(entry, others, owed - debt - own)
     _move(member, points=-owed, qualifying=-earning.qualifying)
     return entry
 
