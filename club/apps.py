@@ -7,4 +7,8 @@ class ClubConfig(AppConfig):
     verbose_name = _("Customer club")
 
     def ready(self):
-        pass  # the club's timeline sources, receivers and tasks are registered here
+        # the club's timeline sources, receivers and tasks are registered here
+        from club import receivers
+        from customers import signals
+
+        signals.lead_won.connect(receivers.on_lead_won, dispatch_uid="club.referral_points")
