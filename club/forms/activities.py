@@ -7,34 +7,40 @@ from club.models import Activity, Level
 from customers.models import Tag
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+FIELDS = ("title", "description", "starts_at", "ends_at", "place", "capacity", "audience_tag", "attendance_points")
 
 
-class ActivityForm(forms.ModelForm):
+class ActivityForm(forms.Form):
+    """An activity's plan (a plain form: the service checks and saves it; the model's foreign keys would be built
+    outside the tenant scope by a ModelForm)."""
+
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), max_length=5000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 4}))
+    starts_at = forms.DateTimeField(label=_("Starts"), widget=DATETIME, input_formats=INPUT_FORMATS,
+                                    help_text=_("In the company's time zone."))
+    ends_at = forms.DateTimeField(label=_("Ends"), widget=DATETIME, input_formats=INPUT_FORMATS)
+    place = forms.CharField(label=_("Place"), max_length=200)
+    capacity = forms.IntegerField(label=_("Capacity"), min_value=1, max_value=100_000)
     levels = forms.ModelMultipleChoiceField(label=_("For levels"), queryset=Level.objects.none(), required=False,
                                             widget=forms.CheckboxSelectMultiple,
                                             help_text=_("None ticked: members of every level."))
+    audience_tag = forms.ModelChoiceField(label=_("Customers tagged"), queryset=Tag.objects.none(), required=False,
+                                          help_text=_("Only customers with this tag (the saved customer filter); "
+                                                      "empty: all."))
+    attendance_points = forms.IntegerField(label=_("Points for attending"), min_value=0, max_value=1_000_000,
+                                           initial=0)
 
-    class Meta:
-        model = Activity
-        fields = ["title", "description", "starts_at", "ends_at", "place", "capacity", "levels", "audience_tag",
-                  "attendance_points"]
-        widgets = {"starts_at": DATETIME, "ends_at": DATETIME,
-                   "description": forms.Textarea(attrs={"rows": 4})}
-        help_texts = {"audience_tag": _("Only customers with this tag (the saved customer filter); empty: all."),
-                      "starts_at": _("In the company's time zone.")}
-
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, activity: Activity | None = None, levels=(), **kwargs):
+        if activity is not None:
+            kwargs["initial"] = {**{name: getattr(activity, name) for name in FIELDS}, "levels": list(levels)}
         super().__init__(*args, **kwargs)
         self.fields["levels"].queryset = Level.objects.order_by("rank")
         self.fields["audience_tag"].queryset = Tag.objects.order_by("name")
-        for name in ("starts_at", "ends_at"):
-            self.fields[name].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
     def data_for_service(self) -> dict:
-        return {name: self.cleaned_data.get(name) for name in self.Meta.fields if name != "levels"}
-
-    def _post_clean(self):
-        pass  # the service checks the activity (activity_create / activity_update), not the ModelForm
+        return {name: self.cleaned_data.get(name) for name in FIELDS}
 
 
 class InviteForm(forms.Form):

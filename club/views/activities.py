@@ -61,8 +61,8 @@ def activity_new(request):
 @require_http_methods(["GET", "POST"])
 def activity_edit(request, pk):
     activity, _access = selectors.activity_for(request, pk, write=True)
-    form = ActivityForm(request.POST or None, instance=activity,
-                        initial={"levels": [level.pk for level in selectors.audience_levels(activity)]})
+    form = ActivityForm(request.POST or None, activity=activity,
+                        levels=[level.pk for level in selectors.audience_levels(activity)])
     saved = _save(request, form, activity) if request.method == "POST" else None
     if saved is not None:
         messages.success(request, _("Activity saved."))

@@ -272,10 +272,11 @@ def test_two_members_taking_the_last_seat_at_once_get_one_seat_and_one_place_on_
         seeded_transactional):
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):
+        pair = [member(name) for name in ("王芳", "李强")]
         activity = plan(demo, capacity=2)
         add(activity, member("北京宏达物流有限公司"))
         services.activity_invite(activity=activity, staff=staff(), channel="call")
-        pair = [activity.registrations.get(member=member(name)) for name in ("王芳", "李强")]
+        pair = [activity.registrations.get(member=m) for m in pair]
     start, errors = threading.Barrier(2), []
 
     def register(registration):
@@ -355,11 +356,12 @@ def test_check_in_is_open_on_the_day_only(scoped):
 
 
 def test_the_report_counts_invited_registered_waiting_attended_and_points(scoped, client_as):
+    enrolled = [member(name) for name in ("王芳", "李强", "赵敏")]
     activity = plan(scoped, capacity=2, points=30)
     services.activity_invite(activity=activity, staff=staff(), channel="call")
     invited = activity.registrations.count()
-    for name in ("王芳", "李强", "赵敏"):
-        services.registration_register(registration=activity.registrations.get(member=member(name)))
+    for m in enrolled:
+        services.registration_register(registration=activity.registrations.get(member=m))
     activity = the_day_has_come(activity)
     services.registration_check_in(activity=activity, member=member("王芳"), staff=staff())
     page = client_as("demo.director").get(reverse("club:activity", args=[activity.pk])).content.decode()
@@ -411,3 +413,18 @@ def test_a_club_specialist_works_on_activities(scoped, client_as, new_staff):
         "capacity": "8", "attendance_points": "0"})
     assert response.status_code == 302
     assert Activity.objects.get(title="专员的活动").organiser.user == account
+
+
+def test_on_a_real_worker_the_sms_invitations_go_out_after_the_commit(worker, outbox):
+    from tests.waiting import wait_for
+
+    demo = Tenant.objects.get(slug="demo")
+    with scope(tenant=demo):
+        wang = member("王芳")
+        activity = plan(demo, title="夏季空调保养课")
+        assert services.activity_invite(activity=activity, staff=staff(), channel="sms") >= 1
+    assert wait_for(lambda: any(m["to"] == wang.customer.mobile for m in outbox()))
+    message = next(m for m in outbox() if m["to"] == wang.customer.mobile)
+    assert "夏季空调保养课" in message["text"] and "/club/r/" in message["text"]
+    with scope(tenant=demo):
+        assert not activity.registrations.filter(invited_at__isnull=True).exists()
