@@ -59,6 +59,7 @@ RAW_SQL = {
     # one tenant's survey invitations: queueing INSERT … SELECT and its lock, the due ones, claim-and-record,
     # phone calls, the sender's lock and its release
     "service/services/survey_sending.py": 7,
+    "club/services/activities.py": 2,  # one activity's invitations: INSERT … SELECT of its audience, the send claim
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 
