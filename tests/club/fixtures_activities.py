@@ -1,16 +1,18 @@
-"""Test data of club activities and referrals, made through the services (idempotent): an activity for the entry
-level with one registration, and a referral — for the URL × persona matrix and the admin matrix."""
+"""Test data of club activities, made through the services (idempotent): a member (王芳), an activity for the entry
+level with her registration — for the URL × persona matrix and the admin matrix.
+
+No referral is seeded: a referral is a lead, and the leads tests count the session's leads exactly (one, 陈静);
+the referral pages need none (the refer page opens on a member, the outcomes list may be empty)."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
 from accounts.models import Staff
-from club.models import Activity, Member, Referral
+from club.models import Activity, Member
 from club.selectors.access import entry_level
 from club.services.activities import activity_create, activity_invite, registration_register
 from club.services.members import member_enrol
-from club.services.referrals import referral_create
 from customers.models import Customer
 
 
@@ -28,5 +30,3 @@ def seed(tenant) -> None:
         registration = activity.registrations.filter(member=member).first()
         if registration is not None:
             registration_register(registration=registration)
-    if not Referral.objects.exists():
-        referral_create(member=member, staff=director, name="周杰", mobile="13700001234", model_interest="大众帕萨特")
