@@ -51,6 +51,15 @@ def activity_for(request, pk: int, *, write: bool = False) -> tuple[Activity, Cl
     return activity, access
 
 
+def registration_for(request, pk: int, *, write: bool = False) -> tuple[Registration, ClubAccess]:
+    """One registration of the tenant (the caller's sheet), like activity_for."""
+    access = require_club(request, write=write)
+    registration = Registration.objects.select_related("activity", "member__customer").filter(pk=pk).first()
+    if registration is None:
+        raise Http404
+    return registration, access
+
+
 def audience_levels(activity: Activity) -> list:
     return [row.level for row in ActivityLevel.objects.filter(activity=activity).select_related("level")
             .order_by("level__rank")]

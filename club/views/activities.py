@@ -5,7 +5,7 @@ registration page behind the signed link of their invitation."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -144,10 +144,7 @@ def activity_register(request, pk):
 @require_http_methods(["GET", "POST"])
 def registration_answer(request, pk):
     """The caller records the invited member's answer: registered, or declined."""
-    require_club(request, write=True)
-    registration = Registration.objects.select_related("activity", "member__customer").filter(pk=pk).first()
-    if registration is None:
-        raise Http404
+    registration, _access = selectors.registration_for(request, pk, write=True)
     form = ConfirmForm(request.POST or None)
     answer = request.POST.get("answer")
     if request.method == "POST" and answer in ("register", "decline") and form.is_valid():

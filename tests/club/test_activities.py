@@ -181,6 +181,20 @@ def test_an_sms_invitation_carries_a_link_where_the_member_registers_and_cancels
     assert registration.status == Status.CANCELLED
 
 
+def test_an_email_invitation_carries_the_link_too(scoped, mailoutbox, settings):
+    settings.SITE_URL = "https://crm.example.com"
+    zhao = member("赵敏")
+    Customer.objects.filter(pk=zhao.customer_id).update(email="zhaomin@example.com")
+    activity = plan(scoped, title="新能源车试驾日")
+    services.activity_invite(activity=activity, staff=staff(), channel="email")
+    assert list(activity.registrations.values_list("member_id", flat=True)) == [zhao.pk]  # who has an e-mail
+    assert services.activity_invitations_send(activity=activity) == 1
+    message = mailoutbox[-1]
+    assert message.to == ["zhaomin@example.com"] and "新能源车试驾日" in message.subject
+    token = services.registration_token_sign(scoped.pk, activity.registrations.get().pk)
+    assert f"https://crm.example.com/club/r/{token}/" in message.body
+
+
 def test_a_changed_link_or_one_of_another_company_finds_nothing(scoped, acme):
     with scope(tenant=acme):
         acme_director = Staff.objects.get(user__username="acme.director")
