@@ -7,8 +7,6 @@ class ClubConfig(AppConfig):
     verbose_name = _("Customer club")
 
     def ready(self):
-        # the club's timeline sources, receivers and tasks are registered here
         from club import receivers
-        from customers import signals
 
-        signals.lead_won.connect(receivers.on_lead_won, dispatch_uid="club.referral_points")
+        receivers.connect()  # purchases and visits earn points, their cancellation reverses them; won referrals pay

@@ -20,7 +20,8 @@ Rules:
   full.
 - A return (undo of a redemption, e.g. a cancelled reward) pays a debt first, then gives the points back to the
   lots the redemption drew from (latest-expiring first). Points given back to a lot that has meanwhile passed its
-  date expire at once, in an "expire" entry of their own (key "expire:return:<entry id>").
+  date (or was already expired by the expiry job) expire at once, in an "expire" entry of their own (key
+  "expire:return:<entry id>"): the job's key "expire:<lot id>" stays once per lot.
 - Lost cards: a card reported lost or replaced can neither earn nor redeem (`card_usable`). For a member whose
   *current* card is lost, redemptions and manual credits are refused, while automatic earnings (purchases,
   service visits, activities, referrals) are still credited to the member: the points belong to the member,
@@ -305,7 +306,8 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
         lot = PointLot.objects.select_for_update().get(pk=draw.lot_id)
         lot.remaining += part
         lot.save(update_fields=["remaining", "updated_at"])
-        if lot.expires_on is not None and lot.expires_on < today:
+        if (lot.expires_on is not None and lot.expires_on < today) or LotDraw.objects.filter(
+                lot=lot, entry__kind=Kind.EXPIRE).exists():  # past its date, or expired by a run ahead of today
             expired.append((lot, part))
     _move(member, points=points)
     if expired:
@@ -333,22 +335,22 @@ def _reverse_earning(earning: PointEntry, *, reason: str, actor: str, staff) -> 
     owed = earning.points
     if lot is not None:  # points of the lot that already expired are gone: not taken back twice
         owed -= LotDraw.objects.filter(lot=lot, entry__kind=Kind.EXPIRE).aggregate(total=Sum("points"))["total"] or 0
+    own = min(lot.remaining, owed) if lot is not None else 0
+    others = list(_open_lots(member).exclude(pk=lot.pk if lot else None)) if owed > own else []
+    debt = max(owed - own - sum(other.remaining for other in others), 0)
+    if debt:  # the entry is written once (the journal is append-only): its reason says the debt
+        reason = (_("%(reason)s — %(debt)d points were already spent: owed, paid by later earnings")
+                  % {"reason": reason, "debt": debt})[:300]
     entry = _insert_entry(PointEntry(
         tenant=tenant, member=member, kind=Kind.REVERSE, points=-owed, qualifying=-earning.qualifying,
         spend=-earning.spend, reason=reason, source=earning.source, source_id=earning.source_id, key=key,
         created_by=staff, actor=actor[:60], reverses=earning, occurred_at=timezone.now()))
     if entry is None:
         return None
-    taken = 0
-    if owed and lot is not None and lot.remaining:
-        taken = _draw(entry, [lot], owed)
-    if owed > taken:
-        taken += _draw(entry, _open_lots(member).exclude(pk=lot.pk if lot else None), owed - taken)
-    debt = owed - taken
-    if debt:
-        entry.reason = (_("%(reason)s — %(debt)d points were already spent: owed, paid by later earnings")
-                        % {"reason": reason, "debt": debt})[:300]
-        PointEntry.objects.filter(pk=entry.pk).update(reason=entry.reason)
+    if own:
+        _draw(entry, [lot], own)
+    if owed - debt > own:
+        _draw(entry, others, owed - debt - own)
     _move(member, points=-owed, qualifying=-earning.qualifying)
     return entry
 

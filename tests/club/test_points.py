@@ -8,6 +8,7 @@ from django_scopes import scope
 
 from club.models import AdjustmentRequest, LotDraw, PointEntry, PointLot, Programme
 from club.selectors.access import programme_of
+from club.selectors.points import adjustments_on, adjustments_pending
 from club.services.members import card_reissue, card_report_lost, member_cancel
 from club.services.points import (
     adjustment_approve,
@@ -182,6 +183,8 @@ def test_manual_credit_above_threshold_waits_for_a_second_person(demo):
         with pytest.raises(ValidationError, match="club manager"):
             adjustment_approve(request=request, staff=admin)  # 客服经理: not in the club team
         assert not PointEntry.objects.filter(member=member, points=501).exists()
+        assert [r.pk for r in adjustments_pending(demo)] == [request.pk]
+        assert small in adjustments_on(demo, demo.today())
 
 
 def test_approval_by_a_second_club_manager_and_rejection(demo, new_staff):
@@ -221,3 +224,16 @@ def test_manual_debit_cannot_take_the_balance_below_zero(demo):
         member.refresh_from_db()
         assert member.points == 0
         check_invariants(member)
+
+
+def test_the_journal_refuses_changes_in_the_database(demo):
+    from django.db import IntegrityError, transaction
+
+    with scope(tenant=demo):
+        member = new_member(demo)
+        entry = earn(member, 100)
+        with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
+            PointEntry.objects.filter(pk=entry.pk).update(points=1000)
+        PointEntry.objects.filter(pk=entry.pk).update(created_by=None)  # a deleted author's SET_NULL still works
+        entry.refresh_from_db()
+        assert entry.points == 100
