@@ -9,7 +9,7 @@ class ClubConfig(AppConfig):
     def ready(self):
         from club import receivers
 
-        receivers.connect()  # purchases and visits earn points, their cancellation reverses them
+        receivers.connect()  # purchases and visits earn points, their cancellation reverses them; won referrals pay
 
         from club.selectors import customers as on_customer_page
         from customers import panels, timeline

@@ -1,12 +1,13 @@
 """What the club does when the customer archive tells it something (customers/signals.py), connected in
 ClubConfig.ready(): a purchase or visit of an active member earns points, a cancelled or refunded one has its
-points reversed — each by a task enqueued when the customers transaction commits."""
+points reversed, a won lead that a member referred pays the referrer — each by a task enqueued when the customers
+transaction commits."""
 
 from __future__ import annotations
 
 from django.db import transaction
 
-from club.models import Member
+from club.models import Member, Referral
 
 
 def _is_member(customer, *, active: bool) -> bool:
@@ -36,6 +37,15 @@ def on_cancelled(sender, *, instance, customer, **kwargs) -> None:
         _enqueue(reverse_points, tenant_id=instance.tenant_id, source=source, source_id=instance.pk)
 
 
+def on_lead_won(sender, instance, **kwargs) -> None:
+    """A won lead that a member referred earns the referrer their referral points (club.award_referral)."""
+    from club.tasks import award_referral
+
+    if Referral.objects.filter(lead_id=instance.pk).exists():
+        tenant_id, lead_id = instance.tenant_id, instance.pk
+        transaction.on_commit(lambda: award_referral.delay(tenant_id=tenant_id, lead_id=lead_id))
+
+
 def connect() -> None:
     from customers import signals
 
@@ -43,3 +53,4 @@ def connect() -> None:
     signals.visit_recorded.connect(on_recorded, dispatch_uid="club.earn_visit")
     signals.purchase_cancelled.connect(on_cancelled, dispatch_uid="club.reverse_purchase")
     signals.visit_cancelled.connect(on_cancelled, dispatch_uid="club.reverse_visit")
+    signals.lead_won.connect(on_lead_won, dispatch_uid="club.referral_points")

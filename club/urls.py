@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from club.views import members, perks, rewards
+from club.views import activities, members, perks, referrals, rewards
 
 app_name = "club"
 
@@ -20,8 +20,6 @@ members_patterns = [
     path("adjustments/<int:pk>/reject/", members.adjustment_reject, name="adjustment_reject"),
 ]
 
-urlpatterns = [*members_patterns]
-
 reward_patterns = [
     path("rewards/", rewards.reward_list, name="rewards"),
     path("members/<int:pk>/redeem/", rewards.redeem, name="redeem"),
@@ -31,4 +29,21 @@ perk_patterns = [
     path("services/", perks.service_list, name="services"),
     path("members/<int:pk>/services/new/", perks.service_new, name="service_new"),
 ]
-urlpatterns += reward_patterns + perk_patterns
+activity_patterns = [
+    path("activities/", activities.activity_list, name="activities"),
+    path("activities/new/", activities.activity_new, name="activity_new"),
+    path("activities/<int:pk>/", activities.activity_detail, name="activity"),
+    path("activities/<int:pk>/edit/", activities.activity_edit, name="activity_edit"),
+    path("activities/<int:pk>/cancel/", activities.activity_cancel, name="activity_cancel"),
+    path("activities/<int:pk>/invite/", activities.activity_invite, name="activity_invite"),
+    path("activities/<int:pk>/register/", activities.activity_register, name="activity_register"),
+    path("activities/<int:pk>/checkin/", activities.activity_checkin, name="activity_checkin"),
+    path("registrations/<int:pk>/", activities.registration_answer, name="registration_answer"),
+    path("r/<str:token>/", activities.registration_public, name="registration_public"),
+]
+referral_patterns = [
+    path("members/<int:pk>/refer/", referrals.member_refer, name="member_refer"),
+    path("referrals/", referrals.referral_list, name="referrals"),
+]
+
+urlpatterns = [*members_patterns, *reward_patterns, *perk_patterns, *activity_patterns, *referral_patterns]

@@ -25,6 +25,7 @@ class NavItem:
 REPORTS = _("Reports")
 CLUB = _("Club")
 FOLLOW_UPS = _("Follow-ups")
+CLUB = _("Club")
 
 # the brand links home; the reports share a menu, so the bar fits a 1200-pixel screen in English
 NAV_ITEMS = [
@@ -45,6 +46,8 @@ NAV_ITEMS = [
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
+    NavItem("club:activities", _("Activities"), "club.view_activity", CLUB),
+    NavItem("club:referrals", _("Referrals"), "club.view_referral", CLUB),
 ]
 
 

@@ -290,6 +290,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "service.send_surveys_all", "service.send_surveys",
     "service.watch_complaints_all", "service.watch_complaints",
     "service.escalate_followups_all", "service.escalate_followups",
+    "club.send_activity_invitations", "club.award_referral",
 )}
 
 HEALTH_CHECK_TIMEOUT = 2.0

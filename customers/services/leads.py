@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from accounts.models import Department, Staff
 from accounts.selectors import home_department_id
 from crm.parsing import normalize_mobile
+from customers import signals
 from customers.models import Customer, Lead, LeadEvent, RoundRobin
 from customers.models.leads import OPEN_STATUSES
 from customers.selectors import leads as lead_selectors
@@ -304,4 +305,5 @@ def lead_win(*, lead: Lead, staff: Staff, contract_on: date, amount: Decimal, vi
     lead.status, lead.customer, lead.purchase = Status.WON, customer, purchase
     lead.save(update_fields=["status", "customer", "purchase", "updated_at"])
     _event(lead, staff, status=Status.WON, note=note)
+    signals.lead_won.send(sender=Lead, instance=lead, purchase=purchase)  # the club's referral points
     return lead

@@ -65,6 +65,7 @@ RAW_SQL = {
     "club/services/reconciliation.py": 1,
     # the next redemption id (a sequence value, no rows): the ledger entry written before the redemption names it
     "club/services/rewards.py": 1,
+    "club/services/activities.py": 2,  # one activity's invitations: INSERT … SELECT of its audience, the send claim
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 
