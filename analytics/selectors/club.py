@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest, Least
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -192,15 +191,14 @@ def _trend(report: ClubReport, tenant, now: datetime) -> None:
 
 def _balances_at(moment: datetime) -> tuple[int, int]:
     """(sum of the positive balances, sum of the negative ones as a positive number) of the members at `moment`,
-    from the journal: one query over the entries grouped by member."""
-    per_member = (PointEntry.objects.filter(occurred_at__lt=moment).order_by().values("member_id")
-                  .annotate(balance=Sum("points")))
-    sql, params = per_member.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(SUM(GREATEST(balance, 0)), 0), COALESCE(SUM(LEAST(balance, 0)), 0) "
-                       f"FROM ({sql}) AS balances", params)
-        positive, negative = cursor.fetchone()
-    return int(positive), -int(negative)
+    from the journal: each member's sum of entries before it (a correlated subquery on the member's entry index),
+    summed in one query."""
+    balance = (PointEntry.objects.filter(member=OuterRef("pk"), occurred_at__lt=moment).order_by()
+               .values("member_id").annotate(total=Sum("points")).values("total"))
+    row = Member.objects.order_by().annotate(balance=Coalesce(Subquery(balance, output_field=IntegerField()), 0)
+                                             ).aggregate(positive=Coalesce(Sum(Greatest("balance", 0)), 0),
+                                                         negative=Coalesce(Sum(Least("balance", 0)), 0))
+    return int(row["positive"]), -int(row["negative"])
 
 
 def _points(lo: datetime, hi: datetime, tenant) -> PointFigures:

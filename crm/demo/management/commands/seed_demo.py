@@ -68,7 +68,7 @@ class Command(BaseCommand):
                     survey_rollups_rebuild(tenant=tenant)  # the survey results' figures
                     seed_complaint_setup(tenant)  # complaint categories, service levels, the complaints team
                     seed_complaints(tenant)  # half a year of complaints in every state
-                    seed_club(tenant)  # the customer club: programme, levels, rewards, members and their points
+                    seed_club(tenant, stdout=self.stdout)  # the club: programme, rewards, members, their points
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:
