@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from club.models import HandbookVersion, Level, LevelBenefit, PointRule, Programme, Reward, ServiceQuota
-from crm.admin import TenantAdmin, TenantInline
+from crm.admin import TenantAdmin, TenantInline, is_platform
 
 
 @admin.register(Programme)
@@ -29,7 +29,8 @@ class ProgrammeAdmin(TenantAdmin):
             request.user.is_superuser or not Programme.objects.exists())
 
     def has_delete_permission(self, request, obj=None):
-        return False  # the rules of the members' points: changed, never removed
+        return is_platform(request)  # the rules of the members' points: changed, never removed (a platform
+        # operator deleting a whole company deletes its programme with it)
 
 
 class LevelBenefitInline(TenantInline):

@@ -433,7 +433,7 @@ def seed_activities(tenant) -> int:
         made += 1
         invited = members[(n * 17) % len(members):][:capacity + 6] or members[:capacity + 6]
         for k, member in enumerate(invited):
-            at = starts - timedelta(days=10 - k % 7)
+            at = min(starts - timedelta(days=10 - k % 7), now - timedelta(hours=k + 1))  # never ahead of now
             over = k >= capacity
             status = (Registration.Status.WAITLISTED if over else Registration.Status.CANCELLED if cancelled
                       else Registration.Status.ATTENDED if past and k % 5 != 4 else Registration.Status.REGISTERED
