@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -161,16 +162,36 @@ class ClubReport:
         return rate(self.referrals_won, self.referrals)
 
 
-def _levels_at(moment: datetime) -> dict[int, int]:
-    """{level id: members} for the members enrolled before `moment` and not cancelled by then, each at the level
-    they held at that moment: the level their last change before it led to, else the level their first later
-    change started from, else the one they hold now. One GROUP BY query."""
-    changes = LevelEvent.objects.filter(member=OuterRef("pk"), kind__in=[LevelEvent.Kind.UPGRADE,
-                                                                          LevelEvent.Kind.DOWNGRADE])
-    before = changes.filter(occurred_at__lt=moment).order_by("-occurred_at", "-pk").values("to_level_id")[:1]
-    after = changes.filter(occurred_at__gte=moment).order_by("occurred_at", "pk").values("from_level_id")[:1]
-    rows = (Member.objects.filter(enrolled_at__lt=moment)
-            .exclude(cancelled_at__lt=moment)
+def _level_changes():
+    return LevelEvent.objects.filter(member=OuterRef("pk"), kind__in=[LevelEvent.Kind.UPGRADE,
+                                                                       LevelEvent.Kind.DOWNGRADE])
+
+
+def _member_then(moment: datetime) -> Q:
+    """Enrolled before `moment` and not cancelled by then."""
+    return Q(enrolled_at__lt=moment) & ~Q(cancelled_at__lt=moment)
+
+
+def _steady_levels(moments: list[datetime]) -> list[dict[int, int]]:
+    """{level id: members} at each moment for the members whose level never changed (most of them): one GROUP BY
+    by level with a count per moment."""
+    rows = (Member.objects.filter(~Exists(_level_changes())).order_by().values("level_id")
+            .annotate(**{f"at_{n}": Count("pk", filter=_member_then(moment)) for n, moment in enumerate(moments)}))
+    counts: list[dict[int, int]] = [{} for _ in moments]
+    for row in rows:
+        for n in range(len(moments)):
+            counts[n][row["level_id"]] = row[f"at_{n}"]
+    return counts
+
+
+def _changed_levels_at(moment: datetime) -> dict[int, int]:
+    """{level id: members} at `moment` for the members whose level changed, each at the level they held then: the
+    level their last change before it led to, else the level their first later change started from. One GROUP BY
+    query."""
+    before = (_level_changes().filter(occurred_at__lt=moment).order_by("-occurred_at", "-pk")
+              .values("to_level_id")[:1])
+    after = _level_changes().filter(occurred_at__gte=moment).order_by("occurred_at", "pk").values("from_level_id")[:1]
+    rows = (Member.objects.filter(Exists(_level_changes())).filter(_member_then(moment))
             .annotate(level_then=Coalesce(Subquery(before), Subquery(after), "level_id",
                                           output_field=IntegerField()))
             .order_by().values("level_then").annotate(members=Count("pk")))
@@ -180,25 +201,27 @@ def _levels_at(moment: datetime) -> dict[int, int]:
 def _trend(report: ClubReport, tenant, now: datetime) -> None:
     report.months = months_between(report.start, report.end)
     levels = list(Level.objects.order_by("rank").values_list("pk", "name"))
-    per_month = []
-    for first in report.months:
-        last = min(month_end(first), report.end)
-        moment = min(tenant.day_bounds(last)[1], now)
-        per_month.append(_levels_at(moment))
+    moments = [min(tenant.day_bounds(min(month_end(first), report.end))[1], now) for first in report.months]
+    per_month = _steady_levels(moments)
+    for counts, moment in zip(per_month, moments, strict=True):
+        for level_id, members in _changed_levels_at(moment).items():
+            counts[level_id] = counts.get(level_id, 0) + members
     report.by_level = [LevelLine(name, [counts.get(pk, 0) for counts in per_month]) for pk, name in levels]
     report.members_total = [sum(counts.values()) for counts in per_month]
 
 
 def _balances_at(moment: datetime) -> tuple[int, int]:
     """(sum of the positive balances, sum of the negative ones as a positive number) of the members at `moment`,
-    from the journal: each member's sum of entries before it (a correlated subquery on the member's entry index),
-    summed in one query."""
-    balance = (PointEntry.objects.filter(member=OuterRef("pk"), occurred_at__lt=moment).order_by()
-               .values("member_id").annotate(total=Sum("points")).values("total"))
-    row = Member.objects.order_by().annotate(balance=Coalesce(Subquery(balance, output_field=IntegerField()), 0)
-                                             ).aggregate(positive=Coalesce(Sum(Greatest("balance", 0)), 0),
-                                                         negative=Coalesce(Sum(Least("balance", 0)), 0))
-    return int(row["positive"]), -int(row["negative"])
+    from the journal: the entries before it summed per member (one GROUP BY, built by the scoped ORM, so the
+    tenant is in its WHERE), then those sums summed by sign."""
+    per_member = (PointEntry.objects.filter(occurred_at__lt=moment).order_by().values("member_id")
+                  .annotate(balance=Sum("points")).values("balance"))
+    sql, params = per_member.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COALESCE(SUM(GREATEST(b.balance, 0)), 0), COALESCE(SUM(LEAST(b.balance, 0)), 0) "
+                       f"FROM ({sql}) AS b", params)
+        positive, negative = cursor.fetchone()
+    return int(positive), -int(negative)
 
 
 def _points(lo: datetime, hi: datetime, tenant) -> PointFigures:

@@ -232,6 +232,7 @@ def _enrol_members(tenant) -> list[int]:
             FROM {_table(Member)} m WHERE m.tenant_id = %(tenant)s AND m.id = ANY(%(ids)s)""",
                        {"tenant": tenant.pk, "ids": member_ids, "prefix": programme.card_prefix,
                         "next": programme.card_next, "digits": programme.card_digits})
+        cursor.execute(f"ANALYZE {_table(Member)}, {_table(Card)}")  # the statements that follow plan with them
     Programme.objects.filter(pk=programme.pk).update(card_next=programme.card_next + len(member_ids))
     return member_ids
 
@@ -284,6 +285,7 @@ def _earn_history(tenant, member_ids: list[int]) -> None:
             WHERE e.tenant_id = %(tenant)s AND e.member_id = ANY(%(ids)s) AND e.kind = 'earn' AND e.points > 0
               AND NOT EXISTS (SELECT 1 FROM {_table(PointLot)} l WHERE l.tenant_id = e.tenant_id
                               AND l.entry_id = e.id)""", {**common, "months": months})
+        cursor.execute(f"ANALYZE {_table(PointEntry)}, {_table(PointLot)}")
         cursor.execute(f"""
             UPDATE {_table(Member)} m SET points = j.points, qualifying = j.qualifying, updated_at = now()
             FROM (SELECT member_id, sum(points) AS points, sum(qualifying) AS qualifying FROM {_table(PointEntry)}

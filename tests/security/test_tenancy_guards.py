@@ -53,6 +53,7 @@ RAW_SQL = {
     "analytics/selectors/followups.py": 2,
     "analytics/services/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
+    "analytics/selectors/club.py": 1,  # the club report's balances: sums by sign of scoped, ORM-built member sums
     # the manufacturer's results import: the tenant's survey-rollup advisory lock, and the upsert of one tenant's
     # rows (INSERT … ON CONFLICT on the questionnaire number; every row carries the batch's tenant)
     "analytics/services/manufacturer.py": 2,
