@@ -152,3 +152,51 @@ class ComplaintReportExport(ReportExport):
                         rows=[[line.label, *values(line)] for line in lines])
 
 
+
+
+# --- the club operations report ------------------------------------------------------------------------
+
+
+class ClubReportExport(ReportExport):
+    """A sheet with the figures of the club operations report, then one per table (members by level per month,
+    top rewards, activities, member services)."""
+
+    file_stem = gettext_noop("club-report")
+
+    def tables(self):
+        report, points = self.report, self.report.points
+        above = [[self.tenant_name, _period(report)]]
+        yield Table(title=_("Figures"), header=[_("Figure"), _("Value")], above=above, widths=[36], rows=[
+            [_("Members at the end of the period"), report.members_at_end], [_("Enrolments"), report.enrolled],
+            [_("Memberships cancelled"), report.cancelled], [_("Active members"), report.active],
+            [_("Active share"), _rate(report.active_rate)],
+            [_("Points issued"), points.issued], [_("Points earned"), points.earned],
+            [_("Manual credits"), points.credited], [_("Manual debits"), points.debited],
+            [_("Points redeemed"), points.redeemed], [_("Points returned (rewards cancelled)"), points.returned],
+            [_("Points expired"), points.expired], [_("Points reversed"), points.reversed],
+            [_("Points outstanding"), points.outstanding], [_("Debts (negative balances)"), points.debt],
+            [_("Value of a point (¥)"), Formatted(float(points.point_value), "0.0000")],
+            [_("Liability (¥)"), Formatted(float(points.liability), "#,##0.00")],
+            [_("Activities held"), report.activities_held], [_("Registered"), report.registered],
+            [_("Attended"), report.attended], [_("Attendance rate"), _rate(report.attendance_rate)],
+            [_("Referrals"), report.referrals], [_("Leads won"), report.referrals_won],
+            [_("Referral conversion"), _rate(report.referral_conversion)],
+            [_("Referral points awarded"), report.referral_points]])
+        months = [f"{month:%Y-%m}" for month in report.months]
+        yield Table(title=_("Members by level"), header=[_("Level"), *months], above=above, widths=[16],
+                    rows=[*([line.label, *line.counts] for line in report.by_level),
+                          [_("Total"), *report.members_total]])
+        yield Table(title=_("Top rewards"), header=[_("Reward"), _("Redemptions"), _("Quantity"), _("Points")],
+                    above=above, widths=[30], rows=[[line.label, line.redemptions, line.quantity, line.points]
+                                                    for line in report.top_rewards])
+        yield Table(title=_("Activities"), header=[_("Activity"), _("Starts"), _("Status"), _("Capacity"),
+                                                  _("Registered"), _("Waiting list"), _("Attended"),
+                                                  _("Attendance rate")],
+                    above=above, widths=[30, 18],
+                    rows=[[line.label, f"{line.starts_at.astimezone(report.zone):%Y-%m-%d %H:%M}", line.status,
+                           line.capacity, line.registered, line.waitlisted, line.attended,
+                           _rate(line.attendance_rate)] for line in report.activities])
+        yield Table(title=_("Member services"), header=[_("Service"), _("Used in the period"), _("Done"),
+                                                       _("Yearly quota of the members"), _("Share of the quota")],
+                    above=above, widths=[30], rows=[[line.label, line.requested, line.done, line.entitlement,
+                                                     _rate(line.use_rate)] for line in report.services])

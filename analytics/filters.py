@@ -134,3 +134,19 @@ class ComplaintReportFilter(django_filters.FilterSet):
 
     def filter_owner(self, queryset, name, value):
         return queryset.filter(owner__isnull=True) if value == "none" else queryset.filter(owner_id=value)
+
+
+class ClubReportFilter(django_filters.FilterSet):
+    """The club operations report: the period only (in the company's time zone), which
+    analytics.selectors.club applies to each of its figures itself."""
+
+    date_from = django_filters.DateFilter(label=_("From"), method="period",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(label=_("To"), method="period", widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        fields: list[str] = []
+        form = ReportForm
+
+    def period(self, queryset, name, value):
+        return queryset

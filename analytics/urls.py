@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import complaints, followups, manufacturer, surveys
+from analytics.views import club, complaints, followups, manufacturer, surveys
 
 app_name = "analytics"
 
@@ -26,4 +26,9 @@ complaint_patterns = [
     path("complaints/export/", complaints.complaint_report_export, name="complaints_export"),
 ]
 
-urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns
+club_patterns = [
+    path("club/", club.club_report_page, name="club"),
+    path("club/export/", club.club_report_export, name="club_export"),
+]
+
+urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from club.views import activities, members, perks, referrals, rewards
+from club.views import activities, handbook, members, perks, referrals, rewards
 
 app_name = "club"
 
@@ -46,4 +46,9 @@ referral_patterns = [
     path("referrals/", referrals.referral_list, name="referrals"),
 ]
 
-urlpatterns = [*members_patterns, *reward_patterns, *perk_patterns, *activity_patterns, *referral_patterns]
+handbook_patterns = [
+    path("handbook/", handbook.handbook, name="handbook"),
+]
+
+urlpatterns = [*members_patterns, *reward_patterns, *perk_patterns, *activity_patterns, *referral_patterns,
+               *handbook_patterns]

@@ -32,7 +32,15 @@ PLANNED = {
     "analytics.FollowUpMonth": {"month"},
     "analytics.AnswerDay": {"day"},
     "analytics.AnswerMonth": {"month"},
-    "club.Member": {"review_on"},  # the next level review
+    # the club: rules and rewards with dates ahead, the next level review, lots' expiry, planned activities and
+    # member services
+    "club.PointRule": {"starts_on", "ends_on"},
+    "club.Reward": {"available_from", "available_until"},
+    "club.Member": {"review_on"},
+    "club.LevelEvent": {"review_on"},
+    "club.PointLot": {"expires_on"},
+    "club.Activity": {"starts_at", "ends_at"},
+    "club.ServiceRequest": {"wanted_on", "scheduled_for"},
 }
 
 

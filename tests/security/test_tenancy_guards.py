@@ -39,6 +39,7 @@ RAW_SQL = {
     "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
+    "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
     "customers/filters.py": 1,  # completeness SQL fragment for the worklist filter
     "customers/selectors/duplicates.py": 2,  # duplicate pairs of one tenant
@@ -52,6 +53,7 @@ RAW_SQL = {
     "analytics/selectors/followups.py": 2,
     "analytics/services/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
+    "analytics/selectors/club.py": 1,  # the club report's balances: sums by sign of scoped, ORM-built member sums
     # the manufacturer's results import: the tenant's survey-rollup advisory lock, and the upsert of one tenant's
     # rows (INSERT … ON CONFLICT on the questionnaire number; every row carries the batch's tenant)
     "analytics/services/manufacturer.py": 2,

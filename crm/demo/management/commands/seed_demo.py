@@ -14,6 +14,7 @@ from analytics.services.followup_rollups import followup_rollups_rebuild
 from analytics.services.survey_rollups import survey_rollups_rebuild
 from crm.demo.appointments import seed_appointments
 from crm.demo.calls import seed_call_history
+from crm.demo.club import seed_club
 from crm.demo.complaints import seed_complaint_setup, seed_complaints
 from crm.demo.customers import seed_customers
 from crm.demo.leads import seed_leads
@@ -67,6 +68,7 @@ class Command(BaseCommand):
                     survey_rollups_rebuild(tenant=tenant)  # the survey results' figures
                     seed_complaint_setup(tenant)  # complaint categories, service levels, the complaints team
                     seed_complaints(tenant)  # half a year of complaints in every state
+                    seed_club(tenant, stdout=self.stdout)  # the club: programme, rewards, members, their points
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:
