@@ -23,6 +23,7 @@ class NavItem:
 
 
 REPORTS = _("Reports")
+CLUB = _("Club")
 FOLLOW_UPS = _("Follow-ups")
 
 # the brand links home; the reports share a menu, so the bar fits a 1200-pixel screen in English
@@ -34,6 +35,11 @@ NAV_ITEMS = [
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
     NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
     NavItem("service:complaints", _("Complaints"), "service.view_complaint"),
+    NavItem("club:members", _("Members"), "club.view_member", CLUB),
+    NavItem("club:adjustments", _("Points adjustments"), "club.view_adjustmentrequest", CLUB),
+    NavItem("club:rewards", _("Rewards"), "club.view_reward", CLUB),
+    NavItem("club:redemptions", _("Redemptions"), "club.view_redemption", CLUB),
+    NavItem("club:services", _("Member services"), "club.view_servicerequest", CLUB),
     NavItem("analytics:followups", _("Follow-up report"), "analytics.view_followup_report", REPORTS),
     NavItem("analytics:surveys", _("Survey results"), "analytics.view_survey_report", REPORTS),
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),

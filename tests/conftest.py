@@ -27,6 +27,7 @@ def seed_test_customers():
     from customers.models import CompletenessRule, Customer, Tag
     from customers.services import customers as services
     from tests.analytics import fixtures_surveys
+    from tests.club import fixtures_members, fixtures_rewards
     from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
     from tests.service import fixtures as fixtures_service
 
@@ -51,6 +52,8 @@ def seed_test_customers():
             for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers, fixtures_service,
                           fixtures_surveys):
                 extra.seed(tenant)
+            fixtures_members.seed(tenant)
+            fixtures_rewards.seed(tenant)
 
 
 @pytest.fixture(scope="session")

@@ -49,9 +49,11 @@ def _next_card_number(tenant) -> str:
 
 
 @transaction.atomic
-def member_enrol(*, customer: Customer, staff: Staff | None, consent_note: str, issue_card: bool = True) -> Member:
+def member_enrol(*, customer: Customer, staff: Staff | None, consent_note: str, issue_card: bool = True,
+                 card_number: str = "") -> Member:
     """Enrol a customer, with the consent they gave (how: "签字 signed form", "微信 WeChat"…), at the entry level, and
-    issue their first card. A customer is a member once; a cancelled member is enrolled again on the same row."""
+    issue their first card (`card_number`: a pre-printed card's, else the next number). A customer is a member once;
+    a cancelled member is enrolled again on the same row, with their level, points and history."""
     tenant = customer.tenant
     _same_tenant(tenant, staff)
     consent_note = (consent_note or "").strip()
@@ -77,7 +79,7 @@ def member_enrol(*, customer: Customer, staff: Staff | None, consent_note: str, 
     except IntegrityError:  # enrolled at the same moment by a colleague
         raise ValidationError(_("%(customer)s is already a member.") % {"customer": customer}) from None
     if issue_card and not member.cards.filter(status__in=[Card.Status.ACTIVE, Card.Status.LOST]).exists():
-        card_issue(member=member, staff=staff)
+        card_issue(member=member, staff=staff, number=card_number)
     return member
 
 
@@ -95,15 +97,30 @@ def card_issue(*, member: Member, staff: Staff | None, number: str = "") -> Card
     if member.cards.filter(status__in=[Card.Status.ACTIVE, Card.Status.LOST]).exists():
         raise ValidationError(_("This member already has a card. Report it lost to reissue it."))
     number = (number or "").strip().upper() or _next_card_number(member.tenant)
+    return _new_card(member, number, staff)
+
+
+def _new_card(member: Member, number: str, staff: Staff | None) -> Card:
+    """A card with `number`, refused (nothing written) when the number was ever given in the tenant — also when a
+    colleague takes it at the same moment."""
+    taken = ValidationError({"number": _("Card number %(number)s is taken.") % {"number": number}})
+    if len(number) > Card._meta.get_field("number").max_length:
+        raise ValidationError({"number": _("A card number has at most %(max)d characters.")
+                               % {"max": Card._meta.get_field("number").max_length}})
     if Card.objects.filter(number=number).exists():
-        raise ValidationError({"number": _("Card number %(number)s is taken.") % {"number": number}})
-    return Card.objects.create(tenant=member.tenant, member=member, number=number, issued_at=timezone.now(),
-                               issued_by=staff)
+        raise taken
+    try:
+        with transaction.atomic():
+            return Card.objects.create(tenant=member.tenant, member=member, number=number, issued_at=timezone.now(),
+                                       issued_by=staff)
+    except IntegrityError:
+        raise taken from None
 
 
 @transaction.atomic
 def card_report_lost(*, card: Card, staff: Staff | None) -> Card:
     """Freeze a card at once (挂失): nothing can be earned or redeemed with it until it is reissued."""
+    _locked(card.member)  # waits for a redemption in flight on the member; none starts until this commits
     card = Card.objects.select_for_update().get(pk=card.pk)
     _same_tenant(card.tenant, staff)
     if card.status != Card.Status.ACTIVE:
@@ -117,8 +134,8 @@ def card_report_lost(*, card: Card, staff: Staff | None) -> Card:
 def card_reissue(*, card: Card, staff: Staff | None, number: str = "") -> Card:
     """Replace a lost (or damaged, still active) card with a new number (补办). The old number points to the new
     card and is refused forever; level, balances and history stay with the member."""
+    member = _locked(card.member)  # the member first, as every other card and points service locks
     card = Card.objects.select_for_update().get(pk=card.pk)
-    member = _locked(card.member)
     _same_tenant(card.tenant, staff)
     if card.status not in (Card.Status.ACTIVE, Card.Status.LOST):
         raise ValidationError(_("Card %(number)s was already replaced or cancelled.") % {"number": card.number})
@@ -130,8 +147,7 @@ def card_reissue(*, card: Card, staff: Staff | None, number: str = "") -> Card:
     was_lost = card.status == Card.Status.LOST
     card.status = Card.Status.CANCELLED  # frees the member's one current card for the new one
     card.save(update_fields=["status", "updated_at"])
-    new = Card.objects.create(tenant=card.tenant, member=member, number=number, issued_at=timezone.now(),
-                              issued_by=staff)
+    new = _new_card(member, number, staff)
     card.status, card.replaced_by = Card.Status.REPLACED, new
     card.lost_at = card.lost_at if was_lost else None
     card.save(update_fields=["status", "replaced_by", "lost_at", "updated_at"])
