@@ -7,4 +7,6 @@ class ClubConfig(AppConfig):
     verbose_name = _("Customer club")
 
     def ready(self):
-        pass  # the club's timeline sources, receivers and tasks are registered here
+        from club import receivers
+
+        receivers.connect()  # purchases and visits earn points, their cancellation reverses them

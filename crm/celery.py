@@ -53,5 +53,17 @@ BEAT_SCHEDULE = {
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),
     },
+    "expire-points": {  # the club's points past their date, on each tenant's clock (idempotent: hourly is safe)
+        "task": "club.expire_points_all",
+        "schedule": crontab(minute=11),
+    },
+    "review-levels": {  # the club's level reviews due today and downgrade notices, on each tenant's clock
+        "task": "club.review_levels_all",
+        "schedule": crontab(minute=23),
+    },
+    "reconcile-points": {  # the nightly check of every member's balances against the journal and open lots
+        "task": "club.reconcile_points_all",
+        "schedule": crontab(hour=19, minute=41),  # 03:41 in Asia/Shanghai, after its expiry run
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -284,6 +284,8 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "analytics.refresh_followup_rollups_all", "analytics.refresh_followup_rollups",
     "analytics.refresh_survey_rollups_all", "analytics.refresh_survey_rollups",
     "crm.tasks.clear_expired_sessions",
+    "club.expire_points_all", "club.expire_points", "club.review_levels_all", "club.review_levels",
+    "club.reconcile_points_all", "club.reconcile_points", "club.earn_points", "club.reverse_points",
 )} | {name: {"queue": "interactive"} for name in (
     "service.send_surveys_all", "service.send_surveys",
     "service.watch_complaints_all", "service.watch_complaints",

@@ -20,7 +20,8 @@ Rules:
   full.
 - A return (undo of a redemption, e.g. a cancelled reward) pays a debt first, then gives the points back to the
   lots the redemption drew from (latest-expiring first). Points given back to a lot that has meanwhile passed its
-  date expire at once, in an "expire" entry of their own (key "expire:return:<entry id>").
+  date (or was already expired by the expiry job) expire at once, in an "expire" entry of their own (key
+  "expire:return:<entry id>"): the job's key "expire:<lot id>" stays once per lot.
 - Lost cards: a card reported lost or replaced can neither earn nor redeem (`card_usable`). For a member whose
   *current* card is lost, redemptions and manual credits are refused, while automatic earnings (purchases,
   service visits, activities, referrals) are still credited to the member: the points belong to the member,
@@ -305,7 +306,8 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
         lot = PointLot.objects.select_for_update().get(pk=draw.lot_id)
         lot.remaining += part
         lot.save(update_fields=["remaining", "updated_at"])
-        if lot.expires_on is not None and lot.expires_on < today:
+        if (lot.expires_on is not None and lot.expires_on < today) or LotDraw.objects.filter(
+                lot=lot, entry__kind=Kind.EXPIRE).exists():  # past its date, or expired by a run ahead of today
             expired.append((lot, part))
     _move(member, points=points)
     if expired:

@@ -38,3 +38,17 @@ def check_invariants(member: Member) -> None:
         drawn = LotDraw.objects.filter(lot=lot).aggregate(total=Sum("points"))["total"] or 0
         assert 0 <= lot.remaining <= lot.points
         assert drawn >= lot.points - lot.remaining  # never more unspent than the draws leave (returns add back)
+
+
+def ladder(tenant, *, silver=(1000, 800), gold=(3000, 2500)):
+    """普卡 / 银卡 / 金卡 with (entry, keep) thresholds — the programme's levels are edited in the admin (no service)."""
+    from club.models import Level
+
+    made = []
+    for rank, name, (entry, keep), multiplier in ((0, "普卡", (0, 0), "1.00"), (1, "银卡", silver, "1.50"),
+                                                   (2, "金卡", gold, "2.00")):
+        Level.objects.filter(tenant=tenant, name=name).exclude(rank=rank).delete()
+        level, _ = Level.objects.update_or_create(tenant=tenant, rank=rank, defaults={
+            "name": name, "entry_threshold": entry, "keep_threshold": keep, "earn_multiplier": multiplier})
+        made.append(level)
+    return made

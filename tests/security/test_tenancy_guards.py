@@ -59,6 +59,10 @@ RAW_SQL = {
     # one tenant's survey invitations: queueing INSERT … SELECT and its lock, the due ones, claim-and-record,
     # phone calls, the sender's lock and its release
     "service/services/survey_sending.py": 7,
+    # the club's points expiry (lock a batch of one tenant's members, then the set-based expiry of their lots) and
+    # the nightly reconciliation of one tenant's balances against its journal and lots
+    "club/services/expiry.py": 1,
+    "club/services/reconciliation.py": 1,
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 

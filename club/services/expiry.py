@@ -1,0 +1,83 @@
+"""Points expiry as a movement, set-based: the unspent part of every lot past its date becomes an "expire" entry
+of its own (key "expire:<lot id>"), drawn from the lot, and the member's balance goes down by it.
+
+Points are valid *through* `lot.expires_on`: they expire on the next day of the tenant's clock, so a run with
+`today` (default: the tenant's today) expires lots whose `expires_on < today`. Spent points are never touched:
+only `remaining` expires.
+
+One transaction per batch of members: their rows are locked first, in id order (as every movement of
+club.services.points locks the member before its lots, so the two never deadlock), then one statement inserts
+the entries (ON CONFLICT DO NOTHING on the key), the draws, empties the lots and lowers the balances. A re-run
+writes nothing (no open lot is past its date any more); a run killed halfway leaves whole batches done and the
+next run does the rest."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import connection, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+_LOCK_MEMBERS = """
+SELECT m.id FROM club_member m
+WHERE m.tenant_id = %(tenant)s AND m.id IN (
+    SELECT l.member_id FROM club_pointlot l
+    WHERE l.tenant_id = %(tenant)s AND l.remaining > 0 AND l.expires_on < %(today)s
+    ORDER BY l.member_id LIMIT %(batch)s)
+ORDER BY m.id
+FOR UPDATE OF m
+"""
+
+_EXPIRE = """
+WITH due AS (
+    SELECT l.id, l.member_id, l.remaining, l.expires_on FROM club_pointlot l
+    WHERE l.tenant_id = %(tenant)s AND l.member_id = ANY(%(members)s) AND l.remaining > 0
+      AND l.expires_on < %(today)s
+    FOR UPDATE OF l
+), entries AS (
+    INSERT INTO club_pointentry (tenant_id, created_at, updated_at, member_id, kind, points, qualifying, spend,
+                                 reason, source, source_id, "key", card_id, created_by_id, actor, approved_by_id,
+                                 reverses_id, occurred_at)
+    SELECT %(tenant)s, now(), now(), due.member_id, 'expire', -due.remaining, 0, 0,
+           %(reason)s || ' ' || to_char(due.expires_on, 'YYYY-MM-DD'), 'expiry', NULL, 'expire:' || due.id, NULL,
+           NULL, 'expiry', NULL, NULL, now()
+    FROM due
+    ON CONFLICT (tenant_id, "key") WHERE "key" <> '' DO NOTHING
+    RETURNING id, member_id, points, "key"
+), draws AS (
+    INSERT INTO club_lotdraw (tenant_id, created_at, updated_at, entry_id, lot_id, points)
+    SELECT %(tenant)s, now(), now(), e.id, due.id, due.remaining
+    FROM entries e JOIN due ON e."key" = 'expire:' || due.id
+    RETURNING lot_id, points
+), lots AS (
+    UPDATE club_pointlot l SET remaining = l.remaining - d.points, updated_at = now()
+    FROM draws d
+    WHERE l.tenant_id = %(tenant)s AND l.id = d.lot_id
+    RETURNING l.id
+), members AS (
+    UPDATE club_member m SET points = m.points + s.points, updated_at = now()
+    FROM (SELECT member_id, sum(points) AS points FROM entries GROUP BY member_id) s
+    WHERE m.tenant_id = %(tenant)s AND m.id = s.member_id
+    RETURNING m.id
+)
+SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM lots), (SELECT count(*) FROM members)
+"""
+
+
+def points_expire(*, tenant, today: date | None = None, batch_size: int = 5000) -> int:
+    """Expire the unspent part of every lot of `tenant` whose validity ended before `today` (the tenant's today by
+    default). Returns how many lots expired (0 on a re-run)."""
+    today = today or tenant.today()
+    with translation.override(tenant.default_language):
+        reason = _("Points expired, valid through")
+    params = {"tenant": tenant.pk, "today": today, "batch": batch_size, "reason": reason}
+    expired = 0
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_LOCK_MEMBERS, params)
+            members = [row[0] for row in cursor.fetchall()]
+            if not members:
+                return expired
+            cursor.execute(_EXPIRE, params | {"members": members})
+            expired += cursor.fetchone()[0]
