@@ -39,9 +39,8 @@ REDEEMERS_POINTS = 3_000  # members redeemed for hold at least this many points
 def samples(count: int = PAGE_MEMBERS) -> dict:
     """Random members to open, members with points to redeem for, the reward to redeem and the director's
     session."""
-    from django_scopes import scope
-
     from django.db.models import Sum
+    from django_scopes import scope
 
     from club.models import Member, PointLot, Reward
     from tests.bench.club_seed import demo_tenant
@@ -59,7 +58,7 @@ def samples(count: int = PAGE_MEMBERS) -> dict:
         # members who can redeem several times: enough points in lots still valid today (lots past their date
         # wait for the expiry and are not spent)
         rich = list(PointLot.objects.filter(member__in=members, member__status="active", remaining__gt=0,
-                                            expires_on__gte=tenant.today())
+                                            expires_on__gte=tenant.today(), member__cards__status="active")
                     .values("member").annotate(valid=Sum("remaining")).filter(valid__gte=REDEEMERS_POINTS)
                     .values_list("member", flat=True))
         reward = Reward.objects.get(name=REDEEM_REWARD).pk
@@ -104,13 +103,14 @@ def under_load(port: int, requests, session: str, users: int, seconds: float,
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
             time.sleep(rng.uniform(0, think[1] - think[0]))  # users do not arrive in step
-            warming = True
-            while time.monotonic() < stop_at:
+            warming, counted = True, 0
+            while time.monotonic() < stop_at or not counted:  # each user: a warm-up and one counted at least
                 method, path, body = requests(rng, i)
                 start = time.perf_counter()
                 _request(conn, method, path, cookies, body)
                 took = (time.perf_counter() - start) * 1000
                 if not warming:
+                    counted += 1
                     with lock:
                         samples.append(took)
                 warming = False
@@ -157,6 +157,10 @@ def pages_under_load(app_port: int, floor_port: int, data: dict, users: int, sec
     for name, (port, requests) in phases.items():
         results[name] = under_load(port, requests, data["session"], users, seconds, think)
         print(f"  measured {name}", flush=True)
+    # the cost of one request without queueing: one user, no wait
+    for name, (port, requests) in phases.items():
+        results[f"{name}, alone"] = under_load(port, requests, data["session"], 1, min(seconds, 10), (0.0, 0.0))
+    print("  measured each alone", flush=True)
     results["load after"] = os.getloadavg()
     return results
 
@@ -260,6 +264,13 @@ def page_lines(results: dict, users: int) -> list[str]:
         ratio = figures[1] / floor[1] if floor[1] else 0
         lines.append(f"{name:44} {figures[0]:7.1f} {figures[1]:7.1f} {figures[2]:5d}   {floor[0]:9.1f} "
                      f"{floor[1]:6.1f}  {ratio:8.1f}×  {verdict}")
+    lines.append("one user without waiting (the cost of a request, no queueing):")
+    for name, key, floor_key in (("member page", "member page", "floor: bare member page"),
+                                 ("redemption", "redemption (POST redeem form)",
+                                  "floor: bare write (lock, entry, balance)")):
+        (p50, p95, count), (f50, f95, _fn) = results[f"{key}, alone"], results[f"{floor_key}, alone"]
+        lines.append(f"{name + ', alone':44} {p50:7.1f} {p95:7.1f} {count:5d}   {f50:9.1f} {f95:6.1f}  "
+                     f"{p95 / f95 if f95 else 0:8.1f}×")
     return lines
 
 
