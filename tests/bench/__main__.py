@@ -208,6 +208,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
+    args.members = min(args.members, args.customers)  # members are the demo's customers
     if args.only == "club":
         return club_only(args)
 
