@@ -76,3 +76,55 @@ def _vacuumed_and_analysed_since(moment) -> bool:
         cursor.execute("SELECT last_vacuum >= %s AND last_analyze >= %s FROM pg_stat_user_tables "
                        "WHERE relid = %s::regclass", [moment, moment, FollowUp._meta.db_table])
         return cursor.fetchone()[0]
+
+
+def test_the_club_benchmark_seeds_a_consistent_ledger_and_measures_its_pages_and_the_expiry(
+        seeded_transactional, live_server, settings):
+    """tests/bench/club_bench.py at 200 members: the COPY seed keeps the ledger's invariants, the member page and
+    a redemption answer under load next to their floors, and the expiry runs next to its floor, then again
+    writing nothing."""
+    from django.core.management import call_command
+
+    from tests.bench import club_bench, club_seed
+
+    settings.ALLOWED_HOSTS = ["127.0.0.1"]
+    settings.ROOT_URLCONF = "tests.bench.combined_urls"  # the live server answers the floor's pages too
+    call_command("seed_demo", customers=260, verbosity=0)
+    total = _count("SELECT count(*) FROM club_member m JOIN accounts_tenant t ON t.id = m.tenant_id "
+                   "WHERE t.slug = 'demo'") + 200  # the club's test fixtures enrol a few
+    seeded = club_seed.seed_members(total, entries=20, chunk_size=70)
+    assert (seeded["members"], seeded["entries"], seeded["total_members"]) == (200, 4000, total)
+    assert seeded["lots"] + seeded["redemptions"] == 4000 and seeded["draws"] >= seeded["redemptions"] > 0
+    consistent = {"members": total, "points_off": 0, "lots_off": 0, "qualifying_off": 0}
+    assert club_seed.check_ledger() == consistent
+    assert club_seed.seed_members(total)["members"] == 0  # topped up: nothing to add
+    assert "200 members × 20 entries" in club_bench.seed_lines(seeded, club_seed.check_ledger(), 20)[0]
+
+    port = int(live_server.url.rsplit(":", 1)[1])
+    data = club_bench.samples(count=50)
+    assert data["members"] and data["redeemers"]
+    reserved = _count("SELECT count(*) FROM club_redemption WHERE status = 'reserved'")  # fixtures' too
+    results = club_bench.pages_under_load(port, port, data, users=3, seconds=1.0, think=(0.1, 0.2))
+    assert all(results[name][2] > 0 for name in results if not name.startswith("load"))
+    assert len(results) == 2 + 4 * 2  # load before and after; four phases under load and alone
+    redeemed = _count("SELECT count(*) FROM club_redemption WHERE status = 'reserved'") - reserved
+    assert redeemed == (results["redemption (POST redeem form)"][2] + 3  # the measured ones and the warm-ups
+                        + results["redemption (POST redeem form), alone"][2] + 1)
+    lines = club_bench.page_lines(results, users=3)
+    assert lines[2].startswith("member page") and lines[3].startswith("redemption")
+    assert lines[5].startswith("member page, alone") and lines[6].startswith("redemption, alone")
+
+    expiry = club_bench.measure_expiry()
+    assert expiry["due_lots"] > 0 and expiry["entries"] > 0 and expiry["floor_rows"] > 0
+    assert expiry["again_written"] == 0
+    assert expiry["ledger_after"] == consistent
+    assert _count("SELECT count(*) FROM club_pointlot WHERE remaining > 0 AND expires_on < current_date") == 0
+    assert "re-run: 0 rows written" in club_bench.expiry_lines(expiry)[2]
+
+
+def _count(sql: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchone()[0]

@@ -17,7 +17,11 @@ project, and a bare Django project on the same database (tests/bench/floor.py) �
 - the survey results page over a year of 500,000 responses, with the other pages under load and cold
   (tests/bench/survey_results_bench.py);
 - 100,000 survey invitations queued and sent to the console backend next to one UPDATE per message
-  (tests/bench/survey_bench.py).
+  (tests/bench/survey_bench.py);
+- the club (tests/bench/club_bench.py): --members members with --entries journal entries each seeded by COPY,
+  the member page and a redemption under load next to their floors, the yearly expiry next to a bare
+  INSERT … SELECT of its entries, and again (writing nothing). `--only club` runs only this, on a demo of
+  --members customers.
 
 Between the preparation (which deletes and rewrites a million rows) and the measurements the database is
 vacuumed and analysed, so the pages are measured on a settled database, not beside autovacuum.
@@ -25,6 +29,7 @@ vacuumed and analysed, so the pages are measured on a settled database, not besi
     make bench                                       # 1,000,000 customers (seeding takes minutes)
     make bench ARGS="--customers 100000 --seconds 10" # quicker (the list at 100,000 only)
     make bench ARGS="--list-sizes '20000 200000'"      # the list at 20,000, 200,000 and 1,000,000
+    make bench ARGS="--only club --members 100000"    # the club alone, 100,000 members (2,000,000 entries)
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.bench import club_bench
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
 from tests.bench.report_bench import report_lines, report_paths
@@ -185,7 +191,8 @@ def measure(env, args, cookie, floors: dict, pages: dict, then=None) -> tuple[di
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--customers", type=int, default=1_000_000, help="customers in demo (acme gets N/5)")
+    parser.add_argument("--customers", type=int, default=None,
+                        help="customers in demo (acme gets N/5); default 1,000,000, with --only club: --members")
     parser.add_argument("--list-sizes", type=int_list, default=[100_000], metavar="'N ...'",
                         help="smaller demo sizes at which the customer list is measured first, before the demo is "
                              "topped up to --customers (default 100000; sizes from --customers up are skipped)")
@@ -195,12 +202,18 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the customer import benchmark")
+    parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
+    parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
+    parser.add_argument("--only", choices=["all", "club"], default="all", help="club: only the club benchmark")
     args = parser.parse_args()
+    if args.customers is None:
+        args.customers = args.members if args.only == "club" else 1_000_000
+    args.members = min(args.members, args.customers)  # members are the demo's customers
+    if args.only == "club":
+        return club_only(args)
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
-        env = {**os.environ, "DEBUG": "0", "STATIC_ROOT": static_root, "SECURE_SSL_REDIRECT": "0",
-               "SECURE_COOKIES": "0", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1",
-               "LOG_LEVEL": "WARNING"}
+        env = bench_env(static_root)
         sizes = sorted({size for size in args.list_sizes if 0 < size < args.customers})
         steps = " → ".join(f"{size:,}" for size in [*sizes, args.customers])
         print(f"preparing: migrate, collectstatic, seed_demo --customers {steps}, {BENCH_STAFF} staff", flush=True)
@@ -311,6 +324,30 @@ def main() -> int:
         surveys = eval(django_eval(env, "from tests.bench.survey_bench import measure_sending; "  # noqa: S307
                                         "print(repr(measure_sending()))"))
         print("\n".join(sending_lines(surveys)))
+        print("  the club", flush=True)
+        print("\n".join(["", *club_bench.run(env, args, django_eval, Server)]))
+    return 0
+
+
+def bench_env(static_root: str) -> dict:
+    return {**os.environ, "DEBUG": "0", "STATIC_ROOT": static_root, "SECURE_SSL_REDIRECT": "0",
+            "SECURE_COOKIES": "0", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+
+
+def club_only(args) -> int:
+    """`--only club`: the demo seeded with --customers (default: --members) customers, then the club benchmark."""
+    with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
+        env = bench_env(static_root)
+        print(f"preparing: migrate, collectstatic, seed_demo --customers {args.customers:,}", flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        started = time.perf_counter()
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores", flush=True)
+        lines = club_bench.run(env, args, django_eval, Server)
+    print()
+    print("\n".join(lines))
     return 0
 
 

@@ -44,6 +44,42 @@ def customer_detail(request, pk):
     return HttpResponse(PAGE.render({"title": "customer", "customer": customer, "user": request.user}))
 
 
+MEMBER_PAGE = engines["django"].from_string("""<!doctype html><html><head><title>{{ member }}</title></head><body>
+<h1>{{ member.customer.name }}</h1><p>{{ user.username }}</p><dl><dt>level</dt><dd>{{ member.level.name }}</dd>
+<dt>points</dt><dd>{{ member.points }}</dd><dt>qualifying</dt><dd>{{ member.qualifying }}</dd></dl>
+<table>{% for e in entries %}<tr><td>{{ e.occurred_at }}</td><td>{{ e.kind }}</td><td>{{ e.points }}</td>
+<td>{{ e.reason }}</td><td>{{ e.source }}</td></tr>{% endfor %}</table>
+</body></html>""")
+
+
+def member_detail(request, pk):
+    """A bare member page: the member with customer and level, their 20 latest journal entries."""
+    from club.models import Member, PointEntry
+
+    with scopes_disabled():
+        member = Member.objects.select_related("customer", "level").get(pk=pk)
+        entries = list(PointEntry.objects.filter(tenant_id=member.tenant_id, member=member)
+                       .order_by("-occurred_at", "-id")[:20])
+    return HttpResponse(MEMBER_PAGE.render({"member": member, "entries": entries, "user": request.user}))
+
+
+def member_spend(request, pk):
+    """A bare write for the redemption's floor, in one transaction: the member row locked, one journal entry
+    (of 0 points: the ledger stays as it was), the balance written back; answered with a redirect."""
+    from django.db import transaction
+    from django.http import HttpResponseRedirect
+    from django.utils import timezone
+
+    from club.models import Member, PointEntry
+
+    with scopes_disabled(), transaction.atomic():
+        member = Member.objects.select_for_update().get(pk=pk)
+        PointEntry.objects.create(tenant_id=member.tenant_id, member=member, kind="redeem", points=0,
+                                  reason="floor", source="reward", occurred_at=timezone.now())
+        Member.objects.filter(pk=pk).update(points=member.points, updated_at=timezone.now())
+    return HttpResponseRedirect(f"/floor/member/{pk}")
+
+
 def samples() -> tuple[list[int], list[str], list[str], str]:
     """Customers to open, mobiles and names to search by, and the cursor of a page 100,000 rows deep."""
     from django.core import signing
@@ -65,6 +101,8 @@ urlpatterns = [
     path("floor/customers", customer_list),
     path("floor/customer/<int:pk>", customer_detail),
     path("floor/hello", hello),
+    path("floor/member/<int:pk>", member_detail),
+    path("floor/member/<int:pk>/spend", member_spend),
 ]
 
 
