@@ -83,7 +83,12 @@ def test_a_debt_shows_as_points_owed(demo, client_as):
 
 
 def test_a_non_member_and_the_enrol_link_only_for_club_workers(demo, client_as, user):
-    zhao = customer(demo, "赵敏")
+    from customers.services.customers import customer_create
+
+    with scope(tenant=demo):  # a customer in 客服组's queue (demo.manager's team) who never joined the club
+        zhao = customer_create(tenant=demo, data={"name": "孙丽", "mobile": "13911112222", "owner": None,
+                                                  "department": Department.objects.get(name="客服组"),
+                                                  "kind": "person"})
     panel = panel_of(page_of(client_as("demo.manager"), zhao))
     assert "Not a member of the club." in panel and "club-enrol-link" not in panel
 

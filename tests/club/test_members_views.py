@@ -257,9 +257,10 @@ def test_the_member_page_shows_balances_expiry_goal_history_benefits_and_service
         director = Staff.objects.get(user__username="demo.director")
         today = demo.today()
         basic = entry_level(demo)
-        Level.objects.create(tenant=demo, name="银卡", rank=basic.rank + 1, entry_threshold=1000, keep_threshold=800)
+        Level.objects.update_or_create(tenant=demo, rank=basic.rank + 1, defaults={
+            "name": "银卡", "entry_threshold": 1000, "keep_threshold": 800})
         LevelBenefit.objects.create(tenant=demo, level=basic, title="生日礼", description="生日当月双倍积分")
-        ServiceQuota.objects.create(tenant=demo, level=basic, kind="inspection", per_year=2)
+        ServiceQuota.objects.update_or_create(tenant=demo, level=basic, kind="inspection", defaults={"per_year": 2})
         ServiceRequest.objects.create(tenant=demo, member=wang, kind="inspection", wanted_on=today,
                                       quota_year=today.year, requested_by=director)
         points_earn(member=wang, points=300, qualifying=300, source=PointEntry.Source.PURCHASE, source_id=991,
