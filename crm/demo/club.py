@@ -18,7 +18,6 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Department, Staff
@@ -34,7 +33,6 @@ from club.models import (
     PointLot,
     PointRule,
     Programme,
-    Redemption,
     Referral,
     Registration,
     Reward,
@@ -45,7 +43,8 @@ from club.models.perks import ServiceKind
 from club.selectors.access import entry_level, programme_of
 from club.selectors.levels import window_of
 from club.services.members import card_reissue, card_report_lost
-from club.services.points import points_earn, points_redeem
+from club.services.points import points_earn
+from club.services.rewards import redemption_fulfil, redemption_reserve
 from customers.models import Customer, Lead, Purchase, ServiceVisit
 
 SHARE = 20  # one customer in twenty is a member (5 %)
@@ -341,20 +340,12 @@ def _service_history(tenant, member_ids: list[int]) -> None:
             reward = next(r for r in reversed(rewards) if r.points_price <= member.points)
             if reward.stock is not None and reward.stock < 1:
                 continue
-            with transaction.atomic():
-                entry = points_redeem(member=member, points=reward.points_price, source=PointEntry.Source.REWARD,
-                                      reason=f"兑换{reward.name}", staff=club_staff[n % len(club_staff)])
-                fulfilled = n % 3 != 0
-                redemption = Redemption.objects.create(
-                    tenant=tenant, member=member, reward=reward, points=reward.points_price, entry=entry,
-                    created_by=club_staff[n % len(club_staff)],
-                    status=Redemption.Status.FULFILLED if fulfilled else Redemption.Status.RESERVED,
-                    fulfilled_at=timezone.now() if fulfilled else None,
-                    fulfilled_by=club_staff[n % len(club_staff)] if fulfilled else None)
-                PointEntry.objects.filter(pk=entry.pk).update(source_id=redemption.pk)
-                if reward.stock is not None:
-                    Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - 1)
-                    reward.stock -= 1
+            staff = club_staff[n % len(club_staff)]
+            redemption = redemption_reserve(member=member, reward=reward, staff=staff)
+            if n % 3 != 0:  # two in three handed over, the others waiting
+                redemption_fulfil(redemption=redemption, staff=staff)
+            if reward.stock is not None:
+                reward.stock -= 1
     # a card reported lost and reissued (补办), and one lost and waiting
     cards = list(Card.objects.filter(member_id__in=member_ids, status=Card.Status.ACTIVE).order_by("pk")[:2])
     if cards:

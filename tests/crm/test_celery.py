@@ -24,6 +24,9 @@ JOBS = {
                                  "bulk"),
     "refresh-survey-rollups": ("analytics.refresh_survey_rollups_all", "analytics.refresh_survey_rollups", "bulk"),
     "purge-old-exports": ("customers.purge_exports_all", "customers.purge_exports", "bulk"),
+    "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
+    "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),
+    "reconcile-points": ("club.reconcile_points_all", "club.reconcile_points", "bulk"),
 }
 
 
