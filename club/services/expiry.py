@@ -53,12 +53,12 @@ WITH due AS (
 ), lots AS (
     UPDATE club_pointlot l SET remaining = l.remaining - d.points, updated_at = now()
     FROM draws d
-    WHERE l.tenant_id = %(tenant)s AND l.id = d.lot_id
+    WHERE l.tenant_id = %(tenant)s AND l.member_id = ANY(%(members)s) AND l.id = d.lot_id
     RETURNING l.id
 ), members AS (
     UPDATE club_member m SET points = m.points + s.points, updated_at = now()
     FROM (SELECT member_id, sum(points) AS points FROM entries GROUP BY member_id) s
-    WHERE m.tenant_id = %(tenant)s AND m.id = s.member_id
+    WHERE m.tenant_id = %(tenant)s AND m.id = ANY(%(members)s) AND m.id = s.member_id
     RETURNING m.id
 )
 SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM lots), (SELECT count(*) FROM members)
