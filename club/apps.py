@@ -12,7 +12,12 @@ class ClubConfig(AppConfig):
         receivers.connect()  # purchases and visits earn points, their cancellation reverses them; won referrals pay
 
         from club.selectors import customers as on_customer_page
+        from club.selectors.access import club_access
+        from crm import navigation
         from customers import panels, timeline
+
+        # the Club menu for who works in the club or reads it (not every holder of the club's permissions)
+        navigation.register_gate("club", lambda user, tenant: club_access(user, tenant) is not None)
 
         # the customer page: level and balances for every staff member who sees the customer; club events
         panels.register(on_customer_page.PANEL)

@@ -20,10 +20,12 @@ class NavItem:
     # a page of records shown by role visibility: offered only to someone who sees records (a tenant
     # administrator holds the models' permissions for the administration, but no position: it is always empty)
     records: bool = True
+    # a rule of an app above crm on top of the permission (registered with `register_gate`): "club" — the club pages
+    # are for who works in the club or reads it (club.selectors.access), not for every holder of its permissions
+    gate: str | None = None
 
 
 REPORTS = _("Reports")
-CLUB = _("Club")
 FOLLOW_UPS = _("Follow-ups")
 CLUB = _("Club")
 
@@ -36,19 +38,20 @@ NAV_ITEMS = [
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
     NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
     NavItem("service:complaints", _("Complaints"), "service.view_complaint"),
-    NavItem("club:members", _("Members"), "club.view_member", CLUB),
-    NavItem("club:adjustments", _("Points adjustments"), "club.view_adjustmentrequest", CLUB),
-    NavItem("club:rewards", _("Rewards"), "club.view_reward", CLUB),
-    NavItem("club:redemptions", _("Redemptions"), "club.view_redemption", CLUB),
-    NavItem("club:services", _("Member services"), "club.view_servicerequest", CLUB),
+    NavItem("club:members", _("Members"), "club.view_member", CLUB, gate="club"),
+    NavItem("club:activities", _("Activities"), "club.view_activity", CLUB, gate="club"),
+    NavItem("club:rewards", _("Rewards"), "club.view_reward", CLUB, gate="club"),
+    NavItem("club:redemptions", _("Redemptions"), "club.view_redemption", CLUB, gate="club"),
+    NavItem("club:services", _("Member services"), "club.view_servicerequest", CLUB, gate="club"),
+    NavItem("club:referrals", _("Referrals"), "club.view_referral", CLUB, gate="club"),
+    NavItem("club:adjustments", _("Points adjustments"), "club.view_adjustmentrequest", CLUB, gate="club"),
+    NavItem("club:handbook", _("Charter and handbook"), "club.view_level", CLUB, gate="club"),
     NavItem("analytics:followups", _("Follow-up report"), "analytics.view_followup_report", REPORTS),
     NavItem("analytics:surveys", _("Survey results"), "analytics.view_survey_report", REPORTS),
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
     NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
-    NavItem("club:activities", _("Activities"), "club.view_activity", CLUB),
-    NavItem("club:referrals", _("Referrals"), "club.view_referral", CLUB),
 ]
 
 
@@ -67,6 +70,15 @@ def set_records_test(sees_records: Callable[[object], bool]) -> None:
     _sees_records = sees_records
 
 
+# The gates of NavItem.gate: name → (user, tenant) → bool, registered by the app that owns the rule in its ready().
+# An entry whose gate is not registered is not offered (fail closed).
+_GATES: dict[str, Callable[[object, object], bool]] = {}
+
+
+def register_gate(name: str, passes: Callable[[object, object], bool]) -> None:
+    _GATES[name] = passes
+
+
 def main_only(request) -> bool:
     headers = request.headers
     return (headers.get("HX-Request") == "true" and headers.get("HX-Target") == "main"
@@ -81,13 +93,20 @@ def navigation(request):
         return {"nav_items": []}
     records = _sees_records(user)
     path = request.path
-    items, groups = [], {}
+    items, groups, gates, links = [], {}, {}, []
     for item in NAV_ITEMS:
         if item.records and not records:
             continue
+        if item.gate is not None:
+            if item.gate not in gates:
+                gate = _GATES.get(item.gate)
+                gates[item.gate] = gate is not None and gate(user, request.tenant)
+            if not gates[item.gate]:
+                continue
         if item.perm is None or user.has_perm(item.perm):
             url = reverse(item.url_name)
-            link = {"url": url, "label": item.label, "active": path.startswith(url)}
+            link = {"url": url, "label": item.label, "active": False}
+            links.append(link)
             if item.group is None:
                 items.append(link)
             elif item.group in groups:
@@ -95,6 +114,10 @@ def navigation(request):
             else:
                 groups[item.group] = {"label": item.group, "children": [link]}
                 items.append(groups[item.group])
+    # the entry whose address is the longest start of this page's (the members at /club/ are not lit on /club/rewards/)
+    lit = max((link for link in links if path.startswith(link["url"])), key=lambda link: len(link["url"]), default=None)
+    if lit is not None:
+        lit["active"] = True
     for group in groups.values():
         group["url"] = group["children"][0]["url"]  # where the menu's button leads without JavaScript
         group["active"] = any(child["active"] for child in group["children"])
