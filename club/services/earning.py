@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -102,14 +103,26 @@ def _earn(member: Member, *, source: str, source_id: int, amount, day: date, vis
 
 
 def _member_of(customer) -> Member | None:
-    return (Member.objects.select_related("level", "customer")
+    """The customer's active membership, its row locked: the per-member caps are counted and the points written
+    under one lock, so two earnings at once cannot both fill the same cap."""
+    return (Member.objects.select_for_update(of=("self",)).select_related("level", "customer")
             .filter(customer=customer, status=Member.Status.ACTIVE).first())
 
 
+def _locked_source(model, pk: int):
+    """The purchase or visit row, locked and read again: a cancellation either committed before (then it is seen
+    here and nothing is earned) or waits for this earning to commit (then its reversal finds the earning)."""
+    return model.objects.select_for_update().select_related("customer").filter(pk=pk).first()
+
+
+@transaction.atomic
 def purchase_earn(*, purchase) -> PointEntry | None:
     """The points of a recorded purchase, once (None: not a member, cancelled, already earned, nothing to earn)."""
+    purchase = _locked_source(type(purchase), purchase.pk)
+    if purchase is None or purchase.cancelled_at is not None:
+        return None
     member = _member_of(purchase.customer)
-    if member is None or purchase.cancelled_at is not None:
+    if member is None:
         return None
     if PointEntry.objects.filter(tenant=purchase.tenant, key=f"purchase:{purchase.pk}").exists():
         return None
@@ -120,10 +133,14 @@ def purchase_earn(*, purchase) -> PointEntry | None:
                  day=purchase.contract_on, visit_type="", reason=reason, actor=actor)
 
 
+@transaction.atomic
 def visit_earn(*, visit) -> PointEntry | None:
     """The points of a recorded service visit, once (None as for purchase_earn)."""
+    visit = _locked_source(type(visit), visit.pk)
+    if visit is None or visit.cancelled_at is not None:
+        return None
     member = _member_of(visit.customer)
-    if member is None or visit.cancelled_at is not None:
+    if member is None:
         return None
     if PointEntry.objects.filter(tenant=visit.tenant, key=f"visit:{visit.pk}").exists():
         return None
@@ -136,9 +153,11 @@ def visit_earn(*, visit) -> PointEntry | None:
 
 
 def source_reverse(*, tenant, source: str, source_id: int) -> list[PointEntry]:
-    """Reverse what a cancelled or refunded purchase or visit earned (once)."""
+    """Reverse what a cancelled or refunded purchase or visit earned (once), or the referral points of a referred
+    sale that was (source "referral", source_id the lead)."""
     with translation.override(tenant.default_language):
-        reason = (_("Purchase cancelled or refunded") if source == PointEntry.Source.PURCHASE
-                  else _("Service visit cancelled or refunded"))
+        reason = {PointEntry.Source.PURCHASE: _("Purchase cancelled or refunded"),
+                  PointEntry.Source.REFERRAL: _("The referred purchase was cancelled or refunded")}.get(
+                      source, _("Service visit cancelled or refunded"))
         actor = _("cancellation")
     return points_reverse_source(tenant=tenant, source=source, source_id=source_id, reason=reason, actor=actor)
