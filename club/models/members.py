@@ -26,8 +26,8 @@ class Member(TenantModel):
                                     related_name="+", verbose_name=_("enrolled by"))
     consent_at = models.DateTimeField(_("consent given"))
     consent_note = models.CharField(_("how consent was given"), max_length=200)
-    points = models.IntegerField(_("redeemable points"), default=0)  # negative: a debt later earnings pay first
-    qualifying = models.IntegerField(_("qualifying points (lifetime)"), default=0)
+    points = models.BigIntegerField(_("redeemable points"), default=0)  # negative: a debt later earnings pay first
+    qualifying = models.BigIntegerField(_("qualifying points (lifetime)"), default=0)
     level_since = models.DateField(_("level since"))
     review_on = models.DateField(_("level review date"))
     cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
@@ -106,7 +106,7 @@ class LevelEvent(TenantModel):
     to_level = models.ForeignKey(Level, on_delete=models.RESTRICT, related_name="+", verbose_name=_("to"))
     review_on = models.DateField(_("review date"))
     occurred_at = models.DateTimeField(_("when"))
-    qualifying = models.IntegerField(_("qualifying in the window"))
+    qualifying = models.BigIntegerField(_("qualifying in the window"))
 
     class Meta:
         verbose_name = _("level event")

@@ -34,8 +34,8 @@ class PointEntry(TenantModel):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="entries", verbose_name=_("member"))
     kind = models.CharField(_("movement"), max_length=10, choices=Kind.choices)
-    points = models.IntegerField(_("points"))  # signed change of the redeemable balance
-    qualifying = models.IntegerField(_("qualifying points"), default=0)  # signed change of the qualifying ones
+    points = models.BigIntegerField(_("points"))  # signed change of the redeemable balance
+    qualifying = models.BigIntegerField(_("qualifying points"), default=0)  # signed change of the qualifying ones
     spend = models.DecimalField(_("spend (¥)"), max_digits=12, decimal_places=2, default=0)  # for levels by spend
     reason = models.CharField(_("reason"), max_length=300)
     source = models.CharField(_("source"), max_length=10, choices=Source.choices)
@@ -75,8 +75,8 @@ class PointLot(TenantModel):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="lots", verbose_name=_("member"))
     entry = models.OneToOneField(PointEntry, on_delete=models.RESTRICT, related_name="lot",
                                  verbose_name=_("earned by"))
-    points = models.PositiveIntegerField(_("points"))
-    remaining = models.PositiveIntegerField(_("unspent"))
+    points = models.PositiveBigIntegerField(_("points"))
+    remaining = models.PositiveBigIntegerField(_("unspent"))
     earned_on = models.DateField(_("earned"))
     expires_on = models.DateField(_("expires"), null=True, blank=True)  # null: never
 
@@ -100,7 +100,7 @@ class LotDraw(TenantModel):
 
     entry = models.ForeignKey(PointEntry, on_delete=models.CASCADE, related_name="draws", verbose_name=_("entry"))
     lot = models.ForeignKey(PointLot, on_delete=models.CASCADE, related_name="draws", verbose_name=_("lot"))
-    points = models.PositiveIntegerField(_("points"))
+    points = models.PositiveBigIntegerField(_("points"))
 
     class Meta:
         verbose_name = _("lot draw")
@@ -120,7 +120,7 @@ class AdjustmentRequest(TenantModel):
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="adjustment_requests",
                                verbose_name=_("member"))
-    points = models.IntegerField(_("points"))
+    points = models.BigIntegerField(_("points"))
     note = models.CharField(_("note"), max_length=300)
     source = models.CharField(_("source"), max_length=10, choices=PointEntry.Source.choices,
                               default=PointEntry.Source.MANUAL)

@@ -44,7 +44,7 @@ class Redemption(TenantModel):
     reward = models.ForeignKey(Reward, on_delete=models.RESTRICT, related_name="redemptions",
                                verbose_name=_("reward"))
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
-    points = models.PositiveIntegerField(_("points"))
+    points = models.PositiveBigIntegerField(_("points"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.RESERVED)
     entry = models.OneToOneField(PointEntry, on_delete=models.RESTRICT, related_name="redemption",
                                  verbose_name=_("points entry"))
