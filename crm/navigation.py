@@ -50,7 +50,7 @@ NAV_ITEMS = [
     NavItem("analytics:surveys", _("Survey results"), "analytics.view_survey_report", REPORTS),
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
-    NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS),
+    NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS, gate="club"),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 

@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from analytics import exports
 from analytics.selectors.club import club_report
+from club.selectors.access import require_club
 from crm.access import staff_view
 
 REPORT_PERM = "club.view_club_report"
@@ -14,6 +15,7 @@ REPORT_PERM = "club.view_club_report"
 @staff_view(perm=REPORT_PERM)
 @require_GET
 def club_report_page(request):
+    require_club(request)  # the club's team, directors and analysts (no personal data, but the club's business)
     report = club_report(request.GET, tenant=request.tenant)
     return render(request, "analytics/club/report.html", {"report": report, "form": report.filterset.form})
 
@@ -22,6 +24,7 @@ def club_report_page(request):
 @require_GET
 def club_report_export(request):
     """The figures and tables of the page as an Excel workbook."""
+    require_club(request)
     report = club_report(request.GET, tenant=request.tenant)
     if not report.valid:  # the page shows what is wrong with the period
         return redirect(f"{reverse('analytics:club')}?{request.GET.urlencode()}")

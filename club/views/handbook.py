@@ -3,6 +3,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from club.selectors.access import require_club
 from club.selectors.handbook import handbook_page
 from crm.access import staff_view
 
@@ -11,4 +12,5 @@ from crm.access import staff_view
 @require_GET
 def handbook(request):
     """The newest published charter and handbook, the list of versions, an older one with ?kind=&version=."""
+    require_club(request)
     return render(request, "club/handbook/page.html", {"page": handbook_page(request.GET)})

@@ -133,10 +133,13 @@ def test_the_analyst_reads_it_without_names_or_mobiles(demo, client_as):
     assert "被推荐人" not in page
 
 
-def test_the_customer_service_manager_holds_the_report_too(client_as):
-    response = client_as("demo.manager").get(URL)
-    assert response.status_code == 200
-    assert "Club operations report" in response.content.decode()
+def test_the_report_is_the_club_s_and_the_directors(client_as):
+    """The customer-service manager holds the report's permission (every manager does) but works outside the club
+    team: refused, as on every club page; the director reads it."""
+    assert client_as("demo.manager").get(URL).status_code == 403
+    assert client_as("demo.manager").get("/reports/club/export/").status_code == 403
+    response = client_as("demo.director").get(URL)
+    assert response.status_code == 200 and "Club operations report" in response.content.decode()
 
 
 def test_the_export_opens_and_keeps_the_chinese(demo, client_as):

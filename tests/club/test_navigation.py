@@ -18,8 +18,9 @@ def test_the_club_menu_only_for_who_works_in_or_reads_the_club(client_as):
     analyst = nav_of(client_as("demo.analyst"))  # reads the club, masked
     assert 'href="/club/"' in analyst
     manager = nav_of(client_as("demo.manager"))  # 客服经理: holds the permissions, outside the club team
-    assert 'href="/club/' not in manager  # (the club operations report, /reports/club/, has no personal data)
-    assert client_as("demo.manager").get(reverse("club:members")).status_code == 403
+    assert "/club/" not in manager  # nor the club operations report at /reports/club/
+    for page in ("club:members", "club:handbook", "analytics:club"):
+        assert client_as("demo.manager").get(reverse(page)).status_code == 403
 
 
 def test_only_the_page_s_own_entry_is_lit(client_as):
