@@ -35,6 +35,9 @@ def on_cancelled(sender, *, instance, customer, **kwargs) -> None:
     if _is_member(customer, active=False):  # a cancelled membership's earnings are reversed too
         source = "purchase" if sender.__name__ == "Purchase" else "visit"
         _enqueue(reverse_points, tenant_id=instance.tenant_id, source=source, source_id=instance.pk)
+    if sender.__name__ == "Purchase":  # the sale a member referred: the referrer's points go back too
+        for lead_id in Referral.objects.filter(lead__purchase=instance).values_list("lead_id", flat=True):
+            _enqueue(reverse_points, tenant_id=instance.tenant_id, source="referral", source_id=lead_id)
 
 
 def on_lead_won(sender, instance, **kwargs) -> None:

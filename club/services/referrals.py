@@ -52,9 +52,15 @@ def referral_award(*, lead: Lead) -> PointEntry | None:
                     .filter(lead_id=lead.pk).first())
         if referral is None or referral.entry_id is not None:
             return None
-        lead = Lead.objects.get(pk=lead.pk)
+        lead = Lead.objects.select_related("purchase").get(pk=lead.pk)
         if lead.status != Lead.Status.WON or referral.member.status != Member.Status.ACTIVE:
             return None
+        if lead.purchase_id is not None:
+            # the sale's row locked: a refund either committed before (no points) or waits for this award to
+            # commit, and then its reversal (club.receivers.on_cancelled) takes the points back
+            purchase = type(lead.purchase).objects.select_for_update().get(pk=lead.purchase_id)
+            if purchase.cancelled_at is not None:
+                return None
         points = programme_of(lead.tenant).referral_points
         if not points:
             return None

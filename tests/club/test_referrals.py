@@ -180,3 +180,32 @@ def test_on_a_real_worker_the_won_lead_pays_the_referrer(worker):
     with scope(tenant=demo):
         entry = Referral.objects.select_related("entry").get(pk=referral.pk).entry
         assert entry.points == programme_of(demo).referral_points and entry.member_id == li.pk
+
+
+def test_a_refunded_referred_sale_takes_the_referral_points_back(scoped, django_capture_on_commit_callbacks):
+    """Buy, earn, refund, repeat must not pay: the refund of the referred sale reverses the referrer's points, and a
+    sale refunded before the award pays nothing."""
+    from club.tasks import reverse_points
+    from customers.services.customers import purchase_cancel
+
+    li = member("李强")
+    referral = refer(li)
+    lead_win(lead=referral.lead, staff=staff("demo.specialist"), contract_on=date(2026, 11, 30),
+             amount=Decimal("150000"))
+    before = Member.objects.get(pk=li.pk).points
+    entry = referral_award(lead=referral.lead)
+    assert entry is not None and Member.objects.get(pk=li.pk).points == before + entry.points
+    lead = Lead.objects.get(pk=referral.lead_id)
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        purchase_cancel(purchase=lead.purchase, staff=staff(), reason="退车")
+    assert enqueued  # the reversal is queued when the refund commits
+    reverse_points(tenant_id=scoped.pk, source="referral", source_id=lead.pk)
+    reverse_points(tenant_id=scoped.pk, source="referral", source_id=lead.pk)  # a second delivery: nothing more
+    assert Member.objects.get(pk=li.pk).points == before
+    assert PointEntry.objects.filter(member=li, kind=PointEntry.Kind.REVERSE, source=PointEntry.Source.REFERRAL,
+                                     source_id=lead.pk).count() == 1
+
+    late = refer(li, name="周杰", mobile="13522223333")  # refunded before the award ran
+    lead_win(lead=late.lead, staff=staff("demo.specialist"), contract_on=date(2026, 11, 30), amount=Decimal("99000"))
+    purchase_cancel(purchase=Lead.objects.get(pk=late.lead_id).purchase, staff=staff(), reason="退车")
+    assert referral_award(lead=late.lead) is None
