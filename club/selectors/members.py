@@ -22,6 +22,7 @@ from club.models import (
     LevelEvent,
     Member,
     PointEntry,
+    Reconciliation,
     Redemption,
     ServiceQuota,
     ServiceRequest,
@@ -306,3 +307,8 @@ def member_page(request, member: Member, access: ClubAccess, *, before: int | No
         summary=member_summary(member), journal=journal, current_card=current, former_cards=former,
         level_events=level_events_of(member), benefits=benefits_of(member), services=services_used(member, year),
         year=year, redemptions=redemptions_of(member), pending=pending, names=names)
+
+
+def last_reconciliation():
+    """The newest nightly check of the balances against the journal and the lots (None before the first)."""
+    return Reconciliation.objects.order_by("-day").first()

@@ -4,12 +4,15 @@ tenant and day (a second run the same day updates it) with the differences, the 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from club.models import Reconciliation
+
+logger = logging.getLogger(__name__)
 
 DETAILS_LIMIT = 1000
 
@@ -51,4 +54,7 @@ def points_reconcile(*, tenant, day: date | None = None) -> Reconciliation:
         reconciliation, _ = Reconciliation.objects.update_or_create(
             tenant=tenant, day=day, defaults={"members_checked": checked, "differences": differences,
                                               "details": details, "finished_at": timezone.now()})
+    if differences:  # for the operators' alerting; the club manager sees it on the adjustments page
+        logger.error("club points reconciliation of tenant %s on %s: %s members differ (first: %s)",
+                     tenant.pk, day, differences, details[:3])
     return reconciliation

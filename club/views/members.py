@@ -197,6 +197,7 @@ def adjustments(request):
     return render(request, "club/members/adjustments.html", {
         "pending": selectors.pending_adjustments(), "listing": selectors.adjustments_of_day(request.tenant, day),
         "can_decide": can_decide, "access": access, "today": request.tenant.today(),
+        "reconciliation": selectors.last_reconciliation(),
     })
 
 

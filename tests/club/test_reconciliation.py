@@ -29,3 +29,15 @@ def test_a_difference_is_found_and_listed_and_a_rerun_the_same_day_keeps_one_row
         assert points_reconcile(tenant=demo).differences == 0
     with scope(tenant=acme):
         assert points_reconcile(tenant=acme).differences == 0
+
+
+def test_the_club_manager_sees_the_last_check_on_the_adjustments_page(demo, client_as):
+    with scope(tenant=demo):
+        bad = new_member(demo)
+        points_earn(member=bad, points=100, source=PointEntry.Source.PURCHASE, reason="购车")
+        Member.objects.filter(pk=bad.pk).update(points=150)
+        points_reconcile(tenant=demo)
+    page = client_as("demo.director").get("/club/adjustments/").content.decode()
+    panel = page[page.index('id="reconciliation"'):]
+    panel = panel[:panel.index("</div>")]
+    assert "members whose balances differ" in panel and f'href="/club/members/{bad.pk}/"' in panel
