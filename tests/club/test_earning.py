@@ -129,3 +129,35 @@ def test_a_cancelled_purchase_is_reversed_once(demo):
         member.refresh_from_db()
         assert (member.points, member.qualifying) == (0, 0)
         check_invariants(member)
+
+
+def test_an_earning_that_meets_a_refund_committed_before_it_earns_nothing(demo):
+    """The worker's copy of the purchase was loaded before the refund committed and the reversal found nothing to
+    take back: the earning reads the row again under its lock and earns nothing (points kept after a return)."""
+    from customers.services.customers import purchase_cancel
+
+    with scope(tenant=demo):
+        no_rules(demo)
+        rule(demo, per_yuan="1")
+        member = new_member(demo)
+        purchase = purchase_record(customer=member.customer, contract_on=demo.today(), amount=Decimal("1050"))
+        stale = type(purchase).objects.get(pk=purchase.pk)  # as the task loaded it
+        purchase_cancel(purchase=purchase, staff=None, reason="退车")
+        assert source_reverse(tenant=demo, source="purchase", source_id=purchase.pk) == []
+        assert purchase_earn(purchase=stale) is None
+        member.refresh_from_db()
+        assert member.points == 0 and not PointEntry.objects.filter(member=member).exists()
+
+
+def test_a_purchase_of_ten_billion_yuan_earns_without_overflow(demo):
+    with scope(tenant=demo):
+        no_rules(demo)
+        rule(demo, per_yuan="1")
+        member = new_member(demo)
+        purchase = purchase_record(customer=member.customer, contract_on=demo.today(),
+                                   amount=Decimal("9999999999.99"))
+        entry = purchase_earn(purchase=purchase)
+        assert entry.points == 9_999_999_999
+        member.refresh_from_db()
+        assert member.points == 9_999_999_999
+        check_invariants(member)
