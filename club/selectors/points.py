@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, Q, Sum
 
-from club.models import AdjustmentRequest, Level, LotDraw, Member, PointEntry, PointLot, Programme
+from club.models import Level, LotDraw, Member, PointEntry, PointLot, Programme
 from club.selectors.access import programme_of
 from club.selectors.levels import level_kept_at, qualifying_by_member
 
@@ -100,19 +100,3 @@ def journal_page(member: Member, *, before: int | None = None, limit: int = 50) 
     more = len(rows) > limit
     rows = rows[:limit]
     return JournalPage(entries=rows, next_before=rows[-1].pk if more else None)
-
-
-def adjustments_on(tenant, day: date, *, limit: int = 500) -> list[PointEntry]:
-    """The day's manual adjustments (the club manager's daily list): every "adjust" entry made on `day` of the
-    tenant's clock, with the member, author and approver, newest first (capped)."""
-    start, stop = tenant.day_bounds(day)
-    return list(PointEntry.objects.filter(tenant=tenant, kind=PointEntry.Kind.ADJUST, occurred_at__gte=start,
-                                          occurred_at__lt=stop)
-                .select_related("member__customer", "created_by__user", "approved_by__user")
-                .order_by("-occurred_at", "-id")[:limit])
-
-
-def adjustments_pending(tenant, *, limit: int = 200) -> list[AdjustmentRequest]:
-    """Manual credits waiting for a second person's approval, oldest first (capped)."""
-    return list(AdjustmentRequest.objects.filter(tenant=tenant, status=AdjustmentRequest.Status.PENDING)
-                .select_related("member__customer", "requested_by__user").order_by("created_at", "id")[:limit])

@@ -314,8 +314,8 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
         gone = sum(part for _lot, part in expired)
         expiry = PointEntry.objects.create(
             tenant=tenant, member=member, kind=Kind.EXPIRE, points=-gone, source=Source.EXPIRY,
-            reason=_("Points given back after their expiry date"), key=f"expire:return:{back.pk}", actor=_("points expiry"),
-            occurred_at=timezone.now())
+            reason=_("Points given back after their expiry date"), key=f"expire:return:{back.pk}",
+            actor=_("points expiry"), occurred_at=timezone.now())
         for lot, part in expired:
             PointLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - part)
             LotDraw.objects.create(tenant=tenant, entry=expiry, lot=lot, points=part)
