@@ -48,8 +48,9 @@ def points_reconcile(*, tenant, day: date | None = None) -> Reconciliation:
         cursor.execute(_DIFFERENCES, {"tenant": tenant.pk, "limit": DETAILS_LIMIT})
         rows = cursor.fetchall()
         checked = rows[0][0] if rows else 0
-        details = [{"member": row[1], "points": row[2], "journal": row[3], "lots": row[4], "qualifying": row[5],
-                    "journal_qualifying": row[6]} for row in rows if row[1] is not None]
+        # sums of 64-bit points come back as numeric (Decimal); they are whole numbers
+        details = [{"member": row[1], "points": int(row[2]), "journal": int(row[3]), "lots": int(row[4]),
+                    "qualifying": int(row[5]), "journal_qualifying": int(row[6])} for row in rows if row[1] is not None]
         differences = rows[0][7] if details else 0
         reconciliation, _ = Reconciliation.objects.update_or_create(
             tenant=tenant, day=day, defaults={"members_checked": checked, "differences": differences,

@@ -21,7 +21,10 @@ def add_version(tenant, kind, version, body, *, published=True, title="新版"):
 
 
 def test_staff_read_the_current_charter_and_handbook_rendered(client_as):
-    page = client_as("demo.specialist").get(URL).content.decode()
+    # the club's (the director works in it); a customer-service specialist outside the club is refused, as on
+    # every club page
+    assert client_as("demo.specialist").get(URL).status_code == 403
+    page = client_as("demo.director").get(URL).content.decode()
     assert "客户俱乐部章程" in page and "会员手册" in page
     assert "<h2>第一章 总则</h2>" in page  # Markdown headings
     assert "<strong>普卡、银卡、金卡、钻石卡</strong>" in page
