@@ -405,9 +405,9 @@ ACTIVITIES = [
 
 def seed_activities(tenant) -> int:
     """The club's activities of the last quarter and the coming month, with registrations of members (a waiting
-    list past capacity), check-ins and attendance points for the past ones. Skipped when the tenant has activities
-    or no members."""
-    if Activity.objects.exists():
+    list past capacity), check-ins and attendance points for the past ones. Skipped when the tenant has the demo's
+    activities already, or no members."""
+    if Activity.objects.filter(title__in=[activity[0] for activity in ACTIVITIES]).exists():
         return 0
     members = list(Member.objects.filter(status=Member.Status.ACTIVE).order_by("-enrolled_at", "pk")[:120])
     if not members:
