@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from club.models import AdjustmentRequest, Card, Member, PointEntry
 
@@ -39,10 +40,11 @@ class AdjustForm(forms.Form):
                                 help_text=_("Positive to credit, negative to debit."))
     note = forms.CharField(label=_("Note"), max_length=AdjustmentRequest._meta.get_field("note").max_length,
                            help_text=_("Why: it is kept in the member's history and on the daily list."))
-    source = forms.ChoiceField(label=_("Source"), initial=PointEntry.Source.MANUAL, choices=[
-        (PointEntry.Source.MANUAL, PointEntry.Source.MANUAL.label),
-        (PointEntry.Source.GOODWILL, PointEntry.Source.GOODWILL.label),
-    ])
+    source = forms.ChoiceField(label=pgettext_lazy("points journal", "Source"), initial=PointEntry.Source.MANUAL,
+                               choices=[
+                                   (PointEntry.Source.MANUAL, PointEntry.Source.MANUAL.label),
+                                   (PointEntry.Source.GOODWILL, PointEntry.Source.GOODWILL.label),
+                               ])
 
     def clean_points(self):
         points = self.cleaned_data["points"]
