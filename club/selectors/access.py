@@ -70,4 +70,5 @@ def member_for(request, pk: int, *, write: bool = False) -> tuple[Member, ClubAc
     member = Member.objects.select_related("customer", "level").filter(pk=pk).first()
     if member is None:
         raise Http404
+    member.tenant = request.tenant  # the request's tenant (the scope guarantees it is the member's): no query
     return member, access

@@ -7,7 +7,7 @@ import calendar
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import DecimalField, IntegerField, Sum, Value
+from django.db.models import DecimalField, IntegerField, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
 from club.models import Level, Member, PointEntry, Programme
@@ -55,6 +55,22 @@ def qualifying_by_member(tenant, member_ids, end: date, programme: Programme | N
             .values("member_id").annotate(total=Coalesce(Sum(field), Value(0), output_field=output))
             .order_by())
     return {row["member_id"]: row["total"] for row in rows}
+
+
+def qualifying_at(tenant, member_id: int, ends: list[date], programme: Programme) -> list:
+    """One member's qualifying points (or spend) in the windows ending on each of `ends`, in one query over the
+    member's entries (the member page asks for today's window and the review's)."""
+    field = _measure(programme)
+    output = DecimalField(max_digits=14, decimal_places=2) if field == "spend" else IntegerField()
+    totals = {}
+    for n, end in enumerate(ends):
+        first, last = window_of(programme, end)
+        start, _ = tenant.day_bounds(first)
+        _, stop = tenant.day_bounds(last)
+        totals[f"w{n}"] = Coalesce(Sum(field, filter=Q(at__gte=start, at__lt=stop)), Value(0), output_field=output)
+    row = (PointEntry.objects.filter(tenant=tenant, member_id=member_id)
+           .annotate(at=Coalesce("reverses__occurred_at", "occurred_at")).aggregate(**totals))
+    return [row[f"w{n}"] for n in range(len(ends))]
 
 
 def qualifying_in_window(member: Member, end: date | None = None) -> Decimal | int:

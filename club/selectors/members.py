@@ -293,7 +293,7 @@ def member_page(request, member: Member, access: ClubAccess, *, before: int | No
 
     member.customer.masked = access.masked
     current, former = cards_of(member)
-    journal = journal_page(member, before=before, limit=50)
+    journal = journal_page(member, before=before, limit=50, draws=False)
     pending = pending_requests_of(member)
     year = request.tenant.today().year
     entries = journal.entries

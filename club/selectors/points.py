@@ -12,7 +12,7 @@ from django.db.models import Prefetch, Q, Sum
 
 from club.models import Level, LotDraw, Member, PointEntry, PointLot, Programme
 from club.selectors.access import programme_of
-from club.selectors.levels import level_kept_at, qualifying_by_member
+from club.selectors.levels import level_kept_at, qualifying_at
 
 EXPIRING_DAYS = 90
 
@@ -46,12 +46,35 @@ def expiring_soon(member: Member, today: date | None = None, days: int = EXPIRIN
     return [(row["expires_on"], row["points"]) for row in rows]
 
 
-def next_goal(member: Member, programme: Programme, levels: list[Level], today: date) -> Goal | None:
+def next_goal(member: Member, programme: Programme, levels: list[Level], today: date,
+              now: int | Decimal | None = None) -> Goal | None:
     """Keep the current level when the window ending at the review falls short of its keep threshold, else reach
-    the next level up; None at the top level with the level safe."""
+    the next level up; None at the top level with the level safe. `now`: the window ending today, when known."""
+    if now is None:
+        now, at_review = qualifying_at(member.tenant, member.pk, [today, member.review_on], programme)
+    else:
+        at_review = qualifying_at(member.tenant, member.pk, [member.review_on], programme)[0]
+    return _goal(member, programme, levels, now, at_review)
+
+
+def member_summary(member: Member) -> MemberSummary:
+    """Everything the member page shows about points, in a handful of indexed queries: the programme, the levels,
+    both level windows (today's and the review's) in one sum over the member's entries, the expiring lots."""
+    tenant = member.tenant
+    today = tenant.today()
+    programme = programme_of(tenant)
+    levels = list(Level.objects.filter(tenant=tenant).order_by("rank"))
+    in_window, at_review = qualifying_at(tenant, member.pk, [today, member.review_on], programme)
+    return MemberSummary(
+        points=member.points, qualifying_total=member.qualifying, qualifying_in_window=in_window,
+        measure=programme.level_measure, level=next(level for level in levels if level.pk == member.level_id),
+        review_on=member.review_on, expiring_soon=expiring_soon(member, today),
+        next_goal=_goal(member, programme, levels, in_window, at_review))
+
+
+def _goal(member, programme, levels, now, at_review) -> Goal | None:
     measure = programme.level_measure
     current = next(level for level in levels if level.pk == member.level_id)
-    at_review = qualifying_by_member(member.tenant, [member.pk], member.review_on, programme).get(member.pk, 0)
     if level_kept_at(levels, current, at_review).pk != current.pk:
         return Goal(needed=current.keep_threshold - at_review, by=member.review_on, level=current, kind="keep",
                     measure=measure)
@@ -59,23 +82,8 @@ def next_goal(member: Member, programme: Programme, levels: list[Level], today: 
     if not higher:
         return None
     target = min(higher, key=lambda level: level.rank)
-    now = qualifying_by_member(member.tenant, [member.pk], today, programme).get(member.pk, 0)
     return Goal(needed=max(target.entry_threshold - now, 0), by=member.review_on, level=target, kind="reach",
                 measure=measure)
-
-
-def member_summary(member: Member) -> MemberSummary:
-    """Everything the member page shows about points, in a handful of indexed queries."""
-    tenant = member.tenant
-    today = tenant.today()
-    programme = programme_of(tenant)
-    levels = list(Level.objects.filter(tenant=tenant).order_by("rank"))
-    in_window = qualifying_by_member(tenant, [member.pk], today, programme).get(member.pk, 0)
-    return MemberSummary(
-        points=member.points, qualifying_total=member.qualifying, qualifying_in_window=in_window,
-        measure=programme.level_measure, level=next(level for level in levels if level.pk == member.level_id),
-        review_on=member.review_on, expiring_soon=expiring_soon(member, today),
-        next_goal=next_goal(member, programme, levels, today))
 
 
 @dataclass(frozen=True)
@@ -84,19 +92,22 @@ class JournalPage:
     next_before: int | None  # pass as `before` for the next (older) page; None on the last page
 
 
-def journal_page(member: Member, *, before: int | None = None, limit: int = 50) -> JournalPage:
+def journal_page(member: Member, *, before: int | None = None, limit: int = 50, draws: bool = True) -> JournalPage:
     """A page of the member's journal, newest first (keyset on occurred_at, id): `before` is the id of the last
-    entry of the previous page."""
+    entry of the previous page. `draws`: each entry's draws with their lot in one more query (the member page,
+    which names authors from the staff directory and shows no draws, asks for none)."""
     limit = max(1, min(int(limit), 200))
     entries = PointEntry.objects.filter(member=member)
     if before is not None:
         anchor = PointEntry.objects.filter(member=member, pk=before).values_list("occurred_at", flat=True).first()
         if anchor is not None:
             entries = entries.filter(Q(occurred_at__lt=anchor) | Q(occurred_at=anchor, pk__lt=before))
-    rows = list(entries.select_related("created_by__user", "approved_by__user", "card", "reverses")
-                .prefetch_related(Prefetch("draws", queryset=LotDraw.objects.select_related("lot__entry")
-                                           .order_by("id")))
-                .order_by("-occurred_at", "-id")[:limit + 1])
+    if draws:
+        entries = entries.prefetch_related(Prefetch("draws", queryset=LotDraw.objects.select_related("lot__entry")
+                                                    .order_by("id")))
+    rows = list(entries.order_by("-occurred_at", "-id")[:limit + 1])
     more = len(rows) > limit
     rows = rows[:limit]
+    for row in rows:
+        row.member = member  # no query for entry.member
     return JournalPage(entries=rows, next_before=rows[-1].pk if more else None)

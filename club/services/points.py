@@ -73,7 +73,16 @@ def lot_expiry(programme: Programme, earned_on: date) -> date | None:
 # ----------------------------------------------------------------------------------------------------------- helpers
 
 def _locked(member: Member) -> Member:
-    return Member.objects.select_for_update().select_related("level").get(pk=member.pk)
+    locked = Member.objects.select_for_update().select_related("level").get(pk=member.pk)
+    if Member.tenant.is_cached(member):  # the same tenant (same pk): no query for it again
+        locked.tenant = member.tenant
+    return locked
+
+
+def member_locked(member: Member) -> Member:
+    """The member's row, locked until the caller's transaction ends (every points and card service locks the member
+    first); for club.services.rewards, which then calls `points_redeem_locked`."""
+    return _locked(member)
 
 
 def _same_tenant(tenant, *objects) -> None:
@@ -144,16 +153,23 @@ def _open_lots(member: Member, *, valid_on: date | None = None):
 
 
 def _draw(entry: PointEntry, lots, points: int) -> int:
-    """Take up to `points` from `lots` in order, recording a draw per lot; returns how many were taken."""
-    taken, draws = 0, []
+    """Take up to `points` from `lots` in order, recording a draw per lot; returns how many were taken. The lots are
+    written in one UPDATE and the draws in one INSERT, however many lots it takes."""
+    taken, draws, changed = 0, [], []
+    now = timezone.now()
     for lot in lots:
         if taken >= points:
             break
         part = min(lot.remaining, points - taken)
         lot.remaining -= part
+        lot.updated_at = now
         taken += part
-        lot.save(update_fields=["remaining", "updated_at"])
+        changed.append(lot)
         draws.append(LotDraw(tenant=entry.tenant, entry=entry, lot=lot, points=part))
+    if len(changed) == 1:
+        changed[0].save(update_fields=["remaining", "updated_at"])
+    elif changed:
+        PointLot.objects.bulk_update(changed, ["remaining", "updated_at"])
     LotDraw.objects.bulk_create(draws)
     return taken
 
@@ -243,11 +259,18 @@ def points_redeem(*, member: Member, points: int, source: str, reason: str, sour
     """Spend points (a reward, …): locks the member, refuses a cancelled member, a lost or replaced card (or a
     member whose current card is lost) and a short balance; draws the soonest-expiring valid lots first and
     records the draws. With a `key` already used, the entry made then is returned and nothing is written."""
+    return points_redeem_locked(member=_locked(member), points=points, source=source, reason=reason,
+                                source_id=source_id, key=key, staff=staff, card=card)
+
+
+def points_redeem_locked(*, member: Member, points: int, source: str, reason: str, source_id: int | None = None,
+                         key: str = "", staff: Staff | None = None, card: Card | None = None) -> PointEntry:
+    """`points_redeem` inside the caller's transaction on a member it locked with `member_locked` (a reward's
+    reservation): the same checks and writes without a second lock or savepoint."""
     points = _positive(points)
     if source not in Source.values:
         raise ValidationError({"source": _("Choose a valid source.")})
     reason = _text(reason, "reason", _("Say what the points are redeemed for."))
-    member = _locked(member)
     tenant = member.tenant
     _same_tenant(tenant, staff, card)
     earlier = _used(tenant, key)
@@ -256,7 +279,10 @@ def points_redeem(*, member: Member, points: int, source: str, reason: str, sour
     _active(member)
     card = _check_card(member, card, current_must_work=True)
     today = tenant.today()
-    usable = _usable(member, today) if member.points > 0 else 0
+    # the valid open lots, locked, soonest-expiring first: their sum is what can be redeemed, and the draws take
+    # from them (one query for both)
+    lots = list(_open_lots(member, valid_on=today)) if member.points > 0 else []
+    usable = sum(lot.remaining for lot in lots)
     if usable < points:
         raise ValidationError({"points": _("Only %(usable)d points can be redeemed; %(points)d are needed.")
                                % {"usable": max(usable, 0), "points": points}})
@@ -265,7 +291,7 @@ def points_redeem(*, member: Member, points: int, source: str, reason: str, sour
         source_id=source_id, key=key, card=card, created_by=staff, occurred_at=timezone.now()))
     if entry is None:  # the same key at the same moment: the other one is the redemption
         raise ValidationError(_("This redemption was already recorded."))
-    _draw(entry, _open_lots(member, valid_on=today), points)
+    _draw(entry, lots, points)
     _move(member, points=-points)
     return entry
 

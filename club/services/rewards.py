@@ -1,11 +1,15 @@
 """Points for gifts (积分换礼): reserving a reward, handing it over, cancelling it.
 
-A reservation takes the stock and the points in one transaction: the reward row is locked first (so the last item,
-the per-member limit and the stock count are decided one redemption at a time), then the points are redeemed
-through the ledger (which locks the member and never lets the balance go negative), then the redemption is written.
-Any refusal raises ValidationError and leaves nothing behind. Handing over and cancelling change the status by
-compare-and-set; a cancellation gives back the stock and the points (a "reverse" entry to the lots they came from).
-Locks are always taken in the order reward → member, so a reservation and a cancellation never deadlock."""
+A reservation takes the stock and the points in one transaction: the member row is locked first (so the
+per-member limit is decided one reservation of the member at a time, as the ledger's own checks are), then the points
+are redeemed through the ledger (never letting the balance go negative), the redemption is written, and last the
+stock is taken by one conditional UPDATE (`stock >= quantity`): the reward's row is locked only from there to the
+commit, so reservations of the same reward by different members do not queue behind each other for their whole
+transaction, and the last item still goes to one of them (the other's UPDATE, after the first commits, finds no
+stock and the whole reservation is refused). Any refusal raises ValidationError and leaves nothing behind. Handing
+over and cancelling change the status by compare-and-set; a cancellation gives back the points (locking the member)
+and then the stock. Locks are always taken in the order member → reward, so a reservation and a cancellation never
+deadlock."""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Staff
 from club.models import Card, Member, PointEntry, Redemption, Reward
 from club.services.members import card_usable
-from club.services.points import points_redeem, points_return
+from club.services.points import member_locked, points_redeem_locked, points_return
 
 MAX_QUANTITY = 99
 
@@ -60,9 +64,7 @@ def _check_card(member: Member, card: Card | None) -> None:
         if card.member_id != member.pk:
             raise ValidationError({"card": _("Card %(number)s is not this member's.") % {"number": card.number}})
         card_usable(card)
-    lost = member.cards.filter(status=Card.Status.LOST).first()
-    if lost is not None:
-        raise ValidationError(_("Card %(number)s is reported lost: reissue it first.") % {"number": lost.number})
+    # without a card, the ledger (points_redeem_locked) refuses a member whose current card is reported lost
 
 
 @transaction.atomic
@@ -73,12 +75,13 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
     _same_tenant(tenant, reward, staff, card)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationError({"quantity": _("Enter a quantity from 1 to %(most)s.") % {"most": MAX_QUANTITY}})
-    reward = Reward.objects.select_for_update().get(pk=reward.pk)
+    reward = Reward.objects.get(pk=reward.pk)  # read, not locked: the stock is taken at the end
     refusal = reward_refusal(reward, tenant.today(), quantity)
     if refusal:
         raise ValidationError({"reward": refusal})
     if member.status != Member.Status.ACTIVE:
         raise ValidationError(_("The membership is cancelled: enrol the customer again first."))
+    member = member_locked(member)
     _check_card(member, card)
     if reward.per_member_limit is not None:
         taken = (Redemption.objects.filter(member=member, reward=reward)
@@ -89,13 +92,19 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
                 % {"reward": reward.name, "limit": reward.per_member_limit, "taken": taken}})
     points = reward.points_price * quantity
     redemption_id = _next_redemption_id()
-    entry = points_redeem(member=member, points=points, source=PointEntry.Source.REWARD,
-                          reason=f"{reward.name} × {quantity}", source_id=redemption_id,
-                          key=f"redemption:{redemption_id}", staff=staff, card=card)
+    entry = points_redeem_locked(member=member, points=points, source=PointEntry.Source.REWARD,
+                                 reason=f"{reward.name} × {quantity}", source_id=redemption_id,
+                                 key=f"redemption:{redemption_id}", staff=staff, card=card)
     redemption = Redemption.objects.create(id=redemption_id, tenant=tenant, member=member, reward=reward,
                                            quantity=quantity, points=points, entry=entry, created_by=staff)
     if reward.stock is not None:
-        Reward.objects.filter(pk=reward.pk).update(stock=F("stock") - quantity, updated_at=timezone.now())
+        # the stock last, compare-and-set: a reservation that took the last item meanwhile leaves none
+        taken = Reward.objects.filter(pk=reward.pk, stock__gte=quantity).update(
+            stock=F("stock") - quantity, updated_at=timezone.now())
+        if not taken:
+            reward.refresh_from_db()
+            raise ValidationError({"reward": reward_refusal(reward, tenant.today(), quantity)
+                                   or _("%(reward)s is out of stock.") % {"reward": reward.name}})
     return redemption
 
 
@@ -125,8 +134,9 @@ def redemption_cancel(*, redemption: Redemption, staff: Staff | None, reason: st
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the redemption is cancelled.")})
-    # the reward first, as a reservation locks it (then the ledger locks the member)
-    reward = Reward.objects.select_for_update().get(pk=redemption.reward_id)
+    # the member is locked by the ledger's return, the reward's row only by the stock's UPDATE at the end (the
+    # order of a reservation: member → reward)
+    reward = Reward.objects.get(pk=redemption.reward_id)
     now = timezone.now()
     changed = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.RESERVED).update(
         status=Redemption.Status.CANCELLED, cancelled_at=now, updated_at=now)
