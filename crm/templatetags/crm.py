@@ -1,4 +1,5 @@
 from django import forms, template
+from django.utils import timezone
 
 register = template.Library()
 
@@ -17,6 +18,15 @@ def bootstrap(bound_field):
         css += " is-invalid"
     existing = widget.attrs.get("class", "")
     return bound_field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+@register.filter
+def datetime_input(value):
+    """A moment as an `<input type="datetime-local">` value (the browser's fixed format, in the current time zone):
+    what a form's DateTimeInput would show, for inputs a template writes by hand."""
+    if not value:
+        return ""
+    return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
 
 
 @register.simple_tag(takes_context=True)
