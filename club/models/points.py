@@ -96,7 +96,8 @@ class PointLot(TenantModel):
 
 class LotDraw(TenantModel):
     """Which lot a redemption, expiry or reversal drew from, and how many points (or, for an earning that paid a
-    debt, how much of its own lot went to the debt)."""
+    debt, how much of its own lot went to the debt). The yearly expiry (club.services.expiry) writes none: its
+    entry is one whole lot's unspent part, named by its key "expire:<lot id>" and source_id."""
 
     entry = models.ForeignKey(PointEntry, on_delete=models.CASCADE, related_name="draws", verbose_name=_("entry"))
     lot = models.ForeignKey(PointLot, on_delete=models.CASCADE, related_name="draws", verbose_name=_("lot"))

@@ -299,9 +299,12 @@ def member_page(request, member: Member, access: ClubAccess, *, before: int | No
     entries = journal.entries
     names = staff_names(member.tenant_id, [e.created_by_id for e in entries] + [e.approved_by_id for e in entries]
                         + [p.requested_by_id for p in pending])
+    kinds, sources = dict(PointEntry.Kind.choices), dict(PointEntry.Source.choices)  # not get_FOO_display per row
     for entry in entries:
         entry.by_name = names.get(entry.created_by_id) or entry.actor
         entry.approved_name = names.get(entry.approved_by_id, "")
+        entry.kind_label = kinds.get(entry.kind, entry.kind)
+        entry.source_label = sources.get(entry.source, entry.source)
     return MemberPage(
         customer_link=openable_customer(request.user, member.customer) is not None,
         summary=member_summary(member), journal=journal, current_card=current, former_cards=former,

@@ -1,5 +1,5 @@
 """Points expiry as a movement, set-based: the unspent part of every lot past its date becomes an "expire" entry
-of its own (key "expire:<lot id>"), drawn from the lot, and the member's balance goes down by it.
+of its own (key "expire:<lot id>", source_id the lot's id; no LotDraw), and the member's balance goes down by it.
 
 Points are valid *through* `lot.expires_on`: they expire on the next day of the tenant's clock, so a run with
 `today` (default: the tenant's today) expires lots whose `expires_on < today`. Spent points are never touched:
@@ -7,7 +7,7 @@ only `remaining` expires.
 
 One transaction per batch of members: their rows are locked first, in id order (as every movement of
 club.services.points locks the member before its lots, so the two never deadlock), then one statement inserts
-the entries (ON CONFLICT DO NOTHING on the key), the draws, empties the lots and lowers the balances. A re-run
+the entries (ON CONFLICT DO NOTHING on the key), empties the lots and lowers the balances. A re-run
 writes nothing (no open lot is past its date any more); a run killed halfway leaves whole batches done and the
 next run does the rest."""
 
@@ -32,6 +32,9 @@ ORDER BY m.id
 FOR UPDATE OF m
 """
 
+# the yearly expiry writes no LotDraw: its entry names its lot twice (key "expire:<lot id>", source "expiry" with
+# source_id the lot's id), which is all a reader needs (points_return asks whether a lot was expired by a run), and
+# a draw per expired lot cost as much again as the entry itself (an expiry is one entry per lot, never split)
 _EXPIRE = """
 WITH due AS (
     SELECT l.id, l.member_id, l.remaining, l.expires_on FROM club_pointlot l
@@ -43,20 +46,15 @@ WITH due AS (
                                  reason, source, source_id, "key", card_id, created_by_id, actor, approved_by_id,
                                  reverses_id, occurred_at)
     SELECT %(tenant)s, now(), now(), due.member_id, 'expire', -due.remaining, 0, 0,
-           %(reason)s || ' ' || to_char(due.expires_on, 'YYYY-MM-DD'), 'expiry', NULL, 'expire:' || due.id, NULL,
+           %(reason)s || ' ' || to_char(due.expires_on, 'YYYY-MM-DD'), 'expiry', due.id, 'expire:' || due.id, NULL,
            NULL, %(actor)s, NULL, NULL, now()
     FROM due
     ON CONFLICT (tenant_id, "key") WHERE "key" <> '' DO NOTHING
-    RETURNING id, member_id, points, "key"
-), draws AS (
-    INSERT INTO club_lotdraw (tenant_id, created_at, updated_at, entry_id, lot_id, points)
-    SELECT %(tenant)s, now(), now(), e.id, due.id, due.remaining
-    FROM entries e JOIN due ON e."key" = 'expire:' || due.id
-    RETURNING lot_id, points
+    RETURNING member_id, points, source_id
 ), lots AS (
-    UPDATE club_pointlot l SET remaining = l.remaining - d.points, updated_at = now()
-    FROM draws d
-    WHERE l.tenant_id = %(tenant)s AND l.member_id = ANY(%(members)s) AND l.id = d.lot_id
+    UPDATE club_pointlot l SET remaining = l.remaining + e.points, updated_at = now()
+    FROM entries e
+    WHERE l.tenant_id = %(tenant)s AND l.member_id = ANY(%(members)s) AND l.id = e.source_id
     RETURNING l.id
 ), members AS (
     UPDATE club_member m SET points = m.points + s.points, updated_at = now()

@@ -332,8 +332,8 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
         lot = PointLot.objects.select_for_update().get(pk=draw.lot_id)
         lot.remaining += part
         lot.save(update_fields=["remaining", "updated_at"])
-        if (lot.expires_on is not None and lot.expires_on < today) or LotDraw.objects.filter(
-                lot=lot, entry__kind=Kind.EXPIRE).exists():  # past its date, or expired by a run ahead of today
+        if (lot.expires_on is not None and lot.expires_on < today) or PointEntry.objects.filter(
+                tenant=tenant, key=f"expire:{lot.pk}").exists():  # past its date, or expired by a run ahead of today
             expired.append((lot, part))
     _move(member, points=points)
     if expired:

@@ -54,8 +54,11 @@ def test_expiry_removes_only_the_unspent_part_and_a_rerun_writes_nothing(demo, a
         assert points_expire(tenant=demo, today=today + timedelta(days=60), batch_size=1) == 2  # later, other's
         soon.refresh_from_db(), later.refresh_from_db(), never.refresh_from_db()
         assert (soon.remaining, later.remaining, never.remaining) == (0, 0, 100)
-        assert LotDraw.objects.get(lot=later, entry__kind="expire").points == 70
-        assert not LotDraw.objects.filter(lot=soon, entry__kind="expire").exists()  # spent points are not expired
+        # the expiry's entry names its lot (key and source_id) and writes no draw
+        expired = PointEntry.objects.get(key=f"expire:{later.pk}")
+        assert (expired.points, expired.source_id, expired.kind) == (-70, later.pk, "expire")
+        assert not LotDraw.objects.filter(entry=expired).exists()
+        assert not PointEntry.objects.filter(key=f"expire:{soon.pk}").exists()  # spent points are not expired
         member.refresh_from_db()
         assert member.points == 100
         rows = PointEntry.objects.count()
