@@ -34,6 +34,7 @@ EXPIRY_TARGET = 0.5  # of the floor's rows per second
 REDEEM_REWARD = "洗车券"
 PAGE_MEMBERS = 500  # members whose pages are opened
 REDEEMERS_POINTS = 3_000  # members redeemed for hold at least this many points
+REDEEMER_POOL = 20  # redeemers are drawn from PAGE_MEMBERS × this many random ids
 
 
 def samples(count: int = PAGE_MEMBERS) -> dict:
@@ -57,7 +58,10 @@ def samples(count: int = PAGE_MEMBERS) -> dict:
         members = list(Member.objects.filter(pk__in=wanted).values_list("pk", flat=True)[:count])
         # members who can redeem several times: enough points in lots still valid today (lots past their date
         # wait for the expiry and are not spent)
-        rich = list(PointLot.objects.filter(member__in=members, member__status="active", remaining__gt=0,
+        # redeemers from a wider draw than the pages' members: a faster redemption spends more points in a phase,
+        # and a user whose few members ran dry was refused (the bench stopped)
+        pool = {rng.randint(low, high) for _ in range(count * REDEEMER_POOL)} if total else set()
+        rich = list(PointLot.objects.filter(member__in=pool, member__status="active", remaining__gt=0,
                                             expires_on__gte=tenant.today(), member__cards__status="active")
                     .values("member").annotate(valid=Sum("remaining")).filter(valid__gte=REDEEMERS_POINTS)
                     .values_list("member", flat=True))
