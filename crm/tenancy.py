@@ -58,6 +58,14 @@ class TenantModel(models.Model):
             raise ValidationError(errors)
 
 
+def require_same_tenant(tenant, *objects) -> None:
+    """Refuse, as a service's bad input, any of `objects` (None skipped) that belongs to another tenant than
+    `tenant`: what TenantModel.clean() says of a foreign key, for services that take related rows as arguments."""
+    for obj in objects:
+        if obj is not None and obj.tenant_id != tenant.pk:
+            raise ValidationError(_("Choose an item of the same company."))
+
+
 def render_inside(response):
     """Render a lazy TemplateResponse now, while the scope is still active."""
     if hasattr(response, "render") and callable(response.render) and not response.is_rendered:

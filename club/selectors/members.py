@@ -29,6 +29,7 @@ from club.models import (
 )
 from club.models.perks import ServiceKind
 from club.selectors.access import ClubAccess, programme_of
+from club.selectors.rewards import member_redemptions
 from crm.paging import Page, capped_count, keyset_page
 from customers.models import Customer
 from customers.selectors.customers import search as customer_search
@@ -184,11 +185,6 @@ def services_used(member: Member, year: int) -> list[ServiceUse]:
 REDEMPTIONS_SHOWN = 20
 
 
-def redemptions_of(member: Member) -> list[Redemption]:
-    return list(Redemption.objects.filter(member=member).select_related("reward")
-                .order_by("-created_at", "-id")[:REDEMPTIONS_SHOWN])
-
-
 def pending_requests_of(member: Member) -> list[AdjustmentRequest]:
     return list(AdjustmentRequest.objects.filter(member=member, status=AdjustmentRequest.Status.PENDING)
                 .order_by("created_at", "id"))
@@ -309,7 +305,7 @@ def member_page(request, member: Member, access: ClubAccess, *, before: int | No
         customer_link=openable_customer(request.user, member.customer) is not None,
         summary=member_summary(member), journal=journal, current_card=current, former_cards=former,
         level_events=level_events_of(member), benefits=benefits_of(member), services=services_used(member, year),
-        year=year, redemptions=redemptions_of(member), pending=pending, names=names)
+        year=year, redemptions=member_redemptions(member, limit=REDEMPTIONS_SHOWN), pending=pending, names=names)
 
 
 def last_reconciliation():

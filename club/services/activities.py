@@ -29,6 +29,7 @@ from club.models import Activity, ActivityLevel, Card, Member, PointEntry, Regis
 from club.services.members import card_usable
 from crm import sms
 from crm.forms import parse_id
+from crm.tenancy import require_same_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +70,6 @@ def registration_link(registration: Registration) -> str:
 FIELDS = ("title", "description", "starts_at", "ends_at", "place", "capacity", "audience_tag", "attendance_points")
 
 
-def _same_tenant(tenant, *objects) -> None:
-    for obj in objects:
-        if obj is not None and obj.tenant_id != tenant.pk:
-            raise ValidationError(_("Choose an item of the same company."))
-
-
 def _seats_taken(activity: Activity) -> int:
     return Registration.objects.filter(activity=activity, status__in=SEATED).count()
 
@@ -107,7 +102,7 @@ def activity_create(*, tenant, staff: Staff | None, data: dict, levels=()) -> Ac
     """Plan an activity. `levels`: the member levels it is for (none: every level); `data["audience_tag"]`:
     only customers with this tag (with levels: both)."""
     levels = list(levels)
-    _same_tenant(tenant, staff, data.get("audience_tag"), *levels)
+    require_same_tenant(tenant, staff, data.get("audience_tag"), *levels)
     activity = Activity(tenant=tenant, organiser=staff, **{name: data.get(name) for name in FIELDS if name in data})
     activity.description = activity.description or ""
     activity.attendance_points = activity.attendance_points or 0
@@ -122,7 +117,7 @@ def activity_update(*, activity: Activity, staff: Staff | None, data: dict, leve
     """Change a planned activity. Fewer seats than are taken are refused; more seats go to the waiting list."""
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     levels = list(levels)
-    _same_tenant(activity.tenant, staff, data.get("audience_tag"), *levels)
+    require_same_tenant(activity.tenant, staff, data.get("audience_tag"), *levels)
     if activity.status == Activity.Status.CANCELLED:
         raise ValidationError(_("The activity is cancelled."))
     for name in FIELDS:
@@ -145,7 +140,7 @@ def activity_update(*, activity: Activity, staff: Staff | None, data: dict, leve
 def activity_cancel(*, activity: Activity, staff: Staff | None) -> Activity:
     """Call an activity off; its registrations stay for the record, and its link says it was cancelled."""
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
-    _same_tenant(activity.tenant, staff)
+    require_same_tenant(activity.tenant, staff)
     if activity.status == Activity.Status.CANCELLED:
         raise ValidationError(_("The activity is cancelled already."))
     if Registration.objects.filter(activity=activity, status=Status.ATTENDED).exists():
@@ -181,7 +176,7 @@ def activity_invite(*, activity: Activity, staff: Staff | None, channel: str) ->
     withdraw their consent) a message with their registration link goes out after the commit. Returns how many
     were invited."""
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
-    _same_tenant(activity.tenant, staff)
+    require_same_tenant(activity.tenant, staff)
     if channel not in Channel.INVITING:
         raise ValidationError({"channel": _("Choose how the members are invited.")})
     if activity.status != Activity.Status.PLANNED:
@@ -291,7 +286,7 @@ def registration_register(*, registration: Registration) -> Registration:
 @transaction.atomic
 def registration_add(*, activity: Activity, member: Member, staff: Staff | None) -> Registration:
     """Staff register a member (found by card or mobile) at the desk or on the phone."""
-    _same_tenant(activity.tenant, member, staff)
+    require_same_tenant(activity.tenant, member, staff)
     activity = _locked_activity(activity.pk)
     _open_for_registration(activity)
     registration = Registration.objects.filter(activity=activity, member=member).first()
@@ -309,7 +304,7 @@ def registration_cancel(*, registration: Registration, staff: Staff | None = Non
     """The member cancels (or declines the invitation). A freed seat goes to the first on the waiting list."""
     activity = _locked_activity(registration.activity_id)
     registration = Registration.objects.select_for_update().get(pk=registration.pk)
-    _same_tenant(activity.tenant, staff)
+    require_same_tenant(activity.tenant, staff)
     if registration.status == Status.CANCELLED:
         return registration
     if registration.status == Status.ATTENDED:
@@ -361,7 +356,7 @@ def registration_check_in(*, activity: Activity, member: Member, staff: Staff | 
     the registration). Someone without a seat is let in while one is free, else refused."""
     from club.services.points import points_earn
 
-    _same_tenant(activity.tenant, member, staff, card)
+    require_same_tenant(activity.tenant, member, staff, card)
     now = now or timezone.now()
     activity = _locked_activity(activity.pk)
     if activity.status == Activity.Status.CANCELLED:

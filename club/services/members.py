@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Staff
 from club.models import Card, Member, Programme
 from club.selectors.access import entry_level, programme_of
+from crm.tenancy import require_same_tenant
 from customers.models import Customer
 
 
@@ -28,12 +29,6 @@ def review_date_after(programme: Programme, day: date) -> date:
         return day.replace(year=day.year + 1)
     except ValueError:  # 29 February
         return day.replace(year=day.year + 1, day=28)
-
-
-def _same_tenant(tenant, *objects) -> None:
-    for obj in objects:
-        if obj is not None and obj.tenant_id != tenant.pk:
-            raise ValidationError(_("Choose an item of the same company."))
 
 
 def _next_card_number(tenant) -> str:
@@ -55,7 +50,7 @@ def member_enrol(*, customer: Customer, staff: Staff | None, consent_note: str, 
     issue their first card (`card_number`: a pre-printed card's, else the next number). A customer is a member once;
     a cancelled member is enrolled again on the same row, with their level, points and history."""
     tenant = customer.tenant
-    _same_tenant(tenant, staff)
+    require_same_tenant(tenant, staff)
     consent_note = (consent_note or "").strip()
     if not consent_note:
         raise ValidationError({"consent_note": _("Record how the customer agreed to join the club.")})
@@ -91,7 +86,7 @@ def _locked(member: Member) -> Member:
 def card_issue(*, member: Member, staff: Staff | None, number: str = "") -> Card:
     """Issue a card to a member who holds none in use; `number`: a pre-printed card's number, else the next one."""
     member = _locked(member)
-    _same_tenant(member.tenant, staff)
+    require_same_tenant(member.tenant, staff)
     if member.status != Member.Status.ACTIVE:
         raise ValidationError(_("The membership is cancelled: enrol the customer again first."))
     if member.cards.filter(status__in=[Card.Status.ACTIVE, Card.Status.LOST]).exists():
@@ -122,7 +117,7 @@ def card_report_lost(*, card: Card, staff: Staff | None) -> Card:
     """Freeze a card at once (挂失): nothing can be earned or redeemed with it until it is reissued."""
     _locked(card.member)  # waits for a redemption in flight on the member; none starts until this commits
     card = Card.objects.select_for_update().get(pk=card.pk)
-    _same_tenant(card.tenant, staff)
+    require_same_tenant(card.tenant, staff)
     if card.status != Card.Status.ACTIVE:
         raise ValidationError(_("Card %(number)s is not in use.") % {"number": card.number})
     card.status, card.lost_at = Card.Status.LOST, timezone.now()
@@ -136,7 +131,7 @@ def card_reissue(*, card: Card, staff: Staff | None, number: str = "") -> Card:
     card and is refused forever; level, balances and history stay with the member."""
     member = _locked(card.member)  # the member first, as every other card and points service locks
     card = Card.objects.select_for_update().get(pk=card.pk)
-    _same_tenant(card.tenant, staff)
+    require_same_tenant(card.tenant, staff)
     if card.status not in (Card.Status.ACTIVE, Card.Status.LOST):
         raise ValidationError(_("Card %(number)s was already replaced or cancelled.") % {"number": card.number})
     if member.status != Member.Status.ACTIVE:
@@ -159,7 +154,7 @@ def member_cancel(*, member: Member, staff: Staff | None, reason: str) -> Member
     """End a membership: its card is cancelled; journal, balances and history stay (a member enrolled again finds
     them)."""
     member = _locked(member)
-    _same_tenant(member.tenant, staff)
+    require_same_tenant(member.tenant, staff)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the membership ends.")})

@@ -18,15 +18,10 @@ from accounts.models import Staff
 from club.models import Member, ServiceQuota, ServiceRequest
 from club.models.perks import ServiceKind
 from crm.forms import EARLIEST_YEAR, LATEST_YEAR
+from crm.tenancy import require_same_tenant
 
 Status = ServiceRequest.Status
 OPEN = (Status.REQUESTED, Status.SCHEDULED)
-
-
-def _same_tenant(tenant, *objects) -> None:
-    for obj in objects:
-        if obj is not None and obj.tenant_id != tenant.pk:
-            raise ValidationError(_("Choose an item of the same company."))
 
 
 def _sane(value, field: str) -> None:
@@ -46,7 +41,7 @@ def service_request_create(*, member: Member, kind: str, wanted_on: date, staff:
                            note: str = "") -> ServiceRequest:
     """Record a member's request for a service on a day, within their level's quota for that day's year."""
     tenant = member.tenant
-    _same_tenant(tenant, staff)
+    require_same_tenant(tenant, staff)
     if kind not in ServiceKind.values:
         raise ValidationError({"kind": _("Choose a service.")})
     if isinstance(wanted_on, datetime) or not isinstance(wanted_on, date):
@@ -90,7 +85,7 @@ def _move(request: ServiceRequest, allowed: tuple, **changes) -> ServiceRequest:
 def service_request_schedule(*, request: ServiceRequest, scheduled_for: datetime, staff: Staff | None
                              ) -> ServiceRequest:
     """Fix when the service is delivered (again, to move it)."""
-    _same_tenant(request.tenant, staff)
+    require_same_tenant(request.tenant, staff)
     if not isinstance(scheduled_for, datetime):
         raise ValidationError({"scheduled_for": _("Enter a date and time.")})
     _sane(scheduled_for, "scheduled_for")
@@ -100,7 +95,7 @@ def service_request_schedule(*, request: ServiceRequest, scheduled_for: datetime
 @transaction.atomic
 def service_request_done(*, request: ServiceRequest, delivered_by: Staff, staff: Staff | None) -> ServiceRequest:
     """The service was delivered, by whom."""
-    _same_tenant(request.tenant, staff, delivered_by)
+    require_same_tenant(request.tenant, staff, delivered_by)
     if delivered_by is None:
         raise ValidationError({"delivered_by": _("Say who delivered the service.")})
     return _move(request, (Status.SCHEDULED,), status=Status.DONE, delivered_by=delivered_by,
@@ -110,7 +105,7 @@ def service_request_done(*, request: ServiceRequest, delivered_by: Staff, staff:
 @transaction.atomic
 def service_request_cancel(*, request: ServiceRequest, staff: Staff | None, reason: str = "") -> ServiceRequest:
     """Cancel a request not yet delivered: its use of the quota is free again."""
-    _same_tenant(request.tenant, staff)
+    require_same_tenant(request.tenant, staff)
     reason = (reason or "").strip()
     changes = {"status": Status.CANCELLED}
     if reason:

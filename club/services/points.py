@@ -47,6 +47,7 @@ from accounts.models import Staff
 from club.models import AdjustmentRequest, Card, LotDraw, Member, PointEntry, PointLot, Programme
 from club.selectors.access import club_access, programme_of
 from club.services.members import card_usable
+from crm.tenancy import require_same_tenant
 
 Source = PointEntry.Source
 Kind = PointEntry.Kind
@@ -83,12 +84,6 @@ def member_locked(member: Member) -> Member:
     """The member's row, locked until the caller's transaction ends (every points and card service locks the member
     first); for club.services.rewards, which then calls `points_redeem_locked`."""
     return _locked(member)
-
-
-def _same_tenant(tenant, *objects) -> None:
-    for obj in objects:
-        if obj is not None and obj.tenant_id != tenant.pk:
-            raise ValidationError(_("Choose an item of the same company."))
 
 
 def _positive(points) -> int:
@@ -230,7 +225,7 @@ def points_earn(*, member: Member, points: int, source: str, reason: str, source
         raise ValidationError({"source": _("Choose a valid source.")})
     reason = _text(reason, "reason", _("Say why the points are earned."))
     member = _locked(member)
-    _same_tenant(member.tenant, staff, card)
+    require_same_tenant(member.tenant, staff, card)
     if key and _used(member.tenant, key):
         return None
     _active(member)
@@ -272,7 +267,7 @@ def points_redeem_locked(*, member: Member, points: int, source: str, reason: st
         raise ValidationError({"source": _("Choose a valid source.")})
     reason = _text(reason, "reason", _("Say what the points are redeemed for."))
     tenant = member.tenant
-    _same_tenant(tenant, staff, card)
+    require_same_tenant(tenant, staff, card)
     earlier = _used(tenant, key)
     if earlier is not None:
         return earlier
@@ -308,7 +303,7 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
     reason = _text(reason, "reason", _("Say why the points are given back."))
     member = _locked(entry.member)
     tenant = member.tenant
-    _same_tenant(tenant, staff)
+    require_same_tenant(tenant, staff)
     key = key or f"return:{entry.pk}"
     earlier = _used(tenant, key) or PointEntry.objects.filter(reverses=entry, kind=Kind.REVERSE).first()
     if earlier is not None:
@@ -387,7 +382,7 @@ def points_reverse_source(*, tenant, source: str, source_id: int, reason: str, a
     """Reverse what a cancelled or refunded source (purchase, visit, …) earned, once per earning. Points already
     spent become a recorded debt (negative balance) that later earnings pay first. Returns the new entries."""
     reason = _text(reason, "reason", _("Say why the points are taken back."))
-    _same_tenant(tenant, staff)
+    require_same_tenant(tenant, staff)
     earnings = list(PointEntry.objects.filter(tenant=tenant, source=source, source_id=source_id, kind=Kind.EARN)
                     .order_by("id"))
     reversed_ = []
@@ -424,7 +419,7 @@ def points_adjust(*, member: Member, points: int, note: str, staff: Staff, sourc
     note = _text(note, "note", _("Say why the points are adjusted."))
     member = _locked(member)
     tenant = member.tenant
-    _same_tenant(tenant, staff)
+    require_same_tenant(tenant, staff)
     _active(member)
     if points > 0:
         card = _check_card(member, None, current_must_work=True)
@@ -448,7 +443,7 @@ def points_adjust(*, member: Member, points: int, note: str, staff: Staff, sourc
 
 def _decide(request: AdjustmentRequest, staff: Staff) -> AdjustmentRequest:
     request = AdjustmentRequest.objects.select_for_update().get(pk=request.pk)
-    _same_tenant(request.tenant, staff)
+    require_same_tenant(request.tenant, staff)
     if request.status != AdjustmentRequest.Status.PENDING:
         raise ValidationError(_("This adjustment was already decided."))
     if staff is None or staff.pk == request.requested_by_id:

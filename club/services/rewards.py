@@ -22,16 +22,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff
 from club.models import Card, Member, PointEntry, Redemption, Reward
-from club.services.members import card_usable
 from club.services.points import member_locked, points_redeem_locked, points_return
+from crm.tenancy import require_same_tenant
 
 MAX_QUANTITY = 99
-
-
-def _same_tenant(tenant, *objects) -> None:
-    for obj in objects:
-        if obj is not None and obj.tenant_id != tenant.pk:
-            raise ValidationError(_("Choose an item of the same company."))
 
 
 def _next_redemption_id() -> int:
@@ -59,20 +53,12 @@ def reward_refusal(reward: Reward, today, quantity: int = 1) -> str | None:
     return None
 
 
-def _check_card(member: Member, card: Card | None) -> None:
-    if card is not None:
-        if card.member_id != member.pk:
-            raise ValidationError({"card": _("Card %(number)s is not this member's.") % {"number": card.number}})
-        card_usable(card)
-    # without a card, the ledger (points_redeem_locked) refuses a member whose current card is reported lost
-
-
 @transaction.atomic
 def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, staff: Staff | None,
                        card: Card | None = None) -> Redemption:
     """Reserve `quantity` of a reward for a member: its stock and its points, or nothing."""
     tenant = member.tenant
-    _same_tenant(tenant, reward, staff, card)
+    require_same_tenant(tenant, reward, staff, card)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationError({"quantity": _("Enter a quantity from 1 to %(most)s.") % {"most": MAX_QUANTITY}})
     reward = Reward.objects.get(pk=reward.pk)  # read, not locked: the stock is taken at the end
@@ -81,8 +67,7 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
         raise ValidationError({"reward": refusal})
     if member.status != Member.Status.ACTIVE:
         raise ValidationError(_("The membership is cancelled: enrol the customer again first."))
-    member = member_locked(member)
-    _check_card(member, card)
+    member = member_locked(member)  # the card is checked by the ledger (points_redeem_locked)
     if reward.per_member_limit is not None:
         taken = (Redemption.objects.filter(member=member, reward=reward)
                  .exclude(status=Redemption.Status.CANCELLED).aggregate(n=Sum("quantity"))["n"] or 0)
@@ -117,7 +102,7 @@ def _refuse_status(redemption: Redemption) -> None:
 @transaction.atomic
 def redemption_fulfil(*, redemption: Redemption, staff: Staff | None) -> Redemption:
     """The reward was handed over to the member."""
-    _same_tenant(redemption.tenant, staff)
+    require_same_tenant(redemption.tenant, staff)
     now = timezone.now()
     changed = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.RESERVED).update(
         status=Redemption.Status.FULFILLED, fulfilled_at=now, fulfilled_by=staff, updated_at=now)
@@ -130,7 +115,7 @@ def redemption_fulfil(*, redemption: Redemption, staff: Staff | None) -> Redempt
 @transaction.atomic
 def redemption_cancel(*, redemption: Redemption, staff: Staff | None, reason: str) -> Redemption:
     """Cancel a reservation not yet handed over: the stock and the points go back."""
-    _same_tenant(redemption.tenant, staff)
+    require_same_tenant(redemption.tenant, staff)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the redemption is cancelled.")})
