@@ -1,13 +1,16 @@
 """What the club does when the customer archive tells it something (customers/signals.py), connected in
 ClubConfig.ready(): a purchase or visit of an active member earns points, a cancelled or refunded one has its
 points reversed, a won lead that a member referred pays the referrer — each by a task enqueued when the customers
-transaction commits."""
+transaction commits; and a change of a level, benefit or quota gives the programme a new rules version
+(club.selectors.rules)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
 
-from club.models import Member, Referral
+from club.models import Level, LevelBenefit, Member, Programme, Referral, ServiceQuota
 
 
 def _is_member(customer, *, active: bool) -> bool:
@@ -49,8 +52,20 @@ def on_lead_won(sender, instance, **kwargs) -> None:
         transaction.on_commit(lambda: award_referral.delay(tenant_id=tenant_id, lead_id=lead_id))
 
 
+def on_rules_saved(sender, instance, **kwargs) -> None:
+    """A level, benefit or quota saved or deleted: a new rules version for the programme, in the same transaction
+    (pages read the levels again: club.selectors.rules)."""
+    Programme.objects.filter(tenant_id=instance.tenant_id).update(rules_version=uuid.uuid4())
+
+
 def connect() -> None:
+    from django.db.models.signals import post_delete, post_save
+
     from customers import signals
+
+    for model in (Level, LevelBenefit, ServiceQuota):
+        post_save.connect(on_rules_saved, sender=model, dispatch_uid=f"club.rules_saved.{model.__name__}")
+        post_delete.connect(on_rules_saved, sender=model, dispatch_uid=f"club.rules_deleted.{model.__name__}")
 
     signals.purchase_recorded.connect(on_recorded, dispatch_uid="club.earn_purchase")
     signals.visit_recorded.connect(on_recorded, dispatch_uid="club.earn_visit")

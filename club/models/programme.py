@@ -1,6 +1,7 @@
 """The club programme (客户俱乐部): its rules, member levels (会员级别) with their benefits, the point rules and
 the charter and member handbook. Edited by the tenant administrator in the admin."""
 
+import uuid
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -61,6 +62,9 @@ class Programme(TenantModel):
         help_text=_("A manual credit of more points waits for a second person's approval."))
     referral_points = models.PositiveIntegerField(_("referral points"), default=500,
                                                   help_text=_("Earned by the referrer when the lead is won."))
+    # a new random value whenever a level, benefit or quota of the tenant is saved or deleted, in the same
+    # transaction (club.receivers): pages keep the levels they read while it stays the same (club.selectors.rules)
+    rules_version = models.UUIDField(default=uuid.uuid4, editable=False)
 
     class Meta:
         verbose_name = _("club programme")

@@ -24,12 +24,12 @@ from club.models import (
     PointEntry,
     Reconciliation,
     Redemption,
-    ServiceQuota,
     ServiceRequest,
 )
 from club.models.perks import ServiceKind
 from club.selectors.access import ClubAccess, programme_of
 from club.selectors.rewards import member_redemptions
+from club.selectors.rules import Rules, rules_of
 from crm.paging import Page, capped_count, keyset_page
 from customers.models import Customer
 from customers.selectors.customers import search as customer_search
@@ -155,8 +155,8 @@ def level_events_of(member: Member) -> list[LevelEvent]:
                 .order_by("-occurred_at", "-id")[:LEVEL_EVENTS_SHOWN])
 
 
-def benefits_of(member: Member) -> list[LevelBenefit]:
-    return list(LevelBenefit.objects.filter(level_id=member.level_id).order_by("id"))
+def benefits_of(member: Member, rules: Rules | None = None) -> list[LevelBenefit]:
+    return list((rules or rules_of(member.tenant)).benefits.get(member.level_id, ()))
 
 
 @dataclass
@@ -171,10 +171,10 @@ class ServiceUse:
         return None if self.quota is None else max(self.quota - self.used, 0)
 
 
-def services_used(member: Member, year: int) -> list[ServiceUse]:
+def services_used(member: Member, year: int, rules: Rules | None = None) -> list[ServiceUse]:
     """Each member service the level grants or the member used in `year`: used (not cancelled) against the
     level's yearly quota."""
-    quotas = dict(ServiceQuota.objects.filter(level_id=member.level_id).values_list("kind", "per_year"))
+    quotas = (rules or rules_of(member.tenant)).quotas.get(member.level_id, {})
     used = dict(ServiceRequest.objects.filter(member=member, quota_year=year)
                 .exclude(status=ServiceRequest.Status.CANCELLED)
                 .order_by().values_list("kind").annotate(n=Count("id")).values_list("kind", "n"))
@@ -183,6 +183,7 @@ def services_used(member: Member, year: int) -> list[ServiceUse]:
 
 
 REDEMPTIONS_SHOWN = 20
+JOURNAL_SHOWN = 20  # entries a page of the member's points history shows ("Older entries" pages back)
 
 
 def pending_requests_of(member: Member) -> list[AdjustmentRequest]:
@@ -283,13 +284,15 @@ class MemberPage:
 
 
 def member_page(request, member: Member, access: ClubAccess, *, before: int | None = None) -> MemberPage:
-    """Everything the member page shows besides the member row: a fixed number of queries whatever the history."""
+    """Everything the member page shows besides the member row: a fixed number of queries whatever the history (the
+    levels, benefits and quotas only when the programme's rules changed since this process last read them)."""
     from club.selectors.points import journal_page, member_summary
     from customers.selectors.customers import openable_customer
 
     member.customer.masked = access.masked
+    rules = rules_of(request.tenant)  # the programme, and its levels, benefits and quotas as this process holds them
     current, former = cards_of(member)
-    journal = journal_page(member, before=before, limit=50, draws=False)
+    journal = journal_page(member, before=before, limit=JOURNAL_SHOWN, draws=False)
     pending = pending_requests_of(member)
     year = request.tenant.today().year
     entries = journal.entries
@@ -303,8 +306,9 @@ def member_page(request, member: Member, access: ClubAccess, *, before: int | No
         entry.source_label = sources.get(entry.source, entry.source)
     return MemberPage(
         customer_link=openable_customer(request.user, member.customer) is not None,
-        summary=member_summary(member), journal=journal, current_card=current, former_cards=former,
-        level_events=level_events_of(member), benefits=benefits_of(member), services=services_used(member, year),
+        summary=member_summary(member, rules), journal=journal, current_card=current, former_cards=former,
+        level_events=level_events_of(member), benefits=benefits_of(member, rules),
+        services=services_used(member, year, rules),
         year=year, redemptions=member_redemptions(member, limit=REDEMPTIONS_SHOWN), pending=pending, names=names)
 
 

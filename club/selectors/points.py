@@ -11,8 +11,8 @@ from decimal import Decimal
 from django.db.models import Prefetch, Q, Sum
 
 from club.models import Level, LotDraw, Member, PointEntry, PointLot, Programme
-from club.selectors.access import programme_of
 from club.selectors.levels import level_kept_at, qualifying_at
+from club.selectors.rules import Rules, rules_of
 
 EXPIRING_DAYS = 90
 
@@ -57,13 +57,14 @@ def next_goal(member: Member, programme: Programme, levels: list[Level], today: 
     return _goal(member, programme, levels, now, at_review)
 
 
-def member_summary(member: Member) -> MemberSummary:
-    """Everything the member page shows about points, in a handful of indexed queries: the programme, the levels,
-    both level windows (today's and the review's) in one sum over the member's entries, the expiring lots."""
+def member_summary(member: Member, rules: Rules | None = None) -> MemberSummary:
+    """Everything the member page shows about points, in two indexed queries besides the programme's rules (given,
+    or read): both level windows (today's and the review's) in one sum over the member's entries, and the expiring
+    lots."""
     tenant = member.tenant
     today = tenant.today()
-    programme = programme_of(tenant)
-    levels = list(Level.objects.filter(tenant=tenant).order_by("rank"))
+    rules = rules or rules_of(tenant)
+    programme, levels = rules.programme, list(rules.levels)
     in_window, at_review = qualifying_at(tenant, member.pk, [today, member.review_on], programme)
     return MemberSummary(
         points=member.points, qualifying_total=member.qualifying, qualifying_in_window=in_window,

@@ -6,8 +6,9 @@ Points are valid *through* `lot.expires_on`: they expire on the next day of the 
 only `remaining` expires.
 
 One transaction per batch of members: their rows are locked first, in id order (as every movement of
-club.services.points locks the member before its lots, so the two never deadlock), then one statement inserts
-the entries (ON CONFLICT DO NOTHING on the key), empties the lots and lowers the balances. A re-run
+club.services.points locks the member before its lots, so the two never deadlock, and a member's lots change only
+under the member's lock: the lots need no lock of their own), then one statement inserts the entries (ON CONFLICT
+DO NOTHING on the key), empties the lots and lowers the balances. A re-run
 writes nothing (no open lot is past its date any more); a run killed halfway leaves whole batches done and the
 next run does the rest."""
 
@@ -22,14 +23,16 @@ from django.utils.translation import gettext as _
 # the next batch of members with a lot past its date, after the last batch's highest id: walks the open lots'
 # index (tenant, member, expires_on) in member order, so each batch reads only its own members' lots (choosing
 # the batch among all due lots, sorted, cost every batch as much as the whole club)
+_NEXT_MEMBERS = """
+SELECT DISTINCT l.member_id FROM club_pointlot l
+WHERE l.tenant_id = %(tenant)s AND l.remaining > 0 AND l.expires_on < %(today)s AND l.member_id > %(after)s
+ORDER BY l.member_id LIMIT %(batch)s
+"""
+
+# then their rows, locked in id order, found by primary key (a join with the batch's ids let the planner scan the
+# whole member table for each batch)
 _LOCK_MEMBERS = """
-SELECT m.id FROM club_member m
-WHERE m.tenant_id = %(tenant)s AND m.id IN (
-    SELECT DISTINCT l.member_id FROM club_pointlot l
-    WHERE l.tenant_id = %(tenant)s AND l.remaining > 0 AND l.expires_on < %(today)s AND l.member_id > %(after)s
-    ORDER BY l.member_id LIMIT %(batch)s)
-ORDER BY m.id
-FOR UPDATE OF m
+SELECT m.id FROM club_member m WHERE m.tenant_id = %(tenant)s AND m.id = ANY(%(members)s) ORDER BY m.id FOR UPDATE
 """
 
 # the yearly expiry writes no LotDraw: its entry names its lot twice (key "expire:<lot id>", source "expiry" with
@@ -40,7 +43,6 @@ WITH due AS (
     SELECT l.id, l.member_id, l.remaining, l.expires_on FROM club_pointlot l
     WHERE l.tenant_id = %(tenant)s AND l.member_id = ANY(%(members)s) AND l.remaining > 0
       AND l.expires_on < %(today)s
-    FOR UPDATE OF l
 ), entries AS (
     INSERT INTO club_pointentry (tenant_id, created_at, updated_at, member_id, kind, points, qualifying, spend,
                                  reason, source, source_id, "key", card_id, created_by_id, actor, approved_by_id,
@@ -77,10 +79,11 @@ def points_expire(*, tenant, today: date | None = None, batch_size: int = 5000) 
     expired, after = 0, 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_LOCK_MEMBERS, params | {"after": after})
+            cursor.execute(_NEXT_MEMBERS, params | {"after": after})
             members = [row[0] for row in cursor.fetchall()]
             if not members:
                 return expired
+            cursor.execute(_LOCK_MEMBERS, params | {"members": members})
             cursor.execute(_EXPIRE, params | {"members": members})
             expired += cursor.fetchone()[0]
             after = members[-1]

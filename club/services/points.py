@@ -259,16 +259,19 @@ def points_redeem(*, member: Member, points: int, source: str, reason: str, sour
 
 
 def points_redeem_locked(*, member: Member, points: int, source: str, reason: str, source_id: int | None = None,
-                         key: str = "", staff: Staff | None = None, card: Card | None = None) -> PointEntry:
+                         key: str = "", staff: Staff | None = None, card: Card | None = None,
+                         key_is_new: bool = False) -> PointEntry:
     """`points_redeem` inside the caller's transaction on a member it locked with `member_locked` (a reward's
-    reservation): the same checks and writes without a second lock or savepoint."""
+    reservation): the same checks and writes without a second lock or savepoint. `key_is_new`: the caller made the
+    key from a value no entry can hold yet (a new sequence number), so it is neither looked up nor guarded by a
+    savepoint."""
     points = _positive(points)
     if source not in Source.values:
         raise ValidationError({"source": _("Choose a valid source.")})
     reason = _text(reason, "reason", _("Say what the points are redeemed for."))
     tenant = member.tenant
     require_same_tenant(tenant, staff, card)
-    earlier = _used(tenant, key)
+    earlier = None if key_is_new else _used(tenant, key)
     if earlier is not None:
         return earlier
     _active(member)
@@ -281,9 +284,12 @@ def points_redeem_locked(*, member: Member, points: int, source: str, reason: st
     if usable < points:
         raise ValidationError({"points": _("Only %(usable)d points can be redeemed; %(points)d are needed.")
                                % {"usable": max(usable, 0), "points": points}})
-    entry = _insert_entry(PointEntry(
-        tenant=tenant, member=member, kind=Kind.REDEEM, points=-points, reason=reason, source=source,
-        source_id=source_id, key=key, card=card, created_by=staff, occurred_at=timezone.now()))
+    entry = PointEntry(tenant=tenant, member=member, kind=Kind.REDEEM, points=-points, reason=reason, source=source,
+                       source_id=source_id, key=key, card=card, created_by=staff, occurred_at=timezone.now())
+    if key_is_new:
+        entry.save()
+    else:
+        entry = _insert_entry(entry)
     if entry is None:  # the same key at the same moment: the other one is the redemption
         raise ValidationError(_("This redemption was already recorded."))
     _draw(entry, lots, points)
@@ -346,6 +352,15 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
 
 # ---------------------------------------------------------------------------------------------------------- reverse
 
+def _expired_of(lot: PointLot) -> int:
+    """Points of the lot that expired: by the yearly expiry (its entry "expire:<lot id>", which draws nothing) and
+    by returns to the lot after its date (entries "expire:return:…", which draw from it)."""
+    by_run = PointEntry.objects.filter(tenant_id=lot.tenant_id, key=f"expire:{lot.pk}").values_list("points",
+                                                                                                   flat=True).first()
+    drawn = LotDraw.objects.filter(lot=lot, entry__kind=Kind.EXPIRE).aggregate(total=Sum("points"))["total"] or 0
+    return -(by_run or 0) + drawn
+
+
 def _reverse_earning(earning: PointEntry, *, reason: str, actor: str, staff) -> PointEntry | None:
     member = _locked(earning.member)
     tenant = member.tenant
@@ -355,7 +370,7 @@ def _reverse_earning(earning: PointEntry, *, reason: str, actor: str, staff) -> 
     lot = PointLot.objects.select_for_update().filter(entry=earning).first()
     owed = earning.points
     if lot is not None:  # points of the lot that already expired are gone: not taken back twice
-        owed -= LotDraw.objects.filter(lot=lot, entry__kind=Kind.EXPIRE).aggregate(total=Sum("points"))["total"] or 0
+        owed -= _expired_of(lot)
     own = min(lot.remaining, owed) if lot is not None else 0
     others = list(_open_lots(member).exclude(pk=lot.pk if lot else None)) if owed > own else []
     debt = max(owed - own - sum(other.remaining for other in others), 0)

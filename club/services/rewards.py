@@ -79,7 +79,8 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
     redemption_id = _next_redemption_id()
     entry = points_redeem_locked(member=member, points=points, source=PointEntry.Source.REWARD,
                                  reason=f"{reward.name} × {quantity}", source_id=redemption_id,
-                                 key=f"redemption:{redemption_id}", staff=staff, card=card)
+                                 key=f"redemption:{redemption_id}", key_is_new=True, staff=staff,
+                                 card=card)
     redemption = Redemption.objects.create(id=redemption_id, tenant=tenant, member=member, reward=reward,
                                            quantity=quantity, points=points, entry=entry, created_by=staff)
     if reward.stock is not None:

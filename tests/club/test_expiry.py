@@ -96,3 +96,22 @@ def test_a_redemption_does_not_spend_points_past_their_date(demo):
         with pytest.raises(Exception, match="Only 20 points"):
             points_redeem(member=member, points=30, source=PointEntry.Source.REWARD, reason="礼品")
         assert PointLot.objects.filter(member=member, remaining__gt=0).count() == 2
+
+
+def test_a_refund_after_the_yearly_expiry_takes_back_only_what_did_not_expire(demo):
+    from club.services.points import points_reverse_source
+
+    today = demo.today()
+    with scope(tenant=demo):
+        member = new_member(demo)
+        lot = points_earn(member=member, points=100, source=PointEntry.Source.PURCHASE, source_id=4242, reason="购车",
+                          key="purchase:4242", expires_on=today + timedelta(days=5)).lot
+        points_earn(member=member, points=50, source=PointEntry.Source.ACTIVITY, reason="活动", expires_on=None)
+        points_redeem(member=member, points=30, source=PointEntry.Source.REWARD, reason="礼品")  # from the purchase's
+        assert points_expire(tenant=demo, today=today + timedelta(days=6)) == 1  # its other 70 expire
+        [back] = points_reverse_source(tenant=demo, source=PointEntry.Source.PURCHASE, source_id=4242, reason="退货")
+        assert back.points == -30  # the 30 spent of it, from the activity's points; not the 70 gone already
+        lot.refresh_from_db()
+        member.refresh_from_db()
+        assert lot.remaining == 0 and member.points == 150 - 30 - 70 - 30
+        check_invariants(member)

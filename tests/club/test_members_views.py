@@ -294,10 +294,14 @@ def test_a_debt_is_shown_as_a_debt_and_the_journal_is_paged(client_as, demo):
     # -80 + 55: a debt of 80 paid by the 55 points earned since, 25 still owed
     assert 'id="member-points">-25<' in page and "A debt of 25 points" in page
     assert "第54次" in page and "购车" not in page.split('id="member-journal"')[1].split("</table>")[0]
-    older = re.search(r'href="\?before=(\d+)"', page)
-    assert older
-    second = client.get(reverse("club:member", args=[wang.pk]), {"before": older.group(1)}).content.decode()
-    assert "退货" in second and "第54次" not in second
+    pages = [page]
+    while older := re.search(r'href="\?before=(\d+)"', pages[-1]):
+        pages.append(client.get(reverse("club:member", args=[wang.pk]), {"before": older.group(1)}).content.decode())
+    # 58 entries, 20 a page, newest first: three pages, each entry on exactly one of them
+    assert len(pages) == 3
+    journals = [p.split('id="member-journal"')[1].split("</table>")[0] for p in pages]
+    assert [sum(f">第{n}次<" in journal for journal in journals) for n in range(55)] == [1] * 55
+    assert ">第54次<" in journals[0] and ">第34次<" in journals[1] and "退货" in journals[2]
     assert client.get(reverse("club:member", args=[wang.pk]), {"before": "²"}).status_code == 200
 
 
