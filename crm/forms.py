@@ -1,10 +1,12 @@
 """Form helpers shared by every app."""
 
+import secrets
 from datetime import date
 from functools import wraps
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.forms.renderers import TemplatesSetting
 from django.utils.translation import gettext_lazy as _
 
@@ -15,6 +17,22 @@ class FormRenderer(TemplatesSetting):
     invalid), errors, help text. The page around it places it (`<div class="mb-3">`, a grid column)."""
 
     field_template_name = "partials/_field.html"
+
+
+def new_once() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class OnceField(forms.CharField):
+    """A hidden one-time token the form is rendered with. The service records it with what the form writes, in
+    the same transaction, so the same form sent twice (a double click, a resent POST) writes once; a form refused
+    with errors keeps its token, and sending it again after the corrections writes then."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, max_length=43, initial=new_once, validators=[RegexValidator(
+            r"^[A-Za-z0-9_-]{16,43}$", _("The form is out of date: open it again."))], **kwargs)
 
 
 def apply_errors(form, error: ValidationError) -> None:

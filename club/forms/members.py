@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from club.models import AdjustmentRequest, Card, Member, PointEntry
+from crm.forms import OnceField
 
 MAX_POINTS = 10_000_000  # more than any programme gives at once; keeps a typo from overflowing an integer
 
@@ -45,6 +46,7 @@ class AdjustForm(forms.Form):
                                    (PointEntry.Source.MANUAL, PointEntry.Source.MANUAL.label),
                                    (PointEntry.Source.GOODWILL, PointEntry.Source.GOODWILL.label),
                                ])
+    once = OnceField()
 
     def clean_points(self):
         points = self.cleaned_data["points"]

@@ -8,12 +8,14 @@ from django.utils.translation import gettext_lazy as _
 
 from club.models import Reward
 from club.services.rewards import MAX_QUANTITY
+from crm.forms import OnceField
 
 
 class RedeemForm(forms.Form):
     reward = forms.ModelChoiceField(label=_("Reward"), queryset=Reward.objects.none(),
                                     empty_label=_("Choose a reward"))
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
+    once = OnceField()
 
     def __init__(self, *args, rewards, **kwargs):
         super().__init__(*args, **kwargs)

@@ -134,11 +134,15 @@ class AdjustmentRequest(TenantModel):
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
     entry = models.OneToOneField(PointEntry, on_delete=models.RESTRICT, null=True, blank=True, related_name="+",
                                  verbose_name=_("entry"))
+    # the adjustment form's one-time token (crm.forms.OnceField): the same form sent twice asks once
+    once = models.CharField(max_length=43, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("adjustment awaiting approval")
         verbose_name_plural = _("adjustments awaiting approval")
         indexes = [models.Index(fields=["tenant", "status", "created_at"], name="club_adjust_status")]
+        constraints = [models.UniqueConstraint(fields=["tenant", "once"], condition=~Q(once=""),
+                                               name="club_adjust_once")]
 
 
 class Reconciliation(TenantModel):

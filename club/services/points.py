@@ -420,11 +420,12 @@ def _approver(staff: Staff) -> bool:
 
 @transaction.atomic
 def points_adjust(*, member: Member, points: int, note: str, staff: Staff, source: str = Source.MANUAL,
-                  source_id: int | None = None) -> PointEntry | AdjustmentRequest:
+                  source_id: int | None = None, once: str = "") -> PointEntry | AdjustmentRequest:
     """A manual adjustment with a note. A credit above the programme's approval threshold waits for a second
     person's approval (an `AdjustmentRequest`); a smaller one is an "adjust" entry with its lot. A debit draws
     from the soonest-expiring lots and cannot take the balance below zero. Refused for a cancelled member and —
-    credits — for a member whose current card is lost."""
+    credits — for a member whose current card is lost. `once`: the form's one-time token (crm.forms.OnceField):
+    a second adjustment with it returns the first, marked `repeated`."""
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise ValidationError({"points": _("Enter a whole number of points other than zero.")})
     if source not in Source.values:
@@ -435,21 +436,31 @@ def points_adjust(*, member: Member, points: int, note: str, staff: Staff, sourc
     member = _locked(member)
     tenant = member.tenant
     require_same_tenant(tenant, staff)
+    key = f"adjust:{once}" if once else ""
+    if once:  # under the member's lock: the same form sent twice at once waits for the first, then finds it
+        earlier = (PointEntry.objects.filter(tenant=tenant, key=key).first()
+                   or AdjustmentRequest.objects.filter(tenant=tenant, once=once).first())
+        if earlier is not None:
+            if earlier.member_id != member.pk:
+                raise ValidationError(_("The form is out of date: open it again."))
+            earlier.repeated = True
+            return earlier
     _active(member)
     if points > 0:
         card = _check_card(member, None, current_must_work=True)
         if points > programme_of(tenant).approval_threshold:
             return AdjustmentRequest.objects.create(tenant=tenant, member=member, points=points, note=note,
-                                                    source=source, source_id=source_id, requested_by=staff)
+                                                    source=source, source_id=source_id, requested_by=staff,
+                                                    once=once)
         return _credit(member, kind=Kind.ADJUST, points=points, source=source, reason=note, source_id=source_id,
-                       staff=staff, card=card)
+                       key=key, staff=staff, card=card)
     today = tenant.today()
     usable = _usable(member, today) if member.points > 0 else 0
     if usable < -points:
         raise ValidationError({"points": _("Only %(usable)d points can be taken off; the balance cannot go below "
                                            "zero.") % {"usable": max(usable, 0)}})
     entry = PointEntry.objects.create(tenant=tenant, member=member, kind=Kind.ADJUST, points=points, reason=note,
-                                      source=source, source_id=source_id, created_by=staff,
+                                      source=source, source_id=source_id, key=key, created_by=staff,
                                       card=_current_card(member), occurred_at=timezone.now())
     _draw(entry, _open_lots(member, valid_on=today), -points)
     _move(member, points=points)

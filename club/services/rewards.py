@@ -55,8 +55,9 @@ def reward_refusal(reward: Reward, today, quantity: int = 1) -> str | None:
 
 @transaction.atomic
 def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, staff: Staff | None,
-                       card: Card | None = None) -> Redemption:
-    """Reserve `quantity` of a reward for a member: its stock and its points, or nothing."""
+                       card: Card | None = None, once: str = "") -> Redemption:
+    """Reserve `quantity` of a reward for a member: its stock and its points, or nothing. `once`: the form's
+    one-time token (crm.forms.OnceField): a second reservation with it returns the first, marked `repeated`."""
     tenant = member.tenant
     require_same_tenant(tenant, reward, staff, card)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
@@ -68,6 +69,14 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
     if member.status != Member.Status.ACTIVE:
         raise ValidationError(_("The membership is cancelled: enrol the customer again first."))
     member = member_locked(member)  # the card is checked by the ledger (points_redeem_locked)
+    if once:  # under the member's lock: the same form sent twice at once waits for the first, then finds it
+        earlier = PointEntry.objects.filter(tenant=tenant, key=f"reserve:{once}").first()
+        if earlier is not None:
+            if earlier.member_id != member.pk:
+                raise ValidationError(_("The form is out of date: open it again."))
+            redemption = Redemption.objects.select_related("reward").get(entry=earlier)
+            redemption.repeated = True
+            return redemption
     if reward.per_member_limit is not None:
         taken = (Redemption.objects.filter(member=member, reward=reward)
                  .exclude(status=Redemption.Status.CANCELLED).aggregate(n=Sum("quantity"))["n"] or 0)
@@ -79,8 +88,8 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
     redemption_id = _next_redemption_id()
     entry = points_redeem_locked(member=member, points=points, source=PointEntry.Source.REWARD,
                                  reason=f"{reward.name} × {quantity}", source_id=redemption_id,
-                                 key=f"redemption:{redemption_id}", key_is_new=True, staff=staff,
-                                 card=card)
+                                 key=f"reserve:{once}" if once else f"redemption:{redemption_id}",
+                                 key_is_new=not once, staff=staff, card=card)
     redemption = Redemption.objects.create(id=redemption_id, tenant=tenant, member=member, reward=reward,
                                            quantity=quantity, points=points, entry=entry, created_by=staff)
     if reward.stock is not None:

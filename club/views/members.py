@@ -170,11 +170,13 @@ def member_adjust(request, pk):
         data = form.cleaned_data
         try:
             result = points.points_adjust(member=member, points=data["points"], note=data["note"],
-                                          staff=request.staff, source=data["source"])
+                                          staff=request.staff, source=data["source"], once=data["once"])
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            if isinstance(result, AdjustmentRequest):
+            if getattr(result, "repeated", False):
+                messages.info(request, _("This adjustment was already recorded: the form was sent twice."))
+            elif isinstance(result, AdjustmentRequest):
                 messages.warning(request, _("%(points)s points are waiting for approval by a second person.")
                                  % {"points": data["points"]})
             else:

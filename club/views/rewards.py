@@ -39,10 +39,14 @@ def redeem(request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             redemption = rewards.redemption_reserve(member=member, reward=form.cleaned_data["reward"],
-                                                    quantity=form.cleaned_data["quantity"], staff=request.staff)
+                                                    quantity=form.cleaned_data["quantity"], staff=request.staff,
+                                                    once=form.cleaned_data["once"])
         except ValidationError as error:
             apply_errors(form, error)
         else:
+            if getattr(redemption, "repeated", False):
+                messages.info(request, _("This redemption was already recorded: the form was sent twice."))
+                return redirect("club:member", pk=member.pk)
             messages.success(request, _("%(reward)s × %(quantity)s reserved for %(points)s points.") % {
                 "reward": redemption.reward.name, "quantity": redemption.quantity, "points": redemption.points})
             return redirect("club:member", pk=member.pk)

@@ -21,6 +21,13 @@ def bootstrap(bound_field):
 
 
 @register.filter
+def top_errors(form) -> list:
+    """The errors a form shows above its fields: its own, and its hidden fields' (which have no place of their
+    own: a stale or forged one-time token, say)."""
+    return [*form.non_field_errors(), *(error for field in form.hidden_fields() for error in field.errors)]
+
+
+@register.filter
 def datetime_input(value):
     """A moment as an `<input type="datetime-local">` value (the browser's fixed format, in the current time zone):
     what a form's DateTimeInput would show, for inputs a template writes by hand."""
