@@ -120,8 +120,10 @@ def customer_update(*, customer: Customer, data: dict, tags=None) -> Customer:
 
 
 def customer_last_visit_touch(customer: Customer) -> None:
-    visits = customer.visits.aggregate(last=Max("opened_on"))["last"]
-    purchases = customer.purchases.aggregate(last=Max("contract_on"))["last"]
+    """The customer's last visit or purchase, cancelled and refunded ones left out (the churn window, the
+    "months after the last visit" follow-ups and the list's filter read it)."""
+    visits = customer.visits.filter(cancelled_at__isnull=True).aggregate(last=Max("opened_on"))["last"]
+    purchases = customer.purchases.filter(cancelled_at__isnull=True).aggregate(last=Max("contract_on"))["last"]
     last = max((d for d in (visits, purchases) if d), default=None)
     Customer.objects.filter(pk=customer.pk).update(last_visit_on=last)
     customer.last_visit_on = last
@@ -195,8 +197,9 @@ def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount
 
 
 def _cancel(model, obj, *, staff: Staff | None, reason: str, signal, already: str):
-    """Mark a purchase or visit cancelled or refunded, once (the row is locked: two clicks cancel once), and tell
-    the other apps (the club reverses its points) inside the same transaction."""
+    """Mark a purchase or visit cancelled or refunded, once (the row is locked: two clicks cancel once), date the
+    customer's last visit without it, and tell the other apps (the club reverses its points) inside the same
+    transaction."""
     if staff is not None and staff.tenant_id != obj.tenant_id:
         raise ValidationError(_("Choose an item of the same company."))
     locked = model.objects.select_for_update().select_related("customer").get(pk=obj.pk)
@@ -204,6 +207,7 @@ def _cancel(model, obj, *, staff: Staff | None, reason: str, signal, already: st
         raise ValidationError(already)
     locked.cancelled_at = timezone.now()
     locked.save(update_fields=["cancelled_at", "updated_at"])
+    customer_last_visit_touch(locked.customer)  # a refunded visit is not the customer's last visit any more
     signal.send(model, instance=locked, customer=locked.customer, staff=staff, reason=(reason or "").strip())
     return locked
 

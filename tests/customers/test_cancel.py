@@ -158,3 +158,22 @@ def test_a_cancelled_purchase_is_listed_struck_through_for_who_cannot_cancel(dem
     page = client_as("demo.analyst").get(f"/customers/{li.pk}/").content.decode()
     dealings = page.split('id="dealings"', 1)[1].split("</ul>", 1)[0]
     assert dealings.count("Purchase") == 2 and "99000" in dealings
+
+
+def test_a_refunded_last_visit_no_longer_dates_the_customers_last_visit(demo):
+    """The churn window and the "months after the last visit" follow-ups read last_visit_on: a cancelled or refunded
+    visit or purchase is not a visit."""
+    li = li_qiang(demo)
+    with scope(tenant=demo):
+        staff = Staff.objects.get(user__username="demo.manager")
+        before = Customer.objects.get(pk=li.pk).last_visit_on
+        later = services.visit_record(customer=li, vehicle=None, opened_on=date(2026, 11, 30), visit_type="routine",
+                                      mileage_km=None, advisor=None, amount=Decimal("300"))
+        assert Customer.objects.get(pk=li.pk).last_visit_on == date(2026, 11, 30)
+        services.visit_cancel(visit=later, staff=staff, reason="退款")
+        assert Customer.objects.get(pk=li.pk).last_visit_on == before
+        for visit in ServiceVisit.objects.filter(customer=li, cancelled_at__isnull=True):
+            services.visit_cancel(visit=visit, staff=staff, reason="退款")
+        for purchase in Purchase.objects.filter(customer=li, cancelled_at__isnull=True):
+            services.purchase_cancel(purchase=purchase, staff=staff, reason="退车")
+        assert Customer.objects.get(pk=li.pk).last_visit_on is None
