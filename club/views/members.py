@@ -155,7 +155,9 @@ def member_cancel(request, pk):
     return _action(
         request, member, form=CancelForm(_data(request)), title=_("Cancel the membership"),
         submit=_("Cancel the membership"), danger=True,
-        intro=_("The card is cancelled. Points and history are kept: enrolled again, the customer finds them."),
+        intro=_("The card is cancelled, and so are the member's places at coming activities, rewards not yet handed "
+                "over (their points and stock go back), member services not yet delivered and credits waiting for "
+                "approval. Points and history are kept: enrolled again, the customer finds them."),
         act=lambda data: services.member_cancel(member=member, staff=request.staff, reason=data["reason"]),
         done=_("The membership is cancelled."))
 

@@ -442,3 +442,38 @@ def test_on_a_real_worker_the_sms_invitations_go_out_after_the_commit(worker, ou
     assert "夏季空调保养课" in message["text"] and "/club/r/" in message["text"]
     with scope(tenant=demo):
         assert not activity.registrations.filter(invited_at__isnull=True).exists()
+
+
+def test_cancelling_a_membership_ends_what_it_had_open(scoped):
+    """Its seat at a coming activity goes to the waiting list, its reserved reward's points and stock go back, its
+    member service not yet delivered is cancelled and its manual credit waiting for approval is rejected; what was
+    handed over or delivered stays."""
+    from club.models import AdjustmentRequest, Redemption, Reward, ServiceRequest
+    from club.models.perks import ServiceKind
+    from club.services.members import member_cancel
+    from club.services.perks import service_request_create
+    from club.services.points import points_adjust, points_earn
+    from club.services.rewards import redemption_reserve
+
+    director = staff()
+    leaving, waiting = member("李强"), member("王芳")
+    talk = plan(scoped, capacity=1)
+    assert add(talk, leaving).status == Status.REGISTERED and add(talk, waiting).status == Status.WAITLISTED
+    points_earn(member=leaving, points=5000, source=PointEntry.Source.GOODWILL, reason="测试", staff=director)
+    cup = Reward.objects.create(tenant=scoped, name="保温杯", points_price=300, stock=5)
+    reserved = redemption_reserve(member=leaving, reward=cup, staff=director)
+    service = service_request_create(member=leaving, kind=ServiceKind.PICKUP, wanted_on=scoped.today(),
+                                     staff=director, note="上门接车")
+    waiting_credit = points_adjust(member=leaving, points=50_000, note="大额补偿", staff=director)
+    assert isinstance(waiting_credit, AdjustmentRequest)
+    before = Member.objects.get(pk=leaving.pk).points
+
+    member_cancel(member=leaving, staff=director, reason="搬家")
+
+    assert Registration.objects.get(activity=talk, member=leaving).status == Status.CANCELLED
+    assert Registration.objects.get(activity=talk, member=waiting).status == Status.REGISTERED
+    assert Redemption.objects.get(pk=reserved.pk).status == Redemption.Status.CANCELLED
+    assert Reward.objects.get(pk=cup.pk).stock == 5 and Member.objects.get(pk=leaving.pk).points == before + 300
+    assert ServiceRequest.objects.get(pk=service.pk).status == ServiceRequest.Status.CANCELLED
+    assert AdjustmentRequest.objects.get(pk=waiting_credit.pk).status == AdjustmentRequest.Status.REJECTED
+    assert Member.objects.get(pk=leaving.pk).status == Member.Status.CANCELLED
