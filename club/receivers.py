@@ -53,8 +53,9 @@ def on_lead_won(sender, instance, **kwargs) -> None:
 
 
 def on_rules_saved(sender, instance, **kwargs) -> None:
-    """A level, benefit or quota saved or deleted: a new rules version for the programme, in the same transaction
-    (pages read the levels again: club.selectors.rules)."""
+    """A level, benefit or quota saved or deleted, or the programme saved (its form writes back the version it
+    read): a new rules version for the programme, in the same transaction (pages read the levels again:
+    club.selectors.rules)."""
     Programme.objects.filter(tenant_id=instance.tenant_id).update(rules_version=uuid.uuid4())
 
 
@@ -63,8 +64,9 @@ def connect() -> None:
 
     from customers import signals
 
-    for model in (Level, LevelBenefit, ServiceQuota):
+    for model in (Programme, Level, LevelBenefit, ServiceQuota):
         post_save.connect(on_rules_saved, sender=model, dispatch_uid=f"club.rules_saved.{model.__name__}")
+    for model in (Level, LevelBenefit, ServiceQuota):
         post_delete.connect(on_rules_saved, sender=model, dispatch_uid=f"club.rules_deleted.{model.__name__}")
 
     signals.purchase_recorded.connect(on_recorded, dispatch_uid="club.earn_purchase")

@@ -56,6 +56,13 @@ def redemption_by_id(raw) -> Redemption:
     return redemption
 
 
+def redemption_sent_with(member, once: str) -> Redemption | None:
+    """The redemption the member's redeem form with this one-time token already made (a form sent twice), if any."""
+    if not once or len(once) > 43:
+        return None
+    return Redemption.objects.filter(member=member, entry__key=f"reserve:{once}").first()
+
+
 def member_redemptions(member, limit: int = 20) -> list[Redemption]:
     """A member's latest redemptions (for the member page)."""
     return list(Redemption.objects.filter(member=member).select_related("reward")

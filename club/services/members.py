@@ -168,7 +168,8 @@ def member_cancel(*, member: Member, staff: Staff | None, reason: str) -> Member
     # the places first: a registration locks its activity before the member (as a check-in does), the rest after
     for registration in Registration.objects.filter(
             member=member, activity__status="planned", activity__starts_at__gt=timezone.now(),
-            status__in=[Registration.Status.INVITED, Registration.Status.REGISTERED, Registration.Status.WAITLISTED]):
+            status__in=[Registration.Status.INVITED, Registration.Status.REGISTERED, Registration.Status.WAITLISTED],
+    ).order_by("activity_id"):  # activities locked in one order: two cancellations at once never deadlock
         registration_cancel(registration=registration, staff=staff)
     member = _locked(member)
     if member.status != Member.Status.ACTIVE:

@@ -357,7 +357,8 @@ def _expired_of(lot: PointLot) -> int:
     by returns to the lot after its date (entries "expire:return:…", which draw from it)."""
     by_run = PointEntry.objects.filter(tenant_id=lot.tenant_id, key=f"expire:{lot.pk}").values_list("points",
                                                                                                    flat=True).first()
-    drawn = LotDraw.objects.filter(lot=lot, entry__kind=Kind.EXPIRE).aggregate(total=Sum("points"))["total"] or 0
+    drawn = (LotDraw.objects.filter(lot=lot, entry__kind=Kind.EXPIRE).exclude(entry__key=f"expire:{lot.pk}")
+             .aggregate(total=Sum("points"))["total"] or 0)  # (an early version of the run drew as well)
     return -(by_run or 0) + drawn
 
 
@@ -449,25 +450,35 @@ def points_adjust(*, member: Member, points: int, note: str, staff: Staff, sourc
     if points > 0:
         card = _check_card(member, None, current_must_work=True)
         if points > programme_of(tenant).approval_threshold:
-            return AdjustmentRequest.objects.create(tenant=tenant, member=member, points=points, note=note,
-                                                    source=source, source_id=source_id, requested_by=staff,
-                                                    once=once)
-        return _credit(member, kind=Kind.ADJUST, points=points, source=source, reason=note, source_id=source_id,
-                       key=key, staff=staff, card=card)
+            try:
+                with transaction.atomic():
+                    return AdjustmentRequest.objects.create(tenant=tenant, member=member, points=points, note=note,
+                                                            source=source, source_id=source_id,
+                                                            requested_by=staff, once=once)
+            except IntegrityError:  # the token, taken at the same moment by another member's form
+                raise ValidationError(_("The form is out of date: open it again.")) from None
+        entry = _credit(member, kind=Kind.ADJUST, points=points, source=source, reason=note, source_id=source_id,
+                        key=key, staff=staff, card=card)
+        if entry is None:  # the key, taken at the same moment by another member's form
+            raise ValidationError(_("The form is out of date: open it again."))
+        return entry
     today = tenant.today()
     usable = _usable(member, today) if member.points > 0 else 0
     if usable < -points:
         raise ValidationError({"points": _("Only %(usable)d points can be taken off; the balance cannot go below "
                                            "zero.") % {"usable": max(usable, 0)}})
-    entry = PointEntry.objects.create(tenant=tenant, member=member, kind=Kind.ADJUST, points=points, reason=note,
-                                      source=source, source_id=source_id, key=key, created_by=staff,
-                                      card=_current_card(member), occurred_at=timezone.now())
+    entry = _insert_entry(PointEntry(tenant=tenant, member=member, kind=Kind.ADJUST, points=points, reason=note,
+                                     source=source, source_id=source_id, key=key, created_by=staff,
+                                     card=_current_card(member), occurred_at=timezone.now()))
+    if entry is None:  # the key, taken at the same moment by another member's form
+        raise ValidationError(_("The form is out of date: open it again."))
     _draw(entry, _open_lots(member, valid_on=today), -points)
     _move(member, points=points)
     return entry
 
 
 def _decide(request: AdjustmentRequest, staff: Staff) -> AdjustmentRequest:
+    Member.objects.select_for_update().filter(pk=request.member_id).first()  # the member first, as member_cancel
     request = AdjustmentRequest.objects.select_for_update().get(pk=request.pk)
     require_same_tenant(request.tenant, staff)
     if request.status != AdjustmentRequest.Status.PENDING:

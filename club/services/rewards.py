@@ -62,12 +62,6 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
     require_same_tenant(tenant, reward, staff, card)
     if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= MAX_QUANTITY:
         raise ValidationError({"quantity": _("Enter a quantity from 1 to %(most)s.") % {"most": MAX_QUANTITY}})
-    reward = Reward.objects.get(pk=reward.pk)  # read, not locked: the stock is taken at the end
-    refusal = reward_refusal(reward, tenant.today(), quantity)
-    if refusal:
-        raise ValidationError({"reward": refusal})
-    if member.status != Member.Status.ACTIVE:
-        raise ValidationError(_("The membership is cancelled: enrol the customer again first."))
     member = member_locked(member)  # the card is checked by the ledger (points_redeem_locked)
     if once:  # under the member's lock: the same form sent twice at once waits for the first, then finds it
         earlier = PointEntry.objects.filter(tenant=tenant, key=f"reserve:{once}").first()
@@ -77,6 +71,12 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
             redemption = Redemption.objects.select_related("reward").get(entry=earlier)
             redemption.repeated = True
             return redemption
+    reward = Reward.objects.get(pk=reward.pk)  # read, not locked: the stock is taken at the end
+    refusal = reward_refusal(reward, tenant.today(), quantity)
+    if refusal:
+        raise ValidationError({"reward": refusal})
+    if member.status != Member.Status.ACTIVE:
+        raise ValidationError(_("The membership is cancelled: enrol the customer again first."))
     if reward.per_member_limit is not None:
         taken = (Redemption.objects.filter(member=member, reward=reward)
                  .exclude(status=Redemption.Status.CANCELLED).aggregate(n=Sum("quantity"))["n"] or 0)
@@ -129,8 +129,9 @@ def redemption_cancel(*, redemption: Redemption, staff: Staff | None, reason: st
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the redemption is cancelled.")})
-    # the member is locked by the ledger's return, the reward's row only by the stock's UPDATE at the end (the
-    # order of a reservation: member → reward)
+    # the member first, the reward's row only by the stock's UPDATE at the end (the order of a reservation:
+    # member → reward)
+    member_locked(redemption.member)  # the member before the redemption, as a reservation and member_cancel lock
     reward = Reward.objects.get(pk=redemption.reward_id)
     now = timezone.now()
     changed = Redemption.objects.filter(pk=redemption.pk, status=Redemption.Status.RESERVED).update(

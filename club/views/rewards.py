@@ -14,6 +14,7 @@ from club.selectors.rewards import (
     member_redemptions,
     redemption_by_id,
     redemption_page,
+    redemption_sent_with,
     reward_page,
     rewards_redeemable,
 )
@@ -35,6 +36,10 @@ def reward_list(request):
 def redeem(request, pk):
     """Choose a reward and a quantity for the member; POST reserves the stock and the points."""
     member, _access = member_for(request, pk, write=True)
+    if request.method == "POST" and redemption_sent_with(member, request.POST.get("once", "")) is not None:
+        # sent twice, the first done: said before the form, which no longer offers a reward the first took the last of
+        messages.info(request, _("This redemption was already recorded: the form was sent twice."))
+        return redirect("club:member", pk=member.pk)
     form = RedeemForm(request.POST or None, rewards=rewards_redeemable(request.tenant))
     if request.method == "POST" and form.is_valid():
         try:

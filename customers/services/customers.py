@@ -121,7 +121,9 @@ def customer_update(*, customer: Customer, data: dict, tags=None) -> Customer:
 
 def customer_last_visit_touch(customer: Customer) -> None:
     """The customer's last visit or purchase, cancelled and refunded ones left out (the churn window, the
-    "months after the last visit" follow-ups and the list's filter read it)."""
+    "months after the last visit" follow-ups and the list's filter read it). Dated under the customer's lock: a
+    visit recorded while another is refunded counts, whichever commits first."""
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()
     visits = customer.visits.filter(cancelled_at__isnull=True).aggregate(last=Max("opened_on"))["last"]
     purchases = customer.purchases.filter(cancelled_at__isnull=True).aggregate(last=Max("contract_on"))["last"]
     last = max((d for d in (visits, purchases) if d), default=None)
@@ -202,6 +204,8 @@ def _cancel(model, obj, *, staff: Staff | None, reason: str, signal, already: st
     transaction."""
     if staff is not None and staff.tenant_id != obj.tenant_id:
         raise ValidationError(_("Choose an item of the same company."))
+    # the customer first (as a merge does), then the row
+    Customer.objects.select_for_update().filter(pk=obj.customer_id).first()
     locked = model.objects.select_for_update().select_related("customer").get(pk=obj.pk)
     if locked.cancelled_at is not None:
         raise ValidationError(already)

@@ -152,3 +152,51 @@ def test_the_same_adjustment_sent_twice_at_once_credits_once(seeded_transactiona
     assert len(results) == 2 and results[0].pk == results[1].pk
     with scope(tenant=demo):
         assert balance(member) == before + 40
+
+
+@pytest.mark.django_db
+def test_the_last_reward_double_clicked_says_already_recorded_not_out_of_stock(demo, client_as):
+    with scope(tenant=demo):
+        member = club_member(demo, points=1000)
+        last = reward(demo, name="最后一个保温杯", points_price=300, stock=1)
+    client = client_as("demo.director")
+    url = reverse("club:redeem", args=[member.pk])
+    form = {"reward": last.pk, "quantity": 1, "once": _token(client.get(url).content.decode())}
+    assert client.post(url, form).status_code == 302
+    again = client.post(url, form, follow=True).content.decode()
+    assert "This redemption was already recorded: the form was sent twice." in again and "out of stock" not in again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_membership_and_its_reservation_cancelled_at_once_never_deadlock(seeded_transactional):
+    from club.services.members import member_cancel
+
+    demo = Tenant.objects.get(slug="demo")
+    with scope(tenant=demo):
+        member = club_member(demo, points=1000)
+        cup = reward(demo, name="保温杯", points_price=300)
+        staff = director(demo)
+        reserved = [rewards.redemption_reserve(member=member, reward=cup, staff=staff) for _ in range(2)]
+    barrier, failures = threading.Barrier(3), []
+
+    def run(work):
+        try:
+            with scope(tenant=demo):
+                barrier.wait(10)
+                work()
+        except Exception as error:  # noqa: BLE001 - a refusal is fine, a deadlock is not
+            failures.append(error)
+        finally:
+            connection.close()
+
+    works = [lambda: member_cancel(member=member, staff=staff, reason="搬家")]
+    works += [lambda r=r: rewards.redemption_cancel(redemption=r, staff=staff, reason="不要了") for r in reserved]
+    threads = [threading.Thread(target=run, args=(work,)) for work in works]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(type(error).__name__ == "ValidationError" for error in failures), failures
+    with scope(tenant=demo):
+        assert all(Redemption.objects.get(pk=r.pk).status == Redemption.Status.CANCELLED for r in reserved)
+        assert stock(cup) == 5

@@ -70,3 +70,18 @@ def test_the_levels_are_read_again_only_after_a_change(demo, client_as):
     assert changed == held + 3  # the levels, their benefits and their quotas, read once
     assert _queries(client, url) == held
     assert "普通卡" in client.get(url).content.decode()
+
+
+def test_saving_the_programme_gives_a_new_version_also_from_a_form_read_before_a_level_changed(demo):
+    from club.models import Programme
+    from club.selectors.access import programme_of
+
+    with scope(tenant=demo):
+        stale = programme_of(demo)  # a form opened now…
+        level = Level.objects.order_by("rank").first()
+        level.name = "入门卡"
+        level.save()  # …a level changed meanwhile…
+        changed = Programme.objects.get(pk=stale.pk).rules_version
+        stale.save()  # …and the form saved with the version it read
+        assert Programme.objects.get(pk=stale.pk).rules_version not in (stale.rules_version, changed)
+        assert rules_of(demo).levels[0].name == "入门卡"
