@@ -16,8 +16,8 @@ from club.forms.members import AdjustForm, CancelForm, CardNumberForm, ConfirmFo
 from club.models import AdjustmentRequest, Card, Member
 from club.selectors import members as selectors
 from club.selectors.access import member_for, require_club
+from club.services import leaving, points
 from club.services import members as services
-from club.services import points
 from crm.access import staff_view
 from crm.forms import MAX_ID, apply_errors, parse_date_param, parse_id
 from customers.models import Customer
@@ -158,7 +158,7 @@ def member_cancel(request, pk):
         intro=_("The card is cancelled, and so are the member's places at coming activities, rewards not yet handed "
                 "over (their points and stock go back), member services not yet delivered and credits waiting for "
                 "approval. Points and history are kept: enrolled again, the customer finds them."),
-        act=lambda data: services.member_cancel(member=member, staff=request.staff, reason=data["reason"]),
+        act=lambda data: leaving.member_cancel(member=member, staff=request.staff, reason=data["reason"]),
         done=_("The membership is cancelled."))
 
 

@@ -450,7 +450,7 @@ def test_cancelling_a_membership_ends_what_it_had_open(scoped):
     handed over or delivered stays."""
     from club.models import AdjustmentRequest, Redemption, Reward, ServiceRequest
     from club.models.perks import ServiceKind
-    from club.services.members import member_cancel
+    from club.services.leaving import member_cancel
     from club.services.perks import service_request_create
     from club.services.points import points_adjust, points_earn
     from club.services.rewards import redemption_reserve

@@ -14,7 +14,8 @@ from django_scopes import scope
 from accounts.models import Department, Position, PositionAssignment
 from club.models import Card, Member, PointEntry
 from club.selectors.access import programme_of
-from club.services.members import card_report_lost, member_cancel
+from club.services.leaving import member_cancel
+from club.services.members import card_report_lost
 from club.services.points import points_earn, points_redeem
 from club.tasks import reverse_points
 from customers.models import Customer, Purchase

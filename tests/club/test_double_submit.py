@@ -169,7 +169,7 @@ def test_the_last_reward_double_clicked_says_already_recorded_not_out_of_stock(d
 
 @pytest.mark.django_db(transaction=True)
 def test_a_membership_and_its_reservation_cancelled_at_once_never_deadlock(seeded_transactional):
-    from club.services.members import member_cancel
+    from club.services.leaving import member_cancel
 
     demo = Tenant.objects.get(slug="demo")
     with scope(tenant=demo):

@@ -9,7 +9,7 @@ from django_scopes import scope
 from club.models import PointEntry, PointRule
 from club.selectors.access import programme_of
 from club.services.earning import earning_compute, purchase_earn, source_reverse, visit_earn
-from club.services.members import member_cancel
+from club.services.leaving import member_cancel
 from customers.services.customers import purchase_record, visit_record
 from tests.club.ledger import check_invariants, ladder, new_member
 

@@ -9,7 +9,8 @@ from django_scopes import scope
 from club.models import AdjustmentRequest, LotDraw, PointEntry, PointLot, Programme
 from club.selectors.access import programme_of
 from club.selectors.members import adjustments_of_day, pending_adjustments
-from club.services.members import card_reissue, card_report_lost, member_cancel
+from club.services.leaving import member_cancel
+from club.services.members import card_reissue, card_report_lost
 from club.services.points import (
     adjustment_approve,
     adjustment_reject,

@@ -12,7 +12,8 @@ from django_scopes import scope
 from accounts.models import Staff
 from club.models import Card, Member, PointEntry, Redemption, Reward
 from club.services import rewards
-from club.services.members import card_report_lost, member_cancel, member_enrol
+from club.services.leaving import member_cancel
+from club.services.members import card_report_lost, member_enrol
 from club.services.points import points_earn
 from customers.models import Customer
 
