@@ -126,6 +126,17 @@ def _used(tenant, key: str) -> PointEntry | None:
     return PointEntry.objects.filter(tenant=tenant, key=key).first() if key else None
 
 
+def sent_before(member: Member, earlier):
+    """What a form with a one-time token (crm.forms.OnceField) already wrote — an entry or a request found by it,
+    under the member's lock — marked `repeated`; None if nothing. Another member's is refused: the token is not
+    this member's form."""
+    if earlier is not None:
+        if earlier.member_id != member.pk:
+            raise ValidationError(_("The form is out of date: open it again."))
+        earlier.repeated = True
+    return earlier
+
+
 def _insert_entry(entry: PointEntry) -> PointEntry | None:
     """Save a new entry; None when its key was taken meanwhile (a concurrent delivery of the same source)."""
     if not entry.key:
@@ -439,12 +450,9 @@ def points_adjust(*, member: Member, points: int, note: str, staff: Staff, sourc
     require_same_tenant(tenant, staff)
     key = f"adjust:{once}" if once else ""
     if once:  # under the member's lock: the same form sent twice at once waits for the first, then finds it
-        earlier = (PointEntry.objects.filter(tenant=tenant, key=key).first()
-                   or AdjustmentRequest.objects.filter(tenant=tenant, once=once).first())
+        earlier = sent_before(member, _used(tenant, key)
+                              or AdjustmentRequest.objects.filter(tenant=tenant, once=once).first())
         if earlier is not None:
-            if earlier.member_id != member.pk:
-                raise ValidationError(_("The form is out of date: open it again."))
-            earlier.repeated = True
             return earlier
     _active(member)
     if points > 0:

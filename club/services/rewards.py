@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Staff
 from club.models import Card, Member, PointEntry, Redemption, Reward
-from club.services.points import member_locked, points_redeem_locked, points_return
+from club.services.points import member_locked, points_redeem_locked, points_return, sent_before
 from crm.tenancy import require_same_tenant
 
 MAX_QUANTITY = 99
@@ -64,13 +64,9 @@ def redemption_reserve(*, member: Member, reward: Reward, quantity: int = 1, sta
         raise ValidationError({"quantity": _("Enter a quantity from 1 to %(most)s.") % {"most": MAX_QUANTITY}})
     member = member_locked(member)  # the card is checked by the ledger (points_redeem_locked)
     if once:  # under the member's lock: the same form sent twice at once waits for the first, then finds it
-        earlier = PointEntry.objects.filter(tenant=tenant, key=f"reserve:{once}").first()
+        earlier = sent_before(member, PointEntry.objects.filter(tenant=tenant, key=f"reserve:{once}").first())
         if earlier is not None:
-            if earlier.member_id != member.pk:
-                raise ValidationError(_("The form is out of date: open it again."))
-            redemption = Redemption.objects.select_related("reward").get(entry=earlier)
-            redemption.repeated = True
-            return redemption
+            return sent_before(member, Redemption.objects.select_related("reward").get(entry=earlier))
     reward = Reward.objects.get(pk=reward.pk)  # read, not locked: the stock is taken at the end
     refusal = reward_refusal(reward, tenant.today(), quantity)
     if refusal:
