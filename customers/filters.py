@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
-from accounts.models import Department
+from accounts.models import Department, Tenant
 from accounts.selectors import active_staff, active_staff_choices
 from accounts.visibility import visibility_for
 from crm.widgets import FastCheckboxes, FastSelect
@@ -24,6 +24,11 @@ def _tenant_id(request) -> int:
     return getattr(tenant, "pk", tenant)
 
 
+def _tenant(request) -> Tenant:
+    tenant = request.tenant if request is not None else get_scope()["tenant"]
+    return tenant if isinstance(tenant, Tenant) else Tenant.objects.get(pk=tenant)
+
+
 def tag_choices(request):
     return list(Tag.objects.values_list("pk", "name"))
 
@@ -36,11 +41,11 @@ class DateRange(django_filters.widgets.DateRangeWidget):
         final = self.build_attrs(self.attrs, attrs)
         base_id = final.pop("id", f"id_{name}")
         css = final.get("class", "form-control")
-        return format_html(
-            '<input type="date" name="{}{}" value="{}" class="{}" id="{}_0">'
-            '<input type="date" name="{}{}" value="{}" class="{} mt-1" id="{}_1">',
-            name, self.suffixes[0], values[0] or "", css, base_id,
-            name, self.suffixes[1], values[1] or "", css, base_id,
+        return format_html(  # the names the filter reads: "<name>_after", "<name>_before" (self.suffixed)
+            '<input type="date" name="{}" value="{}" class="{}" id="{}_0">'
+            '<input type="date" name="{}" value="{}" class="{} mt-1" id="{}_1">',
+            self.suffixed(name, self.suffixes[0]), values[0] or "", css, base_id,
+            self.suffixed(name, self.suffixes[1]), values[1] or "", css, base_id,
         )
 
 
@@ -118,6 +123,8 @@ class LeadFilter(django_filters.FilterSet):
                                                   widget=FastSelect)
     created = django_filters.DateFromToRangeFilter(label=_("Registered between"), field_name="created_at",
                                                    widget=DateRange())
+    closed = django_filters.DateFromToRangeFilter(label=_("Closed between"), method="filter_closed",
+                                                  widget=DateRange())
     model_interest = django_filters.CharFilter(label=_("Model of interest"), lookup_expr="icontains")
 
     class Meta:
@@ -134,6 +141,17 @@ class LeadFilter(django_filters.FilterSet):
         if value == "none":
             return queryset.filter(consultant__isnull=True)
         return queryset.filter(consultant_id=value)
+
+    def filter_closed(self, queryset, name, value):
+        """Closed as won or lost on these whole days of the tenant's clock (`closed_after`, `closed_before`):
+        from the first moment of the first day to the end of the last. The dashboards' conversion tiles
+        link here and count the same leads."""
+        tenant = _tenant(self.request)
+        if value.start:
+            queryset = queryset.filter(closed_at__gte=tenant.day_bounds(value.start.date())[0])
+        if value.stop:
+            queryset = queryset.filter(closed_at__lt=tenant.day_bounds(value.stop.date())[1])
+        return queryset
 
 
 # --- the import list -------------------------------------------------------------------------------

@@ -121,6 +121,7 @@ def seed_leads(tenant, customers: int, *, stdout=None) -> int:
         gaps = sorted(rng.uniform(0, 1) for _ in path[1:])
         times = [created] + [created + (last - created) * gap for gap in gaps[:-1]] + ([last] if path[1:] else [])
         lead.last_activity_at = times[-1]
+        lead.closed_at = None if status in OPEN_STATUSES else times[-1]  # closed by its last step
         leads.append(lead)
         histories.append(list(zip(path, times, strict=True)))
     inserted = insert_rows(Lead, leads, returning=("id", "name", "created_at"))

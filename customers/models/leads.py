@@ -45,6 +45,8 @@ class Lead(TenantModel):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
     lost_reason = models.CharField(_("reason lost"), max_length=200, blank=True)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    # when it was closed as won or lost (None while open): the period a conversion rate counts it in
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.SET_NULL, null=True, blank=True, related_name="leads",
                                  verbose_name=_("customer"))
     purchase = models.ForeignKey("Purchase", on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
@@ -64,6 +66,8 @@ class Lead(TenantModel):
             models.Index(fields=["tenant", "consultant", "status", "last_activity_at"], name="lead_tenant_consultant"),
             models.Index(fields=["tenant", "created_at", "id"], name="lead_tenant_created"),
             models.Index(fields=["tenant", "mobile"], name="lead_tenant_mobile"),
+            models.Index(fields=["tenant", "closed_at"], condition=Q(closed_at__isnull=False),
+                         name="lead_tenant_closed"),
         ]
 
     def __str__(self):

@@ -5,7 +5,7 @@ function owns its transaction; bad input raises ValidationError keyed by field, 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -67,14 +67,22 @@ def _locked(lead: Lead) -> Lead:
 
 
 def _event(lead: Lead, staff: Staff | None, *, status: str = "", consultant: Staff | None = None,
-           note: str = "") -> LeadEvent:
-    """Record what happened and mark the lead active now."""
-    now = timezone.now()
+           note: str = "", now: datetime | None = None) -> LeadEvent:
+    """Record what happened and mark the lead active now (or at `now`, the moment a status change took)."""
+    now = now or timezone.now()
     event = LeadEvent.objects.create(tenant=lead.tenant, lead=lead, staff=staff, status=status,
                                      consultant=consultant, note=note.strip()[:500])
     lead.last_activity_at = now
     Lead.objects.filter(pk=lead.pk).update(last_activity_at=now, updated_at=now)
     return event
+
+
+def _status_set(lead: Lead, status: str, now: datetime) -> list[str]:
+    """Give the lead a status, and with it the closing time: `now` when it closes as won or lost, none when it
+    is (back) in the pipeline. Every status change goes through here; the fields to save come back."""
+    lead.status = status
+    lead.closed_at = now if status in CLOSED_STATUSES else None
+    return ["status", "closed_at"]
 
 
 # --- assignment and round-robin -------------------------------------------------------------------
@@ -264,13 +272,14 @@ def lead_move(*, lead: Lead, staff: Staff, status: str = "", note: str = "", los
         raise ValidationError({"lost_reason": _("Say why the lead was lost.")})
     if not status and not note:
         raise ValidationError({"note": _("Choose a new status or write what happened.")})
+    now = timezone.now()
     if status:
-        lead.status = status
+        fields = _status_set(lead, status, now)
         lead.lost_reason = lost_reason[:200] if status == Status.LOST else ""
-        lead.save(update_fields=["status", "lost_reason", "updated_at"])
+        lead.save(update_fields=[*fields, "lost_reason", "updated_at"])
     if status == Status.LOST:
         note = f"{lost_reason}\n{note}".strip()
-    _event(lead, staff, status=status, note=note)
+    _event(lead, staff, status=status, note=note, now=now)
     return lead
 
 
@@ -302,8 +311,9 @@ def lead_win(*, lead: Lead, staff: Staff, contract_on: date, amount: Decimal, vi
         vehicle = vehicle_add(customer=customer, vin=vin, model_name=model_name, plate=plate, purchased_on=contract_on)
     purchase = purchase_record(customer=customer, contract_on=contract_on, amount=amount, vehicle=vehicle,
                                consultant=consultant)
-    lead.status, lead.customer, lead.purchase = Status.WON, customer, purchase
-    lead.save(update_fields=["status", "customer", "purchase", "updated_at"])
-    _event(lead, staff, status=Status.WON, note=note)
+    now = timezone.now()
+    lead.customer, lead.purchase = customer, purchase
+    lead.save(update_fields=[*_status_set(lead, Status.WON, now), "customer", "purchase", "updated_at"])
+    _event(lead, staff, status=Status.WON, note=note, now=now)
     signals.lead_won.send(sender=Lead, instance=lead, purchase=purchase)  # the club's referral points
     return lead

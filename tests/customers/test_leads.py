@@ -18,6 +18,7 @@ from django_scopes import scope
 from accounts.models import Department, Staff, Tenant
 from crm.demo.leads import seed_leads
 from customers.models import Customer, ImportJob, Lead, LeadEvent, Purchase, RoundRobin, Vehicle
+from customers.models.leads import OPEN_STATUSES
 from customers.selectors import leads as lead_selectors
 from customers.services import lead_imports
 from customers.services import leads as services
@@ -676,6 +677,8 @@ def test_seed_leads_spreads_over_statuses_channels_and_platforms_once(demo):
             lead.full_clean(exclude=["tenant", "consultant", "department", "referrer", "customer", "purchase"])
             assert lead.events.exists()
         assert any(lead.consultant is None for lead in leads)
+        for lead in leads:  # closed by their last step, as the conversion figures count them
+            assert lead.closed_at == (None if lead.status in OPEN_STATUSES else lead.last_activity_at), lead.status
         assert LeadEvent.objects.filter(lead__status=Status.LOST).exclude(note="").exists()
         assert seed_leads(demo, 1000) == 0
 
