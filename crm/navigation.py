@@ -34,7 +34,8 @@ NAV_ITEMS = [
     NavItem("customers:list", _("Customers"), "customers.view_customer"),
     NavItem("leads:list", _("Leads"), "customers.view_lead"),
     NavItem("service:followups", FOLLOW_UPS, "service.view_followup", FOLLOW_UPS),
-    NavItem("service:team", _("Team queues"), "service.assign_followup", FOLLOW_UPS),  # managers: a menu
+    NavItem("service:followup_records", _("Follow-up records"), "service.view_followup", FOLLOW_UPS),
+    NavItem("service:team", _("Team queues"), "service.assign_followup", FOLLOW_UPS),
     NavItem("service:appointments", _("Appointments"), "service.view_appointment"),
     NavItem("service:surveys", _("Surveys"), "service.view_surveyinvitation"),
     NavItem("service:complaints", _("Complaints"), "service.view_complaint"),

@@ -1,8 +1,11 @@
-"""The service app's list filters: the managers' team list, the survey invitations, the complaints and the
-appointments' day. Choices are built per request, inside the tenant scope, from what the user may see."""
+"""The service app's list filters: the managers' team list, the follow-up records, the survey invitations, the
+complaints and the appointments' day. Choices are built per request, inside the tenant scope, from what the user
+may see. The follow-up records' and the lists' date and state parameters are the dashboards' contract: their tiles
+link here with them, and a tile's number is the count of the list it opens."""
 
 import django_filters
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -10,6 +13,7 @@ from accounts.models import Department, Staff
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
 from crm.widgets import FastSelect
+from customers.filters import DateRange
 from service.models import (
     Appointment,
     Complaint,
@@ -41,6 +45,21 @@ def assignable_staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
     directory = staff_directory(tenant_id)
     return [(pk, entry.label) for pk, entry in directory.items()
             if entry.is_active and (v.everything or pk in v.staff_ids)]
+
+
+def readable_staff_choices(user, tenant_id: int) -> list[tuple[int, str]]:
+    """(pk, "name (number)") of the people whose work this user may read: everyone for a director or an analyst,
+    else the staff of their own teams — those who left included, as their past work stays in the records."""
+    v = visibility_for(user)
+    everyone = v.everything or v.reads_all_masked
+    return [(pk, entry.label) for pk, entry in staff_directory(tenant_id).items() if everyone or pk in v.staff_ids]
+
+
+def readable_departments(user):
+    """The departments whose queues' work this user may read (every one for a director or an analyst)."""
+    v = visibility_for(user)
+    departments = Department.objects.order_by("sort_order", "name")
+    return departments if v.everything or v.reads_all_masked else departments.filter(pk__in=v.queue_department_ids)
 
 
 def team_departments(user):
@@ -86,10 +105,96 @@ class TeamFilter(django_filters.FilterSet):
         return queryset.filter(assignee_id=value)
 
 
+def within_days(queryset, field: str, value):
+    """A DateFromToRangeFilter's range on a date field, both days included. The field's dates as typed: the
+    filter hands over aware datetimes, which a date field would move to the server's zone first (a late
+    "to" day of a tenant west of it would become the next day)."""
+    if value.start:
+        queryset = queryset.filter(**{f"{field}__gte": value.start.date()})
+    if value.stop:
+        queryset = queryset.filter(**{f"{field}__lte": value.stop.date()})
+    return queryset
+
+
+RECORD_STATES = (
+    ("overdue", _("Overdue")),
+    ("today", _("Due today")),
+    ("retries", _("Retries")),
+    ("upcoming", _("Upcoming")),
+    ("escalated", _("Escalated")),
+)
+
+TIMINGS = (
+    ("on_time", _("Completed on time")),
+    ("late", _("Completed late")),
+)
+
+
+class FollowUpRecordFilter(django_filters.FilterSet):
+    """Every follow-up the user may read, of any status. `state` is the open ones' state, as on the team page
+    (overdue: open, no retry pending, due before today on the tenant's clock); `timing` the completed ones' —
+    on time when closed on or before the due day on the tenant's clock, as the follow-up report's rollup
+    counts it (`(closed_at AT TIME ZONE tz)::date <= due_on`)."""
+
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=Status.choices, widget=FastSelect)
+    due = django_filters.DateFromToRangeFilter(label=_("Due between"), field_name="due_on", method="filter_days",
+                                               widget=DateRange())
+    timing = django_filters.ChoiceFilter(label=_("Completed"), choices=TIMINGS, method="filter_timing",
+                                         widget=FastSelect)
+    state = django_filters.ChoiceFilter(label=_("State"), choices=RECORD_STATES, method="filter_state",
+                                        widget=FastSelect)
+    assignee = django_filters.ChoiceFilter(label=_("Assigned to"), choices=[], method="filter_assignee",
+                                           widget=FastSelect)
+    department = django_filters.ChoiceFilter(label=_("Queue"), choices=[], widget=FastSelect)
+    plan = django_filters.ChoiceFilter(label=_("Plan"), choices=[], widget=FastSelect)
+
+    class Meta:
+        model = FollowUp
+        fields = []
+
+    def __init__(self, *args, request=None, today=None, **kwargs):
+        super().__init__(*args, request=request, **kwargs)
+        self.tenant = request.tenant
+        self.today = today or self.tenant.today()
+        self.filters["assignee"].extra["choices"] = [("none", _("Nobody (team queue)")),
+                                                     *readable_staff_choices(request.user, self.tenant.pk)]
+        self.filters["department"].extra["choices"] = [(d.pk, d.name) for d in readable_departments(request.user)]
+        self.filters["plan"].extra["choices"] = list(FollowUpPlan.objects.order_by("name").values_list("pk", "name"))
+
+    def filter_days(self, queryset, name, value):
+        return within_days(queryset, name, value)
+
+    def filter_timing(self, queryset, name, value):
+        closed_on = TruncDate("closed_at", tzinfo=self.tenant.zone)  # (closed_at AT TIME ZONE tz)::date
+        queryset = queryset.filter(status=Status.DONE).alias(closed_on=closed_on)
+        if value == "on_time":
+            return queryset.filter(closed_on__lte=F("due_on"))
+        return queryset.filter(closed_on__gt=F("due_on"))
+
+    def filter_state(self, queryset, name, value):
+        waiting = Q(status=Status.OPEN, retry_at__isnull=True)
+        return queryset.filter({
+            "overdue": waiting & Q(due_on__lt=self.today),
+            "today": waiting & Q(due_on=self.today),
+            "retries": Q(status=Status.OPEN, retry_at__isnull=False),
+            "upcoming": waiting & Q(due_on__gt=self.today),
+            "escalated": Q(status=Status.OPEN, escalation__gt=FollowUp.Escalation.NONE),
+        }[value])
+
+    def filter_assignee(self, queryset, name, value):
+        if value == "none":
+            return queryset.filter(assignee__isnull=True)
+        return queryset.filter(assignee_id=value)
+
+
 class InvitationFilter(django_filters.FilterSet):
     """The survey page's list of invitations."""
 
     survey = django_filters.ChoiceFilter(label=_("Survey"), choices=[], widget=FastSelect)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=Survey.Kind.choices, field_name="survey__kind",
+                                       widget=FastSelect)
+    occasion = django_filters.DateFromToRangeFilter(label=_("Occasion between"), field_name="occasion_on",
+                                                    method="filter_days", widget=DateRange())
     status = django_filters.ChoiceFilter(label=_("Status"), choices=SurveyInvitation.Status.choices,
                                          widget=FastSelect)
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=SurveyInvitation.Channel.choices,
@@ -102,6 +207,9 @@ class InvitationFilter(django_filters.FilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["survey"].extra["choices"] = list(Survey.objects.order_by("name").values_list("pk", "name"))
+
+    def filter_days(self, queryset, name, value):
+        return within_days(queryset, name, value)
 
 
 COMPLAINT_STATES = (
@@ -128,6 +236,8 @@ class ComplaintFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(label=_("Channel"), choices=Complaint.Channel.choices,
                                           widget=FastSelect)
     department = django_filters.ChoiceFilter(label=_("Team"), choices=[], widget=FastSelect)
+    opened = django_filters.DateFromToRangeFilter(label=_("Opened between"), method="filter_opened",
+                                                  widget=DateRange())
 
     class Meta:
         model = Complaint
@@ -169,6 +279,15 @@ class ComplaintFilter(django_filters.FilterSet):
 
     def filter_category(self, queryset, name, value):
         return queryset.filter(category__isnull=True) if value == "none" else queryset.filter(category_id=value)
+
+    def filter_opened(self, queryset, name, value):
+        """Whole days on the tenant's clock: from the first moment of the first day to the end of the last."""
+        tenant = self.request.tenant
+        if value.start:
+            queryset = queryset.filter(opened_at__gte=tenant.day_bounds(value.start.date())[0])
+        if value.stop:
+            queryset = queryset.filter(opened_at__lt=tenant.day_bounds(value.stop.date())[1])
+        return queryset
 
 
 class AppointmentFilter(django_filters.FilterSet):

@@ -8,6 +8,7 @@ app_name = "service"
 
 followup_patterns = [
     path("followups/", followups.workspace, name="followups"),
+    path("followups/records/", followups.records, name="followup_records"),
     path("followups/<int:pk>/", followups.followup_call, name="followup"),
     path("followups/<int:pk>/book/", followups.followup_book, name="followup_book"),
 ]

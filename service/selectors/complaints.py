@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Staff
 from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID
-from crm.paging import Page, keyset_page
+from crm.paging import Page, capped_count, keyset_page
 from customers import timeline
 from service.filters import ComplaintFilter
 from service.models import Complaint, FollowUp, Severity
@@ -79,6 +79,8 @@ def staff_with_user(pk: int | None) -> Staff | None:
 class Listing:
     filter: ComplaintFilter
     page: Page
+    count: int = 0
+    count_capped: bool = False
 
 
 def complaint_page(user, params, *, request) -> Listing:
@@ -98,7 +100,8 @@ def complaint_page(user, params, *, request) -> Listing:
         complaint.masked = complaint.customer.masked = complaint.pk in masked
         complaint.overdue = complaint.status in Complaint.RUNNING and (
             complaint.resolution_due <= now or (complaint.status == Status.NEW and complaint.response_due <= now))
-    return Listing(filter=filterset, page=page)
+    count, capped = capped_count(queryset)
+    return Listing(filter=filterset, page=page, count=count, count_capped=capped)
 
 
 # --- the customer timeline ------------------------------------------------------------------------

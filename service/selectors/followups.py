@@ -1,9 +1,10 @@
 """Reads for follow-ups, always through the role's visibility: a follow-up belongs to its assignee, and an
-unassigned one to its department's queue. The queue tabs, the next-call candidates, the customer summary
-of a call, and the customer-timeline entries of calls."""
+unassigned one to its department's queue. The queue tabs, the follow-up records (every status, filtered), the
+next-call candidates, the customer summary of a call, and the customer-timeline entries of calls."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -15,12 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.visibility import WorkSource, visibility_for, visible
 from crm.forms import MAX_ID
-from crm.paging import Page, keyset_page
+from crm.paging import Page, capped_count, keyset_page
 from crm.prepared import Prepared
 from customers import timeline
 from customers.models import Customer, Lead, ServiceVisit
 from customers.models.leads import OPEN_STATUSES as OPEN_LEAD_STATUSES
 from customers.selectors.customers import customer_reach, vehicles_of
+from service.filters import FollowUpRecordFilter
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan, Question
 
 Status = FollowUp.Status
@@ -90,6 +92,42 @@ def workspace(user, params, *, tenant, now: datetime | None = None) -> Workspace
         followup.retry_due = followup.retry_at is not None and followup.retry_at <= now
     return Workspace(tab=key, counts=counts, tabs=[(t, *counts[t.key]) for t in TABS], page=page, today=today,
                      now=now)
+
+
+# --- the follow-up records (every status, filtered; the dashboards' tiles open it) -------------------------
+
+RECORD_ORDER = ("-due_on", "-id")  # the newest due first, on the (tenant, due_on) index
+
+
+@dataclass
+class Records:
+    filter: FollowUpRecordFilter
+    page: Page
+    count: int
+    count_capped: bool  # more than crm.paging.COUNT_CAP: "10,000+"
+
+
+def _records_count_key(user, params) -> str:
+    """Who is asking and for what (the page cursor does not change the count)."""
+    items = params.lists() if hasattr(params, "lists") else ((k, [v]) for k, v in params.items())
+    wanted = sorted((k, str(v)) for k, values in items if k != "after" for v in values if v)
+    digest = hashlib.sha1(repr(wanted).encode(), usedforsecurity=False).hexdigest()
+    return f"followup-records:{user.pk}:{digest}"
+
+
+def followup_records(user, params, *, request, today: date | None = None) -> Records:
+    """One keyset page of the follow-ups this user may read, of any status, through the records' filter, and how
+    many match (exact up to the cap). Invalid filter input matches nothing (the form says why)."""
+    base = followups_visible_to(user)
+    filterset = FollowUpRecordFilter(params, queryset=base, request=request, today=today)
+    queryset = filterset.qs if filterset.is_valid() else base.none()
+    page = keyset_page(queryset.select_related("plan", "customer", "assignee__user", "department"),
+                       order=RECORD_ORDER, cursor=params.get("after"), size=PAGE_SIZE)
+    count, capped = capped_count(queryset, remember_as=_records_count_key(user, params))
+    v = visibility_for(user)
+    for followup in page.rows:
+        followup.masked = followup.customer.masked = v.is_masked(followup.assignee_id, followup.department_id)
+    return Records(filter=filterset, page=page, count=count, count_capped=capped)
 
 
 def next_candidates(user, staff, now: datetime):

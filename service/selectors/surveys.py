@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from accounts.visibility import visibility_for, visible
-from crm.paging import keyset_page
+from crm.paging import capped_count, keyset_page
 from service.filters import InvitationFilter
 from service.models import Question, Survey, SurveyInvitation, SurveyResponse
 from service.selectors import followups
@@ -52,7 +52,7 @@ def invitation_page(user, params, *, request):
     for invitation in page.rows:
         invitation.masked = v.is_masked(invitation.staff_id, invitation.department_id,
                                         run_by=invitation.survey.department_id)
-    return filterset, page
+    return filterset, page, capped_count(queryset)
 
 
 # --- the public survey page ---------------------------------------------------------------------

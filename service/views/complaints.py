@@ -35,7 +35,7 @@ Status = Complaint.Status
 def complaint_list(request):
     listing = complaint_page(request.user, request.GET, request=request)
     return render(request, "service/complaints/list.html", {
-        "filter": listing.filter, "page": listing.page, "now": timezone.now(),
+        "listing": listing, "filter": listing.filter, "page": listing.page, "now": timezone.now(),
         "can_register": request.user.has_perm("service.add_complaint")})
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 from django_htmx.http import push_url
 
 from crm.access import staff_view
@@ -28,6 +28,7 @@ from service.selectors.followups import (
     calls_of,
     customer_summary,
     followup_for,
+    followup_records,
     questions_of,
 )
 from service.selectors.followups import (
@@ -63,6 +64,15 @@ def workspace(request):
     ws = queue_workspace(request.user, request.GET, tenant=request.tenant)
     return render(request, "service/followups/workspace.html", {
         "ws": ws, "can_call": can_call, **_calling_hours(request, rules)})
+
+
+@staff_view(perm="service.view_followup")
+@require_safe
+def records(request):
+    """Every follow-up the user may read, of any status, filtered (the dashboards' tiles link here with their
+    filters), with how many match."""
+    listing = followup_records(request.user, request.GET, request=request)
+    return render(request, "service/followups/records.html", {"records": listing})
 
 
 def _open_call(request, pk: int, rules) -> HttpResponse:

@@ -29,9 +29,10 @@ def survey_list(request):
         else:
             messages.error(request, _("This invitation has not failed, or it is not yours to send."))
         return redirect(f"{request.path}?{request.GET.urlencode()}" if request.GET else request.path)
-    filterset, page = invitation_page(request.user, request.GET, request=request)
+    filterset, page, (count, capped) = invitation_page(request.user, request.GET, request=request)
     return render(request, "service/surveys/list.html", {
-        "surveys": survey_rows(request.user), "filter": filterset, "page": page,
+        "surveys": survey_rows(request.user), "filter": filterset, "page": page, "count": count,
+        "count_capped": capped,
         "can_send_again": request.user.has_perm("service.change_surveyinvitation"),
         "query": request.GET.urlencode()})
 

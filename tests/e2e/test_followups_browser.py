@@ -38,7 +38,8 @@ def test_specialist_completes_a_call_in_chinese_and_gets_the_next_customer(seede
     page.locator("#id_username").fill("demo.specialist")
     page.locator("#id_password").fill(DEMO_PASSWORD)
     page.locator("main button[type=submit]").click()
-    page.locator('nav a[href="/service/followups/"]').click()
+    page.locator("#main-nav a.dropdown-toggle", has_text="回访").click()  # the menu: the queue and the records
+    page.locator('#main-nav a.dropdown-item[href="/service/followups/"]').click()
     expect(page.locator("h1")).to_have_text("回访")
     expect(page.locator("#tab-today")).to_contain_text("2")
 
@@ -69,7 +70,7 @@ def test_specialist_completes_a_call_in_chinese_and_gets_the_next_customer(seede
     expect(page.locator("main")).to_contain_text("已接通，已完成：王芳。")
     assert page.evaluate("window.stillTheSamePage") is True  # htmx swapped the page's main part
     expect(page).to_have_title(re.compile("^李强 · 回访 · "))  # the main-only response still names the page
-    expect(page.locator('#main-nav a[href="/service/followups/"]')).to_have_class(re.compile("active"))
+    expect(page.locator('#main-nav a.dropdown-item[href="/service/followups/"]')).to_have_class(re.compile("active"))
     assert page.url.endswith(f"/service/followups/{_followup_of('李强', demo)}/")
 
     with scope(tenant=demo):

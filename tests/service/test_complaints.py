@@ -437,6 +437,29 @@ def test_the_list_opens_on_open_complaints_and_any_state_shows_all(scoped, clien
     assert '<option value="" selected>Any</option>' in everything.split('name="state"')[1].split("</select>")[0]
 
 
+def test_the_list_filters_on_the_opening_day_on_the_tenants_clock(scoped, client_as):
+    day = date(2026, 6, 15)
+    late_evening = register(summary="深夜登记的投诉", opened=at(day, 23, 30))  # 15:30 UTC
+    after_midnight = register(summary="零点后登记的投诉", opened=at(day + timedelta(days=1), 0, 30))  # 15th, UTC
+    before = register(summary="前一天的投诉", opened=at(day - timedelta(days=1), 9))
+    every = (late_evening, after_midnight, before)
+
+    def listed(**params):
+        page = client_as("demo.director").get(reverse("service:complaints"), params).content.decode()
+        return {c.summary for c in every if c.summary in page}
+
+    assert listed(opened_after=day, opened_before=day) == {"深夜登记的投诉"}
+    assert listed(opened_after=day) == {"深夜登记的投诉", "零点后登记的投诉"}
+    assert listed(opened_before=day) == {"深夜登记的投诉", "前一天的投诉"}
+    # the list still opens on the complaints to resolve, and state= (any) with the days keeps the closed ones
+    Complaint.objects.filter(pk=late_evening.pk).update(status=Status.CLOSED)
+    assert listed(opened_after=day, opened_before=day) == set()
+    assert listed(opened_after=day, opened_before=day, state="") == {"深夜登记的投诉"}
+    page = client_as("demo.director").get(reverse("service:complaints"), {"opened_after": "2026-02-30"})
+    assert page.status_code == 200 and "No complaints match the filter." in page.content.decode()
+    assert 'name="opened_after"' in page.content.decode() and 'name="opened_before"' in page.content.decode()
+
+
 def test_the_list_costs_the_same_queries_for_more_complaints(scoped, client_as, django_assert_max_num_queries):
     client = client_as("demo.manager")
     client.get(reverse("service:complaints"))

@@ -62,3 +62,27 @@ def test_a_programme_of_another_team_is_not_shown_to_the_desk(invited, client_as
 def test_the_demo_surveys_are_run_by_the_customer_service_desk(demo, in_scope):
     with in_scope(demo):
         assert set(Survey.objects.values_list("department__name", flat=True)) == {"客服组"}
+
+
+def test_the_invitations_filter_on_the_occasion_day_and_the_kind_of_survey(invited, client_as):
+    client = client_as("demo.manager")
+
+    def listed(**params):
+        response = client.get(URL, params)
+        assert response.status_code == 200
+        html = response.content.decode()
+        return {name for name, inv in (("answered", invited.answered), ("failed", invited.failed))
+                if f'id="invitation-{inv.pk}"' in html}
+
+    assert listed() == {"answered", "failed"}
+    assert listed(occasion_after="2025-03-05", occasion_before="2025-03-05") == {"answered"}  # both days included
+    assert listed(occasion_after="2025-03-06") == {"failed"}
+    assert listed(occasion_before="2025-03-04") == set()
+    assert listed(kind="sales") == {"failed"}
+    assert listed(kind="service") == {"answered"}
+    assert listed(kind="service", occasion_after="2025-03-06") == set()
+    bad = client.get(URL, {"kind": "bogus", "occasion_after": "tomorrow"})
+    assert bad.status_code == 200 and 'id="invitations-empty"' in bad.content.decode()
+    form = client.get(URL, {"occasion_after": "2025-03-05"}).content.decode().split('id="invitation-filter"')[1]
+    assert 'name="occasion_after" value="2025-03-05"' in form and 'name="occasion_before"' in form
+    assert 'name="kind"' in form

@@ -192,9 +192,10 @@ def test_managers_reach_the_team_page_from_the_navigation(scoped, client_as):
     assert ">Follow-ups</a>" in menu and 'href="/service/followups/"' in menu
     assert 'class="dropdown-item active" aria-current="page" href="/service/team/">Team queues</a>' in menu
     assert 'href="/service/team/"' in nav("demo.director")
-    # a specialist may not reassign: a plain Follow-ups link, no team page
+    # a specialist may not reassign: the Follow-ups menu holds their queue and the records, no team page
     specialist = nav("demo.specialist")
-    assert '<a class="nav-link" href="/service/followups/">Follow-ups</a>' in specialist
+    assert 'class="dropdown-item" href="/service/followups/">Follow-ups</a>' in specialist
+    assert 'class="dropdown-item" href="/service/followups/records/">Follow-up records</a>' in specialist
     assert "/service/team/" not in specialist
 
 
