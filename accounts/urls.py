@@ -22,5 +22,4 @@ urlpatterns = [
     path("accounts/reset/done/", public_view(auth_views.PasswordResetCompleteView.as_view()),
          name="password_reset_complete"),
     path("org/", views.org_chart, name="org_chart"),
-    path("", views.home, name="home"),
 ]

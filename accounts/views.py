@@ -17,17 +17,6 @@ from accounts.forms import LanguageForm, StaffPasswordResetForm
 from crm.access import public_view, staff_view
 from crm.throttle import throttle_hit
 
-
-@staff_view
-def home(request):
-    staff = request.staff
-    return render(request, "accounts/home.html", {
-        "staff": staff,
-        "positions": selectors.staff_positions(staff),
-        "is_tenant_admin": request.user.has_perm("accounts.change_staff"),
-    })
-
-
 ORG_CHART_TTL = 60 * 60  # a version is never reused; the time only bounds how long an old one is kept
 
 

@@ -45,3 +45,19 @@ def refresh_survey_rollups(tenant: Tenant) -> tuple[int, int]:
 
     result = survey_rollups_refresh_recent(tenant=tenant)
     return result.figure_rows, result.answer_rows
+
+
+@shared_task(acks_late=True, name="analytics.refresh_dashboard_rollups_all")
+def refresh_dashboard_rollups_all() -> None:
+    """Beat's fan-out: one refresh of the dashboards' rollup per active tenant."""
+    refresh_dashboard_rollups.fan_out()
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="analytics.refresh_dashboard_rollups")
+def refresh_dashboard_rollups(tenant: Tenant) -> int:
+    """Idempotent: the days changed since the last run's mark are recomputed from the raw rows, today's snapshots
+    replaced. Returns the rollup rows written."""
+    from analytics.services.dashboard_rollups import dashboard_rollups_refresh
+
+    return dashboard_rollups_refresh(tenant=tenant).rows

@@ -49,6 +49,10 @@ BEAT_SCHEDULE = {
         "task": "analytics.refresh_survey_rollups_all",
         "schedule": crontab(minute="*/15"),
     },
+    "refresh-dashboard-rollups": {  # the dashboards' counts of complaints, leads, members and overdue work
+        "task": "analytics.refresh_dashboard_rollups_all",
+        "schedule": crontab(minute="*/15"),
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from analytics.views import dashboards
 from crm import views
 from customers.urls import lead_patterns
 from service.views import public_surveys
@@ -14,5 +15,6 @@ urlpatterns = [
     path("s/<str:token>/", public_surveys.survey_page, name="survey"),
     path("club/", include("club.urls")),
     path("reports/", include("analytics.urls")),
+    path("", dashboards.home, name="home"),
     path("", include("accounts.urls")),
 ]

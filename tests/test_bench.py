@@ -11,7 +11,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_transactional, live_server, settings):
     from django.core.management import call_command
 
-    from tests.bench import followup_bench, list_bench, report_bench, survey_bench, survey_results_bench
+    from tests.bench import (
+        dashboard_bench,
+        followup_bench,
+        list_bench,
+        report_bench,
+        survey_bench,
+        survey_results_bench,
+    )
     from tests.bench.__main__ import get
     from tests.bench.floor import login_session, samples, settle
 
@@ -40,6 +47,10 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
     assert (year["followups"], year["rollup_rows"] > 0) == (300, True)
     results = survey_results_bench.prepare_survey_year(responses=70)
     assert (results["invitations"], results["responses"]) == (100, 70)
+    dashboards = dashboard_bench.prepare_dashboards()
+    assert dashboards["rollup_rows"] > 0 and "refresh" in dashboard_bench.dashboard_lines(dashboards)[0]
+    for path in dashboard_bench.dashboard_paths().values():
+        get(port, path, cookie)
     before = _database_clock()
     settle()  # returns the seconds it took, positive whatever it did: check what it did
     assert _vacuumed_and_analysed_since(before)
@@ -52,6 +63,9 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
     assert [line.split(", cold")[0] for line in cold] == [
         "follow-up report, this month", "follow-up report, a year", "survey results, this month",
         "survey results, a year"]
+
+    roles = dashboard_bench.measure_roles_in_process(2)
+    assert len(roles) == 8 and all("cold" in line for line in roles)
 
     sending = survey_bench.measure_sending(total=20)
     assert sending["queued"] == sending["sent"] > 0

@@ -1,6 +1,7 @@
 """Rollup tables of the reports: the follow-up report (回访报告, followups) and the survey results (满意度调查结果,
 surveys), with the manufacturer's own survey results imported to be read side by side with ours."""
 
+from analytics.models.dashboards import MeasureDay, MeasureMonth
 from analytics.models.followups import (
     AnswerDay,
     AnswerFigures,
@@ -29,6 +30,8 @@ __all__ = [
     "FollowUpFigures",
     "FollowUpMonth",
     "ManufacturerImport",
+    "MeasureDay",
+    "MeasureMonth",
     "ManufacturerResponse",
     "RollupRow",
     "RollupState",

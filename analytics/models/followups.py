@@ -137,6 +137,9 @@ class RollupState(TenantModel):
 
     refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
     surveys_refreshed_at = models.DateTimeField(_("survey results refreshed"), null=True, blank=True)
+    # the dashboards' rollups: refreshed, and the moment from which rows changed since were read (the fill mark)
+    dashboard_refreshed_at = models.DateTimeField(_("dashboards refreshed"), null=True, blank=True)
+    dashboard_mark = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("rollup state")

@@ -48,3 +48,41 @@ def score_line(line, manufacturer: bool) -> str:
         html += THEIR_CELLS
         cells += [theirs.answered, score(theirs.csi), score(theirs.nps)]
     return format_html(html + "</tr>", *cells)
+
+
+def _grouped(value: float, digits: int = 0) -> str:
+    text = f"{value:,.{digits}f}"
+    separator = get_format("DECIMAL_SEPARATOR")
+    return text if separator == "." else text.replace(".", separator)
+
+
+@register.filter
+def tile_value(tile) -> str:
+    """A dashboard tile's number by its unit: 87.7% · 1,234 · 87.7 · ¥12,345; nothing counted → "—"."""
+    value, unit = tile.shown, tile.metric.unit
+    if value is None:
+        return "—"
+    if unit == "rate":
+        return f"{decimal(value, 1)}%"
+    if unit == "count":
+        return _grouped(value)
+    if unit == "money":
+        return f"¥{_grouped(value)}"
+    return decimal(value, 1)
+
+
+@register.filter
+def tile_change(tile) -> str:
+    """The change against the previous period, signed: +1.2 pp (a rate, in percentage points) · −3 · +¥120."""
+    change, unit = tile.change_shown, tile.metric.unit
+    if change is None:
+        return ""
+    sign = "+" if change > 0 else ("−" if change < 0 else "±")
+    size = abs(change)
+    if unit == "rate":
+        return f"{sign}{decimal(size, 1)} pp"
+    if unit == "count":
+        return f"{sign}{_grouped(size)}"
+    if unit == "money":
+        return f"{sign}¥{_grouped(size)}"
+    return f"{sign}{decimal(size, 1)}"

@@ -1,19 +1,22 @@
-// Line charts of report trends: <canvas data-chart="ID"> drawn from the JSON of <script id="ID"> (Django's
-// json_script: {"labels": [...], "series": [{"label": ..., "data": [...]}]}); the table under each chart has the
-// same figures for those who cannot see it.
+// Charts of report and dashboard trends: <canvas data-chart="ID"> drawn from the JSON of <script id="ID"> (Django's
+// json_script: {"type": "line" | "bar", "labels": [...], "series": [{"label": ..., "data": [...]}], "percent": bool});
+// the table beside each chart has the same figures for those who cannot see it.
 document.addEventListener("DOMContentLoaded", () => {
   if (typeof Chart === "undefined") return;
   document.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
     const source = document.getElementById(canvas.dataset.chart);
     if (!source) return;
     const data = JSON.parse(source.textContent);
+    const type = data.type === "bar" ? "bar" : "line";
+    const options = {maintainAspectRatio: false, animation: false, interaction: {mode: "index", intersect: false}};
+    if (data.percent) options.scales = {y: {suggestedMin: 0, suggestedMax: 100, ticks: {callback: (v) => `${v}%`}}};
     new Chart(canvas, {
-      type: "line",
+      type,
       data: {
         labels: data.labels,
         datasets: data.series.map((series) => ({label: series.label, data: series.data, spanGaps: true, tension: 0.2})),
       },
-      options: {maintainAspectRatio: false, animation: false, interaction: {mode: "index", intersect: false}},
+      options,
     });
   });
 });

@@ -16,6 +16,8 @@ project, and a bare Django project on the same database (tests/bench/floor.py) â
   and 50 specialists calling (tests/bench/followup_bench.py);
 - the survey results page over a year of 500,000 responses, with the other pages under load and cold
   (tests/bench/survey_results_bench.py);
+- the role dashboards (tests/bench/dashboard_bench.py): the rollup rebuilt and refreshed, the director's under
+  load beside the other pages, every role's cold;
 - 100,000 survey invitations queued and sent to the console backend next to one UPDATE per message
   (tests/bench/survey_bench.py);
 - the club (tests/bench/club_bench.py): --members members with --entries journal entries each seeded by COPY,
@@ -47,6 +49,7 @@ import time
 from pathlib import Path
 
 from tests.bench import club_bench
+from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
 from tests.bench.report_bench import report_lines, report_paths
@@ -251,6 +254,9 @@ def main() -> int:
         print("  preparing a year of survey responses for the results page", flush=True)
         results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
                                              "prepare_survey_year; print(repr(prepare_survey_year()))"))
+        print("  rebuilding the dashboards' rollup", flush=True)
+        dashboards = eval(django_eval(env, "from tests.bench.dashboard_bench import prepare_dashboards; "  # noqa: S307
+                                           "print(repr(prepare_dashboards()))"))
         settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
         print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
 
@@ -266,6 +272,7 @@ def main() -> int:
         }
         pages.update({name: (path, "floor list") for name, path in report_paths(report).items()})
         pages.update({name: (path, "floor list") for name, path in results_paths(results_data).items()})
+        pages.update({name: (path, "floor list") for name, path in dashboard_paths().items()})
         floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
 
         workspace = {}
@@ -316,6 +323,10 @@ def main() -> int:
         print("\n".join(eval(django_eval(env, "from tests.bench.report_bench import measure_in_process; "  # noqa: S307
                                              f"print(repr(measure_in_process({results_data!r}, 20, cold=True, "
                                              f"paths={paths!r})))"))))
+        print("\n".join(dashboard_lines(dashboards)))
+        print("  measuring the dashboards cold", flush=True)
+        print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
+                                             "measure_roles_in_process; print(repr(measure_roles_in_process()))"))))
         from tests.bench.import_bench import run as import_bench
 
         print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)

@@ -51,6 +51,7 @@ RAW_SQL = {
     "analytics/services/followup_rollups.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/selectors/followups.py": 2,
+    "analytics/services/dashboard_rollups.py": 1,  # the dashboards' rollup: the ORM's grouped rows unpivoted
     "analytics/services/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/selectors/club.py": 1,  # the club report's balances: sums by sign of scoped, ORM-built member sums

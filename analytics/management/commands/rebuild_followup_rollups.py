@@ -1,6 +1,7 @@
 """python manage.py rebuild_followup_rollups [--tenant SLUG] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
 
-Also rebuilds the survey results' rollups (every occasion; the dates apply to the follow-up report)."""
+Also rebuilds the survey results' rollups (every occasion; the dates apply to the follow-up report) and the
+dashboards' rollup (every day of complaints, leads and members; today's snapshots)."""
 
 from datetime import date
 
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
+from analytics.services.dashboard_rollups import dashboard_rollups_refresh
 from analytics.services.followup_rollups import followup_rollups_rebuild
 from analytics.services.survey_rollups import survey_rollups_rebuild
 
@@ -23,7 +25,7 @@ def _day(value: str) -> date:
 
 class Command(BaseCommand):
     help = ("Recompute the follow-up report's rollups from the raw follow-ups, calls and answers: by default "
-            "everything from each tenant's first follow-up on; and the survey results' rollups.")
+            "everything from each tenant's first follow-up on; the survey results' and the dashboards' rollups.")
 
     def add_arguments(self, parser):
         parser.add_argument("--tenant", metavar="SLUG", help="only this tenant")
@@ -41,8 +43,10 @@ class Command(BaseCommand):
                 try:
                     done = followup_rollups_rebuild(tenant=each, start=start, end=end)
                     surveys = survey_rollups_rebuild(tenant=each)
+                    dashboards = dashboard_rollups_refresh(tenant=each, rebuild=True)
                 except ValidationError as error:
                     raise CommandError(" ".join(error.messages)) from None
             self.stdout.write(f"{each.slug}: {done.start} to {done.end}: {done.followup_rows} follow-up rows, "
                               f"{done.answer_rows} answer rows; surveys {surveys.start} to {surveys.end}: "
-                              f"{surveys.figure_rows} rows, {surveys.answer_rows} answer rows")
+                              f"{surveys.figure_rows} rows, {surveys.answer_rows} answer rows; "
+                              f"dashboards: {dashboards.rows} rows")

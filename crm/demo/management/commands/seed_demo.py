@@ -10,6 +10,7 @@ from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Tenant
+from analytics.services.dashboard_rollups import dashboard_rollups_refresh
 from analytics.services.followup_rollups import followup_rollups_rebuild
 from analytics.services.survey_rollups import survey_rollups_rebuild
 from crm.demo.appointments import seed_appointments
@@ -69,6 +70,7 @@ class Command(BaseCommand):
                     seed_complaint_setup(tenant)  # complaint categories, service levels, the complaints team
                     seed_complaints(tenant)  # half a year of complaints in every state
                     seed_club(tenant, stdout=self.stdout)  # the club: programme, rewards, members, their points
+                    dashboard_rollups_refresh(tenant=tenant, rebuild=True)  # the dashboards' figures
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:

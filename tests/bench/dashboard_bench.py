@@ -1,0 +1,71 @@
+"""The role dashboards (`/`) for `make bench`: after the year of follow-ups and survey responses the other
+benchmarks wrote, the dashboards' rollup is rebuilt (every day of complaints, leads and members) and brought up
+to date once more the way the quarter-hourly job does (the days changed since the mark, today's snapshots) —
+the "nightly rollup of one day" — and the director's, a manager's and a specialist's dashboards are measured
+under load, and cold in process, next to the bare 50-row list of the same run."""
+
+from __future__ import annotations
+
+import time
+
+
+def prepare_dashboards() -> dict:
+    from django.utils import timezone
+    from django_scopes import scope
+
+    from accounts.models import Tenant
+    from analytics.models import MeasureDay
+    from analytics.services.dashboard_rollups import dashboard_rollups_refresh
+
+    demo = Tenant.objects.get(slug="demo")
+    with scope(tenant=demo), timezone.override(demo.timezone):
+        started = time.perf_counter()
+        rebuilt = dashboard_rollups_refresh(tenant=demo, rebuild=True)
+        rebuild_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        dashboard_rollups_refresh(tenant=demo)
+        refresh_seconds = time.perf_counter() - started
+        rows = MeasureDay.objects.count()
+    return {"rebuild_rows": rebuilt.rows, "rebuild_seconds": rebuild_seconds, "refresh_seconds": refresh_seconds,
+            "rollup_rows": rows}
+
+
+def dashboard_paths() -> dict[str, str]:
+    """The director's (the benchmark's session); the other roles are measured in process (dashboard_lines)."""
+    return {"dashboard, director, this month": "/", "dashboard, director, this year": "/?period=year"}
+
+
+def dashboard_lines(prepared: dict) -> list[str]:
+    return [f"dashboards' rollup: rebuilt {prepared['rebuild_rows']:,} rows in {prepared['rebuild_seconds']:.2f} s; "
+            f"the quarter-hourly refresh (changes since the mark, today's snapshots): "
+            f"{prepared['refresh_seconds']:.2f} s (target ≤ 10 s per tenant); {prepared['rollup_rows']:,} rows"]
+
+
+def measure_roles_in_process(runs: int = 20) -> list[str]:
+    """Each role's dashboard cold (the cache emptied before each request), one client, in process."""
+    from django.core.cache import cache
+    from django.test import Client, RequestFactory
+
+    from accounts.models import User
+    from tests.bench.floor import customer_list
+    from tests.bench.report_bench import _timed
+
+    request = RequestFactory().get("/floor/customers")
+    request.user = User.objects.get(username="demo.director")
+    f50, f95 = _timed(lambda: customer_list(request), runs)
+    lines = []
+    for role in ("director", "manager", "specialist", "analyst"):
+        client = Client(HTTP_HOST="127.0.0.1")
+        client.force_login(User.objects.get(username=f"demo.{role}"))
+        for path in ("/", "/?period=year"):
+            client.get(path)
+
+            def get(path=path, client=client):
+                cache.clear()
+                assert client.get(path).status_code == 200
+
+            p50, p95 = _timed(get, runs)
+            label = f"dashboard, {role}, {'year' if 'year' in path else 'month'}, cold"
+            lines.append(f"{label:46} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   floor list p50 {f50:6.1f} "
+                         f"p95 {f95:6.1f} (target p95 ≤ 150 ms cold)")
+    return lines
