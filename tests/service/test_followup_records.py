@@ -244,7 +244,7 @@ def test_the_records_cost_the_same_queries_for_more_rows(scoped, client_as):
     names = ("王芳", "李强", "赵敏", "北京宏达物流有限公司")
     today = scoped.today()
     for n in range(40):
-        followup(names[n % 4], due=today - timedelta(days=n + 1),
+        followup(names[n % 4], due=today - timedelta(days=n + 1), occasion=today - timedelta(days=n + 100),
                  assignee=("demo.specialist", "demo.manager", None)[n % 3], department="客服组")
     with CaptureQueriesContext(connection) as many:
         assert count_text(page(client)) == "41 follow-ups"
