@@ -97,6 +97,17 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.import_manufacturer_results"]
 
+# targets and scorecards (绩效考核): directors set targets for everyone, managers for their department subtree
+# (analytics.services.targets); analysts read them; every role kind sees the scorecards it may (a specialist their
+# own)
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.view_scorecard"]
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.view_target"]
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.add_target", "analytics.change_target",
+                                                 "analytics.delete_target"]
+
 
 def sync_role_groups(apps) -> None:
     """Make the groups hold exactly ROLE_PERMISSIONS (from data migrations, or with the live registry)."""

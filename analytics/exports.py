@@ -200,3 +200,35 @@ class ClubReportExport(ReportExport):
                                                        _("Yearly quota of the members"), _("Share of the quota")],
                     above=above, widths=[30], rows=[[line.label, line.requested, line.done, line.entitlement,
                                                      _rate(line.use_rate)] for line in report.services])
+
+
+# --- the team's scorecards (绩效考核) ------------------------------------------------------------------------
+
+
+def _figure(value, unit: str):
+    if value is None:
+        return None
+    return Formatted(round(float(value), 1), "0.0") if unit != "count" else round(float(value), 1)
+
+
+class ScorecardExport(ReportExport):
+    """One row per person and metric with a target: the target, the pro-rata value expected to date, the actual,
+    the share of the target and the status, for the review meeting."""
+
+    file_stem = gettext_noop("scorecards")
+
+    def tables(self):
+        board = self.report
+        above = [[self.tenant_name, _period(board)],
+                 [_("Working days: %(elapsed)s of %(total)s elapsed") % {"elapsed": board.elapsed,
+                                                                          "total": board.total}]]
+        rows = []
+        for rank, card in enumerate(board.cards, start=1):
+            for line in card.targeted:
+                unit = line.metric.unit
+                rows.append([rank, card.label, " / ".join(card.positions), str(line.metric.label),
+                             _figure(line.target_value, unit), _figure(line.expected, unit),
+                             _figure(line.actual, unit), _rate(line.share), line.status_label])
+        yield Table(title=_("Scorecards"), header=[
+            _("Rank"), _("Person"), _("Positions"), _("Metric"), _("Target"), _("Expected to date"), _("Actual"),
+            _("Share of target"), _("Status")], rows=rows, above=above, widths=[8, 20, 24, 24])

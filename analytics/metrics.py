@@ -127,7 +127,8 @@ COMPLAINTS_MAJOR_UNRESOLVED = Figure(MEASURES, ("complaints_major_unresolved",),
 LEADS_REGISTERED = Figure(MEASURES, ("leads_registered",))
 LEADS_WON = Figure(MEASURES, ("leads_won",))
 LEADS_CLOSED = Figure(MEASURES, ("leads_won", "leads_lost"))
-MEMBERS_ENROLLED = Figure(MEASURES, ("members_enrolled",), scoped=False)
+MEMBERS_ENROLLED = Figure(MEASURES, ("members_enrolled",), scoped=False)  # per enrolling staff, the tile: all
+COMPLAINTS_CLOSED_IN_TIME = Figure(MEASURES, ("complaints_closed_in_time",))
 MEMBERS_ACTIVE = Figure(MEASURES, ("members_active",), snapshot=True, scoped=False)
 POINTS_OUTSTANDING = Figure(MEASURES, ("points_outstanding",), snapshot=True, scoped=False)
 
@@ -226,3 +227,27 @@ PERSONAL = ("followups_overdue", "followup_completion", "followup_on_time")
 
 # links whose count is not a list's row count (the liability links to the club report)
 NOT_A_LIST = {("points_liability", 0)}
+
+
+# --- targets (绩效考核): what a target may be set on, per person (analytics.models.Target) --------------------
+# The same Metric shape, read per staff member from the rollups (analytics.selectors.targets). A count is paced
+# pro-rata over the period's working days; a rate or a score is compared with its target directly. Targets of
+# rates are entered in percent (85 = 85 %), scores on their 0–100 scale.
+
+TARGET_METRICS: dict[str, Metric] = {m.key: m for m in (
+    Metric("followups_done", _("Follow-ups completed"), _("follow-ups completed (status done) that were due in the "
+                                                           "period"), COUNT, (DONE,), (), FOLLOWUP_PERM,
+           group="followups"),
+    Metric("contact_rate", _("Contact rate"), _("calls that reached the customer ÷ calls attempted"), RATE,
+           (REACHED, CALLS), (), FOLLOWUP_PERM, group="followups"),
+    METRICS["followup_completion"],
+    METRICS["csi_service"],
+    Metric("complaints_closed_in_time", _("Complaints closed in time"),
+           _("complaints closed in the period whose resolution was not past its deadline, by owner"), COUNT,
+           (COMPLAINTS_CLOSED_IN_TIME,), (), COMPLAINT_PERM, group="complaints"),
+    Metric("leads_won", _("Leads converted"), _("leads closed as won in the period, by sales consultant"), COUNT,
+           (LEADS_WON,), (), LEAD_PERM, group="leads"),
+    Metric("members_enrolled", _("Members enrolled"), _("club members enrolled in the period, by who enrolled "
+                                                       "them"), COUNT, (Figure(MEASURES, ("members_enrolled",)),),
+           (), CLUB_PERM, group="club"),
+)}

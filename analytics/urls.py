@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys
+from analytics.views import club, complaints, followups, manufacturer, surveys, targets
 
 app_name = "analytics"
 
@@ -31,4 +31,14 @@ club_patterns = [
     path("club/export/", club.club_report_export, name="club_export"),
 ]
 
-urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+target_patterns = [
+    path("targets/", targets.target_list, name="targets"),
+    path("targets/<int:pk>/", targets.target_edit, name="target_edit"),
+    path("targets/<int:pk>/delete/", targets.target_delete, name="target_delete"),
+    path("scorecards/", targets.scorecard_team, name="scorecards"),
+    path("scorecards/export/", targets.scorecard_export, name="scorecards_export"),
+    path("scorecards/<int:staff_id>/", targets.scorecard_person, name="scorecard"),
+]
+
+urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+               + target_patterns)

@@ -21,6 +21,7 @@ from analytics.models.surveys import (
     SurveyDay,
     SurveyMonth,
 )
+from analytics.models.targets import PeriodKind, Target
 
 __all__ = [
     "AnswerDay",
@@ -33,6 +34,7 @@ __all__ = [
     "MeasureDay",
     "MeasureMonth",
     "ManufacturerResponse",
+    "PeriodKind",
     "RollupRow",
     "RollupState",
     "Source",
@@ -40,4 +42,5 @@ __all__ = [
     "SurveyAnswerMonth",
     "SurveyDay",
     "SurveyMonth",
+    "Target",
 ]

@@ -41,6 +41,7 @@ from analytics.models import FollowUpDay, FollowUpMonth, MeasureDay, MeasureMont
 from analytics.models.surveys import Source
 from analytics.selectors.followups import month_end, month_start, split_period, visible_condition
 from analytics.selectors.surveys import RUN_BY
+from analytics.selectors.targets import my_targets
 from club.selectors.access import club_access, programme_of
 
 TABLES = {FOLLOWUPS: (FollowUpDay, FollowUpMonth), SURVEYS: (SurveyDay, SurveyMonth),
@@ -493,6 +494,7 @@ class Dashboard:
     team: list[Row] = field(default_factory=list)
     trends: list[Trend] = field(default_factory=list)
     week: list[Tile] = field(default_factory=list)  # a specialist's: this week besides the period
+    targets: list = field(default_factory=list)  # a specialist's: (period, scorecard) of their targets
     masked: bool = False
 
     @property
@@ -534,6 +536,8 @@ def dashboard(user, *, tenant, staff, params) -> Dashboard | None:
     if personal:
         if period.key != "week":
             board.week = tiles_for(user, PERSONAL[1:], period_of("week", today), tenant=tenant, staff_id=staff_id)
+        if user.has_perm("analytics.view_scorecard"):
+            board.targets = my_targets(staff, tenant=tenant)
         return board
     if role in (RoleKind.DIRECTOR, RoleKind.ANALYST):
         board.departments = by_department(user, period)

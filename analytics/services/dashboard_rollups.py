@@ -45,6 +45,9 @@ class Source:
     department: str | None
     measures: dict[str, callable] = field(default_factory=dict)  # measure -> (now) -> aggregate
     still_open: Q | None = None  # rows whose figures can change without being written (a running clock)
+    # a row changed since the mark may have left the day it was counted on (a lead re-opened loses its closed
+    # day): recompute from the day of this field of the changed rows instead
+    moved_from: str | None = None
 
 
 def _complaints(now):
@@ -59,6 +62,14 @@ def _members(now):
     return Member.objects.all()
 
 
+def _closed_in_time() -> Q:
+    """Closed, and its resolution was not past its deadline: the clock watcher never noted a breach and it was
+    resolved (or, closed without a resolution step, closed) by the resolution deadline."""
+    return (Q(status=Complaint.Status.CLOSED, resolution_breached_at__isnull=True)
+            & (Q(resolved_at__lte=F("resolution_due"))
+               | Q(resolved_at__isnull=True, closed_at__lte=F("resolution_due"))))
+
+
 EVENT_SOURCES = (
     Source("complaints", _complaints, "opened_at", "owner_id", "department_id", {
         "complaints_opened": lambda now: Count("id"),
@@ -68,11 +79,16 @@ EVENT_SOURCES = (
     Source("leads_registered", _leads, "created_at", "consultant_id", "department_id", {
         "leads_registered": lambda now: Count("id"),
     }),
+    # a person's scorecard (analytics.selectors.targets): closed in time, on the day it closed, by owner
+    Source("complaints_closed", _complaints, "closed_at", "owner_id", "department_id", {
+        "complaints_closed_in_time": lambda now: Count("id", filter=_closed_in_time()),
+    }),  # a closed complaint stays closed (a dissatisfied customer reopens a resolved one): its day stays
     Source("leads_closed", _leads, "closed_at", "consultant_id", "department_id", {
         "leads_won": lambda now: Count("id", filter=Q(status=Lead.Status.WON)),
         "leads_lost": lambda now: Count("id", filter=Q(status=Lead.Status.LOST)),
-    }),
-    Source("members", _members, "enrolled_at", None, None, {
+    }, moved_from="created_at"),
+    # by who enrolled them (a scorecard's figure); the dashboard's tile sums every row (Figure.scoped=False)
+    Source("members", _members, "enrolled_at", "enrolled_by_id", None, {
         "members_enrolled": lambda now: Count("id"),
     }),
 )
@@ -144,9 +160,9 @@ def _dirty_from(source: Source, tenant: Tenant, mark: datetime | None, now: date
         if source.still_open is not None:
             changed |= source.still_open
         rows = rows.filter(changed)
-        if source.name == "leads_closed":  # a lead re-opened lost its closed day: from the day it was registered
-            rows = _leads(now).filter(Q(updated_at__gte=mark) | Q(created_at__gte=mark))
-            return _earliest(rows, "created_at", zone)
+        if source.moved_from:  # a lead re-opened lost its closed day: from the day it was registered
+            rows = source.queryset(now).filter(Q(updated_at__gte=mark) | Q(created_at__gte=mark))
+            return _earliest(rows, source.moved_from, zone)
     return _earliest(rows, source.day_field, zone)
 
 

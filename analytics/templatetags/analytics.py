@@ -86,3 +86,9 @@ def tile_change(tile) -> str:
     if unit == "money":
         return f"{sign}¥{_grouped(size)}"
     return f"{sign}{decimal(size, 1)}"
+
+
+@register.filter
+def scorecard_line(card, key: str):
+    """A scorecard's line of one metric (analytics.selectors.targets.Card.line)."""
+    return card.line(key)

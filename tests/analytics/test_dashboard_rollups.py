@@ -46,6 +46,7 @@ def write(tenant, complaint_rows, lead_rows) -> Counter:
         expected["complaints_opened", day] += 1
         expected["complaints_major", day] += severity == "major"
         expected["complaints_breached", day] += breached
+        expected["complaints_closed_in_time", day + timedelta(days=3)] += status == "closed" and not breached
     for offset, hour, status, after in lead_rows:
         closed = local(offset + after, hour) if status != "new" else None
         lead(tenant, created=local(offset, hour), status=status, closed=closed)

@@ -21,6 +21,7 @@ from crm.demo.customers import seed_customers
 from crm.demo.leads import seed_leads
 from crm.demo.service import seed_call_setup, seed_plans, seed_surveys
 from crm.demo.surveys import seed_survey_responses
+from crm.demo.targets import seed_targets
 from crm.demo.tenants import seed_tenants
 from customers.services.quality import completeness_seed
 from service.services.generation import followups_generate
@@ -71,6 +72,7 @@ class Command(BaseCommand):
                     seed_complaints(tenant)  # half a year of complaints in every state
                     seed_club(tenant, stdout=self.stdout)  # the club: programme, rewards, members, their points
                     dashboard_rollups_refresh(tenant=tenant, rebuild=True)  # the dashboards' figures
+                    seed_targets(tenant)  # targets the scorecards pace
                 self.stdout.write(f"seed_demo: {slug}: {generated.created} follow-ups generated")
             self.stdout.write(f"seed_demo: {slug}: {made} customers created")
             if made:
