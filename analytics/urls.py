@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys
+from analytics.views import club, complaints, followups, manufacturer, surveys, usage
 
 app_name = "analytics"
 
@@ -31,4 +31,9 @@ club_patterns = [
     path("club/export/", club.club_report_export, name="club_export"),
 ]
 
-urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+usage_patterns = [
+    path("usage/", usage.usage_report_page, name="usage"),
+]
+
+urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+               + usage_patterns)

@@ -21,6 +21,7 @@ from analytics.models.surveys import (
     SurveyDay,
     SurveyMonth,
 )
+from analytics.models.usage import StaffLogin, UsageDay
 
 __all__ = [
     "AnswerDay",
@@ -36,8 +37,10 @@ __all__ = [
     "RollupRow",
     "RollupState",
     "Source",
+    "StaffLogin",
     "SurveyAnswerDay",
     "SurveyAnswerMonth",
     "SurveyDay",
     "SurveyMonth",
+    "UsageDay",
 ]
