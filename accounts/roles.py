@@ -96,6 +96,10 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind
     ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _REPORTS
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.import_manufacturer_results"]
+# the CRM usage report (how colleagues use the system): directors, managers (their department subtree) and
+# analysts; a specialist's own logins and calls are not a report of theirs to read
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.view_usage_report"]
 
 # targets and scorecards (绩效考核): directors set targets for everyone, managers for their department subtree
 # (analytics.services.targets); analysts read them; every role kind sees the scorecards it may (a specialist their

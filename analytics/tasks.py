@@ -61,3 +61,19 @@ def refresh_dashboard_rollups(tenant: Tenant) -> int:
     from analytics.services.dashboard_rollups import dashboard_rollups_refresh
 
     return dashboard_rollups_refresh(tenant=tenant).rows
+
+
+@shared_task(acks_late=True, name="analytics.refresh_usage_rollups_all")
+def refresh_usage_rollups_all() -> None:
+    """Beat's fan-out: one refresh of the usage report's rollup per active tenant."""
+    refresh_usage_rollups.fan_out()
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="analytics.refresh_usage_rollups")
+def refresh_usage_rollups(tenant: Tenant) -> int:
+    """Idempotent: the days since the last run's fill mark are recomputed from the raw rows. Returns the rows
+    written."""
+    from analytics.services.usage import usage_rollups_refresh
+
+    return usage_rollups_refresh(tenant=tenant).rows

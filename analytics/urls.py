@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys, targets
+from analytics.views import club, complaints, followups, manufacturer, surveys, targets, usage
 
 app_name = "analytics"
 
@@ -40,5 +40,9 @@ target_patterns = [
     path("scorecards/<int:staff_id>/", targets.scorecard_person, name="scorecard"),
 ]
 
+usage_patterns = [
+    path("usage/", usage.usage_report_page, name="usage"),
+]
+
 urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
-               + target_patterns)
+               + target_patterns + usage_patterns)

@@ -53,6 +53,10 @@ BEAT_SCHEDULE = {
         "task": "analytics.refresh_dashboard_rollups_all",
         "schedule": crontab(minute="*/15"),
     },
+    "refresh-usage-rollups": {  # the CRM usage report: logins, records, calls, customers reached per person and day
+        "task": "analytics.refresh_usage_rollups_all",
+        "schedule": crontab(minute="*/15"),
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

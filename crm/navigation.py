@@ -54,6 +54,7 @@ NAV_ITEMS = [
     NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS, gate="club"),
     NavItem("analytics:scorecards", _("Scorecards"), "analytics.view_scorecard", REPORTS),
     NavItem("analytics:targets", _("Targets"), "analytics.view_target", REPORTS),
+    NavItem("analytics:usage", _("CRM usage"), "analytics.view_usage_report", REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 

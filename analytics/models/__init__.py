@@ -22,6 +22,7 @@ from analytics.models.surveys import (
     SurveyMonth,
 )
 from analytics.models.targets import PeriodKind, Target
+from analytics.models.usage import StaffLogin, UsageDay
 
 __all__ = [
     "AnswerDay",
@@ -38,9 +39,11 @@ __all__ = [
     "RollupRow",
     "RollupState",
     "Source",
+    "StaffLogin",
     "SurveyAnswerDay",
     "SurveyAnswerMonth",
     "SurveyDay",
     "SurveyMonth",
     "Target",
+    "UsageDay",
 ]

@@ -54,7 +54,12 @@ RAW_SQL = {
     "analytics/services/dashboard_rollups.py": 1,  # the dashboards' rollup: the ORM's grouped rows unpivoted
     "analytics/services/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
-    "analytics/selectors/club.py": 1,  # the club report's balances: sums by sign of scoped, ORM-built member sums
+    "analytics/selectors/club.py": 1,
+    # the usage rollup: one tenant's logins, archive events, notes, appointments, complaint and lead history and
+    # calls grouped per person and day (every source filtered by tenant_id); the page's GROUPING SETS over scoped,
+    # ORM-built UsageDay rows
+    "analytics/services/usage.py": 1,
+    "analytics/selectors/usage.py": 1,  # the club report's balances: sums by sign of scoped, ORM-built member sums
     # the manufacturer's results import: the tenant's survey-rollup advisory lock, and the upsert of one tenant's
     # rows (INSERT … ON CONFLICT on the questionnaire number; every row carries the batch's tenant)
     "analytics/services/manufacturer.py": 2,
