@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys
+from analytics.views import club, complaints, followups, manufacturer, subscriptions, surveys
 
 app_name = "analytics"
 
@@ -31,4 +31,10 @@ club_patterns = [
     path("club/export/", club.club_report_export, name="club_export"),
 ]
 
-urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+subscription_patterns = [
+    path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),
+    path("subscriptions/open/<str:token>/", subscriptions.subscription_opened, name="subscription_open"),
+]
+
+urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+               + subscription_patterns)

@@ -12,6 +12,7 @@ from analytics.models.followups import (
     RollupRow,
     RollupState,
 )
+from analytics.models.subscriptions import SentReport, Subscription
 from analytics.models.surveys import (
     ManufacturerImport,
     ManufacturerResponse,
@@ -35,7 +36,9 @@ __all__ = [
     "ManufacturerResponse",
     "RollupRow",
     "RollupState",
+    "SentReport",
     "Source",
+    "Subscription",
     "SurveyAnswerDay",
     "SurveyAnswerMonth",
     "SurveyDay",
