@@ -28,10 +28,10 @@ from analytics.selectors.subscriptions import (
     due_subscriptions,
     period_start,
     report_allowed,
-    report_content,
     subscribable_staff,
     unopened_for_a_month,
 )
+from analytics.services.report_mail import report_content
 
 logger = logging.getLogger(__name__)
 Frequency = Subscription.Frequency
