@@ -52,7 +52,6 @@ NAV_ITEMS = [
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
     NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS, gate="club"),
-    NavItem("analytics:subscriptions", _("Report e-mails"), None, REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 
