@@ -232,3 +232,38 @@ class ScorecardExport(ReportExport):
         yield Table(title=_("Scorecards"), header=[
             _("Rank"), _("Person"), _("Positions"), _("Metric"), _("Target"), _("Expected to date"), _("Actual"),
             _("Share of target"), _("Status")], rows=rows, above=above, widths=[8, 20, 24, 24])
+
+
+# --- the dashboard (the scheduled e-mails' attachment) ---------------------------------------------------
+
+
+class DashboardExport(ReportExport):
+    """The tiles of a user's dashboard for a period (value, previous period, change), and the team or the
+    departments compared, as the recipient's dashboard shows them."""
+
+    file_stem = gettext_noop("dashboard")
+
+    def __init__(self, board, *, tenant_name: str):
+        super().__init__(board, tenant_name=tenant_name)
+        self.report.start, self.report.end = board.period.start, board.period.end
+
+    def tables(self):
+        from analytics.templatetags.analytics import tile_change, tile_value
+
+        board = self.report
+        above = [[self.tenant_name, _period(board)]]
+        yield Table(title=_("Figures"), header=[_("Figure"), _("Value"), _("Change against the previous period"),
+                                                _("Formula")], above=above, widths=[36, 14, 14, 60],
+                    rows=[[str(t.metric.label), tile_value(t), tile_change(t), str(t.metric.formula)]
+                          for t in board.tiles])
+        columns = [_("Due"), _("Completed"), _("Completion rate"), _("Completed on time"), _("On-time rate")]
+        for title, first, rows in ((_("Team"), _("Staff member"), board.team),
+                                   (_("Departments"), _("Department"), board.departments)):
+            if rows:
+                yield Table(title=title, header=[first, *columns], above=above, widths=[24], rows=[
+                    [row.label, row.due, row.done, _rate(_share(row.completion)), row.on_time,
+                     _rate(_share(row.on_time_rate))] for row in rows])
+
+
+def _share(percent: float | None) -> float | None:
+    return None if percent is None else percent / 100

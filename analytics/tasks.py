@@ -77,3 +77,18 @@ def refresh_usage_rollups(tenant: Tenant) -> int:
     from analytics.services.usage import usage_rollups_refresh
 
     return usage_rollups_refresh(tenant=tenant).rows
+
+
+@shared_task(acks_late=True, name="analytics.send_report_subscriptions_all")
+def send_report_subscriptions_all() -> None:
+    """Beat's fan-out: one sending of the due report e-mails per active tenant."""
+    send_report_subscriptions.fan_out()
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="analytics.send_report_subscriptions")
+def send_report_subscriptions(tenant: Tenant) -> int:
+    """Idempotent: each subscription's e-mail goes out once per week or month (SentReport). Returns how many."""
+    from analytics.services.subscriptions import subscriptions_send
+
+    return subscriptions_send(tenant)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys, targets, usage
+from analytics.views import club, complaints, followups, manufacturer, subscriptions, surveys, targets, usage
 
 app_name = "analytics"
 
@@ -44,5 +44,10 @@ usage_patterns = [
     path("usage/", usage.usage_report_page, name="usage"),
 ]
 
+subscription_patterns = [
+    path("subscriptions/", subscriptions.subscription_list, name="subscriptions"),
+    path("subscriptions/open/<str:token>/", subscriptions.subscription_opened, name="subscription_open"),
+]
+
 urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
-               + target_patterns + usage_patterns)
+               + target_patterns + usage_patterns + subscription_patterns)

@@ -57,6 +57,10 @@ BEAT_SCHEDULE = {
         "task": "analytics.refresh_usage_rollups_all",
         "schedule": crontab(minute="*/15"),
     },
+    "send-report-subscriptions": {  # the report e-mails due (Mondays, the 1st) from 07:00 on each tenant's clock
+        "task": "analytics.send_report_subscriptions_all",
+        "schedule": crontab(minute=47),
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

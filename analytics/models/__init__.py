@@ -12,6 +12,7 @@ from analytics.models.followups import (
     RollupRow,
     RollupState,
 )
+from analytics.models.subscriptions import SentReport, Subscription
 from analytics.models.surveys import (
     ManufacturerImport,
     ManufacturerResponse,
@@ -38,8 +39,10 @@ __all__ = [
     "PeriodKind",
     "RollupRow",
     "RollupState",
+    "SentReport",
     "Source",
     "StaffLogin",
+    "Subscription",
     "SurveyAnswerDay",
     "SurveyAnswerMonth",
     "SurveyDay",

@@ -514,14 +514,16 @@ def role_of(user) -> str | None:
     return None
 
 
-def dashboard(user, *, tenant, staff, params) -> Dashboard | None:
-    """The user's dashboard for the period asked for (`?period=`), or None for someone with no position."""
+def dashboard(user, *, tenant, staff, params, period: Period | None = None,
+              today: date | None = None) -> Dashboard | None:
+    """The user's dashboard for the period asked for (`?period=`), or None for someone with no position. The
+    scheduled e-mails (analytics.services.subscriptions) pass the period they report on and their day."""
     role = role_of(user)
     if role is None:
         return None
-    today = tenant.today()
+    today = today or tenant.today()
     personal = role == RoleKind.SPECIALIST
-    period = period_of(params.get("period"), today)
+    period = period or period_of(params.get("period"), today)
     staff_id = staff.pk if personal else None
     keys = PERSONAL if personal else ORGANISATION
     tiles = tiles_for(user, keys, period, tenant=tenant, staff_id=staff_id)

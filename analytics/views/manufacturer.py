@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from analytics.forms import ManufacturerMappingForm, ManufacturerUploadForm
+from analytics.forms.manufacturer import ManufacturerMappingForm, ManufacturerUploadForm
 from analytics.models import ManufacturerImport
 from analytics.selectors.manufacturer import manufacturer_file_columns, manufacturer_import_list
 from analytics.services import manufacturer as services

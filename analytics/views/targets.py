@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import Staff
 from analytics import exports
-from analytics.forms import ScorecardPeriodForm, TargetForm
+from analytics.forms.targets import ScorecardPeriodForm, TargetForm
 from analytics.metrics import TARGET_METRICS
 from analytics.models import PeriodKind, Target
 from analytics.selectors import targets as selectors

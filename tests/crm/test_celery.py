@@ -26,6 +26,8 @@ JOBS = {
     "refresh-dashboard-rollups": ("analytics.refresh_dashboard_rollups_all", "analytics.refresh_dashboard_rollups",
                                   "bulk"),
     "refresh-usage-rollups": ("analytics.refresh_usage_rollups_all", "analytics.refresh_usage_rollups", "bulk"),
+    "send-report-subscriptions": ("analytics.send_report_subscriptions_all", "analytics.send_report_subscriptions",
+                                  "bulk"),
     "purge-old-exports": ("customers.purge_exports_all", "customers.purge_exports", "bulk"),
     "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
     "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),
