@@ -96,6 +96,11 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind
     ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _REPORTS
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.import_manufacturer_results"]
+# the manufacturer export (主机厂 DCRM): its files hold full personal data, unmasked, as the dealer's agreement
+# with the manufacturer requires; only directors and tenant administrators configure, run and download them
+_MANUFACTURER_EXPORTS = ["analytics.manage_manufacturer_exports"]
+ROLE_PERMISSIONS[role_group_name(RoleKind.DIRECTOR)] += _MANUFACTURER_EXPORTS
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += _MANUFACTURER_EXPORTS
 
 
 def sync_role_groups(apps) -> None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys
+from analytics.views import club, complaints, followups, manufacturer, manufacturer_exports, surveys
 
 app_name = "analytics"
 
@@ -21,6 +21,15 @@ manufacturer_patterns = [
     path("surveys/manufacturer/<int:pk>/", manufacturer.import_detail, name="manufacturer_import"),
 ]
 
+manufacturer_export_patterns = [
+    path("manufacturer-exports/", manufacturer_exports.export_list, name="manufacturer_exports"),
+    path("manufacturer-exports/new/", manufacturer_exports.export_new, name="manufacturer_export_new"),
+    path("manufacturer-exports/<int:pk>/", manufacturer_exports.export_detail, name="manufacturer_export"),
+    path("manufacturer-exports/runs/", manufacturer_exports.run_list, name="manufacturer_export_runs"),
+    path("manufacturer-exports/runs/<int:pk>/file/", manufacturer_exports.run_download,
+         name="manufacturer_export_file"),
+]
+
 complaint_patterns = [
     path("complaints/", complaints.complaint_report_page, name="complaints"),
     path("complaints/export/", complaints.complaint_report_export, name="complaints_export"),
@@ -31,4 +40,5 @@ club_patterns = [
     path("club/export/", club.club_report_export, name="club_export"),
 ]
 
-urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + manufacturer_export_patterns
+               + complaint_patterns + club_patterns)

@@ -52,6 +52,9 @@ NAV_ITEMS = [
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
     NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS, gate="club"),
+    # the manufacturer (DCRM) files: directors and tenant administrators (who hold no position: records=False)
+    NavItem("analytics:manufacturer_exports", _("Manufacturer exports"), "analytics.manage_manufacturer_exports",
+            REPORTS, records=False),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 
