@@ -65,7 +65,9 @@ def export_new(request):
     """?dataset=…: the form of a new export of that data (no dataset: the list to choose from)."""
     dataset = request.GET.get("dataset") or request.POST.get("dataset")
     if dataset not in selectors.DATASETS:
-        return redirect("analytics:manufacturer_exports")
+        return render(request, "analytics/manufacturer_exports/choose.html", {
+            "datasets": [(key, label, selectors.DATASETS[key].note) for key, label in
+                         ManufacturerExport.Dataset.choices]})
     if request.method == "POST":
         form = ManufacturerExportForm(request.POST, dataset=dataset)
         response = _save_or_preview(request, form, None)

@@ -317,3 +317,23 @@ def test_the_queries_of_a_file_do_not_grow_with_its_rows(demo, in_scope):
         with CaptureQueriesContext(connection) as many:
             assert export_file_content(export, DAY, DAY)[1] == 11
     assert len(many) == len(one)
+
+
+@pytest.mark.parametrize("dataset", ["followups", "surveys", "complaints"])
+def test_every_field_of_the_other_datasets_is_written(demo, in_scope, dataset):
+    """Each dataset with all its fields over the seeded rows' day: a header per field and a cell per header."""
+    from analytics.selectors.manufacturer_exports import DATASETS
+
+    fields = DATASETS[dataset].fields
+    with in_scope(demo):
+        export = _export(demo, dataset=dataset, columns=[{"key": f.key, "header": ""} for f in fields])
+        today = demo.today()
+        content, rows = export_file_content(export, today - timedelta(days=3650), today + timedelta(days=1))
+    read = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert len(read[0]) == len(fields) and all(read[0])
+    assert rows == len(read) - 1 and all(len(line) == len(fields) for line in read[1:])
+
+
+def test_a_new_export_starts_with_the_choice_of_data(client_as):
+    page = client_as("demo.director").get(reverse("analytics:manufacturer_export_new")).content.decode()
+    assert "?dataset=followups" in page and "One row per vehicle" in page
