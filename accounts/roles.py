@@ -112,6 +112,12 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.add_target", "analytics.change_target",
                                                  "analytics.delete_target"]
 
+# the manufacturer export (主机厂 DCRM): its files hold full personal data, unmasked, as the dealer's agreement
+# with the manufacturer requires; only directors and tenant administrators configure, run and download them
+_MANUFACTURER_EXPORTS = ["analytics.manage_manufacturer_exports"]
+ROLE_PERMISSIONS[role_group_name(RoleKind.DIRECTOR)] += _MANUFACTURER_EXPORTS
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += _MANUFACTURER_EXPORTS
+
 
 def sync_role_groups(apps) -> None:
     """Make the groups hold exactly ROLE_PERMISSIONS (from data migrations, or with the live registry)."""

@@ -92,3 +92,18 @@ def send_report_subscriptions(tenant: Tenant) -> int:
     from analytics.services.subscriptions import subscriptions_send
 
     return subscriptions_send(tenant)
+
+
+@shared_task(acks_late=True, name="analytics.run_manufacturer_exports_all")
+def run_manufacturer_exports_all() -> None:
+    """Beat's fan-out: the manufacturer exports due, per active tenant."""
+    run_manufacturer_exports.fan_out()
+
+
+@shared_task(base=TenantTask, acks_late=True, name="analytics.run_manufacturer_exports")
+def run_manufacturer_exports(tenant: Tenant) -> int:
+    """Idempotent: each export's period is claimed by a unique run row before its file is written, so a second
+    delivery sends nothing. No automatic retry: a failed run is in the log, and Run now sends it again."""
+    from analytics.services.manufacturer_exports import manufacturer_exports_run_due
+
+    return len(manufacturer_exports_run_due(tenant=tenant))

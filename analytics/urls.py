@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, subscriptions, surveys, targets, usage
+from analytics.views import (
+    club,
+    complaints,
+    followups,
+    manufacturer,
+    manufacturer_exports,
+    subscriptions,
+    surveys,
+    targets,
+    usage,
+)
 
 app_name = "analytics"
 
@@ -19,6 +29,15 @@ survey_patterns = [
 manufacturer_patterns = [
     path("surveys/manufacturer/", manufacturer.import_list, name="manufacturer_imports"),
     path("surveys/manufacturer/<int:pk>/", manufacturer.import_detail, name="manufacturer_import"),
+]
+
+manufacturer_export_patterns = [
+    path("manufacturer-exports/", manufacturer_exports.export_list, name="manufacturer_exports"),
+    path("manufacturer-exports/new/", manufacturer_exports.export_new, name="manufacturer_export_new"),
+    path("manufacturer-exports/<int:pk>/", manufacturer_exports.export_detail, name="manufacturer_export"),
+    path("manufacturer-exports/runs/", manufacturer_exports.run_list, name="manufacturer_export_runs"),
+    path("manufacturer-exports/runs/<int:pk>/file/", manufacturer_exports.run_download,
+         name="manufacturer_export_file"),
 ]
 
 complaint_patterns = [
@@ -49,5 +68,5 @@ subscription_patterns = [
     path("subscriptions/open/<str:token>/", subscriptions.subscription_opened, name="subscription_open"),
 ]
 
-urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
-               + target_patterns + usage_patterns + subscription_patterns)
+urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + manufacturer_export_patterns
+               + complaint_patterns + club_patterns + target_patterns + usage_patterns + subscription_patterns)

@@ -61,6 +61,10 @@ BEAT_SCHEDULE = {
         "task": "analytics.send_report_subscriptions_all",
         "schedule": crontab(minute=47),
     },
+    "run-manufacturer-exports": {  # the manufacturer (DCRM) files of the period just ended, e-mailed once each;
+        "task": "analytics.run_manufacturer_exports_all",  # files older than 30 days purged
+        "schedule": crontab(minute=31),  # hourly: each tenant's new day starts at its own midnight
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

@@ -55,6 +55,9 @@ NAV_ITEMS = [
     NavItem("analytics:scorecards", _("Scorecards"), "analytics.view_scorecard", REPORTS),
     NavItem("analytics:targets", _("Targets"), "analytics.view_target", REPORTS),
     NavItem("analytics:usage", _("CRM usage"), "analytics.view_usage_report", REPORTS),
+    # the manufacturer (DCRM) files: directors and tenant administrators (who hold no position: records=False)
+    NavItem("analytics:manufacturer_exports", _("Manufacturer exports"), "analytics.manage_manufacturer_exports",
+            REPORTS, records=False),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 

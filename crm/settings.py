@@ -287,6 +287,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "analytics.refresh_usage_rollups_all", "analytics.refresh_usage_rollups",
     "analytics.send_report_subscriptions_all", "analytics.send_report_subscriptions",  # PDFs: heavy, not urgent
     "crm.tasks.clear_expired_sessions",
+    "analytics.run_manufacturer_exports_all", "analytics.run_manufacturer_exports",
     "club.expire_points_all", "club.expire_points", "club.review_levels_all", "club.review_levels",
     "club.reconcile_points_all", "club.reconcile_points", "club.earn_points", "club.reverse_points",
 )} | {name: {"queue": "interactive"} for name in (

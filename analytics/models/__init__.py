@@ -12,6 +12,7 @@ from analytics.models.followups import (
     RollupRow,
     RollupState,
 )
+from analytics.models.manufacturer_exports import ManufacturerExport, ManufacturerExportRun
 from analytics.models.subscriptions import SentReport, Subscription
 from analytics.models.surveys import (
     ManufacturerImport,
@@ -32,6 +33,8 @@ __all__ = [
     "FollowUpDay",
     "FollowUpFigures",
     "FollowUpMonth",
+    "ManufacturerExport",
+    "ManufacturerExportRun",
     "ManufacturerImport",
     "MeasureDay",
     "MeasureMonth",

@@ -28,6 +28,8 @@ JOBS = {
     "refresh-usage-rollups": ("analytics.refresh_usage_rollups_all", "analytics.refresh_usage_rollups", "bulk"),
     "send-report-subscriptions": ("analytics.send_report_subscriptions_all", "analytics.send_report_subscriptions",
                                   "bulk"),
+    "run-manufacturer-exports": ("analytics.run_manufacturer_exports_all", "analytics.run_manufacturer_exports",
+                                 "bulk"),
     "purge-old-exports": ("customers.purge_exports_all", "customers.purge_exports", "bulk"),
     "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
     "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),
