@@ -19,6 +19,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='rollupstate',
+            name='dashboard_rebuilt_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name='rollupstate',
             name='dashboard_refreshed_at',
             field=models.DateTimeField(blank=True, null=True, verbose_name='dashboards refreshed'),
         ),

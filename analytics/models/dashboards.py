@@ -13,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
 
+# the measure of one row (value 1) per day the snapshots were taken: on such a day a measure without a row was 0
+TAKEN = "snapshot_taken"
+
 
 class MeasureRow(TenantModel):
     measure = models.CharField(_("measure"), max_length=40)

@@ -140,6 +140,7 @@ class RollupState(TenantModel):
     # the dashboards' rollups: refreshed, and the moment from which rows changed since were read (the fill mark)
     dashboard_refreshed_at = models.DateTimeField(_("dashboards refreshed"), null=True, blank=True)
     dashboard_mark = models.DateTimeField(null=True, blank=True, editable=False)
+    dashboard_rebuilt_at = models.DateTimeField(null=True, blank=True, editable=False)  # every day recomputed
     # the usage report's rollup (analytics.models.UsageDay): refreshed, and its fill mark
     usage_refreshed_at = models.DateTimeField(_("usage refreshed"), null=True, blank=True)
     usage_mark = models.DateTimeField(null=True, blank=True, editable=False)

@@ -38,11 +38,13 @@ from analytics.metrics import (
     Metric,
 )
 from analytics.models import FollowUpDay, FollowUpMonth, MeasureDay, MeasureMonth, RollupState, SurveyDay, SurveyMonth
+from analytics.models.dashboards import TAKEN
 from analytics.models.surveys import Source
 from analytics.selectors.followups import month_end, month_start, split_period, visible_condition
 from analytics.selectors.surveys import RUN_BY
 from analytics.selectors.targets import my_targets
 from club.selectors.access import club_access, programme_of
+from crm.paging import COUNT_CAP
 
 TABLES = {FOLLOWUPS: (FollowUpDay, FollowUpMonth), SURVEYS: (SurveyDay, SurveyMonth),
           MEASURES: (MeasureDay, MeasureMonth)}
@@ -97,7 +99,11 @@ def period_of(key: str | None, today: date, *, default: str = "month") -> Period
         start = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
     else:
         start = date(today.year, 1, 1)
-    return Period(key, label, start, today, _shift_months(start, -months), _shift_months(today, -months))
+    previous_start = _shift_months(start, -months)
+    previous_end = _shift_months(today, -months)
+    if today == _shift_months(start, months) - timedelta(days=1):  # its last day: the whole period before it
+        previous_end = start - timedelta(days=1)
+    return Period(key, label, start, today, previous_start, previous_end)
 
 
 # --- reading the rollups ---------------------------------------------------------------------------------------
@@ -131,7 +137,8 @@ class Reader:
     def __init__(self, user, metrics: list[Metric], period: Period, *, staff_id: int | None = None):
         self.user, self.period, self.staff_id = user, period, staff_id
         self.values: dict[tuple[Figure, str], float] = {}
-        figures = {f for m in metrics for f in m.figures}
+        self.snapshot_day: date | None = None
+        figures = {f for m in metrics for f in (*m.figures, *(link.figure for link in m.links))}
         for table in (FOLLOWUPS, SURVEYS, MEASURES):
             summed = [f for f in figures if f.table == table and not f.snapshot]
             if summed:
@@ -164,6 +171,8 @@ class Reader:
                 for when, in_period in wanted.items():
                     aggregates[f"f{i}_{when}"] = Sum(_column(figure), filter=rows & in_period)
             queryset = model.objects.filter(_any(wanted.values()))
+            if table == MEASURES:
+                queryset = queryset.filter(measure__in=[c for f in figures for c in f.columns])
             for key, value in queryset.aggregate(**aggregates).items():
                 index, when = key[1:].split("_")
                 figure = figures[int(index)]
@@ -173,9 +182,11 @@ class Reader:
         """Each snapshot measure on the last day up to the period's end (and the previous one's) it was taken."""
         measures = [c for f in figures for c in f.columns]
         p = self.period
-        days = MeasureDay.objects.filter(measure__in=measures).aggregate(
-            now=Max("day", filter=Q(day__lte=p.end)), before=Max("day", filter=Q(day__lte=p.previous_end)))
+        # the days the snapshots were taken (a day without a measure's row counted 0 then)
+        days = MeasureDay.objects.filter(measure=TAKEN, day__lte=p.end).aggregate(
+            now=Max("day"), before=Max("day", filter=Q(day__lte=p.previous_end)))
         taken = {when: day for when, day in days.items() if day is not None}
+        self.snapshot_day = taken.get("now")
         if not taken:
             return
         aggregates = {}
@@ -186,7 +197,7 @@ class Reader:
                 rows &= condition
             for when, day in taken.items():
                 aggregates[f"f{i}_{when}"] = Sum("value", filter=rows & Q(day=day))
-        found = MeasureDay.objects.filter(day__in=taken.values()).aggregate(**aggregates)
+        found = MeasureDay.objects.filter(day__in=taken.values(), measure__in=measures).aggregate(**aggregates)
         for key, value in found.items():
             index, when = key[1:].split("_")
             self.values[(figures[int(index)], when)] = value or 0
@@ -275,13 +286,17 @@ def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: 
     point_value = None
     if any(m.unit == MONEY for m in metrics):
         point_value = programme_of(tenant).point_value
+    # a snapshot taken on another day than today (a past period's end) is not what the live lists show
+    live = reader.snapshot_day == tenant.today()
     tiles = []
     for metric in metrics:
         tile = Tile(metric, metric.value(now), metric.value(before), point_value=point_value)
         for i, link in enumerate(metric.links):
             count = int(now(link.figure) or 0)
-            tile.links.append(LinkShown(str(link.label) % {"count": f"{count:,}"}, link.url(ctx), count,
-                                        (metric.key, i) not in NOT_A_LIST))
+            # the list counts exactly up to COUNT_CAP rows ("10,000+" beyond): the link carries its count only
+            # where the list shows the same number
+            is_list = (metric.key, i) not in NOT_A_LIST and count <= COUNT_CAP and (live or not metric.snapshot)
+            tile.links.append(LinkShown(str(link.label) % {"count": f"{count:,}"}, link.url(ctx), count, is_list))
         tiles.append(tile)
     return tiles
 
@@ -372,7 +387,7 @@ def by_person(user, period: Period, *, tenant, today: date) -> list[Row]:
     followups = _period_rows(TABLES[FOLLOWUPS], period, condition, "staff_id",
                              {"due": "due", "done": "done", "on_time": "on_time", "calls": "calls",
                               "reached": "reached"})
-    latest = MeasureDay.objects.filter(measure="followups_overdue", day__lte=today).aggregate(day=Max("day"))["day"]
+    latest = MeasureDay.objects.filter(measure=TAKEN, day__lte=today).aggregate(day=Max("day"))["day"]
     overdue = {}
     if latest is not None:
         rows = MeasureDay.objects.filter(measure="followups_overdue", day=latest)

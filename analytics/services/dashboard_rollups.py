@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Tenant
 from analytics.models import MeasureDay, MeasureMonth, RollupState
+from analytics.models.dashboards import TAKEN
 from club.models import Member
 from customers.models import Lead
 from service.models import Complaint, FollowUp, Severity
@@ -44,7 +45,8 @@ class Source:
     staff: str | None
     department: str | None
     measures: dict[str, callable] = field(default_factory=dict)  # measure -> (now) -> aggregate
-    still_open: Q | None = None  # rows whose figures can change without being written (a running clock)
+    # rows whose figures may have changed since the mark (default: created or changed since)
+    changed: callable = None  # (mark, now) -> Q
     # a row changed since the mark may have left the day it was counted on (a lead re-opened loses its closed
     # day): recompute from the day of this field of the changed rows instead
     moved_from: str | None = None
@@ -70,12 +72,30 @@ def _closed_in_time() -> Q:
                | Q(resolved_at__isnull=True, closed_at__lte=F("resolution_due"))))
 
 
+def _written_since(mark, now) -> Q:
+    return Q(updated_at__gte=mark) | Q(created_at__gte=mark)
+
+
+def _clock_ran_out_since(mark, now) -> Q:
+    """Written since the mark, or a running clock whose deadline passed since (past_deadline without a write)."""
+    return (_written_since(mark, now)
+            | Q(status__in=Complaint.RUNNING, resolution_due__gte=mark, resolution_due__lte=now)
+            | Q(status=Complaint.Status.NEW, response_due__gte=mark, response_due__lte=now))
+
+
+def _enrolled_since(mark, now) -> Q:
+    """A member's enrolment day moves only when they enrol (again); points and levels change updated_at all day
+    long and must not drag the refresh back to the first enrolment. (A re-enrolment leaves its old day counted
+    until the night's full recompute.)"""
+    return Q(created_at__gte=mark) | Q(enrolled_at__gte=mark)
+
+
 EVENT_SOURCES = (
     Source("complaints", _complaints, "opened_at", "owner_id", "department_id", {
         "complaints_opened": lambda now: Count("id"),
         "complaints_major": lambda now: Count("id", filter=Q(severity=Severity.MAJOR)),
         "complaints_breached": lambda now: Count("id", filter=Complaint.past_deadline(now)),
-    }, still_open=~Q(status=Complaint.Status.CLOSED)),
+    }, changed=_clock_ran_out_since),
     Source("leads_registered", _leads, "created_at", "consultant_id", "department_id", {
         "leads_registered": lambda now: Count("id"),
     }),
@@ -90,7 +110,7 @@ EVENT_SOURCES = (
     # by who enrolled them (a scorecard's figure); the dashboard's tile sums every row (Figure.scoped=False)
     Source("members", _members, "enrolled_at", "enrolled_by_id", None, {
         "members_enrolled": lambda now: Count("id"),
-    }),
+    }, changed=_enrolled_since),
 )
 
 
@@ -112,7 +132,8 @@ def _snapshots(tenant: Tenant, today: date, now: datetime) -> list[tuple[str, Qu
 
 EVENT_MEASURES = tuple(m for source in EVENT_SOURCES for m in source.measures)
 SNAPSHOT_MEASURES = ("followups_overdue", "complaints_unresolved", "complaints_major_unresolved", "members_active",
-                     "points_outstanding")
+                     "points_outstanding", TAKEN)
+REBUILD_HOUR = 2  # the first run after 02:00 on the company's clock recomputes every day (what no mark catches)
 
 INSERT_SQL = """
 INSERT INTO {table} (tenant_id, created_at, updated_at, measure, day, staff_id, department_id, value)
@@ -156,13 +177,10 @@ def _dirty_from(source: Source, tenant: Tenant, mark: datetime | None, now: date
     zone = ZoneInfo(tenant.timezone)
     rows = source.queryset(now).filter(**{f"{source.day_field}__isnull": False})
     if mark is not None:
-        changed = Q(updated_at__gte=mark) | Q(created_at__gte=mark)
-        if source.still_open is not None:
-            changed |= source.still_open
-        rows = rows.filter(changed)
+        changed = (source.changed or _written_since)(mark, now)
         if source.moved_from:  # a lead re-opened lost its closed day: from the day it was registered
-            rows = source.queryset(now).filter(Q(updated_at__gte=mark) | Q(created_at__gte=mark))
-            return _earliest(rows, source.moved_from, zone)
+            return _earliest(source.queryset(now).filter(changed), source.moved_from, zone)
+        rows = rows.filter(changed)
     return _earliest(rows, source.day_field, zone)
 
 
@@ -178,16 +196,24 @@ class Refreshed:
 
 
 def dashboard_rollups_refresh(*, tenant: Tenant, now: datetime | None = None, rebuild: bool = False) -> Refreshed:
-    """Bring the tenant's dashboard rollup up to date (or, with rebuild, recompute every day). One transaction;
-    concurrent runs of one tenant wait on its advisory lock."""
+    """Bring the tenant's dashboard rollup up to date (or, with rebuild, recompute every day; so does the first run
+    of each night). One transaction; concurrent runs of one tenant wait on its advisory lock (not on the state row,
+    which the other rollups' refreshes write too)."""
     now = now or timezone.now()
     zone = ZoneInfo(tenant.timezone)
     today = tenant.today(now)
     recomputed, written = {}, 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [LOCK_NAMESPACE, tenant.pk])
-        state, _created = RollupState.objects.select_for_update().get_or_create(tenant=tenant)
+        state, _created = RollupState.objects.get_or_create(tenant=tenant)
+        rebuilt = state.dashboard_rebuilt_at
+        if not rebuild and tenant.local_time(now).hour >= REBUILD_HOUR and (
+                rebuilt is None or tenant.today(rebuilt) < today):
+            rebuild = True
         mark = None if rebuild else state.dashboard_mark
+        if rebuild:  # every day again: rows of days no source has any more go too
+            MeasureDay.objects.filter(tenant=tenant, measure__in=EVENT_MEASURES).delete()
+            MeasureMonth.objects.filter(tenant=tenant).delete()
         first_month = None
         for source in EVENT_SOURCES:
             start = _dirty_from(source, tenant, mark, now)
@@ -211,6 +237,7 @@ def dashboard_rollups_refresh(*, tenant: Tenant, now: datetime | None = None, re
             day = Value(today, output_field=DateField())
             sql, params, names = _grouped_sql(rows, day, staff, department, aggregates)
             written += _insert(cursor, tenant, sql, params, names)
+        MeasureDay.objects.create(tenant=tenant, measure=TAKEN, day=today, value=1)
         if first_month is not None:
             last_month = today.replace(day=1)
             MeasureMonth.objects.filter(tenant=tenant, measure__in=EVENT_MEASURES,
@@ -218,8 +245,9 @@ def dashboard_rollups_refresh(*, tenant: Tenant, now: datetime | None = None, re
             cursor.execute(MONTH_SQL.format(month=MeasureMonth._meta.db_table, day=MeasureDay._meta.db_table),
                            {"tenant": tenant.pk, "measures": list(EVENT_MEASURES), "first": first_month,
                             "last": last_month})
-        state.dashboard_mark = now - MARK_MARGIN
-        state.dashboard_refreshed_at = now
-        state.save(update_fields=["dashboard_mark", "dashboard_refreshed_at", "updated_at"])
+        done = {"dashboard_mark": now - MARK_MARGIN, "dashboard_refreshed_at": now, "updated_at": timezone.now()}
+        if rebuild:
+            done["dashboard_rebuilt_at"] = now
+        RollupState.objects.filter(pk=state.pk).update(**done)
     return Refreshed(recomputed, written)
 

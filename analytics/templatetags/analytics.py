@@ -1,5 +1,5 @@
 from django import template
-from django.utils.formats import get_format
+from django.utils.formats import get_format, number_format
 from django.utils.html import format_html
 
 register = template.Library()
@@ -51,9 +51,8 @@ def score_line(line, manufacturer: bool) -> str:
 
 
 def _grouped(value: float, digits: int = 0) -> str:
-    text = f"{value:,.{digits}f}"
-    separator = get_format("DECIMAL_SEPARATOR")
-    return text if separator == "." else text.replace(".", separator)
+    """1234567.8 → "1,234,568" with the language's separators, grouped whatever USE_THOUSAND_SEPARATOR says."""
+    return number_format(round(value, digits), digits, force_grouping=True)
 
 
 @register.filter

@@ -122,3 +122,70 @@ def test_snapshots_are_taken_today_and_kept_for_past_days(demo, in_scope):
                                                                       severity="major").count()
         dashboard_rollups_refresh(tenant=demo)
         assert MeasureDay.objects.filter(day=today, measure="complaints_major_unresolved").count() == rows.count()
+
+
+def test_a_snapshot_of_zero_is_not_an_older_days_count(demo, in_scope, user):
+    """Every refresh notes that it took the snapshots: a day when nothing was unresolved reads 0, not the count of
+    the last day something was."""
+    from analytics.metrics import ORGANISATION
+    from analytics.selectors.dashboards import period_of, tiles_for
+    from service.models import Complaint
+
+    with in_scope(demo), timezone.override(demo.timezone):
+        complaint(demo, opened=timezone.now() - timedelta(days=3))
+        dashboard_rollups_refresh(tenant=demo)
+        tiles = tiles_for(user("demo.director"), ORGANISATION, period_of("month", demo.today()), tenant=demo)
+        assert next(t for t in tiles if t.metric.key == "complaints_unresolved").value > 0
+        Complaint.objects.filter(status__in=Complaint.UNRESOLVED).update(status="closed", closed_at=timezone.now())
+        dashboard_rollups_refresh(tenant=demo)
+        tiles = tiles_for(user("demo.director"), ORGANISATION, period_of("month", demo.today()), tenant=demo)
+        unresolved = next(t for t in tiles if t.metric.key == "complaints_unresolved")
+        assert unresolved.value == 0 and unresolved.links[0].is_list
+
+
+def test_a_past_periods_snapshot_does_not_claim_todays_list(demo, in_scope, user):
+    from analytics.metrics import ORGANISATION
+    from analytics.selectors.dashboards import period_of, tiles_for
+
+    with in_scope(demo), timezone.override(demo.timezone):
+        dashboard_rollups_refresh(tenant=demo)
+        MeasureDay.objects.filter(day=demo.today()).update(day=demo.today() - timedelta(days=40))
+        tiles = tiles_for(user("demo.director"), ORGANISATION, period_of("last_month", demo.today()), tenant=demo)
+    overdue = next(t for t in tiles if t.metric.key == "followups_overdue")
+    assert not overdue.links[0].is_list  # shown, but the list of today is not what it counted
+
+
+def test_points_moving_all_day_do_not_drag_the_refresh_back_to_the_first_enrolment(demo, in_scope):
+    from club.models import Member
+
+    later = timezone.now() + timedelta(days=3)  # the mark after every row the test database holds
+    with in_scope(demo), timezone.override(demo.timezone):
+        Member.objects.filter(pk__in=Member.objects.order_by("pk").values("pk")[:3]).update(
+            enrolled_at=timezone.now() - timedelta(days=900))
+        dashboard_rollups_refresh(tenant=demo, rebuild=True, now=later)
+        Member.objects.update(points=77, updated_at=later + timedelta(minutes=5))  # earned and spent all day
+        refreshed = dashboard_rollups_refresh(tenant=demo, now=later + timedelta(minutes=15))
+    start, _end = refreshed.days["members"]
+    assert start >= demo.today(later) - timedelta(days=2)
+
+
+def test_the_first_run_of_the_night_recomputes_every_day(demo, in_scope):
+    """What no mark sees (a member enrolled again under an old row, a bulk update) is put right overnight."""
+    day = demo.today() + timedelta(days=3)  # the runs' clock: after every row the test database holds
+
+    def on(days: int, hour: int, minute: int = 0) -> datetime:
+        d = day + timedelta(days=days)
+        return datetime(d.year, d.month, d.day, hour, minute, tzinfo=SHANGHAI)
+
+    with in_scope(demo), timezone.override(demo.timezone):
+        lead(demo, created=local(0, 9), status="won", closed=local(3, 9))
+        dashboard_rollups_refresh(tenant=demo, rebuild=True, now=on(0, 0, 30))
+        Lead.objects.filter(closed_at=local(3, 9)).update(closed_at=local(5, 9))  # no updated_at: unseen
+        dashboard_rollups_refresh(tenant=demo, now=on(0, 1))
+        assert days_in_rollup()["leads_won", BASE + timedelta(days=3)] == 1  # incremental: not seen
+        refreshed = dashboard_rollups_refresh(tenant=demo, now=on(1, 2, 30))  # the first run after 02:00
+        assert days_in_rollup()["leads_won", BASE + timedelta(days=3)] == 0
+        assert days_in_rollup()["leads_won", BASE + timedelta(days=5)] == 1
+        again = dashboard_rollups_refresh(tenant=demo, now=on(1, 2, 45))
+        assert refreshed.days["leads_closed"][0] == BASE + timedelta(days=5)  # from the first closed lead
+        assert again.days["leads_closed"][0] >= day - timedelta(days=1)  # once a night: then incremental again

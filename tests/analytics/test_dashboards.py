@@ -123,6 +123,10 @@ def test_period_compares_like_with_like():
     assert period_of("nonsense", date(2026, 12, 6)).key == "month"
     year = period_of("year", date(2024, 2, 29))
     assert (year.previous_start, year.previous_end) == (date(2023, 1, 1), date(2023, 2, 28))
+    april = period_of("month", date(2026, 4, 30))  # a period's last day: the whole period before it
+    assert (april.previous_start, april.previous_end) == (date(2026, 3, 1), date(2026, 3, 31))
+    quarter = period_of("quarter", date(2026, 6, 30))
+    assert (quarter.previous_start, quarter.previous_end) == (date(2026, 1, 1), date(2026, 3, 31))
 
 
 # --- every tile of every role equals its list ------------------------------------------------------------------
