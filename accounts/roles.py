@@ -27,7 +27,7 @@ _CUSTOMERS_READ = [f"customers.view_{model}" for model in _CUSTOMER_MODELS]
 _CUSTOMERS_WORK = _CUSTOMERS_READ + [
     f"customers.{action}_{model}" for model in _CUSTOMER_MODELS for action in ("add", "change")
 ]
-_ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "completenessrule")
+_ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "completenessrule", "lifecyclesettings")
                     for action in ("add", "change", "delete", "view")]
 _LEADING = ["customers.reveal_mobile", "customers.merge_customer", "customers.export_customer",
             "customers.import_customer", "customers.assign_lead"]
@@ -96,6 +96,9 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.SPECIALIST, RoleKind
     ROLE_PERMISSIONS[role_group_name(_kind)] = ROLE_PERMISSIONS[role_group_name(_kind)] + _REPORTS
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.import_manufacturer_results"]
+# churn and retention (analytics): directors, managers (their teams' customers) and analysts read it
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.view_retention_report"]
 
 
 def sync_role_groups(apps) -> None:

@@ -61,3 +61,19 @@ def refresh_dashboard_rollups(tenant: Tenant) -> int:
     from analytics.services.dashboard_rollups import dashboard_rollups_refresh
 
     return dashboard_rollups_refresh(tenant=tenant).rows
+
+
+@shared_task(acks_late=True, name="analytics.refresh_lifecycle_rollups_all")
+def refresh_lifecycle_rollups_all() -> None:
+    """Beat's fan-out: one refresh of the churn and retention rollup per active tenant."""
+    refresh_lifecycle_rollups.fan_out()
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="analytics.refresh_lifecycle_rollups")
+def refresh_lifecycle_rollups(tenant: Tenant) -> int:
+    """Idempotent: the months changed since the last run's mark and the running month are recomputed from the
+    purchases and visits. Returns the month rows written."""
+    from analytics.services.lifecycle_rollups import lifecycle_rollups_refresh
+
+    return lifecycle_rollups_refresh(tenant=tenant).month_rows

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analytics.views import club, complaints, followups, manufacturer, surveys
+from analytics.views import club, complaints, followups, manufacturer, retention, surveys
 
 app_name = "analytics"
 
@@ -31,4 +31,10 @@ club_patterns = [
     path("club/export/", club.club_report_export, name="club_export"),
 ]
 
-urlpatterns = followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+retention_patterns = [
+    path("retention/", retention.retention_report_page, name="retention"),
+    path("retention/win-back/", retention.winback_campaign, name="retention_winback"),
+]
+
+urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + complaint_patterns + club_patterns
+               + retention_patterns)

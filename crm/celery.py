@@ -53,6 +53,10 @@ BEAT_SCHEDULE = {
         "task": "analytics.refresh_dashboard_rollups_all",
         "schedule": crontab(minute="*/15"),
     },
+    "refresh-lifecycle-rollups": {  # churn and retention: states, flows and cohorts (the running month: today)
+        "task": "analytics.refresh_lifecycle_rollups_all",
+        "schedule": crontab(minute=23),
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

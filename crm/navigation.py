@@ -52,6 +52,7 @@ NAV_ITEMS = [
     NavItem("analytics:complaints", _("Complaint report"), "service.view_complaint_report", REPORTS),
     NavItem("customers:missing", _("Data quality"), "customers.view_customer", REPORTS),
     NavItem("analytics:club", _("Club operations report"), "club.view_club_report", REPORTS, gate="club"),
+    NavItem("analytics:retention", _("Churn and retention"), "analytics.view_retention_report", REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 

@@ -283,6 +283,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "service.queue_surveys_all", "service.queue_surveys",
     "analytics.refresh_followup_rollups_all", "analytics.refresh_followup_rollups",
     "analytics.refresh_survey_rollups_all", "analytics.refresh_survey_rollups",
+    "analytics.refresh_lifecycle_rollups_all", "analytics.refresh_lifecycle_rollups",
     "crm.tasks.clear_expired_sessions",
     "club.expire_points_all", "club.expire_points", "club.review_levels_all", "club.review_levels",
     "club.reconcile_points_all", "club.reconcile_points", "club.earn_points", "club.reverse_points",

@@ -12,6 +12,7 @@ from analytics.models.followups import (
     RollupRow,
     RollupState,
 )
+from analytics.models.lifecycle import LifecycleCohort, LifecycleFlow, LifecycleMonth, LifecycleState
 from analytics.models.surveys import (
     ManufacturerImport,
     ManufacturerResponse,
@@ -29,6 +30,10 @@ __all__ = [
     "FollowUpDay",
     "FollowUpFigures",
     "FollowUpMonth",
+    "LifecycleCohort",
+    "LifecycleFlow",
+    "LifecycleMonth",
+    "LifecycleState",
     "ManufacturerImport",
     "MeasureDay",
     "MeasureMonth",

@@ -25,6 +25,7 @@ from accounts.selectors import role_kinds_of, staff_directory
 from accounts.visibility import visibility_for
 from analytics.metrics import (
     FOLLOWUPS,
+    LIFECYCLE,
     MEASURES,
     METRICS,
     MONEY,
@@ -37,11 +38,23 @@ from analytics.metrics import (
     Figure,
     Metric,
 )
-from analytics.models import FollowUpDay, FollowUpMonth, MeasureDay, MeasureMonth, RollupState, SurveyDay, SurveyMonth
+from analytics.models import (
+    FollowUpDay,
+    FollowUpMonth,
+    LifecycleFlow,
+    LifecycleMonth,
+    LifecycleState,
+    MeasureDay,
+    MeasureMonth,
+    RollupState,
+    SurveyDay,
+    SurveyMonth,
+)
 from analytics.models.surveys import Source
 from analytics.selectors.followups import month_end, month_start, split_period, visible_condition
 from analytics.selectors.surveys import RUN_BY
 from club.selectors.access import club_access, programme_of
+from customers.lifecycle import ACTIVE_STATES, shift_months, windows_for
 
 TABLES = {FOLLOWUPS: (FollowUpDay, FollowUpMonth), SURVEYS: (SurveyDay, SurveyMonth),
           MEASURES: (MeasureDay, MeasureMonth)}
@@ -135,9 +148,12 @@ class Reader:
             summed = [f for f in figures if f.table == table and not f.snapshot]
             if summed:
                 self._sum(table, summed)
-        snapshots = [f for f in figures if f.snapshot]
+        snapshots = [f for f in figures if f.snapshot and f.table == MEASURES]
         if snapshots:
             self._snapshots(snapshots)
+        lifecycle = [f for f in figures if f.table == LIFECYCLE]
+        if lifecycle:
+            self._lifecycle(lifecycle)
 
     def condition(self, figure: Figure) -> Q | None:
         if self.staff_id is not None:
@@ -190,6 +206,44 @@ class Reader:
             index, when = key[1:].split("_")
             self.values[(figures[int(index)], when)] = value or 0
 
+    def _lifecycle(self, figures: list[Figure]) -> None:
+        """The retention figures of the period and the one before, by whole months (the months each touches):
+        one query of the month states, one of the flows."""
+        p = self.period
+        bounds = {"now": (month_start(p.start), month_start(p.end)),
+                  "before": (month_start(p.previous_start), month_start(p.previous_end))}
+        rows = Q()
+        condition = self.condition(figures[0])
+        if condition is not None:
+            rows &= condition
+        states = {}
+        for when, (first, last) in bounds.items():
+            before_first = shift_months(first, -1)
+            states[f"active_{when}"] = Sum("count", filter=rows & Q(month=before_first, state__in=ACTIVE_STATES))
+            states[f"churned_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.LAPSED,
+                                                                     since__gte=first))
+            states[f"thin_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.THIN_ICE))
+        months = {m for first, last in bounds.values() for m in (shift_months(first, -1), last)}
+        found = LifecycleMonth.objects.filter(month__in=months).aggregate(**states)
+        acquired = {}
+        if any(f.columns[0] == "acquired" for f in figures):
+            acquired = LifecycleFlow.objects.filter(from_state=LifecycleState.NONE).aggregate(**{
+                f"acquired_{when}": Sum("count", filter=rows & Q(month__range=(first, last)))
+                for when, (first, last) in bounds.items()})
+        for figure in figures:
+            column = figure.columns[0]
+            for when in bounds:
+                active, churned = found[f"active_{when}"], found[f"churned_{when}"]
+                value = {
+                    "active_start": active,
+                    "churned": churned if active is not None else None,
+                    "retained": (active - (churned or 0)) if active is not None else None,
+                    "acquired": acquired.get(f"acquired_{when}"),
+                    "thin_ice": found[f"thin_{when}"],
+                }[column]
+                if value is not None:
+                    self.values[(figure, when)] = value
+
     def read(self, when: str):
         def value(figure: Figure):
             found = self.values.get((figure, when))
@@ -222,6 +276,7 @@ class Tile:
     previous: float | None
     links: list[LinkShown] = field(default_factory=list)
     point_value: Decimal | None = None
+    note: str = ""  # the windows a churn or retention figure is computed with
 
     @property
     def change(self) -> float | None:
@@ -274,9 +329,15 @@ def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: 
     point_value = None
     if any(m.unit == MONEY for m in metrics):
         point_value = programme_of(tenant).point_value
+    note = ""
+    if any(m.group == "retention" for m in metrics):
+        windows = windows_for(tenant.pk)
+        note = str(_("Lapsed after %(inactive)s months without a visit or purchase; thin ice %(margin)s months "
+                     "before.") % {"inactive": windows.inactive, "margin": windows.thin_ice})
     tiles = []
     for metric in metrics:
-        tile = Tile(metric, metric.value(now), metric.value(before), point_value=point_value)
+        tile = Tile(metric, metric.value(now), metric.value(before), point_value=point_value,
+                    note=note if metric.group == "retention" else "")
         for i, link in enumerate(metric.links):
             count = int(now(link.figure) or 0)
             tile.links.append(LinkShown(str(link.label) % {"count": f"{count:,}"}, link.url(ctx), count,
@@ -501,7 +562,7 @@ class Dashboard:
 
 
 GROUPS = (("followups", _("Follow-ups")), ("satisfaction", _("Satisfaction")), ("complaints", _("Complaints")),
-          ("leads", _("Leads")), ("club", _("Club")))
+          ("leads", _("Leads")), ("club", _("Club")), ("retention", _("Churn and retention")))
 
 
 def role_of(user) -> str | None:

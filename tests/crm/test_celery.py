@@ -23,6 +23,8 @@ JOBS = {
     "refresh-followup-rollups": ("analytics.refresh_followup_rollups_all", "analytics.refresh_followup_rollups",
                                  "bulk"),
     "refresh-survey-rollups": ("analytics.refresh_survey_rollups_all", "analytics.refresh_survey_rollups", "bulk"),
+    "refresh-lifecycle-rollups": ("analytics.refresh_lifecycle_rollups_all", "analytics.refresh_lifecycle_rollups",
+                                  "bulk"),
     "purge-old-exports": ("customers.purge_exports_all", "customers.purge_exports", "bulk"),
     "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
     "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),
