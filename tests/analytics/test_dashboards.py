@@ -16,6 +16,7 @@ from analytics.metrics import METRICS, NOT_A_LIST, ORGANISATION
 from analytics.selectors.dashboards import Period, period_of, tiles_for
 from analytics.services.dashboard_rollups import dashboard_rollups_refresh
 from analytics.services.followup_rollups import followup_rollups_rebuild
+from analytics.services.lifecycle_rollups import lifecycle_rollups_refresh
 from analytics.services.survey_rollups import survey_rollups_rebuild
 from club.models import Member
 from customers.models import Customer, Lead
@@ -55,6 +56,7 @@ def refresh(tenant):
         followup_rollups_rebuild(tenant=tenant)
         survey_rollups_rebuild(tenant=tenant)
         dashboard_rollups_refresh(tenant=tenant, rebuild=True)
+        lifecycle_rollups_refresh(tenant=tenant, rebuild=True)
 
 
 def value(tiles, key):
