@@ -44,6 +44,14 @@ class Windows:
     def key(self) -> str:
         return f"{self.inactive}/{self.thin_ice}/{self.new}/{self.service}"
 
+    @classmethod
+    def from_key(cls, key: str) -> Windows | None:
+        """The windows a rollup was computed with (`key`), or None for an empty or unreadable key."""
+        try:
+            return cls(*(int(part) for part in key.split("/")))
+        except (TypeError, ValueError):
+            return None
+
 
 def windows_for(tenant_id: int) -> Windows:
     """The tenant's windows (the defaults without settings). One query."""

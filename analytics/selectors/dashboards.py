@@ -41,7 +41,6 @@ from analytics.metrics import (
 from analytics.models import (
     FollowUpDay,
     FollowUpMonth,
-    LifecycleFlow,
     LifecycleMonth,
     LifecycleState,
     MeasureDay,
@@ -54,7 +53,7 @@ from analytics.models.surveys import Source
 from analytics.selectors.followups import month_end, month_start, split_period, visible_condition
 from analytics.selectors.surveys import RUN_BY
 from club.selectors.access import club_access, programme_of
-from customers.lifecycle import ACTIVE_STATES, shift_months, windows_for
+from customers.lifecycle import ACTIVE_STATES, Windows, shift_months, windows_for
 
 TABLES = {FOLLOWUPS: (FollowUpDay, FollowUpMonth), SURVEYS: (SurveyDay, SurveyMonth),
           MEASURES: (MeasureDay, MeasureMonth)}
@@ -207,8 +206,9 @@ class Reader:
             self.values[(figures[int(index)], when)] = value or 0
 
     def _lifecycle(self, figures: list[Figure]) -> None:
-        """The retention figures of the period and the one before, by whole months (the months each touches):
-        one query of the month states, one of the flows."""
+        """The retention figures of the period and the one before, by whole months (the months each touches), in
+        one query of the month states. A customer has a state at every month's end from their first visit or
+        purchase on, so those acquired in the period are the customers at its end less those at its start."""
         p = self.period
         bounds = {"now": (month_start(p.start), month_start(p.end)),
                   "before": (month_start(p.previous_start), month_start(p.previous_end))}
@@ -220,25 +220,25 @@ class Reader:
         for when, (first, last) in bounds.items():
             before_first = shift_months(first, -1)
             states[f"active_{when}"] = Sum("count", filter=rows & Q(month=before_first, state__in=ACTIVE_STATES))
+            states[f"known_{when}"] = Sum("count", filter=rows & Q(month=before_first))
+            states[f"all_{when}"] = Sum("count", filter=rows & Q(month=last))
             states[f"churned_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.LAPSED,
                                                                      since__gte=first))
             states[f"thin_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.THIN_ICE))
         months = {m for first, last in bounds.values() for m in (shift_months(first, -1), last)}
         found = LifecycleMonth.objects.filter(month__in=months).aggregate(**states)
-        acquired = {}
-        if any(f.columns[0] == "acquired" for f in figures):
-            acquired = LifecycleFlow.objects.filter(from_state=LifecycleState.NONE).aggregate(**{
-                f"acquired_{when}": Sum("count", filter=rows & Q(month__range=(first, last)))
-                for when, (first, last) in bounds.items()})
         for figure in figures:
             column = figure.columns[0]
             for when in bounds:
                 active, churned = found[f"active_{when}"], found[f"churned_{when}"]
+                acquired = None
+                if found[f"all_{when}"] is not None:
+                    acquired = found[f"all_{when}"] - (found[f"known_{when}"] or 0)
                 value = {
                     "active_start": active,
                     "churned": churned if active is not None else None,
                     "retained": (active - (churned or 0)) if active is not None else None,
-                    "acquired": acquired.get(f"acquired_{when}"),
+                    "acquired": acquired,
                     "thin_ice": found[f"thin_{when}"],
                 }[column]
                 if value is not None:
@@ -321,7 +321,9 @@ def _allowed(user, metric: Metric, tenant) -> bool:
     return True
 
 
-def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: int | None = None) -> list[Tile]:
+def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: int | None = None,
+              windows: Windows | None = None) -> list[Tile]:
+    """`windows`: those the retention rollup was computed with (else the tenant's settings are read)."""
     metrics = [METRICS[key] for key in keys if _allowed(user, METRICS[key], tenant)]
     reader = Reader(user, metrics, period, staff_id=staff_id)
     now, before = reader.read("now"), reader.read("before")
@@ -331,7 +333,7 @@ def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: 
         point_value = programme_of(tenant).point_value
     note = ""
     if any(m.group == "retention" for m in metrics):
-        windows = windows_for(tenant.pk)
+        windows = windows or windows_for(tenant.pk)
         note = str(_("Lapsed after %(inactive)s months without a visit or purchase; thin ice %(margin)s months "
                      "before.") % {"inactive": windows.inactive, "margin": windows.thin_ice})
     tiles = []
@@ -583,9 +585,11 @@ def dashboard(user, *, tenant, staff, params) -> Dashboard | None:
     period = period_of(params.get("period"), today)
     staff_id = staff.pk if personal else None
     keys = PERSONAL if personal else ORGANISATION
-    tiles = tiles_for(user, keys, period, tenant=tenant, staff_id=staff_id)
     state = RollupState.objects.filter(tenant=tenant).first()
-    stamps = [s for s in (state.refreshed_at, state.surveys_refreshed_at, state.dashboard_refreshed_at)
+    tiles = tiles_for(user, keys, period, tenant=tenant, staff_id=staff_id,
+                      windows=Windows.from_key(state.lifecycle_windows) if state else None)
+    stamps = [s for s in (state.refreshed_at, state.surveys_refreshed_at, state.dashboard_refreshed_at,
+                          state.lifecycle_refreshed_at)
               if s is not None] if state else []
     board = Dashboard(role=role, period=period, periods=PERIODS, tiles=tiles,
                       groups=[(label, [t for t in tiles if t.metric.group == key]) for key, label in GROUPS],

@@ -127,7 +127,8 @@ def test_a_period_longer_than_the_window_is_refused_next_to_the_field(demo, clie
 def test_the_windows_are_the_tenants(year_2001, user):
     """A 6-month inactivity window: A, C and F lapsed in the first half of 2001 too, by the tenant's rule."""
     with scope(tenant=year_2001):
-        LifecycleSettings.objects.create(tenant=year_2001, inactivity_months=6, thin_ice_months=1)
+        LifecycleSettings.objects.update_or_create(tenant=year_2001, defaults={"inactivity_months": 6,
+                                                                               "thin_ice_months": 1})
     refresh(year_2001)  # other windows: everything again
     with scope(tenant=year_2001):
         tiles = {t.metric.key: t for t in tiles_for(user("demo.director"), ORGANISATION, FIRST_HALF_2001,
