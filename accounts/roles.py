@@ -27,7 +27,7 @@ _CUSTOMERS_READ = [f"customers.view_{model}" for model in _CUSTOMER_MODELS]
 _CUSTOMERS_WORK = _CUSTOMERS_READ + [
     f"customers.{action}_{model}" for model in _CUSTOMER_MODELS for action in ("add", "change")
 ]
-_ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "completenessrule")
+_ADMIN_CUSTOMERS = [f"customers.{action}_{model}" for model in ("tag", "completenessrule", "lifecyclesettings")
                     for action in ("add", "change", "delete", "view")]
 _LEADING = ["customers.reveal_mobile", "customers.merge_customer", "customers.export_customer",
             "customers.import_customer", "customers.assign_lead"]
@@ -117,6 +117,10 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
 _MANUFACTURER_EXPORTS = ["analytics.manage_manufacturer_exports"]
 ROLE_PERMISSIONS[role_group_name(RoleKind.DIRECTOR)] += _MANUFACTURER_EXPORTS
 ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += _MANUFACTURER_EXPORTS
+
+# churn and retention (analytics): directors, managers (their teams' customers) and analysts read it
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.view_retention_report"]
 
 
 def sync_role_groups(apps) -> None:

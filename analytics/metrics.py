@@ -5,21 +5,26 @@ dashboards (analytics.selectors.dashboards), their drill-down links and the test
 else declares a KPI.
 
 A figure is a column of a rollup (`followups`: analytics.models.FollowUpDay; `surveys`: SurveyDay of one kind
-of survey, our own responses; `measures`: MeasureDay, one or the sum of several measures). A snapshot figure is
-the state at a moment (read on the last day of the period that has one), the others are summed over the period.
+of survey, our own responses; `measures`: MeasureDay, one or the sum of several measures; `lifecycle`: the
+retention rollup, analytics.models.LifecycleMonth / LifecycleFlow, by whole months — the months the period
+touches: `active_start` customers active at the end of the month before, `churned` those of them lapsed at the end
+of the period's last month (they lapsed in the period), `retained` the others, `acquired` customers whose first
+visit or purchase falls in the period, `thin_ice` customers on thin ice at the end of its last month). A snapshot
+figure is the state at a moment (read on the last day of the period that has one), the others are summed over the
+period.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-FOLLOWUPS, SURVEYS, MEASURES = "followups", "surveys", "measures"
+FOLLOWUPS, SURVEYS, MEASURES, LIFECYCLE = "followups", "surveys", "measures", "lifecycle"
 
 
 @dataclass(frozen=True)
@@ -132,11 +137,32 @@ COMPLAINTS_CLOSED_IN_TIME = Figure(MEASURES, ("complaints_closed_in_time",))
 MEMBERS_ACTIVE = Figure(MEASURES, ("members_active",), snapshot=True, scoped=False)
 POINTS_OUTSTANDING = Figure(MEASURES, ("points_outstanding",), snapshot=True, scoped=False)
 
+ACTIVE_START = Figure(LIFECYCLE, ("active_start",))
+CHURNED = Figure(LIFECYCLE, ("churned",))
+RETAINED = Figure(LIFECYCLE, ("retained",))
+ACQUIRED = Figure(LIFECYCLE, ("acquired",))
+THIN_ICE = Figure(LIFECYCLE, ("thin_ice",), snapshot=True)
+
+
+def _first_month_day(ctx: Context) -> date:
+    return ctx.start.replace(day=1)
+
+
+def _customers(**params) -> str:
+    return _url("customers:list", **params)
+
+
+def _active_start_link() -> Link:
+    return Link(_("of %(count)s active at the start"), ACTIVE_START,
+                lambda ctx: _customers(active_on=(_first_month_day(ctx) - timedelta(days=1)).isoformat()))
+
+
 FOLLOWUP_PERM = "service.view_followup"
 SURVEY_PERM = "analytics.view_survey_report"
 COMPLAINT_PERM = "service.view_complaint"
 LEAD_PERM = "customers.view_lead"
 CLUB_PERM = "club.view_member"
+RETENTION_PERM = "analytics.view_retention_report"
 
 METRICS: dict[str, Metric] = {m.key: m for m in (
     Metric("followup_completion", _("Follow-up completion"),
@@ -216,13 +242,37 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
            MONEY, (POINTS_OUTSTANDING,), (
                Link(_("%(count)s points"), POINTS_OUTSTANDING, lambda ctx: reverse("analytics:club")),
            ), CLUB_PERM, higher_is_better=None, group="club"),
+    Metric("churn_rate", _("Churn rate"),
+           _("customers active at the start of the period who have lapsed by its end (no visit or purchase in the "
+             "inactivity window) ÷ customers active at its start; by whole months"), RATE, (CHURNED, ACTIVE_START), (
+               Link(_("%(count)s lapsed"), CHURNED,
+                    lambda ctx: _customers(lapsed_after=_first_month_day(ctx).isoformat(),
+                                           lapsed_before=ctx.end.isoformat())),
+               _active_start_link(),
+           ), RETENTION_PERM, higher_is_better=False, group="retention"),
+    Metric("retention_rate", _("Retention rate"), _("1 − churn rate"), RATE, (RETAINED, ACTIVE_START), (
+               _active_start_link(),
+           ), RETENTION_PERM, group="retention"),
+    Metric("acquisition_rate", _("New-customer acquisition"),
+           _("customers whose first visit or purchase falls in the period ÷ customers active at its start"), RATE,
+           (ACQUIRED, ACTIVE_START), (
+               Link(_("%(count)s new"), ACQUIRED,
+                    lambda ctx: _customers(first_activity_after=_first_month_day(ctx).isoformat(),
+                                           first_activity_before=ctx.end.isoformat())),
+               _active_start_link(),
+           ), RETENTION_PERM, group="retention"),
+    Metric("thin_ice", _("Customers on thin ice"),
+           _("customers whose last visit or purchase is older than the inactivity window less the thin-ice margin, "
+             "not yet lapsed, at the last refresh"), COUNT, (THIN_ICE,), (
+               Link(_("%(count)s on thin ice"), THIN_ICE, lambda ctx: _customers(lifecycle="thin_ice")),
+           ), RETENTION_PERM, higher_is_better=False, group="retention"),
 )}
 
 # the tiles of each role's dashboard, in order (a user sees those whose permission they have)
 ORGANISATION = ("followup_completion", "followup_on_time", "followups_overdue", "csi_service", "csi_sales",
                 "nps_service", "complaints_opened", "complaints_breach_rate", "complaints_unresolved",
                 "complaints_major_unresolved", "leads_registered", "lead_conversion", "members_enrolled",
-                "members_active", "points_liability")
+                "members_active", "points_liability", "churn_rate", "retention_rate", "acquisition_rate", "thin_ice")
 PERSONAL = ("followups_overdue", "followup_completion", "followup_on_time")
 
 # links whose count is not a list's row count (the liability links to the club report)

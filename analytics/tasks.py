@@ -107,3 +107,19 @@ def run_manufacturer_exports(tenant: Tenant) -> int:
     from analytics.services.manufacturer_exports import manufacturer_exports_run_due
 
     return len(manufacturer_exports_run_due(tenant=tenant))
+
+
+@shared_task(acks_late=True, name="analytics.refresh_lifecycle_rollups_all")
+def refresh_lifecycle_rollups_all() -> None:
+    """Beat's fan-out: one refresh of the churn and retention rollup per active tenant."""
+    refresh_lifecycle_rollups.fan_out()
+
+
+@shared_task(base=TenantTask, acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5,
+             name="analytics.refresh_lifecycle_rollups")
+def refresh_lifecycle_rollups(tenant: Tenant) -> int:
+    """Idempotent: the months changed since the last run's mark and the running month are recomputed from the
+    purchases and visits. Returns the month rows written."""
+    from analytics.services.lifecycle_rollups import lifecycle_rollups_refresh
+
+    return lifecycle_rollups_refresh(tenant=tenant).month_rows

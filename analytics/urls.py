@@ -8,6 +8,7 @@ from analytics.views import (
     followups,
     manufacturer,
     manufacturer_exports,
+    retention,
     subscriptions,
     surveys,
     targets,
@@ -68,5 +69,11 @@ subscription_patterns = [
     path("subscriptions/open/<str:token>/", subscriptions.subscription_opened, name="subscription_open"),
 ]
 
+retention_patterns = [
+    path("retention/", retention.retention_report_page, name="retention"),
+    path("retention/win-back/", retention.winback_campaign, name="retention_winback"),
+]
+
 urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + manufacturer_export_patterns
-               + complaint_patterns + club_patterns + target_patterns + usage_patterns + subscription_patterns)
+               + complaint_patterns + club_patterns + target_patterns + usage_patterns + subscription_patterns
+               + retention_patterns)

@@ -65,6 +65,10 @@ BEAT_SCHEDULE = {
         "task": "analytics.run_manufacturer_exports_all",  # files older than 30 days purged
         "schedule": crontab(minute=31),  # hourly: each tenant's new day starts at its own midnight
     },
+    "refresh-lifecycle-rollups": {  # churn and retention: states, flows and cohorts (the running month: today)
+        "task": "analytics.refresh_lifecycle_rollups_all",
+        "schedule": crontab(minute=23),
+    },
     "purge-old-exports": {  # export files are deleted 7 days after they were written
         "task": "customers.purge_exports_all",
         "schedule": crontab(hour=3, minute=37),

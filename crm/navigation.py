@@ -58,6 +58,7 @@ NAV_ITEMS = [
     # the manufacturer (DCRM) files: directors and tenant administrators (who hold no position: records=False)
     NavItem("analytics:manufacturer_exports", _("Manufacturer exports"), "analytics.manage_manufacturer_exports",
             REPORTS, records=False),
+    NavItem("analytics:retention", _("Churn and retention"), "analytics.view_retention_report", REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 

@@ -286,6 +286,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "analytics.refresh_dashboard_rollups_all", "analytics.refresh_dashboard_rollups",
     "analytics.refresh_usage_rollups_all", "analytics.refresh_usage_rollups",
     "analytics.send_report_subscriptions_all", "analytics.send_report_subscriptions",  # PDFs: heavy, not urgent
+    "analytics.refresh_lifecycle_rollups_all", "analytics.refresh_lifecycle_rollups",
     "crm.tasks.clear_expired_sessions",
     "analytics.run_manufacturer_exports_all", "analytics.run_manufacturer_exports",
     "club.expire_points_all", "club.expire_points", "club.review_levels_all", "club.review_levels",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from crm.admin import TenantAdmin
-from customers.models import CompletenessRule, Tag
+from customers.models import CompletenessRule, LifecycleSettings, Tag
 from customers.services import quality
 
 
@@ -33,3 +33,16 @@ class CompletenessRuleAdmin(TenantAdmin):
         touched = list(queryset.order_by().values_list("tenant_id", "stage").distinct())
         super().delete_queryset(request, queryset)
         quality.completeness_rules_deleted(rules=touched)
+
+
+@admin.register(LifecycleSettings)
+class LifecycleSettingsAdmin(TenantAdmin):
+    """The churn and retention windows: shown next to every churn and retention figure; a change is applied to the
+    whole history by the next refresh of the retention rollup."""
+
+    list_display = ("__str__", "inactivity_months", "thin_ice_months", "new_months", "service_retention_months")
+    fields = ("inactivity_months", "thin_ice_months", "new_months", "service_retention_months")
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and (
+            request.user.is_superuser or not LifecycleSettings.objects.exists())

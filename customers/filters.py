@@ -2,17 +2,19 @@
 worklist, used by the selectors. Choices are built per request, inside the tenant scope."""
 
 import django_filters
-from django.db.models import BooleanField, Exists, OuterRef
+from django import forms
+from django.db.models import BooleanField, Exists, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_scopes import get_scope
 
-from accounts.models import Department, Tenant
-from accounts.selectors import active_staff, active_staff_choices
+from accounts.models import Department, PositionAssignment, Tenant
+from accounts.selectors import active_staff, active_staff_choices, department_subtree_ids
 from accounts.visibility import visibility_for
 from crm.widgets import FastCheckboxes, FastSelect
+from customers import lifecycle
 from customers.completeness import requirement_sql
 from customers.models import CompletenessRule, Customer, CustomerTag, ImportJob, JobStatus, Lead, Tag, Vehicle
 
@@ -31,6 +33,15 @@ def _tenant(request) -> Tenant:
 
 def tag_choices(request):
     return list(Tag.objects.values_list("pk", "name"))
+
+
+def department_choices(request):
+    return [(str(pk), name) for pk, name in Department.objects.order_by("sort_order", "name").values_list("pk", "name")]
+
+
+def _day(value):
+    """A DateFromToRangeFilter's bound (a datetime at midnight, or None) as a date."""
+    return value.date() if hasattr(value, "date") else value
 
 
 class DateRange(django_filters.widgets.DateRangeWidget):
@@ -70,6 +81,19 @@ class CustomerFilter(django_filters.FilterSet):
                                           widget=FastSelect, choices=[
         ("yes", _("Given")), ("no", _("Not given")), ("withdrawn", _("Withdrawn")),
     ])
+    # churn and retention (customers.lifecycle): today's state by the last visit or purchase, and the drill-downs
+    # of the retention figures
+    lifecycle = django_filters.ChoiceFilter(label=_("Activity"), method="filter_lifecycle", widget=FastSelect,
+                                            choices=[("active", _("Active")), ("thin_ice", _("On thin ice")),
+                                                     ("lapsed", _("Lapsed"))])
+    lapsed = django_filters.DateFromToRangeFilter(label=_("Lapsed between"), method="filter_lapsed",
+                                                  widget=DateRange())
+    first_activity = django_filters.DateFromToRangeFilter(label=_("First visit or purchase between"),
+                                                          method="filter_first_activity", widget=DateRange())
+    active_on = django_filters.DateFilter(label=_("Active on"), method="filter_active_on",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    team = django_filters.MultipleChoiceFilter(label=_("Team (owner's department or queue)"), choices=[],
+                                               method="filter_team", widget=CHECKBOXES)
 
     class Meta:
         model = Customer
@@ -79,6 +103,41 @@ class CustomerFilter(django_filters.FilterSet):
         super().__init__(*args, request=request, **kwargs)
         self.filters["owner"].extra["choices"] = active_staff_choices(_tenant_id(request))
         self.filters["tag"].extra["choices"] = tag_choices(request)
+        self.filters["team"].extra["choices"] = department_choices(request)
+        self._tenant_obj = None
+
+    def _windows_today(self):
+        if self._tenant_obj is None:
+            self._tenant_obj = _tenant(self.request)
+            self._windows = lifecycle.windows_for(self._tenant_obj.pk)
+        return self._windows, self._tenant_obj.today()
+
+    def filter_lifecycle(self, queryset, name, value):
+        windows, today = self._windows_today()
+        rule = {"active": lifecycle.active_q, "thin_ice": lifecycle.thin_ice_q, "lapsed": lifecycle.lapsed_q}[value]
+        return queryset.filter(rule(windows, today))
+
+    def filter_lapsed(self, queryset, name, value):
+        if not value or (value.start is None and value.stop is None):
+            return queryset
+        windows, today = self._windows_today()
+        return queryset.filter(lifecycle.lapsed_between_q(windows, _day(value.start), _day(value.stop), today))
+
+    def filter_first_activity(self, queryset, name, value):
+        if not value or (value.start is None and value.stop is None):
+            return queryset
+        return queryset.filter(lifecycle.first_activity_between_q(_day(value.start), _day(value.stop)))
+
+    def filter_active_on(self, queryset, name, value):
+        windows, _today = self._windows_today()
+        return queryset.filter(lifecycle.active_on_q(windows, value))
+
+    def filter_team(self, queryset, name, value):
+        """The customers a manager of these departments sees (customers_visible_to): owned by staff holding a
+        position in them or below, or unowned in their queues."""
+        subtree = department_subtree_ids([int(v) for v in value])
+        members = PositionAssignment.objects.filter(position__department_id__in=subtree).values("staff_id")
+        return queryset.filter(Q(owner__in=members) | Q(owner__isnull=True, department__in=subtree))
 
     def filter_tag(self, queryset, name, tag):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag_id=tag)))

@@ -24,7 +24,7 @@ CUSTOMERS = [
 
 def seed_test_customers():
     from accounts.models import Department
-    from customers.models import CompletenessRule, Customer, Tag
+    from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
     from customers.services import customers as services
     from tests.analytics import fixtures_exports, fixtures_surveys
     from tests.club import (
@@ -45,6 +45,7 @@ def seed_test_customers():
             regular = Tag.objects.create(tenant=tenant, name="老客户")
             for requirement in ("mobile", "birthday", "vehicle", "consent"):
                 CompletenessRule.objects.create(tenant=tenant, stage="customer", requirement=requirement)
+            LifecycleSettings.objects.create(tenant=tenant)  # the defaults: 12 months, thin ice 2 before
             for name, mobile, owner, vin, plate, model in CUSTOMERS:
                 owner_staff = Staff.objects.get(user__username=f"{tenant.slug}.{owner}") if owner else None
                 customer = services.customer_create(tenant=tenant, data={

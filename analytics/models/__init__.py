@@ -12,6 +12,7 @@ from analytics.models.followups import (
     RollupRow,
     RollupState,
 )
+from analytics.models.lifecycle import LifecycleCohort, LifecycleFlow, LifecycleMonth, LifecycleState
 from analytics.models.manufacturer_exports import ManufacturerExport, ManufacturerExportRun
 from analytics.models.subscriptions import SentReport, Subscription
 from analytics.models.surveys import (
@@ -35,6 +36,10 @@ __all__ = [
     "FollowUpMonth",
     "ManufacturerExport",
     "ManufacturerExportRun",
+    "LifecycleCohort",
+    "LifecycleFlow",
+    "LifecycleMonth",
+    "LifecycleState",
     "ManufacturerImport",
     "MeasureDay",
     "MeasureMonth",

@@ -144,6 +144,12 @@ class RollupState(TenantModel):
     # the usage report's rollup (analytics.models.UsageDay): refreshed, and its fill mark
     usage_refreshed_at = models.DateTimeField(_("usage refreshed"), null=True, blank=True)
     usage_mark = models.DateTimeField(null=True, blank=True, editable=False)
+    # the retention rollup (analytics.models.lifecycle): refreshed, its fill mark, the day the running month was
+    # computed for and the windows it was computed with (other windows: everything again)
+    lifecycle_refreshed_at = models.DateTimeField(_("retention refreshed"), null=True, blank=True)
+    lifecycle_mark = models.DateTimeField(null=True, blank=True, editable=False)
+    lifecycle_as_of = models.DateField(null=True, blank=True, editable=False)
+    lifecycle_windows = models.CharField(max_length=40, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("rollup state")

@@ -25,6 +25,7 @@ from accounts.selectors import role_kinds_of, staff_directory
 from accounts.visibility import visibility_for
 from analytics.metrics import (
     FOLLOWUPS,
+    LIFECYCLE,
     MEASURES,
     METRICS,
     MONEY,
@@ -37,7 +38,17 @@ from analytics.metrics import (
     Figure,
     Metric,
 )
-from analytics.models import FollowUpDay, FollowUpMonth, MeasureDay, MeasureMonth, RollupState, SurveyDay, SurveyMonth
+from analytics.models import (
+    FollowUpDay,
+    FollowUpMonth,
+    LifecycleMonth,
+    LifecycleState,
+    MeasureDay,
+    MeasureMonth,
+    RollupState,
+    SurveyDay,
+    SurveyMonth,
+)
 from analytics.models.dashboards import TAKEN
 from analytics.models.surveys import Source
 from analytics.selectors.followups import month_end, month_start, split_period, visible_condition
@@ -45,6 +56,7 @@ from analytics.selectors.surveys import RUN_BY
 from analytics.selectors.targets import my_targets
 from club.selectors.access import club_access, programme_of
 from crm.paging import COUNT_CAP
+from customers.lifecycle import ACTIVE_STATES, Windows, shift_months, windows_for
 
 TABLES = {FOLLOWUPS: (FollowUpDay, FollowUpMonth), SURVEYS: (SurveyDay, SurveyMonth),
           MEASURES: (MeasureDay, MeasureMonth)}
@@ -143,9 +155,12 @@ class Reader:
             summed = [f for f in figures if f.table == table and not f.snapshot]
             if summed:
                 self._sum(table, summed)
-        snapshots = [f for f in figures if f.snapshot]
+        snapshots = [f for f in figures if f.snapshot and f.table == MEASURES]
         if snapshots:
             self._snapshots(snapshots)
+        lifecycle = [f for f in figures if f.table == LIFECYCLE]
+        if lifecycle:
+            self._lifecycle(lifecycle)
 
     def condition(self, figure: Figure) -> Q | None:
         if self.staff_id is not None:
@@ -202,6 +217,45 @@ class Reader:
             index, when = key[1:].split("_")
             self.values[(figures[int(index)], when)] = value or 0
 
+    def _lifecycle(self, figures: list[Figure]) -> None:
+        """The retention figures of the period and the one before, by whole months (the months each touches), in
+        one query of the month states. A customer has a state at every month's end from their first visit or
+        purchase on, so those acquired in the period are the customers at its end less those at its start."""
+        p = self.period
+        bounds = {"now": (month_start(p.start), month_start(p.end)),
+                  "before": (month_start(p.previous_start), month_start(p.previous_end))}
+        rows = Q()
+        condition = self.condition(figures[0])
+        if condition is not None:
+            rows &= condition
+        states = {}
+        for when, (first, last) in bounds.items():
+            before_first = shift_months(first, -1)
+            states[f"active_{when}"] = Sum("count", filter=rows & Q(month=before_first, state__in=ACTIVE_STATES))
+            states[f"known_{when}"] = Sum("count", filter=rows & Q(month=before_first))
+            states[f"all_{when}"] = Sum("count", filter=rows & Q(month=last))
+            states[f"churned_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.LAPSED,
+                                                                     since__gte=first))
+            states[f"thin_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.THIN_ICE))
+        months = {m for first, last in bounds.values() for m in (shift_months(first, -1), last)}
+        found = LifecycleMonth.objects.filter(month__in=months).aggregate(**states)
+        for figure in figures:
+            column = figure.columns[0]
+            for when in bounds:
+                active, churned = found[f"active_{when}"], found[f"churned_{when}"]
+                acquired = None
+                if found[f"all_{when}"] is not None:
+                    acquired = found[f"all_{when}"] - (found[f"known_{when}"] or 0)
+                value = {
+                    "active_start": active,
+                    "churned": churned if active is not None else None,
+                    "retained": (active - (churned or 0)) if active is not None else None,
+                    "acquired": acquired,
+                    "thin_ice": found[f"thin_{when}"],
+                }[column]
+                if value is not None:
+                    self.values[(figure, when)] = value
+
     def read(self, when: str):
         def value(figure: Figure):
             found = self.values.get((figure, when))
@@ -234,6 +288,7 @@ class Tile:
     previous: float | None
     links: list[LinkShown] = field(default_factory=list)
     point_value: Decimal | None = None
+    note: str = ""  # the windows a churn or retention figure is computed with
 
     @property
     def change(self) -> float | None:
@@ -278,7 +333,9 @@ def _allowed(user, metric: Metric, tenant) -> bool:
     return True
 
 
-def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: int | None = None) -> list[Tile]:
+def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: int | None = None,
+              windows: Windows | None = None) -> list[Tile]:
+    """`windows`: those the retention rollup was computed with (else the tenant's settings are read)."""
     metrics = [METRICS[key] for key in keys if _allowed(user, METRICS[key], tenant)]
     reader = Reader(user, metrics, period, staff_id=staff_id)
     now, before = reader.read("now"), reader.read("before")
@@ -288,9 +345,15 @@ def tiles_for(user, keys: tuple[str, ...], period: Period, *, tenant, staff_id: 
         point_value = programme_of(tenant).point_value
     # a snapshot taken on another day than today (a past period's end) is not what the live lists show
     live = reader.snapshot_day == tenant.today()
+    note = ""
+    if any(m.group == "retention" for m in metrics):
+        windows = windows or windows_for(tenant.pk)
+        note = str(_("Lapsed after %(inactive)s months without a visit or purchase; thin ice %(margin)s months "
+                     "before.") % {"inactive": windows.inactive, "margin": windows.thin_ice})
     tiles = []
     for metric in metrics:
-        tile = Tile(metric, metric.value(now), metric.value(before), point_value=point_value)
+        tile = Tile(metric, metric.value(now), metric.value(before), point_value=point_value,
+                    note=note if metric.group == "retention" else "")
         for i, link in enumerate(metric.links):
             count = int(now(link.figure) or 0)
             # the list counts exactly up to COUNT_CAP rows ("10,000+" beyond): the link carries its count only
@@ -518,7 +581,7 @@ class Dashboard:
 
 
 GROUPS = (("followups", _("Follow-ups")), ("satisfaction", _("Satisfaction")), ("complaints", _("Complaints")),
-          ("leads", _("Leads")), ("club", _("Club")))
+          ("leads", _("Leads")), ("club", _("Club")), ("retention", _("Churn and retention")))
 
 
 def role_of(user) -> str | None:
@@ -541,9 +604,11 @@ def dashboard(user, *, tenant, staff, params, period: Period | None = None,
     period = period or period_of(params.get("period"), today)
     staff_id = staff.pk if personal else None
     keys = PERSONAL if personal else ORGANISATION
-    tiles = tiles_for(user, keys, period, tenant=tenant, staff_id=staff_id)
     state = RollupState.objects.filter(tenant=tenant).first()
-    stamps = [s for s in (state.refreshed_at, state.surveys_refreshed_at, state.dashboard_refreshed_at)
+    tiles = tiles_for(user, keys, period, tenant=tenant, staff_id=staff_id,
+                      windows=Windows.from_key(state.lifecycle_windows) if state else None)
+    stamps = [s for s in (state.refreshed_at, state.surveys_refreshed_at, state.dashboard_refreshed_at,
+                          state.lifecycle_refreshed_at)
               if s is not None] if state else []
     board = Dashboard(role=role, period=period, periods=PERIODS, tiles=tiles,
                       groups=[(label, [t for t in tiles if t.metric.group == key]) for key, label in GROUPS],

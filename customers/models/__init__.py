@@ -4,6 +4,7 @@ from customers.models.exports import ExportJob
 from customers.models.imports import ImportJob, ImportMapping, ImportRow
 from customers.models.jobs import JobStatus
 from customers.models.leads import Lead, LeadEvent, RoundRobin
+from customers.models.lifecycle import LifecycleSettings
 from customers.models.purchases import Purchase, ServiceVisit
 from customers.models.quality import CompletenessRule, CustomerMerge, DuplicateDismissal
 from customers.models.vehicles import MileageReading, Vehicle
@@ -11,5 +12,6 @@ from customers.models.vehicles import MileageReading, Vehicle
 __all__ = [
     "CompletenessRule", "Customer", "CustomerDocument", "CustomerMerge", "CustomerNote", "CustomerTag",
     "DuplicateDismissal", "ExportJob", "ImportJob", "ImportMapping", "ImportRow", "JobStatus", "Lead", "LeadEvent",
+    "LifecycleSettings",
     "MileageReading", "MobileReveal", "Purchase", "RoundRobin", "ServiceVisit", "Tag", "Vehicle",
 ]

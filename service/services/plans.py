@@ -1,14 +1,19 @@
-"""Writes for follow-up plans: pause or resume one, save one edited in the app."""
+"""Writes for follow-up plans: pause or resume one, save one edited in the app, start a win-back campaign."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import Staff
+from accounts.models import RoleKind, Staff
+from accounts.selectors import membership_of
+from accounts.visibility import visibility_for
 from crm.forms import parse_id
 from service.models import FollowUpPlan
+from service.models.followups import ContactType, Priority
 
 
 @transaction.atomic
@@ -29,3 +34,40 @@ def plan_save(*, plan: FollowUpPlan, tenant) -> FollowUpPlan:
     plan.full_clean()
     plan.save()
     return plan
+
+
+WINBACK_EXPIRES_DAYS = 14
+
+
+def winback_filter(user) -> str | None:
+    """The customer list's filter of the customers on thin ice this user sees (customers_visible_to): all of them
+    for a director, those of the departments a manager leads (and below) for a manager; None for anyone else."""
+    if visibility_for(user).everything:
+        return urlencode([("lifecycle", "thin_ice")])
+    managed = sorted({dept for kind, dept in membership_of(user).positions if kind == RoleKind.MANAGER})
+    if not managed:
+        return None
+    return urlencode([("lifecycle", "thin_ice"), *(("team", str(pk)) for pk in managed)])
+
+
+@transaction.atomic
+def winback_campaign_create(*, tenant, user) -> FollowUpPlan:
+    """A follow-up campaign (trigger `campaign`, contact type win-back, due today, to each customer's owner or
+    their team's queue) over the customers on thin ice the user sees: the list the retention page links to. The
+    generation reads its filter (customers.selectors.customers.filtered_customer_ids) when it runs today."""
+    query = winback_filter(user)
+    if query is None:
+        raise ValidationError(_("Only a director or a manager starts a win-back campaign."))
+    today = tenant.today()
+    base = _("Win-back %(day)s") % {"day": today.isoformat()}
+    taken = set(FollowUpPlan.objects.filter(name__startswith=base).values_list("name", flat=True))
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base} ({n})"
+    plan = FollowUpPlan(name=name, trigger=FollowUpPlan.Trigger.CAMPAIGN, contact_type=ContactType.WINBACK,
+                        customer_filter=query, campaign_on=today, assignment=FollowUpPlan.Assignment.OWNER,
+                        expires_days_after=WINBACK_EXPIRES_DAYS, priority=Priority.HIGH,
+                        script=_("We have not seen you for a while: how is your car, and may we book its next "
+                                 "service?"))
+    return plan_save(plan=plan, tenant=tenant)

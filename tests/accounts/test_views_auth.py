@@ -224,8 +224,10 @@ def test_the_tenant_administrator_is_offered_no_page_that_is_always_empty_to_the
     admin = client_as("demo.admin").get("/").content.decode()
     nav = admin.split('id="main-nav"')[1].split("</nav>")[0]
     assert 'href="/org/"' in nav and 'href="/admin/"' in admin
-    for path in ("/service/appointments/", "/service/surveys/", "/customers/", "/reports/"):
+    for path in ("/service/appointments/", "/service/surveys/", "/customers/", "/reports/followups/",
+                 "/reports/scorecards/"):
         assert f'href="{path}' not in nav, path
+    assert 'href="/reports/manufacturer-exports/"' in nav  # the manufacturer files are theirs to set up
     # the people who work on records keep them
     manager = client_as("demo.manager").get("/").content.decode().split('id="main-nav"')[1].split("</nav>")[0]
     assert 'href="/service/appointments/"' in manager and 'href="/service/surveys/"' in manager

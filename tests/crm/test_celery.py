@@ -30,6 +30,8 @@ JOBS = {
                                   "bulk"),
     "run-manufacturer-exports": ("analytics.run_manufacturer_exports_all", "analytics.run_manufacturer_exports",
                                  "bulk"),
+    "refresh-lifecycle-rollups": ("analytics.refresh_lifecycle_rollups_all", "analytics.refresh_lifecycle_rollups",
+                                  "bulk"),
     "purge-old-exports": ("customers.purge_exports_all", "customers.purge_exports", "bulk"),
     "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
     "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),

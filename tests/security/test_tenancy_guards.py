@@ -53,6 +53,9 @@ RAW_SQL = {
     "analytics/selectors/followups.py": 2,
     "analytics/services/dashboard_rollups.py": 1,  # the dashboards' rollup: the ORM's grouped rows unpivoted
     "analytics/services/survey_rollups.py": 1,  # set-based refresh of one tenant's survey results rollups
+    # set-based refresh of one tenant's retention rollup (every statement filters purchases, visits and customers
+    # by the tenant) and its advisory lock
+    "analytics/services/lifecycle_rollups.py": 1,
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/selectors/club.py": 1,
     # the usage rollup: one tenant's logins, archive events, notes, appointments, complaint and lead history and
