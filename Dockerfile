@@ -20,6 +20,11 @@ RUN groupadd --system --gid 10001 crm \
 
 WORKDIR /app
 
+# WeasyPrint renders the report e-mails' PDF with pango; the Chinese in it needs a CJK font
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-wqy-microhei \
+ && rm -rf /var/lib/apt/lists/*
+
 # Dependencies before the code, so a code change does not reinstall them. pyproject.toml is not
 # an installable package: install exactly its pinned [project].dependencies (no dev extras).
 COPY pyproject.toml ./

@@ -95,6 +95,12 @@ def ensure_system_packages(*, postgres: bool, redis: bool, browser: bool, gettex
         missing.append("fonts-wqy-microhei")
     if gettext and not shutil.which("xgettext"):
         missing.append("gettext")
+    # WeasyPrint (the report e-mails' PDF) loads pango at import; its Chinese needs a CJK font
+    if not glob.glob("/usr/lib/*/libpango-1.0.so*") and not glob.glob("/usr/lib/libpango-1.0.so*"):
+        missing.append("libpango-1.0-0")
+        missing.append("libpangoft2-1.0-0")
+    if "fonts-wqy-microhei" not in missing and not glob.glob("/usr/share/fonts/truetype/wqy/*"):
+        missing.append("fonts-wqy-microhei")
     if not missing:
         return
     command = ["apt-get", "install", "-y", "--no-install-recommends", *missing]

@@ -164,6 +164,12 @@ def test_dockerfile_base_and_dependencies(dockerfile):
     assert "tomllib" in runs and "pip install" in runs
 
 
+def test_dockerfile_installs_what_the_pdf_reports_need(dockerfile):
+    """WeasyPrint loads pango at import, and a report in Chinese needs a CJK font (else empty boxes)."""
+    runs = " ".join(instructions(dockerfile, "RUN"))
+    assert "libpango-1.0-0" in runs and "fonts-wqy-microhei" in runs
+
+
 def test_dockerfile_runs_collectstatic(dockerfile):
     collect = [run for run in instructions(dockerfile, "RUN") if "collectstatic" in run]
     assert collect, "no RUN ... collectstatic"
