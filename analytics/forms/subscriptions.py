@@ -4,6 +4,7 @@ whether the recipient may be subscribed and may open the report."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Staff
 from analytics.models import Subscription
 
 
@@ -14,7 +15,7 @@ class StaffChoiceField(forms.ModelChoiceField):
 
 class SubscriptionForm(forms.Form):
     recipient = StaffChoiceField(
-        label=_("Recipient"), queryset=None, empty_label=None,
+        label=_("Recipient"), queryset=Staff.objects.none(), empty_label=None,
         error_messages={"invalid_choice": _("You may subscribe only yourself and the people of your teams.")})
     report = forms.ChoiceField(label=_("Report"), choices=Subscription.Report.choices)
     frequency = forms.ChoiceField(label=_("Frequency"), choices=Subscription.Frequency.choices)
