@@ -32,6 +32,7 @@ vacuumed and analysed, so the pages are measured on a settled database, not besi
     make bench ARGS="--customers 100000 --seconds 10" # quicker (the list at 100,000 only)
     make bench ARGS="--list-sizes '20000 200000'"      # the list at 20,000, 200,000 and 1,000,000
     make bench ARGS="--only club --members 100000"    # the club alone, 100,000 members (2,000,000 entries)
+    make bench ARGS="--only dashboards --customers 100000"  # the role dashboards alone
 """
 
 from __future__ import annotations
@@ -207,13 +208,16 @@ def main() -> int:
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the customer import benchmark")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
-    parser.add_argument("--only", choices=["all", "club"], default="all", help="club: only the club benchmark")
+    parser.add_argument("--only", choices=["all", "club", "dashboards"], default="all",
+                        help="club: only the club benchmark; dashboards: only the role dashboards")
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
     args.members = min(args.members, args.customers)  # members are the demo's customers
     if args.only == "club":
         return club_only(args)
+    if args.only == "dashboards":
+        return dashboards_only(args)
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = bench_env(static_root)
@@ -359,6 +363,45 @@ def club_only(args) -> int:
         lines = club_bench.run(env, args, django_eval, Server)
     print()
     print("\n".join(lines))
+    return 0
+
+
+def dashboards_only(args) -> int:
+    """`--only dashboards`: the demo with --customers customers, a year of follow-up work and of survey responses,
+    the dashboards' rollup rebuilt and refreshed, then the director's dashboards under load next to the floor and
+    every role's cold."""
+    with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
+        env = bench_env(static_root)
+        print(f"preparing: migrate, collectstatic, seed_demo --customers {args.customers:,}", flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        started = time.perf_counter()
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
+        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+        report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
+                                       "print(repr(prepare_year()))"))
+        results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
+                                             "prepare_survey_year; print(repr(prepare_survey_year()))"))
+        dashboards = eval(django_eval(env, "from tests.bench.dashboard_bench import prepare_dashboards; "  # noqa: S307
+                                           "print(repr(prepare_dashboards()))"))
+        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+        cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
+                                                "print(login_session('demo.director'))")}
+        floor_results, results = measure(env, args, cookie, {"floor list": "/floor/customers"}, dashboard_paths())
+        f50, f95, _fn, frps = floor_results["floor list"]
+        print()
+        print("\n".join(report_lines(report)))
+        print("\n".join(results_lines(results_data)))
+        print("\n".join(dashboard_lines(dashboards)))
+        print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.users} users waiting 1–3 s, "
+              f"{args.seconds:.0f} s")
+        for name, (p50, p95, count, rps) in results.items():
+            print(f"{name:40} p50 {p50:6.1f} p95 {p95:6.1f} n {count:5d} {rps:6.0f} req/s   floor list p50 {f50:6.1f} "
+                  f"p95 {f95:6.1f} {frps:6.0f} req/s   (target p95 ≤ 100 ms)")
+        print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
+                                             "measure_roles_in_process; print(repr(measure_roles_in_process()))"))))
     return 0
 
 
