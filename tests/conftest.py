@@ -86,6 +86,15 @@ def seeded_transactional(transactional_db):
     seed_test_customers()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_local_cache():
+    """Each test starts with an empty per-process cache: a page kept by an earlier test (a dashboard whose key
+    names the same refresh) must not answer for this one's data."""
+    from django.core.cache import caches
+
+    caches["local"].clear()
+
+
 @pytest.fixture
 def demo(db):
     return Tenant.objects.get(slug="demo")

@@ -10,12 +10,13 @@ so a tile and its list count the same records."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import DateField, F, Max, Q, Sum
+from django.db.models import Count, DateField, F, Max, Q, Sum
 from django.db.models.functions import Cast, TruncMonth
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -51,7 +52,7 @@ from analytics.models import (
 )
 from analytics.models.dashboards import TAKEN
 from analytics.models.surveys import Source
-from analytics.selectors.followups import month_end, month_start, split_period, visible_condition
+from analytics.selectors.followups import month_end, month_start, split_period, visibility_key, visible_condition
 from analytics.selectors.surveys import RUN_BY
 from analytics.selectors.targets import my_targets
 from club.selectors.access import club_access, programme_of
@@ -628,3 +629,28 @@ def dashboard(user, *, tenant, staff, params, period: Period | None = None,
     groups = {t.metric.group for t in tiles}
     board.trends = trends(user, today, complaints="complaints" in groups, surveys="satisfaction" in groups)
     return board
+
+
+DASHBOARD_TTL = 15 * 60  # a key names every rollup refresh: the time only bounds how long an old page is kept
+
+
+def dashboard_cache_key(user, *, tenant, params, language: str) -> str | None:
+    """What a user's rendered dashboard depends on, or None for someone with no position (nothing to cache): the
+    user and what they may see (a changed position or team is another key), the period and its day, the language,
+    every rollup's last refresh (the figures change only then), the org chart's version (positions, names) and the
+    targets' last change (a specialist's pace)."""
+    from analytics.models import Target
+
+    role = role_of(user)
+    if role is None:
+        return None
+    state = RollupState.objects.filter(tenant=tenant).values_list(
+        "refreshed_at", "surveys_refreshed_at", "dashboard_refreshed_at", "lifecycle_refreshed_at",
+        "usage_refreshed_at").first() or ()
+    targets = Target.objects.aggregate(changed=Max("updated_at"), n=Count("id"))
+    today = tenant.today()
+    period = period_of(params.get("period"), today)
+    stamps = ",".join(s.isoformat() if s else "-" for s in state)
+    parts = "|".join([str(tenant.org_version), str(user.pk), role, visibility_key(user), period.key,
+                      today.isoformat(), language, stamps, str(targets["changed"]), str(targets["n"])])
+    return f"crm:dashboard:{tenant.pk}:{hashlib.sha256(parts.encode()).hexdigest()}"
