@@ -152,32 +152,14 @@ class ClubReportFilter(django_filters.FilterSet):
         return queryset
 
 
-class UsageReportFilter(django_filters.FilterSet):
+class UsageReportFilter(ReportFilter):
     """The CRM usage report: the period (applied by analytics.selectors.usage), a team (the people holding a
     position in it or below), a person, and how many days without a login make someone "not logged in"."""
 
-    date_from = django_filters.DateFilter(label=_("From"), method="period",
-                                          widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = django_filters.DateFilter(label=_("To"), method="period", widget=forms.DateInput(attrs={"type": "date"}))
-    department = django_filters.ChoiceFilter(label=_("Department"), choices=[], method="filter_department",
-                                             widget=FastSelect)
     staff = django_filters.ChoiceFilter(label=_("Staff member"), choices=[], field_name="staff_id",
                                         widget=FastSelect)
     idle_days = django_filters.NumberFilter(label=_("Not logged in for (days)"), method="period",
                                             min_value=1, max_value=365)
-
-    class Meta:
-        fields: list[str] = []
-        form = ReportForm
-
-    def __init__(self, data=None, *args, staff_choices=(), **kwargs):
-        super().__init__(data, *args, **kwargs)
-        self.filters["department"].extra["choices"] = list(
-            Department.objects.order_by("sort_order", "name").values_list("pk", "name"))
-        self.filters["staff"].extra["choices"] = list(staff_choices)
-
-    def period(self, queryset, name, value):
-        return queryset
 
     def filter_department(self, queryset, name, value):
         return queryset.filter(staff_id__in=team_members(int(value)))

@@ -213,7 +213,7 @@ def test_query_count_does_not_grow_with_data(demo, in_scope, client_as):
     with CaptureQueriesContext(connection) as after:
         client.get("/?period=year")
     assert len(after) == len(before)
-    assert len(before) <= 35  # computed: the key (rollup stamps, targets), then the figures  # 30, and one query of the retention rollup for the churn and retention tiles
+    assert len(before) <= 35  # the cache key (rollup stamps, targets), then the figures and the retention tiles
 
 
 def test_another_tenants_figures_are_not_counted(demo, acme, in_scope, user):
