@@ -122,6 +122,13 @@ ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += _MANUFACTURER_EXPORTS
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["analytics.view_retention_report"]
 
+# customer segments (客户分群, analytics): directors, managers and analysts build and save them and see each one's
+# size and profile over the customers they see; directors and managers use them in campaigns, survey sends and
+# club activities (with those permissions)
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += [f"customers.{action}_segment"
+                                                 for action in ("add", "change", "delete", "view")]
+
 
 def sync_role_groups(apps) -> None:
     """Make the groups hold exactly ROLE_PERMISSIONS (from data migrations, or with the live registry)."""

@@ -11,10 +11,11 @@ class ClubConfig(AppConfig):
 
         receivers.connect()  # purchases and visits earn points, their cancellation reverses them; won referrals pay
 
+        from club.filters import customer_level_filter
         from club.selectors import customers as on_customer_page
         from club.selectors.access import club_access
         from crm import navigation
-        from customers import panels, timeline
+        from customers import filters, panels, timeline
 
         # the Club menu for who works in the club or reads it (not every holder of the club's permissions)
         navigation.register_gate("club", lambda user, tenant: club_access(user, tenant) is not None)
@@ -23,3 +24,5 @@ class ClubConfig(AppConfig):
         panels.register(on_customer_page.PANEL)
         for source in on_customer_page.TIMELINE_SOURCES:
             timeline.register(source)
+        # the customer list's filters, and so every saved customer filter (segments, campaigns, survey sends)
+        filters.register_filter("club_level", customer_level_filter())

@@ -164,3 +164,32 @@ class ReferralFilter(django_filters.FilterSet):
         if value == "awarded":
             return queryset.filter(entry__isnull=False)
         return queryset.filter(lead__status=value)
+
+
+# --- the customer list's filter of the club level (customers.filters.register_filter) ---------------------------
+
+NOT_A_MEMBER = "none"
+
+
+def _level_choices():
+    return [(NOT_A_MEMBER, _("Not a member")),
+            *((str(pk), name) for pk, name in Level.objects.order_by("rank").values_list("pk", "name"))]
+
+
+def _filter_customer_level(queryset, name, value):
+    """Customers whose active membership has one of these levels, or (`none`) who have no active membership."""
+    from django.db.models import Exists, OuterRef
+
+    active = Member.objects.filter(customer=OuterRef("pk"), status=Member.Status.ACTIVE)
+    levels = [int(v) for v in value if v != NOT_A_MEMBER]
+    condition = Q(Exists(active.filter(level_id__in=levels))) if levels else Q(pk__in=[])
+    if NOT_A_MEMBER in value:
+        condition |= ~Q(Exists(active))
+    return queryset.filter(condition)
+
+
+def customer_level_filter() -> django_filters.Filter:
+    from crm.widgets import FastCheckboxes
+
+    return django_filters.MultipleChoiceFilter(label=_("Club level"), choices=_level_choices,
+                                               method=_filter_customer_level, widget=FastCheckboxes)

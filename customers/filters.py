@@ -3,7 +3,8 @@ worklist, used by the selectors. Choices are built per request, inside the tenan
 
 import django_filters
 from django import forms
-from django.db.models import BooleanField, Exists, OuterRef, Q
+from django.db.models import BooleanField, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.db.models.expressions import RawSQL
 from django.utils.html import format_html
 from django.utils.translation import gettext
@@ -14,9 +15,20 @@ from accounts.models import Department, PositionAssignment, Tenant
 from accounts.selectors import active_staff, active_staff_choices, department_subtree_ids
 from accounts.visibility import visibility_for
 from crm.widgets import FastCheckboxes, FastSelect
-from customers import lifecycle
+from customers import lifecycle, places
 from customers.completeness import requirement_sql
-from customers.models import CompletenessRule, Customer, CustomerTag, ImportJob, JobStatus, Lead, Tag, Vehicle
+from customers.models import (
+    CompletenessRule,
+    Customer,
+    CustomerTag,
+    ImportJob,
+    JobStatus,
+    Lead,
+    Purchase,
+    ServiceVisit,
+    Tag,
+    Vehicle,
+)
 
 CHECKBOXES = FastCheckboxes
 
@@ -60,6 +72,42 @@ class DateRange(django_filters.widgets.DateRangeWidget):
         )
 
 
+class NumberRange(django_filters.widgets.RangeWidget):
+    """Two number inputs ("<name>_min", "<name>_max") rendered in Python, like DateRange."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        values = self.decompress(value) if not isinstance(value, list) else value
+        final = self.build_attrs(self.attrs, attrs)
+        base_id = final.pop("id", f"id_{name}")
+        return format_html(
+            '<div class="input-group input-group-sm">'
+            '<input type="number" name="{}" value="{}" class="form-control" id="{}_0" min="0" step="any" '
+            'aria-label="{}">'
+            '<span class="input-group-text">–</span>'
+            '<input type="number" name="{}" value="{}" class="form-control" id="{}_1" min="0" step="any" '
+            'aria-label="{}"></div>',
+            self.suffixed(name, self.suffixes[0]), "" if values[0] is None else values[0], base_id, gettext("from"),
+            self.suffixed(name, self.suffixes[1]), "" if values[1] is None else values[1], base_id, gettext("to"),
+        )
+
+
+def _bounds(value, ceiling: int) -> tuple[int | None, int | None]:
+    """A RangeFilter's whole-number bounds, kept within 0 … ceiling (an absurd age is no error, it finds nobody)."""
+    if not value:
+        return None, None
+
+    def clamp(bound):
+        return None if bound is None else max(0, min(int(bound), ceiling))
+
+    return clamp(value.start), clamp(value.stop)
+
+
+MAX_AGE = 150
+STATE_CHOICES = [(lifecycle.NEW, _("New")), (lifecycle.REGULAR, _("Regular")), (lifecycle.WON_BACK, _("Won back")),
+                 (lifecycle.THIN_ICE, _("On thin ice")), (lifecycle.LAPSED, _("Lapsed"))]
+MAX_VEHICLE_AGE = 100
+
+
 class CustomerFilter(django_filters.FilterSet):
     """Choices are built per request, inside the tenant scope."""
 
@@ -77,6 +125,13 @@ class CustomerFilter(django_filters.FilterSet):
     last_visit = django_filters.DateFromToRangeFilter(label=_("Last visit between"), field_name="last_visit_on",
                                                       widget=DateRange())
     vehicle_model = django_filters.CharFilter(label=_("Vehicle model"), method="filter_vehicle_model")
+    vehicle_age = django_filters.RangeFilter(label=_("Vehicle age (years since purchase)"), method="filter_vehicle",
+                                             widget=NumberRange())
+    gender = django_filters.MultipleChoiceFilter(label=_("Gender"), choices=Customer.Gender.choices,
+                                                 widget=CHECKBOXES, distinct=False)
+    age = django_filters.RangeFilter(label=_("Age"), method="filter_age", widget=NumberRange())
+    city = django_filters.CharFilter(label=_("City (from the address)"), method="filter_city")
+    spend = django_filters.RangeFilter(label=_("Spend, all time (¥)"), method="filter_spend", widget=NumberRange())
     consent = django_filters.ChoiceFilter(label=_("Marketing consent"), method="filter_consent",
                                           widget=FastSelect, choices=[
         ("yes", _("Given")), ("no", _("Not given")), ("withdrawn", _("Withdrawn")),
@@ -92,8 +147,14 @@ class CustomerFilter(django_filters.FilterSet):
                                                           method="filter_first_activity", widget=DateRange())
     active_on = django_filters.DateFilter(label=_("Active on"), method="filter_active_on",
                                           widget=forms.DateInput(attrs={"type": "date"}))
+    state = django_filters.MultipleChoiceFilter(
+        label=_("Lifecycle state (retention)"), method="filter_state", widget=CHECKBOXES,
+        choices=STATE_CHOICES)
     team = django_filters.MultipleChoiceFilter(label=_("Team (owner's department or queue)"), choices=[],
                                                method="filter_team", widget=CHECKBOXES)
+    # a saved filter used by a manager (a campaign, a survey send): kept to their departments whatever `team` says
+    within = django_filters.MultipleChoiceFilter(label=_("Within the teams"), choices=[], method="filter_team",
+                                                 widget=forms.MultipleHiddenInput)
 
     class Meta:
         model = Customer
@@ -104,6 +165,7 @@ class CustomerFilter(django_filters.FilterSet):
         self.filters["owner"].extra["choices"] = active_staff_choices(_tenant_id(request))
         self.filters["tag"].extra["choices"] = tag_choices(request)
         self.filters["team"].extra["choices"] = department_choices(request)
+        self.filters["within"].extra["choices"] = self.filters["team"].extra["choices"]
         self._tenant_obj = None
 
     def _windows_today(self):
@@ -132,6 +194,64 @@ class CustomerFilter(django_filters.FilterSet):
         windows, _today = self._windows_today()
         return queryset.filter(lifecycle.active_on_q(windows, value))
 
+    def filter_state(self, queryset, name, value):
+        windows, today = self._windows_today()
+        return queryset.filter(lifecycle.in_states_q(windows, today, self._tenant_obj.pk, value))
+
+    def filter_age(self, queryset, name, value):
+        """Age in whole years today (the birthday): from `age_min` to `age_max`, both included."""
+        low, high = _bounds(value, MAX_AGE)
+        _windows, today = self._windows_today()
+        if low is not None:
+            queryset = queryset.filter(birthday__lte=lifecycle.shift_months(today, -12 * low))
+        if high is not None:
+            queryset = queryset.filter(birthday__gt=lifecycle.shift_months(today, -12 * (high + 1)))
+        return queryset
+
+    def filter_city(self, queryset, name, value):
+        forms_ = places.city_forms(value)
+        if not forms_:
+            return queryset
+        return queryset.alias(city=places.city_expression()).filter(city__in=forms_)
+
+    def filter_spend(self, queryset, name, value):
+        """What the customer has paid, all time: their purchases and service visits, less cancelled ones."""
+        if not value or (value.start is None and value.stop is None):
+            return queryset
+        zero = Value(0, output_field=Purchase._meta.get_field("amount"))
+
+        def total(model):
+            rows = model.objects.filter(customer=OuterRef("pk"), cancelled_at__isnull=True).order_by()
+            return Coalesce(Subquery(rows.values("customer").annotate(s=Sum("amount")).values("s")), zero)
+
+        queryset = queryset.alias(spend=total(Purchase) + total(ServiceVisit))
+        if value.start is not None:
+            queryset = queryset.filter(spend__gte=max(value.start, 0))
+        if value.stop is not None:
+            queryset = queryset.filter(spend__lte=value.stop)
+        return queryset
+
+    def _vehicles(self):
+        """The vehicle filters apply to one and the same vehicle: a 5-year-old Passat, not a Passat and an old car."""
+        data = self.form.cleaned_data
+        vehicles = Vehicle.objects.filter(customer=OuterRef("pk"))
+        model = (data.get("vehicle_model") or "").strip()
+        if model:
+            vehicles = vehicles.filter(model_name__icontains=model)
+        low, high = _bounds(data.get("vehicle_age"), MAX_VEHICLE_AGE)
+        _windows, today = self._windows_today()
+        if low is not None:
+            vehicles = vehicles.filter(purchased_on__lte=lifecycle.shift_months(today, -12 * low))
+        if high is not None:
+            vehicles = vehicles.filter(purchased_on__gt=lifecycle.shift_months(today, -12 * (high + 1)))
+        return vehicles
+
+    def filter_vehicle(self, queryset, name, value):
+        low, high = _bounds(value, MAX_VEHICLE_AGE)
+        if low is None and high is None:
+            return queryset
+        return queryset.filter(Exists(self._vehicles()))
+
     def filter_team(self, queryset, name, value):
         """The customers a manager of these departments sees (customers_visible_to): owned by staff holding a
         position in them or below, or unowned in their queues."""
@@ -143,10 +263,10 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag_id=tag)))
 
     def filter_vehicle_model(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Exists(Vehicle.objects.filter(customer=OuterRef("pk"), model_name__icontains=value)))
+        low, high = _bounds(self.form.cleaned_data.get("vehicle_age"), MAX_VEHICLE_AGE)
+        if not value.strip() or low is not None or high is not None:
+            return queryset  # with an age, filter_vehicle asks for both on one vehicle
+        return queryset.filter(Exists(self._vehicles()))
 
     def filter_consent(self, queryset, name, value):
         if value == "yes":
@@ -156,6 +276,15 @@ class CustomerFilter(django_filters.FilterSet):
         if value == "no":
             return queryset.filter(marketing_consent=False, consent_withdrawn_at__isnull=True)
         return queryset
+
+
+def register_filter(name: str, filter_: django_filters.Filter) -> None:
+    """A filter of another app's data on the customer list, and so in every saved customer filter (segments,
+    campaigns, one-off survey sends): the club's level, the surveys' satisfaction. Called from the app's
+    AppConfig.ready; `filter_` takes a `method` callable (queryset, name, value) and choices that are read inside
+    the tenant scope."""
+    filter_.field_name = name
+    CustomerFilter.base_filters[name] = filter_
 
 
 # --- leads (集客登记) ------------------------------------------------------------------------------

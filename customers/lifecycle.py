@@ -18,6 +18,7 @@ day does not exist (31 January + 1 month = 28/29 February), as PostgreSQL's `dat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -127,3 +128,43 @@ def first_activity_between_q(start: date | None, end: date | None) -> Q:
     if start is not None:
         condition &= ~Q(_activities(None, start - timedelta(days=1)))
     return condition
+
+
+# Every customer's state on a day, set-based over the tenant's activities (the rules above, as the retention
+# rollup applies them: analytics.services.lifecycle_rollups). Rows (customer_id, state) of the customers with an
+# activity on or before the day; a customer without one has no state ("none"). Uncorrelated, so it can stand in
+# any query as `pk IN (…)` whatever alias the customer table has there.
+STATES_SQL = """
+SELECT customer_id, CASE
+         WHEN (last + make_interval(months => %(w)s))::date <= %(today)s THEN 'lapsed'
+         WHEN (last + make_interval(months => %(wm)s))::date <= %(today)s THEN 'thin_ice'
+         WHEN (first + make_interval(months => %(n)s))::date > %(today)s THEN 'new'
+         WHEN (returned + make_interval(months => %(n)s))::date > %(today)s THEN 'won_back'
+         ELSE 'regular' END AS state
+  FROM (SELECT customer_id, max(d) AS last, min(d) AS first,
+               max(CASE WHEN prev IS NOT NULL AND (prev + make_interval(months => %(w)s))::date <= d THEN d END)
+                   AS returned
+          FROM (SELECT customer_id, d, lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS prev
+                  FROM (SELECT p.customer_id, p.contract_on AS d FROM customers_purchase p
+                         WHERE p.tenant_id = %(tenant)s AND p.cancelled_at IS NULL AND p.contract_on <= %(today)s
+                        UNION ALL
+                        SELECT v.customer_id, v.opened_on FROM customers_servicevisit v
+                         WHERE v.tenant_id = %(tenant)s AND v.cancelled_at IS NULL AND v.opened_on <= %(today)s
+                       ) AS activity
+               ) AS sequence
+         GROUP BY customer_id) AS spans"""
+
+
+def states_params(windows: Windows, today: date, tenant_id: int) -> dict:
+    return {"w": windows.inactive, "wm": windows.thin_ice_after, "n": windows.new, "today": today,
+            "tenant": tenant_id}
+
+
+def in_states_q(windows: Windows, today: date, tenant_id: int, states) -> Q:
+    """Customers in any of these states today (new, regular, won back, thin ice, lapsed)."""
+    from django.db.models.expressions import RawSQL
+
+    named = {**states_params(windows, today, tenant_id), "states": list(states)}
+    sql = f"SELECT customer_id FROM ({STATES_SQL}) AS s WHERE state = ANY(%(states)s)"
+    order = re.findall(r"%\((\w+)\)s", sql)  # RawSQL takes positional parameters
+    return Q(pk__in=RawSQL(re.sub(r"%\(\w+\)s", "%s", sql), [named[name] for name in order]))

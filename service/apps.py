@@ -8,8 +8,9 @@ class ServiceConfig(AppConfig):
 
     def ready(self):
         from accounts.visibility import register_work
-        from customers import signals, timeline
+        from customers import filters, signals, timeline
         from service import receivers
+        from service.filters import customer_satisfaction_filter
         from service.selectors import appointments, complaints, followups
 
         # the customer-timeline entries and the access through work (accounts.visibility) of this app's work,
@@ -20,3 +21,5 @@ class ServiceConfig(AppConfig):
             register_work("customers.Customer", selectors.WORK_SOURCE)
         signals.purchase_recorded.connect(receivers.schedule_customer, dispatch_uid="service.purchase")
         signals.visit_recorded.connect(receivers.schedule_customer, dispatch_uid="service.visit")
+        # the customer list's filters, and so every saved customer filter (segments, campaigns, survey sends)
+        filters.register_filter("satisfaction", customer_satisfaction_filter())

@@ -302,3 +302,41 @@ class AppointmentFilter(django_filters.FilterSet):
     def __init__(self, *args, advisor_queryset, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["advisor"].queryset = advisor_queryset  # the tenant's advisors (selectors.appointments)
+
+
+# --- the customer list's filter of satisfaction (customers.filters.register_filter) ---------------------------
+
+PROMOTER, PASSIVE, DETRACTOR, UNANSWERED = "promoter", "passive", "detractor", "unanswered"
+SATISFACTION_CHOICES = [(PROMOTER, _("Promoter (9–10)")), (PASSIVE, _("Passive (7–8)")),
+                        (DETRACTOR, _("Detractor (0–6)")), (UNANSWERED, _("No answer yet"))]
+SATISFACTION_BANDS = {PROMOTER: (9, 10), PASSIVE: (7, 8), DETRACTOR: (0, 6)}
+
+
+def latest_recommend():
+    """The customer's latest submitted answer to "would you recommend us" (0–10), as a subquery on the customer."""
+    from django.db.models import OuterRef, Subquery
+
+    from service.models import SurveyResponse
+
+    return Subquery(SurveyResponse.objects.filter(invitation__customer=OuterRef("pk"), submitted_at__isnull=False,
+                                                  recommend__isnull=False)
+                    .order_by("-submitted_at").values("recommend")[:1])
+
+
+def _filter_customer_satisfaction(queryset, name, value):
+    """Customers by their latest answer to the recommendation question (the NPS bands), or without one."""
+    condition = Q(pk__in=[])
+    for band in value:
+        if band == UNANSWERED:
+            condition |= Q(latest_recommend__isnull=True)
+        elif band in SATISFACTION_BANDS:
+            condition |= Q(latest_recommend__range=SATISFACTION_BANDS[band])
+    return queryset.alias(latest_recommend=latest_recommend()).filter(condition)
+
+
+def customer_satisfaction_filter() -> django_filters.Filter:
+    from crm.widgets import FastCheckboxes
+
+    return django_filters.MultipleChoiceFilter(label=_("Satisfaction (latest “would recommend” answer)"),
+                                               choices=SATISFACTION_CHOICES, method=_filter_customer_satisfaction,
+                                               widget=FastCheckboxes)

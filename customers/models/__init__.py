@@ -7,11 +7,12 @@ from customers.models.leads import Lead, LeadEvent, RoundRobin
 from customers.models.lifecycle import LifecycleSettings
 from customers.models.purchases import Purchase, ServiceVisit
 from customers.models.quality import CompletenessRule, CustomerMerge, DuplicateDismissal
+from customers.models.segments import Segment
 from customers.models.vehicles import MileageReading, Vehicle
 
 __all__ = [
     "CompletenessRule", "Customer", "CustomerDocument", "CustomerMerge", "CustomerNote", "CustomerTag",
     "DuplicateDismissal", "ExportJob", "ImportJob", "ImportMapping", "ImportRow", "JobStatus", "Lead", "LeadEvent",
     "LifecycleSettings",
-    "MileageReading", "MobileReveal", "Purchase", "RoundRobin", "ServiceVisit", "Tag", "Vehicle",
+    "MileageReading", "MobileReveal", "Purchase", "RoundRobin", "Segment", "ServiceVisit", "Tag", "Vehicle",
 ]
