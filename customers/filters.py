@@ -4,8 +4,8 @@ worklist, used by the selectors. Choices are built per request, inside the tenan
 import django_filters
 from django import forms
 from django.db.models import BooleanField, Exists, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
