@@ -16,7 +16,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, DateField, F, Max, Q, Sum
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    DateField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, TruncMonth
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -131,12 +144,13 @@ def _range_q(start: date, end: date) -> tuple[Q, Q | None]:
     return day_q, (Q(month__range=months) if months else None)
 
 
-def _figure_q(figure: Figure) -> Q:
+def _figure_row(figure: Figure, row: dict) -> bool:
+    """Whether a grouped rollup row counts for the figure ."""
     if figure.table == SURVEYS:
-        return Q(survey__kind=figure.survey_kind, source=Source.OURS)
+        return row["survey__kind"] == figure.survey_kind and row["source"] == Source.OURS
     if figure.table == MEASURES:
-        return Q(measure__in=figure.columns)
-    return Q()
+        return row["measure"] in figure.columns
+    return True
 
 
 def _column(figure: Figure) -> str:
@@ -170,29 +184,48 @@ class Reader:
             return None
         return visible_condition(self.user, run_by=RUN_BY if figure.table == SURVEYS else None)
 
+    def _scoped(self, queryset, figures: list[Figure]):
+        """The rows the figures count: those the user may see in the WHERE clause when every figure is scoped
+        alike, else (tenant-wide figures beside scoped ones) a `visible` column to group by. The condition is
+        built once per query, not once per figure: Django compiles a large FILTER clause slowly."""
+        conditions = {figure.scoped: self.condition(figure) for figure in figures}
+        scoped, tenant_wide = conditions.get(True), conditions.get(False)
+        if self.staff_id is not None or False not in conditions or scoped is None:
+            condition = scoped if True in conditions else tenant_wide
+            return (queryset if condition is None else queryset.filter(condition)), ()
+        return queryset.annotate(visible=ExpressionWrapper(scoped, output_field=BooleanField())), ("visible",)
+
+    @staticmethod
+    def _counts(row: dict, figure: Figure) -> bool:
+        return figure.scoped is False or row.get("visible", True)
+
     def _sum(self, table: str, figures: list[Figure]) -> None:
         day_model, month_model = TABLES[table]
         p = self.period
         ranges = {"now": _range_q(p.start, p.end), "before": _range_q(p.previous_start, p.previous_end)}
+        keys = {FOLLOWUPS: (), SURVEYS: ("survey__kind", "source"), MEASURES: ("measure",)}[table]
+        columns = sorted({_column(figure) for figure in figures})
         for which, model in ((0, day_model), (1, month_model)):
             wanted = {when: qs[which] for when, qs in ranges.items() if qs[which] is not None}
             if not wanted:
                 continue
-            aggregates = {}
-            for i, figure in enumerate(figures):
-                rows = _figure_q(figure)
-                condition = self.condition(figure)
-                if condition is not None:
-                    rows &= condition
-                for when, in_period in wanted.items():
-                    aggregates[f"f{i}_{when}"] = Sum(_column(figure), filter=rows & in_period)
             queryset = model.objects.filter(_any(wanted.values()))
             if table == MEASURES:
                 queryset = queryset.filter(measure__in=[c for f in figures for c in f.columns])
-            for key, value in queryset.aggregate(**aggregates).items():
-                index, when = key[1:].split("_")
-                figure = figures[int(index)]
-                self.values[(figure, when)] = self.values.get((figure, when), 0) + (value or 0)
+            queryset, visible = self._scoped(queryset, figures)
+            when = Case(*(When(in_period, then=Value(name)) for name, in_period in wanted.items()),
+                        output_field=CharField())
+            rows = (queryset.annotate(when=when).order_by().values("when", *keys, *visible)
+                    .annotate(**{f"sum_{c}": Sum(c) for c in columns}))
+            for row in rows:
+                for figure in figures:
+                    if not self._counts(row, figure) or not _figure_row(figure, row):
+                        continue
+                    key = (figure, row["when"])
+                    self.values[key] = self.values.get(key, 0) + (row[f"sum_{_column(figure)}"] or 0)
+        for figure in figures:  # a period with rows of no figure's: zero, as SUM over none read before
+            for name in ranges:
+                self.values.setdefault((figure, name), 0)
 
     def _snapshots(self, figures: list[Figure]) -> None:
         """Each snapshot measure on the last day up to the period's end (and the previous one's) it was taken."""
@@ -205,18 +238,17 @@ class Reader:
         self.snapshot_day = taken.get("now")
         if not taken:
             return
-        aggregates = {}
-        for i, figure in enumerate(figures):
-            rows = Q(measure__in=figure.columns)
-            condition = self.condition(figure)
-            if condition is not None:
-                rows &= condition
-            for when, day in taken.items():
-                aggregates[f"f{i}_{when}"] = Sum("value", filter=rows & Q(day=day))
-        found = MeasureDay.objects.filter(day__in=taken.values(), measure__in=measures).aggregate(**aggregates)
-        for key, value in found.items():
-            index, when = key[1:].split("_")
-            self.values[(figures[int(index)], when)] = value or 0
+        for figure in figures:
+            for when in taken:
+                self.values[(figure, when)] = 0
+        queryset, visible = self._scoped(MeasureDay.objects.filter(day__in=taken.values(), measure__in=measures),
+                                         figures)
+        for row in queryset.order_by().values("day", "measure", *visible).annotate(total=Sum("value")):
+            for figure in figures:
+                if row["measure"] in figure.columns and self._counts(row, figure):
+                    for when, day in taken.items():
+                        if row["day"] == day:
+                            self.values[(figure, when)] += row["total"] or 0
 
     def _lifecycle(self, figures: list[Figure]) -> None:
         """The retention figures of the period and the one before, by whole months (the months each touches), in
@@ -225,21 +257,27 @@ class Reader:
         p = self.period
         bounds = {"now": (month_start(p.start), month_start(p.end)),
                   "before": (month_start(p.previous_start), month_start(p.previous_end))}
-        rows = Q()
+        months = {m for first, last in bounds.values() for m in (shift_months(first, -1), last)}
+        queryset = LifecycleMonth.objects.filter(month__in=months)
         condition = self.condition(figures[0])
         if condition is not None:
-            rows &= condition
-        states = {}
+            queryset = queryset.filter(condition)
+        rows = list(queryset.order_by().values("month", "state", "since").annotate(n=Sum("count")))
+
+        def total(month, *, states=None, since_from=None):
+            """The customers of these rows; None without a row (as SQL's SUM over none)."""
+            matching = [r["n"] for r in rows if r["month"] == month and (states is None or r["state"] in states)
+                        and (since_from is None or r["since"] is not None and r["since"] >= since_from)]
+            return sum(matching) if matching else None
+
+        found = {}
         for when, (first, last) in bounds.items():
             before_first = shift_months(first, -1)
-            states[f"active_{when}"] = Sum("count", filter=rows & Q(month=before_first, state__in=ACTIVE_STATES))
-            states[f"known_{when}"] = Sum("count", filter=rows & Q(month=before_first))
-            states[f"all_{when}"] = Sum("count", filter=rows & Q(month=last))
-            states[f"churned_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.LAPSED,
-                                                                     since__gte=first))
-            states[f"thin_{when}"] = Sum("count", filter=rows & Q(month=last, state=LifecycleState.THIN_ICE))
-        months = {m for first, last in bounds.values() for m in (shift_months(first, -1), last)}
-        found = LifecycleMonth.objects.filter(month__in=months).aggregate(**states)
+            found[f"active_{when}"] = total(before_first, states=ACTIVE_STATES)
+            found[f"known_{when}"] = total(before_first)
+            found[f"all_{when}"] = total(last)
+            found[f"churned_{when}"] = total(last, states=(LifecycleState.LAPSED,), since_from=first)
+            found[f"thin_{when}"] = total(last, states=(LifecycleState.THIN_ICE,))
         for figure in figures:
             column = figure.columns[0]
             for when in bounds:
