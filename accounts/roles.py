@@ -128,6 +128,10 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
     ROLE_PERMISSIONS[role_group_name(_kind)] += [f"customers.{action}_segment"
                                                  for action in ("add", "change", "delete", "view")]
+# one-off surveys (service.views.surveys.survey_send): directors and managers send one to a segment's customers
+# they see (a manager's kept to their departments)
+for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
+    ROLE_PERMISSIONS[role_group_name(_kind)] += ["service.add_survey"]
 
 
 def sync_role_groups(apps) -> None:

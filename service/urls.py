@@ -28,6 +28,7 @@ appointment_patterns = [
 ]
 survey_patterns = [
     path("surveys/", surveys.survey_list, name="surveys"),
+    path("surveys/send/", surveys.survey_send, name="survey_send"),
 ]
 complaint_patterns = [
     path("complaints/", complaints.complaint_list, name="complaints"),

@@ -4,11 +4,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from club.models import Activity, Level
-from customers.models import Tag
+from customers.models import Segment, Tag
 
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 INPUT_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-FIELDS = ("title", "description", "starts_at", "ends_at", "place", "capacity", "audience_tag", "attendance_points")
+FIELDS = ("title", "description", "starts_at", "ends_at", "place", "capacity", "audience_tag", "audience_segment",
+          "attendance_points")
 
 
 class ActivityForm(forms.Form):
@@ -29,6 +30,9 @@ class ActivityForm(forms.Form):
     audience_tag = forms.ModelChoiceField(label=_("Customers tagged"), queryset=Tag.objects.none(), required=False,
                                           help_text=_("Only customers with this tag (the saved customer filter); "
                                                       "empty: all."))
+    audience_segment = forms.ModelChoiceField(label=_("Segment"), queryset=Segment.objects.none(), required=False,
+                                              help_text=_("Only members whose customer is in this saved segment; "
+                                                          "empty: all."))
     attendance_points = forms.IntegerField(label=_("Points for attending"), min_value=0, max_value=1_000_000,
                                            initial=0)
 
@@ -38,6 +42,7 @@ class ActivityForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["levels"].queryset = Level.objects.order_by("rank")
         self.fields["audience_tag"].queryset = Tag.objects.order_by("name")
+        self.fields["audience_segment"].queryset = Segment.objects.order_by("name")
 
     def data_for_service(self) -> dict:
         return {name: self.cleaned_data.get(name) for name in FIELDS}

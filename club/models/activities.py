@@ -24,6 +24,10 @@ class Activity(TenantModel):
     capacity = models.PositiveIntegerField(_("capacity"))
     audience_tag = models.ForeignKey("customers.Tag", on_delete=models.SET_NULL, null=True, blank=True,
                                      related_name="+", verbose_name=_("customers tagged"))
+    audience_segment = models.ForeignKey(
+        "customers.Segment", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False,
+        verbose_name=_("customers of the segment"),
+        help_text=_("Only members whose customer is in this segment (with levels or a tag: all of them)."))
     attendance_points = models.PositiveIntegerField(_("points for attending"), default=0)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PLANNED)
     organiser = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,

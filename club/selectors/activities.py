@@ -45,7 +45,8 @@ def activity_page(params, *, request) -> Listing:
 def activity_for(request, pk: int, *, write: bool = False) -> tuple[Activity, ClubAccess]:
     """One activity of the tenant, with the user's club access; another tenant's or a missing one is a 404."""
     access = require_club(request, write=write)
-    activity = Activity.objects.select_related("audience_tag", "organiser__user").filter(pk=pk).first()
+    activity = (Activity.objects.select_related("audience_tag", "audience_segment", "organiser__user")
+                .filter(pk=pk).first())
     if activity is None:
         raise Http404
     return activity, access

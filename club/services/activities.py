@@ -1,5 +1,5 @@
-"""Club activities (俱乐部活动): plan one for an audience (levels and/or a customer tag), invite its members (by
-phone — the invitation list is the caller's sheet — or by SMS / e-mail with a signed registration link), register
+"""Club activities (俱乐部活动): plan one for an audience (levels, a customer tag and/or a segment), invite its members
+(by phone — the invitation list is the caller's sheet — or by SMS / e-mail with a signed registration link), register
 them (a waiting list past capacity), check them in on the day by card number or mobile, and award the attendance
 points once.
 
@@ -30,6 +30,8 @@ from club.services.members import card_usable
 from crm import sms
 from crm.forms import parse_id
 from crm.tenancy import require_same_tenant
+from customers.selectors.customers import filtered_customer_ids
+from customers.selectors.saved_filters import scoped_customer_filter
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +69,8 @@ def registration_link(registration: Registration) -> str:
 
 # --- planning -------------------------------------------------------------------------------------------
 
-FIELDS = ("title", "description", "starts_at", "ends_at", "place", "capacity", "audience_tag", "attendance_points")
+FIELDS = ("title", "description", "starts_at", "ends_at", "place", "capacity", "audience_tag", "audience_segment",
+          "attendance_points")
 
 
 def _seats_taken(activity: Activity) -> int:
@@ -100,9 +103,10 @@ def _set_levels(activity: Activity, levels) -> None:
 @transaction.atomic
 def activity_create(*, tenant, staff: Staff | None, data: dict, levels=()) -> Activity:
     """Plan an activity. `levels`: the member levels it is for (none: every level); `data["audience_tag"]`:
-    only customers with this tag (with levels: both)."""
+    only customers with this tag; `data["audience_segment"]`: only customers in this segment (all that are given
+    apply together)."""
     levels = list(levels)
-    require_same_tenant(tenant, staff, data.get("audience_tag"), *levels)
+    require_same_tenant(tenant, staff, data.get("audience_tag"), data.get("audience_segment"), *levels)
     activity = Activity(tenant=tenant, organiser=staff, **{name: data.get(name) for name in FIELDS if name in data})
     activity.description = activity.description or ""
     activity.attendance_points = activity.attendance_points or 0
@@ -117,7 +121,7 @@ def activity_update(*, activity: Activity, staff: Staff | None, data: dict, leve
     """Change a planned activity. Fewer seats than are taken are refused; more seats go to the waiting list."""
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     levels = list(levels)
-    require_same_tenant(activity.tenant, staff, data.get("audience_tag"), *levels)
+    require_same_tenant(activity.tenant, staff, data.get("audience_tag"), data.get("audience_segment"), *levels)
     if activity.status == Activity.Status.CANCELLED:
         raise ValidationError(_("The activity is cancelled."))
     for name in FIELDS:
@@ -161,12 +165,27 @@ INVITE = """
     JOIN customers_customer c ON c.tenant_id = %(tenant)s AND c.id = m.customer_id AND c.is_active
     WHERE m.tenant_id = %(tenant)s AND m.status = 'active'
       AND (cardinality(%(levels)s::bigint[]) = 0 OR m.level_id = ANY(%(levels)s::bigint[]))
+      AND (NOT %(segmented)s OR c.id = ANY(%(segment_ids)s::bigint[]))
       AND (%(tag)s::bigint IS NULL OR EXISTS (
           SELECT 1 FROM customers_customertag t
           WHERE t.tenant_id = %(tenant)s AND t.customer_id = c.id AND t.tag_id = %(tag)s::bigint))
       AND (%(channel)s = 'call' OR c.consent_withdrawn_at IS NULL
            AND (%(channel)s = 'sms' AND c.mobile <> '' OR %(channel)s = 'email' AND c.email <> ''))
     ON CONFLICT DO NOTHING"""
+
+
+def _segment_customer_ids(activity: Activity, staff: Staff | None) -> list[int] | None:
+    """The customers of the activity's segment (None: it has none), as the inviting staff member may reach them:
+    a manager's kept to the departments they lead; a director's, the club team's or a job's (staff None) the
+    whole company's (the club invites its members whoever their owner)."""
+    segment = activity.audience_segment
+    if segment is None:
+        return None
+    require_same_tenant(activity.tenant, segment)
+    query = segment.query
+    if staff is not None:
+        query = scoped_customer_filter(staff.user, query) or query
+    return filtered_customer_ids(query)
 
 
 @transaction.atomic
@@ -184,9 +203,11 @@ def activity_invite(*, activity: Activity, staff: Staff | None, channel: str) ->
     if activity.starts_at <= timezone.now():
         raise ValidationError(_("The activity has started: it is too late to invite."))
     levels = list(ActivityLevel.objects.filter(activity=activity).values_list("level_id", flat=True))
+    segment_ids = _segment_customer_ids(activity, staff)
     with connection.cursor() as cursor:
         cursor.execute(INVITE, {"tenant": activity.tenant_id, "activity": activity.pk, "now": timezone.now(),
-                                "channel": channel, "levels": levels, "tag": activity.audience_tag_id})
+                                "channel": channel, "levels": levels, "tag": activity.audience_tag_id,
+                                "segmented": segment_ids is not None, "segment_ids": segment_ids or []})
         invited = cursor.rowcount
     if invited and channel != Channel.CALL:
         from club.tasks import send_activity_invitations

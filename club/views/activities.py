@@ -20,6 +20,7 @@ from club.selectors.access import require_club
 from club.services import activities as services
 from crm.access import public_view, staff_view
 from crm.forms import apply_errors
+from customers.selectors.saved_filters import segment_of_tenant
 
 Status = Registration.Status
 
@@ -49,7 +50,10 @@ def _save(request, form, activity=None):
 @require_http_methods(["GET", "POST"])
 def activity_new(request):
     require_club(request, write=True)
-    form = ActivityForm(request.POST or None)
+    initial = {}
+    if request.method == "GET" and "segment" in request.GET:  # from a segment's page
+        initial["audience_segment"] = segment_of_tenant(request.GET["segment"])  # else 404
+    form = ActivityForm(request.POST or None, initial=initial)
     saved = _save(request, form) if request.method == "POST" else None
     if saved is not None:
         messages.success(request, _("Activity %(title)s planned.") % {"title": saved.title})

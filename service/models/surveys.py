@@ -35,7 +35,7 @@ class Survey(TenantModel):
     delay_days = models.PositiveSmallIntegerField(_("days after the occasion"), default=1,
                                                   validators=[MaxValueValidator(365)])
     customer_filter = models.CharField(
-        _("saved customer filter"), max_length=500, blank=True,
+        _("saved customer filter"), max_length=2000, blank=True,
         help_text=_("One-off sends: the customer list's filter (the part of its address after “?”)."))
     send_on = models.DateField(_("send on"), null=True, blank=True, help_text=_("One-off sends: the day to send."))
     by_sms = models.BooleanField(_("by SMS"), default=True)

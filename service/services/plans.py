@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from accounts.models import RoleKind, Staff
-from accounts.selectors import membership_of
+from accounts.models import Staff
 from accounts.visibility import visibility_for
 from crm.forms import parse_id
+from customers.selectors.saved_filters import managed_departments
 from service.models import FollowUpPlan
 from service.models.followups import ContactType, Priority
 
@@ -37,6 +37,19 @@ def plan_save(*, plan: FollowUpPlan, tenant) -> FollowUpPlan:
 
 
 WINBACK_EXPIRES_DAYS = 14
+NAME_LENGTH = FollowUpPlan._meta.get_field("name").max_length
+
+
+def unique_plan_name(base: str) -> str:
+    """`base`, or `base (2)`, `base (3)` … when the tenant has a plan of that name (the base cut to fit)."""
+    base = base[:NAME_LENGTH]
+    taken = set(FollowUpPlan.objects.filter(name__startswith=base[:NAME_LENGTH - 8]).values_list("name", flat=True))
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        suffix = f" ({n})"
+        name = base[:NAME_LENGTH - len(suffix)] + suffix
+    return name
 
 
 def winback_filter(user) -> str | None:
@@ -44,7 +57,7 @@ def winback_filter(user) -> str | None:
     for a director, those of the departments a manager leads (and below) for a manager; None for anyone else."""
     if visibility_for(user).everything:
         return urlencode([("lifecycle", "thin_ice")])
-    managed = sorted({dept for kind, dept in membership_of(user).positions if kind == RoleKind.MANAGER})
+    managed = managed_departments(user)
     if not managed:
         return None
     return urlencode([("lifecycle", "thin_ice"), *(("team", str(pk)) for pk in managed)])
@@ -59,12 +72,7 @@ def winback_campaign_create(*, tenant, user) -> FollowUpPlan:
     if query is None:
         raise ValidationError(_("Only a director or a manager starts a win-back campaign."))
     today = tenant.today()
-    base = _("Win-back %(day)s") % {"day": today.isoformat()}
-    taken = set(FollowUpPlan.objects.filter(name__startswith=base).values_list("name", flat=True))
-    name, n = base, 1
-    while name in taken:
-        n += 1
-        name = f"{base} ({n})"
+    name = unique_plan_name(_("Win-back %(day)s") % {"day": today.isoformat()})
     plan = FollowUpPlan(name=name, trigger=FollowUpPlan.Trigger.CAMPAIGN, contact_type=ContactType.WINBACK,
                         customer_filter=query, campaign_on=today, assignment=FollowUpPlan.Assignment.OWNER,
                         expires_days_after=WINBACK_EXPIRES_DAYS, priority=Priority.HIGH,

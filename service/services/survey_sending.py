@@ -23,13 +23,17 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts.visibility import visibility_for
 from crm import sms
+from crm.tenancy import require_same_tenant
 from customers.selectors.customers import filtered_customer_ids
+from customers.selectors.saved_filters import managed_departments, scoped_customer_filter
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.rules import service_settings
 from service.selectors.surveys import invitations_visible_to
@@ -442,3 +446,39 @@ def survey_invitation_send_again(*, user, invitation_id: int, now: datetime | No
         invitation.expires_at = now + timedelta(days=invitation.survey.response_days)
         invitation.save(update_fields=["status", "send_after", "attempts", "expires_at", "updated_at"])
     return True
+
+
+# --- a one-off send to a segment ------------------------------------------------------------------------
+
+ONE_OFF_REMINDER_DAYS = 3
+
+
+@transaction.atomic
+def survey_one_off_create(*, tenant, user, segment, data: dict) -> tuple[Survey, int]:
+    """A one-off survey (trigger ONE_OFF) to the customers of `segment` the user sees: the segment's filter
+    scoped to them (customers.selectors.saved_filters.scoped_customer_filter) is saved on the survey, and the
+    daily queueing finds its customers on `send_on`. `data`: name, kind, questionnaire, send_on, by_sms, by_email,
+    response_days. A manager's survey is run by the (first) department they lead, so their team sees its results.
+    Returns the survey and how many customers the filter finds today."""
+    questionnaire = data.get("questionnaire")
+    require_same_tenant(tenant, segment, questionnaire)
+    query = scoped_customer_filter(user, segment.query)
+    if query is None:
+        raise ValidationError(_("Only a director or a manager sends a survey to a segment."))
+    name = (data.get("name") or "").strip()
+    if Survey.objects.filter(name=name).exists():
+        raise ValidationError({"name": _("A survey with this name exists already.")})
+    if questionnaire is not None and not QuestionnaireVersion.objects.filter(
+            questionnaire=questionnaire, is_published=True).exists():
+        raise ValidationError({"questionnaire": _("This questionnaire has no published version to ask.")})
+    response_days = data.get("response_days") or 7
+    reminder = ONE_OFF_REMINDER_DAYS if ONE_OFF_REMINDER_DAYS < response_days else None
+    managed = [] if visibility_for(user).everything else managed_departments(user)
+    survey = Survey(tenant=tenant, name=name, kind=data.get("kind") or Survey.Kind.CUSTOM,
+                    questionnaire=questionnaire, trigger=Trigger.ONE_OFF, delay_days=0, customer_filter=query,
+                    send_on=data.get("send_on"), by_sms=bool(data.get("by_sms")),
+                    by_email=bool(data.get("by_email")), response_days=response_days, reminder_days=reminder,
+                    department_id=managed[0] if managed else None)
+    survey.full_clean()
+    survey.save()
+    return survey, len(filtered_customer_ids(query))

@@ -1,16 +1,23 @@
 """What managers see of satisfaction surveys: each survey's invitations by status and its response rate,
-the invitations themselves with why a send failed, and sending a failed one again."""
+the invitations themselves with why a send failed, and sending a failed one again; a one-off survey sent to a
+segment's customers."""
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from crm.access import staff_view
-from crm.forms import parse_id
+from crm.forms import apply_errors, parse_id
+from customers.models import Segment
+from customers.selectors.saved_filters import segment_for_use
+from service.forms.surveys import SurveySendForm
 from service.selectors.surveys import invitation_page, invitations_visible_to, survey_rows
-from service.services.survey_sending import survey_invitation_send_again
+from service.services.survey_sending import survey_invitation_send_again, survey_one_off_create
 
 
 @staff_view(perm="service.view_surveyinvitation")
@@ -39,3 +46,33 @@ def survey_list(request):
 
 def _int(value) -> int:
     return parse_id(value) or 0
+
+
+@staff_view(perm="service.add_survey")
+@require_http_methods(["GET", "POST"])
+def survey_send(request):
+    """A one-off survey to a segment's customers (`?segment=<pk>`; without it, a choice of the segments): the
+    customers of the segment the user sees, on the day chosen. Another tenant's segment is a 404."""
+    if not request.GET.get("segment"):
+        return render(request, "service/surveys/send.html", {
+            "segments": Segment.objects.order_by("name").only("pk", "name")})
+    use = segment_for_use(request.user, request.GET["segment"])
+    if use.query is None:
+        raise PermissionDenied
+    today = request.tenant.today()
+    form = SurveySendForm(request.POST if request.method == "POST" else None, today=today,
+                          initial={"name": use.segment.name, "send_on": today})
+    if request.method == "POST" and form.is_valid():
+        try:
+            survey, count = survey_one_off_create(tenant=request.tenant, user=request.user, segment=use.segment,
+                                                  data=form.cleaned_data)
+        except ValidationError as error:
+            apply_errors(form, error)
+        else:
+            messages.success(request, ngettext(
+                "Survey %(survey)s will go to %(count)s customer of segment %(segment)s on %(day)s.",
+                "Survey %(survey)s will go to %(count)s customers of segment %(segment)s on %(day)s.", count)
+                % {"survey": survey.name, "count": count, "segment": use.segment.name,
+                   "day": date_format(survey.send_on, "SHORT_DATE_FORMAT")})
+            return redirect("service:surveys")
+    return render(request, "service/surveys/send.html", {"form": form, "use": use})
