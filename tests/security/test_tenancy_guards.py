@@ -58,6 +58,10 @@ RAW_SQL = {
     "analytics/services/lifecycle_rollups.py": 1,
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/selectors/club.py": 1,
+    # a segment's profile: counts grouped over a MATERIALIZED CTE of its customers' features, ORM-built (scoped to
+    # the tenant) from the customer list's filtered queryset, joined to the tenant's lifecycle states (STATES_SQL,
+    # every source filtered by tenant_id) and its vehicles (ORM-built, scoped)
+    "analytics/selectors/segments.py": 1,
     # the usage rollup: one tenant's logins, archive events, notes, appointments, complaint and lead history and
     # calls grouped per person and day (every source filtered by tenant_id); the page's GROUPING SETS over scoped,
     # ORM-built UsageDay rows
