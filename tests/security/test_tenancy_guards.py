@@ -42,6 +42,8 @@ RAW_SQL = {
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
     "customers/filters.py": 1,  # completeness SQL fragment for the worklist filter
+    # in_states_q: the customers in lifecycle states (STATES_SQL: the tenant's purchases and visits by tenant_id)
+    "customers/lifecycle.py": 1,
     "customers/selectors/duplicates.py": 2,  # duplicate pairs of one tenant
     "customers/selectors/quality.py": 2,  # completeness of one customer / the worklist
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
