@@ -9,6 +9,7 @@ from analytics.views import (
     manufacturer,
     manufacturer_exports,
     retention,
+    segments,
     subscriptions,
     surveys,
     targets,
@@ -74,6 +75,14 @@ retention_patterns = [
     path("retention/win-back/", retention.winback_campaign, name="retention_winback"),
 ]
 
+segment_patterns = [
+    path("segments/", segments.segment_list, name="segments"),
+    path("segments/new/", segments.segment_new, name="segment_new"),
+    path("segments/<int:pk>/", segments.segment_detail, name="segment"),
+    path("segments/<int:pk>/edit/", segments.segment_edit, name="segment_edit"),
+    path("segments/<int:pk>/delete/", segments.segment_delete, name="segment_delete"),
+]
+
 urlpatterns = (followup_patterns + survey_patterns + manufacturer_patterns + manufacturer_export_patterns
                + complaint_patterns + club_patterns + target_patterns + usage_patterns + subscription_patterns
-               + retention_patterns)
+               + retention_patterns + segment_patterns)

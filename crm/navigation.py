@@ -59,6 +59,7 @@ NAV_ITEMS = [
     NavItem("analytics:manufacturer_exports", _("Manufacturer exports"), "analytics.manage_manufacturer_exports",
             REPORTS, records=False),
     NavItem("analytics:retention", _("Churn and retention"), "analytics.view_retention_report", REPORTS),
+    NavItem("analytics:segments", _("Segments"), "customers.view_segment", REPORTS),
     NavItem("org_chart", _("Org chart"), "accounts.view_org_chart", records=False),
 ]
 

@@ -26,7 +26,7 @@ def seed_test_customers():
     from accounts.models import Department
     from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
     from customers.services import customers as services
-    from tests.analytics import fixtures_exports, fixtures_surveys
+    from tests.analytics import fixtures_exports, fixtures_segments, fixtures_surveys
     from tests.club import (
         fixtures_activities,
         fixtures_customer,
@@ -57,7 +57,7 @@ def seed_test_customers():
                 if vin:
                     services.vehicle_add(customer=customer, vin=vin, plate=plate, model_name=model)
             for extra in (fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers, fixtures_service,
-                          fixtures_surveys, fixtures_exports):
+                          fixtures_surveys, fixtures_exports, fixtures_segments):
                 extra.seed(tenant)
             fixtures_programme.seed(tenant)  # the programme, levels, rules and rewards the others use
             fixtures_customer.seed(tenant)  # before the members: seeding enqueues no earning

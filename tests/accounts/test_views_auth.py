@@ -260,7 +260,8 @@ def test_the_reports_share_one_menu_and_a_lone_entry_is_a_plain_link(client_as, 
         PositionAssignment.objects.create(tenant=demo, position=position, staff=clerk_user.staff)
     reports = Permission.objects.filter(codename__in=["view_followup_report", "view_survey_report",
                                                       "view_complaint_report", "view_club_report", "view_scorecard",
-                                                      "view_target", "view_usage_report", "view_retention_report"])
+                                                      "view_target", "view_usage_report", "view_retention_report",
+                                                      "view_segment"])
     Group.objects.get(name="role:analyst").permissions.remove(*reports)
     try:
         clerk = client_as("demo.clerk").get("/").content.decode()

@@ -42,6 +42,8 @@ RAW_SQL = {
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
     "customers/filters.py": 1,  # completeness SQL fragment for the worklist filter
+    # in_states_q: the customers in lifecycle states (STATES_SQL: the tenant's purchases and visits by tenant_id)
+    "customers/lifecycle.py": 1,
     "customers/selectors/duplicates.py": 2,  # duplicate pairs of one tenant
     "customers/selectors/quality.py": 2,  # completeness of one customer / the worklist
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
@@ -58,6 +60,10 @@ RAW_SQL = {
     "analytics/services/lifecycle_rollups.py": 1,
     "analytics/selectors/surveys.py": 1,  # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/selectors/club.py": 1,
+    # a segment's profile: counts grouped over a MATERIALIZED CTE of its customers' features, ORM-built (scoped to
+    # the tenant) from the customer list's filtered queryset, joined to the tenant's lifecycle states (STATES_SQL,
+    # every source filtered by tenant_id) and its vehicles (ORM-built, scoped)
+    "analytics/selectors/segments.py": 1,
     # the usage rollup: one tenant's logins, archive events, notes, appointments, complaint and lead history and
     # calls grouped per person and day (every source filtered by tenant_id); the page's GROUPING SETS over scoped,
     # ORM-built UsageDay rows
