@@ -83,9 +83,6 @@ RAW_SQL = {
     # the next redemption id (a sequence value, no rows): the ledger entry written before the redemption names it
     "club/services/rewards.py": 1,
     "club/services/activities.py": 2,  # one activity's invitations: INSERT … SELECT of its audience, the send claim
-    # the customer filter's lifecycle states: one tenant's purchases and visits (both filtered by tenant_id) as a
-    # `pk IN (…)` subquery of the scoped customer queryset
-    "customers/lifecycle.py": 1,
 }
 RAW = re.compile(r"\.cursor\(|RawSQL\(|\.raw\(|\.extra\(")
 
