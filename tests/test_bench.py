@@ -67,6 +67,9 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
     roles = dashboard_bench.measure_roles_in_process(2)
     assert len(roles) == 8 and all("cold" in line for line in roles)
 
+    mails = dashboard_bench.measure_subscriptions(3)
+    assert "to 3 recipients" in mails[0] and "run again: 0 sent" in mails[0]
+
     sending = survey_bench.measure_sending(total=20)
     assert sending["queued"] == sending["sent"] > 0
     assert "queued and sent" in survey_bench.sending_lines(sending)[0]

@@ -71,3 +71,54 @@ def measure_roles_in_process(runs: int = 20) -> list[str]:
             lines.append(f"{label:46} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms   floor list p50 {f50:6.1f} "
                          f"p95 {f95:6.1f} (target p95 ≤ 150 ms cold)")
     return lines
+
+
+def measure_subscriptions(recipients: int = 200) -> list[str]:
+    """The weekly dashboard e-mail (HTML, XLSX and PDF, each computed as its recipient sees it) for `recipients`
+    staff members, sent by the job as beat runs it, then run again (sending nothing); next to the floor: as many
+    e-mails of the same size with a ready PDF attached, through the same backend."""
+    from datetime import datetime
+    from datetime import time as clock
+
+    from django.core import mail
+    from django.core.mail import EmailMultiAlternatives
+    from django.test.utils import override_settings
+    from django_scopes import scope
+
+    from accounts.models import Staff, Tenant
+    from analytics.models import SentReport, Subscription
+    from analytics.services.subscriptions import subscriptions_send
+
+    demo = Tenant.objects.get(slug="demo")
+    now = datetime.combine(demo.today(), clock(9), tzinfo=demo.zone)  # after 07:00, the job's first hour
+    with scope(tenant=demo), override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+        staff = list(Staff.objects.filter(is_active=True, user__is_active=True).select_related("user")
+                     .order_by("pk")[:recipients])
+        for member in staff:
+            if not member.user.email:
+                member.user.email = f"{member.user.username}@bench.example"
+                member.user.save(update_fields=["email"])
+        SentReport.objects.all().delete()
+        Subscription.objects.all().delete()
+        Subscription.objects.bulk_create([Subscription(tenant=demo, recipient=member, report="dashboard",
+                                                       frequency="weekly") for member in staff])
+        mail.outbox = []
+        started = time.perf_counter()
+        sent = subscriptions_send(demo, now=now)
+        seconds = time.perf_counter() - started
+        sizes = [(len(m.body) + sum(len(a[1]) for a in m.attachments), m.attachments) for m in mail.outbox]
+        started = time.perf_counter()
+        again = subscriptions_send(demo, now=now)
+        again_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        for (_size, attachments), message in zip(sizes, mail.outbox[:sent], strict=False):
+            floor = EmailMultiAlternatives("floor", message.body, to=message.to)
+            floor.attach_alternative(message.alternatives[0][0] if message.alternatives else "", "text/html")
+            for attachment in attachments:
+                floor.attach(*attachment)
+            floor.send()
+        floor_seconds = time.perf_counter() - started
+        Subscription.objects.all().delete()
+    return [f"report e-mails: the weekly dashboard to {sent} recipients (HTML, XLSX, PDF each, as each sees it) in "
+            f"{seconds:.1f} s (target ≤ 60 s for 200); run again: {again} sent in {again_seconds:.2f} s; floor (the "
+            f"same e-mails, ready, through the same backend): {floor_seconds:.2f} s"]
