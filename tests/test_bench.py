@@ -69,6 +69,8 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
 
     mails = dashboard_bench.measure_subscriptions(3)
     assert "to 3 recipients" in mails[0] and "run again: 0 sent" in mails[0]
+    profiles = dashboard_bench.measure_segment_profiles(1)
+    assert len(profiles) == 2 and all("floor" in line for line in profiles)
 
     sending = survey_bench.measure_sending(total=20)
     assert sending["queued"] == sending["sent"] > 0

@@ -17,7 +17,8 @@ project, and a bare Django project on the same database (tests/bench/floor.py) â
 - the survey results page over a year of 500,000 responses, with the other pages under load and cold
   (tests/bench/survey_results_bench.py);
 - the role dashboards (tests/bench/dashboard_bench.py): the rollup rebuilt and refreshed, the director's under
-  load beside the other pages, every role's cold, and the weekly dashboard e-mail to 200 recipients;
+  load beside the other pages, every role's cold, the weekly dashboard e-mail to 200 recipients, and a
+  segment's profile;
 - 100,000 survey invitations queued and sent to the console backend next to one UPDATE per message
   (tests/bench/survey_bench.py);
 - the club (tests/bench/club_bench.py): --members members with --entries journal entries each seeded by COPY,
@@ -334,6 +335,8 @@ def main() -> int:
         print("  measuring the report e-mails", flush=True)
         print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
                                              "measure_subscriptions; print(repr(measure_subscriptions()))"))))
+        print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
+                                             "measure_segment_profiles; print(repr(measure_segment_profiles()))"))))
         from tests.bench.import_bench import run as import_bench
 
         print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)
@@ -409,6 +412,8 @@ def dashboards_only(args) -> int:
                                              "measure_roles_in_process; print(repr(measure_roles_in_process()))"))))
         print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
                                              "measure_subscriptions; print(repr(measure_subscriptions()))"))))
+        print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
+                                             "measure_segment_profiles; print(repr(measure_segment_profiles()))"))))
     return 0
 
 

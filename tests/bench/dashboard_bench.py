@@ -122,3 +122,52 @@ def measure_subscriptions(recipients: int = 200) -> list[str]:
     return [f"report e-mails: the weekly dashboard to {sent} recipients (HTML, XLSX, PDF each, as each sees it) in "
             f"{seconds:.1f} s (target ≤ 60 s for 200); run again: {again} sent in {again_seconds:.2f} s; floor (the "
             f"same e-mails, ready, through the same backend): {floor_seconds:.2f} s"]
+
+
+SEGMENTS = {"every customer": "", "tier A, men, 30–50": "tier=A&gender=male&age_min=30&age_max=50"}
+
+
+def measure_segment_profiles(runs: int = 3) -> list[str]:
+    """A segment's size and profile (every chart of its page) as the director sees it, computed afresh (the cache
+    emptied), for every customer and for a narrow filter; next to the floor: Django counting the same customers."""
+    from django.core.cache import caches
+    from django.test import RequestFactory
+    from django_scopes import scope
+
+    from accounts.models import Tenant, User
+    from analytics.selectors.segments import segment_profile
+    from customers.models import Segment
+    from customers.selectors.customers import filtered_customers
+
+    from django.http import QueryDict  # isort: skip
+
+    demo = Tenant.objects.get(slug="demo")
+    user = User.objects.get(username="demo.director")
+    request = RequestFactory().get("/")
+    request.user, request.tenant = user, demo
+    lines = []
+    with scope(tenant=demo):
+        for name, query in SEGMENTS.items():
+            segment = Segment.objects.create(tenant=demo, name=f"bench {name}", query=query)
+            try:
+                def profile(segment=segment):
+                    caches["default"].clear()
+                    return segment_profile(segment, user, request=request)
+
+                def floor(query=query):
+                    return filtered_customers(user, QueryDict(query), request=request)[1].count()
+
+                p50, p95 = _timed(profile, runs)
+                f50, f95 = _timed(floor, runs)
+                size = profile().size
+            finally:
+                segment.delete()
+            lines.append(f"segment profile, {name} ({size:,} customers): p50 {p50:8.1f} ms  p95 {p95:8.1f} ms   "
+                         f"floor (counting them) p50 {f50:7.1f} p95 {f95:7.1f}")
+    return lines
+
+
+def _timed(function, runs: int) -> tuple[float, float]:
+    from tests.bench.report_bench import _timed as timed
+
+    return timed(function, runs)
