@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hmac
 
+import django_scopes
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
@@ -59,7 +60,7 @@ class BearerAuthentication(authentication.BaseAuthentication):
         prefix, secret = header[1].split(".")
         wanted = secret_hash(prefix, secret)
         # the scope is not known until the credential is: it is looked up across tenants by its prefix alone
-        with scopes_disabled():
+        with django_scopes.scopes_disabled():
             candidates = list(ApiCredential.objects.select_related("tenant").filter(prefix=prefix)[:5])
         credential = None
         for candidate in candidates:

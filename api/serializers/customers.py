@@ -21,6 +21,15 @@ class VehicleSerializer(serializers.ModelSerializer):
 class CustomerSerializer(serializers.ModelSerializer):
     mobile = serializers.SerializerMethodField(help_text="E.164 (+8613812345678); masked (138****5678) for a "
                                                          "read-only credential.")
+    # masked values are no e-mail addresses, and blank ones no choice: plain strings in the schema
+    other_phone = serializers.CharField(read_only=True)
+    email = serializers.CharField(read_only=True, help_text="Masked (w****m) for a read-only credential.")
+    wechat_id = serializers.CharField(read_only=True)
+    address = serializers.CharField(read_only=True)
+    id_number = serializers.CharField(read_only=True)
+    gender = serializers.ChoiceField(Customer.Gender.choices, allow_blank=True, read_only=True)
+    birthday = serializers.DateField(read_only=True, allow_null=True,
+                                     help_text="null for a read-only credential: the year only (birth_year).")
     birth_year = serializers.SerializerMethodField()
     masked = serializers.SerializerMethodField(help_text="Whether personal data is masked for this credential.")
 
