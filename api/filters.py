@@ -24,6 +24,9 @@ class PageFilterSchema(DjangoFilterExtension):
     priority = 1
 
     def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        # a copy: building the filter's form field here (django-filter caches it on the filter) would fix the
+        # class's filters to the empty choices they have outside a tenant, for the pages as well
+        filter_field = copy.deepcopy(filter_field)
         kind = None
         if isinstance(filter_field, filters.RangeFilter):
             kind = OpenApiTypes.NUMBER
@@ -34,6 +37,5 @@ class PageFilterSchema(DjangoFilterExtension):
             except FieldDoesNotExist:
                 kind = OpenApiTypes.STR
         if kind is not None and not has_override(filter_field, "field"):
-            filter_field = copy.copy(filter_field)
             set_override(filter_field, "field", kind)
         return super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)

@@ -201,6 +201,19 @@ def test_the_schema_is_valid_openapi(client):
             "description"]}
 
 
+def test_the_schema_leaves_the_pages_filters_as_they_were(demo, client, client_as, api_token, api_client):
+    """Describing the filters outside a tenant once must not fix their choices (a tag's, a team's) to none, for the
+    API and for the customer list page of the same process."""
+    from customers.models import Tag
+
+    assert client.get("/api/v1/schema/").status_code == 200
+    with scope(tenant=demo):
+        tag = Tag.objects.get(name="老客户").pk
+    assert api_client(api_token(demo)).get(LIST, {"tag": tag}).status_code == 200
+    page = client_as("demo.director").get("/customers/", {"tag": tag})
+    assert page.status_code == 200 and "王芳" in page.content.decode()
+
+
 @override_settings(DEBUG=False)
 def test_the_docs_page_renders_from_vendored_files_under_the_csp(client):
     from django.contrib.staticfiles import finders
