@@ -133,6 +133,10 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER, RoleKind.ANALYST):
 for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
     ROLE_PERMISSIONS[role_group_name(_kind)] += ["service.add_survey"]
 
+# the REST API's credentials (api): the tenant administrator creates, lists and revokes them in the admin
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_apicredential"
+                                         for action in ("add", "change", "delete", "view")]
+
 
 def sync_role_groups(apps) -> None:
     """Make the groups hold exactly ROLE_PERMISSIONS (from data migrations, or with the live registry)."""

@@ -57,12 +57,15 @@ INSTALLED_APPS = [
     "pgtrigger",
     "pghistory",
     "django_celery_beat",
+    "rest_framework",
+    "drf_spectacular",
     "crm",
     "accounts",
     "customers",
     "service",
     "club",
     "analytics",
+    "api",  # the REST API for the dealer's other systems: above every domain app, whose services it calls
     "crm.demo",  # seed_demo and the demo data builders: above every domain app
 ]
 
@@ -187,6 +190,32 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [NONE],
         "form-action": [SELF],
     }
+}
+
+# --- the REST API (api/) ---------------------------------------------------------------------------
+
+# Only a credential's Bearer token authenticates (no session, so no CSRF); JSON only (no browsable API, whose
+# forms would need both); requests per credential, counted in Redis, over the rate → 429 with Retry-After.
+API_RATE = env_str("API_RATE", "600/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.auth.CredentialScopes"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.CredentialRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.KeysetPagination",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_VERSIONING_CLASS": None,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": "The customer archive for the dealer's other systems. Send `Authorization: Bearer <token>`.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],  # the schema describes the API's shape, no data: no token needed to read it
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- i18n ---------------------------------------------------------------------------------------

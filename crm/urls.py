@@ -15,6 +15,7 @@ urlpatterns = [
     path("s/<str:token>/", public_surveys.survey_page, name="survey"),
     path("club/", include("club.urls")),
     path("reports/", include("analytics.urls")),
+    path("api/v1/", include("api.urls")),
     path("", dashboards.home, name="home"),
     path("", include("accounts.urls")),
 ]

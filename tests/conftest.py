@@ -24,6 +24,8 @@ CUSTOMERS = [
 
 def seed_test_customers():
     from accounts.models import Department
+    from api.models import ApiCredential
+    from api.services.credentials import api_credential_create
     from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
     from customers.services import customers as services
     from tests.analytics import fixtures_exports, fixtures_segments, fixtures_surveys
@@ -64,6 +66,7 @@ def seed_test_customers():
             fixtures_members.seed(tenant)
             fixtures_rewards.seed(tenant)
             fixtures_activities.seed(tenant)
+            api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False))
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +125,29 @@ def client_as(db):
         return client
 
     return make
+
+
+@pytest.fixture
+def api_token(db):
+    """api_token(demo, read_only=True, expires_at=…, allowed_networks=[…]) → the token of a new credential of that
+    tenant (read-write by default)."""
+    from api.models import ApiCredential
+    from api.services.credentials import api_credential_create
+
+    made = iter(range(1, 1000))
+
+    def make(tenant, *, read_only=False, name=None, **fields):
+        with scope(tenant=tenant):
+            return api_credential_create(credential=ApiCredential(
+                tenant=tenant, name=name or f"test {next(made)}", read_only=read_only, **fields))
+
+    return make
+
+
+@pytest.fixture
+def api_client(db):
+    """api_client(token) → a test client that sends `Authorization: Bearer <token>` with every request."""
+    return lambda token, **extra: Client(headers={"Authorization": f"Bearer {token}"}, **extra)
 
 
 @pytest.fixture

@@ -149,6 +149,8 @@ class Customer(TenantModel):
             models.Index(fields=["tenant", "stage", "created_at", "id"],
                          name="customer_tenant_stage", condition=ACTIVE),
             models.Index(fields=["tenant", "last_visit_on", "id"], name="customer_tenant_last_visit", condition=ACTIVE),
+            # the REST API's list (api.pagination): keyset pages by (updated_at, id), `updated_since` for a sync
+            models.Index(fields=["tenant", "updated_at", "id"], name="customer_tenant_updated", condition=ACTIVE),
             models.Index(fields=["tenant", "department", "created_at", "id"],
                          name="customer_tenant_department", condition=ACTIVE),
             GinIndex(F("tenant"), OpClass(Lower("name"), name="gin_trgm_ops"),  # btree_gin: the tenant

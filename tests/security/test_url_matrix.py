@@ -2,7 +2,9 @@
 the moment it is routed, and an undeclared one fails here.
 
 Personas: a demo user with the right role, one with too little right, a user of the other tenant
-(another tenant's object → 404, and none of demo's rows on their pages), and anonymous (→ login)."""
+(another tenant's object → 404, and none of demo's rows on their pages), and anonymous (→ login).
+The REST API's routes (`Access.api`) have credential personas instead: no token (a session cookie included) → 401,
+a read-only credential cannot write, another tenant's credential → 404 on demo's object and none of demo's rows."""
 
 import html
 import io
@@ -38,7 +40,7 @@ PATTERNS = list(iter_patterns())
 def test_every_route_declares_its_access():
     undeclared = [str(p.pattern) for _, p in PATTERNS
                   if not isinstance(getattr(p.callback, "crm_access", None), Access)]
-    assert not undeclared, f"wrap these views in crm.access.staff_view or public_view: {undeclared}"
+    assert not undeclared, f"wrap these views in crm.access.staff_view, public_view or api_view: {undeclared}"
     unnamed = [str(p.pattern) for _, p in PATTERNS if not p.name]
     assert not unnamed, f"name these URL patterns: {unnamed}"
 
@@ -77,11 +79,47 @@ def persona_with(perm, kinds=("director", "manager", "specialist", "analyst", "a
     return holder, lacking
 
 
+WRITES = ("post", "put", "patch", "delete")
+
+
+def check_api_route(url, pattern, access, demo, acme, client_as, api_client, api_token):
+    # no token, or only a staff member's session cookie → 401 with a JSON error (no session, so no CSRF, counts)
+    for client in (client_as(None), client_as("demo.director")):
+        for method in ("get", *WRITES):
+            refused = getattr(client, method)(url, {}, content_type="application/json") \
+                if method != "get" else client.get(url)
+            assert refused.status_code == 401, (url, method, refused.status_code)
+            assert "detail" in refused.json()
+    assert api_client("nothing.here").get(url).status_code == 401
+
+    # demo's credentials: both read; a read-only one writes nothing
+    for read_only in (False, True):
+        allowed = api_client(api_token(demo, read_only=read_only)).get(url)
+        assert allowed.status_code == 200, (url, read_only, allowed.status_code)
+        assert "no-store" in allowed["Cache-Control"] and "private" in allowed["Cache-Control"], url
+    reader = api_client(api_token(demo, read_only=True))
+    for method in WRITES:
+        assert getattr(reader, method)(url, {}, content_type="application/json").status_code == 403, (url, method)
+
+    # the other tenant's credential: demo's object is a 404; their list holds none of demo's rows
+    other = api_client(api_token(acme)).get(url)
+    if pattern.pattern.converters:
+        assert other.status_code == 404, (url, other.status_code)
+    else:
+        assert other.status_code == 200
+        with scope(tenant=demo):
+            demo_ids = set(access.model.objects.values_list("pk", flat=True))
+        listed = {row["id"] for row in other.json()["results"]}
+        assert listed and not listed & demo_ids
+
+
 @pytest.mark.parametrize("namespace,pattern", PATTERNS, ids=[str(p.pattern) or "/" for _, p in PATTERNS])
-def test_url_persona_matrix(namespace, pattern, demo, acme, client_as, operator, new_staff):
+def test_url_persona_matrix(namespace, pattern, demo, acme, client_as, operator, new_staff, api_client, api_token):
     new_staff(demo, "demo.newcomer")
     access = pattern.callback.crm_access
     url = url_for(namespace, pattern, demo)
+    if access.api:
+        return check_api_route(url, pattern, access, demo, acme, client_as, api_client, api_token)
     anonymous = client_as(None).get(url)
 
     if access.public:

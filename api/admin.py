@@ -1,0 +1,45 @@
+"""The tenant administrator's API credentials: create one (its token shown once, on the page that answers the
+save, and stored nowhere: not in a message, the session or a log), list them with prefix, last use, expiry and
+revocation, revoke."""
+
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from api.models import ApiCredential
+from api.services.credentials import api_credential_create, api_credentials_revoke
+from crm.admin import TenantAdmin
+
+
+@admin.register(ApiCredential)
+class ApiCredentialAdmin(TenantAdmin):
+    list_display = ("name", "prefix", "read_only", "last_used_at", "expires_at", "revoked_at", "created_by")
+    list_filter = ("read_only",)
+    list_select_related = ("created_by",)
+    search_fields = ("name", "prefix")
+    fields = ("name", "read_only", "expires_at", "allowed_networks", "prefix", "last_used_at", "revoked_at",
+              "created_by", "created_at")
+    readonly_fields = ("prefix", "last_used_at", "revoked_at", "created_by", "created_at")
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return super().save_model(request, obj, form, change)
+        obj.created_by = request.user
+        request._crm_api_token = api_credential_create(credential=obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        token = getattr(request, "_crm_api_token", None)
+        if token is None:
+            return super().response_add(request, obj, post_url_continue)
+        return TemplateResponse(request, "admin/api/apicredential/token.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "credential": obj, "token": token,
+            "title": _("The token of %(name)s") % {"name": obj.name},
+        })
+
+    @admin.action(description=_("Revoke the selected credentials"), permissions=["change"])
+    def revoke(self, request, queryset):
+        count = api_credentials_revoke(credentials=list(queryset))
+        self.message_user(request, ngettext("%(count)d credential revoked.", "%(count)d credentials revoked.",
+                                            count) % {"count": count}, messages.SUCCESS)

@@ -1,0 +1,3 @@
+from api.models.credentials import ApiCredential
+
+__all__ = ["ApiCredential"]
