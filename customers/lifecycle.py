@@ -134,7 +134,12 @@ def first_activity_between_q(start: date | None, end: date | None) -> Q:
 # rollup applies them: analytics.services.lifecycle_rollups). Rows (customer_id, state) of the customers with an
 # activity on or before the day; a customer without one has no state ("none"). Uncorrelated, so it can stand in
 # any query as `pk IN (…)` whatever alias the customer table has there.
-STATES_SQL = """
+def states_sql(among: str = "") -> str:
+    """STATES_SQL, its activities kept to the customers of the table `among` (a CTE's name, its column `id`: the
+    customer ids, each once) when given: a segment's profile computes only its own customers' states."""
+    join_p = f"JOIN {among} ON {among}.id = p.customer_id" if among else ""
+    join_v = f"JOIN {among} ON {among}.id = v.customer_id" if among else ""
+    return f"""
 SELECT customer_id, CASE
          WHEN (last + make_interval(months => %(w)s))::date <= %(today)s THEN 'lapsed'
          WHEN (last + make_interval(months => %(wm)s))::date <= %(today)s THEN 'thin_ice'
@@ -145,14 +150,17 @@ SELECT customer_id, CASE
                max(CASE WHEN prev IS NOT NULL AND (prev + make_interval(months => %(w)s))::date <= d THEN d END)
                    AS returned
           FROM (SELECT customer_id, d, lag(d) OVER (PARTITION BY customer_id ORDER BY d) AS prev
-                  FROM (SELECT p.customer_id, p.contract_on AS d FROM customers_purchase p
+                  FROM (SELECT p.customer_id, p.contract_on AS d FROM customers_purchase p {join_p}
                          WHERE p.tenant_id = %(tenant)s AND p.cancelled_at IS NULL AND p.contract_on <= %(today)s
                         UNION ALL
-                        SELECT v.customer_id, v.opened_on FROM customers_servicevisit v
+                        SELECT v.customer_id, v.opened_on FROM customers_servicevisit v {join_v}
                          WHERE v.tenant_id = %(tenant)s AND v.cancelled_at IS NULL AND v.opened_on <= %(today)s
                        ) AS activity
                ) AS sequence
          GROUP BY customer_id) AS spans"""
+
+
+STATES_SQL = states_sql()
 
 
 def states_params(windows: Windows, today: date, tenant_id: int) -> dict:

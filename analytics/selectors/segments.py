@@ -18,8 +18,7 @@ from decimal import Decimal
 from django import forms
 from django.core.cache import caches
 from django.db import connection
-from django.db.models import Case, CharField, OuterRef, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, QuerySet, Value, When
 from django.http import Http404, QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -30,11 +29,11 @@ from django.utils.translation import gettext_lazy as _
 from accounts.visibility import visibility_for
 from analytics.selectors.followups import visibility_key
 from club.filters import NOT_A_MEMBER
-from club.models import Level, Member
+from club.models import Level
 from crm.forms import MAX_ID
 from customers import lifecycle, places
 from customers.filters import STATE_CHOICES, CustomerFilter
-from customers.models import Customer, Purchase, Segment, ServiceVisit, Vehicle
+from customers.models import Customer, Segment
 from customers.selectors.customers import filtered_customers
 from service.filters import SATISFACTION_BANDS, SATISFACTION_CHOICES, UNANSWERED
 
@@ -172,6 +171,7 @@ class Profile:
     dimensions: list[Dimension] = field(default_factory=list)
     computed_at: datetime | None = None
     list_url: str = ""
+    pending: bool = False  # not computed yet: the page fetches it (a large segment takes seconds)
 
     @property
     def spend_average(self) -> Decimal | None:
@@ -221,12 +221,8 @@ def _links(segment_query_: str, filterset: CustomerFilter):
 
 
 def _features(queryset: QuerySet, today) -> QuerySet:
-    """One row per customer of the segment: what the profile groups by (the same expressions as the filters)."""
-    zero = Value(0, output_field=Purchase._meta.get_field("amount"))
-
-    def total(model):
-        rows = model.objects.filter(customer=OuterRef("pk"), cancelled_at__isnull=True).order_by()
-        return Coalesce(Subquery(rows.values("customer").annotate(s=Sum("amount")).values("s")), zero)
+    """One row per customer of the segment with what is read off the customer row (the same expressions as the
+    filters); the rest of the profile is joined set-based in _profile_rows."""
 
     def cut(years: int):
         return lifecycle.shift_months(today, -12 * years)
@@ -235,13 +231,9 @@ def _features(queryset: QuerySet, today) -> QuerySet:
     age = Case(When(birthday__isnull=True, then=Value(UNKNOWN)),
                *(When(birthday__gt=cut(high + 1), then=Value(key)) for key, _l, _low, high in AGE_BANDS if high),
                default=Value(AGE_BANDS[-1][0]), output_field=CharField())
-    from service.filters import latest_recommend
-
-    level = Member.objects.filter(customer=OuterRef("pk"), status=Member.Status.ACTIVE).order_by().values("level_id")
     return (Customer.objects.filter(pk__in=queryset.order_by().values("pk")).order_by()
-            .annotate(seg_age=age, seg_city=places.city_expression(), seg_level=Subquery(level[:1]),
-                      seg_recommend=latest_recommend(), seg_spend=total(Purchase) + total(ServiceVisit))
-            .values("id", "gender", "tier", "seg_age", "seg_city", "seg_level", "seg_recommend", "seg_spend"))
+            .annotate(seg_age=age, seg_city=places.city_expression())
+            .values("id", "gender", "tier", "seg_age", "seg_city"))
 
 
 def _positional(sql: str, named: dict) -> tuple[str, list]:
@@ -249,40 +241,80 @@ def _positional(sql: str, named: dict) -> tuple[str, list]:
     return re.sub(r"%\(\w+\)s", "%s", sql), [named[name] for name in order]
 
 
-def _profile_rows(queryset: QuerySet, tenant) -> list[tuple[str, str, int, Decimal | None]]:
-    """(dimension, key, customers, spend) of the segment's customers: one statement."""
-    today = tenant.today()
-    fsql, fparams = _features(queryset, today).query.sql_with_params()
-    ssql, sparams = _positional(lifecycle.STATES_SQL,
-                                lifecycle.states_params(lifecycle.windows_for(tenant.pk), today, tenant.pk))
-    vsql, vparams = Vehicle.objects.order_by().values("customer_id", "model_name").query.sql_with_params()
-    bands = " ".join(f"WHEN seg_recommend BETWEEN {int(low)} AND {int(high)} THEN '{key}'"
-                     for key, (low, high) in SATISFACTION_BANDS.items())
-    # a vehicle model's customers as the list's vehicle_model filter finds them: UPPER(model) LIKE UPPER('%x%'),
-    # `x` escaped as Django escapes a `contains` value
-    like = r"""'%%' || upper(replace(replace(replace(t.label, '\', '\\'), '%%', '\%%'), '_', '\_')) || '%%'"""
-    sql = f"""
-WITH feat AS MATERIALIZED (
-  SELECT f.*, COALESCE(st.state, 'none') AS seg_state
-    FROM ({fsql}) AS f LEFT JOIN ({ssql}) AS st ON st.customer_id = f.id)
+# The segment's customers once (seg, each once), then what the profile groups by, each joined to seg so that the
+# planner probes the indexes by customer for a small segment and hashes whole tables for a large one: their spend
+# (as the spend filter: purchases and visits less cancelled ones), their active membership's level, their latest
+# "would recommend" answer (as service.filters.latest_recommend) and their lifecycle state (customers.lifecycle).
+# A vehicle model's bar counts the customers with a vehicle whose model contains its name, as the list's
+# vehicle_model filter finds them: each distinct model name is matched once, not each vehicle.
+PROFILE_SQL = """
+WITH seg AS MATERIALIZED ({features}),
+spend AS (
+  SELECT customer_id, sum(amount) AS spend FROM (
+      SELECT p.customer_id, p.amount FROM customers_purchase p JOIN seg ON seg.id = p.customer_id
+       WHERE p.tenant_id = %(tenant)s AND p.cancelled_at IS NULL
+      UNION ALL
+      SELECT v.customer_id, v.amount FROM customers_servicevisit v JOIN seg ON seg.id = v.customer_id
+       WHERE v.tenant_id = %(tenant)s AND v.cancelled_at IS NULL) AS paid
+   GROUP BY customer_id),
+level AS (
+  SELECT m.customer_id, m.level_id FROM club_member m JOIN seg ON seg.id = m.customer_id
+   WHERE m.tenant_id = %(tenant)s AND m.status = 'active'),
+answer AS (
+  SELECT DISTINCT ON (i.customer_id) i.customer_id, r.recommend
+    FROM service_surveyinvitation i
+    JOIN seg ON seg.id = i.customer_id
+    JOIN service_surveyresponse r ON r.tenant_id = i.tenant_id AND r.invitation_id = i.id
+   WHERE i.tenant_id = %(tenant)s AND r.submitted_at IS NOT NULL AND r.recommend IS NOT NULL
+   ORDER BY i.customer_id, r.submitted_at DESC),
+state AS ({states}),
+feat AS MATERIALIZED (
+  SELECT seg.*, level.level_id AS seg_level, answer.recommend AS seg_recommend,
+         COALESCE(spend.spend, 0) AS seg_spend, COALESCE(state.state, 'none') AS seg_state
+    FROM seg
+    LEFT JOIN spend ON spend.customer_id = seg.id
+    LEFT JOIN level ON level.customer_id = seg.id
+    LEFT JOIN answer ON answer.customer_id = seg.id
+    LEFT JOIN state ON state.customer_id = seg.id),
+cars AS MATERIALIZED (
+  SELECT v.customer_id, v.model_name FROM customers_vehicle v JOIN seg ON seg.id = v.customer_id
+   WHERE v.tenant_id = %(tenant)s),
+names AS MATERIALIZED (SELECT DISTINCT model_name FROM cars),
+top AS (
+  SELECT min(btrim(model_name)) AS label FROM cars WHERE btrim(model_name) <> ''
+   GROUP BY lower(btrim(model_name)) ORDER BY count(DISTINCT customer_id) DESC, 1 LIMIT {top}),
+matches AS (SELECT top.label, names.model_name FROM top JOIN names ON upper(names.model_name::text) LIKE {like})
 SELECT 'gender', gender, count(*), NULL::numeric FROM feat GROUP BY 2
 UNION ALL SELECT 'age', seg_age, count(*), NULL FROM feat GROUP BY 2
 UNION ALL SELECT 'tier', tier, count(*), NULL FROM feat GROUP BY 2
 UNION ALL SELECT 'state', seg_state, count(*), NULL FROM feat GROUP BY 2
-UNION ALL SELECT 'club', COALESCE(seg_level::text, '{NOT_A_MEMBER}'), count(*), NULL FROM feat GROUP BY 2
-UNION ALL SELECT 'satisfaction', CASE WHEN seg_recommend IS NULL THEN '{UNANSWERED}' {bands} ELSE '' END, count(*),
+UNION ALL SELECT 'club', COALESCE(seg_level::text, '{not_a_member}'), count(*), NULL FROM feat GROUP BY 2
+UNION ALL SELECT 'satisfaction', CASE WHEN seg_recommend IS NULL THEN '{unanswered}' {bands} ELSE '' END, count(*),
                  NULL FROM feat GROUP BY 2
 UNION ALL SELECT 'city', COALESCE(seg_city, ''), count(*), NULL FROM feat GROUP BY 2
 UNION ALL SELECT 'total', '', count(*), COALESCE(sum(seg_spend), 0) FROM feat
-UNION ALL SELECT 'vehicle', t.label, count(DISTINCT v.customer_id), NULL
-  FROM (SELECT min(btrim(v.model_name)) AS label FROM ({vsql}) AS v JOIN feat ON feat.id = v.customer_id
-         WHERE btrim(v.model_name) <> '' GROUP BY lower(btrim(v.model_name))
-         ORDER BY count(DISTINCT v.customer_id) DESC, 1 LIMIT {TOP}) AS t
-  JOIN ({vsql}) AS v ON upper(v.model_name::text) LIKE {like}
-  JOIN feat ON feat.id = v.customer_id
- GROUP BY t.label"""
+UNION ALL SELECT 'vehicle', matches.label, count(DISTINCT cars.customer_id), NULL
+  FROM matches JOIN cars ON cars.model_name = matches.model_name
+ GROUP BY matches.label"""
+
+
+def _profile_rows(queryset: QuerySet, tenant) -> list[tuple[str, str, int, Decimal | None]]:
+    """(dimension, key, customers, spend) of the segment's customers: one statement."""
+    today = tenant.today()
+    fsql, fparams = _features(queryset, today).query.sql_with_params()
+    named = {**lifecycle.states_params(lifecycle.windows_for(tenant.pk), today, tenant.pk), "tenant": tenant.pk}
+    bands = " ".join(f"WHEN seg_recommend BETWEEN {int(low)} AND {int(high)} THEN '{key}'"
+                     for key, (low, high) in SATISFACTION_BANDS.items())
+    # a vehicle model's customers as the list's vehicle_model filter finds them: UPPER(model) LIKE UPPER('%x%'),
+    # `x` escaped as Django escapes a `contains` value
+    like = r"""'%%' || upper(replace(replace(replace(top.label, '\', '\\'), '%%', '\%%'), '_', '\_')) || '%%'"""
+    sql = PROFILE_SQL.format(features="{features}", states=lifecycle.states_sql("seg"), top=TOP,
+                             not_a_member=NOT_A_MEMBER, unanswered=UNANSWERED, bands=bands, like=like)
+    head, tail = sql.split("{features}")  # the features' own positional parameters go where they stand
+    head_sql, head_params = _positional(head, named)
+    tail_sql, tail_params = _positional(tail, named)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*fparams, *sparams, *vparams, *vparams])
+        cursor.execute(head_sql + fsql + tail_sql, [*head_params, *fparams, *tail_params])
         return [(dim, key or "", int(n), spend) for dim, key, n, spend in cursor.fetchall()]
 
 
@@ -293,8 +325,10 @@ def _cache_key(segment: Segment, user, tenant) -> str:
     return f"segment-profile:{hashlib.sha1(parts.encode(), usedforsecurity=False).hexdigest()}"
 
 
-def segment_profile(segment: Segment, user, *, request) -> Profile:
-    """The segment's size and profile over the customers `user` sees."""
+def segment_profile(segment: Segment, user, *, request, lazy_from: int | None = None) -> Profile:
+    """The segment's size and profile over the customers `user` sees. With `lazy_from`, a profile not computed yet
+    of a segment of that many customers or more comes back `pending` with its size only (one count), for the
+    page to fetch it without holding up the rest."""
     filterset, queryset, _sort = filtered_customers(user, QueryDict(segment.query), request=request)
     if not filterset.is_valid():
         return Profile(valid=False)
@@ -302,6 +336,10 @@ def segment_profile(segment: Segment, user, *, request) -> Profile:
     cache = caches["default"]
     key = _cache_key(segment, user, tenant)
     cached = cache.get(key)
+    if cached is None and lazy_from is not None:
+        size = queryset.count()
+        if size >= lazy_from:
+            return Profile(valid=True, size=size, pending=True, list_url=_links(segment.query, filterset)[3])
     if cached is None:
         cached = {"rows": _profile_rows(queryset, tenant), "at": timezone.now()}
         cache.set(key, cached, PROFILE_TTL)

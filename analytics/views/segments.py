@@ -78,11 +78,21 @@ def segment_edit(request, pk):
     return _builder(request, selectors.segment_for(pk))
 
 
+# from this many customers a profile not computed yet is fetched after the page (it takes seconds at a million)
+LAZY_FROM = 50_000
+
+
 @staff_view(perm=VIEW_PERM, model=Segment)
 @require_GET
 def segment_detail(request, pk):
+    """The segment's page. A large segment's profile not computed yet is fetched by the page (htmx, `part=profile`)
+    while it shows the size; without JavaScript, `profile=now` computes it with the page."""
     segment = selectors.segment_for(pk)
-    profile = selectors.segment_profile(segment, request.user, request=request)
+    part = request.htmx and request.GET.get("part") == "profile"
+    now = part or request.GET.get("profile") == "now"
+    profile = selectors.segment_profile(segment, request.user, request=request, lazy_from=None if now else LAZY_FROM)
+    if part:
+        return render(request, "analytics/segments/_profile.html", {"segment": segment, "profile": profile})
     return render(request, "analytics/segments/detail.html", {
         "segment": segment, "profile": profile,
         "summary": selectors.FilterLabels(request).summary(segment.query)})

@@ -260,3 +260,29 @@ def test_the_detail_page_reads_a_bounded_number_of_queries(client_as, demo, in_s
 def test_the_reports_menu_offers_segments(client_as, demo):
     nav = client_as("demo.analyst").get("/reports/segments/").content.decode()
     assert 'href="/reports/segments/"' in nav
+
+
+# --- a large segment's profile comes after its page ------------------------------------------------------------------
+
+
+def test_a_large_segments_profile_is_fetched_after_the_page(demo, client_as, in_scope, monkeypatch):
+    """From LAZY_FROM customers a profile not computed yet is not computed with the page: the page shows the size
+    and fetches the profile (htmx, part=profile); without JavaScript, profile=now computes it with the page."""
+    from analytics.views import segments as views
+
+    monkeypatch.setattr(views, "LAZY_FROM", 1)
+    with in_scope(demo):
+        segment = Segment.objects.create(tenant=demo, name="大分群", query="")
+    client = client_as("demo.director")
+    page = client.get(f"/reports/segments/{segment.pk}/").content.decode()
+    assert 'id="segment-pending"' in page and 'hx-get="/reports/segments/' in page
+    assert 'id="segment-profile"' not in page
+    size = re.search(r'id="segment-size">([\d,]+)<', page).group(1)
+    part = client.get(f"/reports/segments/{segment.pk}/?part=profile", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="segment-profile"' in part and "<html" not in part
+    assert re.search(r'id="segment-size">([\d,]+)<', part).group(1) == size
+    # computed now: the page has it at once
+    again = client.get(f"/reports/segments/{segment.pk}/").content.decode()
+    assert 'id="segment-profile"' in again and 'id="segment-pending"' not in again
+    without_js = client.get(f"/reports/segments/{segment.pk}/?profile=now").content.decode()
+    assert 'id="segment-profile"' in without_js

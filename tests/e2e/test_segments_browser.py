@@ -65,3 +65,27 @@ def test_the_segment_page_fits_a_phone(seeded_live_server, browser):
         assert errors == []
     finally:
         context.close()
+
+
+def test_a_large_segments_profile_arrives_after_its_page_with_its_charts(seeded_live_server, page, monkeypatch):
+    from django.core.cache import caches
+
+    from analytics.views import segments as views
+
+    monkeypatch.setattr(views, "LAZY_FROM", 0)  # every segment is "large": its profile is fetched after the page
+    caches["default"].clear()  # no profile computed yet
+    errors = watch(page)
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url) if "part=profile" in request.url else None)
+    base = seeded_live_server.url
+    log_in(page, base, "demo.director", DEMO_PASSWORD)
+    page.goto(base + "/reports/segments/")
+    page.locator("#segment-list a").first.click()
+    expect(page.locator("#segment-profile")).to_be_visible()
+    expect(page.locator("#segment-pending")).to_have_count(0)
+    canvases = page.locator("canvas[data-chart]")
+    for i in range(canvases.count()):  # drawn in what htmx put into the page
+        page.wait_for_function("(c) => c.width > 0 && window.Chart && Chart.getChart(c)",
+                               arg=canvases.nth(i).element_handle())
+    assert canvases.count() >= 1
+    assert fetched and errors == []
