@@ -142,6 +142,18 @@ def test_check_deploy_passes_with_production_settings():
     assert "no issues" in output, output
 
 
+
+def test_collectstatic_passes_with_the_production_storage(tmp_path):
+    """The image's build step: with DEBUG=0 the manifest storage rewrites every CSS url() and source map reference,
+    and a vendored file pointing at a file that is not there fails the build (Swagger UI's CSS did)."""
+    env = {key: value for key, value in os.environ.items() if key not in RELAXING_ENV}
+    env.update(DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="crm.example.com",
+               STATIC_ROOT=str(tmp_path / "static"))
+    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "static" / "staticfiles.json").exists()
+
 # --- Dockerfile ---------------------------------------------------------------------------------
 
 
