@@ -71,6 +71,7 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
     assert "to 3 recipients" in mails[0] and "run again: 0 sent" in mails[0]
     profiles = dashboard_bench.measure_segment_profiles(1)
     assert len(profiles) == 2 and all("floor" in line for line in profiles)
+    assert "(0 customers)" not in profiles[0]  # every customer: the demo's
 
     sending = survey_bench.measure_sending(total=20)
     assert sending["queued"] == sending["sent"] > 0

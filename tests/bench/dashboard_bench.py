@@ -124,7 +124,7 @@ def measure_subscriptions(recipients: int = 200) -> list[str]:
             f"same e-mails, ready, through the same backend): {floor_seconds:.2f} s"]
 
 
-SEGMENTS = {"every customer": "", "tier A, men, 30–50": "tier=A&gender=male&age_min=30&age_max=50"}
+SEGMENTS = {"every customer": "", "tier A, men, 30–50": "tier=a&gender=male&age_min=30&age_max=50"}
 
 
 def measure_segment_profiles(runs: int = 3) -> list[str]:
