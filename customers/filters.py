@@ -91,7 +91,7 @@ class NumberRange(django_filters.widgets.RangeWidget):
         )
 
 
-def _bounds(value, ceiling: int) -> tuple[int | None, int | None]:
+def whole_years(value, ceiling: int) -> tuple[int | None, int | None]:
     """A RangeFilter's whole-number bounds, kept within 0 … ceiling (an absurd age is no error, it finds nobody)."""
     if not value:
         return None, None
@@ -100,6 +100,17 @@ def _bounds(value, ceiling: int) -> tuple[int | None, int | None]:
         return None if bound is None else max(0, min(int(bound), ceiling))
 
     return clamp(value.start), clamp(value.stop)
+
+
+def years_q(field: str, low: int | None, high: int | None, today) -> Q:
+    """A date `field` (a birthday, a purchase date) from `low` to `high` whole years before today, both included:
+    on or before the day `low` years ago, after the day `high + 1` years ago."""
+    condition = Q()
+    if low is not None:
+        condition &= Q(**{f"{field}__lte": lifecycle.shift_months(today, -12 * low)})
+    if high is not None:
+        condition &= Q(**{f"{field}__gt": lifecycle.shift_months(today, -12 * (high + 1))})
+    return condition
 
 
 MAX_AGE = 150
@@ -200,13 +211,8 @@ class CustomerFilter(django_filters.FilterSet):
 
     def filter_age(self, queryset, name, value):
         """Age in whole years today (the birthday): from `age_min` to `age_max`, both included."""
-        low, high = _bounds(value, MAX_AGE)
         _windows, today = self._windows_today()
-        if low is not None:
-            queryset = queryset.filter(birthday__lte=lifecycle.shift_months(today, -12 * low))
-        if high is not None:
-            queryset = queryset.filter(birthday__gt=lifecycle.shift_months(today, -12 * (high + 1)))
-        return queryset
+        return queryset.filter(years_q("birthday", *whole_years(value, MAX_AGE), today))
 
     def filter_city(self, queryset, name, value):
         forms_ = places.city_forms(value)
@@ -238,16 +244,11 @@ class CustomerFilter(django_filters.FilterSet):
         model = (data.get("vehicle_model") or "").strip()
         if model:
             vehicles = vehicles.filter(model_name__icontains=model)
-        low, high = _bounds(data.get("vehicle_age"), MAX_VEHICLE_AGE)
         _windows, today = self._windows_today()
-        if low is not None:
-            vehicles = vehicles.filter(purchased_on__lte=lifecycle.shift_months(today, -12 * low))
-        if high is not None:
-            vehicles = vehicles.filter(purchased_on__gt=lifecycle.shift_months(today, -12 * (high + 1)))
-        return vehicles
+        return vehicles.filter(years_q("purchased_on", *whole_years(data.get("vehicle_age"), MAX_VEHICLE_AGE), today))
 
     def filter_vehicle(self, queryset, name, value):
-        low, high = _bounds(value, MAX_VEHICLE_AGE)
+        low, high = whole_years(value, MAX_VEHICLE_AGE)
         if low is None and high is None:
             return queryset
         return queryset.filter(Exists(self._vehicles()))
@@ -263,7 +264,7 @@ class CustomerFilter(django_filters.FilterSet):
         return queryset.filter(Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag_id=tag)))
 
     def filter_vehicle_model(self, queryset, name, value):
-        low, high = _bounds(self.form.cleaned_data.get("vehicle_age"), MAX_VEHICLE_AGE)
+        low, high = whole_years(self.form.cleaned_data.get("vehicle_age"), MAX_VEHICLE_AGE)
         if not value.strip() or low is not None or high is not None:
             return queryset  # with an age, filter_vehicle asks for both on one vehicle
         return queryset.filter(Exists(self._vehicles()))
@@ -336,9 +337,9 @@ class LeadFilter(django_filters.FilterSet):
         link here and count the same leads."""
         tenant = _tenant(self.request)
         if value.start:
-            queryset = queryset.filter(closed_at__gte=tenant.day_bounds(value.start.date())[0])
+            queryset = queryset.filter(closed_at__gte=tenant.daywhole_years(value.start.date())[0])
         if value.stop:
-            queryset = queryset.filter(closed_at__lt=tenant.day_bounds(value.stop.date())[1])
+            queryset = queryset.filter(closed_at__lt=tenant.daywhole_years(value.stop.date())[1])
         return queryset
 
 

@@ -174,5 +174,10 @@ def in_states_q(windows: Windows, today: date, tenant_id: int, states) -> Q:
 
     named = {**states_params(windows, today, tenant_id), "states": list(states)}
     sql = f"SELECT customer_id FROM ({STATES_SQL}) AS s WHERE state = ANY(%(states)s)"
-    order = re.findall(r"%\((\w+)\)s", sql)  # RawSQL takes positional parameters
-    return Q(pk__in=RawSQL(re.sub(r"%\(\w+\)s", "%s", sql), [named[name] for name in order]))
+    return Q(pk__in=RawSQL(*positional(sql, named)))  # RawSQL takes positional parameters
+
+
+def positional(sql: str, named: dict) -> tuple[str, list]:
+    """SQL with named parameters (`%(name)s`) as positional ones (`%s`) and their values in order."""
+    order = re.findall(r"%\((\w+)\)s", sql)
+    return re.sub(r"%\(\w+\)s", "%s", sql), [named[name] for name in order]

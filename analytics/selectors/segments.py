@@ -32,7 +32,7 @@ from club.filters import NOT_A_MEMBER
 from club.models import Level
 from crm.forms import MAX_ID
 from customers import lifecycle, places
-from customers.filters import STATE_CHOICES, CustomerFilter
+from customers.filters import MAX_AGE, STATE_CHOICES, CustomerFilter, whole_years, years_q
 from customers.models import Customer, Segment
 from customers.selectors.customers import filtered_customers
 from service.filters import SATISFACTION_BANDS, SATISFACTION_CHOICES, UNANSWERED
@@ -197,12 +197,11 @@ def _links(segment_query_: str, filterset: CustomerFilter):
 
     def age(low: int | None, high: int | None) -> str | None:
         value = filterset.form.cleaned_data.get("age")
-        if value:  # the segment's own age range, as customers.filters reads it: whole years, 0–150
-            if value.start is not None:
-                low = max(low or 0, max(0, min(int(value.start), 150)))
-            if value.stop is not None:
-                own = max(0, min(int(value.stop), 150))
-                high = own if high is None else min(high, own)
+        own_low, own_high = whole_years(value, MAX_AGE)  # the segment's own age range, as the filter reads it
+        if own_low is not None:
+            low = max(low or 0, own_low)
+        if own_high is not None:
+            high = own_high if high is None else min(high, own_high)
         if low is not None and high is not None and low > high:
             return None
         params = base.copy()
@@ -223,22 +222,14 @@ def _links(segment_query_: str, filterset: CustomerFilter):
 def _features(queryset: QuerySet, today) -> QuerySet:
     """One row per customer of the segment with what is read off the customer row (the same expressions as the
     filters); the rest of the profile is joined set-based in _profile_rows."""
-
-    def cut(years: int):
-        return lifecycle.shift_months(today, -12 * years)
-
-    # under 25 = the list's age_max=24 = born after the day 25 years ago (customers.filters.filter_age)
+    # under 25 = the list's age_max=24 (customers.filters.years_q): bands tried youngest first
     age = Case(When(birthday__isnull=True, then=Value(UNKNOWN)),
-               *(When(birthday__gt=cut(high + 1), then=Value(key)) for key, _l, _low, high in AGE_BANDS if high),
+               *(When(years_q("birthday", None, high, today), then=Value(key))
+                 for key, _l, _low, high in AGE_BANDS if high),
                default=Value(AGE_BANDS[-1][0]), output_field=CharField())
     return (Customer.objects.filter(pk__in=queryset.order_by().values("pk")).order_by()
             .annotate(seg_age=age, seg_city=places.city_expression())
             .values("id", "gender", "tier", "seg_age", "seg_city"))
-
-
-def _positional(sql: str, named: dict) -> tuple[str, list]:
-    order = re.findall(r"%\((\w+)\)s", sql)
-    return re.sub(r"%\(\w+\)s", "%s", sql), [named[name] for name in order]
 
 
 # The segment's customers once (seg, each once), then what the profile groups by, each joined to seg so that the
@@ -311,8 +302,8 @@ def _profile_rows(queryset: QuerySet, tenant) -> list[tuple[str, str, int, Decim
     sql = PROFILE_SQL.format(features="{features}", states=lifecycle.states_sql("seg"), top=TOP,
                              not_a_member=NOT_A_MEMBER, unanswered=UNANSWERED, bands=bands, like=like)
     head, tail = sql.split("{features}")  # the features' own positional parameters go where they stand
-    head_sql, head_params = _positional(head, named)
-    tail_sql, tail_params = _positional(tail, named)
+    head_sql, head_params = lifecycle.positional(head, named)
+    tail_sql, tail_params = lifecycle.positional(tail, named)
     with connection.cursor() as cursor:
         cursor.execute(head_sql + fsql + tail_sql, [*head_params, *fparams, *tail_params])
         return [(dim, key or "", int(n), spend) for dim, key, n, spend in cursor.fetchall()]
