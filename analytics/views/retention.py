@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics.selectors.retention import retention_report
 from crm.access import staff_view
-from customers.selectors.customers import filtered_customer_ids
+from customers.selectors.customers import filtered_customer_count
 from service.services.plans import winback_campaign_create, winback_filter
 
 REPORT_PERM = "analytics.view_retention_report"
@@ -36,7 +36,7 @@ def winback_campaign(request):
         except ValidationError as error:
             messages.error(request, error.messages[0])
             return redirect("analytics:retention")
-        count = len(filtered_customer_ids(plan.customer_filter))
+        count = filtered_customer_count(plan.customer_filter)
         messages.success(request, _("Win-back campaign %(plan)s started for %(count)s customers on thin ice: their "
                                     "calls are due today.") % {"plan": plan.name, "count": count})
         return redirect("service:plan_edit", pk=plan.pk)

@@ -160,14 +160,23 @@ def filtered_customers(user, params, *, request=None) -> tuple[CustomerFilter, Q
     return filterset, queryset, sort
 
 
-def filtered_customer_ids(query: str) -> list[int]:
+def _saved_filter(query: str) -> QuerySet:
     """The tenant's customers a saved filter (the customer list's query string: a campaign's, a one-off
-    survey's) finds."""
+    survey's, a segment's) finds; none for a filter no longer valid."""
     params = QueryDict(query)
     filterset = CustomerFilter(params, queryset=Customer.objects.filter(is_active=True))
     if not filterset.is_valid():
-        return []
-    return list(search(filterset.qs, params.get("q", "")).order_by().values_list("pk", flat=True))
+        return Customer.objects.none()
+    return search(filterset.qs, params.get("q", "")).order_by()
+
+
+def filtered_customer_ids(query: str) -> list[int]:
+    return list(_saved_filter(query).values_list("pk", flat=True))
+
+
+def filtered_customer_count(query: str) -> int:
+    """How many customers filtered_customer_ids would give, counted in the database."""
+    return _saved_filter(query).count()
 
 
 def customer_list(user, params, *, request=None) -> CustomerList:

@@ -14,7 +14,7 @@ from accounts.selectors import membership_of
 from accounts.visibility import visibility_for
 from crm.forms import parse_id
 from customers.models import Segment
-from customers.selectors.customers import filtered_customer_ids
+from customers.selectors.customers import filtered_customer_count
 
 SCOPE_PARAM = "within"
 
@@ -62,4 +62,4 @@ def segment_for_use(user, pk) -> SegmentUse:
     segment = segment_of_tenant(pk)
     query = scoped_customer_filter(user, segment.query)
     return SegmentUse(segment=segment, query=query,
-                      count=0 if query is None else len(filtered_customer_ids(query)))
+                      count=0 if query is None else filtered_customer_count(query))

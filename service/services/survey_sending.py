@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.visibility import visibility_for
 from crm import sms
 from crm.tenancy import require_same_tenant
-from customers.selectors.customers import filtered_customer_ids
+from customers.selectors.customers import filtered_customer_count, filtered_customer_ids
 from customers.selectors.saved_filters import managed_departments, scoped_customer_filter
 from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.rules import service_settings
@@ -481,4 +481,4 @@ def survey_one_off_create(*, tenant, user, segment, data: dict) -> tuple[Survey,
                     department_id=managed[0] if managed else None)
     survey.full_clean()
     survey.save()
-    return survey, len(filtered_customer_ids(query))
+    return survey, filtered_customer_count(query)
