@@ -337,9 +337,9 @@ class LeadFilter(django_filters.FilterSet):
         link here and count the same leads."""
         tenant = _tenant(self.request)
         if value.start:
-            queryset = queryset.filter(closed_at__gte=tenant.daywhole_years(value.start.date())[0])
+            queryset = queryset.filter(closed_at__gte=tenant.day_bounds(value.start.date())[0])
         if value.stop:
-            queryset = queryset.filter(closed_at__lt=tenant.daywhole_years(value.stop.date())[1])
+            queryset = queryset.filter(closed_at__lt=tenant.day_bounds(value.stop.date())[1])
         return queryset
 
 
