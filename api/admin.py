@@ -7,21 +7,33 @@ from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from api.forms import SCOPE_FIELDS, ApiCredentialForm
 from api.models import ApiCredential
+from api.scopes import LEVELS, RESOURCES
 from api.services.credentials import api_credential_create, api_credentials_revoke
 from crm.admin import TenantAdmin
 
 
 @admin.register(ApiCredential)
 class ApiCredentialAdmin(TenantAdmin):
-    list_display = ("name", "prefix", "read_only", "last_used_at", "expires_at", "revoked_at", "created_by")
+    list_display = ("name", "prefix", "read_only", "access", "last_used_at", "expires_at", "revoked_at",
+                    "created_by")
     list_filter = ("read_only",)
     list_select_related = ("created_by",)
     search_fields = ("name", "prefix")
-    fields = ("name", "read_only", "expires_at", "allowed_networks", "prefix", "last_used_at", "revoked_at",
-              "created_by", "created_at")
+    form = ApiCredentialForm
+    fieldsets = (
+        (None, {"fields": ("name", "read_only", "expires_at", "allowed_networks")}),
+        (_("Access per resource"), {"fields": SCOPE_FIELDS}),
+        (_("Use"), {"fields": ("prefix", "last_used_at", "revoked_at", "created_by", "created_at")}),
+    )
     readonly_fields = ("prefix", "last_used_at", "revoked_at", "created_by", "created_at")
     actions = ["revoke"]
+
+    @admin.display(description=_("access"))
+    def access(self, credential):
+        return ", ".join(f"{RESOURCES[resource]}: {LEVELS[level]}" for resource, level in credential.scopes.items()
+                         if resource in RESOURCES and level in LEVELS)
 
     def save_model(self, request, obj, form, change):
         if change:

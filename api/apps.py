@@ -7,3 +7,13 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = _("Integrations")
+
+    def ready(self):
+        from api import receivers  # noqa: F401  (connects the tombstones' and events' receivers)
+        from api.tombstones import track
+        from customers.models import Customer, Purchase, ServiceVisit, Vehicle
+
+        track(Customer, resource="customers", kind="customer")
+        track(Vehicle, resource="customers", kind="vehicle")
+        track(Purchase, resource="customers", kind="purchase")
+        track(ServiceVisit, resource="customers", kind="service_visit")

@@ -18,6 +18,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions, throttling
 
 from api.models import ApiCredential
+from api.scopes import RESOURCES
 from api.services.credentials import api_credential_touch, secret_hash
 
 KEYWORD = "Bearer"
@@ -89,15 +90,25 @@ class BearerAuthentication(authentication.BaseAuthentication):
 
 
 class CredentialScopes(permissions.BasePermission):
-    """A read-only credential reads; only a read-write credential writes (403 otherwise)."""
-
-    message = _("This credential is read-only.")
+    """The credential's scope for the view's resource (api.scopes): read for a safe method, read-write for any
+    other; a read-only credential never writes (403 with the reason)."""
 
     def has_permission(self, request, view):
         credential = request.auth
         if not isinstance(credential, ApiCredential):
             return False
-        return request.method in permissions.SAFE_METHODS or not credential.read_only
+        resource = getattr(view, "resource", None)
+        write = request.method not in permissions.SAFE_METHODS
+        if resource is None:  # a view of no resource (none yet) reads nothing of the tenant's
+            return not write
+        if credential.allows(resource, write=write):
+            return True
+        if write and credential.allows(resource):
+            self.message = _("This credential is read-only.") if credential.read_only else \
+                _("This credential may read but not change: %(resource)s.") % {"resource": RESOURCES[resource]}
+        else:
+            self.message = _("This credential has no access to: %(resource)s.") % {"resource": RESOURCES[resource]}
+        return False
 
 
 class CredentialRateThrottle(throttling.SimpleRateThrottle):

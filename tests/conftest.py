@@ -25,6 +25,7 @@ CUSTOMERS = [
 def seed_test_customers():
     from accounts.models import Department
     from api.models import ApiCredential
+    from api.scopes import WRITE, every
     from api.services.credentials import api_credential_create
     from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
     from customers.services import customers as services
@@ -66,7 +67,8 @@ def seed_test_customers():
             fixtures_members.seed(tenant)
             fixtures_rewards.seed(tenant)
             fixtures_activities.seed(tenant)
-            api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False))
+            api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False,
+                                                           scopes=every(WRITE)))
 
 
 @pytest.fixture(scope="session")
@@ -129,17 +131,19 @@ def client_as(db):
 
 @pytest.fixture
 def api_token(db):
-    """api_token(demo, read_only=True, expires_at=…, allowed_networks=[…]) → the token of a new credential of that
-    tenant (read-write by default)."""
+    """api_token(demo, read_only=True, scopes={"customers": "read"}, expires_at=…, allowed_networks=[…]) → the token
+    of a new credential of that tenant (every resource read-write by default; read for a read-only one)."""
     from api.models import ApiCredential
+    from api.scopes import READ, WRITE, every
     from api.services.credentials import api_credential_create
 
     made = iter(range(1, 1000))
 
-    def make(tenant, *, read_only=False, name=None, **fields):
+    def make(tenant, *, read_only=False, name=None, scopes=None, **fields):
         with scope(tenant=tenant):
             return api_credential_create(credential=ApiCredential(
-                tenant=tenant, name=name or f"test {next(made)}", read_only=read_only, **fields))
+                tenant=tenant, name=name or f"test {next(made)}", read_only=read_only,
+                scopes=scopes if scopes is not None else every(READ if read_only else WRITE), **fields))
 
     return make
 

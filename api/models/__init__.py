@@ -1,3 +1,4 @@
 from api.models.credentials import ApiCredential
+from api.models.tombstones import Tombstone
 
-__all__ = ["ApiCredential"]
+__all__ = ["ApiCredential", "Tombstone"]

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from api.scopes import LEVELS, RESOURCES, WRITE
 from crm.tenancy import TenantModel
 
 PREFIX_LENGTH = 8
@@ -43,6 +44,8 @@ class ApiCredential(TenantModel):
     read_only = models.BooleanField(
         _("read-only"), default=True,
         help_text=_("A read-only credential cannot write and sees personal data masked, as a data analyst does."))
+    # {resource: "read" | "write"} (api.scopes): a resource left out cannot be reached at all
+    scopes = models.JSONField(_("access"), default=dict, blank=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     allowed_networks = ArrayField(
         models.CharField(max_length=49, validators=[validate_network]), size=MAX_NETWORKS, default=list, blank=True,
@@ -69,6 +72,21 @@ class ApiCredential(TenantModel):
     def clean(self):
         super().clean()
         self.allowed_networks = [_normalized(n) for n in self.allowed_networks or [] if n.strip()]
+        scopes = self.scopes if isinstance(self.scopes, dict) else None
+        if scopes is None or any(key not in RESOURCES or level not in LEVELS for key, level in scopes.items()):
+            raise ValidationError({"scopes": _("Choose no access, read, or read and write for each resource.")})
+        if self.read_only and WRITE in scopes.values():
+            raise ValidationError({"scopes": _("A read-only credential cannot write: choose read for every "
+                                               "resource, or clear read-only.")})
+        if not scopes:
+            raise ValidationError({"scopes": _("Give the credential access to at least one resource.")})
+
+    def allows(self, resource: str, *, write: bool = False) -> bool:
+        """Whether the credential may read (or, write=True, change) this resource of api.scopes.RESOURCES."""
+        level = (self.scopes or {}).get(resource)
+        if write:
+            return level == WRITE and not self.read_only
+        return level in LEVELS
 
     def refusal(self, now=None) -> str | None:
         """Why this credential may not be used now (revoked, expired, its tenant switched off), or None."""

@@ -1,13 +1,49 @@
-"""What every endpoint of the API shares: the credential's tenant scope for the whole request."""
+"""What every endpoint of the API shares: the credential's tenant scope for the whole request, and the shape of a
+resource's list (keyset pages by (updated_at, id), `updated_since` for a sync, personal data masked for a
+read-only credential)."""
 
 from __future__ import annotations
 
 from contextlib import ExitStack
+from datetime import UTC
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 from django_scopes import scope
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions, viewsets
 
+from api.serializers.errors import Error
+from crm.forms import check_date_range
 from crm.tenancy import render_inside
+
+UPDATED_SINCE = OpenApiParameter(
+    "updated_since", OpenApiTypes.DATETIME, OpenApiParameter.QUERY,
+    description="Only rows changed at or after this moment (ISO 8601; without an offset: the company's time "
+                "zone). Rows deleted or merged away meanwhile are listed at /api/v1/deletions/.")
+# what a route's <int:pk> matches (no sign) and a bigint holds: anything else never reaches the API
+ID = OpenApiParameter("id", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, OpenApiParameter.PATH)
+ERRORS = {status: Error for status in (401, 403, 404, 429)}
+
+
+def parse_moment(value: str, name: str):
+    """An ISO 8601 moment within 1900–2100 (as every form's date: crm.forms), in UTC; a bad one is a 400."""
+    try:
+        moment = parse_datetime(value)
+        if moment is None:
+            raise ValueError
+        check_date_range(moment)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment.astimezone(UTC)  # an offset PostgreSQL would refuse (-19:32) is gone
+    except DjangoValidationError as error:
+        raise exceptions.ValidationError({name: error.messages}) from None
+    except (ValueError, OverflowError):
+        raise exceptions.ValidationError(
+            {name: [_("Enter a date and time in ISO 8601, e.g. 2026-01-31T08:00:00Z.")]}) from None
 
 
 class TenantScopedMixin:
@@ -29,3 +65,31 @@ class TenantScopedMixin:
     def masked(self) -> bool:
         """Personal data is masked for a read-only credential, as for a data analyst."""
         return self.request.auth.read_only
+
+
+class ResourceViewSet(TenantScopedMixin, viewsets.GenericViewSet):
+    """One resource of the API (`resource`: a key of api.scopes.RESOURCES, which the credential's scopes name).
+    Subclasses give `queryset` (the model, for the schema and the URL matrix) and `rows()` (the tenant's rows,
+    read inside the scope); the list is walked by keyset (api.pagination: ordered by updated_at, id, so the
+    model needs an index on (tenant, updated_at, id)) and narrowed by `updated_since`."""
+
+    resource: str
+    lookup_value_converter = "int"
+
+    def rows(self):
+        raise NotImplementedError
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema, outside any tenant
+            return self.queryset
+        rows = self.rows()
+        since = self.request.query_params.get("updated_since") if self.action == "list" else None
+        if since:
+            rows = rows.filter(updated_at__gte=parse_moment(since, "updated_since"))
+        return rows
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self.request, "auth", None) is not None:
+            context["masked"] = self.masked()
+        return context

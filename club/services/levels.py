@@ -26,6 +26,7 @@ from django.utils import timezone
 from club.models import Level, LevelEvent, Member, Programme
 from club.selectors.access import programme_of
 from club.selectors.levels import level_kept_at, next_review, qualifying_by_member
+from crm.events import emit, emit_many
 
 
 def level_upgrade(*, member: Member) -> Level | None:
@@ -48,6 +49,7 @@ def level_upgrade(*, member: Member) -> Level | None:
     Member.objects.filter(pk=member.pk).update(level=level, level_since=today, review_on=review_on,
                                                updated_at=timezone.now())
     member.level, member.level_id, member.level_since, member.review_on = level, level.pk, today, review_on
+    emit("club.level.upgraded", member, from_level_id=current.pk, to_level_id=level.pk)
     return level
 
 
@@ -102,6 +104,7 @@ def _review_batch(tenant, programme, members, by_id, levels) -> tuple[int, int]:
                 kept += 1
             Member.objects.filter(pk=member.pk).update(**update)
     LevelEvent.objects.bulk_create(events, ignore_conflicts=True)
+    emit_many("club.level.downgraded", [e.member for e in events if e.kind == LevelEvent.Kind.DOWNGRADE])
     return kept, downgraded
 
 

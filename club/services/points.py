@@ -47,6 +47,7 @@ from accounts.models import Staff
 from club.models import AdjustmentRequest, Card, LotDraw, Member, PointEntry, PointLot, Programme
 from club.selectors.access import club_access, programme_of
 from club.services.members import card_usable
+from crm.events import emit
 from crm.tenancy import require_same_tenant
 
 Source = PointEntry.Source
@@ -137,17 +138,28 @@ def sent_before(member: Member, earlier):
     return earlier
 
 
+POINT_EVENTS = {Kind.EARN: "club.points.earned", Kind.REDEEM: "club.points.redeemed",
+                Kind.EXPIRE: "club.points.expired", Kind.REVERSE: "club.points.reversed",
+                Kind.ADJUST: "club.points.adjusted"}
+
+
+def _announce(entry: PointEntry) -> PointEntry:
+    emit(POINT_EVENTS[entry.kind], entry)
+    return entry
+
+
 def _insert_entry(entry: PointEntry) -> PointEntry | None:
-    """Save a new entry; None when its key was taken meanwhile (a concurrent delivery of the same source)."""
+    """Save a new entry (announced as a crm.events club.points.* event); None when its key was taken meanwhile (a
+    concurrent delivery of the same source)."""
     if not entry.key:
         entry.save()
-        return entry
+        return _announce(entry)
     try:
         with transaction.atomic():
             entry.save()
     except IntegrityError:
         return None
-    return entry
+    return _announce(entry)
 
 
 def _open_lots(member: Member, *, valid_on: date | None = None):
@@ -299,6 +311,7 @@ def points_redeem_locked(*, member: Member, points: int, source: str, reason: st
                        source_id=source_id, key=key, card=card, created_by=staff, occurred_at=timezone.now())
     if key_is_new:
         entry.save()
+        _announce(entry)
     else:
         entry = _insert_entry(entry)
     if entry is None:  # the same key at the same moment: the other one is the redemption
@@ -354,6 +367,7 @@ def points_return(*, entry: PointEntry, reason: str, staff: Staff | None = None,
             tenant=tenant, member=member, kind=Kind.EXPIRE, points=-gone, source=Source.EXPIRY,
             reason=_("Points given back after their expiry date"), key=f"expire:return:{back.pk}",
             actor=_("points expiry"), occurred_at=timezone.now())
+        _announce(expiry)
         for lot, part in expired:
             PointLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - part)
             LotDraw.objects.create(tenant=tenant, entry=expiry, lot=lot, points=part)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.events import emit
 from crm.parsing import normalize_mobile
 from customers import signals
 from customers.models import (
@@ -110,7 +111,9 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
 
 @transaction.atomic
 def customer_create(*, tenant, data: dict, tags=None) -> Customer:
-    return _save_customer(Customer(tenant=tenant), data, tags)
+    customer = _save_customer(Customer(tenant=tenant), data, tags)
+    emit("customer.created", customer)
+    return customer
 
 
 @transaction.atomic

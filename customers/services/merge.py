@@ -29,6 +29,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.events import emit
 from customers.models import Customer, CustomerMerge, DuplicateDismissal
 from customers.relations import customer_relations, is_history
 from customers.services import quality
@@ -165,8 +166,10 @@ def customer_merge(*, survivor: Customer, merged: Customer, by: Staff | None, fi
     survivor.save()  # a normal save: the change history shows which fields changed, by whom
     customer_last_visit_touch(survivor)
     quality.completeness_refresh(survivor)
-    return CustomerMerge.objects.create(tenant=survivor.tenant, survivor=survivor, merged=merged, merged_by=by,
-                                        snapshot=snapshot, moved=moved)
+    record = CustomerMerge.objects.create(tenant=survivor.tenant, survivor=survivor, merged=merged, merged_by=by,
+                                          snapshot=snapshot, moved=moved)
+    emit("customer.merged", survivor, merged_id=merged.pk)
+    return record
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.events import emit
 from customers.models import Customer, Vehicle
 from customers.services import customers as customer_services
 from service.models import Appointment, FollowUp, FollowUpCall, FollowUpPlan
@@ -124,6 +125,7 @@ def appointment_book(*, tenant, booked_by: Staff | None, customer: Customer, adv
         raise _overlap_error(appointment) or ValidationError(
             {"starts_at": _("The advisor has another appointment at this time.")}) from None
     _schedule_generation(customer.pk, tenant.pk)
+    emit("appointment.booked", appointment)
     return appointment
 
 
@@ -157,6 +159,7 @@ def appointment_set_status(*, appointment: Appointment, status: str, staff: Staf
     tenant = appointment.tenant
     if status == Status.NO_SHOW:
         _schedule_generation(appointment.customer_id, appointment.tenant_id)
+        emit("appointment.missed", appointment)
     elif status == Status.CANCELLED:
         day = tenant.local_time(appointment.starts_at).date()
         start, end = tenant.day_bounds(day)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
+from crm.events import emit
 from customers.models import Lead
 from customers.selectors import leads as lead_selectors
 from customers.services import leads as lead_services
@@ -183,6 +184,8 @@ def followup_call_record(*, followup: FollowUp, staff: Staff, record: CallRecord
     if followup.status != Status.OPEN:
         followup.closed_at = now
     followup.save(update_fields=["assignee", "retry_at", "attempts", "status", "closed_at", "updated_at"])
+    if followup.status == Status.DONE:
+        emit("followup.completed", followup, call_id=call.pk)
     return call
 
 

@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Department, RoleKind, Staff
 from accounts.selectors import home_department_id, org_hierarchy
+from crm.events import emit
 from crm.forms import parse_id
 from customers.models import Purchase, ServiceVisit
 from service.models import (
@@ -101,11 +102,19 @@ def _paused(complaint: Complaint) -> timedelta:
     return timedelta(seconds=complaint.paused_seconds)
 
 
+OUTSIDE_EVENTS = {Kind.OPENED: "complaint.opened", Kind.ESCALATED: "complaint.escalated",
+                  Kind.WARNED: "complaint.warned", Kind.BREACHED: "complaint.breached", Kind.CLOSED: "complaint.closed"}
+
+
 def complaint_event_add(complaint: Complaint, kind: str, actor: Staff | None, text: str = "", *, at: datetime,
                         said: dict | None = None) -> ComplaintEvent:
-    """A history line: what a person wrote (`text`) or what the system notes (`said`, a `Said` message)."""
-    return ComplaintEvent.objects.create(tenant_id=complaint.tenant_id, complaint=complaint, kind=kind, actor=actor,
+    """A history line: what a person wrote (`text`) or what the system notes (`said`, a `Said` message). The
+    lines other systems hear of (OUTSIDE_EVENTS) are announced as crm.events."""
+    line = ComplaintEvent.objects.create(tenant_id=complaint.tenant_id, complaint=complaint, kind=kind, actor=actor,
                                          text=text.strip()[:4000], said=said or {}, at=at)
+    if kind in OUTSIDE_EVENTS:
+        emit(OUTSIDE_EVENTS[kind], complaint, history_id=line.pk)
+    return line
 
 
 def _locked(complaint_id: int) -> Complaint:

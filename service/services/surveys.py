@@ -16,6 +16,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
+from crm.events import emit
 from crm.forms import parse_id
 from service.models import Question, SurveyAnswer, SurveyInvitation, SurveyResponse
 from service.questionnaires import answer_for
@@ -95,6 +96,7 @@ def survey_response_save(*, invitation: SurveyInvitation, device: str, questions
             response.save(update_fields=["submitted_at", "csi", "recommend", "satisfaction", "updated_at"])
             locked.status = SurveyInvitation.Status.ANSWERED
             locked.save(update_fields=["status", "updated_at"])
+            emit("survey.answered", response)
             _low_score_complaint(response, locked, now)
         else:
             response.save(update_fields=["updated_at"])
@@ -123,6 +125,7 @@ def survey_response_record_by_phone(*, followup, answers: list, now) -> SurveyRe
     SurveyAnswer.objects.bulk_create(copies)
     invitation.status = SurveyInvitation.Status.ANSWERED
     invitation.save(update_fields=["status", "updated_at"])
+    emit("survey.answered", response)
     _low_score_complaint(response, invitation, now)
     return response
 

@@ -1,5 +1,6 @@
-"""`python manage.py create_api_credential --tenant SLUG --name NAME [--read-only] [--expires YYYY-MM-DD]
-[--allow CIDR ...]`: issue an API credential from the shell, as the admin does, and print its token once."""
+"""`python manage.py create_api_credential --tenant SLUG --name NAME [--read-only] [--scope RESOURCE[:write] ...]
+[--expires YYYY-MM-DD] [--allow CIDR ...]`: issue an API credential from the shell, as the admin does, and print
+its token once. Without --scope it reaches every resource: read-write, or read with --read-only."""
 
 from datetime import datetime, time
 
@@ -10,6 +11,7 @@ from django_scopes import scope
 
 from accounts.models import Tenant
 from api.models import ApiCredential
+from api.scopes import READ, RESOURCES, WRITE, every
 from api.services.credentials import api_credential_create
 
 
@@ -20,6 +22,9 @@ class Command(BaseCommand):
         parser.add_argument("--tenant", metavar="SLUG", required=True)
         parser.add_argument("--name", required=True, help="the system that uses it, e.g. DMS")
         parser.add_argument("--read-only", action="store_true", help="reads only, personal data masked")
+        parser.add_argument("--scope", metavar="RESOURCE[:write]", action="append", default=[],
+                            help=f"a resource it may read, or with :write change (repeatable; default: all). "
+                                 f"Resources: {', '.join(RESOURCES)}")
         parser.add_argument("--expires", metavar="YYYY-MM-DD", help="valid until the start of this day")
         parser.add_argument("--allow", metavar="CIDR", action="append", default=[],
                             help="an address or network it may be used from (repeatable; default: any)")
@@ -35,9 +40,18 @@ class Command(BaseCommand):
             except ValueError:
                 raise CommandError("--expires: give a date as YYYY-MM-DD") from None
             expires_at = timezone.make_aware(datetime.combine(day, time.min), tenant.zone)
+        scopes = every(READ if options["read_only"] else WRITE)
+        if options["scope"]:
+            scopes = {}
+            for given in options["scope"]:
+                resource, _sep, level = given.partition(":")
+                if resource not in RESOURCES or level not in ("", WRITE):
+                    raise CommandError(f"--scope {given!r}: give one of {', '.join(RESOURCES)}, "
+                                       "optionally followed by :write")
+                scopes[resource] = WRITE if level else READ
         with scope(tenant=tenant):
             credential = ApiCredential(tenant=tenant, name=options["name"], read_only=options["read_only"],
-                                       expires_at=expires_at, allowed_networks=options["allow"])
+                                       scopes=scopes, expires_at=expires_at, allowed_networks=options["allow"])
             try:
                 token = api_credential_create(credential=credential)
             except ValidationError as error:
