@@ -197,6 +197,9 @@ CONTENT_SECURITY_POLICY = {
 # Only a credential's Bearer token authenticates (no session, so no CSRF); JSON only (no browsable API, whose
 # forms would need both); requests per credential, counted in Redis, over the rate → 429 with Retry-After.
 API_RATE = env_str("API_RATE", "600/min")
+# Webhooks and team-chat posts reach public addresses only (api.outbound). Networks listed here are let through
+# anyway: meant for tests (a receiver on 127.0.0.1), never for production.
+OUTBOUND_ALLOWED_NETWORKS = env_list("OUTBOUND_ALLOWED_NETWORKS", [])
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "api.auth.CredentialScopes"],
