@@ -4,6 +4,7 @@ write) instead of the `scopes` JSON it is stored as."""
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.utils.translation import gettext_lazy as _
 
 from api.models import ApiCredential
@@ -20,18 +21,16 @@ def scope_field(resource: str) -> str:
 SCOPE_FIELDS = [scope_field(resource) for resource in RESOURCES]
 
 
-class ApiCredentialForm(forms.ModelForm):
+class _CredentialForm(forms.ModelForm):
     class Meta:
         model = ApiCredential
         fields = ["name", "read_only", "expires_at", "allowed_networks"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        current = self.instance.scopes or {} if self.instance.pk else {}
-        for resource, label in RESOURCES.items():
-            self.fields[scope_field(resource)] = forms.ChoiceField(
-                label=label, required=False, choices=[(NONE, _("No access")), *LEVELS.items()],
-                initial=current.get(resource, NONE))
+        current = (self.instance.scopes or {}) if self.instance.pk else {}
+        for resource in RESOURCES:
+            self.fields[scope_field(resource)].initial = current.get(resource, NONE)
 
     def clean(self):
         cleaned = super().clean()
@@ -39,7 +38,18 @@ class ApiCredentialForm(forms.ModelForm):
                                 if cleaned.get(scope_field(resource))}
         return cleaned
 
-    def _post_clean(self):
-        super()._post_clean()  # the model's clean() checks the scopes against read-only; its error shows here
-        if "scopes" in self._errors:
-            self.add_error(None, self._errors.pop("scopes"))
+    def _update_errors(self, errors):
+        # the model's clean() checks the scopes against read-only: its error goes to the top of the form
+        if hasattr(errors, "error_dict") and "scopes" in errors.error_dict:
+            errors.error_dict[NON_FIELD_ERRORS] = [*errors.error_dict.get(NON_FIELD_ERRORS, []),
+                                                   *errors.error_dict.pop("scopes")]
+        super()._update_errors(errors)
+
+
+# the admin wants a form's fields declared on its class: one choice per resource, made from the catalogue
+ApiCredentialForm = type("ApiCredentialForm", (_CredentialForm,), {
+    "__module__": __name__,
+    **{scope_field(resource): forms.ChoiceField(label=label, required=False,
+                                                choices=[(NONE, _("No access")), *LEVELS.items()])
+       for resource, label in RESOURCES.items()},
+})

@@ -69,6 +69,8 @@ def seed_test_customers():
             fixtures_activities.seed(tenant)
             api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False,
                                                            scopes=every(WRITE)))
+            # a vehicle entered by mistake and deleted: a tombstone for /api/v1/deletions/
+            services.vehicle_add(customer=customer, vin="LSVAU2188N2000099", model_name="录错的车").delete()
 
 
 @pytest.fixture(scope="session")

@@ -13,8 +13,9 @@ from api.serializers.deletions import DeletionSerializer
 from api.serializers.errors import FieldErrors
 from api.views.base import ERRORS, UPDATED_SINCE, ResourceViewSet
 
-RESOURCE = OpenApiParameter("resource", str, OpenApiParameter.QUERY, required=True, enum=list(RESOURCES),
-                            description="The resource whose deletions to list (the credential must read it).")
+RESOURCE = OpenApiParameter("resource", str, OpenApiParameter.QUERY, enum=list(RESOURCES),
+                            description="Only this resource's deletions (the credential must read it); without it, "
+                                        "those of every resource the credential reads.")
 
 
 @extend_schema_view(list=extend_schema(parameters=[RESOURCE, UPDATED_SINCE], responses={
@@ -28,12 +29,15 @@ class DeletionViewSet(mixins.ListModelMixin, ResourceViewSet):
 
     @property
     def resource(self):
-        """The resource asked for, so api.auth.CredentialScopes checks the credential reads it."""
+        """The resource asked for, so api.auth.CredentialScopes checks the credential reads it (None: all)."""
         wanted = self.request.query_params.get("resource", "")
-        if wanted not in RESOURCES:
+        if wanted and wanted not in RESOURCES:
             raise exceptions.ValidationError(
                 {"resource": [_("Choose one of: %(resources)s.") % {"resources": ", ".join(RESOURCES)}]})
-        return wanted
+        return wanted or None
 
     def rows(self):
-        return Tombstone.objects.filter(resource=self.resource)
+        if self.resource:
+            return Tombstone.objects.filter(resource=self.resource)
+        credential = self.request.auth
+        return Tombstone.objects.filter(resource__in=[r for r in RESOURCES if credential.allows(r)])

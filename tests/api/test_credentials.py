@@ -94,7 +94,7 @@ def test_networks_are_validated_and_normalized(demo):
 
     with scope(tenant=demo):
         credential = ApiCredential(tenant=demo, name="x", prefix="abcdefgh", secret_hash="0" * 64,
-                                   allowed_networks=["10.0.0.0/8", "nonsense"])
+                                   scopes={"customers": "read"}, allowed_networks=["10.0.0.0/8", "nonsense"])
         with pytest.raises(ValidationError) as error:
             credential.full_clean()
         assert "allowed_networks" in error.value.message_dict
@@ -182,7 +182,7 @@ def test_the_tenant_administrator_creates_a_credential_and_sees_its_token_once(d
     add = reverse("admin:api_apicredential_add")
     assert admin.get(add).status_code == 200
     response = admin.post(add, {"name": "Power BI", "read_only": "on", "expires_at_0": "", "expires_at_1": "",
-                                "allowed_networks": "10.0.0.0/8, 127.0.0.1"})
+                                "allowed_networks": "10.0.0.0/8, 127.0.0.1", "scope_customers": "read"})
     assert response.status_code == 200, response.content.decode()[:2000]
     page = response.content.decode()
     with scope(tenant=demo):
