@@ -1,0 +1,2 @@
+"""The integrations' Celery tasks, one module per topic; Celery's autodiscovery imports `api.tasks`, so each module
+is imported here."""
