@@ -13,10 +13,20 @@ from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.drainage import has_override, set_override
 from drf_spectacular.types import OpenApiTypes
 
+# the list's own parameters (api.pagination, api.views.base): no filter among them
+NOT_FILTERS = frozenset({"cursor", "limit", "updated_since", "resource"})
+
 
 class PageFilterBackend(DjangoFilterBackend):
     """A view's `filterset_class`, the very FilterSet of its list page (customers.filters.CustomerFilter); bad
-    values are a 400 naming the filter."""
+    values are a 400 naming the filter. A request that names no filter (a sync walking `next` pages) skips the
+    FilterSet: building its form (the tenant's tags, teams and owners as choices) would be most of the page's
+    cost."""
+
+    def filter_queryset(self, request, queryset, view):
+        if NOT_FILTERS.issuperset(request.query_params):
+            return queryset
+        return super().filter_queryset(request, queryset, view)
 
 
 class PageFilterSchema(DjangoFilterExtension):

@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 
 from tests.bench import club_bench
+from tests.bench.api_bench import api_lines
 from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
@@ -113,9 +114,13 @@ class Server:
 
 
 def get(port: int, path: str, cookies: dict, conn: http.client.HTTPConnection | None = None) -> None:
+    """GET a page as the cookies' user; {"Authorization": "Bearer …"} in place of cookies calls the API."""
     own = conn is None
     conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "Host": "127.0.0.1"}
+    if "Authorization" in cookies:
+        headers = {"Authorization": cookies["Authorization"], "Host": "127.0.0.1"}
+    else:
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()), "Host": "127.0.0.1"}
     conn.request("GET", path, headers=headers)
     response = conn.getresponse()
     response.read()
@@ -214,8 +219,9 @@ def main() -> int:
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the customer import benchmark")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
-    parser.add_argument("--only", choices=["all", "club", "dashboards"], default="all",
-                        help="club: only the club benchmark; dashboards: only the role dashboards")
+    parser.add_argument("--only", choices=["all", "club", "dashboards", "api"], default="all",
+                        help="club: only the club benchmark; dashboards: only the role dashboards; api: only the "
+                             "REST API")
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
@@ -224,6 +230,8 @@ def main() -> int:
         return club_only(args)
     if args.only == "dashboards":
         return dashboards_only(args)
+    if args.only == "api":
+        return api_only(args)
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = bench_env(static_root)
@@ -357,7 +365,8 @@ def main() -> int:
 
 def bench_env(static_root: str) -> dict:
     return {**os.environ, "DEBUG": "0", "STATIC_ROOT": static_root, "SECURE_SSL_REDIRECT": "0",
-            "SECURE_COOKIES": "0", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+            "SECURE_COOKIES": "0", "SECURE_HSTS_SECONDS": "0", "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING",
+            "API_RATE": "1000000/min"}  # one credential stands for 50 clients: measured, never refused
 
 
 def club_only(args) -> int:
@@ -419,6 +428,38 @@ def dashboards_only(args) -> int:
                                              "measure_subscriptions; print(repr(measure_subscriptions()))"))))
         print("\n".join(eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
                                              "measure_segment_profiles; print(repr(measure_segment_profiles()))"))))
+    return 0
+
+
+def api_only(args) -> int:
+    """`--only api`: the demo with --customers customers, then the REST API's customer list under load next to its
+    floor (tests/bench/api_bench.py)."""
+    with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
+        env = bench_env(static_root)
+        print(f"preparing: migrate, seed_demo --customers {args.customers:,}", flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        started = time.perf_counter()
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
+        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+        prepared = eval(django_eval(env, "from tests.bench.api_bench import prepare_api; "  # noqa: S307
+                                         "print(repr(prepare_api()))"))
+        auth = {"Authorization": f"Bearer {prepared['token']}"}
+        app = Server(env, "crm.settings", args.workers)
+        floor = Server(env, "tests.bench.floor_settings", args.workers)
+        try:
+            floor_figures = (*under_load(floor.port, prepared["floor"], {}, args.users, args.seconds),
+                             saturated(floor.port, prepared["floor"], {}, args.clients, args.saturation_seconds))
+            api_figures = (*under_load(app.port, prepared["api"], auth, args.users, args.seconds),
+                           saturated(app.port, prepared["api"], auth, args.clients, args.saturation_seconds))
+        finally:
+            app.stop()
+            floor.stop()
+        print()
+        print("\n".join(api_lines(api_figures, floor_figures, args.users)))
+        print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase")
     return 0
 
 

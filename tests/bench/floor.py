@@ -38,6 +38,26 @@ def customer_list(request):
     return HttpResponse(PAGE.render({"title": "customers", "customers": customers, "user": request.user}))
 
 
+def api_customers(request):
+    """A bare JSON page of the API's customer list: 50 customers of the demo tenant after (updated_at, id), the
+    same keyset on the same table and index (customers/0017), serialized by hand."""
+    from datetime import datetime
+
+    from django.db.models import Q
+    from django.http import JsonResponse
+
+    with scopes_disabled():
+        tenant = Tenant.objects.get(slug="demo")
+        rows = Customer.objects.filter(tenant=tenant, is_active=True)
+        if "after" in request.GET:
+            moment, pk = datetime.fromisoformat(request.GET["after"]), int(request.GET["id"])
+            rows = rows.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+        page = list(rows.order_by("updated_at", "pk").values(
+            "id", "kind", "name", "mobile", "email", "gender", "birthday", "address", "tier", "stage", "owner_id",
+            "department_id", "last_visit_on", "created_at", "updated_at")[:50])
+    return JsonResponse({"user": request.user.username, "results": page})
+
+
 def customer_detail(request, pk):
     with scopes_disabled():
         customer = Customer.objects.get(pk=pk)
@@ -99,6 +119,7 @@ def samples() -> tuple[list[int], list[str], list[str], str]:
 
 urlpatterns = [
     path("floor/customers", customer_list),
+    path("floor/api/customers", api_customers),
     path("floor/customer/<int:pk>", customer_detail),
     path("floor/hello", hello),
     path("floor/member/<int:pk>", member_detail),
