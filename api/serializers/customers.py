@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers.fast import FastModelSerializer
 from customers.models import Customer, Vehicle
 from customers.validators import mask_mobile, mask_text
 
 PRIVATE_TEXT = ("other_phone", "email", "wechat_id", "address", "id_number")
 
 
-class VehicleSerializer(serializers.ModelSerializer):
+class VehicleSerializer(FastModelSerializer):
     class Meta:
         model = Vehicle
         fields = ["id", "vin", "plate", "model_name", "purchased_on", "mileage_km", "updated_at"]
         read_only_fields = fields
 
 
-class CustomerSerializer(serializers.ModelSerializer):
+class CustomerSerializer(FastModelSerializer):
     mobile = serializers.SerializerMethodField(help_text="E.164 (+8613812345678); masked (138****5678) for a "
                                                          "read-only credential.")
     # masked values are no e-mail addresses, and blank ones no choice: plain strings in the schema
