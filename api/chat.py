@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import capfirst
@@ -59,14 +58,13 @@ def _departments_up(department_id: int | None) -> set[int]:
 def channels_for(complaint: Complaint, event: str, *, history_id: int | None = None) -> list[ChatChannel]:
     """The active channels of the complaint's company that hear of `event` about it (inside the scope of its
     tenant)."""
-    wanted = Q(events__contains=[event])
-    if event == Event.ESCALATED and history_id is not None:
+    channels = list(ChatChannel.objects.filter(tenant_id=complaint.tenant_id, is_active=True,
+                                               events__contains=[event]).order_by("pk"))
+    if channels and event == Event.ESCALATED and history_id is not None:
         said = ComplaintEvent.objects.filter(pk=history_id).values_list("said", flat=True).first() or {}
-        why = (said.get("why") or {}).get("msg") if isinstance(said.get("why"), dict) else None
+        why = said.get("why", {}).get("msg") if isinstance(said.get("why"), dict) else None
         if why in ESCALATED_BECAUSE:
-            wanted &= ~Q(events__contains=[ESCALATED_BECAUSE[why]])
-    channels = list(ChatChannel.objects.filter(wanted, tenant_id=complaint.tenant_id, is_active=True)
-                    .order_by("pk"))
+            channels = [c for c in channels if ESCALATED_BECAUSE[why] not in c.events]
     if any(c.department_id is not None for c in channels):
         chain = _departments_up(complaint.department_id)
         channels = [c for c in channels if c.department_id is None or c.department_id in chain]
