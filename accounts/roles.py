@@ -136,6 +136,8 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
 # the REST API's credentials (api): the tenant administrator creates, lists and revokes them in the admin
 ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_apicredential"
                                          for action in ("add", "change", "delete", "view")]
+# the team-chat channels (api): the tenant administrator sets them up and sends test messages in the admin
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_chatchannel" for action in ("add", "change", "delete", "view")]
 
 
 def sync_role_groups(apps) -> None:

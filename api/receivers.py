@@ -1,12 +1,16 @@
 """What the API keeps when something happens elsewhere (crm.events): a tombstone for each customer merged into
-another, written in the merging transaction."""
+another, written in the merging transaction; the team-chat posts of complaints, queued on its commit."""
 
 from __future__ import annotations
+
+import logging
 
 from django.dispatch import receiver
 
 from api.models import Tombstone
 from crm import events
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(events.happened, dispatch_uid="api-tombstone-merged")
@@ -16,3 +20,39 @@ def merged(sender, name, instances, data, **kwargs):
     Tombstone.objects.bulk_create([
         Tombstone(tenant_id=survivor.tenant_id, resource="customers", kind="customer", object_id=data["merged_id"],
                   replaced_by=survivor.pk) for survivor in instances])
+
+
+@receiver(events.happened, dispatch_uid="api-team-chat")
+def complaint_to_chat(sender, name, instances, data, **kwargs):
+    """A complaint's escalation, deadline warning or miss, or a major complaint: a post to each channel that asked
+    for it (api.chat), queued when the complaint's transaction commits. Choosing the channels never undoes the
+    complaint's change: a failure is logged and the complaint goes on without its posts."""
+    if not name.startswith("complaint."):
+        return
+    from django.db import transaction
+    from django_scopes import scope
+
+    from api.chat import channels_for, chat_event
+    from api.tasks.chat import post_chat
+
+    for complaint in instances:
+        event = chat_event(name, complaint)
+        if event is None:
+            continue
+        try:
+            with transaction.atomic(), scope(tenant=complaint.tenant_id):  # a savepoint: a failure here is ours
+                channels = channels_for(complaint, event, history_id=data.get("history_id"))
+        except Exception:
+            logger.exception("team chat: the channels for complaint %s (%s) could not be chosen", complaint.pk, name)
+            continue
+        for channel in channels:
+            transaction.on_commit(_queue_post(post_chat, tenant_id=complaint.tenant_id, channel_id=channel.pk,
+                                              complaint_id=complaint.pk, event=event,
+                                              history_id=data.get("history_id")), robust=True)
+
+
+def _queue_post(task, **kwargs):
+    """The commit hook that queues one post (a function: a failed hook is logged by its __qualname__)."""
+    def queue_chat_post():
+        task.delay(**kwargs)
+    return queue_chat_post

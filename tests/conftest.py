@@ -24,7 +24,7 @@ CUSTOMERS = [
 
 def seed_test_customers():
     from accounts.models import Department
-    from api.models import ApiCredential
+    from api.models import ApiCredential, ChatChannel
     from api.scopes import WRITE, every
     from api.services.credentials import api_credential_create
     from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
@@ -69,6 +69,10 @@ def seed_test_customers():
             fixtures_activities.seed(tenant)
             api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False,
                                                            scopes=every(WRITE)))
+            # a team-chat channel set up and switched off (tests/api/test_chat.py adds the ones it posts to)
+            ChatChannel.objects.create(tenant=tenant, name="投诉群", kind=ChatChannel.Kind.DINGTALK,
+                                       url="https://oapi.dingtalk.com/robot/send?access_token=example",
+                                       events=list(ChatChannel.Event.values), is_active=False)
             # a vehicle entered by mistake and deleted: a tombstone for /api/v1/deletions/
             services.vehicle_add(customer=customer, vin="LSVAU2188N2000099", model_name="录错的车").delete()
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from accounts.models import Tenant
 from crm.celery import BEAT_SCHEDULE, app
 
-PROJECT_APPS = ("crm", "accounts", "customers", "service", "club", "analytics")
+PROJECT_APPS = ("crm", "accounts", "customers", "service", "club", "analytics", "api")
 
 # One entry per job, each named for what runs: (task beat sends, the per-tenant task it queues, its queue).
 JOBS = {
