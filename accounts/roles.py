@@ -136,6 +136,11 @@ for _kind in (RoleKind.DIRECTOR, RoleKind.MANAGER):
 # the REST API's credentials (api): the tenant administrator creates, lists and revokes them in the admin
 ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_apicredential"
                                          for action in ("add", "change", "delete", "view")]
+# signed webhooks (api): the tenant administrator manages the endpoints, reads the delivery log and replays messages
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_webhookendpoint"
+                                         for action in ("add", "change", "delete", "view")]
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += ["api.view_webhookmessage", "api.change_webhookmessage",
+                                         "api.view_webhookattempt"]
 
 
 def sync_role_groups(apps) -> None:

@@ -328,6 +328,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "service.watch_complaints_all", "service.watch_complaints",
     "service.escalate_followups_all", "service.escalate_followups",
     "club.send_activity_invitations", "club.award_referral",
+    "api.deliver_webhooks", "api.deliver_webhooks_due_all", "api.deliver_webhooks_due",
 )}
 
 HEALTH_CHECK_TIMEOUT = 2.0

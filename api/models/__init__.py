@@ -1,4 +1,5 @@
 from api.models.credentials import ApiCredential
 from api.models.tombstones import Tombstone
+from api.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
-__all__ = ["ApiCredential", "Tombstone"]
+__all__ = ["ApiCredential", "Tombstone", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage"]
