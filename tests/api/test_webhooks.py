@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -231,7 +232,7 @@ def test_a_replay_from_the_log_arrives_with_the_same_id_and_a_new_timestamp(
         assert WebhookAttempt.objects.filter(message=message).count() == 2
     # the attempts, their answer and time, on the message's page
     page = admin.get(reverse("admin:api_webhookmessage_change", args=[message.pk])).content.decode()
-    assert page.count('<td class="field-status_code"><p>200</p></td>') == 2
+    assert len(re.findall(r'class="field-status_code">\s*<p>200</p>', page)) == 2
 
 
 def test_an_internal_url_is_refused_at_save_and_at_send(demo, receiver, client_as, settings):

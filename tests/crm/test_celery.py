@@ -10,7 +10,7 @@ from django.conf import settings
 from accounts.models import Tenant
 from crm.celery import BEAT_SCHEDULE, app
 
-PROJECT_APPS = ("crm", "accounts", "customers", "service", "club", "analytics")
+PROJECT_APPS = ("crm", "accounts", "customers", "service", "club", "analytics", "api")
 
 # One entry per job, each named for what runs: (task beat sends, the per-tenant task it queues, its queue).
 JOBS = {
@@ -36,6 +36,7 @@ JOBS = {
     "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
     "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),
     "reconcile-points": ("club.reconcile_points_all", "club.reconcile_points", "bulk"),
+    "deliver-webhooks": ("api.deliver_webhooks_due_all", "api.deliver_webhooks_due", "interactive"),
 }
 
 
