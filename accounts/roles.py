@@ -138,6 +138,11 @@ ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_apicredential"
                                          for action in ("add", "change", "delete", "view")]
 # the team-chat channels (api): the tenant administrator sets them up and sends test messages in the admin
 ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_chatchannel" for action in ("add", "change", "delete", "view")]
+# signed webhooks (api): the tenant administrator manages the endpoints, reads the delivery log and replays messages
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += [f"api.{action}_webhookendpoint"
+                                         for action in ("add", "change", "delete", "view")]
+ROLE_PERMISSIONS[TENANT_ADMIN_GROUP] += ["api.view_webhookmessage", "api.change_webhookmessage",
+                                         "api.view_webhookattempt"]
 
 
 def sync_role_groups(apps) -> None:

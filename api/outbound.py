@@ -110,3 +110,68 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
         return Outcome(None, int((time.monotonic() - started) * 1000), error=type(error).__name__)
     finally:
         pool.close()
+
+
+class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
+    """A pool to one checked address that checks it again before each new connection it opens."""
+
+    def _new_conn(self):
+        if not _public(ipaddress.ip_address(self.host)):
+            raise urllib3.exceptions.NewConnectionError(None, "the address is no longer allowed")
+        return super()._new_conn()
+
+
+class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
+    def _new_conn(self):
+        if not _public(ipaddress.ip_address(self.host)):
+            raise urllib3.exceptions.NewConnectionError(None, "the address is no longer allowed")
+        return super()._new_conn()
+
+
+class Sender:
+    """Many POSTs to one URL over kept-alive connections (a batch of webhook messages to one endpoint): the URL is
+    resolved and checked once for the batch, every new connection is made to that checked address and checked
+    again, no redirect is followed. `with Sender(url) as sender: sender.post(body, headers)`; a refused URL answers
+    every post with its refusal."""
+
+    def __init__(self, url: str):
+        self.refusal = ""
+        self.pool = None
+        try:
+            scheme, host, port, address = resolve(url)
+        except Refused as refused:
+            self.refusal = str(refused)
+            return
+        parts = urlsplit(url)
+        self.target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.host_header = host if port in (80, 443) else f"{host}:{port}"
+        if scheme == "https":
+            self.pool = _CheckedHTTPSPool(address, port, server_hostname=host, assert_hostname=host,
+                                          cert_reqs="CERT_REQUIRED", timeout=TIMEOUT, retries=False, maxsize=1)
+        else:
+            self.pool = _CheckedHTTPPool(address, port, timeout=TIMEOUT, retries=False, maxsize=1)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def post(self, body: bytes, headers: dict[str, str]) -> Outcome:
+        if self.pool is None:
+            return Outcome(None, 0, error=self.refusal)
+        started = time.monotonic()
+        try:
+            response = self.pool.urlopen("POST", self.target, body=body, redirect=False, preload_content=False,
+                                         headers={"Content-Type": "application/json", "User-Agent": "crm-webhooks/1",
+                                                  **headers, "Host": self.host_header})
+            text = response.read(KEEP_BODY * 4, decode_content=True).decode("utf-8", "replace")[:KEEP_BODY]
+            response.drain_conn()  # the rest unread, so that the connection can carry the next request
+            response.release_conn()
+            return Outcome(response.status, int((time.monotonic() - started) * 1000), text)
+        except urllib3.exceptions.HTTPError as error:
+            return Outcome(None, int((time.monotonic() - started) * 1000), error=type(error).__name__)

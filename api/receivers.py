@@ -56,3 +56,12 @@ def _queue_post(task, **kwargs):
     def queue_chat_post():
         task.delay(**kwargs)
     return queue_chat_post
+
+
+@receiver(events.happened, dispatch_uid="api-webhooks-outbox")
+def webhooks_outbox(sender, name, instances, data, **kwargs):
+    """The signed webhooks' outbox: the event's messages for the tenant's subscribed endpoints, in the same
+    transaction (api.services.webhooks)."""
+    from api.services.webhooks import webhook_messages_write
+
+    webhook_messages_write(name=name, instances=instances, data=data)

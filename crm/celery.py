@@ -85,5 +85,9 @@ BEAT_SCHEDULE = {
         "task": "club.reconcile_points_all",
         "schedule": crontab(hour=19, minute=41),  # 03:41 in Asia/Shanghai, after its expiry run
     },
+    "deliver-webhooks": {  # webhook messages due: retries, and any a stopped worker left (api.tasks.webhooks)
+        "task": "api.deliver_webhooks_due_all",
+        "schedule": crontab(),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

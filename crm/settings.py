@@ -329,6 +329,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "service.escalate_followups_all", "service.escalate_followups",
     "club.send_activity_invitations", "club.award_referral",
     "api.post_chat",
+    "api.deliver_webhooks", "api.deliver_webhooks_due_all", "api.deliver_webhooks_due",
 )}
 
 HEALTH_CHECK_TIMEOUT = 2.0

@@ -73,8 +73,26 @@ def seed_test_customers():
             ChatChannel.objects.create(tenant=tenant, name="投诉群", kind=ChatChannel.Kind.DINGTALK,
                                        url="https://oapi.dingtalk.com/robot/send?access_token=example",
                                        events=list(ChatChannel.Event.values), is_active=False)
+            seed_webhooks(tenant)
             # a vehicle entered by mistake and deleted: a tombstone for /api/v1/deletions/
             services.vehicle_add(customer=customer, vin="LSVAU2188N2000099", model_name="录错的车").delete()
+
+
+def seed_webhooks(tenant):
+    """A webhook endpoint with one message in its log, subscribed to an event few tests cause (a level downgrade),
+    so that other tests' writes stay as they were; then switched off as a 410 Gone would (at an address no test
+    reaches), so that no test's delivery or sweep counts its message."""
+    from django.utils import timezone
+
+    from api.models import WebhookEndpoint
+    from api.services.webhooks import GONE, webhook_messages_write
+    from club.models import Member
+
+    endpoint = WebhookEndpoint.objects.create(tenant=tenant, name="DMS", url="https://192.0.2.10/crm-hooks",
+                                              events=["club.level.downgraded"])
+    webhook_messages_write(name="club.level.downgraded", instances=[Member.objects.order_by("pk").first()], data={})
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False, disabled_at=timezone.now(),
+                                                          disabled_reason=str(GONE))
 
 
 @pytest.fixture(scope="session")

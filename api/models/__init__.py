@@ -1,5 +1,6 @@
 from api.models.chat import ChatChannel
 from api.models.credentials import ApiCredential
 from api.models.tombstones import Tombstone
+from api.models.webhooks import WebhookAttempt, WebhookEndpoint, WebhookMessage
 
-__all__ = ["ApiCredential", "ChatChannel", "Tombstone"]
+__all__ = ["ApiCredential", "ChatChannel", "Tombstone", "WebhookAttempt", "WebhookEndpoint", "WebhookMessage"]
