@@ -460,6 +460,11 @@ def api_only(args) -> int:
         print()
         print("\n".join(api_lines(api_figures, floor_figures, args.users)))
         print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase")
+        local = {**env, "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}  # the receiver of the benchmark
+        print("\n".join(eval(django_eval(local, (  # noqa: S307
+            "from accounts.models import Tenant; from tests.bench.webhook_bench import measure_webhook_delivery, "
+            "measure_post_floor, webhook_lines; floor = measure_post_floor(); "
+            "print(repr(webhook_lines(measure_webhook_delivery(Tenant.objects.get(slug='demo')), floor)))")))))
     return 0
 
 

@@ -106,9 +106,36 @@ def measure_webhook_delivery(tenant, events: int = EVENTS) -> dict:
             "received": received}
 
 
-def webhook_lines(result: dict) -> list[str]:
-    return [f"webhooks: {result['events']} events delivered in {result['seconds']} s = "
-            f"{result['events_per_s']} events/s (target >= 500), received {result['received']}"]
+def measure_post_floor(events: int = EVENTS) -> dict:
+    """The floor of the same run: the same receiver sent `events` bare POSTs of a customer-sized JSON body over one
+    kept-alive connection (urllib3, no outbox, no signing, no log): what the transport alone allows."""
+    import json
+
+    import urllib3
+
+    body = json.dumps({"type": "customer.created", "timestamp": "2026-12-06T08:00:00Z",
+                       "data": {"id": 1, "name": "王芳", "mobile": "+8613812345678", "tier": "a"} | {
+                           f"field{n}": "x" * 10 for n in range(20)}}).encode()
+    with Receiver() as receiver:
+        pool = urllib3.HTTPConnectionPool("127.0.0.1", receiver.server.server_address[1], maxsize=1, retries=False)
+        path = "/hooks"
+        started = time.perf_counter()
+        for _ in range(events):
+            pool.urlopen("POST", path, body=body, headers={"Content-Type": "application/json"})
+        seconds = time.perf_counter() - started
+        pool.close()
+        received = len(receiver.requests)
+    return {"events": events, "seconds": round(seconds, 3), "events_per_s": round(events / seconds, 1),
+            "received": received}
+
+
+def webhook_lines(result: dict, floor: dict | None = None) -> list[str]:
+    lines = [f"webhooks: {result['events']} events written to the outbox and delivered in {result['seconds']} s = "
+             f"{result['events_per_s']} events/s (target >= 500), received {result['received']}"]
+    if floor:
+        lines.append(f"  floor: {floor['events']} bare POSTs to the same receiver over one connection: "
+                     f"{floor['events_per_s']} /s")
+    return lines
 
 
 if __name__ == "__main__":
