@@ -37,6 +37,7 @@ def seed_test_customers():
         fixtures_programme,
         fixtures_rewards,
     )
+    from tests.api import fixtures_read
     from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
     from tests.service import fixtures as fixtures_service
 
@@ -67,6 +68,7 @@ def seed_test_customers():
             fixtures_members.seed(tenant)
             fixtures_rewards.seed(tenant)
             fixtures_activities.seed(tenant)
+            fixtures_read.seed(tenant)  # a follow-up call and a survey response, for the API's lists
             api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False,
                                                            scopes=every(WRITE)))
             # a vehicle entered by mistake and deleted: a tombstone for /api/v1/deletions/
