@@ -14,6 +14,8 @@ CALL_FIELDS = ["id", "followup", "staff", "outcome", "note", "retry_at", "versio
 
 class CallOfFollowUpSerializer(serializers.ModelSerializer):
     staff = refs.staff()
+    feedback = serializers.ChoiceField(FollowUpCall.Feedback.choices, allow_blank=True, read_only=True,
+                                       help_text="What the customer raised, if anything (blank: nothing).")
 
     class Meta:
         model = FollowUpCall
