@@ -30,6 +30,7 @@ def seed_test_customers():
     from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
     from customers.services import customers as services
     from tests.analytics import fixtures_exports, fixtures_segments, fixtures_surveys
+    from tests.api import fixtures_read
     from tests.club import (
         fixtures_activities,
         fixtures_customer,
@@ -37,7 +38,6 @@ def seed_test_customers():
         fixtures_programme,
         fixtures_rewards,
     )
-    from tests.api import fixtures_read
     from tests.customers import fixtures_documents, fixtures_leads, fixtures_quality, fixtures_transfers
     from tests.service import fixtures as fixtures_service
 

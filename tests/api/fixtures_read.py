@@ -1,6 +1,7 @@
 """Session test data for the API's read endpoints (called per tenant by tests/conftest.py, inside the tenant scope):
-a follow-up call and a submitted survey response, through the services — rows the URL matrix and the API tests read
-in both tenants. Both are of 赵敏 and two years old, so that no report of the current period counts them."""
+a follow-up call (of the company customer) and a submitted survey response (of 赵敏), through the services — rows
+the URL matrix and the API tests read in both tenants. Both are two years old, so that no report of the current
+period counts them."""
 
 from datetime import datetime, time, timedelta
 
@@ -18,6 +19,7 @@ from service.models import (
     SurveyResponse,
 )
 
+CALLED = "北京宏达物流有限公司"
 CALL_NOTE = "客户对维修结果满意"
 ANSWER_TEXT = "接待热情，等待时间有点长"
 
@@ -64,7 +66,6 @@ def submitted_response(tenant, customer, day, key="visit:api-fixture", recommend
 
 
 def seed(tenant):
-    zhao = Customer.objects.get(name="赵敏")
     day = tenant.today() - timedelta(days=730)
-    completed_call(tenant, zhao, day)
-    submitted_response(tenant, zhao, day)
+    completed_call(tenant, Customer.objects.get(name=CALLED), day)
+    submitted_response(tenant, Customer.objects.get(name="赵敏"), day)

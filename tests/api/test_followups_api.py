@@ -10,7 +10,7 @@ from django_scopes import scope
 
 from customers.models import Customer
 from service.models import FollowUp, FollowUpCall
-from tests.api.fixtures_read import CALL_NOTE, completed_call
+from tests.api.fixtures_read import CALL_NOTE, CALLED, completed_call
 from tests.api.reading import check_fixed_queries, check_other_tenant, check_scope_refused, ids_of, walk
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def more_calls(tenant, count=3):
 
 
 def test_the_follow_ups_of_every_status_with_their_plan_assignee_and_last_outcome(demo, api_token, api_client):
-    open_one, done = seeded(demo, "王芳"), seeded(demo, "赵敏")
+    open_one, done = seeded(demo, "王芳"), seeded(demo, CALLED)
     rows = {row["id"]: row for row in walk(api_client(api_token(demo)), LIST)}
     assert set(rows) == ids_of(demo, FollowUp)
     wang = rows[open_one.pk]
@@ -43,24 +43,24 @@ def test_the_follow_ups_of_every_status_with_their_plan_assignee_and_last_outcom
 
 
 def test_one_follow_up_with_its_calls(demo, api_token, api_client):
-    done = seeded(demo, "赵敏")
+    done = seeded(demo, CALLED)
     body = api_client(api_token(demo)).get(f"{LIST}{done.pk}/").json()
     assert [(c["outcome"], c["note"], c["staff"]["id"]) for c in body["calls"]] == [
         ("completed", CALL_NOTE, done.assignee_id)]
     calls = walk(api_client(api_token(demo)), CALLS)
     assert {c["id"] for c in calls} == ids_of(demo, FollowUpCall)
     call = next(c for c in calls if c["followup"] == done.pk)
-    assert call["customer"]["name"] == "赵敏" and call["outcome"] == "completed"
+    assert call["customer"]["name"] == CALLED and call["outcome"] == "completed"
 
 
 def test_a_read_only_credential_reads_them_as_an_analyst(demo, api_token, api_client):
-    done = seeded(demo, "赵敏")
+    done = seeded(demo, CALLED)
     body = api_client(api_token(demo, read_only=True)).get(f"{LIST}{done.pk}/").json()
-    assert body["customer"]["name"] == "赵敏" and body["calls"][0]["note"] == CALL_NOTE  # as on the pages
+    assert body["customer"]["name"] == CALLED and body["calls"][0]["note"] == CALL_NOTE  # as on the pages
 
 
 def test_the_records_pages_filters_and_updated_since(demo, api_token, api_client):
-    open_one, done = seeded(demo, "王芳"), seeded(demo, "赵敏")
+    open_one, done = seeded(demo, "王芳"), seeded(demo, CALLED)
     client = api_client(api_token(demo))
     assert [r["id"] for r in walk(client, LIST, status="open")] == [open_one.pk]
     assert [r["id"] for r in walk(client, LIST, assignee=open_one.assignee_id, status="done")] == [done.pk]
