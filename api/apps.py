@@ -17,3 +17,10 @@ class ApiConfig(AppConfig):
         track(Vehicle, resource="customers", kind="vehicle")
         track(Purchase, resource="customers", kind="purchase")
         track(ServiceVisit, resource="customers", kind="service_visit")
+        # deleted one at a time in normal use: an appointment and a survey invitation (with its responses) in the
+        # admin. Not follow-ups, calls or survey answers: those go in bulk (a vehicle's, a draft's answers)
+        from service.models import Appointment, SurveyInvitation, SurveyResponse
+
+        track(Appointment, resource="appointments", kind="appointment")
+        track(SurveyInvitation, resource="surveys", kind="survey_invitation")
+        track(SurveyResponse, resource="surveys", kind="survey_response")

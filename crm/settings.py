@@ -219,6 +219,30 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],  # the schema describes the API's shape, no data: no token needed to read it
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # the read endpoints' choice sets by what they are (else drf-spectacular names colliding ones by a hash)
+    "ENUM_NAME_OVERRIDES": {
+        "CustomerKindEnum": "customers.models.customers.Customer.Kind",
+        "CustomerSourceEnum": "customers.models.customers.Customer.Source",
+        "LeadStatusEnum": "customers.models.leads.Lead.Status",
+        "LeadChannelEnum": "customers.models.leads.Lead.Channel",
+        "FollowUpStatusEnum": "service.models.followups.FollowUp.Status",
+        "FollowUpEscalationEnum": "service.models.followups.FollowUp.Escalation",
+        "CallOutcomeEnum": "service.models.followups.FollowUpCall.Outcome",
+        "AppointmentStatusEnum": "service.models.appointments.Appointment.Status",
+        "AppointmentKindEnum": "service.models.appointments.Appointment.Kind",
+        "AppointmentSourceEnum": "service.models.appointments.Appointment.Source",
+        "InvitationStatusEnum": "service.models.surveys.SurveyInvitation.Status",
+        "InvitationChannelEnum": "service.models.surveys.SurveyInvitation.Channel",
+        "QuestionKindEnum": "service.models.questionnaires.Question.Kind",
+        "ComplaintStatusEnum": "service.models.complaints.Complaint.Status",
+        "ComplaintChannelEnum": "service.models.complaints.Complaint.Channel",
+        "ComplaintLevelEnum": "service.models.complaints.Complaint.Level",
+        "ComplaintEventKindEnum": "service.models.complaints.ComplaintEvent.Kind",
+        "MemberStatusEnum": "club.models.members.Member.Status",
+        "CardStatusEnum": "club.models.members.Card.Status",
+        "PointEntryKindEnum": "club.models.points.PointEntry.Kind",
+        "PointEntrySourceEnum": "club.models.points.PointEntry.Source",
+    },
 }
 
 # --- i18n ---------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ def seed_test_customers():
     from customers.models import CompletenessRule, Customer, LifecycleSettings, Tag
     from customers.services import customers as services
     from tests.analytics import fixtures_exports, fixtures_segments, fixtures_surveys
+    from tests.api import fixtures_read
     from tests.club import (
         fixtures_activities,
         fixtures_customer,
@@ -67,6 +68,7 @@ def seed_test_customers():
             fixtures_members.seed(tenant)
             fixtures_rewards.seed(tenant)
             fixtures_activities.seed(tenant)
+            fixtures_read.seed(tenant)  # a follow-up call and a survey response, for the API's lists
             api_credential_create(credential=ApiCredential(tenant=tenant, name="DMS", read_only=False,
                                                            scopes=every(WRITE)))
             # a team-chat channel set up and switched off (tests/api/test_chat.py adds the ones it posts to)

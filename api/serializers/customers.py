@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from api.serializers.customer_history import PurchaseOfCustomerSerializer, ServiceVisitOfCustomerSerializer
 from api.serializers.fast import FastModelSerializer
 from customers.models import Customer, Vehicle
 from customers.validators import mask_mobile, mask_text
@@ -67,7 +68,12 @@ class CustomerSerializer(FastModelSerializer):
 
 class CustomerDetailSerializer(CustomerSerializer):
     vehicles = VehicleSerializer(many=True, read_only=True)
+    purchases = PurchaseOfCustomerSerializer(many=True, read_only=True,
+                                             help_text="Newest first; cancelled or refunded ones with cancelled_at.")
+    service_visits = ServiceVisitOfCustomerSerializer(source="visits", many=True, read_only=True,
+                                                      help_text="Newest first; cancelled or refunded ones with "
+                                                                "cancelled_at.")
 
     class Meta(CustomerSerializer.Meta):
-        fields = [*CustomerSerializer.Meta.fields, "vehicles"]
+        fields = [*CustomerSerializer.Meta.fields, "vehicles", "purchases", "service_visits"]
         read_only_fields = fields

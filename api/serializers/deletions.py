@@ -3,9 +3,10 @@
 from rest_framework import serializers
 
 from api.models import Tombstone
+from api.serializers.fast import FastModelSerializer
 
 
-class DeletionSerializer(serializers.ModelSerializer):
+class DeletionSerializer(FastModelSerializer):
     id = serializers.IntegerField(source="object_id", help_text="The ID the row had.")
     replaced_by = serializers.IntegerField(
         allow_null=True, help_text="A customer merged into another: the ID of the customer who holds their history.")

@@ -1,6 +1,6 @@
 """/api/v1/customers/: the customer archive for the dealer's other systems. A list filtered by the customer
 list page's own FilterSet (customers.filters.CustomerFilter), walked by keyset cursor, `updated_since` for a
-sync; one customer with their vehicles."""
+sync; one customer with their vehicles, purchases and service visits."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from api.serializers.customers import CustomerDetailSerializer, CustomerSerializ
 from api.serializers.errors import FieldErrors
 from api.views.base import ERRORS, ID, UPDATED_SINCE, ResourceViewSet
 from customers.filters import CustomerFilter
-from customers.models import Customer, Vehicle
+from customers.models import Customer, Purchase, ServiceVisit, Vehicle
 
 
 @extend_schema_view(list=extend_schema(parameters=[UPDATED_SINCE], responses={
@@ -33,7 +33,11 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Resource
     def rows(self):
         customers = Customer.objects.filter(is_active=True)
         if self.action == "retrieve":
-            return customers.prefetch_related(Prefetch("vehicles", Vehicle.objects.order_by("-purchased_on", "-id")))
+            return customers.prefetch_related(
+                Prefetch("vehicles", Vehicle.objects.order_by("-purchased_on", "-id")),
+                Prefetch("purchases", Purchase.objects.select_related("consultant__user")
+                         .order_by("-contract_on", "-id")),
+                Prefetch("visits", ServiceVisit.objects.select_related("advisor__user").order_by("-opened_on", "-id")))
         return customers
 
     def get_serializer_class(self):

@@ -46,6 +46,7 @@ class Member(TenantModel):
             models.Index(fields=["tenant", "level", "status"], name="club_member_level"),
             models.Index(fields=["tenant", "review_on"], name="club_member_review"),
             models.Index(fields=["tenant", "-enrolled_at", "-id"], name="club_member_enrolled"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="club_member_updated"),  # the API's list
         ]
 
     def __str__(self):
@@ -83,7 +84,8 @@ class Card(TenantModel):
             models.CheckConstraint(condition=~Q(status="replaced") | Q(replaced_by__isnull=False),
                                    name="club_card_replaced_has_successor"),
         ]
-        indexes = [models.Index(fields=["tenant", "member"], name="club_card_member")]
+        indexes = [models.Index(fields=["tenant", "member"], name="club_card_member"),
+                   models.Index(fields=["tenant", "updated_at", "id"], name="club_card_updated")]  # the API's list
 
     def __str__(self):
         return self.number

@@ -66,6 +66,7 @@ class PointEntry(TenantModel):
             models.Index(fields=["tenant", "member", "-occurred_at", "-id"], name="club_entry_member"),
             models.Index(fields=["tenant", "occurred_at"], name="club_entry_when"),
             models.Index(fields=["tenant", "source", "source_id"], name="club_entry_source"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="club_entry_updated"),  # the API's list
         ]
 
 

@@ -66,6 +66,7 @@ class Lead(TenantModel):
             models.Index(fields=["tenant", "consultant", "status", "last_activity_at"], name="lead_tenant_consultant"),
             models.Index(fields=["tenant", "created_at", "id"], name="lead_tenant_created"),
             models.Index(fields=["tenant", "mobile"], name="lead_tenant_mobile"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="lead_tenant_updated"),  # the API's list
             models.Index(fields=["tenant", "closed_at"], condition=Q(closed_at__isnull=False),
                          name="lead_tenant_closed"),
         ]

@@ -25,7 +25,8 @@ class Purchase(TenantModel):
         verbose_name_plural = _("purchases")
         indexes = [models.Index(fields=["tenant", "customer", "contract_on"], name="purchase_tenant_customer"),
                    # follow-up generation: the purchases of a range of days
-                   models.Index(fields=["tenant", "contract_on"], name="purchase_tenant_contract_on")]
+                   models.Index(fields=["tenant", "contract_on"], name="purchase_tenant_contract_on"),
+                   models.Index(fields=["tenant", "updated_at", "id"], name="purchase_tenant_updated")]
 
 
 class ServiceVisit(TenantModel):
@@ -53,4 +54,5 @@ class ServiceVisit(TenantModel):
         verbose_name_plural = _("service visits")
         indexes = [models.Index(fields=["tenant", "customer", "opened_on"], name="visit_tenant_customer"),
                    # follow-up generation: the visits of a range of days
-                   models.Index(fields=["tenant", "opened_on"], name="visit_tenant_opened_on")]
+                   models.Index(fields=["tenant", "opened_on"], name="visit_tenant_opened_on"),
+                   models.Index(fields=["tenant", "updated_at", "id"], name="visit_tenant_updated")]

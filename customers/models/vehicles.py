@@ -34,6 +34,7 @@ class Vehicle(TenantModel):
         ]
         indexes = [
             models.Index(fields=["tenant", "customer"], name="vehicle_tenant_customer"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="vehicle_tenant_updated"),  # the API's list
             models.Index(fields=["tenant", "model_name"], name="vehicle_tenant_model"),
             models.Index(F("tenant"), OpClass(Reverse("vin"), name="text_pattern_ops"), name="vehicle_vin_suffix"),
             models.Index(fields=["tenant", "plate"], opclasses=["int8_ops", "text_pattern_ops"], name="vehicle_plate",

@@ -91,6 +91,7 @@ class Appointment(TenantModel):
             models.Index(fields=["tenant", "advisor", "starts_at"], name="appointment_advisor_day"),
             models.Index(fields=["tenant", "starts_at"], name="appointment_day"),
             models.Index(fields=["tenant", "customer", "starts_at"], name="appointment_customer"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="appointment_tenant_updated"),  # the API's list
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"),

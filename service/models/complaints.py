@@ -178,6 +178,7 @@ class Complaint(TenantModel):
             models.Index(fields=["tenant", "owner", "status"], name="complaint_owner"),
             models.Index(fields=["tenant", "customer", "opened_at"], name="complaint_customer"),
             models.Index(fields=["tenant", "closed_at"], name="complaint_closed"),  # the report
+            models.Index(fields=["tenant", "updated_at", "id"], name="complaint_tenant_updated"),  # the API's list
             # the clock watcher: what is due to warn or to escalate
             models.Index(fields=["tenant", "response_warn_at"], condition=Q(response_warn_at__isnull=False),
                          name="complaint_response_warn"),

@@ -203,6 +203,7 @@ class FollowUp(TenantModel):
                          condition=Q(status="unreachable")),  # the managers' digest
             models.Index(fields=["tenant", "due_on"], name="followup_due"),  # the report's rollup, by due day
             models.Index(fields=["tenant", "customer", "created_at"], name="followup_tenant_customer"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="followup_tenant_updated"),  # the API's list
         ]
 
     def __str__(self):
@@ -272,6 +273,7 @@ class FollowUpCall(TenantModel):
             models.Index(fields=["tenant", "followup", "created_at"], name="call_followup"),
             models.Index(fields=["tenant", "customer", "created_at"], name="call_customer"),
             models.Index(fields=["tenant", "created_at"], name="call_created"),
+            models.Index(fields=["tenant", "updated_at", "id"], name="call_tenant_updated"),  # the API's list
             # the follow-up report's proposals, newest first
             models.Index(fields=["tenant", "-created_at", "-id"], condition=~Q(proposal=""), name="call_proposal"),
         ]

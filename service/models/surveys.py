@@ -143,6 +143,7 @@ class SurveyInvitation(TenantModel):
             models.Index(fields=["tenant", "send_after"], condition=Q(status="pending"), name="invitation_due"),
             models.Index(fields=["tenant", "customer", "sent_at"], name="invitation_customer"),
             models.Index(fields=["tenant", "occasion_on", "id"], name="invitation_list"),  # the survey page
+            models.Index(fields=["tenant", "updated_at", "id"], name="invitation_tenant_updated"),  # the API's list
             # sent and waiting for an answer: reminders and expiry
             models.Index(fields=["tenant", "sent_at"], condition=Q(status="sent"), name="invitation_waiting"),
         ]
@@ -173,7 +174,8 @@ class SurveyResponse(TenantModel):
                                     name="response_submitted_once"),
         ]
         indexes = [models.Index(fields=["tenant", "submitted_at"], condition=Q(submitted_at__isnull=False),
-                                name="response_submitted")]
+                                name="response_submitted"),
+                   models.Index(fields=["tenant", "updated_at", "id"], name="response_tenant_updated")]  # the API
 
     def __str__(self):
         return f"{self.invitation_id} · {self.submitted_at or '—'}"

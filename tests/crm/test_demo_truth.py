@@ -67,6 +67,7 @@ def test_the_seeded_demo_tells_the_truth(demo, client_as):
         Complaint.objects.all().delete()
         Appointment.objects.all().delete()
         SurveyInvitation.objects.all().delete()
+        FollowUpCall.objects.all().delete()  # the API tests' seeded call (tests/api/fixtures_read.py)
         wanted = Customer.objects.count() + 400
     call_command("seed_demo", customers=wanted, verbosity=0)
     now = timezone.now()
