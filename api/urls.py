@@ -5,13 +5,14 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import SimpleRouter
 
-from api.views import customers, deletions, docs
+from api.views import customers, deletions, docs, upserts
 from crm.access import api_view, public_view
 
 app_name = "api"
 
 router = SimpleRouter(use_regex_path=False)
 router.register("customers", customers.CustomerViewSet, basename="customer")
+router.register("customers", upserts.CustomerUpsertViewSet, basename="customer-upsert")  # upsert/, bulk-upsert/
 router.register("deletions", deletions.DeletionViewSet, basename="deletion")
 
 urlpatterns = [
