@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -26,12 +27,21 @@ def field_errors(error: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: error.messages})
 
 
+MESSAGES = {"type": "array", "items": {"type": "string"}}
+RowErrors = OpenApiResponse(
+    {"type": "object", "additionalProperties": {"oneOf": [MESSAGES, {
+        "type": "object", "description": "A vehicle's, purchase's or visit's messages by its index in the row.",
+        "additionalProperties": {"oneOf": [MESSAGES, {"type": "object", "additionalProperties": MESSAGES}]}}]}},
+    description="Bad fields: their messages by name; a vehicle's, purchase's or visit's by its index, e.g. "
+                '{"vehicles": {"0": {"vin": ["A VIN has 17 characters."]}}}.')
+
+
 class _TenantChoice(serializers.PrimaryKeyRelatedField):
     """An id among the tenant's rows, read inside the request's scope (another tenant's id: "does not exist")."""
 
     def __init__(self, rows, **kwargs):
         self.rows = rows
-        super().__init__(**kwargs)
+        super().__init__(pk_field=serializers.IntegerField(), **kwargs)  # an integer id (in the schema too)
 
     def get_queryset(self):
         return self.rows()

@@ -16,7 +16,6 @@ from django_scopes import scope
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, viewsets
-from rest_framework.response import Response
 
 from api import idempotency
 from api.serializers.errors import Error
@@ -81,9 +80,10 @@ class IdempotentWritesMixin:
     """Every write of the API in one transaction (as ATOMIC_REQUESTS gives the pages), with `Idempotency-Key`
     (api.idempotency): the key is claimed in a committed transaction of its own before the write's begins, and the
     response kept with it — inside the write's transaction when it succeeded, so a write is never done without its
-    key knowing; after it otherwise. Reads run without a transaction."""
+    key knowing; after it otherwise."""
 
     _idempotency = None
+    _in_transaction = False
 
     @classmethod
     def as_view(cls, actions=None, **initkwargs):
@@ -91,7 +91,7 @@ class IdempotentWritesMixin:
         return transaction.non_atomic_requests(super().as_view(actions, **initkwargs))
 
     def dispatch(self, request, *args, **kwargs):
-        self._idempotency = None
+        self._idempotency, self._in_transaction = None, False
         try:
             response = super().dispatch(request, *args, **kwargs)
         except BaseException:
@@ -104,22 +104,28 @@ class IdempotentWritesMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, permissions, throttling, the tenant's scope
-        if request.method not in WRITES:
-            return
-        key = idempotency.key_of(request)
-        if key is not None:
-            self._idempotency = idempotency.claim(credential=request.auth, key=key,
-                                                  fingerprint=idempotency.fingerprint(request))
-        self._tenant_scope.enter_context(transaction.atomic())  # left (committed or rolled back) after rendering
+        if request.method in WRITES:
+            key = idempotency.key_of(request)
+            if key is not None:
+                self._idempotency = idempotency.claim(credential=request.auth, key=key,
+                                                      fingerprint=idempotency.fingerprint(request))
+        # the request's transaction (the write's, or a read's one snapshot), left after rendering
+        self._tenant_scope.enter_context(transaction.atomic())
+        self._in_transaction = True
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):
             return exc.response
-        if isinstance(exc, idempotency.KeyInFlight | idempotency.KeyReused):
-            # refused before any transaction of the request began: nothing to roll back (DRF's handler would mark
-            # an enclosing one, a test's)
-            return Response({"detail": exc.detail}, status=exc.status_code)
-        return super().handle_exception(exc)
+        if self._in_transaction:
+            return super().handle_exception(exc)  # rolls the request's transaction back
+        # refused before the request's transaction began (401, 403, 429, the key's 409 and 422): nothing to roll
+        # back, and DRF's handler would mark a transaction around the request (a test's) instead
+        connection = transaction.get_connection()
+        marked = connection.in_atomic_block and connection.needs_rollback
+        response = super().handle_exception(exc)
+        if connection.in_atomic_block and not marked:
+            connection.set_rollback(False)
+        return response
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -12,10 +12,10 @@ from rest_framework.response import Response
 from api.serializers.customer_writes import (
     BulkUpsertResultSerializer,
     BulkUpsertSerializer,
+    RowErrors,
     UpsertResultSerializer,
     UpsertRowSerializer,
 )
-from api.serializers.errors import FieldErrors
 from api.services.upserts import CREATED, ERROR, customers_upsert
 from api.views.base import IDEMPOTENCY_KEY, WRITE_ERRORS, ResourceViewSet
 from customers.models import Customer
@@ -34,7 +34,7 @@ class CustomerUpsertViewSet(ResourceViewSet):
     serializer_class = UpsertRowSerializer
 
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=UpsertRowSerializer, responses={
-        200: UpsertResultSerializer, 201: UpsertResultSerializer, 400: FieldErrors, **WRITE_ERRORS})
+        200: UpsertResultSerializer, 201: UpsertResultSerializer, 400: RowErrors, **WRITE_ERRORS})
     @action(detail=False, methods=["post"])
     def upsert(self, request):
         """One customer, matched by `dms_number` (or, for one the DMS has not numbered yet, by mobile), else by
@@ -51,7 +51,7 @@ class CustomerUpsertViewSet(ResourceViewSet):
                         else status.HTTP_200_OK)
 
     @extend_schema(parameters=[IDEMPOTENCY_KEY], request=BulkUpsertSerializer, responses={
-        200: BulkUpsertResultSerializer, 400: FieldErrors, **WRITE_ERRORS})
+        200: BulkUpsertResultSerializer, 400: RowErrors, **WRITE_ERRORS})
     @action(detail=False, methods=["post"], url_path="bulk-upsert")
     def bulk_upsert(self, request):
         """Up to 1,000 rows as /customers/upsert/ takes them, each written on its own: a row refused is reported

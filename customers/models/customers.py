@@ -85,7 +85,7 @@ class Customer(TenantModel):
     address = models.CharField(_("address"), max_length=200, blank=True)
     id_number = models.CharField(_("ID number"), max_length=30, blank=True)
     # the customer's number in the dealer's other system (DMS): what its integration matches them by
-    dms_number = models.CharField(_("DMS number"), max_length=40, blank=True,
+    dms_number = models.CharField(_("DMS number"), max_length=40, blank=True, default="", db_default="",
                                   help_text=_("The customer's number in the dealer management system."))
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WALK_IN)
     tier = models.CharField(_("tier"), max_length=5, choices=Tier.choices, default=Tier.C)

@@ -17,7 +17,7 @@ class Purchase(TenantModel):
                                 verbose_name=_("vehicle"))
     contract_on = models.DateField(_("contract date"))
     # the contract's number in the dealer management system: what its integration matches the purchase by
-    contract_number = models.CharField(_("contract number"), max_length=40, blank=True)
+    contract_number = models.CharField(_("contract number"), max_length=40, blank=True, default="", db_default="")
     consultant = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+", verbose_name=_("sales consultant"))
     amount = models.DecimalField(_("amount (¥)"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
@@ -50,7 +50,7 @@ class ServiceVisit(TenantModel):
                                 verbose_name=_("vehicle"))
     opened_on = models.DateField(_("work-order date"))
     # the repair order's number in the dealer management system: what its integration matches the visit by
-    repair_order = models.CharField(_("repair order"), max_length=40, blank=True)
+    repair_order = models.CharField(_("repair order"), max_length=40, blank=True, default="", db_default="")
     visit_type = models.CharField(_("type"), max_length=10, choices=Type.choices)
     mileage_km = models.PositiveIntegerField(_("mileage (km)"), null=True, blank=True)
     advisor = models.ForeignKey("accounts.Staff", on_delete=models.SET_NULL, null=True, blank=True,
