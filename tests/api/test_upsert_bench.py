@@ -22,3 +22,5 @@ def test_the_bulk_upsert_benchmark_runs_and_reports_rows_per_second(demo, settin
     settings.MEDIA_ROOT = tmp_path
     web = measure_web_import(demo, 200)
     assert web["rows"] == 200 and web["rows_per_s"] > 0
+    print(f"\nbulk upsert {figures['rows_per_s']:.0f} rows/s (again, unchanged: {figures['again_rows_per_s']:.0f}); "
+          f"web import {web['rows_per_s']:.0f} rows/s")
