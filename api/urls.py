@@ -16,6 +16,7 @@ from api.views import (
     followups,
     leads,
     surveys,
+    upserts,
 )
 from crm.access import api_view, public_view
 
@@ -23,6 +24,7 @@ app_name = "api"
 
 router = SimpleRouter(use_regex_path=False)
 router.register("customers", customers.CustomerViewSet, basename="customer")
+router.register("customers", upserts.CustomerUpsertViewSet, basename="customer-upsert")  # upsert/, bulk-upsert/
 router.register("deletions", deletions.DeletionViewSet, basename="deletion")
 router.register("vehicles", customer_history.VehicleViewSet, basename="vehicle")
 router.register("purchases", customer_history.PurchaseViewSet, basename="purchase")

@@ -38,7 +38,7 @@ class CustomerSerializer(FastModelSerializer):
     class Meta:
         model = Customer
         fields = ["id", "kind", "name", "mobile", "other_phone", "email", "wechat_id", "gender", "birthday",
-                  "birth_year", "address", "id_number", "source", "tier", "stage", "owner", "department",
+                  "birth_year", "address", "id_number", "dms_number", "source", "tier", "stage", "owner", "department",
                   "marketing_consent", "consent_withdrawn_at", "last_visit_on", "completeness", "created_at",
                   "updated_at", "masked"]
         read_only_fields = fields

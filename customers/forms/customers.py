@@ -31,6 +31,8 @@ class CustomerForm(forms.Form):
     birthday = forms.DateField(label=_("Birthday"), required=False, widget=DATE)
     address = forms.CharField(label=_("Address"), max_length=200, required=False)
     id_number = forms.CharField(label=_("ID number"), max_length=30, required=False)
+    dms_number = forms.CharField(label=_("DMS number"), max_length=40, required=False,
+                                 help_text=_("The customer's number in the dealer management system, if any."))
     source = forms.ChoiceField(label=_("Source"), choices=Customer.Source.choices, initial=Customer.Source.WALK_IN)
     tier = forms.ChoiceField(label=_("Tier"), choices=Customer.Tier.choices, initial=Customer.Tier.C)
     stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Customer.Stage.choices,
@@ -88,6 +90,8 @@ class _CustomerVehicleForm(forms.Form):
 
 class PurchaseForm(_CustomerVehicleForm):
     contract_on = forms.DateField(label=_("Contract date"), widget=DATE)
+    contract_number = forms.CharField(label=_("Contract number"), max_length=40, required=False,
+                                      help_text=_("As in the dealer management system, if any."))
     consultant = StaffChoice(label=_("Sales consultant"), queryset=Staff.objects.none(), required=False)
     amount = forms.DecimalField(label=_("Amount (¥)"), min_value=0, max_digits=12, decimal_places=2)
 
@@ -99,6 +103,8 @@ class PurchaseForm(_CustomerVehicleForm):
 class VisitForm(_CustomerVehicleForm):
     opened_on = forms.DateField(label=_("Work-order date"), widget=DATE)
     visit_type = forms.ChoiceField(label=_("Type"), choices=ServiceVisit.Type.choices)
+    repair_order = forms.CharField(label=_("Repair order"), max_length=40, required=False,
+                                   help_text=_("The repair order's number in the dealer management system, if any."))
     mileage_km = forms.IntegerField(label=_("Mileage (km)"), required=False, min_value=0, max_value=2_000_000)
     advisor = StaffChoice(label=_("Service advisor"), queryset=Staff.objects.none(), required=False)
     amount = forms.DecimalField(label=_("Amount (¥)"), min_value=0, max_digits=12, decimal_places=2)

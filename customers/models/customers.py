@@ -84,6 +84,9 @@ class Customer(TenantModel):
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     id_number = models.CharField(_("ID number"), max_length=30, blank=True)
+    # the customer's number in the dealer's other system (DMS): what its integration matches them by
+    dms_number = models.CharField(_("DMS number"), max_length=40, blank=True, default="", db_default="",
+                                  help_text=_("The customer's number in the dealer management system."))
     source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.WALK_IN)
     tier = models.CharField(_("tier"), max_length=5, choices=Tier.choices, default=Tier.C)
     stage = models.CharField(_("lifecycle stage"), max_length=10, choices=Stage.choices, default=Stage.PROSPECT)
@@ -128,6 +131,9 @@ class Customer(TenantModel):
             # text_pattern_ops: the same index answers `?q=` by the start of a mobile (LIKE '+86138%')
             models.UniqueConstraint(fields=["tenant", "mobile"], condition=HAS_MOBILE,
                                     opclasses=["int8_ops", "text_pattern_ops"], name="customer_unique_active_mobile"),
+            models.UniqueConstraint(fields=["tenant", "dms_number"], condition=~Q(dms_number=""),
+                                    name="customer_unique_dms_number",
+                                    violation_error_message=_("Another customer has this DMS number.")),
             models.CheckConstraint(condition=Q(credit_limit__isnull=True) | Q(credit_limit__gte=0),
                                    name="customer_credit_limit_not_negative"),
         ]

@@ -241,7 +241,7 @@ def tag_names_of(customer: Customer) -> list[str]:
 # --- purchases and service visits -----------------------------------------------------------------
 
 DEALINGS_SHOWN = 20  # the newest ones; the timeline and the reports have the rest
-_DEALING_COLUMNS = ("kind", "row_id", "day", "label", "model_name", "row_amount", "row_cancelled_at")
+_DEALING_COLUMNS = ("kind", "row_id", "day", "label", "model_name", "row_amount", "row_cancelled_at", "number")
 
 
 def _dealings(customer, tenant):
@@ -250,9 +250,10 @@ def _dealings(customer, tenant):
               "model_name": F("vehicle__model_name")}
     purchases = Purchase.objects.filter(customer=customer).annotate(
         kind=Value("purchase", output_field=CharField()), day=F("contract_on"),
-        label=Value("", output_field=CharField()), **common)
+        label=Value("", output_field=CharField()), number=F("contract_number"), **common)
     visits = ServiceVisit.objects.filter(customer=customer).annotate(
-        kind=Value("visit", output_field=CharField()), day=F("opened_on"), label=F("visit_type"), **common)
+        kind=Value("visit", output_field=CharField()), day=F("opened_on"), label=F("visit_type"),
+        number=F("repair_order"), **common)
     return (purchases.values_list(*_DEALING_COLUMNS).union(visits.values_list(*_DEALING_COLUMNS), all=True)
             .order_by("-day", "-row_id")[:DEALINGS_SHOWN])
 
@@ -271,6 +272,7 @@ class Dealing:
     model_name: str
     amount: object
     cancelled_at: object
+    number: str = ""  # the contract number or the repair order (the dealer management system's)
 
     @property
     def title(self) -> str:
@@ -281,8 +283,8 @@ class Dealing:
 
 def dealings_of(customer: Customer) -> list[Dealing]:
     """The customer's newest purchases and service visits together, newest first (one prepared query)."""
-    return [Dealing(kind, pk, day, label or "", model_name or "", amount, cancelled_at)
-            for kind, pk, day, label, model_name, amount, cancelled_at
+    return [Dealing(kind, pk, day, label or "", model_name or "", amount, cancelled_at, number or "")
+            for kind, pk, day, label, model_name, amount, cancelled_at, number
             in _DEALINGS.rows(customer=customer.pk, tenant=customer.tenant_id)]
 
 

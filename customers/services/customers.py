@@ -31,7 +31,7 @@ from customers.validators import normalize_vin
 CUSTOMER_FIELDS = [
     "kind", "name", "mobile", "other_phone", "email", "wechat_id", "gender", "birthday", "address", "id_number",
     "source", "tier", "stage", "owner", "department", "credit_grade", "credit_limit", "credit_review_on",
-    "marketing_consent", "consent_channel",
+    "marketing_consent", "consent_channel", "dms_number",
 ]
 
 
@@ -60,6 +60,21 @@ def customer_check_mobile_free(customer: Customer) -> None:
                 .exclude(pk=customer.pk).select_for_update().first())
     if existing is not None:
         raise DuplicateMobile(existing)
+
+
+def customer_check_dms_number_free(customer: Customer) -> None:
+    """The DMS number (the dealer management system's key) names one customer of the tenant."""
+    customer.dms_number = (customer.dms_number or "").strip()
+    if customer.dms_number and Customer.objects.filter(dms_number=customer.dms_number).exclude(pk=customer.pk).exists():
+        raise ValidationError({"dms_number": _("Another customer has this DMS number.")})
+
+
+def _unique_number(model, field: str, value: str, message: str) -> str:
+    """A purchase's contract number or a visit's repair order: blank, or not yet used in the tenant."""
+    value = (value or "").strip()
+    if value and model.objects.filter(**{field: value}).exists():
+        raise ValidationError({field: message})
+    return value
 
 
 def _apply_consent(customer: Customer, was_given: bool) -> None:
@@ -94,11 +109,13 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
     _apply_consent(customer, was_given)
     customer.full_clean(exclude=["mobile"], validate_constraints=False)
     customer_check_mobile_free(customer)
+    customer_check_dms_number_free(customer)
     try:
         with transaction.atomic():  # a concurrent save of the same mobile loses here, not with a 500
             customer.save()
     except IntegrityError:
         customer_check_mobile_free(customer)
+        customer_check_dms_number_free(customer)
         raise
     if tags is not None:
         CustomerTag.objects.filter(customer=customer).exclude(tag__in=tags).delete()
@@ -167,12 +184,18 @@ def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "
 
 @transaction.atomic
 def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: Vehicle | None = None,
-                    consultant: Staff | None = None) -> Purchase:
+                    consultant: Staff | None = None, contract_number: str = "") -> Purchase:
+    contract_number = _unique_number(Purchase, "contract_number", contract_number,
+                                     _("Another purchase has this contract number."))
     purchase = Purchase(tenant=customer.tenant, customer=customer, vehicle=vehicle, contract_on=contract_on,
-                        consultant=consultant, amount=amount)
-    purchase.full_clean()  # refuses another tenant's vehicle or consultant (TenantModel.clean)
+                        consultant=consultant, amount=amount, contract_number=contract_number)
+    purchase.full_clean(validate_constraints=False)  # refuses another tenant's vehicle or consultant
     _belongs(customer, vehicle)
-    purchase.save()
+    try:
+        with transaction.atomic():  # the same contract saved concurrently loses here, not with a 500
+            purchase.save()
+    except IntegrityError:
+        raise ValidationError({"contract_number": _("Another purchase has this contract number.")}) from None
     if customer.stage in (Customer.Stage.PROSPECT, Customer.Stage.LAPSED, Customer.Stage.LOST):
         Customer.objects.filter(pk=customer.pk).update(stage=Customer.Stage.CUSTOMER)
     customer_last_visit_touch(customer)
@@ -183,12 +206,19 @@ def purchase_record(*, customer: Customer, contract_on: date, amount, vehicle: V
 
 @transaction.atomic
 def visit_record(*, customer: Customer, opened_on: date, visit_type: str, amount, vehicle: Vehicle | None = None,
-                 mileage_km: int | None = None, advisor: Staff | None = None) -> ServiceVisit:
+                 mileage_km: int | None = None, advisor: Staff | None = None, repair_order: str = "") -> ServiceVisit:
+    repair_order = _unique_number(ServiceVisit, "repair_order", repair_order,
+                                  _("Another service visit has this repair order."))
     visit = ServiceVisit(tenant=customer.tenant, customer=customer, vehicle=vehicle, opened_on=opened_on,
-                         visit_type=visit_type, mileage_km=mileage_km, advisor=advisor, amount=amount)
-    visit.full_clean()  # refuses another tenant's vehicle or advisor (TenantModel.clean)
+                         visit_type=visit_type, mileage_km=mileage_km, advisor=advisor, amount=amount,
+                         repair_order=repair_order)
+    visit.full_clean(validate_constraints=False)  # refuses another tenant's vehicle or advisor
     _belongs(customer, vehicle)
-    visit.save()
+    try:
+        with transaction.atomic():  # the same repair order saved concurrently loses here, not with a 500
+            visit.save()
+    except IntegrityError:
+        raise ValidationError({"repair_order": _("Another service visit has this repair order.")}) from None
     if vehicle is not None and mileage_km is not None:
         MileageReading.objects.create(tenant=customer.tenant, vehicle=vehicle, km=mileage_km, read_on=opened_on)
         if vehicle.mileage_km is None or mileage_km > vehicle.mileage_km:

@@ -327,8 +327,9 @@ class Importer:
                 notes.append(f"{tenant}\t{stamp}\t{stamp}\t{cid}\t{author}\t{esc(note)}\n")
         copy_rows(cursor, "customers_vehicle", self.VEHICLE_COLUMNS, vehicles)  # first: the score looks at them
         # through a temporary table, to write each customer's completeness score with the row
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer) "
-                       "ON COMMIT DELETE ROWS")
+        # with the columns' defaults: those the import does not write (dms_number) take them
+        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {NEW_CUSTOMERS} (LIKE customers_customer "
+                       "INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
         cursor.execute(f"TRUNCATE {NEW_CUSTOMERS}")
         copy_rows(cursor, NEW_CUSTOMERS, self.CUSTOMER_COLUMNS, customers)
         listed = ", ".join(self.CUSTOMER_COLUMNS)

@@ -92,6 +92,12 @@ def check_api_route(url, pattern, access, demo, acme, client_as, api_client, api
             assert "detail" in refused.json()
     assert api_client("nothing.here").get(url).status_code == 401
 
+    if "get" not in getattr(pattern.callback, "actions", {"get": None}):  # a write-only route (an upsert)
+        reader = api_client(api_token(demo, read_only=True))
+        for method in pattern.callback.actions:
+            assert getattr(reader, method)(url, {}, content_type="application/json").status_code == 403, (url, method)
+        return
+
     # demo's credentials: both read; a read-only one writes nothing
     for read_only in (False, True):
         allowed = api_client(api_token(demo, read_only=read_only)).get(url)

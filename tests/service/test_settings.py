@@ -41,8 +41,8 @@ def test_the_rename_keeps_the_saved_settings_and_the_grants(seeded_transactional
             cursor.execute("SELECT digest_hour FROM service_callsettings WHERE tenant_id = %s", [tenant.pk])
             assert cursor.fetchone() == (7,)
         assert own.permissions.filter(codename="change_callsettings").exists()
-    finally:
-        call_command("migrate", "service", verbosity=0)
+    finally:  # every app forward again: the way back unapplied the later migrations that depend on service's
+        call_command("migrate", verbosity=0)
 
     with scopes_disabled():
         assert ServiceSettings.objects.get(tenant=tenant).digest_hour == 7
