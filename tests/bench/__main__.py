@@ -217,6 +217,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the customer import benchmark")
+    parser.add_argument("--upsert-rows", type=int, default=5_000,
+                        help="--only api: customers (a vehicle each) bulk-upserted, and imported on the web beside")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
     parser.add_argument("--only", choices=["all", "club", "dashboards", "api"], default="all",
@@ -465,6 +467,8 @@ def api_only(args) -> int:
             "from accounts.models import Tenant; from tests.bench.webhook_bench import measure_webhook_delivery, "
             "measure_post_floor, webhook_lines; floor = measure_post_floor(); "
             "print(repr(webhook_lines(measure_webhook_delivery(Tenant.objects.get(slug='demo')), floor)))")))))
+        print("\n".join(eval(django_eval(env, "from tests.bench.upsert_bench import bench_upserts; "  # noqa: S307
+                                             f"print(repr(bench_upserts({args.upsert_rows})))"))))
     return 0
 
 

@@ -129,6 +129,31 @@ def measure_web_import(tenant, rows: int) -> dict:
     return {"rows": rows, "seconds": seconds, "rows_per_s": rows / seconds}
 
 
+def upsert_lines(upsert: dict, web: dict) -> list[str]:
+    share = 100 * upsert["rows_per_s"] / web["rows_per_s"]
+    lines = [f"{'web import, new customers with a vehicle each':56} {web['seconds']:8.2f} s {web['rows_per_s']:8,.0f} "
+             "rows/s",
+             f"{'API bulk upsert, the same kind of rows (1,000 a request)':56} {upsert['seconds']:8.2f} s "
+             f"{upsert['rows_per_s']:8,.0f} rows/s  {share:5.1f}% of the import (target ≥ 50%)"]
+    if "again_seconds" in upsert:
+        lines.append(f"{'API bulk upsert, the same rows again (unchanged)':56} {upsert['again_seconds']:8.2f} s "
+                     f"{upsert['again_rows_per_s']:8,.0f} rows/s")
+    return lines
+
+
+def bench_upserts(rows: int) -> list[str]:
+    """`make bench --only api`: both figures of the same run, on the seeded demo."""
+    import os
+
+    from accounts.models import Tenant
+
+    os.environ.setdefault("MEDIA_ROOT", tempfile.mkdtemp(prefix="crm-upsert-bench-"))
+    tenant = Tenant.objects.get(slug="demo")
+    upsert = measure_bulk_upsert(tenant, rows, again=True)
+    upsert.pop("results", None), upsert.pop("again_results", None)
+    return upsert_lines(upsert, measure_web_import(tenant, rows))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10_000)
