@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
@@ -71,7 +72,7 @@ def _has_dependents(model) -> bool:
 
 def _move_related(survivor: Customer, merged: Customer) -> tuple[dict, dict]:
     """Point every row of `merged` at `survivor`. Returns (moved counts, dropped duplicates)."""
-    moved, dropped = {}, {}
+    moved, dropped, now = {}, {}, timezone.now()
     for model, fk in customer_relations():
         manager = model._default_manager
         key = f"{model._meta.label_lower}.{fk.name}"
@@ -89,7 +90,10 @@ def _move_related(survivor: Customer, merged: Customer) -> tuple[dict, dict]:
                                         "first.") % {"what": model._meta.verbose_name})
             dropped.setdefault(key, []).extend(_row_data(v) for v in victims)
             manager.filter(pk__in=[v.pk for v in victims]).delete()
-        count = rows.update(**{fk.name: survivor.pk})
+        changes = {fk.name: survivor.pk}
+        if any(field.name == "updated_at" for field in model._meta.concrete_fields):
+            changes["updated_at"] = now  # a system that syncs by updated_since (the API) sees the row move
+        count = rows.update(**changes)
         if count:
             moved[key] = count
     _move_object_permissions(survivor, merged, moved)

@@ -1,7 +1,10 @@
 """Scopes per resource and the deletions feed: what a credential reaches, as the integration would notice it."""
 
+from urllib.parse import quote
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_scopes import scope
 
 from accounts.models import Staff
@@ -95,3 +98,17 @@ def test_a_deleted_vehicle_and_a_merged_customer_leave_tombstones(demo, acme, ap
     assert api_client(api_token(demo, scopes={"leads": "read"})).get(
         "/api/v1/deletions/?resource=customers").status_code == 403
     assert api_client(api_token(demo)).get("/api/v1/deletions/?resource=x").status_code == 400
+
+
+def test_a_merge_moves_the_history_where_a_sync_by_updated_since_finds_it(demo, api_token, api_client):
+    with scope(tenant=demo):
+        owner = Staff.objects.get(user__username="demo.specialist")
+        survivor, merged = (customer_services.customer_create(tenant=demo, data={"name": name, "mobile": mobile,
+                                                                                 "owner": owner})
+                            for name, mobile in (("丙", "13700000003"), ("丁", "13700000004")))
+        vehicle = customer_services.vehicle_add(customer=merged, vin="LFV3A23CXJ3000088", model_name="x")
+        synced_until = timezone.now()
+        customer_merge(survivor=survivor, merged=merged, by=None)
+    since = quote(synced_until.isoformat())
+    rows = api_client(api_token(demo)).get(f"/api/v1/vehicles/?updated_since={since}").json()["results"]
+    assert [row["customer"]["id"] for row in rows if row["id"] == vehicle.pk] == [survivor.pk]
