@@ -51,7 +51,7 @@ def api_customers(request):
         rows = Customer.objects.filter(tenant=tenant, is_active=True)
         if "after" in request.GET:
             moment, pk = datetime.fromisoformat(request.GET["after"]), int(request.GET["id"])
-            rows = rows.filter(Q(updated_at__gt=moment) | Q(updated_at=moment, pk__gt=pk))
+            rows = rows.filter(updated_at__gte=moment).filter(Q(updated_at__gt=moment) | Q(pk__gt=pk))
         page = list(rows.order_by("updated_at", "pk").values(
             "id", "kind", "name", "mobile", "email", "gender", "birthday", "address", "tier", "stage", "owner_id",
             "department_id", "last_visit_on", "created_at", "updated_at")[:50])
