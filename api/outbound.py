@@ -83,36 +83,7 @@ class Outcome:
         return self.status is not None and 200 <= self.status < 300
 
 
-def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
-    """POST `body` to `url`: the address checked now, connected to directly, no redirect followed, no retry (the
-    caller's schedule retries)."""
-    started = time.monotonic()
-    try:
-        scheme, host, port, address = resolve(url)
-    except Refused as refused:
-        return Outcome(None, 0, error=str(refused))
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    host_header = host if port in (80, 443) else f"{host}:{port}"
-    if scheme == "https":
-        pool = urllib3.HTTPSConnectionPool(address, port, server_hostname=host, assert_hostname=host,
-                                           cert_reqs="CERT_REQUIRED", timeout=TIMEOUT, retries=False, maxsize=1)
-    else:
-        pool = urllib3.HTTPConnectionPool(address, port, timeout=TIMEOUT, retries=False, maxsize=1)
-    try:
-        response = pool.urlopen("POST", target, body=body, redirect=False, preload_content=False,
-                                headers={"Content-Type": "application/json", "User-Agent": "crm-webhooks/1",
-                                         **headers, "Host": host_header})
-        text = response.read(KEEP_BODY * 4, decode_content=True).decode("utf-8", "replace")[:KEEP_BODY]
-        response.release_conn()
-        return Outcome(response.status, int((time.monotonic() - started) * 1000), text)
-    except urllib3.exceptions.HTTPError as error:
-        return Outcome(None, int((time.monotonic() - started) * 1000), error=type(error).__name__)
-    finally:
-        pool.close()
-
-
-class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
+class _Checked:
     """A pool to one checked address that checks it again before each new connection it opens."""
 
     def _new_conn(self):
@@ -121,11 +92,12 @@ class _CheckedHTTPPool(urllib3.HTTPConnectionPool):
         return super()._new_conn()
 
 
-class _CheckedHTTPSPool(urllib3.HTTPSConnectionPool):
-    def _new_conn(self):
-        if not _public(ipaddress.ip_address(self.host)):
-            raise urllib3.exceptions.NewConnectionError(None, "the address is no longer allowed")
-        return super()._new_conn()
+class _CheckedHTTPPool(_Checked, urllib3.HTTPConnectionPool):
+    pass
+
+
+class _CheckedHTTPSPool(_Checked, urllib3.HTTPSConnectionPool):
+    pass
 
 
 class Sender:
@@ -175,3 +147,10 @@ class Sender:
             return Outcome(response.status, int((time.monotonic() - started) * 1000), text)
         except urllib3.exceptions.HTTPError as error:
             return Outcome(None, int((time.monotonic() - started) * 1000), error=type(error).__name__)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """POST `body` to `url` once: the address checked now, connected to directly, no redirect followed, no retry (the
+    caller's schedule retries)."""
+    with Sender(url) as sender:
+        return sender.post(body, headers)

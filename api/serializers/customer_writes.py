@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
-from rest_framework.settings import api_settings
 
 from accounts.models import Department
 from accounts.selectors import active_staff
+from api.serializers.errors import messages_by_field
 from customers.models import Customer, ServiceVisit, Tag
 
 MAX_ROWS = 1000
@@ -20,11 +20,7 @@ MAX_ROWS = 1000
 
 def field_errors(error: DjangoValidationError) -> serializers.ValidationError:
     """A service's ValidationError as a 400 by field (its general messages under `non_field_errors`)."""
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError({
-            api_settings.NON_FIELD_ERRORS_KEY if name == "__all__" else name: messages
-            for name, messages in error.message_dict.items()})
-    return serializers.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: error.messages})
+    return serializers.ValidationError(messages_by_field(error))
 
 
 MESSAGES = {"type": "array", "items": {"type": "string"}}

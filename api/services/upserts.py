@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Department, Staff
+from api.serializers.errors import messages_by_field
 from crm.parsing import normalize_mobile
 from customers.models import Customer, Purchase, ServiceVisit, Vehicle
 from customers.services import customers as services
@@ -40,17 +41,10 @@ class RowError(Exception):  # noqa: N818 - carries a row's messages out of its s
         self.errors = errors
 
 
-def _messages(error: ValidationError) -> dict:
-    if not hasattr(error, "error_dict"):
-        return {"non_field_errors": error.messages}
-    return {"non_field_errors" if name == "__all__" else name: messages
-            for name, messages in error.message_dict.items()}
-
-
 def _at(name: str, index: int, error: ValidationError) -> RowError:
     """A child row's error by its index, as the serializer reports a nested row's: {"vehicles": {1: {"vin": [...]}}}
     (in JSON, {"vehicles": {"1": …}})."""
-    return RowError({name: {index: _messages(error)}})
+    return RowError({name: {index: messages_by_field(error)}})
 
 
 def _vin(raw: str) -> str:
@@ -78,7 +72,10 @@ class _Known:
             staff.add(row.get("owner"))
             teams.add(row.get("department"))
             for item in row.get("vehicles", []):
-                vins.add((item["vin"] or "").strip().upper().replace(" ", ""))
+                try:
+                    vins.add(normalize_vin(item["vin"]))
+                except ValidationError:
+                    pass  # the row's own error, when it is written
             for item in row.get("purchases", []):
                 contracts.add(item["contract_number"].strip())
                 staff.add(item.get("consultant"))
@@ -298,7 +295,7 @@ def customers_upsert(*, tenant, rows: list[dict | None]) -> list[Outcome]:
             with transaction.atomic():
                 written.write()
         except ValidationError as error:
-            outcomes.append(Outcome(ERROR, errors=_messages(error)))
+            outcomes.append(Outcome(ERROR, errors=messages_by_field(error)))
             continue
         except RowError as error:
             outcomes.append(Outcome(ERROR, errors=error.errors))
