@@ -17,6 +17,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, viewsets
 
+from accounts.visibility import Visibility
 from api import idempotency
 from api.serializers.errors import Error
 from crm.forms import check_date_range
@@ -29,6 +30,8 @@ UPDATED_SINCE = OpenApiParameter(
 # what a route's <int:pk> matches (no sign) and a bigint holds: anything else never reaches the API
 ID = OpenApiParameter("id", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}, OpenApiParameter.PATH)
 ERRORS = {status: Error for status in (401, 403, 404, 429)}
+WHOLE_TENANT = Visibility(everything=True, staff_ids=frozenset(), queue_department_ids=frozenset(),
+                          reads_all_masked=False)
 IDEMPOTENCY_KEY = OpenApiParameter(
     idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
     description="Any unique string (a UUID) per write: a retry with the same key and body is not done again but "
@@ -70,6 +73,9 @@ class TenantScopedMixin:
         tenant = request.auth.tenant
         self._tenant_scope.enter_context(scope(tenant=tenant))
         self._tenant_scope.enter_context(timezone.override(tenant.timezone))
+        # a credential reads the whole tenant (its scopes decide the resources, not the rows): the pages'
+        # FilterSets, which build their choices from what the reader may see (accounts.visibility), see every record
+        request.user._crm_visibility = WHOLE_TENANT
 
     def masked(self) -> bool:
         """Personal data is masked for a read-only credential, as for a data analyst."""

@@ -8,21 +8,25 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from rest_framework import status
 from rest_framework.response import Response
 
-from api.filters import PageFilterBackend
 from api.serializers.customer_writes import CustomerWriteSerializer, field_errors
 from api.serializers.customers import CustomerDetailSerializer, CustomerSerializer
 from api.serializers.errors import FieldErrors
-from api.views.base import ERRORS, ID, IDEMPOTENCY_KEY, UPDATED_SINCE, WRITE_ERRORS, ResourceViewSet
+from api.views.base import ERRORS, ID, IDEMPOTENCY_KEY, UPDATED_SINCE, WRITE_ERRORS
+from api.views.reading import ReadViewSet
 from customers.filters import CustomerFilter
 from customers.models import Customer, Purchase, ServiceVisit, Vehicle
 from customers.services import customers as services
 
 
-def _vehicles() -> Prefetch:
-    return Prefetch("vehicles", Vehicle.objects.order_by("-purchased_on", "-id"))
+def _with_history(customers):
+    """What the detail shows of a customer: vehicles, purchases and service visits, newest first."""
+    return customers.prefetch_related(
+        Prefetch("vehicles", Vehicle.objects.order_by("-purchased_on", "-id")),
+        Prefetch("purchases", Purchase.objects.select_related("consultant__user").order_by("-contract_on", "-id")),
+        Prefetch("visits", ServiceVisit.objects.select_related("advisor__user").order_by("-opened_on", "-id")))
 
 
 @extend_schema_view(list=extend_schema(parameters=[UPDATED_SINCE], responses={
@@ -33,7 +37,7 @@ def _vehicles() -> Prefetch:
                     partial_update=extend_schema(parameters=[ID, IDEMPOTENCY_KEY], request=CustomerWriteSerializer,
                                                  responses={200: CustomerDetailSerializer, 400: FieldErrors,
                                                             **WRITE_ERRORS}))
-class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ResourceViewSet):
+class CustomerViewSet(ReadViewSet):
     """Customers of the company, oldest change first (walk the pages by `next`; keep the last `updated_at` and
     ask again with `updated_since` to sync). The filters are the customer list page's. A read-only credential
     sees personal data masked. POST adds a customer (an owner or a team required), PATCH changes the fields
@@ -42,26 +46,20 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Resource
     resource = "customers"
     queryset = Customer.objects.none()  # the model, for the schema; rows() reads inside the scope
     serializer_class = CustomerSerializer
-    filter_backends = [PageFilterBackend]
+    detail_serializer_class = CustomerDetailSerializer
     filterset_class = CustomerFilter
 
     def rows(self):
         customers = Customer.objects.filter(is_active=True)
-        if self.action == "retrieve":
-            return customers.prefetch_related(
-                _vehicles(),
-                Prefetch("purchases", Purchase.objects.select_related("consultant__user")
-                         .order_by("-contract_on", "-id")),
-                Prefetch("visits", ServiceVisit.objects.select_related("advisor__user").order_by("-opened_on", "-id")))
-        return customers
+        return _with_history(customers) if self.action == "retrieve" else customers
 
     def get_serializer_class(self):
         if self.action in ("create", "partial_update"):
             return CustomerWriteSerializer
-        return CustomerDetailSerializer if self.action == "retrieve" else CustomerSerializer
+        return super().get_serializer_class()
 
     def _shown(self, customer: Customer, code: int) -> Response:
-        customer = Customer.objects.prefetch_related(_vehicles()).get(pk=customer.pk)
+        customer = _with_history(Customer.objects.filter(pk=customer.pk)).get()
         return Response(CustomerDetailSerializer(customer, context=self.get_serializer_context()).data, status=code)
 
     def create(self, request):

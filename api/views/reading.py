@@ -2,9 +2,8 @@
 customer's history): a list by keyset and `updated_since`, filtered by the matching page's FilterSet, and one row
 with its details (`detail_serializer_class`).
 
-A credential reads the whole tenant (its scopes decide the resources, not the rows): the pages' FilterSets, which
-build their choices from what the user may see (accounts.visibility), see it as a reader of every record — a
-read-write credential as a director, a read-only one as a data analyst (the serializers mask for it)."""
+A credential reads the whole tenant (api.views.base sets it up for the pages' FilterSets); a read-only one sees
+personal data masked by the serializers."""
 
 from __future__ import annotations
 
@@ -13,14 +12,11 @@ from django import forms
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins
 
-from accounts.visibility import Visibility
 from api.filters import PageFilterBackend
 from api.serializers.errors import FieldErrors
 from api.views.base import ERRORS, ID, UPDATED_SINCE, ResourceViewSet
 
 MAX_ID = 2**63 - 1
-WHOLE_TENANT = Visibility(everything=True, staff_ids=frozenset(), queue_department_ids=frozenset(),
-                          reads_all_masked=False)
 
 
 @extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID})
@@ -50,11 +46,6 @@ class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ResourceView
 
     filter_backends = [PageFilterBackend]
     detail_serializer_class = None
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        # the pages' FilterSets ask accounts.visibility whom the reader may see: every record, for a credential
-        request.user._crm_visibility = WHOLE_TENANT
 
     def get_serializer_class(self):
         if self.action == "retrieve" and self.detail_serializer_class is not None:
