@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from api.models import Tombstone
+from api.models import Tombstone, WebhookEndpoint
 from crm import events
 
 logger = logging.getLogger(__name__)
@@ -65,3 +66,12 @@ def webhooks_outbox(sender, name, instances, data, **kwargs):
     from api.services.webhooks import webhook_messages_write
 
     webhook_messages_write(name=name, instances=instances, data=data)
+
+
+@receiver(post_save, sender=WebhookEndpoint, dispatch_uid="api-webhook-endpoint-saved")
+@receiver(post_delete, sender=WebhookEndpoint, dispatch_uid="api-webhook-endpoint-deleted")
+def endpoint_changed(sender, **kwargs):
+    """Events announced later in the same transaction see the endpoint as it is now."""
+    from api.services.webhooks import webhook_subscriptions_forget
+
+    webhook_subscriptions_forget()

@@ -12,9 +12,11 @@ from rest_framework.utils.encoders import JSONEncoder
 
 from api.serializers.customers import CustomerSerializer
 
+_CUSTOMER = CustomerSerializer(context={"masked": False})  # its fields and rendering plan are made once
+
 
 def _customer(customer) -> dict:
-    return dict(CustomerSerializer(customer, context={"masked": False}).data)
+    return _CUSTOMER.to_representation(customer)
 
 
 def _complaint(complaint) -> dict:

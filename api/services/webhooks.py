@@ -24,6 +24,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -58,26 +60,74 @@ def sign(secret: str, msg_id: str, timestamp: str, body: bytes) -> dict[str, str
             "webhook-signature": f"v1,{base64.b64encode(digest).decode()}"}
 
 
-def _queue(tenant_id: int, message_ids: list[int]) -> None:
-    transaction.on_commit(lambda: deliver_webhooks.delay(tenant_id=tenant_id, message_ids=message_ids))
+class _Delivery:
+    """The commit hook of a transaction announcing events to a tenant: it queues one delivery of the tenant's due
+    messages if the transaction wrote any (the task sends whatever is due, so one run serves them all), and keeps the
+    endpoints subscribed to each event as the transaction first read them, so a thousand events ask once."""
+
+    def __init__(self, tenant_id: int):
+        self.tenant_id = tenant_id
+        self.endpoints: dict[str, list[int]] = {}
+        self.wrote = False
+
+    def __call__(self) -> None:
+        if self.wrote:
+            deliver_webhooks.delay(tenant_id=self.tenant_id)
+
+
+def _hook(tenant_id: int) -> _Delivery | None:
+    """The tenant's hook in this transaction, added on first use; None outside a transaction. A hook added in a
+    savepoint rolled back is gone from the list (Django drops it then), and a new one is added."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return None
+    hook = next((hook for _sids, hook, _robust in connection.run_on_commit
+                 if isinstance(hook, _Delivery) and hook.tenant_id == tenant_id), None)
+    if hook is None:
+        hook = _Delivery(tenant_id)
+        transaction.on_commit(hook)
+    return hook
+
+
+def webhook_subscriptions_forget() -> None:
+    """An endpoint was added, changed or switched on or off: the events of this transaction read them anew."""
+    connection = transaction.get_connection()
+    for _sids, hook, _robust in connection.run_on_commit:
+        if isinstance(hook, _Delivery):
+            hook.endpoints.clear()
+
+
+def _queue(tenant_id: int) -> None:
+    """Deliver the tenant's due messages once the transaction commits (at once outside one)."""
+    hook = _hook(tenant_id)
+    if hook is None:
+        deliver_webhooks.delay(tenant_id=tenant_id)
+    else:
+        hook.wrote = True
 
 
 # --- the outbox ------------------------------------------------------------------------------------------------
 
 def webhook_messages_write(*, name: str, instances: list, data: dict, at: datetime | None = None) -> int:
     """The messages of one event (crm.events.happened), in the caller's transaction: one per active endpoint of the
-    instances' tenant subscribed to `name`, and instance. Returns how many were written."""
+    instances' tenant subscribed to `name`, and instance. Returns how many were written. The subscribed endpoints
+    are read once per transaction and event: an endpoint added or switched off meanwhile counts from the next."""
     tenant_id = instances[0].tenant_id
-    endpoints = list(WebhookEndpoint.objects.filter(tenant_id=tenant_id, is_active=True, events__contains=[name])
-                     .only("pk", "tenant_id"))
+    hook = _hook(tenant_id)
+    endpoints = hook.endpoints.get(name) if hook is not None else None
+    if endpoints is None:
+        endpoints = list(WebhookEndpoint.objects.filter(tenant_id=tenant_id, is_active=True,
+                                                        events__contains=[name]).values_list("pk", flat=True))
+        if hook is not None:
+            hook.endpoints[name] = endpoints
     if not endpoints:
         return 0
     at = at or timezone.now()
     payloads = [payload_for(name, instance, data, at=at) for instance in instances]
     messages = WebhookMessage.objects.bulk_create([
-        WebhookMessage(tenant_id=tenant_id, endpoint=endpoint, event=name, payload=payload, next_attempt_at=at)
+        WebhookMessage(tenant_id=tenant_id, endpoint_id=endpoint, event=name, payload=payload, next_attempt_at=at)
         for endpoint in endpoints for payload in payloads])
-    _queue(tenant_id, [m.pk for m in messages])
+    _queue(tenant_id)
     return len(messages)
 
 
@@ -124,6 +174,19 @@ def _record(message: WebhookMessage, at: datetime, outcome: Outcome) -> WebhookA
                           response_body=outcome.body, error=outcome.error[:300])
 
 
+def _save_delivered(messages: list[WebhookMessage]) -> None:
+    """Delivered messages take their last attempt's time and answer (just logged): one UPDATE for the batch, which
+    bulk_update's CASE per row and column (Django compiling it cost more than sending the messages) is not."""
+    if not messages:
+        return
+    last = WebhookAttempt.objects.filter(message=OuterRef("pk")).order_by("-attempted_at", "-id")
+    at = Subquery(last.values("attempted_at")[:1])
+    WebhookMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+        status=Status.DELIVERED, attempts=F("attempts") + 1, first_attempt_at=Coalesce(F("first_attempt_at"), at),
+        delivered_at=at, next_attempt_at=None, last_status=Subquery(last.values("status_code")[:1]),
+        updated_at=timezone.now())
+
+
 def _deliver_to(endpoint: WebhookEndpoint, messages: list[WebhookMessage], now: datetime | None) -> int:
     """Post `messages` (claimed) to their endpoint and record each attempt; returns how many were delivered."""
     attempts, done, gone = [], [], None
@@ -140,8 +203,11 @@ def _deliver_to(endpoint: WebhookEndpoint, messages: list[WebhookMessage], now: 
                     default=None)
     with transaction.atomic():
         WebhookAttempt.objects.bulk_create(attempts)
-        WebhookMessage.objects.bulk_update(done, ["status", "attempts", "first_attempt_at", "next_attempt_at",
-                                                  "last_status", "delivered_at", "updated_at"])
+        _save_delivered(delivered)
+        retried = [m for m in done if m.status != Status.DELIVERED]  # the few that failed: each its own schedule
+        if retried:
+            WebhookMessage.objects.bulk_update(retried, ["status", "attempts", "first_attempt_at", "next_attempt_at",
+                                                         "last_status", "updated_at"])
         untried = [m.pk for m in messages[len(done):]]
         if untried:  # after a 410: due again, and failed with the endpoint's other pending messages below
             WebhookMessage.objects.filter(pk__in=untried).update(next_attempt_at=now or timezone.now())
@@ -176,14 +242,14 @@ def webhook_messages_deliver(tenant: Tenant, *, message_ids: list[int] | None = 
 def webhook_messages_deliver_due(tenant: Tenant, *, now: datetime | None = None, limit: int = BATCH,
                                  max_batches: int = 100) -> int:
     """The sweep of one tenant: batches of due messages until none is left (or `max_batches`); returns how many
-    attempts were made."""
-    tried_total = 0
+    were delivered."""
+    delivered_total = 0
     for _batch in range(max_batches):
-        tried, _delivered = webhook_messages_deliver(tenant, now=now, limit=limit)
-        tried_total += tried
+        tried, delivered = webhook_messages_deliver(tenant, now=now, limit=limit)
+        delivered_total += delivered
         if tried < limit:
             break
-    return tried_total
+    return delivered_total
 
 
 # --- disabling, enabling, rotating, replaying -----------------------------------------------------------------
@@ -217,6 +283,7 @@ def _disable(endpoint: WebhookEndpoint, reason, at: datetime) -> bool:
         is_active=False, disabled_at=at, disabled_reason=kept, updated_at=at)
     if not changed:
         return False
+    webhook_subscriptions_forget()
     WebhookMessage.objects.filter(endpoint_id=endpoint.pk, status=Status.PENDING).update(
         status=Status.FAILED, next_attempt_at=None)
     endpoint_id, name, url = endpoint.pk, endpoint.name, endpoint.url
@@ -228,6 +295,7 @@ def _disable(endpoint: WebhookEndpoint, reason, at: datetime) -> bool:
 def webhook_endpoints_enable(*, endpoints: list[WebhookEndpoint]) -> int:
     """Enable disabled endpoints again (their failed messages stay failed: replay those wanted). Returns how many."""
     with transaction.atomic():
+        webhook_subscriptions_forget()
         return WebhookEndpoint.objects.filter(pk__in=[e.pk for e in endpoints], is_active=False).update(
             is_active=True, disabled_at=None, disabled_reason="", failing_since=None, updated_at=timezone.now())
 
@@ -251,9 +319,6 @@ def webhook_messages_replay(*, messages: list[WebhookMessage], now: datetime | N
         WebhookMessage.objects.filter(pk__in=ids).update(
             status=Status.PENDING, attempts=0, first_attempt_at=None, next_attempt_at=now, delivered_at=None,
             updated_at=now)
-        by_tenant = defaultdict(list)
-        for message in messages:
-            by_tenant[message.tenant_id].append(message.pk)
-        for tenant_id, message_ids in by_tenant.items():
-            _queue(tenant_id, message_ids)
+        for tenant_id in {message.tenant_id for message in messages}:
+            _queue(tenant_id)
     return len(messages)

@@ -15,12 +15,15 @@ if TYPE_CHECKING:
 
 
 @shared_task(base=TenantTask, acks_late=True, name="api.deliver_webhooks")
-def deliver_webhooks(tenant: Tenant, *, message_ids: list[int]) -> int:
-    """The messages of one event, sent now. Idempotent: a message already claimed, delivered or failed is skipped
-    (the claim is a row lock and a lease). Returns how many were delivered."""
-    from api.services.webhooks import webhook_messages_deliver
+def deliver_webhooks(tenant: Tenant, *, message_ids: list[int] | None = None) -> int:
+    """The tenant's due messages, sent now (queued when a transaction announcing events commits; `message_ids`,
+    only those: tasks queued before one task served a whole transaction). Idempotent: a message already claimed,
+    delivered or failed is skipped (the claim is a row lock and a lease). Returns how many were delivered."""
+    from api.services.webhooks import webhook_messages_deliver, webhook_messages_deliver_due
 
-    return webhook_messages_deliver(tenant, message_ids=message_ids)[1]
+    if message_ids is not None:
+        return webhook_messages_deliver(tenant, message_ids=message_ids)[1]
+    return webhook_messages_deliver_due(tenant)
 
 
 @shared_task(acks_late=True, name="api.deliver_webhooks_due_all")
@@ -31,8 +34,8 @@ def deliver_webhooks_due_all() -> None:
 
 @shared_task(base=TenantTask, acks_late=True, name="api.deliver_webhooks_due")
 def deliver_webhooks_due(tenant: Tenant) -> int:
-    """The tenant's due messages, batch after batch (concurrent sweeps claim different rows). Returns how many
-    attempts were made."""
+    """The tenant's due messages, batch after batch (concurrent sweeps claim different rows). Returns how many were
+    delivered."""
     from api.services.webhooks import webhook_messages_deliver_due
 
     return webhook_messages_deliver_due(tenant)

@@ -13,6 +13,8 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_scopes import scope
@@ -21,7 +23,7 @@ from hypothesis import strategies as st
 
 from accounts.models import Staff
 from api.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
-from api.services.webhooks import BACKOFF, GIVE_UP, _next_attempt, sign, webhook_messages_deliver
+from api.services.webhooks import BACKOFF, GIVE_UP, _Delivery, _next_attempt, sign, webhook_messages_deliver
 from customers.services.customers import customer_create
 from tests.bench.webhook_bench import Receiver
 
@@ -174,6 +176,55 @@ def test_a_message_fails_after_three_days_and_an_endpoint_failing_that_long_is_d
     assert [m.to for m in mail.outbox] == [["demo-admin@demo.example.com"]]
 
 
+def test_a_transaction_of_many_events_reads_the_subscriptions_once_and_queues_one_delivery(
+        demo, receiver, django_capture_on_commit_callbacks):
+    endpoint = endpoint_for(demo, receiver.url)
+    connection.run_on_commit.clear()  # the requests before are over (one transaction holds the whole test)
+    with django_capture_on_commit_callbacks() as queued, CaptureQueriesContext(connection) as queries:
+        with transaction.atomic():
+            for n in range(5):
+                new_customer(demo, name=f"客户{n}", mobile=f"1370000{n:04d}")
+    assert sum('FROM "api_webhookendpoint"' in q["sql"] for q in queries.captured_queries) == 1
+    deliveries = [hook for hook in queued if isinstance(hook, _Delivery)]
+    assert len(deliveries) == 1 and deliveries[0].wrote
+    assert deliver(demo) == (5, 5)
+    assert sorted(json.loads(r.body)["data"]["name"] for r in receiver.requests) == [f"客户{n}" for n in range(5)]
+    assert all(verify(r, endpoint.secret) for r in receiver.requests)
+
+
+def test_events_of_a_savepoint_rolled_back_are_not_sent_and_later_ones_still_are(
+        demo, receiver, django_capture_on_commit_callbacks):
+    endpoint_for(demo, receiver.url)
+    connection.run_on_commit.clear()
+    with django_capture_on_commit_callbacks() as queued, transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            new_customer(demo, name="撤销", mobile="13700005555")
+            raise RuntimeError  # the savepoint and its hook are gone
+        new_customer(demo, name="保留", mobile="13700006666")
+    assert [hook.wrote for hook in queued if isinstance(hook, _Delivery)] == [True]
+    assert deliver(demo) == (1, 1)
+    assert json.loads(receiver.requests[0].body)["data"]["name"] == "保留"
+
+
+def test_an_endpoint_added_later_in_the_transaction_hears_the_events_after_it(demo, receiver):
+    connection.run_on_commit.clear()
+    with transaction.atomic():
+        new_customer(demo, name="之前", mobile="13700007777")  # nobody listens yet (and that is remembered)
+        endpoint_for(demo, receiver.url)
+        new_customer(demo, name="之后", mobile="13700008888")
+    assert deliver(demo) == (1, 1)
+    assert json.loads(receiver.requests[0].body)["data"]["name"] == "之后"
+
+
+def test_events_nobody_subscribed_to_queue_no_delivery(demo, django_capture_on_commit_callbacks):
+    connection.run_on_commit.clear()
+    with django_capture_on_commit_callbacks() as queued:
+        new_customer(demo)
+    assert [hook.wrote for hook in queued if isinstance(hook, _Delivery)] == [False]  # its call sends nothing
+    with scope(tenant=demo):
+        assert not WebhookMessage.objects.filter(event="customer.created").exists()
+
+
 def test_410_gone_disables_the_endpoint_at_once_and_tells_the_administrators(
         demo, receiver, client_as, django_capture_on_commit_callbacks):
     receiver.answer = lambda received: (410, {})
@@ -218,6 +269,7 @@ def test_a_replay_from_the_log_arrives_with_the_same_id_and_a_new_timestamp(
     log = reverse("admin:api_webhookmessage_changelist")
     page = admin.get(log, {"endpoint__id__exact": endpoint.pk}).content.decode()
     assert message.msg_id in page
+    connection.run_on_commit.clear()  # the requests before are over (one transaction holds the whole test)
     with django_capture_on_commit_callbacks() as queued:
         response = admin.post(f"{log}?endpoint__id__exact={endpoint.pk}",
                               {"action": "replay", "_selected_action": [message.pk]}, follow=True)
