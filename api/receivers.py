@@ -1,5 +1,7 @@
 """What the API keeps when something happens elsewhere (crm.events): a tombstone for each customer merged into
-another, written in the merging transaction; the team-chat posts of complaints, queued on its commit."""
+another, written in the merging transaction; the team-chat posts of complaints, queued on its commit; the webhooks'
+outbox. Each receiver says what it listens for (crm.events.listens), so a set-based writer can skip loading the
+instances of an event nobody hears."""
 
 from __future__ import annotations
 
@@ -7,11 +9,17 @@ import logging
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django_scopes import scope
 
 from api.models import Tombstone, WebhookEndpoint
 from crm import events
 
 logger = logging.getLogger(__name__)
+
+
+@events.listens("api-tombstone-merged")
+def merged_listening(tenant_id: int, name: str) -> bool:
+    return name == "customer.merged"
 
 
 @receiver(events.happened, dispatch_uid="api-tombstone-merged")
@@ -21,6 +29,11 @@ def merged(sender, name, instances, data, **kwargs):
     Tombstone.objects.bulk_create([
         Tombstone(tenant_id=survivor.tenant_id, resource="customers", kind="customer", object_id=data["merged_id"],
                   replaced_by=survivor.pk) for survivor in instances])
+
+
+@events.listens("api-team-chat")
+def chat_listening(tenant_id: int, name: str) -> bool:
+    return name.startswith("complaint.")
 
 
 @receiver(events.happened, dispatch_uid="api-team-chat")
@@ -57,6 +70,13 @@ def _queue_post(task, **kwargs):
     def queue_chat_post():
         task.delay(**kwargs)
     return queue_chat_post
+
+
+@events.listens("api-webhooks-outbox")
+def webhooks_listening(tenant_id: int, name: str) -> bool:
+    """Whether an active endpoint of the tenant is subscribed to `name` (one indexed query)."""
+    with scope(tenant=tenant_id):
+        return WebhookEndpoint.objects.filter(tenant_id=tenant_id, is_active=True, events__contains=[name]).exists()
 
 
 @receiver(events.happened, dispatch_uid="api-webhooks-outbox")

@@ -7,7 +7,7 @@ The catalogue (EVENTS) is the contract with the receivers: a name never changes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +15,9 @@ from django.utils.translation import gettext_lazy as _
 # sender: the model class of `instance`; kwargs: name (a key of EVENTS), instances (a list of saved model objects,
 # all of one tenant), data (dict of JSON-able extras for every instance, e.g. {"merged_id": 7})
 happened = Signal()
+
+# what each receiver of `happened` listens for, by its dispatch_uid: check(tenant_id, name) -> bool (see listening)
+_listens: dict[str, Callable[[int, str], bool]] = {}
 
 EVENTS = {
     "customer.created": _("Customer created"),
@@ -50,3 +53,23 @@ def emit_many(name: str, instances: Iterable, **data) -> None:
     instances = list(instances)
     if instances:
         happened.send(type(instances[0]), name=name, instances=instances, data=data)
+
+
+def listens(dispatch_uid: str):
+    """Register (a decorator) what the receiver of `happened` connected with `dispatch_uid` listens for:
+    check(tenant_id, name) says whether it would do anything with the event `name` in that tenant. Cheap (one
+    indexed query at most): a set-based writer asks once per run (listening)."""
+    def register(check: Callable[[int, str], bool]) -> Callable[[int, str], bool]:
+        _listens[dispatch_uid] = check
+        return check
+    return register
+
+
+def listening(tenant_id: int, name: str) -> bool:
+    """Whether any receiver of `happened` would do anything with `name` in the tenant: a set-based writer (an
+    import, the yearly expiry) asks once before it loads the instances of an event nobody would hear. A receiver
+    that registered no check (listens) is taken to listen to everything: it is never silently skipped."""
+    assert name in EVENTS, f"unknown event {name!r}: add it to crm.events.EVENTS"
+    with happened.lock:
+        uids = [uid for (uid, _sender), *_rest in happened.receivers]
+    return any(uid not in _listens or _listens[uid](tenant_id, name) for uid in uids)

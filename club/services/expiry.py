@@ -10,7 +10,11 @@ club.services.points locks the member before its lots, so the two never deadlock
 under the member's lock: the lots need no lock of their own), then one statement inserts the entries (ON CONFLICT
 DO NOTHING on the key), empties the lots and lowers the balances. A re-run
 writes nothing (no open lot is past its date any more); a run killed halfway leaves whole batches done and the
-next run does the rest."""
+next run does the rest.
+
+Each batch announces its entries (crm.events club.points.expired) in its transaction: the statement returns their
+ids, loaded in one query. When nobody listens in the tenant (crm.events.listening, asked once per run) the
+statement returns no ids and nothing is loaded."""
 
 from __future__ import annotations
 
@@ -19,6 +23,9 @@ from datetime import date
 from django.db import connection, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
+
+from club.models import PointEntry
+from crm.events import emit_many, listening
 
 # the next batch of members with a lot past its date, after the last batch's highest id: walks the open lots'
 # index (tenant, member, expires_on) in member order, so each batch reads only its own members' lots (choosing
@@ -52,7 +59,7 @@ WITH due AS (
            NULL, %(actor)s, NULL, NULL, now()
     FROM due
     ON CONFLICT (tenant_id, "key") WHERE "key" <> '' DO NOTHING
-    RETURNING member_id, points, source_id
+    RETURNING id, member_id, points, source_id
 ), lots AS (
     UPDATE club_pointlot l SET remaining = l.remaining + e.points, updated_at = now()
     FROM entries e
@@ -66,6 +73,8 @@ WITH due AS (
 )
 SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM lots), (SELECT count(*) FROM members)
 """
+# the same, with the ids of the entries written (to announce them)
+_EXPIRE_IDS = _EXPIRE.rstrip() + ", (SELECT array_agg(id) FROM entries)\n"
 
 
 def points_expire(*, tenant, today: date | None = None, batch_size: int = 5000) -> int:
@@ -76,6 +85,7 @@ def points_expire(*, tenant, today: date | None = None, batch_size: int = 5000) 
         reason = _("Points expired, valid through")
         actor = _("points expiry")
     params = {"tenant": tenant.pk, "today": today, "batch": batch_size, "reason": reason, "actor": actor}
+    announce = listening(tenant.pk, "club.points.expired")  # once per run: nobody hears it, no ids are loaded
     expired, after = 0, 0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -84,6 +94,10 @@ def points_expire(*, tenant, today: date | None = None, batch_size: int = 5000) 
             if not members:
                 return expired
             cursor.execute(_LOCK_MEMBERS, params | {"members": members})
-            cursor.execute(_EXPIRE, params | {"members": members})
-            expired += cursor.fetchone()[0]
+            cursor.execute(_EXPIRE_IDS if announce else _EXPIRE, params | {"members": members})
+            row = cursor.fetchone()
+            expired += row[0]
+            if announce and row[3]:
+                emit_many("club.points.expired",
+                          PointEntry.objects.filter(tenant_id=tenant.pk, pk__in=row[3]).order_by("pk"))
             after = members[-1]

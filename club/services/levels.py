@@ -103,6 +103,8 @@ def _review_batch(tenant, programme, members, by_id, levels) -> tuple[int, int]:
             else:
                 kept += 1
             Member.objects.filter(pk=member.pk).update(**update)
+            for field, value in update.items():  # the announced member (club.level.downgraded) is the one stored
+                setattr(member, field, value)
     LevelEvent.objects.bulk_create(events, ignore_conflicts=True)
     emit_many("club.level.downgraded", [e.member for e in events if e.kind == LevelEvent.Kind.DOWNGRADE])
     return kept, downgraded

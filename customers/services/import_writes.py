@@ -8,6 +8,9 @@
   while the next chunk of the file is still being read (not for all or nothing: that is one transaction).
 * pghistory's row-by-row triggers stand aside (crm.bulk.bulk_history); the same event rows are written
   set-based after each statement, under one pghistory context that names the importer.
+* Every customer created is announced (crm.events customer.created) in its batch's transaction, on the
+  connection that wrote it (a writer thread's own), loaded back as stored; a batch rolled back announces nothing.
+  When nobody listens in the tenant (crm.events.listening, asked once per run) nothing is loaded.
 * Progress goes to the job row through a connection of its own, so the page sees it even while an
   all-or-nothing import holds everything in one transaction.
 * Someone saving a customer with a mobile or VIN of the file meanwhile makes its batch fail: the batch is
@@ -33,6 +36,7 @@ from django_scopes import scope
 
 from accounts.models import User
 from crm.bulk import NULL, bulk_history, copy_rows, copy_text, history_events, take_ids
+from crm.events import emit_many, listening
 from customers.completeness import score_sql
 from customers.models import Customer, ImportJob, JobStatus, Vehicle
 from customers.services.import_checks import COMPANY_WORDS, Row
@@ -107,6 +111,7 @@ class Importer:
         self.plan: Plan | None = None  # while reading and writing side by side
         self.conflicts: list[tuple[Row, str]] = []  # rows refused while writing, with what they were to be
         self.score_sql = score_sql(job.tenant)
+        self.announce = False  # whether the customers created are announced (asked once in run())
 
     # -- the steps
     def run(self) -> ImportJob:
@@ -115,6 +120,8 @@ class Importer:
         if (self.user is None or not self.user.is_active or staff is None or not staff.is_active
                 or not self.user.has_perm("customers.import_customer")):
             raise ValidationError(_("The person who started this import may no longer import customers."))
+        # one cheap question per run: when nobody hears customer.created, the batches load nothing to announce
+        self.announce = listening(self.tenant_id, "customer.created")
         # Batches in their own transactions are written side by side while the file is still being read,
         # one connection per writer. Not inside one transaction (all or nothing, or a test's): one
         # connection holds it, so the file is read first and then written.
@@ -342,6 +349,8 @@ class Importer:
         if vehicles:
             self._events(cursor, Vehicle, "insert", "WHERE tenant_id = %s AND customer_id = ANY(%s)",
                          [self.tenant_id, ids])
+        if self.announce:  # in the batch's transaction, on this thread's connection (the one that wrote it)
+            emit_many("customer.created", Customer.objects.filter(tenant_id=self.tenant_id, pk__in=ids).order_by("pk"))
 
     # -- existing customers: one UPDATE … FROM unnest(…) per batch
     UPDATE_FIELDS = [("name", "text"), ("kind", "text"), ("mobile", "text"), ("other_phone", "text"),
