@@ -80,8 +80,24 @@ _MOBILE_JUNK = re.compile(r"[\s\-()（）]")
 _CN_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
 
 
+_NORMALIZED: dict[tuple[str, str], str] = {}  # (as written, region) and (E.164, region) → E.164
+
+
 def normalize_mobile(raw: str, region: str = DEFAULT_REGION) -> str:
-    """'138 1234 5678' → '+8613812345678'; raises ValidationError for anything else."""
+    """'138 1234 5678' → '+8613812345678'; raises ValidationError for anything else. A row's mobile passes several
+    layers (an API row, the upsert's matching, the service), each normalizing it: the answers are kept, for the
+    spelling given and for the E.164 form the next layer passes on."""
+    known = _NORMALIZED.get((raw, region))
+    if known is not None:
+        return known
+    normalized = _normalize_mobile(raw, region)
+    if len(_NORMALIZED) > 100_000:
+        _NORMALIZED.clear()
+    _NORMALIZED[(raw, region)] = _NORMALIZED[(normalized, region)] = normalized
+    return normalized
+
+
+def _normalize_mobile(raw: str, region: str) -> str:
     text = (raw or "").strip()
     try:
         number = phonenumbers.parse(text, region)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import Department
@@ -149,8 +149,24 @@ class UpsertResultSerializer(serializers.Serializer):
     service_visits = serializers.ListField(child=serializers.IntegerField())
 
 
+@extend_schema_field({"type": "object", "additionalProperties": True})
+class _Object(serializers.Field):
+    """A JSON object, left as it is (each row is validated by UpsertRowSerializer after: a DictField would walk
+    every row's values once more for nothing)."""
+
+    default_error_messages = {"not_a_dict": _('Expected a dictionary of items but got type "{input_type}".')}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            self.fail("not_a_dict", input_type=type(data).__name__)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class BulkUpsertSerializer(serializers.Serializer):
-    rows = serializers.ListField(child=serializers.DictField(), max_length=MAX_ROWS, allow_empty=False,
+    rows = serializers.ListField(child=_Object(), max_length=MAX_ROWS, allow_empty=False,
                                  help_text=f"Up to {MAX_ROWS} rows, each as POST /customers/upsert/ takes it.")
 
 

@@ -18,6 +18,7 @@ from api.serializers.errors import messages_by_field
 from crm.parsing import normalize_mobile
 from customers.models import Customer, Purchase, ServiceVisit, Vehicle
 from customers.services import customers as services
+from customers.services.customers import NewCustomer
 from customers.validators import normalize_vin
 
 CREATED, UPDATED, UNCHANGED, ERROR = "created", "updated", "unchanged", "error"
@@ -136,9 +137,16 @@ class _Row:
         self.new_vehicles: dict[str, Vehicle] = {}
         self.new_purchases: dict[str, Purchase] = {}
         self.new_visits: dict[str, ServiceVisit] = {}
+        self.prepared: tuple[dict, Customer | None] | None = None
 
     def _prepare(self) -> tuple[dict, Customer | None]:
-        """The customer's fields as the services take them, and the customer the row matches (or None)."""
+        """The customer's fields as the services take them, and the customer the row matches (or None); read once
+        (the rows before it in the request are remembered by then)."""
+        if self.prepared is None:
+            self.prepared = self._read()
+        return self.prepared
+
+    def _read(self) -> tuple[dict, Customer | None]:
         known, row = self.known, self.row
         data = {name: row[name] for name in FIELDS if name in row}
         if data.get("mobile"):
@@ -172,6 +180,44 @@ class _Row:
         self.outcome = Outcome(UNCHANGED, customer.pk, [v.pk for v in vehicles], [p.pk for p in purchases],
                                [v.pk for v in visits])
         return True
+
+    def new_customer(self) -> NewCustomer | None:
+        """The row as a customer nobody has yet, with vehicles nobody has, and no purchase or visit (what a DMS's
+        first export is made of): written with the request's other such rows set-based (customers_create). None:
+        the row goes through the services one by one (or has an error they report)."""
+        row = self.row
+        if row.get("purchases") or row.get("service_visits"):
+            return None
+        try:
+            data, customer = self._prepare()
+            vins = [_vin(item["vin"]) for item in row.get("vehicles", [])]
+        except ValidationError:
+            return None
+        if customer is not None or len(set(vins)) < len(vins) or any(vin in self.known.vehicles for vin in vins):
+            return None
+        return NewCustomer(data, [{"vin": vin, "model_name": item["model_name"], "plate": item.get("plate", ""),
+                                   "purchased_on": item.get("purchased_on"), "mileage_km": item.get("mileage_km")}
+                                  for vin, item in zip(vins, row.get("vehicles", []), strict=True)])
+
+    def keys(self) -> set[tuple[str, str]]:
+        """The DMS number, mobile and VINs the row names (to order it after the new customers holding them)."""
+        keys = set()
+        try:
+            data, _customer = self._prepare()
+        except ValidationError:
+            data = {}
+        if data.get("dms_number"):
+            keys.add(("dms", data["dms_number"]))
+        if data.get("mobile"):
+            keys.add(("mobile", data["mobile"]))
+        for item in (*self.row.get("vehicles", []), *self.row.get("purchases", []),
+                     *self.row.get("service_visits", [])):
+            try:
+                if item.get("vin"):
+                    keys.add(("vin", _vin(item["vin"])))
+            except ValidationError:
+                pass
+        return keys
 
     def write(self) -> None:
         known, row = self.known, self.row
@@ -277,29 +323,80 @@ def _differs(customer: Customer, name: str, value) -> bool:
     return getattr(customer, name) != value
 
 
+class _NewCustomers:
+    """Rows of new customers waiting to be written together (customers_create), and the keys they hold: a row naming
+    one of those keys is written after them, so that it finds the customer or vehicle they create."""
+
+    def __init__(self, known: _Known, outcomes: list):
+        self.known, self.outcomes = known, outcomes
+        self.rows: list[tuple[int, NewCustomer]] = []
+        self.keys: set[tuple[str, str]] = set()
+
+    def add(self, index: int, row: _Row, item: NewCustomer) -> bool:
+        keys = row.keys()
+        if keys & self.keys:
+            return False
+        self.rows.append((index, item))
+        self.keys |= keys
+        return True
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        known = self.known
+        results = services.customers_create(tenant=known.tenant, items=[item for _index, item in self.rows])
+        for (index, _item), result in zip(self.rows, results, strict=True):
+            if isinstance(result, ValidationError):
+                errors = messages_by_field(result)
+                position = getattr(result, "vehicle_index", None)
+                self.outcomes[index] = Outcome(ERROR, errors={"vehicles": {position: errors}}
+                                               if position is not None else errors)
+                continue
+            customer, vehicles = result
+            if customer.dms_number:
+                known.by_dms[customer.dms_number] = customer
+            if customer.mobile:
+                known.by_mobile[customer.mobile] = customer
+            known.vehicles.update((v.vin, v) for v in vehicles)
+            self.outcomes[index] = Outcome(CREATED, customer.pk, [v.pk for v in vehicles])
+        self.rows, self.keys = [], set()
+
+
 @transaction.atomic
 def customers_upsert(*, tenant, rows: list[dict | None]) -> list[Outcome]:
-    """Write each validated row (None: a row refused before, left out) in a savepoint of its own; the outcome of
-    each, in order: created, updated, unchanged, or error with its messages by field."""
+    """Write each validated row (None: a row refused before, left out); the outcome of each, in order: created,
+    updated, unchanged, or error with its messages by field. Rows of new customers with new vehicles only are
+    written together, set-based (customers.services.customers.customers_create); the others each in a savepoint of
+    its own through the services, after the new customers whose keys they name."""
     known = _Known(tenant, [row for row in rows if row is not None])
-    outcomes = []
-    for row in rows:
+    outcomes: list[Outcome | None] = [None] * len(rows)
+    waiting = _NewCustomers(known, outcomes)
+    for index, row in enumerate(rows):
         if row is None:
-            outcomes.append(None)
             continue
         written = _Row(known, row)
         if written.unchanged():
-            outcomes.append(written.outcome)
+            outcomes[index] = written.outcome
             continue
+        item = written.new_customer()
+        if item is not None and waiting.add(index, written, item):
+            continue
+        if written.keys() & waiting.keys:
+            waiting.write()
+            written = _Row(known, row)  # matched again, now that the customers it names exist
+            if written.unchanged():
+                outcomes[index] = written.outcome
+                continue
         try:
             with transaction.atomic():
                 written.write()
         except ValidationError as error:
-            outcomes.append(Outcome(ERROR, errors=messages_by_field(error)))
+            outcomes[index] = Outcome(ERROR, errors=messages_by_field(error))
             continue
         except RowError as error:
-            outcomes.append(Outcome(ERROR, errors=error.errors))
+            outcomes[index] = Outcome(ERROR, errors=error.errors)
             continue
         written.remember()
-        outcomes.append(written.outcome)
+        outcomes[index] = written.outcome
+    waiting.write()
     return outcomes

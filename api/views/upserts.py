@@ -16,9 +16,12 @@ from api.serializers.customer_writes import (
     UpsertResultSerializer,
     UpsertRowSerializer,
 )
+from api.serializers.fast import FastInput
 from api.services.upserts import CREATED, ERROR, customers_upsert
 from api.views.base import IDEMPOTENCY_KEY, WRITE_ERRORS, ResourceViewSet
 from customers.models import Customer
+
+ROWS = FastInput(UpsertRowSerializer)  # a thousand rows a request: their checks planned once
 
 
 def _shown(outcome) -> dict:
@@ -60,12 +63,10 @@ class CustomerUpsertViewSet(ResourceViewSet):
         body.is_valid(raise_exception=True)
         rows, refused = [], {}
         for index, raw in enumerate(body.validated_data["rows"]):
-            row = UpsertRowSerializer(data=raw)
-            if row.is_valid():
-                rows.append(row.validated_data)
-            else:
-                rows.append(None)
-                refused[index] = row.errors
+            row, errors = ROWS.validate(raw)
+            rows.append(row)
+            if errors is not None:
+                refused[index] = errors
         outcomes = customers_upsert(tenant=request.auth.tenant, rows=rows)
         results = []
         for index, outcome in enumerate(outcomes):

@@ -3,16 +3,18 @@ and refuses rows of another tenant; bad input raises ValidationError keyed by fi
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
-from crm.events import emit
+from crm.bulk import take_ids
+from crm.events import emit, emit_many
 from crm.parsing import normalize_mobile
 from customers import signals
 from customers.models import (
@@ -88,11 +90,14 @@ def _apply_consent(customer: Customer, was_given: bool) -> None:
         customer.consent_withdrawn_at = now
 
 
-def _save_customer(customer: Customer, data: dict, tags) -> Customer:
+def _checked(customer: Customer, data: dict, *, resolved: bool = False) -> Customer:
+    """`data` applied to the customer and checked as every archive write checks it (ValidationError by field). The
+    uniqueness of the mobile and the DMS number is the caller's to check. `resolved`: owner and team are objects the
+    caller read in the tenant (customers_create), so their existence is not asked again row by row."""
     was_given = customer.pk is not None and customer.consent_active
-    for field in CUSTOMER_FIELDS:
-        if field in data:
-            setattr(customer, field, data[field])
+    for name in CUSTOMER_FIELDS:
+        if name in data:
+            setattr(customer, name, data[name])
     errors = {}
     if customer.mobile:
         try:
@@ -107,7 +112,13 @@ def _save_customer(customer: Customer, data: dict, tags) -> Customer:
         errors["owner"] = [_("Choose an owner or a team: nobody would see this customer otherwise.")]
         raise ValidationError(errors)
     _apply_consent(customer, was_given)
-    customer.full_clean(exclude=["mobile"], validate_constraints=False)
+    customer.full_clean(exclude=["mobile", "tenant", "owner", "department"] if resolved else ["mobile"],
+                        validate_unique=not resolved, validate_constraints=False)
+    return customer
+
+
+def _save_customer(customer: Customer, data: dict, tags) -> Customer:
+    _checked(customer, data)
     customer_check_mobile_free(customer)
     customer_check_dms_number_free(customer)
     try:
@@ -133,6 +144,123 @@ def customer_create(*, tenant, data: dict, tags=None) -> Customer:
     return customer
 
 
+@dataclass
+class NewCustomer:
+    """A customer to create with customers_create: `data` as customer_create takes it (owner and department as
+    objects of the tenant), `vehicles` as vehicle_add takes them (dicts of vin, model_name, plate, purchased_on,
+    mileage_km)."""
+
+    data: dict
+    vehicles: list[dict] = field(default_factory=list)
+
+
+def _vehicle_at(index: int, error: ValidationError) -> ValidationError:
+    """A vehicle's refusal, marked with its index among the item's vehicles (`vehicle_index`)."""
+    error.vehicle_index = index
+    return error
+
+
+@transaction.atomic
+def customers_create(*, tenant, items: list[NewCustomer]) -> list[tuple[Customer, list[Vehicle]] | ValidationError]:
+    """Many new customers with their vehicles at once (the API's bulk upsert): each checked as customer_create and
+    vehicle_add check it — a refused one is its ValidationError in the result (a vehicle's with its index in
+    `vehicle_index`) and is not written — the others written with one INSERT per table (the customers with their
+    completeness score), and customer.created announced for them together. A mobile, DMS number or VIN
+    must be free in the tenant and not taken by an earlier item. Should someone save one of them meanwhile, the
+    items are written one by one through customer_create and vehicle_add instead, which refuse that one."""
+    results: list[tuple[Customer, list[Vehicle]] | ValidationError] = []
+    checked: list[tuple[int, Customer, list[Vehicle]]] = []
+    mobiles, numbers, vins = set(), set(), set()
+    for index, item in enumerate(items):
+        try:
+            customer = _checked(Customer(tenant=tenant), item.data, resolved=True)
+            vehicles = []
+            for position, car in enumerate(item.vehicles):
+                try:
+                    vehicles.append(_vehicle_checked(customer, resolved=True, **car))
+                except ValidationError as error:
+                    raise _vehicle_at(position, error) from None
+        except ValidationError as error:
+            results.append(error)
+            continue
+        results.append((customer, vehicles))
+        checked.append((index, customer, vehicles))
+        mobiles.add(customer.mobile)
+        numbers.add(customer.dms_number.strip())
+        vins.update(v.vin for v in vehicles)
+    mobiles.discard("")
+    numbers.discard("")
+    # who holds each key: a customer of the batch, or None for one in the database (read only when it clashes)
+    mobile_of = dict.fromkeys(Customer.objects.filter(is_active=True, mobile__in=mobiles).values_list("mobile",
+                                                                                                      flat=True))
+    number_of = dict.fromkeys(Customer.objects.filter(dms_number__in=numbers).values_list("dms_number", flat=True))
+    vin_of = dict.fromkeys(Vehicle.objects.filter(vin__in=vins).values_list("vin", flat=True))
+    writing = []
+    for index, customer, vehicles in checked:
+        customer.dms_number = customer.dms_number.strip()
+        error = None
+        if customer.mobile and customer.mobile in mobile_of:
+            error = DuplicateMobile(mobile_of[customer.mobile] or Customer.objects.filter(
+                is_active=True, mobile=customer.mobile).first())
+        elif customer.dms_number and customer.dms_number in number_of:
+            error = ValidationError({"dms_number": _("Another customer has this DMS number.")})
+        else:
+            clash = next((p for p, v in enumerate(vehicles) if v.vin in vin_of), None)
+            if clash is not None:
+                vin = vehicles[clash].vin
+                error = _vehicle_at(clash, DuplicateVin(vin_of[vin] or Vehicle.objects.select_related("customer")
+                                                        .get(vin=vin).customer))
+        if error is not None:
+            results[index] = error
+            continue
+        if customer.mobile:
+            mobile_of[customer.mobile] = customer
+        if customer.dms_number:
+            number_of[customer.dms_number] = customer
+        vin_of.update((v.vin, customer) for v in vehicles)
+        writing.append((index, customer, vehicles))
+    if not writing:
+        return results
+    try:
+        with transaction.atomic():  # the rows of the batch, or none of them
+            _insert(tenant, writing)
+    except IntegrityError:  # a mobile, number or VIN saved meanwhile: one by one, so that only its item is refused
+        for index, _customer, _vehicles in writing:
+            results[index] = _create_one(tenant, items[index])
+        return results
+    emit_many("customer.created", [customer for _index, customer, _vehicles in writing])
+    return results
+
+
+def _insert(tenant, writing: list[tuple[int, Customer, list[Vehicle]]]) -> None:
+    """Ids first, so that the vehicles are written before their customers (the foreign key is checked at commit)
+    and each customer's completeness score, which counts them, is computed as the row is written."""
+    customers = [customer for _index, customer, _vehicles in writing]
+    with connection.cursor() as cursor:
+        for customer, pk in zip(customers, take_ids(cursor, Customer, len(customers)), strict=True):
+            customer.pk = pk
+    vehicles = Vehicle.objects.bulk_create([v for _index, _customer, cars in writing for v in cars])
+    today = timezone.localdate()
+    MileageReading.objects.bulk_create([MileageReading(tenant=tenant, vehicle=v, km=v.mileage_km, read_on=today)
+                                        for v in vehicles if v.mileage_km is not None])
+    quality.completeness_insert(tenant=tenant, customers=customers)
+
+
+def _create_one(tenant, item: NewCustomer) -> tuple[Customer, list[Vehicle]] | ValidationError:
+    try:
+        with transaction.atomic():
+            customer = customer_create(tenant=tenant, data=item.data)
+            vehicles = []
+            for position, car in enumerate(item.vehicles):
+                try:
+                    vehicles.append(vehicle_add(customer=customer, **car))
+                except ValidationError as error:
+                    raise _vehicle_at(position, error) from None
+            return customer, vehicles
+    except ValidationError as error:
+        return error
+
+
 @transaction.atomic
 def customer_update(*, customer: Customer, data: dict, tags=None) -> Customer:
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
@@ -156,20 +284,32 @@ def _belongs(customer: Customer, vehicle: Vehicle | None) -> None:
         raise ValidationError({"vehicle": _("This vehicle belongs to another customer.")})
 
 
-@transaction.atomic
-def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "", purchased_on: date | None = None,
-                mileage_km: int | None = None) -> Vehicle:
+def _vehicle_checked(customer: Customer, *, vin: str, model_name: str, plate: str = "",
+                     purchased_on: date | None = None, mileage_km: int | None = None,
+                     resolved: bool = False) -> Vehicle:
+    """A new vehicle of the customer as every archive write checks it; the VIN's uniqueness is the caller's to check.
+    `resolved`: the customer is one being created with it (customers_create), not read from the database."""
     try:
         vin = normalize_vin(vin)
     except ValidationError as error:
         raise ValidationError({"vin": error.messages}) from None
-    existing = Vehicle.objects.filter(vin=vin).select_related("customer").first()
-    if existing is not None:
-        raise DuplicateVin(existing.customer)
     vehicle = Vehicle(tenant=customer.tenant, customer=customer, vin=vin, model_name=model_name.strip(),
                       plate=plate.strip().upper().replace(" ", "").replace("·", ""), purchased_on=purchased_on,
                       mileage_km=mileage_km)
-    vehicle.full_clean(validate_constraints=False)
+    vehicle.full_clean(exclude=["tenant", "customer"] if resolved else None, validate_unique=not resolved,
+                       validate_constraints=False)
+    return vehicle
+
+
+@transaction.atomic
+def vehicle_add(*, customer: Customer, vin: str, model_name: str, plate: str = "", purchased_on: date | None = None,
+                mileage_km: int | None = None) -> Vehicle:
+    vehicle = _vehicle_checked(customer, vin=vin, model_name=model_name, plate=plate, purchased_on=purchased_on,
+                               mileage_km=mileage_km)
+    vin = vehicle.vin
+    existing = Vehicle.objects.filter(vin=vin).select_related("customer").first()
+    if existing is not None:
+        raise DuplicateVin(existing.customer)
     try:
         with transaction.atomic():  # the same VIN saved concurrently loses here, not with a 500
             vehicle.save()

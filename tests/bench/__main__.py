@@ -456,19 +456,23 @@ def api_only(args) -> int:
                              saturated(floor.port, prepared["floor"], {}, args.clients, args.saturation_seconds))
             api_figures = (*under_load(app.port, prepared["api"], auth, args.users, args.seconds),
                            saturated(app.port, prepared["api"], auth, args.clients, args.saturation_seconds))
+            floor.stop()
+            print()
+            print("\n".join(api_lines(api_figures, floor_figures, args.users)))
+            print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase",
+                  flush=True)
+            # the DMS's bulk upserts through the same server, next to the web import of the same rows
+            upserts = django_eval(env, "from tests.bench.upsert_bench import bench_upserts; "
+                                       f"print(repr(bench_upserts({args.upsert_rows}, {app.port})))")
         finally:
             app.stop()
             floor.stop()
-        print()
-        print("\n".join(api_lines(api_figures, floor_figures, args.users)))
-        print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase")
         local = {**env, "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32"}  # the receiver of the benchmark
         print("\n".join(eval(django_eval(local, (  # noqa: S307
             "from accounts.models import Tenant; from tests.bench.webhook_bench import measure_webhook_delivery, "
             "measure_post_floor, webhook_lines; floor = measure_post_floor(); "
             "print(repr(webhook_lines(measure_webhook_delivery(Tenant.objects.get(slug='demo')), floor)))")))))
-        print("\n".join(eval(django_eval(env, "from tests.bench.upsert_bench import bench_upserts; "  # noqa: S307
-                                             f"print(repr(bench_upserts({args.upsert_rows})))"))))
+        print("\n".join(eval(upserts)))  # noqa: S307
     return 0
 
 

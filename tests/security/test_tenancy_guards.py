@@ -50,7 +50,9 @@ RAW_SQL = {
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
     "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
     "customers/services/lead_imports.py": 1,  # lead import: advisory lock (its INSERT … ON CONFLICT: crm/bulk.py)
-    "customers/services/quality.py": 3,  # set-based completeness of one tenant
+    # set-based completeness of one tenant; new customers of one tenant written with their scores
+    "customers/services/quality.py": 4,
+    "customers/services/customers.py": 1,  # customers_create: ids for new customers from the sequence
     "analytics/services/followup_rollups.py": 1,  # set-based refresh of one tenant's follow-up report rollups
     # GROUPING SETS over scoped, ORM-built rollup rows (the tenant in their WHERE)
     "analytics/selectors/followups.py": 2,
