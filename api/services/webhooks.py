@@ -142,7 +142,15 @@ def _claim(*, message_ids: list[int] | None, now: datetime, limit: int) -> list[
                        .order_by("next_attempt_at", "id")[:limit])
         if claimed:
             WebhookMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(next_attempt_at=now + LEASE)
+        for message in claimed:  # as the rows are now: the lease marks them ours until recorded
+            message.next_attempt_at = now + LEASE
     return claimed
+
+
+def _still_claimed(lease: datetime):
+    """The claimed rows still under this claim's lease: a replay meanwhile (pending, due again, attempts from 0) is a
+    new delivery, which recording the claim's post must not overwrite."""
+    return WebhookMessage.objects.filter(status=Status.PENDING, next_attempt_at=lease)
 
 
 def _next_attempt(message: WebhookMessage, at: datetime) -> datetime | None:
@@ -174,14 +182,14 @@ def _record(message: WebhookMessage, at: datetime, outcome: Outcome) -> WebhookA
                           response_body=outcome.body, error=outcome.error[:300])
 
 
-def _save_delivered(messages: list[WebhookMessage]) -> None:
+def _save_delivered(messages: list[WebhookMessage], lease: datetime) -> None:
     """Delivered messages take their last attempt's time and answer (just logged): one UPDATE for the batch, which
     bulk_update's CASE per row and column (Django compiling it cost more than sending the messages) is not."""
     if not messages:
         return
     last = WebhookAttempt.objects.filter(message=OuterRef("pk")).order_by("-attempted_at", "-id")
     at = Subquery(last.values("attempted_at")[:1])
-    WebhookMessage.objects.filter(pk__in=[m.pk for m in messages]).update(
+    _still_claimed(lease).filter(pk__in=[m.pk for m in messages]).update(
         status=Status.DELIVERED, attempts=F("attempts") + 1, first_attempt_at=Coalesce(F("first_attempt_at"), at),
         delivered_at=at, next_attempt_at=None, last_status=Subquery(last.values("status_code")[:1]),
         updated_at=timezone.now())
@@ -190,6 +198,7 @@ def _save_delivered(messages: list[WebhookMessage]) -> None:
 def _deliver_to(endpoint: WebhookEndpoint, messages: list[WebhookMessage], now: datetime | None) -> int:
     """Post `messages` (claimed) to their endpoint and record each attempt; returns how many were delivered."""
     attempts, done, gone = [], [], None
+    lease = messages[0].next_attempt_at  # the claim's, the same for all
     with Sender(endpoint.url) as sender:
         for message in messages:
             at, outcome = _attempt(sender, message, now)
@@ -203,14 +212,14 @@ def _deliver_to(endpoint: WebhookEndpoint, messages: list[WebhookMessage], now: 
                     default=None)
     with transaction.atomic():
         WebhookAttempt.objects.bulk_create(attempts)
-        _save_delivered(delivered)
+        _save_delivered(delivered, lease)
         retried = [m for m in done if m.status != Status.DELIVERED]  # the few that failed: each its own schedule
         if retried:
-            WebhookMessage.objects.bulk_update(retried, ["status", "attempts", "first_attempt_at", "next_attempt_at",
-                                                         "last_status", "updated_at"])
+            _still_claimed(lease).bulk_update(retried, ["status", "attempts", "first_attempt_at", "next_attempt_at",
+                                                        "last_status", "updated_at"])
         untried = [m.pk for m in messages[len(done):]]
         if untried:  # after a 410: due again, and failed with the endpoint's other pending messages below
-            WebhookMessage.objects.filter(pk__in=untried).update(next_attempt_at=now or timezone.now())
+            _still_claimed(lease).filter(pk__in=untried).update(next_attempt_at=now or timezone.now())
         if gone is not None:
             _disable(endpoint, GONE, gone)
         elif delivered:
@@ -310,7 +319,8 @@ def webhook_endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> str:
 
 def webhook_messages_replay(*, messages: list[WebhookMessage], now: datetime | None = None) -> int:
     """Queue messages again as a new delivery: the same id and payload, attempts from 0, signed anew at each
-    attempt. Refused for a message whose endpoint is disabled. Returns how many were queued."""
+    attempt (one being posted meanwhile is sent again after that post). Refused for a message whose endpoint is
+    disabled. Returns how many were queued."""
     if any(not m.endpoint.is_active for m in messages):
         raise ValidationError(_("Enable the endpoint before replaying its messages."))
     now = now or timezone.now()
