@@ -217,7 +217,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--import-rows", type=int, default=100_000, help="rows of the customer import benchmark")
-    parser.add_argument("--upsert-rows", type=int, default=5_000,
+    parser.add_argument("--upsert-rows", type=int, default=100_000,
                         help="--only api: customers (a vehicle each) bulk-upserted, and imported on the web beside")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
