@@ -115,14 +115,18 @@ def round_robin_advance(*, tenant, department: Department, count: int = 1) -> li
     return turns
 
 
-def _assignment(*, tenant, staff: Staff, mode: str, consultant: Staff | None,
+def _assignment(*, tenant, staff: Staff | None, mode: str, consultant: Staff | None,
                 department: Department | None) -> tuple[Staff | None, int | None]:
     """(consultant, department id) for an assignment mode; refuses what the user may not do. A lead given to a
-    person without a team chosen counts for their home department (accounts.selectors.home_department_id)."""
+    person without a team chosen counts for their home department (accounts.selectors.home_department_id).
+    No staff: the system (an integration through the API), which assigns as a manager does but cannot take it."""
     lead_check_same_tenant(tenant, consultant, "consultant")
     lead_check_same_tenant(tenant, department, "department")
-    may_assign = staff.user.has_perm("customers.assign_lead")
+    may_assign = staff is None or staff.user.has_perm("customers.assign_lead")
     if mode == Assign.SELF:
+        if staff is None:
+            raise ValidationError({"assign": _("Choose who takes the lead: a sales consultant, the next in turn "
+                                               "or the team's queue.")})
         return staff, department.pk if department else home_department_id(staff.pk)
     if mode == Assign.QUEUE:
         if department is None:
@@ -178,11 +182,12 @@ def _clean_lead(lead: Lead) -> None:
 
 
 @transaction.atomic
-def lead_register(*, tenant, staff: Staff, data: dict, assign: str, consultant: Staff | None = None,
+def lead_register(*, tenant, staff: Staff | None, data: dict, assign: str, consultant: Staff | None = None,
                   department: Department | None = None, known_ok: bool = False, attach: bool = False) -> Lead:
     """Register a walk-in, call, online or referral lead. A mobile that an active customer or an open
     lead has already raises KnownMobile unless the user confirmed (`known_ok`); `attach` links the lead
-    to the existing customer with that mobile."""
+    to the existing customer with that mobile. `staff` None: registered by the system (the API), its history
+    naming no person; it cannot take the lead itself (Assign.SELF)."""
     lead = Lead(tenant=tenant, name=data.get("name", ""), mobile=data.get("mobile", ""),
                 channel=data.get("channel", ""), platform=data.get("platform", ""),
                 external_id=data.get("external_id", ""), model_interest=data.get("model_interest", "").strip(),
