@@ -169,22 +169,25 @@ def customers_create(*, tenant, items: list[NewCustomer]) -> list[tuple[Customer
     must be free in the tenant and not taken by an earlier item. Should someone save one of them meanwhile, the
     items are written one by one through customer_create and vehicle_add instead, which refuse that one."""
     results: list[tuple[Customer, list[Vehicle]] | ValidationError] = []
-    checked: list[tuple[int, Customer, list[Vehicle]]] = []
+    # a vehicle's refusal waits for the customer's mobile and DMS number, which customer_create checks before it,
+    # and for the VINs of the vehicles before it, which vehicle_add checks before it
+    checked: list[tuple[int, Customer, list[Vehicle], ValidationError | None]] = []
     mobiles, numbers, vins = set(), set(), set()
     for index, item in enumerate(items):
         try:
             customer = _checked(Customer(tenant=tenant), item.data, resolved=True)
-            vehicles = []
-            for position, car in enumerate(item.vehicles):
-                try:
-                    vehicles.append(_vehicle_checked(customer, resolved=True, **car))
-                except ValidationError as error:
-                    raise _vehicle_at(position, error) from None
         except ValidationError as error:
             results.append(error)
             continue
+        vehicles, refused = [], None
+        for position, car in enumerate(item.vehicles):
+            try:
+                vehicles.append(_vehicle_checked(customer, resolved=True, **car))
+            except ValidationError as error:
+                refused = _vehicle_at(position, error)
+                break
         results.append((customer, vehicles))
-        checked.append((index, customer, vehicles))
+        checked.append((index, customer, vehicles, refused))
         mobiles.add(customer.mobile)
         numbers.add(customer.dms_number.strip())
         vins.update(v.vin for v in vehicles)
@@ -196,7 +199,7 @@ def customers_create(*, tenant, items: list[NewCustomer]) -> list[tuple[Customer
     number_of = dict.fromkeys(Customer.objects.filter(dms_number__in=numbers).values_list("dms_number", flat=True))
     vin_of = dict.fromkeys(Vehicle.objects.filter(vin__in=vins).values_list("vin", flat=True))
     writing = []
-    for index, customer, vehicles in checked:
+    for index, customer, vehicles, refused in checked:
         customer.dms_number = customer.dms_number.strip()
         error = None
         if customer.mobile and customer.mobile in mobile_of:
@@ -205,11 +208,16 @@ def customers_create(*, tenant, items: list[NewCustomer]) -> list[tuple[Customer
         elif customer.dms_number and customer.dms_number in number_of:
             error = ValidationError({"dms_number": _("Another customer has this DMS number.")})
         else:
-            clash = next((p for p, v in enumerate(vehicles) if v.vin in vin_of), None)
-            if clash is not None:
-                vin = vehicles[clash].vin
-                error = _vehicle_at(clash, DuplicateVin(vin_of[vin] or Vehicle.objects.select_related("customer")
-                                                        .get(vin=vin).customer))
+            own = set()  # a VIN twice in the item: its second vehicle is refused, as vehicle_add refuses it
+            for position, vehicle in enumerate(vehicles):
+                if vehicle.vin in vin_of or vehicle.vin in own:
+                    holder = customer if vehicle.vin in own else vin_of[vehicle.vin] or Vehicle.objects.select_related(
+                        "customer").get(vin=vehicle.vin).customer
+                    error = _vehicle_at(position, DuplicateVin(holder))
+                    break
+                own.add(vehicle.vin)
+            else:
+                error = refused
         if error is not None:
             results[index] = error
             continue

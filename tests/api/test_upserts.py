@@ -236,3 +236,66 @@ def test_any_row_upserted_twice_is_unchanged_the_second_time(db, api_token, api_
             assert second.json() == {**first.json(), "result": "unchanged"}
             assert snapshot(demo) == before
         transaction.set_rollback(True)
+
+
+def test_a_row_naming_a_new_customers_key_is_written_after_it(demo, api_token, api_client):
+    """Row 0 is a new customer (set-based, waiting); row 1 names its DMS number with a purchase of its vehicle: the
+    waiting customers are written first, so row 1 updates that customer and finds the vehicle row 0 created."""
+    client = api_client(api_token(demo))
+    desk = desk_id(demo)
+    first = {"dms_number": "DMS-ORDER", "name": "先来", "mobile": "13700007001", "department": desk,
+             "vehicles": [{"vin": vin(7001), "model_name": "大众朗逸"}]}
+    then = {"dms_number": "DMS-ORDER", "purchases": [{"contract_number": "HT-ORDER", "contract_on": "2026-03-01",
+                                                      "amount": "99000.00", "vin": vin(7001)}]}
+    response = client.post(BULK, {"rows": [first, then, dms_row(7002, desk, visits=False)]}, content_type=JSON)
+    assert response.status_code == 200, response.content
+    created, updated, other = response.json()["results"]
+    assert (created["result"], updated["result"], other["result"]) == ("created", "updated", "created"), \
+        response.json()
+    assert updated["id"] == created["id"] and updated["vehicles"] == []
+    with scope(tenant=demo):
+        assert Customer.objects.filter(dms_number="DMS-ORDER").count() == 1
+        purchase = Purchase.objects.get(pk=updated["purchases"][0])
+        assert purchase.customer_id == created["id"] and purchase.vehicle_id == created["vehicles"][0]
+        assert Vehicle.objects.get(pk=created["vehicles"][0]).vin == vin(7001)
+        assert Customer.objects.get(pk=created["id"]).stage == "customer"  # the purchase made them a customer
+
+
+def test_the_same_new_row_twice_in_one_request_is_created_then_unchanged(demo, api_token, api_client):
+    client = api_client(api_token(demo))
+    row = {"dms_number": "DMS-TWICE", "name": "两次", "mobile": "13700007101", "department": desk_id(demo),
+           "vehicles": [{"vin": vin(7101), "model_name": "大众朗逸", "mileage_km": 800}]}
+    response = client.post(BULK, {"rows": [row, row]}, content_type=JSON)
+    assert response.status_code == 200, response.content
+    first, second = response.json()["results"]
+    assert (first["result"], second["result"]) == ("created", "unchanged")
+    assert second["id"] == first["id"] and second["vehicles"] == first["vehicles"] and len(first["vehicles"]) == 1
+    with scope(tenant=demo):
+        assert Customer.objects.filter(dms_number="DMS-TWICE").count() == 1
+        assert Vehicle.objects.filter(vin=vin(7101)).count() == 1
+
+
+def test_a_new_row_with_an_existing_customers_mobile_is_refused_and_the_others_created(demo, api_token,
+                                                                                         api_client):
+    client = api_client(api_token(demo))
+    desk = desk_id(demo)
+    with scope(tenant=demo):
+        wang = Customer.objects.get(name="王芳")
+    # 王芳 is the DMS's customer DMS-W: another DMS number with her mobile is another customer, refused
+    assert client.post(UPSERT, {"dms_number": "DMS-W", "mobile": "13812345678"},
+                       content_type=JSON).json()["id"] == wang.pk
+    clash = {"dms_number": "DMS-CLASH", "name": "冒用", "mobile": "138 1234 5678", "department": desk,
+             "vehicles": [{"vin": vin(7201), "model_name": "大众朗逸"}]}
+    rows = [dms_row(7200, desk, visits=False) | {"purchases": []}, clash,
+            dms_row(7202, desk, visits=False) | {"purchases": []}]
+    response = client.post(BULK, {"rows": rows}, content_type=JSON)
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["result"] for r in results] == ["created", "error", "created"]
+    alone = client.post(UPSERT, clash, content_type=JSON)  # the same row on its own, through customer_create
+    assert alone.status_code == 400
+    assert results[1]["errors"] == alone.json() == {"mobile": ["王芳 already has this mobile number."]}
+    with scope(tenant=demo):
+        assert not Customer.objects.filter(dms_number="DMS-CLASH").exists()
+        assert not Vehicle.objects.filter(vin=vin(7201)).exists()
+        assert Customer.objects.filter(dms_number__in=["DMS007200", "DMS007202"]).count() == 2
