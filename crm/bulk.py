@@ -120,6 +120,19 @@ def bulk_history(cursor, *, context: tuple[str, str] | None = None, settings: Ma
                    [item for pair in values.items() for item in pair])
 
 
+def history_back(cursor) -> None:
+    """pghistory's triggers write history rows again, for the rest of the transaction (after bulk_history)."""
+    cursor.execute("SELECT set_config(%s, 'off', true)", [BULK_SETTING])
+
+
+def history_context(cursor) -> str | None:
+    """The id of the pghistory context the statements run under (the request's: who, where), its row written as the
+    triggers write it; None outside any context. For history_events, when the triggers stand aside."""
+    cursor.execute("SELECT _pgh_attach_context()")
+    context = cursor.fetchone()[0]
+    return str(context) if context is not None else None
+
+
 def history_triggers(models) -> list[tuple]:
     """(model, trigger) for pghistory's triggers on these models."""
     import pgtrigger

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Staff
-from crm.bulk import take_ids
+from crm.bulk import bulk_history, history_back, history_context, history_events, take_ids
 from crm.events import emit, emit_many
 from crm.parsing import normalize_mobile
 from customers import signals
@@ -242,16 +242,25 @@ def customers_create(*, tenant, items: list[NewCustomer]) -> list[tuple[Customer
 
 def _insert(tenant, writing: list[tuple[int, Customer, list[Vehicle]]]) -> None:
     """Ids first, so that the vehicles are written before their customers (the foreign key is checked at commit)
-    and each customer's completeness score, which counts them, is computed as the row is written."""
+    and each customer's completeness score, which counts them, is computed as the row is written. pghistory's
+    row-by-row triggers stand aside meanwhile: the same history rows are written set-based after, under the
+    request's context (who did it), as the customer import writes them."""
     customers = [customer for _index, customer, _vehicles in writing]
     with connection.cursor() as cursor:
         for customer, pk in zip(customers, take_ids(cursor, Customer, len(customers)), strict=True):
             customer.pk = pk
-    vehicles = Vehicle.objects.bulk_create([v for _index, _customer, cars in writing for v in cars])
-    today = timezone.localdate()
-    MileageReading.objects.bulk_create([MileageReading(tenant=tenant, vehicle=v, km=v.mileage_km, read_on=today)
-                                        for v in vehicles if v.mileage_km is not None])
-    quality.completeness_insert(tenant=tenant, customers=customers)
+        context = history_context(cursor)
+        bulk_history(cursor)
+        vehicles = Vehicle.objects.bulk_create([v for _index, _customer, cars in writing for v in cars])
+        today = timezone.localdate()
+        MileageReading.objects.bulk_create([MileageReading(tenant=tenant, vehicle=v, km=v.mileage_km, read_on=today)
+                                            for v in vehicles if v.mileage_km is not None])
+        quality.completeness_insert(tenant=tenant, customers=customers)
+        rows = "WHERE tenant_id = %s AND id = ANY(%s)"
+        history_events(cursor, Customer, "insert", context, rows, [tenant.pk, [c.pk for c in customers]])
+        if vehicles:
+            history_events(cursor, Vehicle, "insert", context, rows, [tenant.pk, [v.pk for v in vehicles]])
+        history_back(cursor)
 
 
 def _create_one(tenant, item: NewCustomer) -> tuple[Customer, list[Vehicle]] | ValidationError:

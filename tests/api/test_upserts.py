@@ -299,3 +299,26 @@ def test_a_new_row_with_an_existing_customers_mobile_is_refused_and_the_others_c
         assert not Customer.objects.filter(dms_number="DMS-CLASH").exists()
         assert not Vehicle.objects.filter(vin=vin(7201)).exists()
         assert Customer.objects.filter(dms_number__in=["DMS007200", "DMS007202"]).count() == 2
+
+
+def test_new_customers_written_together_have_their_history_under_the_request(demo, api_token, api_client):
+    """The set-based rows' history lines (written set-based, pghistory's triggers aside) say what the triggers' would:
+    one insert per customer and vehicle, under the request's context (its URL), and nothing else is left untracked
+    afterwards: a later change in the same request is in the history again."""
+    client = api_client(api_token(demo))
+    desk = desk_id(demo)
+    rows = [{k: v for k, v in dms_row(n, desk).items() if k != "purchases"} for n in range(300, 305)]
+    rows.append({"dms_number": "DMS000300", "tier": "a"})  # the first row's customer, changed after the others
+    results = client.post(BULK, {"rows": rows}, content_type=JSON).json()["results"]
+    assert [r["result"] for r in results] == ["created"] * 5 + ["updated"]
+    events = apps.get_model("customers", "CustomerEvent")
+    vehicle_events = apps.get_model("customers", "VehicleEvent")
+    ids = [r["id"] for r in results[:5]]
+    with scope(tenant=demo):
+        inserted = list(events.objects.filter(pgh_obj_id__in=ids, pgh_label="insert").select_related("pgh_context"))
+        assert sorted(e.pgh_obj_id for e in inserted) == sorted(ids)
+        assert {e.pgh_context.metadata["url"] for e in inserted} == {BULK}
+        assert {e.tier for e in inserted} == {"c"}  # as written, before the last row changed the first
+        assert events.objects.filter(pgh_obj_id=ids[0], pgh_label="update", tier="a").count() == 1
+        vehicles = [v for r in results[:5] for v in r["vehicles"]]
+        assert vehicle_events.objects.filter(pgh_obj_id__in=vehicles, pgh_label="insert").count() == 5
