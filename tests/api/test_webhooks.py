@@ -25,16 +25,8 @@ from accounts.models import Staff
 from api.models import WebhookAttempt, WebhookEndpoint, WebhookMessage
 from api.services.webhooks import BACKOFF, GIVE_UP, _Delivery, _next_attempt, sign, webhook_messages_deliver
 from customers.services.customers import customer_create
-from tests.bench.webhook_bench import Receiver
 
 Status = WebhookMessage.Status
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    with Receiver() as running:
-        yield running
 
 
 def verify(request, secret: str) -> bool:

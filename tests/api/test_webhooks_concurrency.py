@@ -19,18 +19,10 @@ from accounts.models import Tenant
 from api.models import WebhookAttempt, WebhookMessage
 from api.services.webhooks import webhook_messages_deliver_due, webhook_messages_replay
 from tests.api.test_webhooks import endpoint_for, new_customer, verify
-from tests.bench.webhook_bench import Receiver
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = WebhookMessage.Status
-
-
-@pytest.fixture
-def receiver(settings):
-    settings.OUTBOUND_ALLOWED_NETWORKS = ["127.0.0.1/32"]
-    with Receiver() as running:
-        yield running
 
 
 def slow(received):
