@@ -61,29 +61,28 @@ def sign(secret: str, msg_id: str, timestamp: str, body: bytes) -> dict[str, str
 
 
 class _Delivery:
-    """The commit hook of a transaction announcing events to a tenant: it queues one delivery of the tenant's due
-    messages if the transaction wrote any (the task sends whatever is due, so one run serves them all), and keeps the
-    endpoints subscribed to each event as the transaction first read them, so a thousand events ask once."""
+    """The commit hook of a transaction that wrote messages for a tenant: it queues one delivery of the tenant's due
+    messages however many events the transaction announced (the task sends whatever is due, so one run serves them
+    all), and keeps the endpoints subscribed to each event as the transaction first read them, so a thousand
+    events ask once."""
 
     def __init__(self, tenant_id: int):
         self.tenant_id = tenant_id
         self.endpoints: dict[str, list[int]] = {}
-        self.wrote = False
 
     def __call__(self) -> None:
-        if self.wrote:
-            deliver_webhooks.delay(tenant_id=self.tenant_id)
+        deliver_webhooks.delay(tenant_id=self.tenant_id)
 
 
-def _hook(tenant_id: int) -> _Delivery | None:
-    """The tenant's hook in this transaction, added on first use; None outside a transaction. A hook added in a
+def _hook(tenant_id: int, *, add: bool) -> _Delivery | None:
+    """The tenant's hook in this transaction (added when `add`); None outside a transaction. A hook added in a
     savepoint rolled back is gone from the list (Django drops it then), and a new one is added."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         return None
     hook = next((hook for _sids, hook, _robust in connection.run_on_commit
                  if isinstance(hook, _Delivery) and hook.tenant_id == tenant_id), None)
-    if hook is None:
+    if hook is None and add:
         hook = _Delivery(tenant_id)
         transaction.on_commit(hook)
     return hook
@@ -97,13 +96,12 @@ def webhook_subscriptions_forget() -> None:
             hook.endpoints.clear()
 
 
-def _queue(tenant_id: int) -> None:
+def _queue(tenant_id: int) -> _Delivery | None:
     """Deliver the tenant's due messages once the transaction commits (at once outside one)."""
-    hook = _hook(tenant_id)
+    hook = _hook(tenant_id, add=True)
     if hook is None:
         deliver_webhooks.delay(tenant_id=tenant_id)
-    else:
-        hook.wrote = True
+    return hook
 
 
 # --- the outbox ------------------------------------------------------------------------------------------------
@@ -113,7 +111,7 @@ def webhook_messages_write(*, name: str, instances: list, data: dict, at: dateti
     instances' tenant subscribed to `name`, and instance. Returns how many were written. The subscribed endpoints
     are read once per transaction and event: an endpoint added or switched off meanwhile counts from the next."""
     tenant_id = instances[0].tenant_id
-    hook = _hook(tenant_id)
+    hook = _hook(tenant_id, add=False)
     endpoints = hook.endpoints.get(name) if hook is not None else None
     if endpoints is None:
         endpoints = list(WebhookEndpoint.objects.filter(tenant_id=tenant_id, is_active=True,
@@ -127,7 +125,9 @@ def webhook_messages_write(*, name: str, instances: list, data: dict, at: dateti
     messages = WebhookMessage.objects.bulk_create([
         WebhookMessage(tenant_id=tenant_id, endpoint_id=endpoint, event=name, payload=payload, next_attempt_at=at)
         for endpoint in endpoints for payload in payloads])
-    _queue(tenant_id)
+    hook = _queue(tenant_id)
+    if hook is not None:
+        hook.endpoints.setdefault(name, endpoints)
     return len(messages)
 
 

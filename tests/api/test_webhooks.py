@@ -177,8 +177,7 @@ def test_a_transaction_of_many_events_reads_the_subscriptions_once_and_queues_on
             for n in range(5):
                 new_customer(demo, name=f"客户{n}", mobile=f"1370000{n:04d}")
     assert sum('FROM "api_webhookendpoint"' in q["sql"] for q in queries.captured_queries) == 1
-    deliveries = [hook for hook in queued if isinstance(hook, _Delivery)]
-    assert len(deliveries) == 1 and deliveries[0].wrote
+    assert len([hook for hook in queued if isinstance(hook, _Delivery)]) == 1
     assert deliver(demo) == (5, 5)
     assert sorted(json.loads(r.body)["data"]["name"] for r in receiver.requests) == [f"客户{n}" for n in range(5)]
     assert all(verify(r, endpoint.secret) for r in receiver.requests)
@@ -193,7 +192,7 @@ def test_events_of_a_savepoint_rolled_back_are_not_sent_and_later_ones_still_are
             new_customer(demo, name="撤销", mobile="13700005555")
             raise RuntimeError  # the savepoint and its hook are gone
         new_customer(demo, name="保留", mobile="13700006666")
-    assert [hook.wrote for hook in queued if isinstance(hook, _Delivery)] == [True]
+    assert len([hook for hook in queued if isinstance(hook, _Delivery)]) == 1
     assert deliver(demo) == (1, 1)
     assert json.loads(receiver.requests[0].body)["data"]["name"] == "保留"
 
@@ -212,7 +211,7 @@ def test_events_nobody_subscribed_to_queue_no_delivery(demo, django_capture_on_c
     connection.run_on_commit.clear()
     with django_capture_on_commit_callbacks() as queued:
         new_customer(demo)
-    assert [hook.wrote for hook in queued if isinstance(hook, _Delivery)] == [False]  # its call sends nothing
+    assert not [hook for hook in queued if isinstance(hook, _Delivery)]
     with scope(tenant=demo):
         assert not WebhookMessage.objects.filter(event="customer.created").exists()
 
