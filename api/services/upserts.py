@@ -98,6 +98,14 @@ class _Known:
         for customer in (*self.by_dms.values(), *self.by_mobile.values()):
             customer.tenant = tenant  # the services read it: no query per customer
 
+    def remember(self, customer: Customer, vehicles: dict[str, Vehicle]) -> None:
+        """A customer and vehicles the request wrote: later rows find them by their keys."""
+        if customer.dms_number:
+            self.by_dms[customer.dms_number] = customer
+        if customer.mobile:
+            self.by_mobile[customer.mobile] = customer
+        self.vehicles.update(vehicles)
+
     def person(self, pk: int | None, name: str) -> Staff | None:
         if pk is None:
             return None
@@ -307,12 +315,8 @@ class _Row:
 
     def remember(self) -> None:
         """The row held: later rows of the request find what it wrote."""
-        known, customer = self.known, self.customer
-        if customer.dms_number:
-            known.by_dms[customer.dms_number] = customer
-        if customer.mobile:
-            known.by_mobile[customer.mobile] = customer
-        known.vehicles.update(self.new_vehicles)
+        known = self.known
+        known.remember(self.customer, self.new_vehicles)
         known.purchases.update(self.new_purchases)
         known.visits.update(self.new_visits)
 
@@ -332,13 +336,9 @@ class _NewCustomers:
         self.rows: list[tuple[int, NewCustomer]] = []
         self.keys: set[tuple[str, str]] = set()
 
-    def add(self, index: int, row: _Row, item: NewCustomer) -> bool:
-        keys = row.keys()
-        if keys & self.keys:
-            return False
+    def add(self, index: int, item: NewCustomer, keys: set[tuple[str, str]]) -> None:
         self.rows.append((index, item))
         self.keys |= keys
-        return True
 
     def write(self) -> None:
         if not self.rows:
@@ -353,11 +353,7 @@ class _NewCustomers:
                                                if position is not None else errors)
                 continue
             customer, vehicles = result
-            if customer.dms_number:
-                known.by_dms[customer.dms_number] = customer
-            if customer.mobile:
-                known.by_mobile[customer.mobile] = customer
-            known.vehicles.update((v.vin, v) for v in vehicles)
+            known.remember(customer, {v.vin: v for v in vehicles})
             self.outcomes[index] = Outcome(CREATED, customer.pk, [v.pk for v in vehicles])
         self.rows, self.keys = [], set()
 
@@ -378,10 +374,13 @@ def customers_upsert(*, tenant, rows: list[dict | None]) -> list[Outcome]:
         if written.unchanged():
             outcomes[index] = written.outcome
             continue
+        keys = written.keys()
+        clash = bool(keys & waiting.keys)
         item = written.new_customer()
-        if item is not None and waiting.add(index, written, item):
+        if item is not None and not clash:
+            waiting.add(index, item, keys)
             continue
-        if written.keys() & waiting.keys:
+        if clash:
             waiting.write()
             written = _Row(known, row)  # matched again, now that the customers it names exist
             if written.unchanged():
