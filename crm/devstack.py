@@ -83,10 +83,13 @@ def _version_key(path: str) -> int:
     return int(part) if part.isdigit() else 0
 
 
-def ensure_system_packages(*, postgres: bool, redis: bool, browser: bool, gettext: bool) -> None:
+def ensure_system_packages(*, postgres: bool, redis: bool, browser: bool, gettext: bool,
+                           pgbouncer: bool = False) -> None:
     missing: list[str] = []
     if postgres and not (find_pg_bin("initdb") and find_pg_bin("pg_ctl")):
         missing.append("postgresql")
+    if pgbouncer and not shutil.which("pgbouncer", path=os.environ.get("PATH", "") + ":/usr/sbin"):
+        missing.append("pgbouncer")
     if redis and not shutil.which("redis-server"):
         missing.append("redis-server")
     if browser and not shutil.which("chromium"):
@@ -215,6 +218,50 @@ def memory_options() -> str:
             " -c maintenance_work_mem=256MB -c max_wal_size=4GB -c checkpoint_timeout=15min")
 
 
+class PgBouncer:
+    """Debian's PgBouncer in transaction mode in front of a private cluster, as docker-compose.yml's `pgbouncer`
+    service is in front of `postgres`: any database name reaches the same-named one there (the tests create
+    theirs). Like PostgreSQL it refuses to run as root."""
+
+    def __init__(self, datadir: Path, port: int, pg: Postgres):
+        self.datadir = datadir
+        self.port = port
+        self.pg = pg
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"postgres://{PG_USER}@127.0.0.1:{self.port}/crm"
+
+    def start(self) -> None:
+        self.datadir.mkdir(parents=True, exist_ok=True)
+        ini = self.datadir / "pgbouncer.ini"
+        ini.write_text(
+            "[databases]\n"
+            f"* = host=127.0.0.1 port={self.pg.port} user={PG_USER}\n"
+            "[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            "auth_type = any\npool_mode = transaction\n"
+            "max_client_conn = 500\ndefault_pool_size = 40\n"
+            "ignore_startup_parameters = extra_float_digits\nlog_connections = 0\nlog_disconnections = 0\n"
+            f"logfile = {self.datadir / 'pgbouncer.log'}\n"
+        )
+        if self.pg.runas:
+            entry = pwd.getpwnam(self.pg.runas)
+            os.chown(self.datadir, entry.pw_uid, entry.pw_gid)
+        binary = shutil.which("pgbouncer", path=os.environ.get("PATH", "") + ":/usr/sbin") or "pgbouncer"
+        self.proc = subprocess.Popen(self.pg._cmd(binary, "--quiet", str(ini)), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)  # the log is in the file
+        wait_for_port(self.port, "PgBouncer")
+        say(f"PgBouncer (transaction pooling) on 127.0.0.1:{self.port}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(10)
+
+
 class Redis:
     def __init__(self, datadir: Path, port: int, *, durable: bool):
         self.datadir = datadir
@@ -246,9 +293,11 @@ class Redis:
 
 
 @contextlib.contextmanager
-def servers(folder: Path, *, durable: bool, pg_port: int, redis_port: int, sized: bool = True):
+def servers(folder: Path, *, durable: bool, pg_port: int, redis_port: int, sized: bool = True,
+            pooler_port: int | None = None):
     """Yield the environment pointing at the servers; start private ones unless given. `sized`: PostgreSQL
-    gets memory for the machine (not for the tests' small throw-away databases)."""
+    gets memory for the machine (not for the tests' small throw-away databases). `pooler_port`: a PgBouncer in
+    front of the private PostgreSQL too, its URL in POOLED_DATABASE_URL (unless given)."""
     env = dict(os.environ)
     started: list = []
     try:
@@ -258,6 +307,11 @@ def servers(folder: Path, *, durable: bool, pg_port: int, redis_port: int, sized
             started.append(pg)
             pg.ensure_database()
             env["DATABASE_URL"] = pg.url
+            if pooler_port and not env.get("POOLED_DATABASE_URL"):
+                bouncer = PgBouncer(folder / "pgbouncer", pooler_port, pg)
+                bouncer.start()
+                started.append(bouncer)
+                env["POOLED_DATABASE_URL"] = bouncer.url
         if not env.get("REDIS_URL"):
             redis = Redis(folder / "redis", redis_port, durable=durable)
             redis.start()
@@ -336,26 +390,62 @@ def stop_groups(procs) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
+# The database-heavy tests that `make test` runs a second time through PgBouncer in transaction mode (with
+# DB_POOLED=1, as docker-compose.yml's web and workers run): the pages and services that read and write the most,
+# the imports and exports, the jobs on real Celery workers. CRM_POOLED_TESTS to choose others ("" for none).
+POOLED_TESTS = " ".join([
+    "tests/crm/test_pooler_safe.py",
+    "tests/customers/test_customers_views.py",
+    "tests/customers/test_customers_create.py",
+    "tests/customers/test_imports.py",
+    "tests/customers/test_exports.py",
+    "tests/service/test_calls.py",
+    "tests/service/test_calls_concurrency.py",
+    "tests/service/test_generation_worker.py",
+    "tests/service/test_survey_sending.py",
+    "tests/service/test_survey_worker.py",
+    "tests/api/test_webhooks_concurrency.py",
+])
+
+
 def cmd_test(args: list[str]) -> int:
     ensure_venv()
+    pooled_tests = os.environ.get("CRM_POOLED_TESTS", "" if args else POOLED_TESTS).split()
     ensure_system_packages(postgres=not os.environ.get("DATABASE_URL"),
-                           redis=not os.environ.get("REDIS_URL"), browser=True, gettext=True)
+                           redis=not os.environ.get("REDIS_URL"), browser=True, gettext=True,
+                           pgbouncer=bool(pooled_tests) and not os.environ.get("DATABASE_URL"))
     with tempfile.TemporaryDirectory(prefix="crm-test-") as tmp:
-        with servers(Path(tmp), durable=False, pg_port=free_port(), redis_port=free_port(), sized=False) as env:
+        with servers(Path(tmp), durable=False, pg_port=free_port(), redis_port=free_port(), sized=False,
+                     pooler_port=free_port() if pooled_tests else None) as env:
             env.setdefault("SECRET_KEY", "test-" + secrets.token_urlsafe(40))
             env["DEBUG"] = "0"
             env.setdefault("ALLOWED_HOSTS", "*")
             env["CRM_TESTING"] = "1"
             env.setdefault("MEDIA_ROOT", str(Path(tmp) / "media"))  # uploads and exports of the tests
-            return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+            pytest = [str(PY), "-m", "pytest"]
+            code = subprocess.run([*pytest, *args], cwd=ROOT, env=env).returncode
+            if not pooled_tests:
+                return code
+            if not env.get("POOLED_DATABASE_URL"):
+                say("no POOLED_DATABASE_URL for the given DATABASE_URL: the tests through PgBouncer are skipped")
+                return code
+            say(f"again through PgBouncer in transaction mode: {' '.join(pooled_tests)}")
+            # --reuse-db: the pooler keeps server connections to the test database open, so it is not dropped
+            # at the end (the throw-away cluster goes with the folder).
+            pooled = {**env, "DATABASE_URL": env["POOLED_DATABASE_URL"], "DB_POOLED": "1"}
+            again = subprocess.run([*pytest, "-m", "not browser", "--reuse-db", *pooled_tests], cwd=ROOT,
+                                   env=pooled).returncode
+            return code or again
 
 
 def cmd_bench(args: list[str]) -> int:
     ensure_venv()
     ensure_system_packages(postgres=not os.environ.get("DATABASE_URL"),
-                           redis=not os.environ.get("REDIS_URL"), browser=False, gettext=False)
+                           redis=not os.environ.get("REDIS_URL"), browser=False, gettext=False,
+                           pgbouncer=not os.environ.get("DATABASE_URL"))
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as tmp:
-        with servers(Path(tmp), durable=False, pg_port=free_port(), redis_port=free_port()) as env:
+        with servers(Path(tmp), durable=False, pg_port=free_port(), redis_port=free_port(),
+                     pooler_port=free_port()) as env:
             env.setdefault("SECRET_KEY", "bench-" + secrets.token_urlsafe(40))
             env["DEBUG"] = "0"
             env.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")

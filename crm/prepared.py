@@ -14,7 +14,11 @@ tuples in its order); `instances()` runs a model queryset and returns its model 
 select_related() ones included, as the queryset itself would. It is built inside
 `scope(tenant=<the probe>)`, so a tenant-scoped manager's own filter becomes a parameter too; `tenant=`
 names the builder's argument that holds the tenant's id, and a builder whose SQL does not filter by it is
-refused."""
+refused.
+
+Behind a pooler in transaction mode (settings.DB_POOLED) a server-side statement would be PREPAREd on one
+server connection and EXECUTEd on another: there the compiled SQL is kept in the process and sent with its
+parameters each time, which saves the queryset's building and compiling, not PostgreSQL's planning."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import hashlib
 import inspect
 from collections.abc import Callable
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
@@ -41,14 +46,14 @@ class Prepared:
         self.types = {p: (types or {}).get(p, int) for p in self.params}
         if tenant not in self.params:
             raise ValueError(f"{name}: the builder must take the tenant's id as `{tenant}`")
-        self._statement: tuple[str, str] | None = None
+        self._statement: tuple[str, str, str] | None = None
         self._models = None  # instances(): how the compiled query's columns become model instances
 
     def _probe(self, index: int, param: str):
         return _PROBE_INT - index if self.types[param] is int else _PROBE_STR.format(index)
 
-    def statement(self) -> tuple[str, str]:
-        """(statement name, PREPARE statement)."""
+    def statement(self) -> tuple[str, str, str]:
+        """(statement name, PREPARE statement, the same query with pyformat parameters)."""
         if self._statement is None:
             probes = {p: self._probe(i, p) for i, p in enumerate(self.params)}
             with scope(tenant=probes[self.tenant]):
@@ -64,24 +69,29 @@ class Prepared:
             with connection.cursor() as cursor:
                 body = cursor.mogrify(sql, params).decode()
             kinds = []
+            plain = body.replace("%", "%%")  # the literal % of the SQL, escaped for the driver's parameters
             for position, param in enumerate(self.params, start=1):
                 probe = probes[param]
                 literal = str(probe) if self.types[param] is int else f"'{probe}'"
                 if literal not in body:
                     raise RuntimeError(f"{self.name}: the query does not use its parameter `{param}`")
                 body = body.replace(literal, f"${position}")
+                plain = plain.replace(literal, f"%({param})s")
                 kinds.append("bigint" if self.types[param] is int else "text")
             digest = hashlib.sha1(body.encode(), usedforsecurity=False).hexdigest()[:16]
             name = f"crm_{self.name}_{digest}"
-            self._statement = (name, f"PREPARE {name}({', '.join(kinds)}) AS {body}")
+            self._statement = (name, f"PREPARE {name}({', '.join(kinds)}) AS {body}", plain)
         return self._statement
 
     def rows(self, **values) -> list[tuple]:
-        name, statement = self.statement()
-        args = [values[p] for p in self.params]
+        name, statement, plain = self.statement()
         with connection.cursor() as cursor:
-            prepare_once(cursor, name, statement)
-            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(args))})", args)
+            if settings.DB_POOLED:
+                cursor.execute(plain, {p: values[p] for p in self.params})
+            else:
+                args = [values[p] for p in self.params]
+                prepare_once(cursor, name, statement)
+                cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(args))})", args)
             return cursor.fetchall()
 
     def instances(self, **values) -> list[Model]:
@@ -103,7 +113,8 @@ class Prepared:
 
 
 def prepare_once(cursor, name: str, statement: str) -> None:
-    """Run the PREPARE `statement` once per database session (a reconnect starts a new one)."""
+    """Run the PREPARE `statement` once per database session (a reconnect starts a new one). Only on a direct
+    connection: behind a pooler the next transaction may run on a server connection that never saw it."""
     raw = connection.connection
     state = getattr(connection, "_crm_prepared", None)
     if state is None or state[0] is not raw:

@@ -32,6 +32,12 @@ if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_URL reaches PostgreSQL through a pooler in transaction mode (PgBouncer): each transaction may run on
+# another server connection, so nothing may outlive a transaction on it. Server-side cursors go (a named cursor
+# outside a transaction is WITH HOLD), and crm/prepared.py keeps its statements in the process instead of
+# PREPAREing them on the server. tests/crm/test_pooler_safe.py keeps session-level SQL out of the code.
+DB_POOLED = env_bool("DB_POOLED", False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLED
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")

@@ -84,7 +84,7 @@ def test_a_worker_for_each_queue_in_compose_and_make_run(compose, settings):
     from crm.devstack import WORKERS
 
     workers = {name: command_of(service) for name, service in compose["services"].items()
-               if command_of(service)[:4] == ["celery", "-A", "crm", "worker"]}
+               if service.get("command") and command_of(service)[:4] == ["celery", "-A", "crm", "worker"]}
     assert {name: queues_of(command) for name, command in workers.items()} == {
         "worker-bulk": {"bulk"}, "worker-interactive": {"interactive", "celery"}}
     assert {name: set(queues.split(",")) for name, queues in WORKERS.items()} == {
@@ -104,6 +104,21 @@ def test_compose_has_no_literal_secrets(compose):
         if url:
             password = re.match(r"^postgres(?:ql)?://[^:@/]+:([^@]*)@", url)
             assert password is None or REFERENCE.match(password.group(1)), f"{name}: password in DATABASE_URL"
+
+
+def test_compose_apps_go_through_pgbouncer_and_migrations_go_direct(compose):
+    """web, workers and beat share PgBouncer's server connections in transaction mode and say so (DB_POOLED turns
+    session state off); the migrations, run once, connect to PostgreSQL itself."""
+    services = compose["services"]
+    pooler = environment_of(services["pgbouncer"])
+    assert pooler["POOL_MODE"] == "transaction" and pooler["DB_HOST"] == "postgres"
+    assert REFERENCE.match(pooler["DB_PASSWORD"])
+    for name in APP_SERVICES:
+        env = environment_of(services[name])
+        assert "@pgbouncer:" in env["DATABASE_URL"] and str(env["DB_POOLED"]) == "1", name
+        assert services[name]["depends_on"]["pgbouncer"]["condition"] == "service_healthy", name
+    migrate = environment_of(services["migrate"])
+    assert "@postgres:" in migrate["DATABASE_URL"] and str(migrate["DB_POOLED"]) == "0"
 
 
 def test_compose_beat_runs_once(compose):

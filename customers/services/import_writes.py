@@ -65,9 +65,6 @@ class Progress:
         try:
             self.conn = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items()
                                             if k != "cursor_factory"})
-            self.conn.autocommit = True
-            with self.conn.cursor() as cursor:
-                cursor.execute("SET lock_timeout = '2s'")  # never wait long on the job row
         except psycopg2.Error:  # progress is a nicety; the import goes on without it
             logger.warning("import %s: no separate connection for progress", job.pk)
             self.conn = None
@@ -76,8 +73,9 @@ class Progress:
         if self.conn is None:
             return
         try:
-            with self.conn.cursor() as cursor:
-                cursor.execute(f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, updated_at = now() "
+            with self.conn, self.conn.cursor() as cursor:  # one transaction: the timeout ends with it (pooler-safe)
+                cursor.execute("SELECT set_config('lock_timeout', '2s', true); "  # never wait long on the job row
+                               f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, updated_at = now() "
                                "WHERE id = %s AND tenant_id = %s AND status = %s",
                                [processed, self.job.pk, self.job.tenant_id, JobStatus.RUNNING])
         except psycopg2.Error:

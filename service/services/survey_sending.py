@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import smtplib
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -31,6 +30,7 @@ from django.utils.translation import gettext as _
 
 from accounts.visibility import visibility_for
 from crm import sms
+from crm.locks import held_alone
 from crm.tenancy import require_same_tenant
 from customers.selectors.customers import filtered_customer_count, filtered_customer_ids
 from customers.selectors.saved_filters import managed_departments, scoped_customer_filter
@@ -245,19 +245,11 @@ class _Outcome:
     error: str = ""
 
 
-@contextmanager
 def survey_sending_lock(tenant_id: int):
-    """with survey_sending_lock(id) as alone: … — alone is False while another run sends for this tenant (a
-    session lock, released when the run ends or its worker dies)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(hashtext('crm.survey.send'), %s)", [tenant_id])
-        alone = cursor.fetchone()[0]
-    try:
-        yield alone
-    finally:
-        if alone:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(hashtext('crm.survey.send'), %s)", [tenant_id])
+    """with survey_sending_lock(id) as alone: … — alone is False while another run sends for this tenant. Held
+    in Redis for the lease of a message being sent at most (a run that dies lets the next one in then); each
+    message's own claim keeps sending at most once even when two runs overlap."""
+    return held_alone(f"survey-sending:{tenant_id}", lease=settings.SURVEY_SENDING_LEASE)
 
 
 def survey_invitations_send_due(tenant, *, now: datetime | None = None, limit: int = 20_000) -> Sent:

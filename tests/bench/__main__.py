@@ -55,6 +55,7 @@ from tests.bench.api_bench import api_lines
 from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
+from tests.bench.pooler_bench import pooler_lines
 from tests.bench.report_bench import report_lines, report_paths
 from tests.bench.survey_bench import sending_lines
 from tests.bench.survey_results_bench import results_lines, results_paths
@@ -221,9 +222,9 @@ def main() -> int:
                         help="--only api: customers (a vehicle each) bulk-upserted, and imported on the web beside")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
-    parser.add_argument("--only", choices=["all", "club", "dashboards", "api"], default="all",
+    parser.add_argument("--only", choices=["all", "club", "dashboards", "api", "pooler"], default="all",
                         help="club: only the club benchmark; dashboards: only the role dashboards; api: only the "
-                             "REST API")
+                             "REST API; pooler: the customer list and page through PgBouncer and directly")
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
@@ -234,6 +235,8 @@ def main() -> int:
         return dashboards_only(args)
     if args.only == "api":
         return api_only(args)
+    if args.only == "pooler":
+        return pooler_only(args)
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = bench_env(static_root)
@@ -473,6 +476,40 @@ def api_only(args) -> int:
             "measure_post_floor, webhook_lines; floor = measure_post_floor(); "
             "print(repr(webhook_lines(measure_webhook_delivery(Tenant.objects.get(slug='demo')), floor)))")))))
         print("\n".join(eval(upserts)))  # noqa: S307
+    return 0
+
+
+def pooler_only(args) -> int:
+    """`--only pooler`: the demo with --customers customers; the customer list and page (and the floor) served
+    through PgBouncer in transaction mode (crm/devstack.py starts it: POOLED_DATABASE_URL) and directly."""
+    pooled_url = os.environ.get("POOLED_DATABASE_URL")
+    if not pooled_url:
+        print("--only pooler needs POOLED_DATABASE_URL (make bench starts a PgBouncer unless DATABASE_URL is set)")
+        return 1
+    with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
+        env = bench_env(static_root)
+        print(f"preparing: migrate, seed_demo --customers {args.customers:,}, {BENCH_STAFF} staff", flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+        customer_ids, mobiles, names, _deep = eval(django_eval(  # noqa: S307 - our own repr
+            env, "from tests.bench.floor import samples; print(samples())"))
+        cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
+                                                "print(login_session('demo.director'))")}
+        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+        lists = list_paths(mobiles, names)
+        pages = {name: lists[name] for name in (FIRST_PAGE, BY_DIGITS, BY_NAME)}
+        pages["customer page"] = [f"/customers/{pk}/" for pk in customer_ids]
+        floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
+        pooled_env = {**env, "DATABASE_URL": pooled_url, "DB_POOLED": "1"}
+        direct = measure(env, args, cookie, floors, pages)
+        pooled = measure(pooled_env, args, cookie, floors, pages)
+        print()
+        print("\n".join(pooler_lines(direct, pooled, args.users)))
+        print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase",
+              flush=True)
     return 0
 
 

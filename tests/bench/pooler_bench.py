@@ -1,0 +1,25 @@
+"""The customer list and page through PgBouncer in transaction mode next to the same pages on a direct connection
+(`make bench ARGS="--only pooler"`). Target: within 10 % of the direct figures (p95 and requests per second). The
+floor, bare Django, is measured both ways too: what the pooler itself costs a request."""
+
+from __future__ import annotations
+
+TARGET_RATIO = 1.10  # the pooled p95 at most 10 % above the direct one; its req/s at most 10 % below
+
+
+def pooler_lines(direct: tuple[dict, dict], pooled: tuple[dict, dict], users: int) -> list[str]:
+    """direct, pooled: ({floor: (p50, p95, n, req/s)}, {page: figures}) of tests/bench/__main__.py's measure()."""
+    lines = [f"through PgBouncer (transaction mode, DB_POOLED=1) next to a direct connection: target within "
+             f"{100 * (TARGET_RATIO - 1):.0f} % of the direct p95 and req/s; {users} users, then saturation",
+             f"{'page':38} {'direct p95':>10} {'req/s':>7}   {'pooled p95':>10} {'req/s':>7}   "
+             f"{'p95 ×':>6} {'req/s ×':>7}  target"]
+    rows = [*[(name, direct[0][name], pooled[0][name]) for name in direct[0]],
+            *[(name, direct[1][name], pooled[1][name]) for name in direct[1]]]
+    for name, (_d50, d95, _dn, drps), (_p50, p95, _pn, prps) in rows:
+        p95_ratio, rps_ratio = p95 / d95, prps / drps
+        floor = name.startswith("floor")
+        verdict = "(floor)" if floor else ("met" if p95_ratio <= TARGET_RATIO and rps_ratio >= 1 / TARGET_RATIO
+                                           else "MISSED")
+        lines.append(f"{name:38} {d95:10.1f} {drps:7.0f}   {p95:10.1f} {prps:7.0f}   {p95_ratio:6.2f} "
+                     f"{rps_ratio:7.2f}  {verdict}")
+    return lines
