@@ -317,6 +317,8 @@ SMS_ALIYUN_TEMPLATES = {"survey_invitation": env_str("SMS_ALIYUN_TEMPLATE_SURVEY
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# a worker reserves only the message it runs (acks_late keeps it reserved until done): the rest of a tenant's flood
+# waits in the shared list for any free worker of the queue (tests/crm/test_fairness.py)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
