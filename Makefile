@@ -1,7 +1,7 @@
 # Two commands a new user needs; both bootstrap everything through crm/devstack.py.
 PYTHON ?= python3
 
-.PHONY: run test bench manage lint messages
+.PHONY: run test bench manage backup restore lint messages
 
 run:  ## web + a Celery worker per queue + beat on http://127.0.0.1:8000, private PostgreSQL/Redis under var/
 	$(PYTHON) crm/devstack.py run
@@ -14,6 +14,12 @@ bench:  ## benchmarks against the bare-Django floor measured in the same run
 
 manage:  ## manage.py against the var/ servers, e.g. make manage ARGS="createsuperuser"
 	$(PYTHON) crm/devstack.py manage $(ARGS)
+
+backup:  ## database (pg_dump) and media of the var/ servers (or DATABASE_URL) into var/backups/crm-<time>/; ARGS="--keep 14"
+	$(PYTHON) crm/devstack.py backup $(ARGS)
+
+restore:  ## a backup into an empty database and media folder: make restore ARGS="var/backups/crm-<time> [--replace]"
+	$(PYTHON) crm/devstack.py restore $(ARGS)
 
 lint:  ## ruff, and the import contracts of pyproject.toml ([tool.importlinter])
 	.venv/bin/ruff check .

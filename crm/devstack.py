@@ -9,6 +9,8 @@ a private PostgreSQL and Redis (under `var/` for `run`, in a temporary folder fo
     python3 crm/devstack.py test [pytest args]
     python3 crm/devstack.py bench [args]
     python3 crm/devstack.py manage <command ...>   # manage.py against the var/ servers
+    python3 crm/devstack.py backup [--keep N]      # database and media of the var/ servers (crm/backup.py)
+    python3 crm/devstack.py restore <folder>|latest [--replace]
 """
 
 from __future__ import annotations
@@ -461,7 +463,45 @@ def cmd_manage(args: list[str]) -> int:
         return subprocess.run([str(PY), "manage.py", *args], cwd=ROOT, env=env).returncode
 
 
-COMMANDS = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench, "manage": cmd_manage}
+def cmd_backup(args: list[str]) -> int:
+    return _backup_main("backup", args)
+
+
+def cmd_restore(args: list[str]) -> int:
+    return _backup_main("restore", args)
+
+
+def _backup_main(command: str, args: list[str]) -> int:
+    """crm/backup.py against the database of `make run` (or DATABASE_URL) and var/media (or MEDIA_ROOT). A server
+    that `make run` keeps running in another terminal is used as it is; else var/pg is started for the command
+    (for a restore onto a new machine: created, with an empty database to restore into) and stopped after."""
+    if __package__:
+        from crm import backup
+    else:  # python3 crm/devstack.py: the sibling module, without the crm package (Django is not installed)
+        import backup
+    env = dict(os.environ)
+    if env.get("DATABASE_URL") or env.get("BACKUP_DATABASE_URL"):
+        return backup.main([command, *args], env)
+    pg = Postgres(VAR / "pg", RUN_PG_PORT, durable=True)
+    running = False
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", RUN_PG_PORT), timeout=0.5):
+        running = True
+    if running:
+        return backup.main([command, *args], {**env, "DATABASE_URL": pg.url})
+    if command == "backup" and not (VAR / "pg" / "PG_VERSION").exists():
+        die(f"no database of make run under {VAR / 'pg'}: nothing to back up (DATABASE_URL for another one)")
+    if not find_pg_bin("initdb"):
+        die("PostgreSQL is not installed: make run installs it (or: apt-get install postgresql)")
+    pg.start()
+    try:
+        pg.ensure_database()
+        return backup.main([command, *args], {**env, "DATABASE_URL": pg.url})
+    finally:
+        pg.stop()
+
+
+COMMANDS = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench, "manage": cmd_manage, "backup": cmd_backup,
+            "restore": cmd_restore}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
