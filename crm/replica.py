@@ -9,8 +9,9 @@ nothing changes: reads and writes go to the primary, and a row read from the rep
 
 `read_alias()` is the primary when no replica is configured, and for the user (or API credential) whose own
 write succeeded less than READ_YOUR_WRITES_SECONDS ago: a page right after a save shows the save, however far
-the replica lags. Celery tasks have no writer, so they read the replica; an export waits for the replica to
-have replayed its job (`replica_reads(since=…)`) and reads the primary when it lags further.
+the replica lags. A Celery task has no writer: inside replica_reads() it reads the replica (the report
+e-mails); the customer export waits for the replica to have replayed its job (`replica_reads(since=…)`) and
+reads the primary when it lags further.
 
 A write through the replica alias raises ReplicaWriteRefused before it reaches the server — also when
 DATABASE_REPLICA_URL points at a primary by mistake (a real hot standby refuses writes itself too)."""
