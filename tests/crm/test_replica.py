@@ -37,8 +37,9 @@ pytestmark = pytest.mark.django_db(databases=BOTH)
 
 # the role dashboard, every report and the reports' exports, as the director reads them
 READ_LOAD = ["home", "analytics:followups", "analytics:surveys", "analytics:complaints", "analytics:club",
-             "analytics:retention", "analytics:scorecards", "analytics:usage", "analytics:followups_export",
-             "analytics:surveys_export", "analytics:complaints_export", "analytics:club_export"]
+             "analytics:retention", "analytics:scorecards", "analytics:usage", "analytics:segments",
+             "analytics:followups_export", "analytics:surveys_export", "analytics:complaints_export",
+             "analytics:club_export"]
 
 
 @pytest.fixture(scope="session")
