@@ -9,6 +9,7 @@ class CrmConfig(AppConfig):
     default = True
 
     def ready(self):
+        from crm import replica  # noqa: F401  (its connection_created receiver guards the replica against writes)
         from crm.forms import install_date_range
 
         install_date_range()  # every date field of every form refuses years outside 1900–2100

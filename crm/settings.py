@@ -38,6 +38,20 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # PREPAREing them on the server. tests/crm/test_pooler_safe.py keeps session-level SQL out of the code.
 DB_POOLED = env_bool("DB_POOLED", False)
 DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLED
+# A streaming replica for the read load (crm/replica.py): dashboards, reports, exports and the API's lists read
+# from it explicitly; unset, everything reads the primary. Its connections refuse any write. A user reads the
+# primary for READ_YOUR_WRITES_SECONDS after their own write. Under the test runner the alias is a mirror of
+# the primary (no test database is created on it, none flushed); tests/crm/test_replica.py starts a real standby.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    if not DATABASE_REPLICA_URL.startswith(("postgres://", "postgresql://")):
+        raise ImproperlyConfigured("Set DATABASE_REPLICA_URL to a PostgreSQL URL, or leave it unset.")
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLED
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
+DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL", "")
@@ -86,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.replica.ReadYourWritesMiddleware",  # a user's pages read the primary just after their own write
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
@@ -36,6 +35,7 @@ from club.models import (
 )
 from club.models.perks import ServiceKind
 from club.selectors.access import programme_of
+from crm.replica import reading_connection
 from customers.models import Lead
 
 Kind = PointEntry.Kind
@@ -217,7 +217,7 @@ def _balances_at(moment: datetime) -> tuple[int, int]:
     per_member = (PointEntry.objects.filter(occurred_at__lt=moment).order_by().values("member_id")
                   .annotate(balance=Sum("points")).values("balance"))
     sql, params = per_member.query.sql_with_params()
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(f"SELECT COALESCE(SUM(GREATEST(b.balance, 0)), 0), COALESCE(SUM(LEAST(b.balance, 0)), 0) "
                        f"FROM ({sql}) AS b", params)
         positive, negative = cursor.fetchone()

@@ -21,7 +21,6 @@ from operator import or_
 from urllib.parse import urlencode
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import DateField, F, Q
 from django.db.models.functions import Cast, TruncMonth
 from django.http import QueryDict
@@ -34,6 +33,7 @@ from accounts.visibility import visibility_for
 from analytics.filters import FollowUpReportFilter, ReportFilter, department_condition
 from analytics.models import AnswerDay, AnswerMonth, FollowUpDay, FollowUpMonth, RollupState
 from crm.paging import Page, keyset_page
+from crm.replica import reading_connection
 from service.models import Answer, FollowUpCall, Question
 
 FIGURES = ("due", "done", "on_time", "calls", "reached", "need", "purchase_intent", "complaint", "grievance",
@@ -333,7 +333,7 @@ def kpi_tables(user, filterset: FollowUpReportFilter, *, tenant_id: int, plan_na
     if rows is None:
         return total, [], []
     sums = ", ".join(f"sum({name})" for name in FIGURES)
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(f"SELECT staff_id, plan_id, GROUPING(staff_id), GROUPING(plan_id), {sums} FROM ({rows[0]}) r "
                        f"GROUP BY GROUPING SETS ((staff_id), (plan_id), ())", rows[1])
         grouped = cursor.fetchall()
@@ -361,7 +361,7 @@ def answer_results(user, filterset: ReportFilter, *, day_model=AnswerDay, month_
     if rows is None:
         return []
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(f"SELECT question_id, value, sum(count) FROM ({rows[0]}) r GROUP BY 1, 2", rows[1])
         for question_id, value, count in cursor.fetchall():
             counts[question_id][value] = count

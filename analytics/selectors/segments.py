@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from django import forms
 from django.core.cache import caches
-from django.db import connection
 from django.db.models import Case, CharField, QuerySet, Value, When
 from django.http import Http404, QueryDict
 from django.urls import reverse
@@ -31,6 +30,7 @@ from analytics.selectors.followups import visibility_key
 from club.filters import NOT_A_MEMBER
 from club.models import Level
 from crm.forms import MAX_ID
+from crm.replica import reading_connection
 from customers import lifecycle, places
 from customers.filters import MAX_AGE, STATE_CHOICES, CustomerFilter, whole_years, years_q
 from customers.models import Customer, Segment
@@ -304,7 +304,7 @@ def _profile_rows(queryset: QuerySet, tenant) -> list[tuple[str, str, int, Decim
     head, tail = sql.split("{features}")  # the features' own positional parameters go where they stand
     head_sql, head_params = lifecycle.positional(head, named)
     tail_sql, tail_params = lifecycle.positional(tail, named)
-    with connection.cursor() as cursor:
+    with reading_connection().cursor() as cursor:
         cursor.execute(head_sql + fsql + tail_sql, [*head_params, *fparams, *tail_params])
         return [(dim, key or "", int(n), spend) for dim, key, n, spend in cursor.fetchall()]
 

@@ -15,7 +15,6 @@ from decimal import Decimal
 from functools import cached_property
 from urllib.parse import urlencode
 
-from django.db import connection
 from django.db.models import Max, Q
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +45,7 @@ from analytics.selectors.followups import (
     visibility_key,
     visible_condition,
 )
+from crm.replica import reading_connection
 from service.models import Survey, SurveyAnswer
 
 FIGURES = ("invited", "answered", "csi_count", "csi_sum", "satisfaction_count", "satisfied", "recommend_count",
@@ -231,7 +231,7 @@ def score_tables(user, filterset: SurveyReportFilter, *, tenant_id: int) -> Tabl
         keys = ("period", "survey_id", "department_id", "staff_id")
         groupings = ", ".join(f"GROUPING({key})" for key in keys)
         sets = ", ".join(f"(source, {key})" for key in keys)
-        with connection.cursor() as cursor:
+        with reading_connection().cursor() as cursor:
             cursor.execute(f"SELECT source, {', '.join(keys)}, {groupings}, {sums} FROM ({rows[0]}) r "
                            f"GROUP BY GROUPING SETS ((source), {sets})", rows[1])
             grouped = cursor.fetchall()

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
@@ -27,6 +26,7 @@ from accounts.visibility import visibility_for
 from analytics.filters import UsageReportFilter, team_members
 from analytics.models import RollupState, UsageDay
 from analytics.selectors.followups import presets, report_params, report_staff_choices, visible_condition
+from crm.replica import reading_connection
 
 FIGURES = ("logins", "created", "changed", "calls", "customers_reached", "first_attempts")
 # the first-attempt histograms ({hours: follow-ups}) of a group's rows, summed key by key
@@ -134,7 +134,7 @@ class UsageReport:
         sums = ", ".join(f"sum({name})" for name in FIGURES)
         sql = (f"SELECT staff_id, day, GROUPING(staff_id), GROUPING(day), {sums}, count(*) FILTER (WHERE active > 0),"
                f" {HISTOGRAM} FROM ({rows[0]}) r GROUP BY GROUPING SETS ((staff_id), (day), ())")
-        with connection.cursor() as cursor:
+        with reading_connection().cursor() as cursor:
             cursor.execute(sql, rows[1])
             grouped = cursor.fetchall()
         directory = staff_directory(self.tenant.pk, include={row[0] for row in grouped if not row[2]})

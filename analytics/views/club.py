@@ -8,12 +8,14 @@ from analytics import exports
 from analytics.selectors.club import club_report
 from club.selectors.access import require_club
 from crm.access import staff_view
+from crm.replica import reads_replica
 
 REPORT_PERM = "club.view_club_report"
 
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def club_report_page(request):
     require_club(request)  # the club's team, directors and analysts (no personal data, but the club's business)
     report = club_report(request.GET, tenant=request.tenant)
@@ -22,6 +24,7 @@ def club_report_page(request):
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def club_report_export(request):
     """The figures and tables of the page as an Excel workbook."""
     require_club(request)

@@ -15,9 +15,11 @@ from django.utils.translation import get_language
 from accounts.selectors import staff_positions
 from analytics.selectors.dashboards import DASHBOARD_TTL, dashboard, dashboard_cache_key
 from crm.access import staff_view
+from crm.replica import reads_replica
 
 
 @staff_view()
+@reads_replica
 def home(request):
     tenant, staff = request.tenant, request.staff
     key = dashboard_cache_key(request.user, tenant=tenant, params=request.GET, language=get_language())

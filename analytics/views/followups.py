@@ -8,12 +8,14 @@ from django.views.decorators.http import require_GET
 from analytics import exports
 from analytics.selectors.followups import followup_report as followup_report_for
 from crm.access import staff_view
+from crm.replica import reads_replica
 
 REPORT_PERM = "analytics.view_followup_report"
 
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def followup_report(request):
     report = followup_report_for(request.user, request.GET, tenant=request.tenant)
     return render(request, "analytics/followups/report.html", {"report": report, "form": report.filterset.form})
@@ -21,6 +23,7 @@ def followup_report(request):
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def followup_report_export(request):
     """The per-specialist and per-plan tables as an Excel workbook, with the page's filters."""
     report = followup_report_for(request.user, request.GET, tenant=request.tenant, tables_only=True)

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from analytics.selectors.retention import retention_report
 from crm.access import staff_view
+from crm.replica import reads_replica
 from customers.selectors.customers import filtered_customer_count
 from service.services.plans import winback_campaign_create, winback_filter
 
@@ -17,6 +18,7 @@ REPORT_PERM = "analytics.view_retention_report"
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def retention_report_page(request):
     report = retention_report(request.user, request.GET, tenant=request.tenant)
     can_winback = request.user.has_perm("service.add_followupplan") and winback_filter(request.user) is not None

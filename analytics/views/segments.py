@@ -13,6 +13,7 @@ from analytics.services import segments as services
 from crm.access import staff_view
 from crm.forms import apply_errors
 from crm.paging import capped_count
+from crm.replica import reads_replica
 from customers.models import Segment
 from customers.selectors.customers import filtered_customers
 
@@ -22,6 +23,7 @@ VIEW_PERM, ADD_PERM, CHANGE_PERM, DELETE_PERM = (f"customers.{action}_segment"
 
 @staff_view(perm=VIEW_PERM)
 @require_GET
+@reads_replica
 def segment_list(request):
     q = request.GET.get("q", "")
     rows = selectors.segment_list(q=q)
@@ -84,6 +86,7 @@ LAZY_FROM = 50_000
 
 @staff_view(perm=VIEW_PERM, model=Segment)
 @require_GET
+@reads_replica
 def segment_detail(request, pk):
     """The segment's page. A large segment's profile not computed yet is fetched by the page (htmx, `part=profile`)
     while it shows the size; without JavaScript, `profile=now` computes it with the page."""

@@ -8,12 +8,14 @@ from django.views.decorators.http import require_GET
 from analytics import exports
 from analytics.selectors.surveys import survey_report as survey_report_for
 from crm.access import staff_view
+from crm.replica import reads_replica
 
 REPORT_PERM = "analytics.view_survey_report"
 
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def survey_report(request):
     report = survey_report_for(request.user, request.GET, tenant=request.tenant)
     return render(request, "analytics/surveys/report.html", {
@@ -23,6 +25,7 @@ def survey_report(request):
 
 @staff_view(perm=REPORT_PERM)
 @require_GET
+@reads_replica
 def survey_report_export(request):
     """The tables of the page (per month, survey, department, staff member, question) as an Excel workbook."""
     report = survey_report_for(request.user, request.GET, tenant=request.tenant, tables_only=True)

@@ -16,6 +16,7 @@ from analytics.selectors import targets as selectors
 from analytics.services import targets as services
 from crm.access import staff_view
 from crm.forms import apply_errors
+from crm.replica import reads_replica
 
 VIEW_PERM, ADD_PERM, CHANGE_PERM, DELETE_PERM = ("analytics.view_target", "analytics.add_target",
                                                  "analytics.change_target", "analytics.delete_target")
@@ -109,6 +110,7 @@ def _team(request):
 
 @staff_view(perm=SCORECARD_PERM)
 @require_GET
+@reads_replica
 def scorecard_team(request):
     """Each person's pace against their targets in a month or a week, ranked by share of target."""
     form, board, departments, department = _team(request)
@@ -121,6 +123,7 @@ def scorecard_team(request):
 
 @staff_view(perm=SCORECARD_PERM)
 @require_GET
+@reads_replica
 def scorecard_export(request):
     """The team's scorecards as an Excel workbook for the review meeting: one row per person and metric."""
     _form, board, _departments, _department = _team(request)
@@ -129,6 +132,7 @@ def scorecard_export(request):
 
 @staff_view(perm=SCORECARD_PERM, model=Staff)
 @require_GET
+@reads_replica
 def scorecard_person(request, staff_id):
     form, period = _period(request, request.tenant)
     board = selectors.person_scorecard(request.user, staff_id, tenant=request.tenant, period=period)

@@ -20,6 +20,7 @@ from rest_framework import exceptions, viewsets
 from accounts.visibility import Visibility
 from api import idempotency
 from api.serializers.errors import Error
+from crm import replica
 from crm.forms import check_date_range
 from crm.tenancy import render_inside
 
@@ -66,13 +67,18 @@ class TenantScopedMixin:
     def dispatch(self, request, *args, **kwargs):
         with ExitStack() as stack:
             self._tenant_scope = stack
-            return render_inside(super().dispatch(request, *args, **kwargs))
+            response = render_inside(super().dispatch(request, *args, **kwargs))
+        credential = getattr(self.request, "auth", None)
+        if request.method in WRITES and response.status_code < 400 and credential is not None:
+            replica.wrote(f"credential:{credential.pk}")  # its next lists read the primary (crm.replica)
+        return response
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, permissions, throttling
         tenant = request.auth.tenant
         self._tenant_scope.enter_context(scope(tenant=tenant))
         self._tenant_scope.enter_context(timezone.override(tenant.timezone))
+        self._tenant_scope.enter_context(replica.acting_as(f"credential:{request.auth.pk}"))
         # a credential reads the whole tenant (its scopes decide the resources, not the rows): the pages'
         # FilterSets, which build their choices from what the reader may see (accounts.visibility), see every record
         request.user._crm_visibility = WHOLE_TENANT
@@ -118,6 +124,8 @@ class IdempotentWritesMixin:
         # the request's transaction (the write's, or a read's one snapshot), left after rendering
         self._tenant_scope.enter_context(transaction.atomic())
         self._in_transaction = True
+        if self.action == "list":  # the read load: a sync walks every page (crm.replica)
+            self._tenant_scope.enter_context(replica.replica_reads())
 
     def handle_exception(self, exc):
         if isinstance(exc, idempotency.Replay):

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from accounts.models import Department, Staff
 from accounts.selectors import staff_directory
 from accounts.visibility import visibility_for
-from crm import spreadsheets
+from crm import replica, spreadsheets
 from crm.paging import keyset_after
 from crm.spreadsheets import ListExport, Table
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
@@ -43,6 +43,7 @@ STALE_AFTER = timedelta(minutes=10)  # a running job without progress for this l
 KEEP_DAYS = 7  # an export file is deleted this long after it was written (the job row stays)
 XLSX_SHEET_ROWS = spreadsheets.XLSX_SHEET_ROWS  # data rows per worksheet (Excel's limit, less the header)
 MAX_PARAMS = 2000
+REPLICA_WAIT = 5  # seconds an export waits for a lagging replica to replay its job before it reads the primary
 
 COLUMNS = [
     gettext_lazy("Name"), gettext_lazy("Kind"), gettext_lazy("Mobile"), gettext_lazy("E-mail"),
@@ -108,7 +109,9 @@ def export_run(*, export_id: int) -> ExportJob | None:
         try:
             if not (user.is_active and job.created_by.is_active and user.has_perm("customers.export_customer")):
                 raise ValidationError(_("You may no longer export customers."))
-            rows = _write(job, user)
+            # the read load on the replica, once it has replayed the rows the job was asked for (crm.replica)
+            with replica.replica_reads(since=job.created_at, wait=REPLICA_WAIT):
+                rows = _write(job, user)
         except Exception as error:  # recorded where the requester sees it
             if isinstance(error, ValidationError):
                 message = " ".join(error.messages)

@@ -39,6 +39,7 @@ RAW_SQL = {
     "accounts/selectors.py": 1,  # membership_of: the user's own positions, groups, permissions
     "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
+    "crm/replica.py": 1,  # replayed(): the replica's last replayed commit time (no table)
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
@@ -48,7 +49,7 @@ RAW_SQL = {
     "customers/selectors/duplicates.py": 2,  # duplicate pairs of one tenant
     "customers/selectors/quality.py": 2,  # completeness of one customer / the worklist
     "customers/services/import_plan.py": 1,  # lookups of one tenant's mobiles and VINs
-    "customers/services/import_writes.py": 6,  # COPY and set-based writes of one tenant's import
+    "customers/services/import_writes.py": 5,  # COPY and set-based writes of one tenant's import
     "customers/services/lead_imports.py": 1,  # lead import: advisory lock (its INSERT … ON CONFLICT: crm/bulk.py)
     # set-based completeness of one tenant; new customers of one tenant written with their scores
     "customers/services/quality.py": 4,
@@ -78,7 +79,7 @@ RAW_SQL = {
     "service/services/generation.py": 1,  # set-based follow-up generation of one tenant
     # one tenant's survey invitations: queueing INSERT … SELECT and its lock, the due ones, claim-and-record,
     # phone calls, the sender's lock and its release
-    "service/services/survey_sending.py": 7,
+    "service/services/survey_sending.py": 5,
     # the club's points expiry (lock a batch of one tenant's members, then the set-based expiry of their lots) and
     # the nightly reconciliation of one tenant's balances against its journal and lots
     "club/services/expiry.py": 1,
