@@ -199,6 +199,17 @@ def test_unique_keys_of_distributed_tables_include_the_tenant(citus, schema):
     ]
 
 
+def test_exclusion_constraints_of_distributed_tables_compare_the_tenant_by_equality(citus):
+    """Citus takes an exclusion constraint on a distributed table when it includes `tenant_id WITH =` (the
+    appointments' no-overlap rule)."""
+    _reference, distributed = citus
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE contype = 'x' AND conrelid::regclass::text = ANY(%s)", [distributed])
+        found = cursor.fetchall()
+    assert found and all("(tenant_id WITH =" in definition for _table, definition in found), found
+
+
 def test_keys_between_distributed_tables_include_the_tenant(citus, schema):
     """Citus takes a foreign key between co-located tables only with the distribution column in it: each of
     Django's single-column keys between distributed tables has its composite twin (a move drops Django's)."""
