@@ -40,6 +40,9 @@ RAW_SQL = {
     "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
     "crm/replica.py": 1,  # replayed(): the replica's last replayed commit time (no table)
+    # the catalog (pg_constraint, pg_index) read by the tenant-key operations and by `manage.py tenant_keys`: no rows
+    "crm/tenant_keys.py": 1,
+    "crm/management/commands/tenant_keys.py": 1,
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant

@@ -1,0 +1,241 @@
+"""Tenant keys the database enforces (crm.tenant_keys), read from the test database itself: every foreign key of
+the project's tables leads an index, every key between two tenant-owned tables has its composite twin
+`(tenant_id, x_id) → (tenant_id, id)`, and a raw write that points a row at another tenant's row is refused by
+PostgreSQL. Then the rules Citus sets for co-located tables, checked statically (Citus is not installed here)."""
+
+import pytest
+from django.core.management import call_command
+from django.db import IntegrityError, connection, transaction
+from django_scopes import scopes_disabled
+
+from accounts.models import Tenant
+from club.models import Card, Member
+from crm import tenant_keys
+from customers.models import Customer, CustomerNote, Vehicle
+from service.models import FollowUp
+
+pytestmark = pytest.mark.django_db
+
+TENANT_TABLE = Tenant._meta.db_table
+
+
+def project_tables() -> list[str]:
+    return [model._meta.db_table for model in tenant_keys.project_models()]
+
+
+@pytest.fixture
+def schema():
+    with connection.cursor() as cursor:
+        return tenant_keys.Schema(cursor, project_tables())
+
+
+def tenant_owned_tables() -> set[str]:
+    """Tables with a tenant_id column that points at the tenants: from the database, not the models."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+                       "AND confrelid = %s::regclass AND conkey = ARRAY[(SELECT attnum FROM pg_attribute "
+                       "WHERE attrelid = conrelid AND attname = 'tenant_id')]", [TENANT_TABLE])
+        return {table for (table,) in cursor.fetchall()}
+
+
+def single_column_keys(schema):
+    return [fk for fk in schema.foreign_keys if len(fk.columns) == 1]
+
+
+# --- every foreign key: an index, and between tenants its tenant twin ------------------------------------------
+
+
+def test_every_foreign_key_of_the_project_leads_an_index(schema):
+    keys = single_column_keys(schema)
+    # the listing is real: Django's keys and the composite ones, the customer's vehicles among them
+    assert len(keys) > 250 and len(schema.foreign_keys) - len(keys) > 200
+    assert ("customers_vehicle", ("customer_id",)) in {(fk.table, fk.columns) for fk in keys}
+    unserved = sorted(f"{fk.table}.{', '.join(fk.columns)} → {fk.target}" for fk in schema.foreign_keys
+                      if not schema.serves(fk))
+    assert not unserved, ("foreign keys no index leads with (each delete of a referenced row scans the table): add "
+                          "crm.tenant_keys.AddForeignKeyIndex to a migration (`manage.py tenant_keys` prints it):\n"
+                          + "\n".join(unserved))
+
+
+def test_every_key_between_tenant_owned_tables_has_its_tenant_twin(schema):
+    owned = tenant_owned_tables()
+    between = [fk for fk in single_column_keys(schema)
+               if fk.table in owned and fk.target in owned and fk.target != TENANT_TABLE]
+    assert len(between) > 200  # 206 when written
+    missing = sorted(f"{fk.table}.{fk.columns[0]} → {fk.target}" for fk in between
+                     if not schema.has_tenant_key(fk.table, fk.columns[0], fk.target))
+    assert not missing, ("foreign keys between tenant-owned tables without (tenant_id, x_id) → (tenant_id, id), "
+                         "validated and deferred: add crm.tenant_keys.AddTenantForeignKey (`manage.py tenant_keys`):\n"
+                         + "\n".join(missing))
+
+
+def test_the_models_ask_for_nothing_the_database_lacks(capsys):
+    """The same from the models' side: a new foreign key in a model is found before its migration is written."""
+    call_command("tenant_keys", "--check")
+    assert "Every foreign key has its index" in capsys.readouterr().out
+
+
+def test_no_many_to_many_table_between_tenant_owned_models_is_auto_created():
+    """An auto-created many-to-many table has no tenant_id: a tenant-owned model's many-to-many goes through an
+    explicit model with the tenant (customers.CustomerTag). The only auto-created ones are Django's User's groups
+    and permissions: a login is not tenant-owned (tests/security/test_tenancy_guards.py ALLOWLIST)."""
+    auto = sorted(m._meta.label for m in tenant_keys.project_models() if m._meta.auto_created)
+    assert auto == ["accounts.User_groups", "accounts.User_user_permissions"]
+
+
+# --- the database refuses a row pointing at another tenant's row ----------------------------------------------
+
+
+def refused(sql: str, params) -> str:
+    """Run a raw statement and the deferred checks at once (as COMMIT would); the error it is refused with, or
+    '' when the database takes it. Rolled back either way."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            raise _RolledBack
+    except IntegrityError as error:
+        return str(error)
+    except _RolledBack:
+        return ""
+
+
+class _RolledBack(Exception):
+    pass
+
+
+@pytest.fixture
+def rows():
+    """A vehicle and a follow-up of demo, a customer of each tenant, a club member of acme."""
+    with scopes_disabled():
+        demo, acme = Tenant.objects.get(slug="demo"), Tenant.objects.get(slug="acme")
+        vehicle = Vehicle.objects.filter(tenant=demo).select_related("customer").first()
+        followup = FollowUp.objects.filter(tenant=demo).first()
+        other = Customer.objects.filter(tenant=acme).first()
+        own = Customer.objects.filter(tenant=demo).exclude(pk=vehicle.customer_id).first()
+        acme_member = Member.objects.filter(tenant=acme).first()
+    assert vehicle and followup and other and own and acme_member
+    return {"demo": demo, "vehicle": vehicle, "followup": followup, "other": other, "own": own,
+            "acme_member": acme_member}
+
+
+def test_a_vehicle_cannot_be_moved_to_another_tenants_customer(rows):
+    sql = "UPDATE customers_vehicle SET customer_id = %s WHERE id = %s"
+    assert refused(sql, [rows["own"].pk, rows["vehicle"].pk]) == ""  # within the tenant: taken
+    error = refused(sql, [rows["other"].pk, rows["vehicle"].pk])
+    assert "customers_vehicle_customer_id_tenant_fk" in error
+
+
+def test_a_followup_cannot_name_another_tenants_customer(rows):
+    sql = "UPDATE service_followup SET customer_id = %s WHERE id = %s"
+    assert refused(sql, [rows["own"].pk, rows["followup"].pk]) == ""
+    assert "service_followup_customer_id_tenant_fk" in refused(sql, [rows["other"].pk, rows["followup"].pk])
+
+
+def test_a_note_inserted_for_another_tenants_customer_is_refused(rows):
+    table = CustomerNote._meta.db_table
+    sql = (f"INSERT INTO {table} (tenant_id, created_at, updated_at, customer_id, body) "
+           "VALUES (%s, now(), now(), %s, 'x')")
+    assert refused(sql, [rows["demo"].pk, rows["own"].pk]) == ""
+    assert "customers_customernote_customer_id_tenant_fk" in refused(sql, [rows["demo"].pk, rows["other"].pk])
+
+
+def test_a_club_card_cannot_move_to_another_tenants_member(rows):
+    with scopes_disabled():
+        card = Card.objects.filter(tenant=rows["demo"]).first()
+    assert card is not None
+    sql = "UPDATE club_card SET member_id = %s WHERE id = %s"
+    assert "club_card_member_id_tenant_fk" in refused(sql, [rows["acme_member"].pk, card.pk])
+
+
+def test_a_customer_with_rows_cannot_change_tenant(rows):
+    """The other way round: a referenced row's tenant is part of the key its children point at."""
+    acme = Tenant.objects.get(slug="acme")
+    sql = "UPDATE customers_customer SET tenant_id = %s, mobile = '' WHERE id = %s"  # no clash with acme's mobiles
+    assert "_tenant_fk" in refused(sql, [acme.pk, rows["vehicle"].customer_id])
+
+
+# --- Citus: the rules for co-located tables, checked statically ------------------------------------------------
+
+
+@pytest.fixture
+def citus():
+    reference, distributed = tenant_keys.citus_tables()
+    return ({m._meta.db_table for m in reference}, [m._meta.db_table for m in distributed])
+
+
+def test_the_distribution_column_is_on_every_distributed_table_and_never_null(citus):
+    _reference, distributed = citus
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid "
+                       "WHERE a.attname = %s AND a.attnotnull AND c.relname = ANY(%s)",
+                       [tenant_keys.DISTRIBUTION_COLUMN, distributed])
+        have = {name for (name,) in cursor.fetchall()}
+    assert len(distributed) > 80 and set(distributed) == have
+
+
+def test_unique_keys_of_distributed_tables_include_the_tenant(citus, schema):
+    """Citus refuses a unique index without the distribution column. The primary keys (`id` alone) are the
+    known gap (the README's Citus section); every other unique index includes tenant_id, but for the unique of
+    a one-to-one column, which its tenant twin makes equal to UNIQUE (tenant_id, x_id): those are listed."""
+    _reference, distributed = citus
+    one_to_one = []
+    offenders = []
+    for index in schema.indexes:
+        if index.table not in distributed or index.primary or not index.unique:
+            continue
+        if tenant_keys.TENANT_COLUMN in index.columns:
+            continue
+        column = index.columns[0] if len(index.columns) == 1 else None
+        twin = next((fk for fk in schema.foreign_keys if fk.table == index.table and fk.columns == (column,)), None)
+        if twin and schema.has_tenant_key(index.table, column, twin.target) and index.predicate is None:
+            one_to_one.append(f"{index.table}.{column}")
+        else:
+            offenders.append(f"{index.table}.{index.name}")
+    assert not offenders, f"unique indexes of distributed tables without tenant_id: {offenders}"
+    assert sorted(one_to_one) == [
+        "club_adjustmentrequest.entry_id", "club_card.replaced_by_id", "club_pointlot.entry_id",
+        "club_redemption.entry_id", "club_referral.entry_id", "club_referral.lead_id",
+    ]
+
+
+def test_exclusion_constraints_of_distributed_tables_compare_the_tenant_by_equality(citus):
+    """Citus takes an exclusion constraint on a distributed table when it includes `tenant_id WITH =` (the
+    appointments' no-overlap rule)."""
+    _reference, distributed = citus
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+                       "WHERE contype = 'x' AND conrelid::regclass::text = ANY(%s)", [distributed])
+        found = cursor.fetchall()
+    assert found and all("(tenant_id WITH =" in definition for _table, definition in found), found
+
+
+def test_keys_between_distributed_tables_include_the_tenant(citus, schema):
+    """Citus takes a foreign key between co-located tables only with the distribution column in it: each of
+    Django's single-column keys between distributed tables has its composite twin (a move drops Django's)."""
+    _reference, distributed = citus
+    between = [fk for fk in single_column_keys(schema) if fk.table in distributed and fk.target in distributed]
+    assert len(between) > 100  # 108 when written: the org chart's tables are reference tables
+    assert not [fk for fk in between if not schema.has_tenant_key(fk.table, fk.columns[0], fk.target)]
+
+
+def test_reference_tables_point_at_no_distributed_table(citus, schema):
+    reference, distributed = citus
+    assert {"accounts_tenant", "accounts_user", "accounts_staff", "auth_group", "django_content_type"} <= reference
+    wrong = [f"{fk.table}.{fk.columns}" for fk in schema.foreign_keys
+             if fk.table in reference and fk.target in distributed]
+    assert not wrong
+
+
+def test_the_citus_script_distributes_each_table_after_the_ones_it_points_at(citus, schema):
+    reference, distributed = citus
+    script = tenant_keys.citus_script()
+    assert script[len(reference)] == "SELECT create_distributed_table('customers_customer', 'tenant_id');"
+    called = [line.split("'")[1] for line in script]
+    assert sorted(called) == sorted([*reference, *distributed])  # each table once
+    position = {table: n for n, table in enumerate(called)}
+    late = [f"{fk.table} → {fk.target}" for fk in schema.foreign_keys
+            if fk.table in position and fk.target in position and fk.table != fk.target
+            and position[fk.target] > position[fk.table]]
+    assert not late
+    assert all("colocate_with => 'customers_customer'" in line for line in script[len(reference) + 1:])
