@@ -40,6 +40,8 @@ RAW_SQL = {
     "crm/prepared.py": 2,  # PREPARE/EXECUTE of an ORM-built query (the tenant is one of its parameters)
     "crm/views.py": 1,  # /healthz: SELECT 1
     "crm/replica.py": 1,  # replayed(): the replica's last replayed commit time (no table)
+    # apply_policies (RLS catalog and DDL), app_role_grant (the role and its grants), the crm.tenant setting (twice)
+    "crm/rls.py": 4,
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
