@@ -9,9 +9,13 @@ class CrmConfig(AppConfig):
     default = True
 
     def ready(self):
-        from crm import replica  # noqa: F401  (its connection_created receiver guards the replica against writes)
+        from crm import (
+            replica,  # noqa: F401  (its connection_created receiver guards the replica against writes)
+            rls,
+        )
         from crm.forms import install_date_range
 
+        rls.connect()  # row-level-security policies after migrate; the tenant setting when settings.DB_RLS
         install_date_range()  # every date field of every form refuses years outside 1900–2100
 
 

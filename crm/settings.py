@@ -53,6 +53,14 @@ if DATABASE_REPLICA_URL:
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
 DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The application's role is bound by the row-level-security policies (crm/rls.py: it connects as `crm_app`, not
+# as the tables' owner): each transaction is given the active tenant as its `crm.tenant` setting. Off while the
+# application connects as the owner, whom the policies do not bind (no cost). A server-side cursor outside a
+# transaction could not be given the setting: they go.
+DB_RLS = env_bool("DB_RLS", False)
+if DB_RLS:
+    for _database in DATABASES.values():
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
 
 REDIS_URL = env_str("REDIS_URL", "")
 if not REDIS_URL.startswith(("redis://", "rediss://")):

@@ -43,6 +43,8 @@ RAW_SQL = {
     # the catalog (pg_constraint, pg_index) read by the tenant-key operations and by `manage.py tenant_keys`: no rows
     "crm/tenant_keys.py": 1,
     "crm/management/commands/tenant_keys.py": 1,
+    # apply_policies (RLS catalog and DDL), app_role_grant (the role and its grants), the crm.tenant setting (twice)
+    "crm/rls.py": 4,
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant

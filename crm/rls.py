@@ -1,0 +1,201 @@
+"""PostgreSQL row-level security on every tenant-owned table: the database's own tenant check, beneath the ORM's
+(django-scopes), for the day a query escapes the scoped managers — raw SQL, a BI tool, a bug.
+
+* Policies. Every table of a model with a foreign key to accounts.Tenant (TenantModel's subclasses and the
+  pghistory event tables beside them) has ROW LEVEL SECURITY enabled and one policy, `tenant_isolation`: a row is
+  visible, and may be written, only when its tenant column equals the transaction's `crm.tenant` setting. With no
+  setting (or an empty one) nothing is visible and nothing can be written. The list is derived from the models
+  and the policies are reconciled after every `migrate` (the post_migrate receiver below, connected in
+  crm.apps): a new tenant model is covered by the migrate that creates its table, with no migration to forget;
+  tests/security/test_rls.py fails on a tenant table without them.
+* Who is bound. The policies bind every role but the tables' owner (the role `migrate` runs as) and superusers:
+  RLS is enabled, not FORCEd, so the application, which still connects as the owner, is unchanged. The role
+  that is bound is `crm_app` (`manage.py rls_role`): no ownership, NOSUPERUSER, NOBYPASSRLS, the four DML
+  privileges. Switching the application's connection to it is the next step (README).
+* The setting is per transaction — `set_config('crm.tenant', …, true)`, never a session SET — so it cannot leak
+  to the next client of a PgBouncer server connection in transaction mode. `tenant_setting` (installed on every
+  connection when settings.DB_RLS is on) makes it from the active django-scopes scope at the start of each
+  transaction, and in front of each statement outside one (autocommit): the middleware and TenantTask, which
+  activate the scope, need nothing else.
+"""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connections
+from django.db.backends.signals import connection_created
+from django_scopes.state import get_scope
+
+SETTING = "crm.tenant"
+POLICY = "tenant_isolation"
+APP_ROLE = "crm_app"
+
+# Rows of the transaction's tenant only; NULL (no rows) when the setting is missing or empty.
+TENANT_EXPR = "NULLIF(current_setting('crm.tenant', true), '')::bigint"
+
+
+def tenant_tables() -> dict[str, str]:
+    """{table: tenant column} of every concrete model (auto-created ones included) with a foreign key to
+    accounts.Tenant; proxies and unmanaged models have no table of their own."""
+    tenant_model = apps.get_model("accounts", "Tenant")
+    tables = {}
+    for model in apps.get_models(include_auto_created=True):
+        meta = model._meta
+        if meta.proxy or not meta.managed:
+            continue
+        for field in meta.concrete_fields:
+            if field.many_to_one and field.related_model is tenant_model:
+                tables[meta.db_table] = field.column
+                break
+    return tables
+
+
+def policy_sql(table: str, column: str) -> list[str]:
+    quote = connections["default"].ops.quote_name
+    return [
+        f"ALTER TABLE {quote(table)} ENABLE ROW LEVEL SECURITY",
+        f"DROP POLICY IF EXISTS {POLICY} ON {quote(table)}",
+        f"CREATE POLICY {POLICY} ON {quote(table)} USING ({quote(column)} = {TENANT_EXPR})"
+        f" WITH CHECK ({quote(column)} = {TENANT_EXPR})",
+    ]
+
+
+def tables_without_policy(cursor, tables: dict[str, str]) -> list[str]:
+    """The existing tables of `tables` whose RLS is off or which lack the policy (a table not created yet, as in a
+    partial migrate, is not listed)."""
+    cursor.execute(
+        """SELECT c.relname FROM pg_class c
+           WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%s) AND c.relkind IN ('r', 'p')
+             AND NOT (c.relrowsecurity AND EXISTS (
+                 SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = %s))""",
+        [list(tables), POLICY])
+    return sorted(row[0] for row in cursor.fetchall())
+
+
+def apply_policies(using: str = "default") -> list[str]:
+    """Enable RLS and create the policy on every tenant table that lacks them; returns the tables changed.
+    Only those are altered (ENABLE takes an ACCESS EXCLUSIVE lock): a migrate with nothing new is one catalog
+    query."""
+    tables = tenant_tables()
+    with connections[using].cursor() as cursor:
+        missing = tables_without_policy(cursor, tables)
+        for table in missing:
+            for statement in policy_sql(table, tables[table]):
+                cursor.execute(statement)
+    return missing
+
+
+def on_post_migrate(sender, using="default", **kwargs) -> None:
+    """Reconcile the policies once per `migrate` (post_migrate is sent per app; accounts is the sender we answer,
+    after the whole plan has run)."""
+    if sender.label == "accounts" and connections[using].vendor == "postgresql":
+        apply_policies(using)
+
+
+# -- the application's role -------------------------------------------------------------------------------------
+
+
+def app_role_grant(*, role: str = APP_ROLE, password: str | None = None, using: str = "default") -> None:
+    """Create `role` if missing and give it what the application needs and nothing more: DML on the tables and
+    the sequences' nextval, never ownership, TRUNCATE (which no policy filters), superuser or BYPASSRLS. Run as
+    the owner of the tables (the role `migrate` runs as), which also grants the tables that later migrations
+    create (ALTER DEFAULT PRIVILEGES). Without `password` the role cannot log in (NOLOGIN): a role to SET ROLE to.
+    Idempotent."""
+    connection = connections[using]
+    role_sql = connection.ops.quote_name(role)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_schema(), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", [role])
+        schema, exists = cursor.fetchone()
+        schema = connection.ops.quote_name(schema)
+        if not exists:
+            cursor.execute(f"CREATE ROLE {role_sql}")
+        attributes = "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION"
+        if password:
+            cursor.execute(f"ALTER ROLE {role_sql} {attributes} LOGIN PASSWORD %s", [password])
+        else:
+            cursor.execute(f"ALTER ROLE {role_sql} {attributes} NOLOGIN")
+        for statement in (
+            f"GRANT CONNECT ON DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} TO {role_sql}",
+            f"GRANT USAGE ON SCHEMA {schema} TO {role_sql}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role_sql}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role_sql}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role_sql}",
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {role_sql}",
+        ):
+            cursor.execute(statement)
+
+
+# -- the per-transaction setting ---------------------------------------------------------------------------------
+
+
+def setting_sql(tenant_id: int | None) -> str:
+    """The statement that makes `tenant_id` the transaction's tenant (None: no tenant, no rows). An int only: it is
+    written into the SQL, so that it can precede a statement that carries its own parameters."""
+    value = "" if tenant_id is None else str(int(tenant_id))
+    return f"SELECT set_config('{SETTING}', '{value}', true)"
+
+
+def tenant_transaction_setting(tenant_id: int | None, using: str = "default") -> None:
+    """Make `tenant_id` the tenant of the current transaction on `using` (it ends with the transaction; outside
+    an atomic block it ends with this very statement — use it inside one)."""
+    connection = connections[using]
+    connection.ensure_connection()
+    connection.connection.cursor().execute(setting_sql(tenant_id))
+    connection.crm_tenant_made = (tenant_id, tuple(connection.savepoint_ids))
+
+
+def scoped_tenant_id() -> int | None:
+    """The tenant id of the active django-scopes scope; None when there is none or it is disabled."""
+    state = get_scope()
+    tenant = state.get("tenant") if state.get("_enabled", False) else None
+    return getattr(tenant, "pk", tenant)
+
+
+IDLE, IN_TRANSACTION = 0, 2  # psycopg2.extensions.TRANSACTION_STATUS_*
+# Django's own savepoint statements: left alone (a setting made just before ROLLBACK TO SAVEPOINT is undone by it)
+SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
+
+
+def tenant_setting(execute, sql, params, many, context):
+    """Execute wrapper: every statement runs with the active scope's tenant as `crm.tenant`.
+
+    Inside a transaction the setting is made once, before its first statement (and again when the scope's tenant
+    changes, or when the savepoint it was made in has ended: a rolled-back savepoint reverts it). Outside one
+    (autocommit: each statement is its own transaction) it is prefixed to the statement, in the same round trip.
+    A server-side cursor or an executemany in autocommit cannot be prefixed: it runs without the setting, so it
+    sees and writes nothing (fail closed). What was made is kept on the connection object, which Django keeps
+    per thread."""
+    connection = context["connection"]
+    tenant_id = scoped_tenant_id()
+    status = connection.connection.info.transaction_status
+    if status == IDLE:
+        connection.crm_tenant_made = (None, ())
+        if connection.get_autocommit():
+            if tenant_id is None or many or getattr(context["cursor"].cursor, "name", None):
+                return execute(sql, params, many, context)
+            return execute(f"{setting_sql(tenant_id)}; {sql}", params, many, context)
+    elif status != IN_TRANSACTION or sql.startswith(SAVEPOINT_SQL):
+        return execute(sql, params, many, context)
+    made_tenant, made_in = getattr(connection, "crm_tenant_made", (None, ()))
+    savepoints = tuple(connection.savepoint_ids)
+    if made_tenant != tenant_id or savepoints[: len(made_in)] != made_in:
+        if tenant_id is not None or made_tenant is not None:
+            connection.connection.cursor().execute(setting_sql(tenant_id))
+        connection.crm_tenant_made = (tenant_id, savepoints)
+    return execute(sql, params, many, context)
+
+
+def install_tenant_setting(sender, connection, **kwargs) -> None:
+    """connection_created receiver: the application runs under the policies (settings.DB_RLS)."""
+    if connection.vendor == "postgresql" and tenant_setting not in connection.execute_wrappers:
+        connection.execute_wrappers.append(tenant_setting)
+
+
+def connect() -> None:
+    """Called by crm.apps: reconcile the policies after migrate; make the setting when the app runs under them."""
+    from django.db.models.signals import post_migrate
+
+    post_migrate.connect(on_post_migrate, dispatch_uid="crm.rls.on_post_migrate")
+    if settings.DB_RLS:
+        connection_created.connect(install_tenant_setting, dispatch_uid="crm.rls.install_tenant_setting")

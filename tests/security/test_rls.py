@@ -1,0 +1,152 @@
+"""Row-level security beneath the ORM (crm/rls.py), on the real test database.
+
+The application still connects as the tables' owner, whom the policies do not bind; these tests take the role the
+application will run as (`crm_app`, made by `rls_role`) with SET LOCAL ROLE inside a savepoint that is rolled
+back, so the role and the setting end with it (nothing outlives the transaction: fine behind PgBouncer too)."""
+
+from contextlib import contextmanager
+
+import pytest
+from django.core.management import call_command
+from django.db import DatabaseError, connection, transaction
+from django_scopes import scope
+
+from crm import rls
+from customers.models import Customer, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def app_role():
+    """The application's role, created inside the test's transaction (roles are transactional): rolled back."""
+    call_command("rls_role", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    return rls.APP_ROLE
+
+
+@contextmanager
+def as_app_role(tenant_id=None):
+    """A raw cursor running as crm_app, with `tenant_id` as the transaction's tenant (None: no setting made)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL ROLE {rls.APP_ROLE}")
+        if tenant_id is not None:
+            rls.tenant_transaction_setting(tenant_id)
+        yield cursor
+        transaction.set_rollback(True)  # the role and the setting go with the savepoint
+
+
+def customer_count(tenant):
+    with scope(tenant=tenant):
+        return Customer.objects.count()
+
+
+def test_every_tenant_table_has_rls_and_the_policy():
+    """Every table of a model with a tenant foreign key — a new model's too, as soon as it is migrated — has RLS on
+    and the tenant_isolation policy for reads and writes; the owner is not forced (the app still connects as it)."""
+    tables = rls.tenant_tables()
+    assert {"customers_customer", "customers_customerevent", "club_member"} <= set(tables)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, p.cmd, p.qual, p.with_check
+               FROM pg_class c LEFT JOIN pg_policies p
+                 ON p.schemaname = current_schema() AND p.tablename = c.relname AND p.policyname = %s
+               WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%s)""",
+            [rls.POLICY, list(tables)])
+        rows = {row[0]: row[1:] for row in cursor.fetchall()}
+    assert set(rows) == set(tables), f"tenant models without a table: {sorted(set(tables) - set(rows))}"
+    wrong = []
+    for table, (enabled, forced, command, using, check) in sorted(rows.items()):
+        expected = f"({tables[table]} = (NULLIF(current_setting('crm.tenant'::text, true), ''::text))::bigint)"
+        if not enabled or forced or command != "ALL" or using != expected or check != expected:
+            wrong.append(f"{table}: rls={enabled} forced={forced} policy={command} {using} / {check}")
+    assert not wrong, "tenant tables without the tenant_isolation policy:\n" + "\n".join(wrong)
+
+
+def test_migrate_adds_a_missing_policy():
+    """The post_migrate reconciliation puts back what a table lacks (as for a newly migrated model)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP POLICY {rls.POLICY} ON customers_tag")
+        cursor.execute("ALTER TABLE customers_tag DISABLE ROW LEVEL SECURITY")
+        assert rls.tables_without_policy(cursor, rls.tenant_tables()) == ["customers_tag"]
+        assert rls.apply_policies() == ["customers_tag"]
+        assert rls.tables_without_policy(cursor, rls.tenant_tables()) == []
+        assert rls.apply_policies() == []
+
+
+def test_raw_select_sees_only_the_tenant_of_the_setting(app_role, demo, acme):
+    demo_count, acme_count = customer_count(demo), customer_count(acme)
+    assert demo_count > 0 and acme_count > 0
+    with connection.cursor() as cursor:  # the owner: not bound
+        cursor.execute("SELECT count(*) FROM customers_customer WHERE tenant_id IN (%s, %s)", [demo.pk, acme.pk])
+        assert cursor.fetchone()[0] == demo_count + acme_count
+
+    with as_app_role() as cursor:  # no setting: nothing
+        cursor.execute("SELECT count(*) FROM customers_customer")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT count(*) FROM customers_vehicle")
+        assert cursor.fetchone()[0] == 0
+
+    with as_app_role(demo.pk) as cursor:
+        cursor.execute("SELECT tenant_id, count(*) FROM customers_customer GROUP BY tenant_id")
+        assert cursor.fetchall() == [(demo.pk, demo_count)]
+        cursor.execute("SELECT count(*) FROM customers_customer WHERE tenant_id = %s", [acme.pk])
+        assert cursor.fetchone()[0] == 0  # asking for acme's by name does not help
+
+    with as_app_role(acme.pk) as cursor:
+        cursor.execute("SELECT tenant_id, count(*) FROM customers_customer GROUP BY tenant_id")
+        assert cursor.fetchall() == [(acme.pk, acme_count)]
+
+
+def test_writes_of_another_tenants_rows_are_refused(app_role, demo, acme):
+    insert = "INSERT INTO customers_tag (tenant_id, name, created_at, updated_at) VALUES (%s, %s, now(), now())"
+    with as_app_role(demo.pk) as cursor:
+        cursor.execute(insert, [demo.pk, "RLS 自己的"])  # its own tenant's row: allowed (and the sequence usable)
+        cursor.execute("SELECT count(*) FROM customers_tag WHERE name = %s", ["RLS 自己的"])
+        assert cursor.fetchone()[0] == 1
+        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+            cursor.execute(insert, [acme.pk, "RLS 别人的"])
+        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+            cursor.execute("UPDATE customers_tag SET tenant_id = %s WHERE name = %s", [acme.pk, "RLS 自己的"])
+        cursor.execute("UPDATE customers_tag SET name = name || '!' WHERE tenant_id = %s", [acme.pk])
+        assert cursor.rowcount == 0  # acme's rows are not there to update
+        cursor.execute("DELETE FROM customers_customer WHERE tenant_id = %s", [acme.pk])
+        assert cursor.rowcount == 0
+    with as_app_role() as cursor, pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+        cursor.execute(insert, [demo.pk, "RLS 无租户"])  # no setting: no write at all
+    with scope(tenant=acme):
+        assert not Tag.objects.filter(name__startswith="RLS").exists()
+
+
+def test_app_role_cannot_bypass_or_truncate(app_role):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s", [rls.APP_ROLE])
+        assert cursor.fetchone() == (False, False)
+        cursor.execute("SELECT count(*) FROM pg_class WHERE relowner = %s::regrole", [rls.APP_ROLE])
+        assert cursor.fetchone()[0] == 0  # it owns nothing
+    with as_app_role() as cursor:
+        for statement in ("TRUNCATE customers_tag", "ALTER TABLE customers_tag NO FORCE ROW LEVEL SECURITY",
+                          "SET LOCAL row_security = off; SELECT count(*) FROM customers_customer"):
+            with pytest.raises(DatabaseError), transaction.atomic():
+                cursor.execute(statement)
+
+
+def test_the_orm_under_the_app_role_sees_the_scopes_tenant(app_role, demo, acme):
+    """With the execute wrapper the app installs under settings.DB_RLS, the ORM's queries run as crm_app see
+    exactly what the scope allows — also when the scope changes inside one transaction — and writes go through."""
+    demo_count, acme_count = customer_count(demo), customer_count(acme)
+    with as_app_role(), connection.execute_wrapper(rls.tenant_setting):
+        with scope(tenant=demo):
+            assert Customer.objects.count() == demo_count
+            tag = Tag.objects.create(tenant=demo, name="RLS ORM")
+            assert Tag.objects.filter(pk=tag.pk).exists()
+        with scope(tenant=acme):
+            assert Customer.objects.count() == acme_count
+            with transaction.atomic():  # a service's own atomic block: a savepoint
+                assert Customer.objects.count() == acme_count
+            assert Customer.objects.count() == acme_count
+            with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+                Tag.objects.create(tenant=demo, name="RLS 越界")
+            assert Customer.objects.count() == acme_count  # the rolled-back savepoint did not take the setting
+        with connection.cursor() as cursor:  # no scope: no tenant
+            cursor.execute("SELECT count(*) FROM customers_customer")
+            assert cursor.fetchone()[0] == 0
