@@ -11,6 +11,12 @@ class ClubConfig(AppConfig):
 
         receivers.connect()  # purchases and visits earn points, their cancellation reverses them; won referrals pay
 
+        from club.services.activities import activity_invitations_requeue
+        from crm import requeue
+
+        # activity invitations by SMS or e-mail whose sending's message was lost are sent after all (crm/requeue.py)
+        requeue.register("club.activity_invitations", activity_invitations_requeue)
+
         from club.filters import customer_level_filter
         from club.selectors import customers as on_customer_page
         from club.selectors.access import club_access

@@ -85,6 +85,10 @@ BEAT_SCHEDULE = {
         "task": "club.reconcile_points_all",
         "schedule": crontab(hour=19, minute=41),  # 03:41 in Asia/Shanghai, after its expiry run
     },
+    "requeue-jobs": {  # imports, exports and sends still queued after JOB_REQUEUE_AFTER: their message was lost
+        "task": "crm.requeue_jobs",  # (crm/requeue.py); queued again, they still run once
+        "schedule": crontab(minute="*/5"),
+    },
     "deliver-webhooks": {  # webhook messages due: retries, and any a stopped worker left (api.tasks.webhooks)
         "task": "api.deliver_webhooks_due_all",
         "schedule": crontab(),

@@ -352,6 +352,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEO
                                    "unacked_restore_interval": min(10, CELERY_VISIBILITY_TIMEOUT),
                                    "unacked_restore_throttle": 1 if CELERY_VISIBILITY_TIMEOUT < 60 else 10}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# a job (an import, an export, survey invitations, activity invitations) still waiting this many seconds after it
+# was queued lost its broker message (Redis restarted without its data): beat's crm.requeue_jobs queues it again
+# (crm/requeue.py). Far above a healthy queue's wait; a job queued twice still runs once.
+JOB_REQUEUE_AFTER = env_int("JOB_REQUEUE_AFTER", 300)
+if JOB_REQUEUE_AFTER < 0:
+    raise ImproperlyConfigured("JOB_REQUEUE_AFTER is a number of seconds, 0 or more.")
 CELERY_TIMEZONE = TIME_ZONE
 # Two kinds of work, two queues, one worker each (docker-compose.yml's worker-bulk and worker-interactive; make
 # run starts both), so that a million-row import never delays an SLA warning. "bulk": set-based work over many
@@ -382,6 +388,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "service.send_surveys_all", "service.send_surveys",
     "service.watch_complaints_all", "service.watch_complaints",
     "service.escalate_followups_all", "service.escalate_followups",
+    "crm.requeue_jobs",
     "club.send_activity_invitations", "club.award_referral",
     "api.post_chat",
     "api.deliver_webhooks", "api.deliver_webhooks_due_all", "api.deliver_webhooks_due",

@@ -9,6 +9,9 @@ hard one the worker process is killed and the task delivered again, and the job 
 (customers.services.imports.MAX_ATTEMPTS) so that a file that takes its worker down ends with a message
 instead of taking down the next one. The hard limits stay below CELERY_VISIBILITY_TIMEOUT.
 
+An import or export whose message the broker lost (Redis restarted without its data) is queued again by beat's
+sweep (crm/requeue.py: import_jobs_requeue, export_jobs_requeue); the claims make the second message a no-op.
+
 Data quality: completeness_recompute_task."""
 
 from __future__ import annotations

@@ -8,10 +8,15 @@ class ServiceConfig(AppConfig):
 
     def ready(self):
         from accounts.visibility import register_work
+        from crm import requeue
         from customers import filters, signals, timeline
         from service import receivers
         from service.filters import customer_satisfaction_filter
         from service.selectors import appointments, complaints, followups
+        from service.services.survey_sending import survey_invitations_requeue
+
+        # survey invitations due whose sending runs' messages were lost get a run queued again (crm/requeue.py)
+        requeue.register("service.survey_invitations", survey_invitations_requeue)
 
         # the customer-timeline entries and the access through work (accounts.visibility) of this app's work,
         # in the order they are listed: the calls', the appointments', the complaints'

@@ -217,6 +217,23 @@ def activity_invite(*, activity: Activity, staff: Staff | None, channel: str) ->
     return invited
 
 
+def activity_invitations_requeue(*, before: datetime, now: datetime) -> int:
+    """For crm.requeue's sweep: queue the sending again for every planned activity, not started yet, with members
+    invited by SMS or e-mail before `before` whose messages have not gone out (invited_at empty: the task's
+    message was lost). One statement on the unsent invitations' partial index (club_registration_unsent). The
+    task claims the rows before sending (CLAIM), so a second delivery sends nothing. Returns how many activities
+    were queued."""
+    from club.tasks import send_activity_invitations
+
+    waiting = list(Registration.objects.filter(
+        invited_at__isnull=True, status=Status.INVITED, invite_channel__in=[Channel.SMS, Channel.EMAIL],
+        created_at__lt=before, activity__status=Activity.Status.PLANNED, activity__starts_at__gt=now,
+        tenant__is_active=True).values_list("tenant_id", "activity_id").distinct().order_by("activity_id"))
+    for tenant_id, activity_id in waiting:
+        send_activity_invitations.delay(tenant_id=tenant_id, activity_id=activity_id)
+    return len(waiting)
+
+
 CLAIM = """
     UPDATE club_registration r SET invited_at = %(now)s, updated_at = %(now)s
     WHERE r.tenant_id = %(tenant)s AND r.activity_id = %(activity)s AND r.invited_at IS NULL

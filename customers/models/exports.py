@@ -1,6 +1,7 @@
 """Exports of the customer list to CSV or XLSX."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from crm.tenancy import TenantModel
@@ -30,4 +31,7 @@ class ExportJob(TenantModel):
     class Meta:
         verbose_name = _("export")
         verbose_name_plural = _("exports")
-        indexes = [models.Index(fields=["tenant", "created_by", "created_at"], name="export_tenant_staff")]
+        indexes = [models.Index(fields=["tenant", "created_by", "created_at"], name="export_tenant_staff"),
+                   # the jobs crm.requeue's sweep looks at: few at any time, whatever the history
+                   models.Index(fields=["tenant", "updated_at"], name="export_waiting",
+                                condition=Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]))]

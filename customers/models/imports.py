@@ -1,6 +1,7 @@
 """Imports of customers and leads from uploaded files: saved mappings, jobs and the rows their pages show."""
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -77,7 +78,10 @@ class ImportJob(TenantModel):
     class Meta:
         verbose_name = _("import")
         verbose_name_plural = _("imports")
-        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="import_tenant_created")]
+        indexes = [models.Index(fields=["tenant", "created_at", "id"], name="import_tenant_created"),
+                   # the jobs crm.requeue's sweep looks at: few at any time, whatever the history
+                   models.Index(fields=["tenant", "updated_at"], name="import_waiting",
+                                condition=Q(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]))]
 
     @property
     def checked(self) -> bool:

@@ -32,6 +32,7 @@ from crm.paging import keyset_after
 from crm.spreadsheets import ListExport, Table
 from customers.models import Customer, CustomerTag, ExportJob, JobStatus, Vehicle
 from customers.selectors.exports import export_params, export_queryset
+from customers.services.jobs import jobs_take_waiting
 from customers.tasks import export_customers as export_customers_task
 from customers.validators import display_mobile, mask_mobile, mask_text
 
@@ -93,6 +94,16 @@ def _claim(export_id: int) -> ExportJob | None:
     if not claimed:
         return None
     return ExportJob.objects.select_related("created_by__user", "tenant").get(pk=export_id)
+
+
+def export_jobs_requeue(*, before: datetime, now: datetime) -> int:
+    """For crm.requeue's sweep: queue the task again for every export still queued since before `before` (its
+    message was lost) or running without progress for STALE_AFTER (its worker died). _claim makes any delivery
+    after the first a no-op. Returns how many were queued."""
+    jobs = jobs_take_waiting(ExportJob, before=before, stale_before=min(before, now - STALE_AFTER))
+    for tenant_id, job_id in jobs:
+        export_customers_task.delay(tenant_id=tenant_id, export_id=job_id)
+    return len(jobs)
 
 
 def _progress(job: ExportJob, **fields) -> None:

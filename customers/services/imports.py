@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
@@ -48,6 +48,7 @@ from customers.services.import_checks import (
 )
 from customers.services.import_plan import Plan, import_plan_build, import_report_file, import_rows_keep
 from customers.services.import_writes import Conflict, Importer, Progress
+from customers.services.jobs import jobs_take_waiting
 from customers.tasks import check_import as check_import_task
 from customers.tasks import import_customers as import_customers_task
 
@@ -349,6 +350,16 @@ def import_run(*, job_id: int) -> ImportJob | None:
     finally:
         progress.close()
     return result
+
+
+def import_jobs_requeue(*, before: datetime, now: datetime) -> int:
+    """For crm.requeue's sweep: queue the task again for every import still queued since before `before` (its
+    message was lost) or running without progress for STALE_AFTER (its worker died). The claim in import_run
+    makes any delivery after the first a no-op. Returns how many were queued."""
+    jobs = jobs_take_waiting(ImportJob, before=before, stale_before=min(before, now - STALE_AFTER))
+    for tenant_id, job_id in jobs:
+        import_customers_task.delay(tenant_id=tenant_id, import_id=job_id)
+    return len(jobs)
 
 
 @transaction.atomic

@@ -24,10 +24,12 @@ from django.conf import settings
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts.models import Tenant
 from accounts.visibility import visibility_for
 from crm import sms
 from crm.locks import held_alone
@@ -38,6 +40,7 @@ from service.models import QuestionnaireVersion, Survey, SurveyInvitation
 from service.rules import service_settings
 from service.selectors.surveys import invitations_visible_to
 from service.services.surveys import invitation_token_sign
+from service.tasks import send_surveys as send_surveys_task
 
 Trigger, Status = Survey.Trigger, SurveyInvitation.Status
 
@@ -423,6 +426,24 @@ class _Sender:
 
     def _day(self, moment: datetime) -> str:
         return date_format(self.tenant.local_time(moment).date(), "DATE_FORMAT")
+
+
+def survey_invitations_requeue(*, before: datetime, now: datetime) -> int:
+    """For crm.requeue's sweep: queue a sending run for every active tenant with invitations due since before
+    `before` and not sent yet, if it is within the tenant's sending hours (outside them, waiting is what they
+    should do). Beat queues a run per tenant every minute; this catches a tenant whose runs' messages were lost
+    all the same (the broker's data lost while the runs waited, or beat's entry switched off in the admin). One probe
+    per active tenant on the pending invitations' index (invitation_due). A run queued twice sends each message
+    once: the runs of a tenant take turns (survey_sending_lock) and claim each invitation before sending it.
+    Returns how many runs were queued."""
+    due = SurveyInvitation.objects.filter(tenant=OuterRef("pk"), status=Status.PENDING, send_after__lt=before,
+                                          sending_since__isnull=True)
+    queued = 0
+    for tenant in Tenant.objects.filter(is_active=True).filter(Exists(due)).order_by("pk"):
+        if service_settings(tenant).allows_surveys(tenant.local_time(now).time()):
+            send_surveys_task.delay(tenant_id=tenant.pk)
+            queued += 1
+    return queued
 
 
 def survey_invitation_send_again(*, user, invitation_id: int, now: datetime | None = None) -> bool:

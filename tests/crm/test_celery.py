@@ -36,6 +36,7 @@ JOBS = {
     "expire-points": ("club.expire_points_all", "club.expire_points", "bulk"),
     "review-levels": ("club.review_levels_all", "club.review_levels", "bulk"),
     "reconcile-points": ("club.reconcile_points_all", "club.reconcile_points", "bulk"),
+    "requeue-jobs": ("crm.requeue_jobs", None, "interactive"),
     "deliver-webhooks": ("api.deliver_webhooks_due_all", "api.deliver_webhooks_due", "interactive"),
 }
 
