@@ -21,6 +21,10 @@ BEAT_SCHEDULE = {
         "task": "crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    "maintain-partitions": {  # platform housekeeping: the months ahead of the partitioned tables, and retention
+        "task": "crm.tasks.maintain_partitions",
+        "schedule": crontab(hour=2, minute=53),
+    },
     "generate-followups": {  # follow-ups the plans call for
         "task": "service.generate_followups_all",
         "schedule": crontab(minute=5),

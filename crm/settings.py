@@ -380,7 +380,7 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
     "analytics.refresh_usage_rollups_all", "analytics.refresh_usage_rollups",
     "analytics.send_report_subscriptions_all", "analytics.send_report_subscriptions",  # PDFs: heavy, not urgent
     "analytics.refresh_lifecycle_rollups_all", "analytics.refresh_lifecycle_rollups",
-    "crm.tasks.clear_expired_sessions",
+    "crm.tasks.clear_expired_sessions", "crm.tasks.maintain_partitions",
     "analytics.run_manufacturer_exports_all", "analytics.run_manufacturer_exports",
     "club.expire_points_all", "club.expire_points", "club.review_levels_all", "club.review_levels",
     "club.reconcile_points_all", "club.reconcile_points", "club.earn_points", "club.reverse_points",
@@ -395,6 +395,16 @@ CELERY_TASK_ROUTES = {name: {"queue": "bulk"} for name in (
 )}
 
 HEALTH_CHECK_TIMEOUT = 2.0
+
+# Tables partitioned by month (crm/partitions.py): the beat job keeps this many months ahead created, and drops a
+# table's month partitions once the whole month is older than its retention in months (0: kept for ever). The
+# webhook delivery attempts are kept for ever by default: the admin's message page shows every attempt of a message,
+# and messages are not purged; an operator who sets WEBHOOK_ATTEMPT_RETENTION_MONTHS accepts that older messages
+# then show their status and counts without their attempt log.
+PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 3)
+PARTITION_RETENTION_MONTHS = {
+    "api_webhookattempt": env_int("WEBHOOK_ATTEMPT_RETENTION_MONTHS", 0),
+}
 
 # django-pghistory: record who made each audited change; a GET changes nothing, so it pays nothing.
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
