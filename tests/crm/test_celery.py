@@ -15,6 +15,7 @@ PROJECT_APPS = ("crm", "accounts", "customers", "service", "club", "analytics", 
 # One entry per job, each named for what runs: (task beat sends, the per-tenant task it queues, its queue).
 JOBS = {
     "clear-expired-sessions": ("crm.tasks.clear_expired_sessions", None, "bulk"),
+    "maintain-partitions": ("crm.tasks.maintain_partitions", None, "bulk"),
     "generate-followups": ("service.generate_followups_all", "service.generate_followups", "bulk"),
     "escalate-followups": ("service.escalate_followups_all", "service.escalate_followups", "interactive"),
     "queue-surveys": ("service.queue_surveys_all", "service.queue_surveys", "bulk"),

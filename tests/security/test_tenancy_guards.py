@@ -46,6 +46,8 @@ RAW_SQL = {
     "crm/management/commands/tenant_keys.py": 1,
     # apply_policies (RLS catalog and DDL), app_role_grant (the role and its grants), the crm.tenant setting (twice)
     "crm/rls.py": 4,
+    # catalogue reads and DDL of the monthly partitions (the migration operation's two ways, the beat job); no rows
+    "crm/partitions.py": 3,
     "crm/demo/customers.py": 3,  # COPY of generated rows into one tenant
     "crm/demo/club.py": 3,  # set-based INSERT … SELECT of one tenant's demo members, cards, entries, lots, levels
     "crm/bulk.py": 1,  # insert_rows: INSERT … ON CONFLICT DO NOTHING of rows the caller built for one tenant
