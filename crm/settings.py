@@ -404,6 +404,9 @@ HEALTH_CHECK_TIMEOUT = 2.0
 PARTITION_MONTHS_AHEAD = env_int("PARTITION_MONTHS_AHEAD", 3)
 PARTITION_RETENTION_MONTHS = {
     "api_webhookattempt": env_int("WEBHOOK_ATTEMPT_RETENTION_MONTHS", 0),
+    # the customer page shows a customer's whole history: kept for ever unless an operator decides otherwise
+    "customers_customerevent": env_int("CUSTOMER_HISTORY_RETENTION_MONTHS", 0),
+    "customers_vehicleevent": env_int("CUSTOMER_HISTORY_RETENTION_MONTHS", 0),
 }
 
 # django-pghistory: record who made each audited change; a GET changes nothing, so it pays nothing.

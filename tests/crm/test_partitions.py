@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 from django_scopes import scope
@@ -79,7 +79,7 @@ def test_the_attempts_table_is_partitioned_by_month_with_the_time_in_its_primary
     with connection.cursor() as cursor:
         assert partitions.partition_column(cursor, TABLE) == "attempted_at"
         assert partitions.incoming_foreign_keys(cursor, TABLE) == []
-        assert partitions.partitioned_tables(cursor) == [TABLE]
+        assert partitions.partitioned_tables(cursor) == [TABLE, "customers_customerevent", "customers_vehicleevent"]
     assert rows("""SELECT a.attname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid
                    AND a.attnum = ANY(c.conkey) WHERE c.conrelid = %s::regclass AND c.contype = 'p'
                    ORDER BY a.attnum""", [TABLE]) == [("id",), ("attempted_at",)]
@@ -114,7 +114,7 @@ def test_a_row_outside_the_created_months_goes_to_the_default_partition(message)
 
 
 def test_the_beat_job_creates_the_months_ahead_once_and_moves_rows_the_default_held(message):
-    assert maintain_partitions() == {TABLE: {"created": [], "dropped": []}}  # the migration made them already
+    assert maintain_partitions()[TABLE] == {"created": [], "dropped": []}  # the migration made them already
 
     future = add_months(this_month(), 24)
     early = attempt(message, at(add_months(future, 1)))  # no partition yet: in the default one
@@ -122,14 +122,14 @@ def test_the_beat_job_creates_the_months_ahead_once_and_moves_rows_the_default_h
     assert home(early.pk) == f"{TABLE}_default"
     done = partitions.partitions_maintain(today=future + (date(2000, 1, 20) - date(2000, 1, 1)))
     expected = [partition_name(TABLE, add_months(future, n)) for n in range(4)]
-    assert done == {TABLE: (expected, [])}
+    assert done[TABLE] == (expected, [])
     assert home(early.pk) == partition_name(TABLE, add_months(future, 1))
     assert set(expected) <= set(months())
     # a second run the same day (or a redelivered task) creates nothing
-    assert partitions.partitions_maintain(today=future) == {TABLE: ([], [])}
+    assert partitions.partitions_maintain(today=future)[TABLE] == ([], [])
     with override_settings(PARTITION_MONTHS_AHEAD=5):
-        assert partitions.partitions_maintain(today=future) == {
-            TABLE: ([partition_name(TABLE, add_months(future, 4)), partition_name(TABLE, add_months(future, 5))], [])}
+        assert partitions.partitions_maintain(today=future)[TABLE] == (
+            [partition_name(TABLE, add_months(future, 4)), partition_name(TABLE, add_months(future, 5))], [])
 
 
 def test_retention_drops_only_whole_months_older_than_it_and_never_the_default(message):
@@ -156,7 +156,10 @@ def test_the_migration_way_back_and_forth_keeps_rows_ids_and_the_message_key(mes
     before = [attempt(message, at(this_month())), attempt(message, datetime(2999, 1, 1, tzinfo=UTC))]
     shape = structure()
     settle()
-    assert len(shape[0]) == 2 and "webhook_attempt_message" in shape[1]
+    # Django's keys to the tenant and the message, and the message's tenant twin (crm.tenant_keys)
+    assert {definition.split(" REFERENCES ")[0] for _name, definition in shape[0]} == {
+        "FOREIGN KEY (tenant_id)", "FOREIGN KEY (message_id)", "FOREIGN KEY (tenant_id, message_id)"}
+    assert "webhook_attempt_message" in shape[1]
     with connection.cursor() as cursor:
         partitions.unpartition(cursor, TABLE)
         assert partitions.partition_column(cursor, TABLE) is None
@@ -167,8 +170,31 @@ def test_the_migration_way_back_and_forth_keeps_rows_ids_and_the_message_key(mes
     assert before[0].pk < before[1].pk < plain.pk < after.pk  # the identity goes on from where it was
     with scope(tenant=message.tenant):
         assert WebhookAttempt.objects.filter(message=message).count() == 4
-    # the foreign keys (to the tenant and the message) and the indexes came along, by name
+    # the foreign keys and the indexes came along, by name and definition
     assert structure() == shape
+
+
+def test_an_attempt_naming_another_tenants_message_is_refused(message, acme):
+    """The keys from the partitioned table still hold: the message's tenant twin (crm.tenant_keys) refuses it."""
+    with pytest.raises(IntegrityError, match="tenant_id, message_id"), transaction.atomic():
+        rows(f"INSERT INTO {TABLE} (tenant_id, created_at, updated_at, message_id, attempted_at, status_code, "
+             "response_ms, response_body, error) VALUES (%s, now(), now(), %s, now(), 200, 1, '', '') RETURNING id",
+             [acme.pk, message.pk])
+        settle()
+
+
+def test_a_customers_history_lands_in_the_partition_of_its_month(demo):
+    """The event rows pghistory's trigger writes go through the partitioned table like any insert."""
+    from accounts.models import Staff
+    from customers.services.customers import customer_create
+
+    with scope(tenant=demo):
+        owner = Staff.objects.get(user__username="demo.specialist")
+        customer = customer_create(tenant=demo, data={"name": "分区", "mobile": "13700002222", "kind": "person",
+                                                      "owner": owner})
+    [(home_table,)] = rows("SELECT DISTINCT tableoid::regclass::text FROM customers_customerevent "
+                           "WHERE pgh_obj_id = %s", [customer.pk])
+    assert home_table == partition_name("customers_customerevent", this_month())
 
 
 def test_a_table_something_points_at_is_refused():

@@ -10,7 +10,7 @@ from crm.partitions import PartitionByMonth
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('api', '0006_idempotency_keys'),
+        ('api', '0007_tenant_keys'),
     ]
 
     operations = [
