@@ -106,11 +106,29 @@ def _structure(cursor, table: str) -> tuple[list[tuple[str, str]], list[str]]:
     return foreign, indexes
 
 
+def _security(cursor, table: str) -> list[str]:
+    """The statements that give a table the row-level security of `table` (crm.rls: its flags and policies), so the
+    new table is never without them, even before the post-migrate reconciliation."""
+    enabled, forced = _rows(cursor, "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass",
+                            [table])[0]
+    statements = [f"ALTER TABLE {_q(table)} ENABLE ROW LEVEL SECURITY"] if enabled else []
+    statements += [f"ALTER TABLE {_q(table)} FORCE ROW LEVEL SECURITY"] if forced else []
+    for name, permissive, roles, command, using, check in _rows(cursor, """
+            SELECT policyname, permissive, roles::text[], cmd, qual, with_check FROM pg_policies
+            WHERE schemaname = current_schema() AND tablename = %s ORDER BY policyname""", [table]):
+        to = ", ".join(role if role == "public" else _q(role) for role in roles)
+        statements.append(f"CREATE POLICY {_q(name)} ON {_q(table)} AS {permissive} FOR {command} TO {to}"
+                          + (f" USING ({using})" if using else "") + (f" WITH CHECK ({check})" if check else ""))
+    return statements
+
+
 def _swap(cursor, table: str, *, create: str, pk: list[str], after_create=()) -> None:
     """Replace `table` by a new one (`create`: its CREATE TABLE … LIKE, old name `{old}`) with the same columns,
-    rows, identity value, check and foreign-key constraints and indexes, and the primary key `pk`."""
+    rows, identity value, check and foreign-key constraints, indexes and row-level security, and the primary key
+    `pk`. Privileges come from the schema's default privileges (crm.rls.app_role_grant sets them)."""
     old = f"{table[:50]}__old"
     foreign, indexes = _structure(cursor, table)
+    security = _security(cursor, table)
     [(pkey,)] = _rows(cursor, "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'",
                       [table])
     [(column,)] = _rows(cursor, """
@@ -134,7 +152,7 @@ def _swap(cursor, table: str, *, create: str, pk: list[str], after_create=()) ->
     cursor.execute(f"ALTER SEQUENCE {new_sequence} RENAME TO {_q(sequence_name.split('.')[-1].strip(chr(34)))}")
     for name, definition in foreign:
         cursor.execute(f"ALTER TABLE {_q(table)} ADD CONSTRAINT {_q(name)} {definition}")
-    for statement in indexes:
+    for statement in indexes + security:
         cursor.execute(statement)
 
 

@@ -66,7 +66,9 @@ def structure() -> tuple[set, set]:
                        "AND contype = 'f'", [TABLE]))
     indexes = {name for (name,) in rows("SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname NOT "
                                         "LIKE '%%pkey'", [TABLE])}
-    return foreign, indexes
+    policies = set(rows("SELECT policyname, qual, with_check FROM pg_policies WHERE tablename = %s", [TABLE]))
+    [security] = rows("SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = %s::regclass", [TABLE])
+    return foreign, indexes, policies, security
 
 
 def months() -> list[str]:
@@ -160,6 +162,7 @@ def test_the_migration_way_back_and_forth_keeps_rows_ids_and_the_message_key(mes
     assert {definition.split(" REFERENCES ")[0] for _name, definition in shape[0]} == {
         "FOREIGN KEY (tenant_id)", "FOREIGN KEY (message_id)", "FOREIGN KEY (tenant_id, message_id)"}
     assert "webhook_attempt_message" in shape[1]
+    assert [name for name, _using, _check in shape[2]] == ["tenant_isolation"] and shape[3] == (True, False)
     with connection.cursor() as cursor:
         partitions.unpartition(cursor, TABLE)
         assert partitions.partition_column(cursor, TABLE) is None
@@ -170,7 +173,7 @@ def test_the_migration_way_back_and_forth_keeps_rows_ids_and_the_message_key(mes
     assert before[0].pk < before[1].pk < plain.pk < after.pk  # the identity goes on from where it was
     with scope(tenant=message.tenant):
         assert WebhookAttempt.objects.filter(message=message).count() == 4
-    # the foreign keys and the indexes came along, by name and definition
+    # the foreign keys, the indexes and the row-level security (crm.rls) came along, by name and definition
     assert structure() == shape
 
 
