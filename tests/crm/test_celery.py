@@ -48,15 +48,6 @@ def tasks():
     app.loader.import_default_modules()
 
 
-@pytest.fixture
-def broker():
-    """The test Redis, emptied before and after: nothing left over from other tests, nothing left for a worker."""
-    client = app.connection_for_write().default_channel.client
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
 def queued(broker) -> dict[str, list[tuple[str, dict]]]:
     """The messages waiting in each queue: (task name, keyword arguments)."""
     found = {}

@@ -38,15 +38,6 @@ BOUND = 0.10  # the share of the flood that may drain before the other tenant's 
 
 
 @pytest.fixture
-def broker():
-    """The test Redis, emptied before and after: the flood's leftovers are purged for the tests that follow."""
-    client = app.connection_for_write().default_channel.client
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
-@pytest.fixture
 def workers(seeded_transactional, broker, tmp_path):
     """One worker process per queue group, with compose's -Q and names, on the test database; survey SMS to a
     file. Yields the outbox path once every worker answers a ping."""

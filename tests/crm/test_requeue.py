@@ -68,15 +68,6 @@ def test_every_kind_of_queued_job_is_swept_and_the_sweep_is_on_the_beat_schedule
 
 
 @pytest.fixture
-def broker():
-    """The suite's Redis, emptied before and after."""
-    client = app.connection_for_write().default_channel.client
-    client.flushdb()
-    yield client
-    client.flushdb()
-
-
-@pytest.fixture
 def waiting(demo, acme):
     """Jobs of every kind, some waiting too long and some not: {name: (tenant id, id)}."""
     now = timezone.now()
