@@ -506,8 +506,9 @@ def pooler_only(args) -> int:
         pooled_env = {**env, "DATABASE_URL": pooled_url, "DB_POOLED": "1"}
         direct = measure(env, args, cookie, floors, pages)
         pooled = measure(pooled_env, args, cookie, floors, pages)
+        again = measure(env, args, cookie, floors, pages)  # the run-to-run noise of the direct figures
         print()
-        print("\n".join(pooler_lines(direct, pooled, args.users)))
+        print("\n".join(pooler_lines(direct, pooled, args.users, again)))
         print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase",
               flush=True)
     return 0

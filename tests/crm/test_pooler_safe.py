@@ -135,3 +135,9 @@ def test_the_pooler_benchmark_holds_each_page_to_ten_percent_of_its_direct_figur
               {"customer page": (10.0, 21.0, 900, 95.0), "customer list, first page": (10.0, 23.0, 900, 100.0)})
     lines = pooler_lines(direct, pooled, users=50)
     assert [line.split()[-1] for line in lines[2:]] == ["(floor)", "met", "MISSED"]
+    # measured again after the pooled run: the pooled figures are held to the better direct ones
+    again = ({"floor list": (3.0, 6.0, 900, 300.0)},
+             {"customer page": (10.0, 18.0, 900, 100.0), "customer list, first page": (10.0, 26.0, 900, 100.0)})
+    lines = pooler_lines(direct, pooled, users=50, again=again)
+    assert [line.split()[-1] for line in lines[2:]] == ["(floor)", "MISSED", "MISSED"]
+    assert lines[3].split()[-3] == "1.17"  # 21 ms against the better direct p95, 18
