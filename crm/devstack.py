@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -238,12 +239,16 @@ class PgBouncer:
     def start(self) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
         ini = self.datadir / "pgbouncer.ini"
+        users = self.datadir / "users.txt"
+        users.write_text(f'"{PG_USER}" ""\n"{APP_ROLE}" ""\n')
         ini.write_text(
             "[databases]\n"
-            f"* = host=127.0.0.1 port={self.pg.port} user={PG_USER}\n"
+            f"* = host=127.0.0.1 port={self.pg.port}\n"  # as the client's user: the owner, or crm_app
             "[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
-            "auth_type = any\npool_mode = transaction\n"
+            # trust: the users of auth_file, as themselves (the cluster trusts them too); `any` would log every
+            # client in as one configured user
+            f"auth_type = trust\nauth_file = {users}\npool_mode = transaction\n"
             "max_client_conn = 500\ndefault_pool_size = 40\n"
             "ignore_startup_parameters = extra_float_digits\nlog_connections = 0\nlog_disconnections = 0\n"
             f"logfile = {self.datadir / 'pgbouncer.log'}\n"
@@ -431,13 +436,38 @@ def cmd_test(args: list[str]) -> int:
             if not env.get("POOLED_DATABASE_URL"):
                 say("no POOLED_DATABASE_URL for the given DATABASE_URL: the tests through PgBouncer are skipped")
                 return code
-            say(f"again through PgBouncer in transaction mode: {' '.join(pooled_tests)}")
+            say(f"again through PgBouncer in transaction mode, as the RLS-bound role {APP_ROLE}: "
+                f"{' '.join(pooled_tests)}")
+            rls_test_database(env)
             # --reuse-db: the pooler keeps server connections to the test database open, so it is not dropped
             # at the end (the throw-away cluster goes with the folder).
-            pooled = {**env, "DATABASE_URL": env["POOLED_DATABASE_URL"], "DB_POOLED": "1"}
+            url = urllib.parse.urlsplit(env["POOLED_DATABASE_URL"])
+            as_app = url._replace(netloc=f"{APP_ROLE}@{url.hostname}:{url.port}").geturl()
+            pooled = {**env, "DATABASE_URL": as_app, "DB_POOLED": "1", "DB_RLS": "1"}
             again = subprocess.run([*pytest, "-m", "not browser", "--reuse-db", *pooled_tests], cwd=ROOT,
                                    env=pooled).returncode
             return code or again
+
+
+APP_ROLE = "crm_app"  # crm.rls.APP_ROLE (devstack runs before Django is set up)
+
+
+def rls_test_database(env: dict) -> None:
+    """The pass as the application's role finds its test database ready, as production finds the database that
+    `migrate` and `rls_role` made as the owner: created and migrated by the owner (the private cluster's
+    superuser), `rls_role` run in it, and — for the test harness alone — TRUNCATE granted, which Django's flush
+    after each transactional test uses and the role is otherwise refused."""
+    url = urllib.parse.urlsplit(env["DATABASE_URL"])
+    name = "test_" + url.path.lstrip("/")
+    manage(env, "shell", "-c", "from django.db import connection; c = connection.cursor(); "
+           f"c.execute(\"SELECT 1 FROM pg_database WHERE datname = '{name}'\"); "
+           f"c.fetchone() or c.execute('CREATE DATABASE {name}')")
+    test_db = {**env, "DATABASE_URL": url._replace(path="/" + name).geturl()}
+    manage(test_db, "migrate", "--verbosity=0")
+    manage({**test_db, "CRM_APP_PASSWORD": secrets.token_urlsafe(24)}, "rls_role", "--password-env",
+           "CRM_APP_PASSWORD")  # a login role (the private cluster trusts its local clients: never asked)
+    manage(test_db, "shell", "-c", "from django.db import connection; connection.cursor().execute("
+           f"'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}')")
 
 
 def cmd_bench(args: list[str]) -> int:

@@ -9,9 +9,21 @@
   crm.apps): a new tenant model is covered by the migrate that creates its table, with no migration to forget;
   tests/security/test_rls.py fails on a tenant table without them.
 * Who is bound. The policies bind every role but the tables' owner (the role `migrate` runs as) and superusers:
-  RLS is enabled, not FORCEd, so the application, which still connects as the owner, is unchanged. The role
-  that is bound is `crm_app` (`manage.py rls_role`): no ownership, NOSUPERUSER, NOBYPASSRLS, the four DML
-  privileges. Switching the application's connection to it is the next step (README).
+  RLS is enabled, not FORCEd, so a deployment that connects as the owner is unchanged. The role that is bound
+  is `crm_app` (`manage.py rls_role`): no ownership, NOSUPERUSER, NOBYPASSRLS, the four DML privileges; with
+  settings.DB_RLS the application connects as it (docker-compose.yml does; `make test` runs its database-heavy
+  part so, through PgBouncer).
+* Three states, as django-scopes has them. Inside a tenant's scope (the middleware, TenantTask, `scope()`) the
+  transaction's `crm.tenant` is that tenant: the ORM, raw SQL, joins and history tables see and write its rows
+  only. With no scope active nothing is visible (a query that forgot its tenant reads nothing: fail closed).
+  Where the code disables the scopes on purpose — the few cross-tenant paths that
+  tests/security/test_tenancy_guards.py lists: the login's identity lookup, the API key lookup, the platform
+  operators' admin, the job sweeper — the transaction takes the role `crm_app_all_tenants` (BYPASSRLS, the same
+  DML, nothing else; crm_app may SET ROLE to it, transaction-local) for those statements, so RLS mirrors the
+  scopes instead of breaking their audited exceptions. The policies themselves stay a plain equality, which the
+  planner turns into an index condition.
+* COPY into a table under RLS is refused by PostgreSQL: crm.bulk stages such rows in a temporary table and
+  INSERTs them, under the policy, when settings.DB_RLS is on.
 * The setting is per transaction — `set_config('crm.tenant', …, true)`, never a session SET — so it cannot leak
   to the next client of a PgBouncer server connection in transaction mode. `tenant_setting` (installed on every
   connection when settings.DB_RLS is on) makes it from the active django-scopes scope at the start of each
@@ -20,6 +32,8 @@
 """
 
 from __future__ import annotations
+
+import functools
 
 from django.apps import apps
 from django.conf import settings
@@ -30,14 +44,18 @@ from django_scopes.state import get_scope
 SETTING = "crm.tenant"
 POLICY = "tenant_isolation"
 APP_ROLE = "crm_app"
+ALL_TENANTS_ROLE = "crm_app_all_tenants"  # what crm_app becomes where the scopes are disabled on purpose
+ALL = "all"  # the state of a transaction under that role
 
 # Rows of the transaction's tenant only; NULL (no rows) when the setting is missing or empty.
 TENANT_EXPR = "NULLIF(current_setting('crm.tenant', true), '')::bigint"
 
 
+@functools.cache
 def tenant_tables() -> dict[str, str]:
     """{table: tenant column} of every concrete model (auto-created ones included) with a foreign key to
-    accounts.Tenant; proxies and unmanaged models have no table of their own."""
+    accounts.Tenant; proxies and unmanaged models have no table of their own. Computed once (the models are
+    fixed once Django is set up): do not change what it returns."""
     tenant_model = apps.get_model("accounts", "Tenant")
     tables = {}
     for model in apps.get_models(include_auto_created=True):
@@ -98,42 +116,62 @@ def on_post_migrate(sender, using="default", **kwargs) -> None:
 
 def app_role_grant(*, role: str = APP_ROLE, password: str | None = None, using: str = "default") -> None:
     """Create `role` if missing and give it what the application needs and nothing more: DML on the tables and
-    the sequences' nextval, never ownership, TRUNCATE (which no policy filters), superuser or BYPASSRLS. Run as
-    the owner of the tables (the role `migrate` runs as), which also grants the tables that later migrations
-    create (ALTER DEFAULT PRIVILEGES). Without `password` the role cannot log in (NOLOGIN): a role to SET ROLE to.
-    Idempotent."""
+    the sequences' nextval, never ownership, TRUNCATE (which no policy filters), superuser or BYPASSRLS. Beside
+    it `<role>_all_tenants` (ALL_TENANTS_ROLE for the default), NOLOGIN, the same DML with BYPASSRLS, which
+    `role` may SET ROLE to for the cross-tenant paths (module docstring). Run as a superuser (only one can give
+    BYPASSRLS) in the database `migrate` ran in; it also grants the tables that later migrations create
+    (ALTER DEFAULT PRIVILEGES for the tables' owner). Without `password` the role cannot log in (NOLOGIN): a
+    role to SET ROLE to. Idempotent."""
     connection = connections[using]
-    role_sql = connection.ops.quote_name(role)
+    quote = connection.ops.quote_name
+    attributes = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION"
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_schema(), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", [role])
-        schema, exists = cursor.fetchone()
-        schema = connection.ops.quote_name(schema)
-        if not exists:
-            cursor.execute(f"CREATE ROLE {role_sql}")
-        attributes = "NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE NOREPLICATION"
-        if password:
-            cursor.execute(f"ALTER ROLE {role_sql} {attributes} LOGIN PASSWORD %s", [password])
-        else:
-            cursor.execute(f"ALTER ROLE {role_sql} {attributes} NOLOGIN")
-        for statement in (
-            f"GRANT CONNECT ON DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} TO {role_sql}",
-            f"GRANT USAGE ON SCHEMA {schema} TO {role_sql}",
-            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role_sql}",
-            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role_sql}",
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {role_sql}",
-            f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {role_sql}",
-        ):
-            cursor.execute(statement)
+        cursor.execute(
+            """SELECT current_schema(), (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+                      (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                       WHERE c.oid = 'django_migrations'::regclass)""")
+        schema, superuser, owner = cursor.fetchone()
+        if not superuser:
+            raise PermissionError("rls_role must run as a PostgreSQL superuser: only one can create a BYPASSRLS role")
+        for name, login, bypass in ((role, password, "NOBYPASSRLS"), (all_tenants_role(role), None, "BYPASSRLS")):
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)", [name])
+            if not cursor.fetchone()[0]:
+                cursor.execute(f"CREATE ROLE {quote(name)}")
+            if login:
+                cursor.execute(f"ALTER ROLE {quote(name)} {attributes} {bypass} LOGIN PASSWORD %s", [login])
+            else:
+                cursor.execute(f"ALTER ROLE {quote(name)} {attributes} {bypass} NOLOGIN")
+            for statement in (
+                f"GRANT CONNECT ON DATABASE {quote(connection.settings_dict['NAME'])} TO {quote(name)}",
+                f"GRANT USAGE ON SCHEMA {quote(schema)} TO {quote(name)}",
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {quote(schema)} TO {quote(name)}",
+                f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {quote(schema)} TO {quote(name)}",
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(owner)} IN SCHEMA {quote(schema)} "
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quote(name)}",
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {quote(owner)} IN SCHEMA {quote(schema)} "
+                f"GRANT USAGE, SELECT ON SEQUENCES TO {quote(name)}",
+            ):
+                cursor.execute(statement)
+        cursor.execute(f"GRANT {quote(all_tenants_role(role))} TO {quote(role)}")
+
+
+def all_tenants_role(role: str = APP_ROLE) -> str:
+    return ALL_TENANTS_ROLE if role == APP_ROLE else f"{role}_all_tenants"
 
 
 # -- the per-transaction setting ---------------------------------------------------------------------------------
 
 
-def setting_sql(tenant_id: int | None) -> str:
-    """The statement that makes `tenant_id` the transaction's tenant (None: no tenant, no rows). An int only: it is
-    written into the SQL, so that it can precede a statement that carries its own parameters."""
+def setting_sql(tenant_id: int | None | str, *, reset_role: bool = False) -> str:
+    """The statement that makes `tenant_id` the transaction's tenant (None: no tenant, no rows; ALL: the
+    all-tenants role), after going back to the connection's own role when `reset_role` (the transaction was
+    under the all-tenants role). An int only: it is written into the SQL, so that it can precede a statement
+    that carries its own parameters."""
+    if tenant_id == ALL:
+        return f"SELECT set_config('role', '{ALL_TENANTS_ROLE}', true)"
     value = "" if tenant_id is None else str(int(tenant_id))
-    return f"SELECT set_config('{SETTING}', '{value}', true)"
+    reset = "set_config('role', 'none', true), " if reset_role else ""
+    return f"SELECT {reset}set_config('{SETTING}', '{value}', true)"
 
 
 def tenant_transaction_setting(tenant_id: int | None, using: str = "default") -> None:
@@ -145,10 +183,13 @@ def tenant_transaction_setting(tenant_id: int | None, using: str = "default") ->
     connection.crm_tenant_made = (tenant_id, tuple(connection.savepoint_ids))
 
 
-def scoped_tenant_id() -> int | None:
-    """The tenant id of the active django-scopes scope; None when there is none or it is disabled."""
+def scoped_tenant_id() -> int | None | str:
+    """The tenant id of the active django-scopes scope; ALL where the scopes are disabled on purpose
+    (`scopes_disabled()`); None when no scope is active."""
     state = get_scope()
-    tenant = state.get("tenant") if state.get("_enabled", False) else None
+    if not state.get("_enabled", True):
+        return ALL
+    tenant = state.get("tenant") if state.get("_enabled") else None
     return getattr(tenant, "pk", tenant)
 
 
@@ -158,7 +199,8 @@ SAVEPOINT_SQL = ("SAVEPOINT ", "RELEASE SAVEPOINT ", "ROLLBACK TO SAVEPOINT ")
 
 
 def tenant_setting(execute, sql, params, many, context):
-    """Execute wrapper: every statement runs with the active scope's tenant as `crm.tenant`.
+    """Execute wrapper: every statement runs with the active scope's tenant as `crm.tenant` (or under the
+    all-tenants role where the scopes are disabled).
 
     Inside a transaction the setting is made once, before its first statement (and again when the scope's tenant
     changes, or when the savepoint it was made in has ended: a rolled-back savepoint reverts it). Outside one
@@ -179,11 +221,18 @@ def tenant_setting(execute, sql, params, many, context):
         return execute(sql, params, many, context)
     made_tenant, made_in = getattr(connection, "crm_tenant_made", (None, ()))
     savepoints = tuple(connection.savepoint_ids)
-    if made_tenant != tenant_id or savepoints[: len(made_in)] != made_in:
+    if savepoints[: len(made_in)] != made_in:  # the savepoint the setting was made in has ended
+        made_tenant = UNKNOWN
+    if made_tenant != tenant_id:
         if tenant_id is not None or made_tenant is not None:
-            connection.connection.cursor().execute(setting_sql(tenant_id))
+            # after ALL, or when a savepoint that may have switched roles is gone: back to the own role
+            reset = made_tenant is UNKNOWN or made_tenant == ALL
+            connection.connection.cursor().execute(setting_sql(tenant_id, reset_role=reset and tenant_id != ALL))
         connection.crm_tenant_made = (tenant_id, savepoints)
     return execute(sql, params, many, context)
+
+
+UNKNOWN = object()  # what a transaction's setting is after the savepoint that made it has ended
 
 
 def install_tenant_setting(sender, connection, **kwargs) -> None:

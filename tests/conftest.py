@@ -6,7 +6,7 @@ is rolled back. Transactional tests (browser, Celery worker) run last and seed a
 import pytest
 from django.core.management import call_command
 from django.test import Client
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from accounts.models import Staff, Tenant, User
 
@@ -99,7 +99,12 @@ def seed_webhooks(tenant):
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
+    from django.apps import apps
+
+    from accounts.roles import sync_role_groups
+
     with django_db_blocker.unblock():
+        sync_role_groups(apps)  # with --reuse-db after a run that ended on a transactional test's flush
         call_command("seed_demo", customers=0, verbosity=0)
         seed_test_customers()
 
@@ -138,8 +143,14 @@ def acme(db):
 
 @pytest.fixture
 def user(db):
-    """user("demo.director") → that demo user."""
-    return lambda username: User.objects.select_related("staff__tenant").get(username=username)
+    """user("demo.director") → that demo user, with their staff record and tenant (read across tenants, as the login
+    does: under row-level security a lookup outside any scope sees no staff)."""
+
+    def load(username):
+        with scopes_disabled():
+            return User.objects.select_related("staff__tenant").get(username=username)
+
+    return load
 
 
 @pytest.fixture

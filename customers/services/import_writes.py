@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from django_scopes import scope
 
 from accounts.models import User
+from crm import rls
 from crm.bulk import NULL, bulk_history, copy_rows, copy_text, history_events, take_ids
 from crm.events import emit_many, listening
 from customers.completeness import score_sql
@@ -73,8 +74,10 @@ class Progress:
         if self.conn is None:
             return
         try:
-            with self.conn, self.conn.cursor() as cursor:  # one transaction: the timeout ends with it (pooler-safe)
-                cursor.execute("SELECT set_config('lock_timeout', '2s', true); "  # never wait long on the job row
+            # one transaction: the timeout and the tenant (row-level security, crm/rls.py) end with it (pooler-safe)
+            with self.conn, self.conn.cursor() as cursor:
+                cursor.execute(f"{rls.setting_sql(self.job.tenant_id)}; "
+                               "SELECT set_config('lock_timeout', '2s', true); "  # never wait long on the job row
                                f"UPDATE {ImportJob._meta.db_table} SET processed_rows = %s, updated_at = now() "
                                "WHERE id = %s AND tenant_id = %s AND status = %s",
                                [processed, self.job.pk, self.job.tenant_id, JobStatus.RUNNING])

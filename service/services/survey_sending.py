@@ -28,6 +28,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django_scopes import scope
 
 from accounts.models import Tenant
 from accounts.visibility import visibility_for
@@ -292,8 +293,8 @@ def _send_due(tenant, now: datetime, limit: int) -> Sent:
     language = translation.get_language()
 
     def run(shard: int) -> None:
-        try:
-            with translation.override(language):
+        try:  # a pool thread starts with no scope: the tenant's, as in the task (row-level security needs it too)
+            with scope(tenant=tenant), translation.override(language):
                 _send_shard(tenant, now, -(-limit // senders), shard, senders, parts[shard])
         finally:
             connection.close()

@@ -292,7 +292,7 @@ def test_post_queues_a_job_on_commit_and_shows_its_page(demo, client_as, django_
         response = client.post("/customers/exports/new/", {"format": "xlsx", "params": "tier=c&after=x"})
     assert len(callbacks) == 1  # the task is sent once the job row is committed
     with scope(tenant=demo):
-        job = ExportJob.objects.latest("pk")
+        job = ExportJob.objects.select_related("created_by__user").latest("pk")
     assert response["Location"] == f"/customers/exports/{job.pk}/"
     assert job.status == JobStatus.QUEUED and job.params == "tier=c" and job.format == "xlsx"
     assert job.created_by.user.username == "demo.analyst"

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django_scopes import scope
 
 from accounts.models import Tenant
+from crm import rls
 from customers.models import Customer
 from service.models import FollowUp
 from service.tasks import generate_followups_all
@@ -99,6 +100,7 @@ def test_a_worker_killed_mid_generation_leaves_no_duplicates_and_no_gaps(seeded_
     watcher = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
     watcher.autocommit = True
     with blocker.cursor() as cursor:  # hold the first plan's row: the generation waits after its INSERT
+        cursor.execute(rls.setting_sql(demo.pk))  # demo's rows, when the tests run under row-level security
         cursor.execute("SELECT 1 FROM service_followupplan WHERE id = %s FOR UPDATE", [repair.pk])
     first = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
     try:
