@@ -285,3 +285,34 @@ def test_the_citus_script_distributes_each_table_after_the_ones_it_points_at(cit
             and position[fk.target] > position[fk.table]]
     assert not late
     assert all("colocate_with => 'customers_customer'" in line for line in script[len(reference) + 1:])
+
+
+# --- the benchmark's schema shapes (tests/bench/keys_bench.py) --------------------------------------------------
+
+
+def test_the_keys_benchmark_switches_the_shapes_and_comes_back_to_the_migrations_one():
+    """`make bench ARGS="--only keys"` measures the writers with the keys as before the twins, doubled, and as
+    migrated: each shape is what it says, and "twins" is the migrations' schema again (rolled back either way)."""
+    from tests.bench.keys_bench import schema_as
+
+    keys = tenant_to_tenant_keys()
+
+    def read():
+        with connection.cursor() as cursor:
+            return tenant_keys.Schema(cursor, project_tables())
+
+    migrated = read()
+    with transaction.atomic():
+        schema_as("before")
+        before = read()
+        assert len(checked_twice(before, keys)) == len(keys)
+        assert not [key for key in keys if before.tenant_key(*key)]
+        schema_as("both")
+        assert len(checked_twice(read(), keys)) == len(keys)
+        assert all(read().has_tenant_key(*key) for key in keys)
+        schema_as("twins")
+        again = read()
+        transaction.set_rollback(True)
+    assert {(fk.table, fk.columns, fk.target) for fk in again.foreign_keys} == {
+        (fk.table, fk.columns, fk.target) for fk in migrated.foreign_keys}
+    assert not checked_twice(again, keys)
