@@ -16,12 +16,21 @@ referencing table. Nullable columns get a partial index `WHERE x_id IS NOT NULL`
 NULL (a strict `=`/`IN` implies the predicate), and rows without a value cost the index nothing — most of those
 columns are empty for most rows, and the import and the demo seed write millions of them.
 
-The operations leave Django's own single-column foreign keys as they are (its migrations keep managing them) and
-add nothing to the migration state: they are raw DDL that Django cannot declare (no composite foreign keys in
-5.2). In a migration with `atomic = False` each statement commits on its own and takes short locks: indexes
-are built CONCURRENTLY, a foreign key is added NOT VALID (a moment's lock) and then validated (a scan that
-lets writes go on). In an ordinary atomic migration — the one that creates a new table, say — they run as plain
-statements in its transaction. Both ways they can be run again after a failure half-way: what exists is kept.
+Between two tenant-owned tables the twin is the only key: it implies Django's single-column one (the same target
+row, `id` being its primary key), and both at once made every write of such a column check it twice (follow-up
+generation 40–50 % slower). `single_column_keys_off()`, called once from CrmConfig.ready(), sets
+`db_constraint=False` on every such field of TenantModel's subclasses, so a model declares its foreign keys as
+usual and its migrations say `db_constraint=False` (makemigrations writes it: an AlterField drops Django's key,
+an AddField or CreateModel never makes one); the index on the column stays (`db_index` is untouched). The keys
+to tables that are not tenant-owned (the tenants, the logins, content types) keep Django's constraint. Citus
+wants it so as well: between co-located tables only keys that include the distribution column.
+
+The operations add nothing to the migration state: they are raw DDL that Django cannot declare (no composite
+foreign keys in 5.2). In a migration with `atomic = False` each statement commits on its own and takes short
+locks: indexes are built CONCURRENTLY, a foreign key is added NOT VALID (a moment's lock) and then validated (a
+scan that lets writes go on). In an ordinary atomic migration — the one that creates a new table, say — they run
+as plain statements in its transaction. Both ways they can be run again after a failure half-way: what exists is
+kept.
 
 `python manage.py tenant_keys` compares the models with the database and prints the operations a developer
 adding a model or a foreign key pastes into the new migration; tests/security/test_tenant_keys.py fails until
@@ -35,6 +44,8 @@ from dataclasses import dataclass
 from django.apps import apps as global_apps
 from django.db import models
 from django.db.migrations.operations.base import Operation
+
+from crm.tenancy import TenantModel
 
 TENANT_MODEL = "accounts.Tenant"
 TENANT_COLUMN = "tenant_id"
@@ -111,12 +122,38 @@ def project_models(app_labels=PROJECT_APPS, apps=global_apps) -> list[type]:
             if model._meta.managed and not model._meta.proxy]
 
 
+def twin_only(model, field) -> bool:
+    """A foreign key (or one-to-one) of a TenantModel to a tenant-owned model: the database checks it by its
+    composite twin alone. pghistory's event models are no TenantModel: they copy the tracked model's keys without
+    any constraint (no rows point at them), and are left so."""
+    return bool(field.is_relation and (field.many_to_one or field.one_to_one) and issubclass(model, TenantModel)
+                and is_tenant_owned(field.related_model))
+
+
+def enforced(model, field) -> bool:
+    """Whether the database checks this relation field: by Django's single-column key, or by the composite twin."""
+    return bool(field.is_relation and (field.many_to_one or field.one_to_one)
+                and (field.db_constraint or twin_only(model, field)))
+
+
+def single_column_keys_off(app_labels=PROJECT_APPS, apps=global_apps) -> int:
+    """Set `db_constraint=False` on every foreign key the composite twin checks (`twin_only`); how many. Run once
+    the models are loaded and their relations resolved (CrmConfig.ready()), before anything reads the fields:
+    makemigrations, the checks, the migrations' state (whose historical models come from the migration files,
+    which say it themselves)."""
+    fields = [field for model in project_models(app_labels, apps) for field in model._meta.local_concrete_fields
+              if twin_only(model, field)]
+    for field in fields:
+        field.db_constraint = False
+    return len(fields)
+
+
 def relations(app_labels=PROJECT_APPS, apps=global_apps) -> list[Relation]:
-    """Every foreign key of the project's tables that the database enforces (pghistory's event tables copy the
+    """Every foreign key of the project's tables that the database enforces: Django's single-column keys, and
+    those between tenant-owned tables, which only their composite twins check (pghistory's event tables copy the
     keys of the tracked model without constraints: no rows point at them)."""
     return [Relation(model, field) for model in project_models(app_labels, apps)
-            for field in model._meta.local_concrete_fields
-            if field.is_relation and (field.many_to_one or field.one_to_one) and field.db_constraint]
+            for field in model._meta.local_concrete_fields if enforced(model, field)]
 
 
 # --- the database ---------------------------------------------------------------------------------------------
@@ -415,7 +452,7 @@ def citus_tables(app_labels=PROJECT_APPS, apps=global_apps) -> tuple[list[type],
     distributed = [m for m in project if is_tenant_owned(m) and m._meta.label not in REFERENCE_TENANT_MODELS]
     reference = [m for m in project if m not in distributed]
     for model in reference:  # grows while walking: the reference tables' targets are reference tables too
-        related = [f.related_model for f in model._meta.local_concrete_fields if f.is_relation and f.db_constraint]
+        related = [f.related_model for f in model._meta.local_concrete_fields if enforced(model, f)]
         related += [f.remote_field.through for f in model._meta.local_many_to_many]
         reference += [m for m in dict.fromkeys(related) if m not in reference]
     # the customers first: the table every other is co-located with
@@ -430,7 +467,7 @@ def _after_targets(models_: list[type]) -> list[type]:
     while pending:
         ready = [m for m in pending if all(
             f.related_model in ordered or f.related_model is m or f.related_model not in models_
-            for f in m._meta.local_concrete_fields if f.is_relation and f.db_constraint)]
+            for f in m._meta.local_concrete_fields if enforced(m, f))]
         if not ready:
             raise ValueError(f"foreign keys in a cycle: {[m._meta.db_table for m in pending]}")
         ordered += ready

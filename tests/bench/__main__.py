@@ -34,6 +34,7 @@ vacuumed and analysed, so the pages are measured on a settled database, not besi
     make bench ARGS="--list-sizes '20000 200000'"      # the list at 20,000, 200,000 and 1,000,000
     make bench ARGS="--only club --members 100000"    # the club alone, 100,000 members (2,000,000 entries)
     make bench ARGS="--only dashboards --customers 100000"  # the role dashboards alone
+    make bench ARGS="--only keys --customers 100000"  # generation and import with each shape of the tenant keys
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from tests.bench import club_bench
 from tests.bench.api_bench import api_lines
 from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
 from tests.bench.followup_bench import generation_lines, workspace_under_load
+from tests.bench.keys_bench import keys_lines
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
 from tests.bench.pooler_bench import pooler_lines
 from tests.bench.report_bench import report_lines, report_paths
@@ -222,9 +224,10 @@ def main() -> int:
                         help="--only api: customers (a vehicle each) bulk-upserted, and imported on the web beside")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
-    parser.add_argument("--only", choices=["all", "club", "dashboards", "api", "pooler"], default="all",
+    parser.add_argument("--only", choices=["all", "club", "dashboards", "api", "pooler", "keys"], default="all",
                         help="club: only the club benchmark; dashboards: only the role dashboards; api: only the "
-                             "REST API; pooler: the customer list and page through PgBouncer and directly")
+                             "REST API; pooler: the customer list and page through PgBouncer and directly; keys: "
+                             "generation and import with each shape of the tenant keys")
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
@@ -237,6 +240,8 @@ def main() -> int:
         return api_only(args)
     if args.only == "pooler":
         return pooler_only(args)
+    if args.only == "keys":
+        return keys_only(args)
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = bench_env(static_root)
@@ -511,6 +516,44 @@ def pooler_only(args) -> int:
         print("\n".join(pooler_lines(direct, pooled, args.users, again)))
         print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase",
               flush=True)
+    return 0
+
+
+def keys_only(args) -> int:
+    """`--only keys`: the demo with --customers customers; follow-up generation and the customer import (--import-rows)
+    with the keys between tenant-owned tables as before the composite keys, with both, and with the twins alone
+    (tests/bench/keys_bench.py), switched by DDL in the same database. The database is left as migrated."""
+    from tests.bench.import_bench import run as import_bench
+    from tests.bench.keys_bench import import_figures
+
+    def shape(name: str) -> None:
+        print("  " + django_eval(env, f"from tests.bench.keys_bench import schema_as; print(schema_as({name!r}))"),
+              flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
+        env = bench_env(static_root)
+        print(f"preparing: migrate, seed_demo --customers {args.customers:,}", flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        started = time.perf_counter()
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
+        generation, imports = {}, []
+        try:
+            for name in ("before", "both", "twins"):  # generation empties the follow-ups first: the same work each time
+                shape(name)
+                settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+                print(f"  measuring follow-up generation (VACUUM ANALYZE: {settled:.0f} s)", flush=True)
+                generation[name] = eval(django_eval(env, "from tests.bench.followup_bench import "  # noqa: S307
+                                                         "measure_generation; print(repr(measure_generation()))"))
+            for name in ("before", "both", "twins", "before"):  # each import adds --import-rows customers
+                shape(name)
+                print(f"  measuring the customer import ({args.import_rows:,} rows)", flush=True)
+                imports.append((name, *import_figures(import_bench(env, rows=args.import_rows))))
+        finally:
+            shape("twins")  # as the migrations built it
+    print()
+    print("\n".join(keys_lines(generation, imports)))
+    print(f"{os.cpu_count()} cores; --customers {args.customers:,}, --import-rows {args.import_rows:,}", flush=True)
     return 0
 
 

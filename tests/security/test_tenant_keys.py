@@ -42,14 +42,28 @@ def single_column_keys(schema):
     return [fk for fk in schema.foreign_keys if len(fk.columns) == 1]
 
 
+def tenant_to_tenant_keys() -> list[tuple[str, str, str]]:
+    """(table, column, target table) of every foreign key between two tenant-owned tables, from the models."""
+    return sorted({(r.table, r.column, r.target._meta.db_table) for r in tenant_keys.relations() if r.tenant_to_tenant})
+
+
+def checked_twice(schema, keys) -> list[str]:
+    """The keys of `keys` that Django's single-column foreign key checks beside the composite twin: every write of
+    the column pays both (the twin alone implies it, `id` being the target's primary key)."""
+    single = {(fk.table, fk.columns[0], fk.target) for fk in single_column_keys(schema)}
+    return [f"{table}.{column} → {target}" for table, column, target in keys if (table, column, target) in single]
+
+
 # --- every foreign key: an index, and between tenants its tenant twin ------------------------------------------
 
 
 def test_every_foreign_key_of_the_project_leads_an_index(schema):
     keys = single_column_keys(schema)
-    # the listing is real: Django's keys and the composite ones, the customer's vehicles among them
-    assert len(keys) > 250 and len(schema.foreign_keys) - len(keys) > 200
-    assert ("customers_vehicle", ("customer_id",)) in {(fk.table, fk.columns) for fk in keys}
+    # the listing is real: Django's keys (to the tenants, the logins, …) and the composite ones, the customer's
+    # vehicles among them
+    assert len(keys) > 90 and len(schema.foreign_keys) - len(keys) > 200
+    assert ("customers_vehicle", ("tenant_id", "customer_id")) in {(fk.table, fk.columns) for fk in schema.foreign_keys}
+    assert ("customers_vehicle", ("tenant_id",)) in {(fk.table, fk.columns) for fk in keys}
     unserved = sorted(f"{fk.table}.{', '.join(fk.columns)} → {fk.target}" for fk in schema.foreign_keys
                       if not schema.serves(fk))
     assert not unserved, ("foreign keys no index leads with (each delete of a referenced row scans the table): add "
@@ -59,14 +73,45 @@ def test_every_foreign_key_of_the_project_leads_an_index(schema):
 
 def test_every_key_between_tenant_owned_tables_has_its_tenant_twin(schema):
     owned = tenant_owned_tables()
-    between = [fk for fk in single_column_keys(schema)
-               if fk.table in owned and fk.target in owned and fk.target != TENANT_TABLE]
+    between = tenant_to_tenant_keys()
     assert len(between) > 200  # 206 when written
-    missing = sorted(f"{fk.table}.{fk.columns[0]} → {fk.target}" for fk in between
-                     if not schema.has_tenant_key(fk.table, fk.columns[0], fk.target))
+    # the models' idea of "tenant-owned" is the database's: each key's tables have tenant_id → the tenants
+    assert all(table in owned and target in owned for table, _column, target in between)
+    missing = sorted(f"{table}.{column} → {target}" for table, column, target in between
+                     if not schema.has_tenant_key(table, column, target))
     assert not missing, ("foreign keys between tenant-owned tables without (tenant_id, x_id) → (tenant_id, id), "
                          "validated and deferred: add crm.tenant_keys.AddTenantForeignKey (`manage.py tenant_keys`):\n"
                          + "\n".join(missing))
+
+
+def test_no_key_between_tenant_owned_tables_is_checked_twice(schema):
+    """The twin is the only key between tenant-owned tables: Django's single-column one beside it made every
+    insert and update of the column check the same row twice (crm.tenant_keys.single_column_keys_off). The keys to
+    tables that are not tenant-owned keep Django's constraint: nothing else checks them."""
+    assert not checked_twice(schema, tenant_to_tenant_keys()), (
+        "foreign keys between tenant-owned tables that still have Django's single-column constraint beside their "
+        "composite twin: makemigrations (db_constraint=False, set by crm.tenant_keys.single_column_keys_off)")
+    owned = tenant_owned_tables()
+    others = {(r.table, r.column, r.target._meta.db_table) for r in tenant_keys.relations() if not r.tenant_to_tenant}
+    single = {(fk.table, fk.columns[0], fk.target) for fk in single_column_keys(schema)}
+    assert others and others <= single  # the tenant, the logins, the content types: Django's keys
+    assert ("customers_vehicle", "tenant_id", TENANT_TABLE) in others
+    assert not [key for key in single if key[0] in owned and key[2] in owned]  # and no other between tenants
+
+
+def test_a_single_column_key_put_back_beside_a_twin_is_found(schema):
+    """The check above can fail: Django's key on customers_vehicle.customer_id put back (in a transaction rolled
+    back) is reported."""
+    key = ("customers_vehicle", "customer_id", "customers_customer")
+    assert checked_twice(schema, [key]) == []
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE customers_vehicle ADD CONSTRAINT vehicle_customer_single FOREIGN KEY "
+                           "(customer_id) REFERENCES customers_customer (id) DEFERRABLE INITIALLY DEFERRED NOT VALID")
+            again = tenant_keys.Schema(cursor, project_tables())
+        found = checked_twice(again, tenant_to_tenant_keys())
+        transaction.set_rollback(True)
+    assert found == ["customers_vehicle.customer_id → customers_customer"]
 
 
 def test_the_models_ask_for_nothing_the_database_lacks(capsys):
@@ -187,7 +232,8 @@ def test_unique_keys_of_distributed_tables_include_the_tenant(citus, schema):
         if tenant_keys.TENANT_COLUMN in index.columns:
             continue
         column = index.columns[0] if len(index.columns) == 1 else None
-        twin = next((fk for fk in schema.foreign_keys if fk.table == index.table and fk.columns == (column,)), None)
+        twin = next((fk for fk in schema.foreign_keys
+                     if fk.table == index.table and fk.columns == (tenant_keys.TENANT_COLUMN, column)), None)
         if twin and schema.has_tenant_key(index.table, column, twin.target) and index.predicate is None:
             one_to_one.append(f"{index.table}.{column}")
         else:
@@ -211,12 +257,12 @@ def test_exclusion_constraints_of_distributed_tables_compare_the_tenant_by_equal
 
 
 def test_keys_between_distributed_tables_include_the_tenant(citus, schema):
-    """Citus takes a foreign key between co-located tables only with the distribution column in it: each of
-    Django's single-column keys between distributed tables has its composite twin (a move drops Django's)."""
+    """Citus takes a foreign key between co-located tables only with the distribution column in it: between
+    distributed tables there are only the composite twins, no single-column key."""
     _reference, distributed = citus
-    between = [fk for fk in single_column_keys(schema) if fk.table in distributed and fk.target in distributed]
+    between = [fk for fk in schema.foreign_keys if fk.table in distributed and fk.target in distributed]
     assert len(between) > 100  # 108 when written: the org chart's tables are reference tables
-    assert not [fk for fk in between if not schema.has_tenant_key(fk.table, fk.columns[0], fk.target)]
+    assert not [f"{fk.table}.{fk.columns}" for fk in between if fk.columns[0] != tenant_keys.DISTRIBUTION_COLUMN]
 
 
 def test_reference_tables_point_at_no_distributed_table(citus, schema):
@@ -239,3 +285,34 @@ def test_the_citus_script_distributes_each_table_after_the_ones_it_points_at(cit
             and position[fk.target] > position[fk.table]]
     assert not late
     assert all("colocate_with => 'customers_customer'" in line for line in script[len(reference) + 1:])
+
+
+# --- the benchmark's schema shapes (tests/bench/keys_bench.py) --------------------------------------------------
+
+
+def test_the_keys_benchmark_switches_the_shapes_and_comes_back_to_the_migrations_one():
+    """`make bench ARGS="--only keys"` measures the writers with the keys as before the twins, doubled, and as
+    migrated: each shape is what it says, and "twins" is the migrations' schema again (rolled back either way)."""
+    from tests.bench.keys_bench import schema_as
+
+    keys = tenant_to_tenant_keys()
+
+    def read():
+        with connection.cursor() as cursor:
+            return tenant_keys.Schema(cursor, project_tables())
+
+    migrated = read()
+    with transaction.atomic():
+        schema_as("before")
+        before = read()
+        assert len(checked_twice(before, keys)) == len(keys)
+        assert not [key for key in keys if before.tenant_key(*key)]
+        schema_as("both")
+        assert len(checked_twice(read(), keys)) == len(keys)
+        assert all(read().has_tenant_key(*key) for key in keys)
+        schema_as("twins")
+        again = read()
+        transaction.set_rollback(True)
+    assert {(fk.table, fk.columns, fk.target) for fk in again.foreign_keys} == {
+        (fk.table, fk.columns, fk.target) for fk in migrated.foreign_keys}
+    assert not checked_twice(again, keys)
