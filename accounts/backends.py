@@ -48,25 +48,22 @@ class StaffBackend(ModelBackend):
     at once. It loads user, staff and tenant in one query; permissions are one more query, made
     the first time a request asks."""
 
-    # Who is logging in, or whose session this is, and which tenant they belong to, is asked before any tenant
-    # is known: the one lookup across tenants by design. Under row-level security (crm/rls.py) it runs as the
-    # all-tenants role; it reads the user, their staff record and its tenant, nothing else.
-    def authenticate(self, request, username=None, password=None, **kwargs):
-        with scopes_disabled():
-            return super().authenticate(request, username, password, **kwargs)
-
+    # Who is logging in (or asks for a password reset), or whose session this is, and which tenant they belong
+    # to, is asked before any tenant is known: the one lookup across tenants by design. Under row-level security
+    # (crm/rls.py) it runs as the all-tenants role; it reads the user, their staff record and its tenant.
     def user_can_authenticate(self, user):
         if not super().user_can_authenticate(user):
             return False
         if user.is_superuser:
             return True
-        staff = getattr(user, "staff", None)
-        return staff is not None and staff.is_active and staff.tenant.is_active
+        with scopes_disabled():
+            staff = getattr(user, "staff", None)
+            return staff is not None and staff.is_active and staff.tenant.is_active
 
     def get_user(self, user_id):
-        with scopes_disabled():  # as authenticate, above
+        with scopes_disabled():  # as user_can_authenticate, above
             user = User._default_manager.select_related("staff__tenant").filter(pk=user_id).first()
-            return user if user is not None and self.user_can_authenticate(user) else None
+        return user if user is not None and self.user_can_authenticate(user) else None
 
     def _role_group_names(self, user_obj):
         """The names of the role groups of the positions the user holds, as a subquery."""

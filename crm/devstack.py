@@ -397,9 +397,10 @@ def stop_groups(procs) -> None:
             os.killpg(p.pid, signal.SIGKILL)
 
 
-# The database-heavy tests that `make test` runs a second time through PgBouncer in transaction mode (with
-# DB_POOLED=1, as docker-compose.yml's web and workers run): the pages and services that read and write the most,
-# the imports and exports, the jobs on real Celery workers. CRM_POOLED_TESTS to choose others ("" for none).
+# The tests that `make test` runs a second time as production runs: through PgBouncer in transaction mode
+# (DB_POOLED=1) and as the row-level-security role crm_app (DB_RLS=1): the customer pages, creation, imports and
+# exports, the calls and their races, the jobs on real Celery workers, the webhooks, the login and password reset,
+# and every URL for every persona. CRM_POOLED_TESTS to choose others ("" for none).
 POOLED_TESTS = " ".join([
     "tests/crm/test_pooler_safe.py",
     "tests/customers/test_customers_views.py",
@@ -412,6 +413,9 @@ POOLED_TESTS = " ".join([
     "tests/service/test_survey_sending.py",
     "tests/service/test_survey_worker.py",
     "tests/api/test_webhooks_concurrency.py",
+    "tests/api/test_webhooks.py",
+    "tests/accounts/test_views_auth.py",
+    "tests/security/test_url_matrix.py",
 ])
 
 

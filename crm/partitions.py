@@ -24,12 +24,13 @@ import re
 from datetime import UTC, date, datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.migrations.operations.base import Operation
 from django.utils import timezone
 
 HISTORY_MONTHS_MAX = 120  # months created back for the rows a table already has; older ones go to the default
 LOCK_TIMEOUT = "5s"
+OWNER = "owner"  # the database alias of the tables' owner, when the application is not it
 
 
 def add_months(month: date, count: int) -> date:
@@ -240,13 +241,17 @@ def drop_expired(cursor, table: str, *, keep_months: int, today: date) -> list[s
 
 def partitions_maintain(*, today: date | None = None) -> dict[str, tuple[list[str], list[str]]]:
     """For every monthly-partitioned table: the months ahead created, the expired ones dropped, each table in a
-    transaction of its own. Returns {table: (created, dropped)}."""
+    transaction of its own. Returns {table: (created, dropped)}.
+
+    DDL needs the tables' owner: where the application runs as the RLS-bound role (crm/rls.py), the `owner`
+    alias (settings.DATABASE_OWNER_URL, the role `migrate` runs as) is used; without it, the default one."""
     today = today or timezone.now().astimezone(UTC).date()
-    with connection.cursor() as cursor:
+    using = OWNER if OWNER in connections.databases else DEFAULT_DB_ALIAS
+    with connections[using].cursor() as cursor:
         tables = partitioned_tables(cursor)
         done = {}
         for table in tables:
-            with transaction.atomic():
+            with transaction.atomic(using=using):
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [LOCK_TIMEOUT])
                 created = ensure_months(cursor, table, months_ahead=settings.PARTITION_MONTHS_AHEAD, today=today)
                 dropped = drop_expired(cursor, table, today=today,

@@ -164,13 +164,16 @@ def all_tenants_role(role: str = APP_ROLE) -> str:
 
 def setting_sql(tenant_id: int | None | str, *, reset_role: bool = False) -> str:
     """The statement that makes `tenant_id` the transaction's tenant (None: no tenant, no rows; ALL: the
-    all-tenants role), after going back to the connection's own role when `reset_role` (the transaction was
-    under the all-tenants role). An int only: it is written into the SQL, so that it can precede a statement
-    that carries its own parameters."""
+    all-tenants role, the role before it kept in `crm.role_before`), after going back to that role when
+    `reset_role` (the transaction was under the all-tenants role). An int only: it is written into the SQL, so
+    that it can precede a statement that carries its own parameters."""
     if tenant_id == ALL:
-        return f"SELECT set_config('role', '{ALL_TENANTS_ROLE}', true)"
+        return (f"SELECT set_config('crm.role_before', current_setting('role'), true), "
+                f"set_config('role', '{ALL_TENANTS_ROLE}', true)")
     value = "" if tenant_id is None else str(int(tenant_id))
-    reset = "set_config('role', 'none', true), " if reset_role else ""
+    # (a rolled-back savepoint may have taken crm.role_before with it: then the session's own role)
+    before = "coalesce(nullif(current_setting('crm.role_before', true), ''), 'none')"
+    reset = f"set_config('role', {before}, true), " if reset_role else ""
     return f"SELECT {reset}set_config('{SETTING}', '{value}', true)"
 
 
@@ -185,7 +188,7 @@ def tenant_transaction_setting(tenant_id: int | None, using: str = "default") ->
 
 def scoped_tenant_id() -> int | None | str:
     """The tenant id of the active django-scopes scope; ALL where the scopes are disabled on purpose
-    (`scopes_disabled()`); None when no scope is active."""
+    (django-scopes' disabled state); None when no scope is active."""
     state = get_scope()
     if not state.get("_enabled", True):
         return ALL
@@ -212,7 +215,7 @@ def tenant_setting(execute, sql, params, many, context):
     tenant_id = scoped_tenant_id()
     status = connection.connection.info.transaction_status
     if status == IDLE:
-        connection.crm_tenant_made = (None, ())
+        connection.crm_tenant_made, connection.crm_role_switched = (None, ()), False
         if connection.get_autocommit():
             if tenant_id is None or many or getattr(context["cursor"].cursor, "name", None):
                 return execute(sql, params, many, context)
@@ -225,9 +228,11 @@ def tenant_setting(execute, sql, params, many, context):
         made_tenant = UNKNOWN
     if made_tenant != tenant_id:
         if tenant_id is not None or made_tenant is not None:
-            # after ALL, or when a savepoint that may have switched roles is gone: back to the own role
-            reset = made_tenant is UNKNOWN or made_tenant == ALL
-            connection.connection.cursor().execute(setting_sql(tenant_id, reset_role=reset and tenant_id != ALL))
+            # once under the all-tenants role in this transaction, every later setting goes back to the own role
+            # first, until the transaction ends: a rolled-back savepoint may have undone an earlier way back
+            switched = getattr(connection, "crm_role_switched", False)
+            connection.connection.cursor().execute(setting_sql(tenant_id, reset_role=switched and tenant_id != ALL))
+            connection.crm_role_switched = switched or tenant_id == ALL
         connection.crm_tenant_made = (tenant_id, savepoints)
     return execute(sql, params, many, context)
 
@@ -237,6 +242,8 @@ UNKNOWN = object()  # what a transaction's setting is after the savepoint that m
 
 def install_tenant_setting(sender, connection, **kwargs) -> None:
     """connection_created receiver: the application runs under the policies (settings.DB_RLS)."""
+    if connection.alias == "owner":  # settings.DATABASE_OWNER_URL: the schema's own jobs, not bound
+        return
     if connection.vendor == "postgresql" and tenant_setting not in connection.execute_wrappers:
         connection.execute_wrappers.append(tenant_setting)
 

@@ -51,6 +51,15 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLED
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 READ_YOUR_WRITES_SECONDS = env_int("READ_YOUR_WRITES_SECONDS", 10)
+# The tables' owner (the role `migrate` runs as), for the one job that changes the schema while the application
+# runs as the row-level-security role (DB_RLS): the monthly partitions (crm/partitions.py). Unset, that job uses
+# DATABASE_URL. Direct, not through the pooler; a mirror of the default database under the test runner.
+DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL", "")
+if DATABASE_OWNER_URL:
+    if not DATABASE_OWNER_URL.startswith(("postgres://", "postgresql://")):
+        raise ImproperlyConfigured("Set DATABASE_OWNER_URL to a PostgreSQL URL, or leave it unset.")
+    DATABASES["owner"] = dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0)
+    DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The application's role is bound by the row-level-security policies (crm/rls.py: it connects as `crm_app`, not

@@ -30,6 +30,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_scopes import scope
 
 from accounts.models import Tenant, User
 from accounts.roles import TENANT_ADMIN_GROUP
@@ -271,7 +272,9 @@ def _admin_recipients(tenant: Tenant):
 
 def _tell_admins(tenant: Tenant, endpoint_id: int, name: str, url: str, reason) -> None:
     link = settings.SITE_URL + reverse("admin:api_webhookendpoint_change", args=[endpoint_id])
-    for user in _admin_recipients(tenant):
+    with scope(tenant=tenant):  # an on-commit callback may run after the caller's scope (row-level security)
+        recipients = list(_admin_recipients(tenant))
+    for user in recipients:
         with translation.override(user.language or tenant.default_language):
             subject = _("Webhook endpoint %(name)s disabled") % {"name": name}
             body = _("The webhook endpoint %(name)s (%(url)s) of %(tenant)s was disabled and is sent nothing until "

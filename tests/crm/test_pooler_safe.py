@@ -143,3 +143,19 @@ def test_the_pooler_benchmark_holds_each_page_to_ten_percent_of_its_direct_figur
     lines = pooler_lines(direct, pooled, users=50, again=again)
     assert [line.split()[-1] for line in lines[2:]] == ["(floor)", "MISSED", "MISSED"]
     assert lines[3].split()[-3] == "1.17"  # 21 ms against the better direct p95, 18
+
+
+@pytest.mark.django_db
+def test_under_db_rls_the_application_connects_as_the_bound_role(demo):
+    """The second pass of `make test` runs as production does under DB_RLS: as crm_app, which owns nothing and
+    cannot bypass the policies, so a raw query without a tenant sees no rows and the scope's tenant sees its own."""
+    if not settings.DB_RLS:
+        pytest.skip("the first pass connects as the tables' owner")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user")
+        assert cursor.fetchone() == ("crm_app", False, False)
+        cursor.execute("SELECT count(*) FROM customers_customer")
+        assert cursor.fetchone()[0] == 0  # no scope: nothing
+    with scope(tenant=demo), connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT tenant_id FROM customers_customer")
+        assert cursor.fetchall() == [(demo.pk,)]

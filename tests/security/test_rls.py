@@ -5,11 +5,12 @@ application will run as (`crm_app`, made by `rls_role`) with SET LOCAL ROLE insi
 back, so the role and the setting end with it (nothing outlives the transaction: fine behind PgBouncer too)."""
 
 from contextlib import contextmanager
+from datetime import date
 
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 
 from crm import rls
 from customers.models import Customer, Tag
@@ -150,3 +151,65 @@ def test_the_orm_under_the_app_role_sees_the_scopes_tenant(app_role, demo, acme)
         with connection.cursor() as cursor:  # no scope: no tenant
             cursor.execute("SELECT count(*) FROM customers_customer")
             assert cursor.fetchone()[0] == 0
+        with scopes_disabled(), connection.cursor() as cursor:  # disabled on purpose: every tenant's rows
+            cursor.execute("SELECT current_user, count(*) FROM customers_customer WHERE tenant_id IN (%s, %s)",
+                           [demo.pk, acme.pk])
+            assert cursor.fetchone() == (rls.ALL_TENANTS_ROLE, demo_count + acme_count)
+        with scope(tenant=acme), connection.cursor() as cursor:  # and back: the bound role, acme's rows only
+            cursor.execute("SELECT current_user, count(*) FROM customers_customer")
+            assert cursor.fetchone() == (rls.APP_ROLE, acme_count)
+            with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
+                Tag.objects.create(tenant=demo, name="RLS 越界")
+        with scope(tenant=acme), scopes_disabled():  # a service that reads across tenants inside a tenant's scope
+            assert Customer.objects.filter(tenant__in=[demo, acme]).count() == demo_count + acme_count
+
+
+@pytest.fixture(scope="module")
+def owner_alias():
+    """The `owner` alias as DATABASE_OWNER_URL makes it (crm.settings): here the test cluster's owner, a mirror of
+    the test database. Module-scoped, so that it exists before the test's own database fixture."""
+    import copy
+
+    from django.db import connections
+
+    primary = connections["default"].settings_dict
+    connections.settings["owner"] = {**copy.deepcopy(primary), "CONN_MAX_AGE": 0, "ATOMIC_REQUESTS": False,
+                                     "TEST": {**primary["TEST"], "MIRROR": "default"}}
+    yield "owner"
+    connections["owner"].close()
+    del connections["owner"]
+    del connections.settings["owner"]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_the_partition_job_changes_the_schema_as_the_owner_while_the_app_runs_as_crm_app(owner_alias):
+    """The monthly partitions are DDL, which crm_app may not do: with DATABASE_OWNER_URL (the `owner` alias) the
+    beat job makes them as the owner while every other connection stays the bound role."""
+    from django.db import connections
+    from django.db.utils import ProgrammingError
+
+    from crm import partitions
+    from crm.partitions import add_months, partition_name
+
+    call_command("rls_role", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    table = "api_webhookattempt"
+    far = add_months(date.today().replace(day=1), 60)
+    made = [partition_name(table, add_months(far, n)) for n in range(4)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {rls.APP_ROLE}")  # this connection is the application's, as under DB_RLS
+    try:
+        with pytest.raises(ProgrammingError, match="permission denied|must be owner"), transaction.atomic(), \
+                connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE {made[0]} PARTITION OF {table} DEFAULT")
+        assert partitions.partitions_maintain(today=far)[table] == (made, [])
+        with connections["owner"].cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone()[0] != rls.APP_ROLE
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user, count(*) FROM pg_class WHERE relname = ANY(%s)", [made])
+            assert cursor.fetchone() == (rls.APP_ROLE, 4)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+            for name in made:
+                cursor.execute(f"DROP TABLE IF EXISTS {name}")

@@ -16,7 +16,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_scopes import scope
 
-from accounts.models import Position, User
+from accounts.models import Position, Tenant, User
 from crm.access import Access
 
 SAMPLE_VALUES = {"int": 1, "str": "x", "slug": "x", "path": "x", "uuid": uuid.uuid4()}
@@ -70,12 +70,13 @@ def persona_with(perm, kinds=("director", "manager", "specialist", "analyst", "a
     """The first demo persona that holds `perm`, and the first that does not (`demo.newcomer` is staff
     holding no position)."""
     holder = lacking = None
-    for kind in kinds:
-        account = User.objects.get(username=f"demo.{kind}")
-        if perm is None or account.has_perm(perm):
-            holder = holder or account
-        else:
-            lacking = lacking or account
+    with scope(tenant=Tenant.objects.get(slug="demo")):  # their positions, as in a request of theirs (and RLS)
+        for kind in kinds:
+            account = User.objects.select_related("staff").get(username=f"demo.{kind}")
+            if perm is None or account.has_perm(perm):
+                holder = holder or account
+            else:
+                lacking = lacking or account
     return holder, lacking
 
 
