@@ -121,6 +121,30 @@ def test_compose_apps_go_through_pgbouncer_and_migrations_go_direct(compose):
     assert "@postgres:" in migrate["DATABASE_URL"] and str(migrate["DB_POOLED"]) == "0"
 
 
+def test_compose_apps_run_as_the_rls_role_and_only_the_migrations_and_the_partition_job_as_the_owner(compose):
+    """web, workers and beat connect as crm_app (bound by the row-level-security policies, DB_RLS=1); PgBouncer logs
+    in as the client's own role (its [databases] line names no user, which would log everyone in as that one);
+    migrate runs as the owner and makes crm_app; only the bulk worker, whose queue has the partition job, knows the
+    owner's URL, and reaches PostgreSQL directly with it."""
+    services = compose["services"]
+    for name in APP_SERVICES:
+        env = environment_of(services[name])
+        assert env["DATABASE_URL"].startswith("postgres://crm_app:") and str(env["DB_RLS"]) == "1", name
+        assert ("DATABASE_OWNER_URL" in env) == (name == "worker-bulk"), name
+    assert "@postgres:" in environment_of(services["worker-bulk"])["DATABASE_OWNER_URL"]
+    migrate = services["migrate"]
+    assert "rls_role --password-env CRM_APP_PASSWORD" in " ".join(command_of(migrate))
+    assert str(environment_of(migrate)["DB_RLS"]) == "0"
+    pooler = services["pgbouncer"]
+    assert environment_of(pooler)["DB_USER"] == "crm_app"
+    [config] = pooler["configs"]
+    assert config["target"] == "/etc/pgbouncer/pgbouncer.ini"
+    ini = compose["configs"][config["source"]]["content"]
+    databases = ini.split("[databases]", 1)[1].split("[pgbouncer]", 1)[0]
+    assert "host=postgres" in databases and "user=" not in databases
+    assert "pool_mode = transaction" in ini and "auth_type = scram-sha-256" in ini
+
+
 def test_compose_beat_runs_once(compose):
     beat = compose["services"]["beat"]
     assert int((beat.get("deploy") or {}).get("replicas", 1)) <= 1
@@ -134,7 +158,7 @@ def test_compose_start_order_and_health(compose):
     web_check = " ".join(services["web"]["healthcheck"]["test"])
     assert "/healthz" in web_check and "urllib" in web_check
     if "migrate" in services:
-        assert "migrate" in command_of(services["migrate"])
+        assert "manage.py migrate" in " ".join(command_of(services["migrate"]))
         for name in APP_SERVICES:
             depends = services[name]["depends_on"]
             assert depends["migrate"]["condition"] == "service_completed_successfully", name
