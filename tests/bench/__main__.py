@@ -43,12 +43,14 @@ import argparse
 import http.client
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 from tests.bench import club_bench
@@ -57,7 +59,7 @@ from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
 from tests.bench.followup_bench import generation_lines, workspace_under_load
 from tests.bench.keys_bench import keys_lines
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
-from tests.bench.pooler_bench import pooler_lines
+from tests.bench.pooler_bench import pooler_lines, rls_lines
 from tests.bench.report_bench import report_lines, report_paths
 from tests.bench.survey_bench import sending_lines
 from tests.bench.survey_results_bench import results_lines, results_paths
@@ -513,7 +515,17 @@ def pooler_only(args) -> int:
         pooled = measure(pooled_env, args, cookie, floors, pages)
         again = measure(env, args, cookie, floors, pages)  # the run-to-run noise of the direct figures
         print()
-        print("\n".join(pooler_lines(direct, pooled, args.users, again)))
+        print("\n".join(pooler_lines(direct, pooled, args.users, again)), flush=True)
+        # as compose runs it: through PgBouncer as crm_app, bound by the row-level-security policies (DB_RLS=1);
+        # the floor is not measured again (bare Django without the tenant setting would see no rows)
+        manage({**env, "CRM_APP_PASSWORD": secrets.token_urlsafe(24)}, "rls_role", "--password-env",
+               "CRM_APP_PASSWORD")
+        url = urllib.parse.urlsplit(pooled_url)
+        rls_env = {**pooled_env, "DB_RLS": "1",
+                   "DATABASE_URL": url._replace(netloc=f"crm_app@{url.hostname}:{url.port}").geturl()}
+        bound = measure(rls_env, args, cookie, {}, pages)
+        print()
+        print("\n".join(rls_lines(pooled, bound, args.users)))
         print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase",
               flush=True)
     return 0

@@ -27,3 +27,17 @@ def pooler_lines(direct: tuple[dict, dict], pooled: tuple[dict, dict], users: in
             lines.append(f"{name:38} {d95:10.1f} {drps:7.0f} {a95:9.1f} {arps:7.0f}   {p95:10.1f} {prps:7.0f}   "
                          f"{p95_ratio:6.2f} {rps_ratio:7.2f}  {verdict}")
     return lines
+
+
+def rls_lines(pooled: tuple[dict, dict], bound: tuple[dict, dict], users: int) -> list[str]:
+    """The pages through PgBouncer as the tables' owner (`pooled`) and as crm_app under the row-level-security
+    policies (`bound`, DB_RLS=1: a set_config per transaction and the policy in every plan): what RLS costs."""
+    lines = [f"through PgBouncer as crm_app under row-level security (DB_RLS=1) next to the same as the owner; "
+             f"{users} users, then saturation",
+             f"{'page':38} {'owner p95':>10} {'req/s':>7}   {'crm_app p95':>11} {'req/s':>7}   "
+             f"{'p95 ×':>6} {'req/s ×':>7}"]
+    for name, (_o50, o95, _on, orps) in pooled[1].items():
+        _b50, b95, _bn, brps = bound[1][name]
+        lines.append(f"{name:38} {o95:10.1f} {orps:7.0f}   {b95:11.1f} {brps:7.0f}   {b95 / o95:6.2f} "
+                     f"{brps / orps:7.2f}")
+    return lines
