@@ -36,12 +36,18 @@ def table_name(table) -> str:
     return connection.ops.quote_name(table._meta.db_table) if hasattr(table, "_meta") else table
 
 
+def column_names(table, columns: Iterable[str]) -> list[str]:
+    """The quoted columns of a model's fields (`columns` are its field names), or the columns of a table by name
+    as they are."""
+    if hasattr(table, "_meta"):
+        return [connection.ops.quote_name(table._meta.get_field(name).column) for name in columns]
+    return list(columns)
+
+
 def copy_sql(table, columns: Iterable[str]) -> str:
     """COPY … FROM STDIN into a model's table (`columns` are its field names) or a table by name (column
     names)."""
-    if hasattr(table, "_meta"):
-        columns = [connection.ops.quote_name(table._meta.get_field(name).column) for name in columns]
-    return f"COPY {table_name(table)} ({', '.join(columns)}) FROM STDIN"
+    return f"COPY {table_name(table)} ({', '.join(column_names(table, columns))}) FROM STDIN"
 
 
 def copy_rows(cursor, table, columns: Iterable[str], lines: Iterable[str] | str) -> None:
@@ -56,8 +62,7 @@ def copy_rows(cursor, table, columns: Iterable[str], lines: Iterable[str] | str)
     if not text:
         return
     if settings.DB_RLS and _under_policy(table):
-        if hasattr(table, "_meta"):
-            columns = [connection.ops.quote_name(table._meta.get_field(name).column) for name in columns]
+        columns = column_names(table, columns)
         listed = ", ".join(columns)
         with transaction.atomic():
             cursor.execute(f"CREATE TEMPORARY TABLE {STAGE} ON COMMIT DROP AS "

@@ -445,15 +445,26 @@ def cmd_test(args: list[str]) -> int:
             rls_test_database(env)
             # --reuse-db: the pooler keeps server connections to the test database open, so it is not dropped
             # at the end (the throw-away cluster goes with the folder).
-            url = urllib.parse.urlsplit(env["POOLED_DATABASE_URL"])
-            as_app = url._replace(netloc=f"{APP_ROLE}@{url.hostname}:{url.port}").geturl()
-            pooled = {**env, "DATABASE_URL": as_app, "DB_POOLED": "1", "DB_RLS": "1"}
+            pooled = {**env, "DATABASE_URL": app_role_url(env["POOLED_DATABASE_URL"]), "DB_POOLED": "1",
+                      "DB_RLS": "1"}
             again = subprocess.run([*pytest, "-m", "not browser", "--reuse-db", *pooled_tests], cwd=ROOT,
                                    env=pooled).returncode
             return code or again
 
 
 APP_ROLE = "crm_app"  # crm.rls.APP_ROLE (devstack runs before Django is set up)
+
+
+def app_role_url(url: str) -> str:
+    """`url` (the private cluster's, or its PgBouncer's) logging in as crm_app: both trust their local clients,
+    so it needs no password."""
+    parts = urllib.parse.urlsplit(url)
+    return parts._replace(netloc=f"{APP_ROLE}@{parts.hostname}:{parts.port}").geturl()
+
+
+def app_role_create(env: dict) -> None:
+    """`rls_role` as the owner in env's database: crm_app as a login role, with a password never asked for."""
+    manage({**env, "CRM_APP_PASSWORD": secrets.token_urlsafe(24)}, "rls_role", "--password-env", "CRM_APP_PASSWORD")
 
 
 def rls_test_database(env: dict) -> None:
@@ -468,8 +479,7 @@ def rls_test_database(env: dict) -> None:
            f"c.fetchone() or c.execute('CREATE DATABASE {name}')")
     test_db = {**env, "DATABASE_URL": url._replace(path="/" + name).geturl()}
     manage(test_db, "migrate", "--verbosity=0")
-    manage({**test_db, "CRM_APP_PASSWORD": secrets.token_urlsafe(24)}, "rls_role", "--password-env",
-           "CRM_APP_PASSWORD")  # a login role (the private cluster trusts its local clients: never asked)
+    app_role_create(test_db)
     manage(test_db, "shell", "-c", "from django.db import connection; connection.cursor().execute("
            f"'GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}')")
 

@@ -43,16 +43,15 @@ import argparse
 import http.client
 import os
 import random
-import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 
+from crm.devstack import app_role_create, app_role_url
 from tests.bench import club_bench
 from tests.bench.api_bench import api_lines
 from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
@@ -518,11 +517,8 @@ def pooler_only(args) -> int:
         print("\n".join(pooler_lines(direct, pooled, args.users, again)), flush=True)
         # as compose runs it: through PgBouncer as crm_app, bound by the row-level-security policies (DB_RLS=1);
         # the floor is not measured again (bare Django without the tenant setting would see no rows)
-        manage({**env, "CRM_APP_PASSWORD": secrets.token_urlsafe(24)}, "rls_role", "--password-env",
-               "CRM_APP_PASSWORD")
-        url = urllib.parse.urlsplit(pooled_url)
-        rls_env = {**pooled_env, "DB_RLS": "1",
-                   "DATABASE_URL": url._replace(netloc=f"crm_app@{url.hostname}:{url.port}").geturl()}
+        app_role_create(env)
+        rls_env = {**pooled_env, "DB_RLS": "1", "DATABASE_URL": app_role_url(pooled_url)}
         bound = measure(rls_env, args, cookie, {}, pages)
         print()
         print("\n".join(rls_lines(pooled, bound, args.users)))
