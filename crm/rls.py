@@ -218,11 +218,12 @@ def tenant_setting(execute, sql, params, many, context):
     """Execute wrapper: every statement runs with the active scope's tenant as `crm.tenant` (or under the
     all-tenants role where the scopes are disabled).
 
-    Inside a transaction the setting is made once, before its first statement (and again when the scope's tenant
+    Inside a transaction the setting is made once, with its first statement (and again when the scope's tenant
     changes, or when the savepoint it was made in has ended: a rolled-back savepoint reverts it). Outside one
-    (autocommit: each statement is its own transaction) it is prefixed to the statement, in the same round trip.
-    A server-side cursor or an executemany in autocommit cannot be prefixed: it runs without the setting, so it
-    sees and writes nothing (fail closed). What was made is kept on the connection object, which Django keeps
+    (autocommit: each statement is its own transaction) it is made with every statement. Either way it is
+    prefixed to the statement, in the same round trip. A server-side cursor or an executemany cannot be prefixed:
+    in a transaction the setting then takes a round trip of its own; in autocommit the statement runs without
+    it, so it sees and writes nothing (fail closed). What was made is kept on the connection object, which Django keeps
     per thread."""
     connection = context["connection"]
     tenant_id = scoped_tenant_id()
@@ -239,15 +240,18 @@ def tenant_setting(execute, sql, params, many, context):
     savepoints = tuple(connection.savepoint_ids)
     if savepoints[: len(made_in)] != made_in:  # the savepoint the setting was made in has ended
         made_tenant = UNKNOWN
-    if made_tenant != tenant_id:
-        if tenant_id is not None or made_tenant is not None:
-            # once under the all-tenants role in this transaction, every later setting goes back to the own role
-            # first, until the transaction ends: a rolled-back savepoint may have undone an earlier way back
-            switched = getattr(connection, "crm_role_switched", False)
-            connection.connection.cursor().execute(setting_sql(tenant_id, reset_role=switched and tenant_id != ALL))
-            connection.crm_role_switched = switched or tenant_id == ALL
-        connection.crm_tenant_made = (tenant_id, savepoints)
-    return execute(sql, params, many, context)
+    if made_tenant == tenant_id:
+        return execute(sql, params, many, context)
+    # once under the all-tenants role in this transaction, every later setting goes back to the own role first,
+    # until the transaction ends: a rolled-back savepoint may have undone an earlier way back
+    switched = getattr(connection, "crm_role_switched", False)
+    setting = setting_sql(tenant_id, reset_role=switched and tenant_id != ALL)
+    connection.crm_role_switched = switched or tenant_id == ALL
+    connection.crm_tenant_made = (tenant_id, savepoints)
+    if many or getattr(context["cursor"].cursor, "name", None):
+        connection.connection.cursor().execute(setting)  # cannot be prefixed: a round trip of its own
+        return execute(sql, params, many, context)
+    return execute(f"{setting}; {sql}", params, many, context)  # in the statement's own round trip
 
 
 UNKNOWN = object()  # what a transaction's setting is after the savepoint that made it has ended

@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_scopes import scope, scopes_disabled
 
 from crm import rls
@@ -162,6 +163,20 @@ def test_the_orm_under_the_app_role_sees_the_scopes_tenant(app_role, demo, acme)
                 Tag.objects.create(tenant=demo, name="RLS 越界")
         with scope(tenant=acme), scopes_disabled():  # a service that reads across tenants inside a tenant's scope
             assert Customer.objects.filter(tenant__in=[demo, acme]).count() == demo_count + acme_count
+
+
+def test_the_setting_rides_on_the_transactions_first_statement(app_role, demo):
+    """Inside a transaction the tenant setting is sent with the first statement, in its round trip (a request or a
+    task pays no extra round trip for it), and not again while the scope's tenant stays the same."""
+    demo_count = customer_count(demo)
+    with as_app_role(), connection.execute_wrapper(rls.tenant_setting), scope(tenant=demo):
+        with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+            assert Customer.objects.count() == demo_count
+            assert Customer.objects.filter(pk__gt=0).count() == demo_count
+    first, second = (query["sql"] for query in queries.captured_queries if "customers_customer" in query["sql"])
+    assert first.startswith("SELECT set_config("), first
+    assert f"set_config('crm.tenant', '{demo.pk}', true); SELECT COUNT(*)" in first, first
+    assert second.startswith("SELECT COUNT(*)"), second
 
 
 @pytest.fixture(scope="module")
