@@ -508,7 +508,14 @@ def pooler_only(args) -> int:
         lists = list_paths(mobiles, names)
         pages = {name: lists[name] for name in (FIRST_PAGE, BY_DIGITS, BY_NAME)}
         pages["customer page"] = [f"/customers/{pk}/" for pk in customer_ids]
-        floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
+        # the floor detail page again, making as many statements as the customer page: each is a round trip
+        # through the pooler, so this says what the hop costs a page of that many queries
+        page = f"/customers/{customer_ids[0]}/"
+        queries = int(django_eval(env, "from tests.bench.floor import page_queries; "
+                                       f"print(page_queries({page!r}, {cookie['sessionid']!r}))"))
+        floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids],
+                  f"floor detail, {queries} queries": [f"/floor/customer/{pk}/queries/{queries}"
+                                                      for pk in customer_ids]}
         pooled_env = {**env, "DATABASE_URL": pooled_url, "DB_POOLED": "1"}
         direct = measure(env, args, cookie, floors, pages)
         pooled = measure(pooled_env, args, cookie, floors, pages)

@@ -64,6 +64,31 @@ def customer_detail(request, pk):
     return HttpResponse(PAGE.render({"title": "customer", "customer": customer, "user": request.user}))
 
 
+def customer_detail_queries(request, pk, queries):
+    """The bare detail page making `queries` statements in all, as many as the project's customer page: the
+    session and the user (2), the customer, then indexed lookups of that customer's name. What each round trip
+    costs, through a pooler or directly, with nothing else the project adds."""
+    with scopes_disabled():
+        customer = Customer.objects.get(pk=pk)
+        for _ in range(queries - 3):
+            Customer.objects.filter(pk=pk).values_list("name", flat=True).first()
+    return HttpResponse(PAGE.render({"title": "customer", "customer": customer, "user": request.user}))
+
+
+def page_queries(path: str, session_key: str) -> int:
+    """How many statements the project's page at `path` makes for the session's user (in process)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.cookies["sessionid"] = session_key
+    client.get(path)  # the first request of a process warms caches a measured one finds warm
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
 MEMBER_PAGE = engines["django"].from_string("""<!doctype html><html><head><title>{{ member }}</title></head><body>
 <h1>{{ member.customer.name }}</h1><p>{{ user.username }}</p><dl><dt>level</dt><dd>{{ member.level.name }}</dd>
 <dt>points</dt><dd>{{ member.points }}</dd><dt>qualifying</dt><dd>{{ member.qualifying }}</dd></dl>
@@ -121,6 +146,7 @@ urlpatterns = [
     path("floor/customers", customer_list),
     path("floor/api/customers", api_customers),
     path("floor/customer/<int:pk>", customer_detail),
+    path("floor/customer/<int:pk>/queries/<int:queries>", customer_detail_queries),
     path("floor/hello", hello),
     path("floor/member/<int:pk>", member_detail),
     path("floor/member/<int:pk>/spend", member_spend),
