@@ -1,0 +1,26 @@
+"""tenant_id in the primary key of the 7 tables of this app that Citus would distribute (crm.tenant_keys,
+AddTenantToPrimaryKey): `(id)` becomes `(id, tenant_id)`, `id` first so that lookups by id alone keep the index."""
+
+from django.db import migrations
+
+from crm.tenant_keys import AddTenantToPrimaryKey
+
+
+class Migration(migrations.Migration):
+    # Each table on its own: the new key's index is built CONCURRENTLY, then swapped in for the old key by one short
+    # ALTER TABLE (a partitioned table's key is rebuilt in place: no concurrent build there).
+    atomic = False
+
+    dependencies = [
+        ("api", "0009_twin_only_keys"),
+    ]
+
+    operations = [
+        AddTenantToPrimaryKey("apicredential"),
+        AddTenantToPrimaryKey("chatchannel"),
+        AddTenantToPrimaryKey("idempotencykey"),
+        AddTenantToPrimaryKey("tombstone"),
+        AddTenantToPrimaryKey("webhookattempt"),
+        AddTenantToPrimaryKey("webhookendpoint"),
+        AddTenantToPrimaryKey("webhookmessage"),
+    ]
