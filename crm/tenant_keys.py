@@ -297,12 +297,15 @@ class _RawOperation(Operation):
         return model if self.allow_migrate_model(schema_editor.connection.alias, model) else None
 
     @staticmethod
-    def _exists(schema_editor, sql: str, params) -> bool:
-        if schema_editor.collect_sql:  # sqlmigrate: print every statement
-            return False
+    def _fetchone(schema_editor, sql: str, params):
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone() is not None
+            return cursor.fetchone()
+
+    def _exists(self, schema_editor, sql: str, params) -> bool:
+        if schema_editor.collect_sql:  # sqlmigrate: print every statement
+            return False
+        return self._fetchone(schema_editor, sql, params) is not None
 
     @staticmethod
     def _concurrently(schema_editor) -> str:
@@ -488,9 +491,7 @@ class AddTenantToPrimaryKey(_RawOperation):
 
     def _primary_key(self, schema_editor, table: str) -> tuple[str, str, list[str]]:
         """(constraint name, relkind, columns) of the table's primary key, from the database."""
-        with schema_editor.connection.cursor() as cursor:
-            cursor.execute(PRIMARY_KEY_SQL, [table])
-            name, kind, columns = cursor.fetchone()
+        name, kind, columns = self._fetchone(schema_editor, PRIMARY_KEY_SQL, [table])
         return name, kind, list(columns)
 
     def _replace(self, schema_editor, table: str, name: str, kind: str, columns: list[str]) -> None:
