@@ -11,7 +11,14 @@ class Migration(migrations.Migration):
     # ALTER TABLE (a partitioned table's key is rebuilt in place: no concurrent build there).
     atomic = False
 
+    # After every app's twin_only_keys: their way back puts Django's single-column keys back, which need `id`
+    # unique alone, so this key must be undone before any of them.
     dependencies = [
+        ("accounts", "0005_twin_only_keys"),
+        ("customers", "0023_twin_only_keys"),
+        ("service", "0023_twin_only_keys"),
+        ("club", "0011_twin_only_keys"),
+        ("analytics", "0013_twin_only_keys"),
         ("api", "0009_twin_only_keys"),
     ]
 
