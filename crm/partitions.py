@@ -3,10 +3,11 @@ that keeps the months ahead created and drops the months past their retention.
 
 A table qualifies when nothing points at it (PostgreSQL cannot reference a partitioned table by a key that lacks the
 partition column, and every key must hold it) and it has no unique constraint but its primary key. The primary key
-becomes `(id, <time column>)` in the database while Django still sees `id` as the model's pk: the ORM's INSERT …
-RETURNING id, UPDATE/DELETE … WHERE id = … and the admin work unchanged, and `id` stays unique in practice because
-it comes from the identity sequence. (A `models.CompositePrimaryKey` would make the pk a tuple, which the admin, the
-inlines and foreign keys to the row do not support in Django 5.2.)
+becomes `(id, <time column>)` in the database (tenant_id kept in it when there: crm.tenant_keys) while Django
+still sees `id` as the model's pk: the ORM's INSERT … RETURNING id, UPDATE/DELETE … WHERE id = … and the admin
+work unchanged, and `id` stays unique in practice because it comes from the identity sequence. (A
+`models.CompositePrimaryKey` would make the pk a tuple, which the admin, the inlines and foreign keys to the row do
+not support in Django 5.2.)
 
 Months are UTC months: partition `<table>_p2026_12` holds [2026-12-01 00:00Z, 2027-01-01 00:00Z). A default
 partition `<table>_default` takes any row outside the created months (a clock far off, an absurd date), so an insert
@@ -157,6 +158,15 @@ def _swap(cursor, table: str, *, create: str, pk: list[str], after_create=()) ->
         cursor.execute(statement)
 
 
+def _primary_key(cursor, table: str) -> list[str]:
+    """The primary key's columns in order: `id`, and tenant_id once it is there (crm.tenant_keys,
+    AddTenantToPrimaryKey), which the swaps keep."""
+    return [name for (name,) in _rows(cursor, """
+        SELECT a.attname FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
+        JOIN pg_attribute a ON a.attnum = k.num
+        WHERE i.indrelid = %s::regclass AND i.indisprimary AND a.attrelid = i.indrelid ORDER BY k.ord""", [table])]
+
+
 def partition(cursor, table: str, column: str, *, months_ahead: int, today: date | None = None) -> None:
     """Turn the plain table `table` into one partitioned by month of `column`, rows included: the months from its
     oldest row (at most HISTORY_MONTHS_MAX back) to `months_ahead` after this one, and the default partition.
@@ -167,9 +177,7 @@ def partition(cursor, table: str, column: str, *, months_ahead: int, today: date
                                   WHERE indrelid = %s::regclass AND indisunique AND NOT indisprimary""", [table]):
         raise ValueError(f"{table} cannot be partitioned: unique index(es) {', '.join(u for (u,) in unique)} "
                          f"lack {column}")
-    [(pk,)] = _rows(cursor, """
-        SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = %s::regclass AND i.indisprimary""", [table])
+    pk = _primary_key(cursor, table)
     this = (today or timezone.now().date()).replace(day=1)
     oldest = _rows(cursor, f"SELECT min({_q(column)}) FROM {_q(table)}")[0][0]
     first = max(oldest.date().replace(day=1) if oldest else this, add_months(this, -HISTORY_MONTHS_MAX))
@@ -179,7 +187,7 @@ def partition(cursor, table: str, column: str, *, months_ahead: int, today: date
     while month <= add_months(this, months_ahead):
         months.append(month)
         month = add_months(month, 1)
-    _swap(cursor, table, pk=[pk, column], create=(
+    _swap(cursor, table, pk=[*pk, column], create=(
         f"CREATE TABLE {_q(table)} (LIKE {{old}} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY "
         f"INCLUDING STORAGE INCLUDING COMMENTS) PARTITION BY RANGE ({_q(column)})"),
         after_create=[f"CREATE TABLE {_q(default_name(table))} PARTITION OF {_q(table)} DEFAULT"] + [
@@ -189,13 +197,11 @@ def partition(cursor, table: str, column: str, *, months_ahead: int, today: date
 
 def unpartition(cursor, table: str) -> None:
     """Turn the partitioned `table` back into a plain table with the rows of all its partitions and its primary
-    key on the id alone (the way back of PartitionByMonth)."""
+    key without the partition column (the way back of PartitionByMonth)."""
     column = partition_column(cursor, table)
-    [(pk,)] = _rows(cursor, """
-        SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = %s::regclass AND i.indisprimary""", [table])
+    pk = _primary_key(cursor, table)
     assert column, f"{table} is not partitioned"
-    _swap(cursor, table, pk=[pk], create=(
+    _swap(cursor, table, pk=[c for c in pk if c != column], create=(
         f"CREATE TABLE {_q(table)} (LIKE {{old}} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING IDENTITY "
         f"INCLUDING STORAGE INCLUDING COMMENTS)"))
 

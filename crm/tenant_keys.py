@@ -32,6 +32,12 @@ scan that lets writes go on). In an ordinary atomic migration — the one that c
 as plain statements in its transaction. Both ways they can be run again after a failure half-way: what exists is
 kept.
 
+Citus wants the distribution column in every primary key of a distributed table too: `AddTenantToPrimaryKey`
+makes the key `(id, tenant_id)` (`(id, <time>, tenant_id)` for a table partitioned by month). `id` leads, so a
+lookup by id alone — Django's forward foreign key descriptors and `save()` ask `WHERE id = …` — still uses the
+key's index; Django keeps `id` as the model's pk, and the sequence keeps it unique in practice. The composite keys
+keep pointing at `UNIQUE (tenant_id, id)`, whose index leads with tenant_id (the lookups of a tenant's rows).
+
 `python manage.py tenant_keys` compares the models with the database and prints the operations a developer
 adding a model or a foreign key pastes into the new migration; tests/security/test_tenant_keys.py fails until
 they are there."""
@@ -230,6 +236,9 @@ class Schema:
             ix.table == fk.table and ix.columns[:len(fk.columns)] == fk.columns and ix.predicate is None
             for ix in self.indexes)
 
+    def primary_key(self, table: str) -> tuple[str, ...]:
+        return next((ix.columns for ix in self.indexes if ix.table == table and ix.primary), ())
+
     def has_tenant_unique(self, table: str) -> bool:
         return any(ix.table == table and ix.unique and ix.predicate is None
                    and set(ix.columns) == {TENANT_COLUMN, "id"} for ix in self.indexes)
@@ -247,7 +256,8 @@ class Schema:
 def missing(cursor, app_labels=PROJECT_APPS, apps=global_apps) -> dict[str, list[Operation]]:
     """The operations each app's next migration needs, per app label, from the models and the database: the
     `UNIQUE (tenant_id, id)` of each tenant-owned table others point at (in the app of that table), the composite
-    twin of each tenant-to-tenant key, an index for each key column that leads none."""
+    twin of each tenant-to-tenant key, an index for each key column that leads none, tenant_id in the primary key
+    of each table Citus would distribute."""
     found = relations(app_labels, apps)
     tables = {model._meta.db_table for model in project_models(app_labels, apps)}
     schema = Schema(cursor, tables | {r.target._meta.db_table for r in found})
@@ -264,6 +274,9 @@ def missing(cursor, app_labels=PROJECT_APPS, apps=global_apps) -> dict[str, list
             needed.setdefault(label, []).append(AddTenantForeignKey(model_name, relation.field.name))
         if not schema.indexed(relation.table, relation.column):
             needed.setdefault(label, []).append(AddForeignKeyIndex(model_name, relation.field.name))
+    for model in citus_tables(app_labels, apps)[1]:
+        if TENANT_COLUMN not in schema.primary_key(model._meta.db_table):
+            needed.setdefault(model._meta.app_label, []).append(AddTenantToPrimaryKey(model._meta.model_name))
     return needed
 
 
@@ -284,12 +297,15 @@ class _RawOperation(Operation):
         return model if self.allow_migrate_model(schema_editor.connection.alias, model) else None
 
     @staticmethod
-    def _exists(schema_editor, sql: str, params) -> bool:
-        if schema_editor.collect_sql:  # sqlmigrate: print every statement
-            return False
+    def _fetchone(schema_editor, sql: str, params):
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone() is not None
+            return cursor.fetchone()
+
+    def _exists(self, schema_editor, sql: str, params) -> bool:
+        if schema_editor.collect_sql:  # sqlmigrate: print every statement
+            return False
+        return self._fetchone(schema_editor, sql, params) is not None
 
     @staticmethod
     def _concurrently(schema_editor) -> str:
@@ -432,6 +448,88 @@ class AddForeignKeyIndex(_RawOperation):
             name = index_name(model._meta.db_table, model._meta.get_field(self.field_name).column)
             schema_editor.execute(f"DROP INDEX{self._concurrently(schema_editor)} IF EXISTS "
                                   f"{schema_editor.quote_name(name)}")
+
+
+PRIMARY_KEY_SQL = """
+    SELECT c.conname, cl.relkind::text,
+           ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.ord)
+    FROM pg_constraint c JOIN pg_class cl ON cl.oid = c.conrelid
+    WHERE c.conrelid = %s::regclass AND c.contype = 'p'
+"""
+
+
+def primary_key_name(table: str) -> str:
+    """The unique index built beside the old primary key (concurrently), which then becomes the key."""
+    return _name(table, "tenant_pkey")
+
+
+class AddTenantToPrimaryKey(_RawOperation):
+    """tenant_id at the end of a tenant-owned table's primary key: `(id)` becomes `(id, tenant_id)`, a partitioned
+    table's `(id, attempted_at)` becomes `(id, attempted_at, tenant_id)`; the constraint keeps its name. What Citus
+    asks of a distributed table (no unique index without the distribution column). `id` stays first, so the lookups
+    by id alone (the ORM's `save()`, forward foreign keys) use the key's index as before.
+
+    Nothing may point at the old key (a foreign key uses the unique index it was created with, and dropping that
+    index would drop the key too): the composite keys point at `UNIQUE (tenant_id, id)`, Django's single-column
+    keys between tenant-owned tables are off, and no shared table points at a distributed one (the Citus checks in
+    tests/security/test_tenant_keys.py). In a non-atomic migration the new index is built CONCURRENTLY and then put
+    in place of the old key by one ALTER TABLE (a moment's lock); a partitioned table takes no concurrent build
+    nor `PRIMARY KEY USING INDEX`, so its key is rebuilt by one plain statement, writes waiting meanwhile."""
+
+    _arguments = ("model_name",)
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name.lower()
+
+    def describe(self):
+        return f"tenant_id in the primary key of {self.model_name}"
+
+    @property
+    def migration_name_fragment(self):
+        return f"{self.model_name}_tenant_pkey"
+
+    def _primary_key(self, schema_editor, table: str) -> tuple[str, str, list[str]]:
+        """(constraint name, relkind, columns) of the table's primary key, from the database."""
+        name, kind, columns = self._fetchone(schema_editor, PRIMARY_KEY_SQL, [table])
+        return name, kind, list(columns)
+
+    def _replace(self, schema_editor, table: str, name: str, kind: str, columns: list[str]) -> None:
+        q = schema_editor.quote_name
+        if kind == "p" or not self._concurrently(schema_editor):
+            schema_editor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}, ADD CONSTRAINT {q(name)} "
+                                  f"PRIMARY KEY ({', '.join(map(q, columns))})")
+            return
+        index = primary_key_name(table)
+        self._create_index(schema_editor, index, True, table, ", ".join(map(q, columns)))
+        schema_editor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}, ADD CONSTRAINT {q(name)} "
+                              f"PRIMARY KEY USING INDEX {q(index)}")
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = self._model(app_label, to_state, schema_editor)
+        if model is None:
+            return
+        table = model._meta.db_table
+        if schema_editor.collect_sql:  # sqlmigrate: the statement for the usual key on the pk column alone
+            name, kind, columns = f"{table}_pkey", "r", [model._meta.pk.column]
+        else:
+            name, kind, columns = self._primary_key(schema_editor, table)
+        if TENANT_COLUMN not in columns:
+            self._replace(schema_editor, table, name, kind, [*columns, TENANT_COLUMN])
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = self._model(app_label, from_state, schema_editor)
+        if model is None:
+            return
+        table = model._meta.db_table
+        if schema_editor.collect_sql:
+            name, columns = f"{table}_pkey", [model._meta.pk.column, TENANT_COLUMN]
+        else:
+            name, _kind, columns = self._primary_key(schema_editor, table)
+        if TENANT_COLUMN in columns:
+            q = schema_editor.quote_name
+            schema_editor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}, ADD CONSTRAINT {q(name)} "
+                                  f"PRIMARY KEY ({', '.join(q(c) for c in columns if c != TENANT_COLUMN)})")
 
 
 # --- Citus ----------------------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ vacuumed and analysed, so the pages are measured on a settled database, not besi
     make bench ARGS="--list-sizes '20000 200000'"      # the list at 20,000, 200,000 and 1,000,000
     make bench ARGS="--only club --members 100000"    # the club alone, 100,000 members (2,000,000 entries)
     make bench ARGS="--only dashboards --customers 100000"  # the role dashboards alone
-    make bench ARGS="--only keys --customers 100000"  # generation and import with each shape of the tenant keys
+    make bench ARGS="--only keys --customers 100000"  # generation and import with each shape of the tenant keys,
+                                                      # and deleting one customer
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ from tests.bench import club_bench
 from tests.bench.api_bench import api_lines
 from tests.bench.dashboard_bench import dashboard_lines, dashboard_paths
 from tests.bench.followup_bench import generation_lines, workspace_under_load
-from tests.bench.keys_bench import keys_lines
+from tests.bench.keys_bench import delete_lines, keys_lines
 from tests.bench.list_bench import BY_DIGITS, BY_NAME, FIRST_PAGE, list_lines, list_paths
 from tests.bench.pooler_bench import pooler_lines, rls_lines
 from tests.bench.report_bench import report_lines, report_paths
@@ -228,7 +229,7 @@ def main() -> int:
     parser.add_argument("--only", choices=["all", "club", "dashboards", "api", "pooler", "keys"], default="all",
                         help="club: only the club benchmark; dashboards: only the role dashboards; api: only the "
                              "REST API; pooler: the customer list and page through PgBouncer and directly; keys: "
-                             "generation and import with each shape of the tenant keys")
+                             "generation and import with each shape of the tenant keys, deleting one customer")
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
@@ -537,7 +538,8 @@ def pooler_only(args) -> int:
 def keys_only(args) -> int:
     """`--only keys`: the demo with --customers customers; follow-up generation and the customer import (--import-rows)
     with the keys between tenant-owned tables as before the composite keys, with both, and with the twins alone
-    (tests/bench/keys_bench.py), switched by DDL in the same database. The database is left as migrated."""
+    (tests/bench/keys_bench.py), switched by DDL in the same database; then single customer deletes as migrated,
+    next to a floor. The database is left as migrated."""
     from tests.bench.import_bench import run as import_bench
     from tests.bench.keys_bench import import_figures
 
@@ -566,8 +568,12 @@ def keys_only(args) -> int:
                 imports.append((name, *import_figures(import_bench(env, rows=args.import_rows))))
         finally:
             shape("twins")  # as the migrations built it
+        print("  measuring single customer deletes", flush=True)
+        deletes = eval(django_eval(env, "from tests.bench.keys_bench import measure_deletes; "  # noqa: S307
+                                        "print(repr(measure_deletes()))"))
     print()
     print("\n".join(keys_lines(generation, imports)))
+    print("\n".join(delete_lines(deletes)))
     print(f"{os.cpu_count()} cores; --customers {args.customers:,}, --import-rows {args.import_rows:,}", flush=True)
     return 0
 

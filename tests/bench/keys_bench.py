@@ -8,6 +8,10 @@ DDL between the measurements (`schema_as`):
   such a column checked twice);
 - "twins": the composite twins alone (crm.tenant_keys.single_column_keys_off), the schema the migrations build.
 
+A single-column key needs `id` unique alone, which the primary keys `(id, tenant_id)` of the tables Citus would
+distribute (crm.tenant_keys.AddTenantToPrimaryKey) no longer give: "before" and "both" put the primary keys of the
+tables the keys point at back on `(id)`, as they were then; "twins" has them as migrated.
+
 The indexes on the key columns (crm.tenant_keys.AddForeignKeyIndex) stay in every shape: they are there for the
 deletes, whichever key checks the column. Target: the generation and import rates of "twins" within 10 % of
 "before". The database is left as the migrations built it ("twins")."""
@@ -52,6 +56,17 @@ def schema_as(shape: str) -> str:
                 name = next(fk.name for fk in schema.foreign_keys
                             if fk.table == r.table and fk.columns == (r.column,))
                 run(f"ALTER TABLE {q(r.table)} DROP CONSTRAINT {q(name)}", "dropped")
+        # Django's single-column keys need `id` unique alone: the targets' primary keys go back to `(id)` for the
+        # shapes that have them (as they were then), and to `(id, tenant_id)` for the twins alone (as migrated)
+        distributed = {m._meta.db_table for m in tenant_keys.citus_tables()[1]}
+        for table in targets:
+            pk = schema.primary_key(table)
+            want = [c for c in pk if c != tenant_keys.TENANT_COLUMN]
+            want += [tenant_keys.TENANT_COLUMN] if table in distributed and not single else []
+            if list(pk) != want:
+                name = next(ix.name for ix in schema.indexes if ix.table == table and ix.primary)
+                run(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}, ADD CONSTRAINT {q(name)} "
+                    f"PRIMARY KEY ({', '.join(map(q, want))})", "added")
         for table in targets:
             name = tenant_keys.unique_name(table)
             present = schema.has_tenant_unique(table)
@@ -108,3 +123,87 @@ def keys_lines(generation: dict[str, dict], imports: list[tuple[str, float, int]
                  "twins: the twins alone (the migrations' schema). Import: the first run of "
                  "tests/bench/import_bench.py (new customers with vehicles).")
     return lines
+
+
+# --- deleting one customer --------------------------------------------------------------------------------------
+
+FLOOR_TABLE = "bench_delete_floor"
+
+
+def measure_deletes(count: int = 20) -> dict:
+    """Delete `count` customers of the demo one by one the way the ORM deletes one (`customer.delete()` in the
+    tenant's scope: Django's collector finds and deletes the vehicles, follow-ups, calls, notes, club membership …
+    then the customer), each with the deferred key checks run (`SET CONSTRAINTS ALL IMMEDIATE`, what COMMIT would
+    do) and then rolled back, so the demo keeps its rows. The customers have vehicles, and follow-ups as far as
+    there are customers with some (the bench has generated them). The floor, in the same run: `DELETE … WHERE
+    id = …` of one row in a copy of the customers table with a primary key and nothing pointing at it (no other
+    index, no trigger), rolled back the same way."""
+    import statistics
+    import time
+
+    from django.db import connection, transaction
+    from django.db.models import Exists, OuterRef, ProtectedError, RestrictedError
+    from django_scopes import scope, scopes_disabled
+
+    from accounts.models import Tenant
+    from customers.models import Customer, Vehicle
+    from service.models import FollowUp
+
+    with scopes_disabled():
+        tenant = Tenant.objects.get(slug="demo")
+        candidates = list(Customer.objects.filter(tenant=tenant, merged_into__isnull=True)
+                          .filter(Exists(Vehicle.objects.filter(customer=OuterRef("pk"))))
+                          .annotate(followed=Exists(FollowUp.objects.filter(customer=OuterRef("pk"))))
+                          .order_by("-followed", "?")[:count * 2])
+    seconds, rows, refused = [], [], 0
+    with scope(tenant=tenant):
+        for customer in candidates:
+            if len(seconds) == count:
+                break
+            try:
+                with transaction.atomic():
+                    started = time.perf_counter()
+                    deleted, _per_model = customer.delete()
+                    with connection.cursor() as cursor:
+                        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    seconds.append(time.perf_counter() - started)
+                    rows.append(deleted)
+                    transaction.set_rollback(True)
+            except (ProtectedError, RestrictedError):  # a merge names it: the app would refuse it too
+                refused += 1
+    floor = []
+    ids = [c.pk for c in candidates[:count]]
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {FLOOR_TABLE} AS SELECT * FROM customers_customer WHERE id = ANY(%s)", [ids])
+        cursor.execute(f"ALTER TABLE {FLOOR_TABLE} ADD PRIMARY KEY (id)")
+        try:
+            for pk in ids:
+                with transaction.atomic():
+                    started = time.perf_counter()
+                    cursor.execute(f"DELETE FROM {FLOOR_TABLE} WHERE id = %s", [pk])
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    floor.append(time.perf_counter() - started)
+                    transaction.set_rollback(True)
+        finally:
+            cursor.execute(f"DROP TABLE {FLOOR_TABLE}")
+
+    def median_p95(values: list[float]) -> tuple[float, float]:
+        values = sorted(values)
+        return ((statistics.median(values), values[max(0, int(len(values) * 0.95) - 1)]) if values else (0.0, 0.0))
+
+    with scopes_disabled():
+        customers = Customer.objects.filter(tenant=tenant).count()
+    followed = sum(c.followed for c in candidates[:len(seconds) + refused])
+    return {"deletes": len(seconds), "refused": refused, "customers": customers, "followed": followed,
+            "ms": [1000 * s for s in median_p95(seconds)], "floor_ms": [1000 * s for s in median_p95(floor)],
+            "rows": statistics.median(rows) if rows else 0, "rows_max": max(rows, default=0)}
+
+
+def delete_lines(d: dict) -> list[str]:
+    (p50, p95), (f50, f95) = d["ms"], d["floor_ms"]
+    return [f"deleting one customer (customer.delete(): the collector, the deferred key checks; rolled back), "
+            f"demo tenant of {d['customers']:,} customers",
+            f"  {d['deletes']} customers with vehicles ({d['followed']} with follow-ups), {d['rows']:.0f} rows each "
+            f"(median; at most {d['rows_max']}): median {p50:.1f} ms, p95 {p95:.1f} ms"
+            + (f"; {d['refused']} refused (a merge names them)" if d["refused"] else ""),
+            f"  floor, DELETE of one row by id in a table nothing points at: median {f50:.2f} ms, p95 {f95:.2f} ms"]

@@ -82,9 +82,9 @@ def test_the_attempts_table_is_partitioned_by_month_with_the_time_in_its_primary
         assert partitions.partition_column(cursor, TABLE) == "attempted_at"
         assert partitions.incoming_foreign_keys(cursor, TABLE) == []
         assert partitions.partitioned_tables(cursor) == [TABLE, "customers_customerevent", "customers_vehicleevent"]
-    assert rows("""SELECT a.attname FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid
-                   AND a.attnum = ANY(c.conkey) WHERE c.conrelid = %s::regclass AND c.contype = 'p'
-                   ORDER BY a.attnum""", [TABLE]) == [("id",), ("attempted_at",)]
+    # and the tenant, as in every distributed table's key (crm.tenant_keys.AddTenantToPrimaryKey)
+    assert rows("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass "
+                "AND contype = 'p'", [TABLE]) == [("PRIMARY KEY (id, attempted_at, tenant_id)",)]
     # the migration made this month and the next three, and the default partition
     assert months() == [partition_name(TABLE, add_months(this_month(), n)) for n in range(4)]
     assert rows("SELECT to_regclass(%s)::text", [f"{TABLE}_default"]) == [(f"{TABLE}_default",)]
@@ -166,9 +166,12 @@ def test_the_migration_way_back_and_forth_keeps_rows_ids_and_the_message_key(mes
     with connection.cursor() as cursor:
         partitions.unpartition(cursor, TABLE)
         assert partitions.partition_column(cursor, TABLE) is None
+        key = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype = 'p'"
+        assert rows(key, [TABLE]) == [("PRIMARY KEY (id, tenant_id)",)]  # the tenant stays in the key both ways
         plain = attempt(message, timezone.now())
         partitions.partition(cursor, TABLE, "attempted_at", months_ahead=1)
         assert partitions.partition_column(cursor, TABLE) == "attempted_at"
+        assert rows(key, [TABLE]) == [("PRIMARY KEY (id, tenant_id, attempted_at)",)]
     after = attempt(message, timezone.now())
     assert before[0].pk < before[1].pk < plain.pk < after.pk  # the identity goes on from where it was
     with scope(tenant=message.tenant):

@@ -1,7 +1,8 @@
 """Tenant keys the database enforces (crm.tenant_keys), read from the test database itself: every foreign key of
 the project's tables leads an index, every key between two tenant-owned tables has its composite twin
 `(tenant_id, x_id) → (tenant_id, id)`, and a raw write that points a row at another tenant's row is refused by
-PostgreSQL. Then the rules Citus sets for co-located tables, checked statically (Citus is not installed here)."""
+PostgreSQL. Then the rules Citus sets for co-located tables, tenant_id in every primary key among them, checked
+statically (Citus is not installed here)."""
 
 import pytest
 from django.core.management import call_command
@@ -101,11 +102,13 @@ def test_no_key_between_tenant_owned_tables_is_checked_twice(schema):
 
 def test_a_single_column_key_put_back_beside_a_twin_is_found(schema):
     """The check above can fail: Django's key on customers_vehicle.customer_id put back (in a transaction rolled
-    back) is reported."""
+    back) is reported. It needs `id` unique alone first: the customers' primary key `(id, tenant_id)` is not (no
+    single-column key can point at a distributed table any more)."""
     key = ("customers_vehicle", "customer_id", "customers_customer")
     assert checked_twice(schema, [key]) == []
     with transaction.atomic():
         with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE customers_customer ADD CONSTRAINT customer_id_alone UNIQUE (id)")
             cursor.execute("ALTER TABLE customers_vehicle ADD CONSTRAINT vehicle_customer_single FOREIGN KEY "
                            "(customer_id) REFERENCES customers_customer (id) DEFERRABLE INITIALLY DEFERRED NOT VALID")
             again = tenant_keys.Schema(cursor, project_tables())
@@ -220,9 +223,9 @@ def test_the_distribution_column_is_on_every_distributed_table_and_never_null(ci
 
 
 def test_unique_keys_of_distributed_tables_include_the_tenant(citus, schema):
-    """Citus refuses a unique index without the distribution column. The primary keys (`id` alone) are the
-    known gap (the README's Citus section); every other unique index includes tenant_id, but for the unique of
-    a one-to-one column, which its tenant twin makes equal to UNIQUE (tenant_id, x_id): those are listed."""
+    """Citus refuses a unique index without the distribution column. Every unique index includes tenant_id (the
+    primary keys: the test below), but for the unique of a one-to-one column, which its tenant twin makes equal to
+    UNIQUE (tenant_id, x_id): those are listed."""
     _reference, distributed = citus
     one_to_one = []
     offenders = []
@@ -243,6 +246,49 @@ def test_unique_keys_of_distributed_tables_include_the_tenant(citus, schema):
         "club_adjustmentrequest.entry_id", "club_card.replaced_by_id", "club_pointlot.entry_id",
         "club_redemption.entry_id", "club_referral.entry_id", "club_referral.lead_id",
     ]
+
+
+def primary_keys_without_the_tenant(schema, distributed) -> list[str]:
+    return sorted(f"{table} ({', '.join(schema.primary_key(table))})" for table in distributed
+                  if tenant_keys.DISTRIBUTION_COLUMN not in schema.primary_key(table))
+
+
+def test_primary_keys_of_distributed_tables_include_the_tenant(citus, schema):
+    """Citus's rule holds for the primary keys too (crm.tenant_keys.AddTenantToPrimaryKey): `(id, tenant_id)`,
+    a partitioned table's `(id, <time>, tenant_id)`. The reference tables keep theirs on `id`."""
+    reference, distributed = citus
+    assert not primary_keys_without_the_tenant(schema, distributed), (
+        "distributed tables whose primary key lacks tenant_id: add crm.tenant_keys.AddTenantToPrimaryKey to a "
+        "migration (`manage.py tenant_keys` prints it):\n" + "\n".join(primary_keys_without_the_tenant(
+            schema, distributed)))
+    assert schema.primary_key("customers_customer") == ("id", "tenant_id")
+    assert schema.primary_key("customers_customerevent") == ("pgh_id", "pgh_created_at", "tenant_id")
+    assert "accounts_staff" in reference and schema.primary_key("accounts_staff") == ("id",)
+
+
+def test_a_lookup_by_id_alone_still_uses_the_primary_key():
+    """`id` leads the key: the ORM's `WHERE id = …` (save(), a forward foreign key, a page by its id) finds the
+    row through the key's index, not through a scan of the tenant's rows."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the test database is small enough to be read whole
+        cursor.execute("EXPLAIN SELECT * FROM customers_customer WHERE id = 1")
+        plan = "\n".join(line for (line,) in cursor.fetchall())
+        transaction.set_rollback(True)
+    assert "customers_customer_pkey" in plan, plan
+
+
+def test_a_primary_key_on_id_alone_is_found(citus):
+    """The check above can fail: customers_tag's key put back on `id` alone (rolled back) is reported."""
+    _reference, distributed = citus
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE customers_tag DROP CONSTRAINT customers_tag_pkey, "
+                           "ADD CONSTRAINT customers_tag_pkey PRIMARY KEY (id)")
+            again = tenant_keys.Schema(cursor, project_tables())
+            needed = tenant_keys.missing(cursor)
+        transaction.set_rollback(True)
+    assert primary_keys_without_the_tenant(again, distributed) == ["customers_tag (id)"]
+    assert [repr(op) for op in needed["customers"]] == ["AddTenantToPrimaryKey('tag')"]
 
 
 def test_exclusion_constraints_of_distributed_tables_compare_the_tenant_by_equality(citus):
@@ -316,3 +362,20 @@ def test_the_keys_benchmark_switches_the_shapes_and_comes_back_to_the_migrations
     assert {(fk.table, fk.columns, fk.target) for fk in again.foreign_keys} == {
         (fk.table, fk.columns, fk.target) for fk in migrated.foreign_keys}
     assert not checked_twice(again, keys)
+
+
+def test_the_keys_benchmark_deletes_customers_and_leaves_them_in_place():
+    """`--only keys` ends with single customer deletes (tests/bench/keys_bench.py measure_deletes): each deletes
+    the customer and its rows through the ORM, is rolled back, and the floor's table is gone afterwards."""
+    from tests.bench.keys_bench import FLOOR_TABLE, delete_lines, measure_deletes
+
+    with scopes_disabled():
+        before = Customer.objects.count(), Vehicle.objects.count(), FollowUp.objects.count()
+    figures = measure_deletes(count=2)  # the test demo's customers with vehicles
+    assert figures["deletes"] == 2 and figures["rows"] >= 2, figures  # the customer and a vehicle at least
+    assert "floor, DELETE of one row by id" in delete_lines(figures)[2]
+    with scopes_disabled():
+        assert (Customer.objects.count(), Vehicle.objects.count(), FollowUp.objects.count()) == before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass(%s)", [FLOOR_TABLE])
+        assert cursor.fetchone() == (None,)
