@@ -4,6 +4,8 @@ live server, in the order `make bench` runs them. A change that breaks the bench
 stopped the tables from being emptied)."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,6 +38,19 @@ def test_each_measurement_of_make_bench_runs_and_reports_its_figures(seeded_tran
                                   {100_000: (5.0, 9.0, 900, 200.0), 1_000_000: (5.0, 9.0, 900, 200.0)}, users=50)
     assert [line.split()[0] for line in lines[2:]] == ["100,000", "1,000,000"]
     assert [line.split()[-1] for line in lines[2:]] == ["MISSED", "met"]
+
+    # the pooler benchmark's floor of as many statements as the customer page
+    from django.test import RequestFactory
+
+    from tests.bench.floor import customer_detail_queries, page_queries
+
+    queries = page_queries(f"/customers/{_ids[0]}/", cookie["sessionid"])
+    assert queries > 5
+    request = RequestFactory().get("/")
+    request.user = None
+    with CaptureQueriesContext(connection) as floor_queries:
+        assert customer_detail_queries(request, _ids[0], queries).status_code == 200
+    assert len(floor_queries) == queries - 2  # the session and the user are the middleware's
 
     generation = followup_bench.measure_generation()
     assert generation["created"] > 0 and generation["again_created"] == 0

@@ -488,7 +488,8 @@ def api_only(args) -> int:
 
 def pooler_only(args) -> int:
     """`--only pooler`: the demo with --customers customers; the customer list and page (and the floor) served
-    through PgBouncer in transaction mode (crm/devstack.py starts it: POOLED_DATABASE_URL) and directly."""
+    through PgBouncer in transaction mode (crm/devstack.py starts it: POOLED_DATABASE_URL) and directly, then as
+    crm_app under row-level security; last, single customer deletes at that size."""
     pooled_url = os.environ.get("POOLED_DATABASE_URL")
     if not pooled_url:
         print("--only pooler needs POOLED_DATABASE_URL (make bench starts a PgBouncer unless DATABASE_URL is set)")
@@ -532,6 +533,10 @@ def pooler_only(args) -> int:
         print("\n".join(rls_lines(pooled, bound, args.users)))
         print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores; {args.seconds:.0f} s per phase",
               flush=True)
+        # the demo is at its full size here: what deleting one customer costs at it (the keys' indexes)
+        print("  measuring single customer deletes", flush=True)
+        print("\n".join(delete_lines(eval(django_eval(env, "from tests.bench.keys_bench import "  # noqa: S307
+                                                           "measure_deletes; print(repr(measure_deletes()))")))))
     return 0
 
 
