@@ -211,6 +211,7 @@ class TestReplicaMode:
         settings.ALLOWED_HOSTS = ["127.0.0.1"]
         settings.ROOT_URLCONF = "tests.bench.combined_urls"  # the live server answers the floor's pages too
         call_command("seed_demo", customers=300, verbosity=0)
+        followup_bench.measure_generation()  # as `--only replica` prepares: the seed's follow-ups generated again
         with _demo_scope():
             open_now = FollowUp.objects.filter(status="open").count()
         sessions = followup_bench.prepare_workspace(total=open_now + 100, specialists=2)

@@ -591,6 +591,9 @@ def replica_only(args) -> int:
         manage(env, "seed_demo", "--customers", str(args.customers))
         print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
         django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+        # as `make bench` runs it: the demo's follow-ups (and the seed's calls and answers, which the year's would
+        # collide with) emptied and generated again, then the workspace's topped up, then the year written beside
+        django_eval(env, "from tests.bench.followup_bench import measure_generation; measure_generation()")
         specialists = eval(django_eval(env, "from tests.bench.followup_bench import prepare_workspace; "  # noqa: S307
                                             "print(repr(prepare_workspace()))"))
         report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
