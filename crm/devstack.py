@@ -210,6 +210,22 @@ class Postgres:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def standby_start(folder: Path, *, host: str, port: int, user: str, sized: bool = False) -> Postgres:
+    """A hot standby of the cluster at host:port, streaming from it, started in `folder`/data: a pg_basebackup of
+    the whole cluster (-R writes standby.signal and the primary's conninfo), then PostgreSQL on a free port. The
+    private clusters trust their local clients, replication included. Used by tests/crm/test_replica.py and by
+    `make bench ARGS="--only replica"`; the caller stops it (and removes `folder`)."""
+    server = Postgres(folder / "data", free_port(), durable=False, sized=sized)
+    if server.runas:  # PostgreSQL runs as an unprivileged user, who must own the folder pg_basebackup writes
+        shutil.chown(folder, server.runas)
+    subprocess.run(server._cmd(
+        find_pg_bin("pg_basebackup"), "-h", host, "-p", str(port), "-U", user, "-D", str(server.datadir), "-R",
+        "-X", "stream", "-c", "fast"), check=True, env={**os.environ})
+    (server.datadir / "server.log").unlink(missing_ok=True)  # the primary's, copied
+    server.start()
+    return server
+
+
 def memory_options() -> str:
     """PostgreSQL sized for the machine, as a production server would be (docker-compose.yml sets the same):
     a quarter of the memory for shared buffers, up to 4 GB (the default 128 MB holds a tenth of a

@@ -3,6 +3,8 @@ live server, in the order `make bench` runs them. A change that breaks the bench
 15-minute run made now and then (it broke twice: complaints pointing at follow-ups and at survey responses
 stopped the tables from being emptied)."""
 
+from contextlib import contextmanager
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -163,3 +165,118 @@ def _count(sql: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql)
         return cursor.fetchone()[0]
+
+
+
+@pytest.fixture(scope="class")
+def standby_alias(django_db_setup):
+    """A hot standby of the test cluster (crm.devstack.standby_start) and the `replica` alias at it, as
+    DATABASE_REPLICA_URL makes it (a test mirror: nothing is flushed on it), for the tests of one class: the other
+    pages of this module read the primary. Its connections close after each request, as gunicorn's close when the
+    bench stops it, so the standby's statistics count them. Yields (primary URL, standby URL)."""
+    import copy
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.db import connections
+
+    from crm import replica
+    from tests.bench import replica_bench
+
+    primary = connections["default"].settings_dict
+    primary_url = replica_bench.database_url(primary)
+    folder = Path(tempfile.mkdtemp(prefix="crm-standby-"))  # not under pytest's tmp_path: PostgreSQL's user reads it
+    standby, replica_url = replica_bench.standby_of(primary_url, folder, sized=False)
+    connections.settings[replica.REPLICA] = {
+        **copy.deepcopy(primary), "HOST": "127.0.0.1", "PORT": str(standby.port), "ATOMIC_REQUESTS": False,
+        "CONN_MAX_AGE": 0, "TEST": {**primary["TEST"], "MIRROR": "default"}}
+    try:
+        yield primary_url, replica_url
+    finally:
+        connections[replica.REPLICA].close()
+        del connections[replica.REPLICA]
+        del connections.settings[replica.REPLICA]
+        standby.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+class TestReplicaMode:
+    def test_the_reports_are_read_from_a_standby_beside_the_workspace(
+            self, standby_alias, seeded_transactional, live_server, settings):
+        """tests/bench/replica_bench.py at 300 customers against a real hot standby: the three phases run, the
+        pages of the replica phases are read from the standby (its transaction count grows, more than while the
+        same pages read the primary), and the figures are printed in the table."""
+        from django.core.management import call_command
+        from django.db import connections
+
+        from crm import replica
+        from service.models import FollowUp
+        from tests.bench import (
+            dashboard_bench,
+            followup_bench,
+            replica_bench,
+            report_bench,
+            survey_results_bench,
+        )
+        from tests.bench.floor import login_session, samples
+
+        primary_url, replica_url = standby_alias
+        settings.ALLOWED_HOSTS = ["127.0.0.1"]
+        settings.ROOT_URLCONF = "tests.bench.combined_urls"  # the live server answers the floor's pages too
+        call_command("seed_demo", customers=300, verbosity=0)
+        followup_bench.measure_generation()  # as `--only replica` prepares: the seed's follow-ups generated again
+        with _demo_scope():
+            open_now = FollowUp.objects.filter(status="open").count()
+        sessions = followup_bench.prepare_workspace(total=open_now + 100, specialists=2)
+        year = report_bench.prepare_year(followups=300)
+        results = survey_results_bench.prepare_survey_year(responses=70)
+        dashboard_bench.prepare_dashboards()
+        ids, _mobiles, _names, _cursor = samples()
+        cookie = {"sessionid": login_session("demo.director")}
+        pages = {**report_bench.report_paths(year), **survey_results_bench.results_paths(results),
+                 **dashboard_bench.dashboard_paths()}
+        floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in ids[:5]]}
+        port = int(live_server.url.rsplit(":", 1)[1])
+
+        @contextmanager
+        def serve(kind):
+            """The live server; for "primary" without the replica alias (DATABASE_REPLICA_URL unset)."""
+            saved = connections.settings.pop(replica.REPLICA) if kind == "primary" else None
+            try:
+                yield port
+            finally:
+                if saved:
+                    connections.settings[replica.REPLICA] = saved
+
+        assert replica_bench.wait_for_replay(primary_url, replica_url) >= 0
+        result = replica_bench.run(primary_url=primary_url, replica_url=replica_url, serve=serve, pages=pages,
+                                   floors=floors, cookie=cookie, sessions=sessions, users=2, clients=2, seconds=1.0,
+                                   saturation_seconds=0.5, workspace_seconds=8, think=(0.05, 0.1))
+
+        assert set(result["pages"]) == set(replica_bench.PHASES)
+        for phase in replica_bench.PHASES:
+            assert set(result["pages"][phase]) == set(pages)
+            assert all(n > 0 and rps > 0 for _p50, _p95, n, rps in result["pages"][phase].values()), phase
+        for phase in replica_bench.PHASES[1:]:  # the specialists called beside the pages
+            assert result["workspace"][phase]["next call"][2] > 0, phase
+        assert result["standby_transactions"] > result["standby_transactions_without"]
+        assert result["lag_after_workspace"] >= 0 and result["lag_at_end"] >= 0
+        lines = replica_bench.replica_lines(result, users=2, clients=2)
+        assert [line.split("  ")[0] for line in lines[3:9]] == list(pages)
+        assert lines[5].endswith("—") and "≤ 100 ms: " in lines[7]  # the dashboards' target; the reports state none
+        assert lines[9].startswith("floor list") and lines[10].startswith("floor detail")
+        assert lines[12].startswith("workspace: next call") and lines[13].startswith("workspace: record a call")
+        assert lines[-2].startswith("transactions on the standby while the pages read it: ")
+        print("\n".join(lines))
+
+
+@contextmanager
+def _demo_scope():
+    from django_scopes import scope
+
+    from accounts.models import Tenant
+
+    with scope(tenant=Tenant.objects.get(slug="demo")):
+        yield

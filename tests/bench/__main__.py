@@ -36,6 +36,7 @@ vacuumed and analysed, so the pages are measured on a settled database, not besi
     make bench ARGS="--only dashboards --customers 100000"  # the role dashboards alone
     make bench ARGS="--only keys --customers 100000"  # generation and import with each shape of the tenant keys,
                                                       # and deleting one customer
+    make bench ARGS="--only replica --customers 100000"  # the reports from a hot standby beside the workspace
 """
 
 from __future__ import annotations
@@ -135,10 +136,12 @@ def get(port: int, path: str, cookies: dict, conn: http.client.HTTPConnection | 
         raise AssertionError(f"GET {path} answered {response.status}")
 
 
-def under_load(port, paths, cookies, users: int, seconds: float) -> tuple[float, float, int]:
-    """`users` threads, each: request a random path, wait 1–3 s. Returns p50, p95 (ms), count. Each user's first
-    request is a warm-up, not counted (as in the club's and the call workspace's benchmarks): the servers have
-    just started, and a worker's first requests load its templates, translations and per-process caches."""
+def under_load(port, paths, cookies, users: int, seconds: float,
+               think: tuple[float, float] = (1.0, 3.0)) -> tuple[float, float, int]:
+    """`users` threads, each: request a random path, wait 1–3 s (`think`: shorter in tests/test_bench.py's
+    miniature). Returns p50, p95 (ms), count. Each user's first request is a warm-up, not counted (as in the
+    club's and the call workspace's benchmarks): the servers have just started, and a worker's first requests load
+    its templates, translations and per-process caches."""
     samples: list[float] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + seconds
@@ -146,7 +149,7 @@ def under_load(port, paths, cookies, users: int, seconds: float) -> tuple[float,
     def user(seed):
         rng = random.Random(seed)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        time.sleep(rng.uniform(0, 2))  # users do not arrive in step
+        time.sleep(rng.uniform(0, think[1] - think[0]))  # users do not arrive in step
         warming = True
         while time.monotonic() < stop_at:
             start = time.perf_counter()
@@ -155,7 +158,7 @@ def under_load(port, paths, cookies, users: int, seconds: float) -> tuple[float,
                 with lock:
                     samples.append((time.perf_counter() - start) * 1000)
             warming = False
-            time.sleep(rng.uniform(1, 3))
+            time.sleep(rng.uniform(*think))
         conn.close()
 
     threads = [threading.Thread(target=user, args=(i,)) for i in range(users)]
@@ -226,10 +229,13 @@ def main() -> int:
                         help="--only api: customers (a vehicle each) bulk-upserted, and imported on the web beside")
     parser.add_argument("--members", type=int, default=1_000_000, help="club members (the demo's first customers)")
     parser.add_argument("--entries", type=int, default=20, help="journal entries per club member")
-    parser.add_argument("--only", choices=["all", "club", "dashboards", "api", "pooler", "keys"], default="all",
+    parser.add_argument("--only", choices=["all", "club", "dashboards", "api", "pooler", "keys", "replica"],
+                        default="all",
                         help="club: only the club benchmark; dashboards: only the role dashboards; api: only the "
                              "REST API; pooler: the customer list and page through PgBouncer and directly; keys: "
-                             "generation and import with each shape of the tenant keys, deleting one customer")
+                             "generation and import with each shape of the tenant keys, deleting one customer; "
+                             "replica: the reports and dashboards from a hot standby while the primary takes the "
+                             "call workspace")
     args = parser.parse_args()
     if args.customers is None:
         args.customers = args.members if args.only == "club" else 1_000_000
@@ -244,6 +250,8 @@ def main() -> int:
         return pooler_only(args)
     if args.only == "keys":
         return keys_only(args)
+    if args.only == "replica":
+        return replica_only(args)
 
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = bench_env(static_root)
@@ -580,6 +588,78 @@ def keys_only(args) -> int:
     print("\n".join(keys_lines(generation, imports)))
     print("\n".join(delete_lines(deletes)))
     print(f"{os.cpu_count()} cores; --customers {args.customers:,}, --import-rows {args.import_rows:,}", flush=True)
+    return 0
+
+
+def replica_only(args) -> int:
+    """`--only replica`: the demo with --customers customers, the call workspace's specialists, a year of follow-up
+    work and of survey responses, the dashboards' rollup; then a hot standby of the cluster, and the reports and
+    dashboards read from it while the primary takes the call workspace, next to the same pages served from the
+    primary (tests/bench/replica_bench.py)."""
+    from tests.bench import replica_bench
+    from tests.bench.dashboard_bench import dashboard_lines
+
+    with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root, \
+            tempfile.TemporaryDirectory(prefix="crm-standby-") as standby_root:
+        env = bench_env(static_root)
+        print(f"preparing: migrate, collectstatic, seed_demo --customers {args.customers:,}, {BENCH_STAFF} staff",
+              flush=True)
+        manage(env, "migrate", "--no-input", "-v0")
+        manage(env, "collectstatic", "--no-input", "-v0")
+        started = time.perf_counter()
+        manage(env, "seed_demo", "--customers", str(args.customers))
+        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
+        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+        # as `make bench` runs it: the demo's follow-ups (and the seed's calls and answers, which the year's would
+        # collide with) emptied and generated again, then the workspace's topped up, then the year written beside
+        django_eval(env, "from tests.bench.followup_bench import measure_generation; measure_generation()")
+        specialists = eval(django_eval(env, "from tests.bench.followup_bench import prepare_workspace; "  # noqa: S307
+                                            "print(repr(prepare_workspace()))"))
+        report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
+                                       "print(repr(prepare_year()))"))
+        results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
+                                             "prepare_survey_year; print(repr(prepare_survey_year()))"))
+        dashboards = eval(django_eval(env, "from tests.bench.dashboard_bench import prepare_dashboards; "  # noqa: S307
+                                           "print(repr(prepare_dashboards()))"))
+        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+        customer_ids, _mobiles, _names, _deep = eval(django_eval(  # noqa: S307 - our own repr
+            env, "from tests.bench.floor import samples; print(samples())"))
+        cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
+                                                "print(login_session('demo.director'))")}
+        pages = {**report_paths(report), **results_paths(results_data), **dashboard_paths()}
+        floors = {"floor list": "/floor/customers", "floor detail": [f"/floor/customer/{pk}" for pk in customer_ids]}
+
+        primary_url = env["DATABASE_URL"]
+        print("  starting a hot standby (pg_basebackup)", flush=True)
+        size = int(replica_bench._one(primary_url, "SELECT sum(pg_database_size(datname)) FROM pg_database"))
+        started = time.perf_counter()
+        standby, replica_url = replica_bench.standby_of(primary_url, Path(standby_root))
+        try:
+            standby_info = {"bytes": size, "backup_seconds": time.perf_counter() - started,
+                            "catch_up_seconds": replica_bench.wait_for_replay(primary_url, replica_url)}
+            environments = {"floor": (env, "tests.bench.floor_settings"),
+                            "replica": ({**env, "DATABASE_REPLICA_URL": replica_url}, "crm.settings"),
+                            "primary": (env, "crm.settings")}
+
+            def serve(kind):
+                return replica_bench.gunicorn(Server, *environments[kind], args.workers)
+
+            result = replica_bench.run(
+                primary_url=primary_url, replica_url=replica_url, serve=serve, pages=pages, floors=floors,
+                cookie=cookie, sessions=specialists, users=args.users, clients=args.clients, seconds=args.seconds,
+                saturation_seconds=args.saturation_seconds, workspace_seconds=args.seconds * 2)
+        finally:
+            standby.stop()
+    print()
+    print("\n".join(report_lines(report)))
+    print("\n".join(results_lines(results_data)))
+    print("\n".join(dashboard_lines(dashboards)))
+    print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores, the standby on the same machine; "
+          f"{args.seconds:.0f} s under load and {args.saturation_seconds:.0f} s at saturation per page and phase; "
+          f"{len(specialists)} specialists in the workspace")
+    print("\n".join(replica_bench.replica_lines(result, users=args.users, clients=args.clients,
+                                                standby=standby_info)))
     return 0
 
 

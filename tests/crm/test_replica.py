@@ -9,10 +9,8 @@ replica that lags. The seeded world is committed, so both show it. A transaction
 replay (pg_wal_replay_pause) to make the lag last as long as it needs."""
 
 import copy
-import os
 import re
 import shutil
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -26,7 +24,7 @@ from django.urls import reverse
 from django_scopes import scope
 
 from crm import replica
-from crm.devstack import Postgres, find_pg_bin, free_port
+from crm.devstack import standby_start
 from customers.models import Customer, ExportJob
 from customers.services import customers as customer_services
 from customers.services.exports import export_request, export_run
@@ -47,14 +45,7 @@ def standby(django_db_setup):
     """A hot standby of the test cluster (the seeded test database included), streaming from it."""
     primary = connections["default"].settings_dict
     folder = Path(tempfile.mkdtemp(prefix="crm-standby-"))
-    server = Postgres(folder / "data", free_port(), durable=False, sized=False)
-    if server.runas:  # PostgreSQL runs as an unprivileged user (crm.devstack.Postgres)
-        shutil.chown(folder, server.runas)
-    subprocess.run(server._cmd(
-        find_pg_bin("pg_basebackup"), "-h", primary["HOST"], "-p", str(primary["PORT"]), "-U", primary["USER"],
-        "-D", str(server.datadir), "-R", "-X", "stream", "-c", "fast"), check=True, env={**os.environ})
-    (server.datadir / "server.log").unlink(missing_ok=True)  # the primary's, copied
-    server.start()
+    server = standby_start(folder, host=primary["HOST"], port=int(primary["PORT"]), user=primary["USER"])
     try:
         yield server
     finally:
