@@ -37,6 +37,8 @@ makes the key `(id, tenant_id)` (`(id, <time>, tenant_id)` for a table partition
 lookup by id alone — Django's forward foreign key descriptors and `save()` ask `WHERE id = …` — still uses the
 key's index; Django keeps `id` as the model's pk, and the sequence keeps it unique in practice. The composite keys
 keep pointing at `UNIQUE (tenant_id, id)`, whose index leads with tenant_id (the lookups of a tenant's rows).
+A one-to-one column's unique gets it the same way, `AddTenantToUnique`: `UNIQUE (x_id, tenant_id)`, which says
+what `UNIQUE (x_id)` did since the twin keeps x in the row's tenant, and x_id leads for the reverse lookup.
 
 `python manage.py tenant_keys` compares the models with the database and prints the operations a developer
 adding a model or a foreign key pastes into the new migration; tests/security/test_tenant_keys.py fails until
@@ -239,6 +241,11 @@ class Schema:
     def primary_key(self, table: str) -> tuple[str, ...]:
         return next((ix.columns for ix in self.indexes if ix.table == table and ix.primary), ())
 
+    def unique_alone(self, table: str, column: str) -> bool:
+        """A unique index on the column alone (a one-to-one field's, as Django makes it)."""
+        return any(ix.table == table and ix.unique and not ix.primary and ix.columns == (column,)
+                   for ix in self.indexes)
+
     def has_tenant_unique(self, table: str) -> bool:
         return any(ix.table == table and ix.unique and ix.predicate is None
                    and set(ix.columns) == {TENANT_COLUMN, "id"} for ix in self.indexes)
@@ -257,7 +264,7 @@ def missing(cursor, app_labels=PROJECT_APPS, apps=global_apps) -> dict[str, list
     """The operations each app's next migration needs, per app label, from the models and the database: the
     `UNIQUE (tenant_id, id)` of each tenant-owned table others point at (in the app of that table), the composite
     twin of each tenant-to-tenant key, an index for each key column that leads none, tenant_id in the primary key
-    of each table Citus would distribute."""
+    of each table Citus would distribute and in the unique of each one-to-one column between such tables."""
     found = relations(app_labels, apps)
     tables = {model._meta.db_table for model in project_models(app_labels, apps)}
     schema = Schema(cursor, tables | {r.target._meta.db_table for r in found})
@@ -274,9 +281,15 @@ def missing(cursor, app_labels=PROJECT_APPS, apps=global_apps) -> dict[str, list
             needed.setdefault(label, []).append(AddTenantForeignKey(model_name, relation.field.name))
         if not schema.indexed(relation.table, relation.column):
             needed.setdefault(label, []).append(AddForeignKeyIndex(model_name, relation.field.name))
-    for model in citus_tables(app_labels, apps)[1]:
+    distributed = citus_tables(app_labels, apps)[1]
+    for model in distributed:
         if TENANT_COLUMN not in schema.primary_key(model._meta.db_table):
             needed.setdefault(model._meta.app_label, []).append(AddTenantToPrimaryKey(model._meta.model_name))
+    for relation in found:  # a one-to-one column between distributed tables: after its twin (printed above)
+        if relation.tenant_to_tenant and relation.model in distributed and schema.unique_alone(
+                relation.table, relation.column):
+            needed.setdefault(relation.model._meta.app_label, []).append(
+                AddTenantToUnique(relation.model._meta.model_name, relation.field.name))
     return needed
 
 
@@ -297,10 +310,13 @@ class _RawOperation(Operation):
         return model if self.allow_migrate_model(schema_editor.connection.alias, model) else None
 
     @staticmethod
-    def _fetchone(schema_editor, sql: str, params):
+    def _fetchall(schema_editor, sql: str, params) -> list[tuple]:
         with schema_editor.connection.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone()
+            return cursor.fetchall()
+
+    def _fetchone(self, schema_editor, sql: str, params):
+        return next(iter(self._fetchall(schema_editor, sql, params)), None)
 
     def _exists(self, schema_editor, sql: str, params) -> bool:
         if schema_editor.collect_sql:  # sqlmigrate: print every statement
@@ -530,6 +546,86 @@ class AddTenantToPrimaryKey(_RawOperation):
             q = schema_editor.quote_name
             schema_editor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}, ADD CONSTRAINT {q(name)} "
                                   f"PRIMARY KEY ({', '.join(q(c) for c in columns if c != TENANT_COLUMN)})")
+
+
+UNIQUE_CONSTRAINTS_SQL = """
+    SELECT c.conname,
+           ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(num, ord)
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.ord),
+           ARRAY(SELECT r.conrelid::regclass::text || '.' || r.conname FROM pg_constraint r
+                 WHERE r.contype = 'f' AND r.conindid = c.conindid ORDER BY 1)
+    FROM pg_constraint c
+    WHERE c.conrelid = %s::regclass AND c.contype = 'u'
+"""
+
+
+def tenant_unique_name(table: str, column: str) -> str:
+    """The name PostgreSQL itself gives `UNIQUE (x_id, tenant_id)`."""
+    return _name(table, column, TENANT_COLUMN, "key")
+
+
+class AddTenantToUnique(_RawOperation):
+    """A one-to-one column's `UNIQUE (x_id)` becomes `UNIQUE (x_id, tenant_id)`: Citus refuses a unique index of a
+    distributed table without the distribution column. The same rule, since the composite twin `(tenant_id, x_id) →
+    (tenant_id, id)` ties the target to the row's own tenant: two rows with the same x_id are of one tenant. `x_id`
+    leads, so the reverse one-to-one lookup (`WHERE x_id = …`: Django's reverse descriptor goes through the base
+    manager, no tenant) and a delete of the target keep the index. Django's state keeps the field unique (its
+    OneToOneField and the validation that goes with it); only the database's constraint changes. So a later
+    migration that changes the field's uniqueness (one-to-one to foreign key) reverses this operation first: Django
+    looks for a unique constraint on the column alone.
+
+    Nothing may point at the old constraint (a foreign key `to_field` the one-to-one column would hang on its
+    index): the operation refuses then, naming the keys. In a non-atomic migration the new index is built
+    CONCURRENTLY beside the old constraint, then one ALTER TABLE drops the old one and makes the index the
+    constraint (a moment's lock); backwards the same way round, to `UNIQUE (x_id)` named as PostgreSQL names it."""
+
+    _arguments = ("model_name", "field_name")
+
+    def __init__(self, model_name: str, field_name: str):
+        self.model_name = model_name.lower()
+        self.field_name = field_name
+
+    def describe(self):
+        return f"tenant_id in the unique of {self.model_name}.{self.field_name}"
+
+    @property
+    def migration_name_fragment(self):
+        return f"{self.model_name}_{self.field_name}_tenant_unique"
+
+    def _constraint(self, schema_editor, table: str, columns: list[str]) -> tuple[str, list[str]] | None:
+        """(name, the foreign keys that use its index) of the table's unique constraint on exactly `columns`."""
+        return next(((name, list(keys)) for name, have, keys in
+                     self._fetchall(schema_editor, UNIQUE_CONSTRAINTS_SQL, [table]) if list(have) == columns), None)
+
+    def _swap(self, schema_editor, table: str, old: list[str], new: list[str], new_name: str) -> None:
+        """The unique constraint on `old` columns replaced by one on `new` named `new_name`; nothing when there is
+        none on `old` and one on `new` (done before), an error when there is neither."""
+        q = schema_editor.quote_name
+        if schema_editor.collect_sql:  # sqlmigrate: the constraint as PostgreSQL names it
+            name = _name(table, *old, "key")
+        elif found := self._constraint(schema_editor, table, old):
+            name, keys = found
+            if keys:
+                raise ValueError(f"{table}.{name} cannot be replaced: foreign keys use its index ({', '.join(keys)})")
+        elif self._constraint(schema_editor, table, new):
+            return
+        else:
+            raise ValueError(f"{table} has no unique constraint on ({', '.join(old)}) nor on ({', '.join(new)})")
+        self._create_index(schema_editor, new_name, True, table, ", ".join(map(q, new)))
+        schema_editor.execute(f"ALTER TABLE {q(table)} DROP CONSTRAINT {q(name)}, ADD CONSTRAINT {q(new_name)} "
+                              f"UNIQUE USING INDEX {q(new_name)}")
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        model = self._model(app_label, to_state, schema_editor)
+        if model is not None:
+            table, column = model._meta.db_table, model._meta.get_field(self.field_name).column
+            self._swap(schema_editor, table, [column], [column, TENANT_COLUMN], tenant_unique_name(table, column))
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        model = self._model(app_label, from_state, schema_editor)
+        if model is not None:
+            table, column = model._meta.db_table, model._meta.get_field(self.field_name).column
+            self._swap(schema_editor, table, [column, TENANT_COLUMN], [column], _name(table, column, "key"))
 
 
 # --- Citus ----------------------------------------------------------------------------------------------------

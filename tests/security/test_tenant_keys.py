@@ -4,13 +4,17 @@ the project's tables leads an index, every key between two tenant-owned tables h
 PostgreSQL. Then the rules Citus sets for co-located tables, tenant_id in every primary key among them, checked
 statically (Citus is not installed here)."""
 
+from types import SimpleNamespace
+
 import pytest
+from django.apps import apps as django_apps
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
-from django_scopes import scopes_disabled
+from django_scopes import scope, scopes_disabled
 
 from accounts.models import Tenant
-from club.models import Card, Member
+from club.models import Card, Member, PointLot, Redemption
 from crm import tenant_keys
 from customers.models import Customer, CustomerNote, Vehicle
 from service.models import FollowUp
@@ -222,30 +226,107 @@ def test_the_distribution_column_is_on_every_distributed_table_and_never_null(ci
     assert len(distributed) > 80 and set(distributed) == have
 
 
+def unique_without_the_tenant(schema, distributed) -> list[str]:
+    return sorted(f"{ix.table}.{ix.name} ({', '.join(ix.columns)})" for ix in schema.indexes
+                  if ix.table in distributed and ix.unique and tenant_keys.TENANT_COLUMN not in ix.columns)
+
+
+ONE_TO_ONE = [("club_adjustmentrequest", "entry_id"), ("club_card", "replaced_by_id"), ("club_pointlot", "entry_id"),
+              ("club_redemption", "entry_id"), ("club_referral", "entry_id"), ("club_referral", "lead_id")]
+
+
 def test_unique_keys_of_distributed_tables_include_the_tenant(citus, schema):
-    """Citus refuses a unique index without the distribution column. Every unique index includes tenant_id (the
-    primary keys: the test below), but for the unique of a one-to-one column, which its tenant twin makes equal to
-    UNIQUE (tenant_id, x_id): those are listed."""
+    """Citus refuses a unique index without the distribution column: every unique index of a distributed table
+    includes tenant_id, the one-to-one columns' too: `(x_id, tenant_id)`, x_id first for the reverse lookups by
+    x_id alone (crm.tenant_keys.AddTenantToUnique)."""
     _reference, distributed = citus
-    one_to_one = []
-    offenders = []
-    for index in schema.indexes:
-        if index.table not in distributed or index.primary or not index.unique:
-            continue
-        if tenant_keys.TENANT_COLUMN in index.columns:
-            continue
-        column = index.columns[0] if len(index.columns) == 1 else None
-        twin = next((fk for fk in schema.foreign_keys
-                     if fk.table == index.table and fk.columns == (tenant_keys.TENANT_COLUMN, column)), None)
-        if twin and schema.has_tenant_key(index.table, column, twin.target) and index.predicate is None:
-            one_to_one.append(f"{index.table}.{column}")
-        else:
-            offenders.append(f"{index.table}.{index.name}")
-    assert not offenders, f"unique indexes of distributed tables without tenant_id: {offenders}"
-    assert sorted(one_to_one) == [
-        "club_adjustmentrequest.entry_id", "club_card.replaced_by_id", "club_pointlot.entry_id",
-        "club_redemption.entry_id", "club_referral.entry_id", "club_referral.lead_id",
-    ]
+    assert not unique_without_the_tenant(schema, distributed), (
+        "unique indexes of distributed tables without tenant_id (a one-to-one column: add "
+        "crm.tenant_keys.AddTenantToUnique to a migration, `manage.py tenant_keys` prints it):\n"
+        + "\n".join(unique_without_the_tenant(schema, distributed)))
+    one_to_one = sorted((m._meta.db_table, f.column) for m in tenant_keys.citus_tables()[1]
+                        for f in m._meta.local_concrete_fields if f.one_to_one)
+    assert one_to_one == ONE_TO_ONE
+    uniques = {(ix.table, ix.columns) for ix in schema.indexes if ix.unique and ix.predicate is None}
+    assert not [(table, column) for table, column in one_to_one if (table, (column, "tenant_id")) not in uniques]
+
+
+def swap_back():
+    """club_pointlot.entry_id's unique back on the column alone, as the operation's way back leaves it."""
+    operation = tenant_keys.AddTenantToUnique("pointlot", "entry")
+    state = SimpleNamespace(apps=django_apps)  # the operation reads the model from the state: today's will do
+    with connection.schema_editor(atomic=False) as editor:  # in the test's transaction: no CONCURRENTLY
+        operation.database_backwards("club", editor, state, state)
+    return operation, state
+
+
+def test_a_one_to_one_unique_without_the_tenant_is_found_and_put_right(citus):
+    """The check above can fail, and the operation goes both ways: club_pointlot.entry_id's unique taken back to
+    `(entry_id)` alone (rolled back) is reported by the check and by `manage.py tenant_keys`, and the operation
+    forwards puts `(entry_id, tenant_id)` back; forwards again changes nothing."""
+    _reference, distributed = citus
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            operation, state = swap_back()
+            back = tenant_keys.Schema(cursor, project_tables())
+            needed = tenant_keys.missing(cursor)
+            for _ in range(2):
+                with connection.schema_editor(atomic=False) as editor:
+                    operation.database_forwards("club", editor, state, state)
+            again = tenant_keys.Schema(cursor, project_tables())
+            still = tenant_keys.missing(cursor)
+        transaction.set_rollback(True)
+    assert unique_without_the_tenant(back, distributed) == ["club_pointlot.club_pointlot_entry_id_key (entry_id)"]
+    assert [repr(op) for op in needed["club"]] == ["AddTenantToUnique('pointlot', 'entry')"]
+    assert not unique_without_the_tenant(again, distributed) and not still
+    assert ("club_pointlot", "club_pointlot_entry_id_tenant_id_key", ("entry_id", "tenant_id")) in {
+        (ix.table, ix.name, ix.columns) for ix in again.indexes if ix.unique}
+
+
+def test_the_operation_refuses_a_unique_that_a_foreign_key_uses():
+    """A foreign key to the one-to-one column (a table made and rolled back) hangs on its unique index: the
+    operation names it instead of failing half-way (or dropping it with CASCADE)."""
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            operation, state = swap_back()
+            cursor.execute("CREATE TABLE lot_note (entry_id bigint REFERENCES club_pointlot (entry_id))")
+            with pytest.raises(ValueError, match="foreign keys use its index") as refusal:
+                with connection.schema_editor(atomic=False) as editor:
+                    operation.database_forwards("club", editor, state, state)
+        transaction.set_rollback(True)
+    assert "lot_note" in str(refusal.value)
+
+
+def copy_of(model, field: str, **changes):
+    """A copy of a seeded row whose one-to-one `field` is set, not saved: same target, its other unique columns
+    changed by `changes`."""
+    with scopes_disabled():
+        row = model.objects.filter(**{f"{field}__isnull": False}).first()
+    assert row is not None
+    row.pk = None
+    for name, value in changes.items():
+        setattr(row, name, value(row))
+    return row
+
+
+# the three of the six with seeded rows pointing somewhere (no referral is seeded, no approved adjustment)
+@pytest.mark.parametrize(("model", "field", "changes"), [
+    (Redemption, "entry", {}),
+    (PointLot, "entry", {}),
+    (Card, "replaced_by", {"number": lambda card: card.number + "-2", "status": lambda _card: Card.Status.REPLACED}),
+])
+def test_a_second_row_for_a_one_to_one_target_is_refused_by_django_and_the_database(model, field, changes):
+    """Django's side is unchanged (its state still says unique): validation refuses a second row pointing at the
+    same target; and the database does, by `UNIQUE (x_id, tenant_id)` (the copy is of the same tenant; the twin
+    keeps another tenant's row from pointing at the target at all)."""
+    copy = copy_of(model, field, **changes)
+    constraint = f"{model._meta.db_table}_{model._meta.get_field(field).column}_tenant_id_key"
+    with scope(tenant=copy.tenant):
+        with pytest.raises(ValidationError) as refusal:
+            copy.validate_unique()
+        assert list(refusal.value.message_dict) == [field]
+        with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
+            copy.save(force_insert=True)
 
 
 def primary_keys_without_the_tenant(schema, distributed) -> list[str]:
