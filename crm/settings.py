@@ -29,7 +29,10 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 DATABASE_URL = env_str("DATABASE_URL", "")
 if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
     raise ImproperlyConfigured("Set DATABASE_URL to a PostgreSQL URL (postgres://user@host:port/name).")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+# crm.db: Django's PostgreSQL backend, grouping by the whole primary key of the tenant tables (its docstring)
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), engine="crm.db"),
+}
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # DATABASE_URL reaches PostgreSQL through a pooler in transaction mode (PgBouncer): each transaction may run on
@@ -46,7 +49,8 @@ DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
     if not DATABASE_REPLICA_URL.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured("Set DATABASE_REPLICA_URL to a PostgreSQL URL, or leave it unset.")
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
+                                                 engine="crm.db")
     DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = DB_POOLED
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
@@ -58,7 +62,7 @@ DATABASE_OWNER_URL = env_str("DATABASE_OWNER_URL", "")
 if DATABASE_OWNER_URL:
     if not DATABASE_OWNER_URL.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured("Set DATABASE_OWNER_URL to a PostgreSQL URL, or leave it unset.")
-    DATABASES["owner"] = dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0)
+    DATABASES["owner"] = dj_database_url.parse(DATABASE_OWNER_URL, conn_max_age=0, engine="crm.db")
     DATABASES["owner"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["crm.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -637,13 +637,19 @@ DISTRIBUTION_COLUMN = TENANT_COLUMN
 REFERENCE_TENANT_MODELS = ("accounts.Staff", "accounts.Department", "accounts.Position", "accounts.PositionAssignment")
 
 
+def is_distributed(model) -> bool:
+    """A model of a table Citus would distribute (the tenant-owned ones but the org chart): its primary key in the
+    database is `(id, tenant_id)`."""
+    return model._meta.label not in REFERENCE_TENANT_MODELS and is_tenant_owned(model)
+
+
 def citus_tables(app_labels=PROJECT_APPS, apps=global_apps) -> tuple[list[type], list[type]]:
     """(reference, distributed) models of the project's apps, plus the tables the reference ones point at
     (Django's groups, permissions, content types): the distributed ones are the tenant-owned models but the
     org chart. Each list in an order where every table comes after the tables of the list it points at (what
     create_reference_table and create_distributed_table need of existing foreign keys; self-references aside)."""
     project = project_models(app_labels, apps)
-    distributed = [m for m in project if is_tenant_owned(m) and m._meta.label not in REFERENCE_TENANT_MODELS]
+    distributed = [m for m in project if is_distributed(m)]
     reference = [m for m in project if m not in distributed]
     for model in reference:  # grows while walking: the reference tables' targets are reference tables too
         related = [f.related_model for f in model._meta.local_concrete_fields if enforced(model, f)]

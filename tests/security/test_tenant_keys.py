@@ -347,6 +347,23 @@ def test_primary_keys_of_distributed_tables_include_the_tenant(citus, schema):
     assert "accounts_staff" in reference and schema.primary_key("accounts_staff") == ("id",)
 
 
+def test_a_model_annotated_with_an_aggregate_groups_by_the_whole_key(demo):
+    """Django groups a model's rows by its pk alone, which PostgreSQL accepts only when that is the table's whole
+    primary key: crm.db makes the GROUP BY of a distributed model list its columns. The counts are those of the
+    rows; a reference table (the org chart, its key still `id`) keeps the short GROUP BY."""
+    from django.db.models import Count
+
+    from accounts.models import Staff
+
+    with scope(tenant=demo):
+        counted = {c.pk: c.vehicle_count for c in Customer.objects.annotate(vehicle_count=Count("vehicles"))}
+        assert counted and counted == {pk: Vehicle.objects.filter(customer_id=pk).count() for pk in counted}
+        grouped = str(Customer.objects.annotate(n=Count("vehicles")).query).split("GROUP BY")[1]
+        assert '"customers_customer"."tenant_id"' in grouped and '"customers_customer"."name"' in grouped
+        staff_grouped = str(Staff.objects.annotate(n=Count("assignments")).query).split("GROUP BY")[1]
+        assert staff_grouped.strip() == '"accounts_staff"."id"'
+
+
 def test_a_lookup_by_id_alone_still_uses_the_primary_key():
     """`id` leads the key: the ORM's `WHERE id = …` (save(), a forward foreign key, a page by its id) finds the
     row through the key's index, not through a scan of the tenant's rows."""
