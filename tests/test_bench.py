@@ -3,7 +3,7 @@ live server, in the order `make bench` runs them. A change that breaks the bench
 15-minute run made now and then (it broke twice: complaints pointing at follow-ups and at survey responses
 stopped the tables from being emptied)."""
 
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import pytest
 from django.db import connection
@@ -253,7 +253,8 @@ class TestReplicaMode:
         assert replica_bench.wait_for_replay(primary_url, replica_url) >= 0
         result = replica_bench.run(primary_url=primary_url, replica_url=replica_url, serve=serve, pages=pages,
                                    floors=floors, cookie=cookie, sessions=sessions, users=2, clients=2, seconds=1.0,
-                                   saturation_seconds=0.5, workspace_seconds=8, think=(0.05, 0.1))
+                                   saturation_seconds=0.5, workspace_seconds=8, think=(0.05, 0.1),
+                                   serve_workspace=lambda: nullcontext(port))  # one live server: the same
 
         assert set(result["pages"]) == set(replica_bench.PHASES)
         for phase in replica_bench.PHASES:
@@ -267,7 +268,8 @@ class TestReplicaMode:
         assert [line.split("  ")[0] for line in lines[3:9]] == list(pages)
         assert all("≤ 100 ms: " in line for line in lines[3:9])  # every page has its target
         assert lines[9].startswith("floor list") and lines[10].startswith("floor detail")
-        assert lines[12].startswith("workspace: next call") and lines[13].startswith("workspace: record a call")
+        assert lines[11].startswith("floor list, beside the workspace")
+        assert lines[13].startswith("workspace: next call") and lines[14].startswith("workspace: record a call")
         assert lines[-2].startswith("transactions on the standby while the pages read it: ")
         print("\n".join(lines))
 

@@ -655,7 +655,8 @@ def replica_only(args) -> int:
     print("\n".join(report_lines(report)))
     print("\n".join(results_lines(results_data)))
     print("\n".join(dashboard_lines(dashboards)))
-    print(f"gunicorn {args.workers} sync workers on {os.cpu_count()} cores, the standby on the same machine; "
+    print(f"gunicorn {args.workers} sync workers for the pages and {args.workers} more for the workspace (another web "
+          f"node) on {os.cpu_count()} cores, the standby on the same machine; "
           f"{args.seconds:.0f} s under load and {args.saturation_seconds:.0f} s at saturation per page and phase; "
           f"{len(specialists)} specialists in the workspace")
     print("\n".join(replica_bench.replica_lines(result, users=args.users, clients=args.clients,

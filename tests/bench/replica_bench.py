@@ -9,7 +9,9 @@ dashboards are measured — USERS users waiting 1–3 s (p50, p95), then CLIENTS
 in three phases, each next to the bare-Django floor of the same run:
 
   replica, primary idle      the pages alone, read from the standby;
-  replica, workspace         the same while the specialists take the call workspace on the primary;
+  replica, workspace         the same while the specialists take the call workspace on the primary (through a
+                             web server of their own, as another web node; the floor list is measured beside
+                             the same load too);
   primary, workspace         the same pages served from the primary (no replica) beside the same workspace load:
                              the comparison, what the replica takes off the primary.
 
@@ -20,6 +22,7 @@ that the pages did read it) and its replay lag, in bytes of WAL, after the works
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 import time
 from pathlib import Path
@@ -110,9 +113,11 @@ def measure_pages(port: int, pages: dict, cookie: dict, *, users: int, clients: 
     return figures
 
 
-def pages_beside_workspace(port: int, pages: dict, cookie: dict, sessions: list[str], **load) -> tuple[dict, dict]:
-    """measure_pages() while the specialists of `sessions` take the call workspace on the same server, for as long
-    as the pages are measured. Returns (the pages' figures, the workspace's {name: (p50, p95, n)})."""
+def pages_beside_workspace(port: int, pages: dict, cookie: dict, sessions: list[str], workspace_port: int,
+                           **load) -> tuple[dict, dict]:
+    """measure_pages() on `port` while the specialists of `sessions` take the call workspace on `workspace_port`
+    (a web server of its own, as another web node would be: the pages' server keeps its workers), for as long as
+    the pages are measured. Returns (the pages' figures, the workspace's {name: (p50, p95, n)})."""
     from tests.bench.followup_bench import workspace_under_load
 
     # each page's two phases, their last requests, and the specialists' arrival (within 2 s, then a warm-up round)
@@ -121,7 +126,7 @@ def pages_beside_workspace(port: int, pages: dict, cookie: dict, sessions: list[
 
     def specialists():
         try:
-            workspace.update(workspace_under_load(port, sessions, span))
+            workspace.update(workspace_under_load(workspace_port, sessions, span))
         except BaseException as error:  # noqa: BLE001 - raised again in the measuring thread
             failed.append(error)
 
@@ -139,33 +144,39 @@ def pages_beside_workspace(port: int, pages: dict, cookie: dict, sessions: list[
 
 def run(*, primary_url: str, replica_url: str, serve, pages: dict, floors: dict, cookie: dict, sessions: list[str],
         users: int, clients: int, seconds: float, saturation_seconds: float, workspace_seconds: float,
-        think: tuple[float, float] = (1.0, 3.0)) -> dict:
-    """The three phases. `serve(kind)` is a context manager yielding the port of a server of `kind`: "floor" (the
+        think: tuple[float, float] = (1.0, 3.0), serve_workspace=None) -> dict:
+    """The phases. `serve(kind)` is a context manager yielding the port of a server of `kind`: "floor" (the
     bare-Django floor), "replica" (the project with DATABASE_REPLICA_URL at the standby), "primary" (without it);
-    its connections are closed when it exits. Returns the figures for replica_lines()."""
+    its connections are closed when it exits. The workspace has a "primary" server of its own throughout (another
+    web node), so what the pages meet is the database's load and the machine's, not a queue for the same workers
+    (`serve_workspace()`, when given, serves it instead). Returns the figures for replica_lines()."""
     from tests.bench.followup_bench import workspace_under_load
 
     load = {"users": users, "clients": clients, "seconds": seconds, "saturation_seconds": saturation_seconds,
             "think": think}
     result = {"pages": {}, "workspace": {}}
-    with serve("floor") as port:
-        result["floors"] = measure_pages(port, floors, cookie, **load)
-    before = transactions(replica_url)
-    with serve("replica") as port:
-        result["workspace"]["alone"] = workspace_under_load(port, sessions, workspace_seconds)
+    with (serve_workspace or functools.partial(serve, "primary"))() as workspace_port:
+        with serve("floor") as port:
+            result["floors"] = measure_pages(port, floors, cookie, **load)
+            # the floor list again beside the workspace: what that load costs bare Django on this machine
+            result["floor_beside_workspace"], _ws = pages_beside_workspace(
+                port, {"floor list": floors["floor list"]}, cookie, sessions, workspace_port, **load)
+        result["workspace"]["alone"] = workspace_under_load(workspace_port, sessions, workspace_seconds)
         print("  measured the call workspace alone", flush=True)
-        result["pages"][PHASES[0]] = measure_pages(port, pages, cookie, **load)
-        result["pages"][PHASES[1]], result["workspace"][PHASES[1]] = pages_beside_workspace(
-            port, pages, cookie, sessions, **load)
-        result["lag_after_workspace"] = replay_lag(primary_url, replica_url)
-    result["standby_transactions"] = transactions(replica_url) - before
-    result["page_requests"] = sum(round(n + rps * saturation_seconds)
-                                  for phase in PHASES[:2] for _p50, _p95, n, rps in result["pages"][phase].values())
-    before = transactions(replica_url)
-    with serve("primary") as port:
-        result["pages"][PHASES[2]], result["workspace"][PHASES[2]] = pages_beside_workspace(
-            port, pages, cookie, sessions, **load)
-    result["standby_transactions_without"] = transactions(replica_url) - before
+        before = transactions(replica_url)
+        with serve("replica") as port:
+            result["pages"][PHASES[0]] = measure_pages(port, pages, cookie, **load)
+            result["pages"][PHASES[1]], result["workspace"][PHASES[1]] = pages_beside_workspace(
+                port, pages, cookie, sessions, workspace_port, **load)
+            result["lag_after_workspace"] = replay_lag(primary_url, replica_url)
+        result["standby_transactions"] = transactions(replica_url) - before
+        result["page_requests"] = sum(round(n + rps * saturation_seconds) for phase in PHASES[:2]
+                                      for _p50, _p95, n, rps in result["pages"][phase].values())
+        before = transactions(replica_url)
+        with serve("primary") as port:
+            result["pages"][PHASES[2]], result["workspace"][PHASES[2]] = pages_beside_workspace(
+                port, pages, cookie, sessions, workspace_port, **load)
+        result["standby_transactions_without"] = transactions(replica_url) - before
     result["lag_at_end"] = replay_lag(primary_url, replica_url)
     return result
 
@@ -195,6 +206,9 @@ def replica_lines(result: dict, *, users: int, clients: int, standby: dict | Non
         lines.append(f"{page:32} " + "   ".join(cells) + f"   {verdict}")
     for name, (p50, p95, _n, rps) in floors.items():
         lines.append(f"{name:32} {p50:7.1f} {p95:7.1f} {rps:7.0f}   (bare Django, same database and gunicorn)")
+    for name, (p50, p95, _n, rps) in result["floor_beside_workspace"].items():
+        lines.append(f"{name + ', beside the workspace':32} {p50:7.1f} {p95:7.1f} {rps:7.0f}   (the same while the "
+                     f"specialists take the workspace on the primary: what the machine's load costs bare Django)")
     d95 = floors.get("floor detail", floors["floor list"])[1]
     lines.append(f"{'call workspace (p50 p95 n ×floor)':32} "
                  + "   ".join(f"{phase:>31}" for phase in ("alone", *PHASES[1:])) + "   (× the floor detail's p95)")
