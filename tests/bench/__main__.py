@@ -406,29 +406,42 @@ def club_only(args) -> int:
     return 0
 
 
+def prepare_year_of_work(env, args, *, workspace: bool = False) -> dict:
+    """migrate, collectstatic, the demo with --customers customers and BENCH_STAFF staff, its follow-ups generated
+    again as `make bench` does (the seed's calls and answers would collide with the year's), the call workspace's
+    specialists when `workspace`, a year of follow-up work and of survey responses, the dashboards' rollup, VACUUM
+    ANALYZE; each step's figures: {"specialists", "report", "results", "dashboards"}."""
+    print(f"preparing: migrate, collectstatic, seed_demo --customers {args.customers:,}, {BENCH_STAFF} staff",
+          flush=True)
+    manage(env, "migrate", "--no-input", "-v0")
+    manage(env, "collectstatic", "--no-input", "-v0")
+    started = time.perf_counter()
+    manage(env, "seed_demo", "--customers", str(args.customers))
+    print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
+    django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
+    django_eval(env, "from tests.bench.followup_bench import measure_generation; measure_generation()")
+    prepared = {"specialists": eval(django_eval(  # noqa: S307 - our own repr
+        env, "from tests.bench.followup_bench import prepare_workspace; print(repr(prepare_workspace()))"))
+        if workspace else []}
+    prepared["report"] = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
+                                               "print(repr(prepare_year()))"))
+    prepared["results"] = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
+                                                "prepare_survey_year; print(repr(prepare_survey_year()))"))
+    prepared["dashboards"] = eval(django_eval(env, "from tests.bench.dashboard_bench import "  # noqa: S307
+                                                   "prepare_dashboards; print(repr(prepare_dashboards()))"))
+    settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
+    print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+    return prepared
+
+
 def dashboards_only(args) -> int:
     """`--only dashboards`: the demo with --customers customers, a year of follow-up work and of survey responses,
     the dashboards' rollup rebuilt and refreshed, then the director's dashboards under load next to the floor and
     every role's cold."""
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root:
         env = bench_env(static_root)
-        print(f"preparing: migrate, collectstatic, seed_demo --customers {args.customers:,}", flush=True)
-        manage(env, "migrate", "--no-input", "-v0")
-        manage(env, "collectstatic", "--no-input", "-v0")
-        started = time.perf_counter()
-        manage(env, "seed_demo", "--customers", str(args.customers))
-        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
-        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
-        # as `make bench` runs it: the demo's follow-ups emptied and generated again (the year is written beside)
-        django_eval(env, "from tests.bench.followup_bench import measure_generation; measure_generation()")
-        report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
-                                       "print(repr(prepare_year()))"))
-        results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
-                                             "prepare_survey_year; print(repr(prepare_survey_year()))"))
-        dashboards = eval(django_eval(env, "from tests.bench.dashboard_bench import prepare_dashboards; "  # noqa: S307
-                                           "print(repr(prepare_dashboards()))"))
-        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
-        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+        prepared = prepare_year_of_work(env, args)
+        report, results_data, dashboards = prepared["report"], prepared["results"], prepared["dashboards"]
         cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
                                                 "print(login_session('demo.director'))")}
         floor_results, results = measure(env, args, cookie, {"floor list": "/floor/customers"}, dashboard_paths())
@@ -602,27 +615,9 @@ def replica_only(args) -> int:
     with tempfile.TemporaryDirectory(prefix="crm-static-") as static_root, \
             tempfile.TemporaryDirectory(prefix="crm-standby-") as standby_root:
         env = bench_env(static_root)
-        print(f"preparing: migrate, collectstatic, seed_demo --customers {args.customers:,}, {BENCH_STAFF} staff",
-              flush=True)
-        manage(env, "migrate", "--no-input", "-v0")
-        manage(env, "collectstatic", "--no-input", "-v0")
-        started = time.perf_counter()
-        manage(env, "seed_demo", "--customers", str(args.customers))
-        print(f"seed_demo --customers {args.customers:,}: {time.perf_counter() - started:.0f} s", flush=True)
-        django_eval(env, f"from tests.bench.floor import grow_demo; grow_demo({BENCH_STAFF})")
-        # as `make bench` runs it: the demo's follow-ups (and the seed's calls and answers, which the year's would
-        # collide with) emptied and generated again, then the workspace's topped up, then the year written beside
-        django_eval(env, "from tests.bench.followup_bench import measure_generation; measure_generation()")
-        specialists = eval(django_eval(env, "from tests.bench.followup_bench import prepare_workspace; "  # noqa: S307
-                                            "print(repr(prepare_workspace()))"))
-        report = eval(django_eval(env, "from tests.bench.report_bench import prepare_year; "  # noqa: S307
-                                       "print(repr(prepare_year()))"))
-        results_data = eval(django_eval(env, "from tests.bench.survey_results_bench import "  # noqa: S307
-                                             "prepare_survey_year; print(repr(prepare_survey_year()))"))
-        dashboards = eval(django_eval(env, "from tests.bench.dashboard_bench import prepare_dashboards; "  # noqa: S307
-                                           "print(repr(prepare_dashboards()))"))
-        settled = float(django_eval(env, "from tests.bench.floor import settle; print(settle())"))
-        print(f"  VACUUM ANALYZE after the bulk writes: {settled:.0f} s", flush=True)
+        prepared = prepare_year_of_work(env, args, workspace=True)
+        specialists, report, results_data = prepared["specialists"], prepared["report"], prepared["results"]
+        dashboards = prepared["dashboards"]
         customer_ids, _mobiles, _names, _deep = eval(django_eval(  # noqa: S307 - our own repr
             env, "from tests.bench.floor import samples; print(samples())"))
         cookie = {"sessionid": django_eval(env, "from tests.bench.floor import login_session; "
