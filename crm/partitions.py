@@ -29,6 +29,8 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.migrations.operations.base import Operation
 from django.utils import timezone
 
+from crm.tenant_keys import PRIMARY_KEY_SQL
+
 HISTORY_MONTHS_MAX = 120  # months created back for the rows a table already has; older ones go to the default
 LOCK_TIMEOUT = "5s"
 OWNER = "owner"  # the database alias of the tables' owner, when the application is not it
@@ -161,10 +163,8 @@ def _swap(cursor, table: str, *, create: str, pk: list[str], after_create=()) ->
 def _primary_key(cursor, table: str) -> list[str]:
     """The primary key's columns in order: `id`, and tenant_id once it is there (crm.tenant_keys,
     AddTenantToPrimaryKey), which the swaps keep."""
-    return [name for (name,) in _rows(cursor, """
-        SELECT a.attname FROM pg_index i, unnest(i.indkey::int2[]) WITH ORDINALITY k(num, ord)
-        JOIN pg_attribute a ON a.attnum = k.num
-        WHERE i.indrelid = %s::regclass AND i.indisprimary AND a.attrelid = i.indrelid ORDER BY k.ord""", [table])]
+    [(_name, _kind, columns)] = _rows(cursor, PRIMARY_KEY_SQL, [table])
+    return list(columns)
 
 
 def partition(cursor, table: str, column: str, *, months_ahead: int, today: date | None = None) -> None:
