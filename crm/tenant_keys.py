@@ -302,6 +302,11 @@ class _RawOperation(Operation):
     reduces_to_sql = True
     reversible = True
 
+    _arguments = ("model_name",)
+
+    def __init__(self, model_name: str):
+        self.model_name = model_name.lower()
+
     def state_forwards(self, app_label, state):
         pass  # Django has no words for these: the models do not change
 
@@ -353,14 +358,19 @@ class _RawOperation(Operation):
         return f"{self.__class__.__name__}({arguments})"
 
 
+class _FieldOperation(_RawOperation):
+    """Raw DDL about one field of a model."""
+
+    _arguments = ("model_name", "field_name")
+
+    def __init__(self, model_name: str, field_name: str):
+        self.model_name = model_name.lower()
+        self.field_name = field_name
+
+
 class AddTenantUnique(_RawOperation):
     """`UNIQUE (tenant_id, id)` on a tenant-owned table, the target of composite tenant keys. Built as a unique
     index first (concurrently in a non-atomic migration), then attached as the constraint."""
-
-    _arguments = ("model_name",)
-
-    def __init__(self, model_name: str):
-        self.model_name = model_name.lower()
 
     def describe(self):
         return f"UNIQUE (tenant_id, id) on {self.model_name}"
@@ -388,17 +398,11 @@ class AddTenantUnique(_RawOperation):
                                   f"{schema_editor.quote_name(unique_name(table))}")
 
 
-class AddTenantForeignKey(_RawOperation):
+class AddTenantForeignKey(_FieldOperation):
     """The composite twin of a tenant-owned model's foreign key to another tenant-owned model:
     `FOREIGN KEY (tenant_id, x_id) REFERENCES target (tenant_id, id) DEFERRABLE INITIALLY DEFERRED`, deferred as
     Django's own keys are (Django deletes and updates rows in its own order within a transaction). Added NOT VALID
     and then validated: in a non-atomic migration the long part — reading the table — does not hold up writes."""
-
-    _arguments = ("model_name", "field_name")
-
-    def __init__(self, model_name: str, field_name: str):
-        self.model_name = model_name.lower()
-        self.field_name = field_name
 
     def describe(self):
         return f"tenant key (tenant_id, {self.field_name}) on {self.model_name}"
@@ -431,15 +435,9 @@ class AddTenantForeignKey(_RawOperation):
                                   f"{schema_editor.quote_name(foreign_key_name(table, column))}")
 
 
-class AddForeignKeyIndex(_RawOperation):
+class AddForeignKeyIndex(_FieldOperation):
     """An index on a foreign key column that leads none, so that deleting (or re-keying) a referenced row finds
     the referencing rows without a scan: partial (`WHERE x_id IS NOT NULL`) for a nullable column."""
-
-    _arguments = ("model_name", "field_name")
-
-    def __init__(self, model_name: str, field_name: str):
-        self.model_name = model_name.lower()
-        self.field_name = field_name
 
     def describe(self):
         return f"index on {self.model_name}.{self.field_name}"
@@ -492,11 +490,6 @@ class AddTenantToPrimaryKey(_RawOperation):
     tests/security/test_tenant_keys.py). In a non-atomic migration the new index is built CONCURRENTLY and then put
     in place of the old key by one ALTER TABLE (a moment's lock); a partitioned table takes no concurrent build
     nor `PRIMARY KEY USING INDEX`, so its key is rebuilt by one plain statement, writes waiting meanwhile."""
-
-    _arguments = ("model_name",)
-
-    def __init__(self, model_name: str):
-        self.model_name = model_name.lower()
 
     def describe(self):
         return f"tenant_id in the primary key of {self.model_name}"
@@ -564,7 +557,7 @@ def tenant_unique_name(table: str, column: str) -> str:
     return _name(table, column, TENANT_COLUMN, "key")
 
 
-class AddTenantToUnique(_RawOperation):
+class AddTenantToUnique(_FieldOperation):
     """A one-to-one column's `UNIQUE (x_id)` becomes `UNIQUE (x_id, tenant_id)`: Citus refuses a unique index of a
     distributed table without the distribution column. The same rule, since the composite twin `(tenant_id, x_id) →
     (tenant_id, id)` ties the target to the row's own tenant: two rows with the same x_id are of one tenant. `x_id`
@@ -578,12 +571,6 @@ class AddTenantToUnique(_RawOperation):
     index): the operation refuses then, naming the keys. In a non-atomic migration the new index is built
     CONCURRENTLY beside the old constraint, then one ALTER TABLE drops the old one and makes the index the
     constraint (a moment's lock); backwards the same way round, to `UNIQUE (x_id)` named as PostgreSQL names it."""
-
-    _arguments = ("model_name", "field_name")
-
-    def __init__(self, model_name: str, field_name: str):
-        self.model_name = model_name.lower()
-        self.field_name = field_name
 
     def describe(self):
         return f"tenant_id in the unique of {self.model_name}.{self.field_name}"
