@@ -109,6 +109,28 @@ def django_db_setup(django_db_setup, django_db_blocker):
         seed_test_customers()
 
 
+@pytest.fixture(scope="session")
+def standby(django_db_setup):
+    """A hot standby of the test cluster (the seeded test database included), streaming from it; one per session,
+    for the replica's tests and the replica benchmark's miniature (crm.devstack.standby_start)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from django.db import connections
+
+    from crm.devstack import standby_start
+
+    primary = connections["default"].settings_dict
+    folder = Path(tempfile.mkdtemp(prefix="crm-standby-"))  # not under pytest's tmp_path: PostgreSQL's user reads it
+    server = standby_start(folder, host=primary["HOST"], port=int(primary["PORT"]), user=primary["USER"])
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
 def seeded_transactional(transactional_db):
     """For transactional tests (browser, Celery worker): the flush after each of them empties every

@@ -169,15 +169,12 @@ def _count(sql: str) -> int:
 
 
 @pytest.fixture(scope="class")
-def standby_alias(django_db_setup):
-    """A hot standby of the test cluster (crm.devstack.standby_start) and the `replica` alias at it, as
-    DATABASE_REPLICA_URL makes it (a test mirror: nothing is flushed on it), for the tests of one class: the other
-    pages of this module read the primary. Its connections close after each request, as gunicorn's close when the
-    bench stops it, so the standby's statistics count them. Yields (primary URL, standby URL)."""
+def standby_alias(standby):
+    """The `replica` alias at the session's hot standby (tests/conftest.py), as DATABASE_REPLICA_URL makes it (a
+    test mirror: nothing is flushed on it), for the tests of one class: the other pages of this module read the
+    primary. Its connections close after each request, as gunicorn's close when the bench stops it, so the
+    standby's statistics count them. Yields (primary URL, standby URL)."""
     import copy
-    import shutil
-    import tempfile
-    from pathlib import Path
 
     from django.db import connections
 
@@ -186,19 +183,15 @@ def standby_alias(django_db_setup):
 
     primary = connections["default"].settings_dict
     primary_url = replica_bench.database_url(primary)
-    folder = Path(tempfile.mkdtemp(prefix="crm-standby-"))  # not under pytest's tmp_path: PostgreSQL's user reads it
-    standby, replica_url = replica_bench.standby_of(primary_url, folder, sized=False)
-    connections.settings[replica.REPLICA] = {
-        **copy.deepcopy(primary), "HOST": "127.0.0.1", "PORT": str(standby.port), "ATOMIC_REQUESTS": False,
-        "CONN_MAX_AGE": 0, "TEST": {**primary["TEST"], "MIRROR": "default"}}
+    standby_settings = {**copy.deepcopy(primary), "HOST": "127.0.0.1", "PORT": str(standby.port)}
+    connections.settings[replica.REPLICA] = {**standby_settings, "ATOMIC_REQUESTS": False, "CONN_MAX_AGE": 0,
+                                             "TEST": {**primary["TEST"], "MIRROR": "default"}}
     try:
-        yield primary_url, replica_url
+        yield primary_url, replica_bench.database_url(standby_settings)
     finally:
         connections[replica.REPLICA].close()
         del connections[replica.REPLICA]
         del connections.settings[replica.REPLICA]
-        standby.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "replica"])

@@ -10,11 +10,8 @@ replay (pg_wal_replay_pause) to make the lag last as long as it needs."""
 
 import copy
 import re
-import shutil
-import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -24,7 +21,6 @@ from django.urls import reverse
 from django_scopes import scope
 
 from crm import replica
-from crm.devstack import standby_start
 from customers.models import Customer, ExportJob
 from customers.services import customers as customer_services
 from customers.services.exports import export_request, export_run
@@ -38,19 +34,6 @@ READ_LOAD = ["home", "analytics:followups", "analytics:surveys", "analytics:comp
              "analytics:retention", "analytics:scorecards", "analytics:usage", "analytics:segments",
              "analytics:followups_export", "analytics:surveys_export", "analytics:complaints_export",
              "analytics:club_export"]
-
-
-@pytest.fixture(scope="session")
-def standby(django_db_setup):
-    """A hot standby of the test cluster (the seeded test database included), streaming from it."""
-    primary = connections["default"].settings_dict
-    folder = Path(tempfile.mkdtemp(prefix="crm-standby-"))
-    server = standby_start(folder, host=primary["HOST"], port=int(primary["PORT"]), user=primary["USER"])
-    try:
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module", autouse=True)
